@@ -1,0 +1,286 @@
+//! Outcome classes and their plain-words descriptions.
+//!
+//! 长款/短款 mean opposite things in different shops, so every class carries a description
+//! that says which side has what, in Chinese and English.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The outcome of one statement line, order or refund in a reconciliation run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeClass {
+    Matched,
+    /// 长款: the provider has money we have no order for.
+    ProviderOnly,
+    /// 短款: we think an order was paid; the provider's statement does not show it.
+    OrderOnly,
+    AmountMismatch,
+    CurrencyMismatch,
+    StatusMismatch,
+    DuplicatePayment,
+    RefundOnlyAtProvider,
+    RefundOnlyLocal,
+    RefundAmountMismatch,
+    FeeVariance,
+    /// The provider booked a dispute, chargeback or correction: someone must look at it.
+    ProviderAdjustment,
+    /// Paid shortly before the day ended; expected in the next day's statement.
+    TimingDifference,
+}
+
+impl OutcomeClass {
+    pub const ALL: [OutcomeClass; 13] = [
+        OutcomeClass::Matched,
+        OutcomeClass::ProviderOnly,
+        OutcomeClass::OrderOnly,
+        OutcomeClass::AmountMismatch,
+        OutcomeClass::CurrencyMismatch,
+        OutcomeClass::StatusMismatch,
+        OutcomeClass::DuplicatePayment,
+        OutcomeClass::RefundOnlyAtProvider,
+        OutcomeClass::RefundOnlyLocal,
+        OutcomeClass::RefundAmountMismatch,
+        OutcomeClass::FeeVariance,
+        OutcomeClass::ProviderAdjustment,
+        OutcomeClass::TimingDifference,
+    ];
+
+    /// Every class a reviewer sees as a discrepancy (all but `Matched`).
+    pub fn discrepancy_classes() -> impl Iterator<Item = OutcomeClass> {
+        Self::ALL.into_iter().filter(|c| c.is_discrepancy())
+    }
+
+    pub fn is_discrepancy(&self) -> bool {
+        !matches!(self, OutcomeClass::Matched)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutcomeClass::Matched => "matched",
+            OutcomeClass::ProviderOnly => "provider_only",
+            OutcomeClass::OrderOnly => "order_only",
+            OutcomeClass::AmountMismatch => "amount_mismatch",
+            OutcomeClass::CurrencyMismatch => "currency_mismatch",
+            OutcomeClass::StatusMismatch => "status_mismatch",
+            OutcomeClass::DuplicatePayment => "duplicate_payment",
+            OutcomeClass::RefundOnlyAtProvider => "refund_only_at_provider",
+            OutcomeClass::RefundOnlyLocal => "refund_only_local",
+            OutcomeClass::RefundAmountMismatch => "refund_amount_mismatch",
+            OutcomeClass::FeeVariance => "fee_variance",
+            OutcomeClass::ProviderAdjustment => "provider_adjustment",
+            OutcomeClass::TimingDifference => "timing_difference",
+        }
+    }
+
+    /// Short label in English.
+    pub fn label_en(&self) -> &'static str {
+        match self {
+            OutcomeClass::Matched => "Matched",
+            OutcomeClass::ProviderOnly => "Provider only (长款)",
+            OutcomeClass::OrderOnly => "Order only (短款)",
+            OutcomeClass::AmountMismatch => "Amount mismatch",
+            OutcomeClass::CurrencyMismatch => "Currency mismatch",
+            OutcomeClass::StatusMismatch => "Status mismatch",
+            OutcomeClass::DuplicatePayment => "Duplicate payment",
+            OutcomeClass::RefundOnlyAtProvider => "Refund only at provider",
+            OutcomeClass::RefundOnlyLocal => "Refund only in our records",
+            OutcomeClass::RefundAmountMismatch => "Refund amount mismatch",
+            OutcomeClass::FeeVariance => "Fee variance",
+            OutcomeClass::ProviderAdjustment => "Provider adjustment",
+            OutcomeClass::TimingDifference => "Timing difference (next day)",
+        }
+    }
+
+    /// Short label in Chinese.
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            OutcomeClass::Matched => "已匹配",
+            OutcomeClass::ProviderOnly => "长款（渠道有、我方无）",
+            OutcomeClass::OrderOnly => "短款（我方有、渠道无）",
+            OutcomeClass::AmountMismatch => "金额不符",
+            OutcomeClass::CurrencyMismatch => "币种不符",
+            OutcomeClass::StatusMismatch => "状态不符",
+            OutcomeClass::DuplicatePayment => "重复支付",
+            OutcomeClass::RefundOnlyAtProvider => "仅渠道有退款",
+            OutcomeClass::RefundOnlyLocal => "仅我方有退款",
+            OutcomeClass::RefundAmountMismatch => "退款金额不符",
+            OutcomeClass::FeeVariance => "手续费差异",
+            OutcomeClass::ProviderAdjustment => "渠道调账",
+            OutcomeClass::TimingDifference => "跨日时间差",
+        }
+    }
+
+    /// Which side has what, in plain English.
+    pub fn description_en(&self) -> &'static str {
+        match self {
+            OutcomeClass::Matched => "The provider's line and our record agree.",
+            OutcomeClass::ProviderOnly => "The provider received money, but we have no order for it.",
+            OutcomeClass::OrderOnly => "We recorded the order as paid, but the provider's statement does not show the payment.",
+            OutcomeClass::AmountMismatch => "Both sides have the payment, but the amounts differ.",
+            OutcomeClass::CurrencyMismatch => "Both sides have the payment, but in different currencies.",
+            OutcomeClass::StatusMismatch => "The provider shows the payment, but our order is not in a paid state (pending or closed).",
+            OutcomeClass::DuplicatePayment => "The provider shows more than one payment for the same order.",
+            OutcomeClass::RefundOnlyAtProvider => "The provider refunded money, but we have no record of that refund.",
+            OutcomeClass::RefundOnlyLocal => "We recorded a refund, but the provider's statement does not show it.",
+            OutcomeClass::RefundAmountMismatch => "Both sides have the refund, but the amounts differ.",
+            OutcomeClass::FeeVariance => "The provider charged a fee that differs from the agreed fee schedule.",
+            OutcomeClass::ProviderAdjustment => "The provider booked a dispute, chargeback or correction against this account.",
+            OutcomeClass::TimingDifference => "Paid shortly before midnight; expected in the next day's statement and closed automatically when it appears.",
+        }
+    }
+
+    /// Which side has what, in plain Chinese.
+    pub fn description_zh(&self) -> &'static str {
+        match self {
+            OutcomeClass::Matched => "渠道账单与我方记录一致。",
+            OutcomeClass::ProviderOnly => "渠道已收款，但我方没有对应订单。",
+            OutcomeClass::OrderOnly => "我方订单记为已支付，但渠道账单中没有这笔收款。",
+            OutcomeClass::AmountMismatch => "双方都有这笔支付，但金额不同。",
+            OutcomeClass::CurrencyMismatch => "双方都有这笔支付，但币种不同。",
+            OutcomeClass::StatusMismatch => {
+                "渠道显示已支付，但我方订单不是已支付状态（待支付或已关闭）。"
+            }
+            OutcomeClass::DuplicatePayment => "渠道对同一订单有多笔支付。",
+            OutcomeClass::RefundOnlyAtProvider => "渠道已退款，但我方没有这笔退款记录。",
+            OutcomeClass::RefundOnlyLocal => "我方记有退款，但渠道账单中没有这笔退款。",
+            OutcomeClass::RefundAmountMismatch => "双方都有这笔退款，但金额不同。",
+            OutcomeClass::FeeVariance => "渠道收取的手续费与约定费率不符。",
+            OutcomeClass::ProviderAdjustment => "渠道记了一笔争议、拒付或调账。",
+            OutcomeClass::TimingDifference => {
+                "临近午夜支付，预计出现在次日账单中，出现后自动关闭。"
+            }
+        }
+    }
+}
+
+impl fmt::Display for OutcomeClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OutcomeClass {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OutcomeClass::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown discrepancy class {s:?}"))
+    }
+}
+
+/// Which rule tied a line to a record, so a reviewer can ask "why was this matched?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    /// Nothing on the other side was found.
+    NoCounterpart,
+    MerchantOrderNo,
+    ProviderTxnId,
+    MerchantRefundNo,
+    ProviderRefundId,
+    /// Fee and payout lines move the balance; no order is expected for them.
+    BalanceMovement,
+    /// Order paid within the timing window before midnight, line expected next day.
+    DateWindow,
+}
+
+impl MatchRule {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MatchRule::NoCounterpart => "no_counterpart",
+            MatchRule::MerchantOrderNo => "merchant_order_no",
+            MatchRule::ProviderTxnId => "provider_txn_id",
+            MatchRule::MerchantRefundNo => "merchant_refund_no",
+            MatchRule::ProviderRefundId => "provider_refund_id",
+            MatchRule::BalanceMovement => "balance_movement",
+            MatchRule::DateWindow => "date_window",
+        }
+    }
+}
+
+/// Review state of a discrepancy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Open,
+    Investigating,
+    Resolved,
+}
+
+impl ReviewState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReviewState::Open => "open",
+            ReviewState::Investigating => "investigating",
+            ReviewState::Resolved => "resolved",
+        }
+    }
+}
+
+impl FromStr for ReviewState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "open" => Ok(ReviewState::Open),
+            "investigating" => Ok(ReviewState::Investigating),
+            "resolved" => Ok(ReviewState::Resolved),
+            other => Err(format!(
+                "unknown review state {other:?} (expected open, investigating or resolved)"
+            )),
+        }
+    }
+}
+
+/// How a resolved discrepancy was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionKind {
+    /// Our records were corrected to agree with the provider.
+    CorrectedLocally,
+    /// The provider corrected its side (or a refund/adjustment was issued).
+    CorrectedAtProvider,
+    /// The difference is real and accepted (written off).
+    WrittenOff,
+    /// Not a real difference (e.g. test order).
+    NotAnIssue,
+    /// Closed by Paydesk itself, e.g. a timing difference matched the next day.
+    AutoMatched,
+}
+
+impl ResolutionKind {
+    pub const ALL: [ResolutionKind; 5] = [
+        ResolutionKind::CorrectedLocally,
+        ResolutionKind::CorrectedAtProvider,
+        ResolutionKind::WrittenOff,
+        ResolutionKind::NotAnIssue,
+        ResolutionKind::AutoMatched,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResolutionKind::CorrectedLocally => "corrected_locally",
+            ResolutionKind::CorrectedAtProvider => "corrected_at_provider",
+            ResolutionKind::WrittenOff => "written_off",
+            ResolutionKind::NotAnIssue => "not_an_issue",
+            ResolutionKind::AutoMatched => "auto_matched",
+        }
+    }
+}
+
+impl FromStr for ResolutionKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ResolutionKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                format!(
+                    "unknown resolution {s:?} (expected one of: {})",
+                    ResolutionKind::ALL.map(|k| k.as_str()).join(", ")
+                )
+            })
+    }
+}

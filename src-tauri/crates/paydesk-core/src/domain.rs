@@ -1,0 +1,297 @@
+//! The normalized records every adapter produces and the matcher consumes.
+
+use crate::money::{milli_to_minor_rounded, Currency};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A payment provider Paydesk speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Alipay,
+    Wechat,
+    Stripe,
+    /// A statement imported from a file with a saved column mapping (bank, other PSP).
+    Manual,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 4] = [
+        Provider::Alipay,
+        Provider::Wechat,
+        Provider::Stripe,
+        Provider::Manual,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Provider::Alipay => "alipay",
+            Provider::Wechat => "wechat",
+            Provider::Stripe => "stripe",
+            Provider::Manual => "manual",
+        }
+    }
+
+    /// The timezone the provider draws its day boundaries in. Alipay and WeChat bills are
+    /// Beijing days; Stripe's are whatever the account asks for, UTC by default.
+    pub fn default_timezone(&self) -> chrono_tz::Tz {
+        match self {
+            Provider::Alipay | Provider::Wechat => chrono_tz::Asia::Shanghai,
+            Provider::Stripe | Provider::Manual => chrono_tz::UTC,
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "alipay" => Ok(Provider::Alipay),
+            "wechat" | "wechatpay" | "weixin" => Ok(Provider::Wechat),
+            "stripe" => Ok(Provider::Stripe),
+            "manual" => Ok(Provider::Manual),
+            other => Err(format!(
+                "unknown provider {other:?} (expected alipay, wechat, stripe or manual)"
+            )),
+        }
+    }
+}
+
+/// What a statement line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineKind {
+    Payment,
+    Refund,
+    Fee,
+    Adjustment,
+    Payout,
+}
+
+impl LineKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LineKind::Payment => "payment",
+            LineKind::Refund => "refund",
+            LineKind::Fee => "fee",
+            LineKind::Adjustment => "adjustment",
+            LineKind::Payout => "payout",
+        }
+    }
+}
+
+impl FromStr for LineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "payment" => Ok(LineKind::Payment),
+            "refund" => Ok(LineKind::Refund),
+            "fee" => Ok(LineKind::Fee),
+            "adjustment" => Ok(LineKind::Adjustment),
+            "payout" => Ok(LineKind::Payout),
+            other => Err(format!(
+                "unknown line kind {other:?} (expected payment, refund, fee, adjustment or payout)"
+            )),
+        }
+    }
+}
+
+/// Where a statement line came from, kept as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// File name (not a full path) or API call that delivered the line.
+    pub file: String,
+    /// 1-based line number in the (decoded) file, or position in the API listing.
+    pub line: u64,
+}
+
+/// One line of a provider statement, normalized.
+///
+/// Sign convention: money into the merchant is positive. A refund line has a negative
+/// `gross` whatever sign the provider's file used; `fee_milli` is positive when the provider
+/// charges a fee (negative when a refund returns part of it); `net = gross - fee`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementLine {
+    pub provider: Provider,
+    /// The provider account name from `paydesk.toml` (e.g. "alipay-main").
+    pub account: String,
+    /// Provider transaction id (Alipay 支付宝交易号, WeChat 微信订单号, Stripe txn_/ch_ id).
+    pub provider_txn_id: String,
+    /// The merchant's order number as the provider recorded it, if any.
+    pub merchant_order_no: Option<String>,
+    pub kind: LineKind,
+    /// Gross amount in minor units (signed, see above).
+    pub gross: i64,
+    /// Fee in thousandths of a minor unit: WeChat writes fees with 5 decimals.
+    pub fee_milli: i64,
+    /// Net amount in minor units as the provider states it.
+    pub net: i64,
+    pub currency: Currency,
+    /// When the provider booked the line.
+    pub provider_time: DateTime<Utc>,
+    /// The provider's refund id (WeChat 微信退款单号, Stripe re_...), for refund lines.
+    pub provider_refund_id: Option<String>,
+    /// The merchant's refund request number (Alipay out_request_no, WeChat out_refund_no,
+    /// Stripe refund metadata), for refund lines.
+    pub merchant_refund_no: Option<String>,
+    /// The provider's status word for the line, as written ("SUCCESS", "REFUND", "交易").
+    pub provider_status: String,
+    pub source: SourceRef,
+}
+
+impl StatementLine {
+    /// The fee rounded to minor units (half away from zero).
+    pub fn fee_minor(&self) -> i64 {
+        milli_to_minor_rounded(self.fee_milli)
+    }
+}
+
+/// The merchant's view of an order's payment state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Created, not paid yet.
+    Pending,
+    Paid,
+    /// Closed without payment (cancelled, expired).
+    Closed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Closed => "closed",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    /// Whether the merchant believes money was received for this order.
+    pub fn counts_as_paid(&self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded
+        )
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pending" | "unpaid" | "created" | "notpay" => Ok(OrderStatus::Pending),
+            "paid" | "success" | "succeeded" | "completed" => Ok(OrderStatus::Paid),
+            "closed" | "cancelled" | "canceled" | "expired" | "failed" => Ok(OrderStatus::Closed),
+            "partially_refunded" | "partial_refund" => Ok(OrderStatus::PartiallyRefunded),
+            "refunded" => Ok(OrderStatus::Refunded),
+            other => Err(format!(
+                "unknown order status {other:?} (expected pending, paid, closed, partially_refunded or refunded)"
+            )),
+        }
+    }
+}
+
+/// An order as the merchant's order mirror records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_no: String,
+    pub provider: Provider,
+    /// The provider's transaction id, if the merchant stored it.
+    pub provider_txn_id: Option<String>,
+    /// Amount the merchant expects to have been paid, minor units.
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// A reference support staff search by (customer email, phone, member id).
+    pub customer_ref: Option<String>,
+}
+
+/// Where a refund record comes from: the merchant's mirror, or Paydesk's own refund service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefundOrigin {
+    Mirror,
+    Paydesk,
+}
+
+/// A refund the merchant (or Paydesk) believes was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalRefund {
+    /// Merchant refund number = the provider idempotency key (out_request_no / out_refund_no).
+    pub refund_no: String,
+    pub order_no: String,
+    pub provider: Provider,
+    /// Positive amount refunded, minor units.
+    pub amount: i64,
+    pub currency: Currency,
+    pub refunded_at: DateTime<Utc>,
+    pub provider_refund_id: Option<String>,
+    pub origin: RefundOrigin,
+}
+
+/// A calendar day of a provider account's statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BillDate(pub NaiveDate);
+
+impl BillDate {
+    pub fn parse(s: &str) -> Result<BillDate, String> {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map(BillDate)
+            .map_err(|_| format!("date {s:?} is not a calendar date in the form YYYY-MM-DD"))
+    }
+
+    /// The UTC instants [start, end) of this day in `tz`.
+    pub fn utc_bounds(&self, tz: chrono_tz::Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = day_start(self.0, tz);
+        let end = day_start(self.0.succ_opt().unwrap_or(self.0), tz);
+        (start, end)
+    }
+
+    pub fn succ(&self) -> BillDate {
+        BillDate(self.0.succ_opt().unwrap_or(self.0))
+    }
+
+    pub fn pred(&self) -> BillDate {
+        BillDate(self.0.pred_opt().unwrap_or(self.0))
+    }
+
+    /// The day `instant` falls on in `tz`.
+    pub fn of(instant: DateTime<Utc>, tz: chrono_tz::Tz) -> BillDate {
+        BillDate(instant.with_timezone(&tz).date_naive())
+    }
+}
+
+fn day_start(date: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    // A DST gap at midnight is resolved to the earliest valid instant after it.
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+        chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| midnight.and_utc()),
+    }
+}
+
+impl fmt::Display for BillDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}

@@ -1,0 +1,17 @@
+//! Paydesk's domain core: money, statement lines, orders, refunds, the matcher and the
+//! permission table. It does no I/O and knows nothing of databases, HTTP or Tauri.
+
+pub mod discrepancy;
+pub mod domain;
+pub mod matcher;
+pub mod money;
+
+pub use discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewState};
+pub use domain::{
+    BillDate, LineKind, LocalRefund, Order, OrderStatus, Provider, RefundOrigin, SourceRef,
+    StatementLine,
+};
+pub use matcher::{
+    match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
+};
+pub use money::{Currency, Money, MoneyError};

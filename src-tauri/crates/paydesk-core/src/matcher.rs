@@ -1,0 +1,639 @@
+//! The matcher: one provider account, one day.
+//!
+//! Invariant: every statement line, every order the merchant expects to have been paid that
+//! day, every local refund booked that day and every item carried over from the day before
+//! ends in exactly one [`Outcome`]. Outcomes refer to their inputs by index, so matching a
+//! million lines allocates no strings; [`MatchResult::discrepancy`] builds the full record
+//! (both sides, difference, evidence, rule) only for what a reviewer will see.
+
+use crate::discrepancy::{MatchRule, OutcomeClass};
+use crate::domain::{LineKind, LocalRefund, Order, SourceRef, StatementLine};
+use crate::money::Currency;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// An expected fee: `rate_ppm` parts per million of the gross, plus a fixed amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeRule {
+    pub currency: Currency,
+    /// 0.6% = 6_000 ppm.
+    pub rate_ppm: i64,
+    /// Fixed part in minor units (Stripe's 30 cents).
+    pub fixed_minor: i64,
+}
+
+impl FeeRule {
+    /// Expected fee in thousandths of a minor unit for a gross amount.
+    pub fn expected_fee_milli(&self, gross_minor: i64) -> i64 {
+        // gross * ppm / 1e6 minor = gross * ppm / 1e3 milli-minor; i128 avoids overflow.
+        let variable = (i128::from(gross_minor) * i128::from(self.rate_ppm)) / 1000;
+        let variable = i64::try_from(variable).unwrap_or(i64::MAX);
+        variable.saturating_add(self.fixed_minor.saturating_mul(1000))
+    }
+}
+
+/// Matching settings for one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchSettings {
+    /// Amount difference (minor units) still considered equal. Default 0.
+    pub amount_tolerance_minor: i64,
+    /// An order paid this close to the end of the day with no line yet is a timing
+    /// difference, expected the next day, not 短款.
+    pub timing_window: Duration,
+    pub fee_rules: Vec<FeeRule>,
+    /// Fee difference (minor units) tolerated before a fee variance is raised.
+    pub fee_tolerance_minor: i64,
+}
+
+impl Default for MatchSettings {
+    fn default() -> Self {
+        MatchSettings {
+            amount_tolerance_minor: 0,
+            timing_window: Duration::minutes(30),
+            fee_rules: Vec::new(),
+            fee_tolerance_minor: 1,
+        }
+    }
+}
+
+/// Everything the matcher needs for one account and day.
+#[derive(Debug, Clone, Default)]
+pub struct MatchInput {
+    pub lines: Vec<StatementLine>,
+    /// Orders of this account paid in the window, plus any order a line refers to.
+    pub orders: Vec<Order>,
+    /// Local refunds booked in the window, plus any a refund line refers to.
+    pub refunds: Vec<LocalRefund>,
+    /// Order numbers carried over (timing differences) from the previous day's run.
+    pub carried_orders: HashSet<String>,
+    /// Refund numbers carried over from the previous day's run.
+    pub carried_refunds: HashSet<String>,
+    /// The day's UTC bounds [start, end) in the provider's timezone.
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// One result: which inputs it covers, which class, which rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub class: OutcomeClass,
+    pub rule: MatchRule,
+    pub line: Option<u32>,
+    pub order: Option<u32>,
+    pub refund: Option<u32>,
+    /// This outcome settles an item carried over from the previous day.
+    pub closes_carry_over: bool,
+}
+
+/// The matcher's output.
+#[derive(Debug, Clone, Default)]
+pub struct MatchResult {
+    pub outcomes: Vec<Outcome>,
+}
+
+/// A discrepancy as a reviewer sees it: both sides, the difference, the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscrepancyDraft {
+    /// Stable identity within (account, date): re-runs find the same key.
+    pub key: String,
+    pub class: OutcomeClass,
+    pub rule: MatchRule,
+    pub order_no: Option<String>,
+    pub provider_txn_id: Option<String>,
+    pub refund_no: Option<String>,
+    pub currency: Currency,
+    /// What the provider says (minor units), if it has the item.
+    pub provider_amount: Option<i64>,
+    /// What we say (minor units), if we have the item.
+    pub local_amount: Option<i64>,
+    /// provider − local (minor units); for fee variance, charged fee − expected fee.
+    pub difference: i64,
+    pub provider_currency: Option<Currency>,
+    pub local_currency: Option<Currency>,
+    pub provider_time: Option<DateTime<Utc>>,
+    pub local_time: Option<DateTime<Utc>>,
+    pub evidence: Option<SourceRef>,
+    /// Plain-words explanation of why this outcome was reached.
+    pub explanation: String,
+}
+
+/// Matches one account's day.
+pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
+    let mut orders_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
+    let mut orders_by_txn: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
+    for (i, order) in input.orders.iter().enumerate() {
+        orders_by_no
+            .entry(order.order_no.as_str())
+            .or_insert(i as u32);
+        if let Some(txn) = order.provider_txn_id.as_deref().filter(|t| !t.is_empty()) {
+            orders_by_txn.entry(txn).or_insert(i as u32);
+        }
+    }
+    let mut refunds_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.refunds.len());
+    let mut refunds_by_provider_id: HashMap<&str, u32> = HashMap::new();
+    for (i, refund) in input.refunds.iter().enumerate() {
+        refunds_by_no
+            .entry(refund.refund_no.as_str())
+            .or_insert(i as u32);
+        if let Some(id) = refund
+            .provider_refund_id
+            .as_deref()
+            .filter(|t| !t.is_empty())
+        {
+            refunds_by_provider_id.entry(id).or_insert(i as u32);
+        }
+    }
+
+    // Deterministic order: by provider time, then by position in the file.
+    let mut line_order: Vec<u32> = (0..input.lines.len() as u32).collect();
+    line_order.sort_by_key(|&i| {
+        let l = &input.lines[i as usize];
+        (l.provider_time, l.source.line)
+    });
+
+    let mut order_taken = vec![false; input.orders.len()];
+    let mut refund_taken = vec![false; input.refunds.len()];
+    let mut outcomes = Vec::with_capacity(input.lines.len() + input.orders.len() / 16);
+
+    for &li in &line_order {
+        let line = &input.lines[li as usize];
+        let outcome = match line.kind {
+            LineKind::Payment => match_payment(
+                li,
+                line,
+                input,
+                settings,
+                &orders_by_no,
+                &orders_by_txn,
+                &mut order_taken,
+            ),
+            LineKind::Refund => match_refund(
+                li,
+                line,
+                input,
+                &refunds_by_no,
+                &refunds_by_provider_id,
+                &mut refund_taken,
+            ),
+            LineKind::Fee | LineKind::Payout => Outcome {
+                class: OutcomeClass::Matched,
+                rule: MatchRule::BalanceMovement,
+                line: Some(li),
+                order: None,
+                refund: None,
+                closes_carry_over: false,
+            },
+            LineKind::Adjustment => {
+                let order = line
+                    .merchant_order_no
+                    .as_deref()
+                    .and_then(|no| orders_by_no.get(no).copied());
+                Outcome {
+                    class: OutcomeClass::ProviderAdjustment,
+                    rule: if order.is_some() {
+                        MatchRule::MerchantOrderNo
+                    } else {
+                        MatchRule::NoCounterpart
+                    },
+                    line: Some(li),
+                    order,
+                    refund: None,
+                    closes_carry_over: false,
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+
+    // Orders nobody matched: expected today (短款 or timing difference) or carried from
+    // yesterday and still missing (短款 now: the grace day is over).
+    for (oi, order) in input.orders.iter().enumerate() {
+        if order_taken[oi] || !order.status.counts_as_paid() {
+            continue;
+        }
+        let carried = input.carried_orders.contains(&order.order_no);
+        let paid_at = order.paid_at.unwrap_or(order.created_at);
+        let in_window = input
+            .window
+            .is_none_or(|(start, end)| paid_at >= start && paid_at < end);
+        if carried {
+            outcomes.push(unmatched_order(
+                oi,
+                OutcomeClass::OrderOnly,
+                MatchRule::NoCounterpart,
+                true,
+            ));
+        } else if in_window {
+            let near_midnight = input
+                .window
+                .is_some_and(|(_, end)| paid_at >= end - settings.timing_window);
+            if near_midnight {
+                outcomes.push(unmatched_order(
+                    oi,
+                    OutcomeClass::TimingDifference,
+                    MatchRule::DateWindow,
+                    false,
+                ));
+            } else {
+                outcomes.push(unmatched_order(
+                    oi,
+                    OutcomeClass::OrderOnly,
+                    MatchRule::NoCounterpart,
+                    false,
+                ));
+            }
+        }
+    }
+
+    for (ri, refund) in input.refunds.iter().enumerate() {
+        if refund_taken[ri] {
+            continue;
+        }
+        let carried = input.carried_refunds.contains(&refund.refund_no);
+        let in_window = input
+            .window
+            .is_none_or(|(start, end)| refund.refunded_at >= start && refund.refunded_at < end);
+        let near_midnight = input
+            .window
+            .is_some_and(|(_, end)| refund.refunded_at >= end - settings.timing_window);
+        let (class, rule) = if !carried && in_window && near_midnight {
+            (OutcomeClass::TimingDifference, MatchRule::DateWindow)
+        } else {
+            (OutcomeClass::RefundOnlyLocal, MatchRule::NoCounterpart)
+        };
+        if carried || in_window {
+            outcomes.push(Outcome {
+                class,
+                rule,
+                line: None,
+                order: None,
+                refund: Some(ri as u32),
+                closes_carry_over: carried,
+            });
+        }
+    }
+
+    MatchResult { outcomes }
+}
+
+fn unmatched_order(oi: usize, class: OutcomeClass, rule: MatchRule, carried: bool) -> Outcome {
+    Outcome {
+        class,
+        rule,
+        line: None,
+        order: Some(oi as u32),
+        refund: None,
+        closes_carry_over: carried,
+    }
+}
+
+fn match_payment(
+    li: u32,
+    line: &StatementLine,
+    input: &MatchInput,
+    settings: &MatchSettings,
+    orders_by_no: &HashMap<&str, u32>,
+    orders_by_txn: &HashMap<&str, u32>,
+    order_taken: &mut [bool],
+) -> Outcome {
+    let by_no = line
+        .merchant_order_no
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .and_then(|no| orders_by_no.get(no).copied());
+    let (found, rule) = match by_no {
+        Some(oi) => (Some(oi), MatchRule::MerchantOrderNo),
+        None => match orders_by_txn.get(line.provider_txn_id.as_str()).copied() {
+            Some(oi) => (Some(oi), MatchRule::ProviderTxnId),
+            None => (None, MatchRule::NoCounterpart),
+        },
+    };
+    let Some(oi) = found else {
+        return Outcome {
+            class: OutcomeClass::ProviderOnly,
+            rule,
+            line: Some(li),
+            order: None,
+            refund: None,
+            closes_carry_over: false,
+        };
+    };
+    let order = &input.orders[oi as usize];
+    let closes_carry_over = input.carried_orders.contains(&order.order_no);
+    let other_txn_recorded = order
+        .provider_txn_id
+        .as_deref()
+        .is_some_and(|t| !t.is_empty() && t != line.provider_txn_id);
+    let class = if order_taken[oi as usize] || other_txn_recorded {
+        OutcomeClass::DuplicatePayment
+    } else if order.currency != line.currency {
+        OutcomeClass::CurrencyMismatch
+    } else if !order.status.counts_as_paid() {
+        OutcomeClass::StatusMismatch
+    } else if (line.gross - order.amount).abs() > settings.amount_tolerance_minor {
+        OutcomeClass::AmountMismatch
+    } else if fee_variance(line, settings).is_some() {
+        OutcomeClass::FeeVariance
+    } else {
+        OutcomeClass::Matched
+    };
+    // A duplicate does not consume the order: the first payment already did.
+    if class != OutcomeClass::DuplicatePayment {
+        order_taken[oi as usize] = true;
+    }
+    Outcome {
+        class,
+        rule,
+        line: Some(li),
+        order: Some(oi),
+        refund: None,
+        closes_carry_over: closes_carry_over && class != OutcomeClass::DuplicatePayment,
+    }
+}
+
+/// Charged fee − expected fee, in thousandths of a minor unit, when beyond tolerance.
+fn fee_variance(line: &StatementLine, settings: &MatchSettings) -> Option<i64> {
+    let rule = settings
+        .fee_rules
+        .iter()
+        .find(|r| r.currency == line.currency)?;
+    let expected = rule.expected_fee_milli(line.gross);
+    let diff = line.fee_milli - expected;
+    (diff.abs() > settings.fee_tolerance_minor.saturating_mul(1000)).then_some(diff)
+}
+
+fn match_refund(
+    li: u32,
+    line: &StatementLine,
+    input: &MatchInput,
+    refunds_by_no: &HashMap<&str, u32>,
+    refunds_by_provider_id: &HashMap<&str, u32>,
+    refund_taken: &mut [bool],
+) -> Outcome {
+    let by_no = line
+        .merchant_refund_no
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .and_then(|no| refunds_by_no.get(no).copied());
+    let (found, rule) = match by_no {
+        Some(ri) => (Some(ri), MatchRule::MerchantRefundNo),
+        None => match line
+            .provider_refund_id
+            .as_deref()
+            .and_then(|id| refunds_by_provider_id.get(id).copied())
+        {
+            Some(ri) => (Some(ri), MatchRule::ProviderRefundId),
+            None => (None, MatchRule::NoCounterpart),
+        },
+    };
+    let Some(ri) = found.filter(|ri| !refund_taken[*ri as usize]) else {
+        return Outcome {
+            class: OutcomeClass::RefundOnlyAtProvider,
+            rule: MatchRule::NoCounterpart,
+            line: Some(li),
+            order: None,
+            refund: None,
+            closes_carry_over: false,
+        };
+    };
+    refund_taken[ri as usize] = true;
+    let refund = &input.refunds[ri as usize];
+    let class = if refund.currency != line.currency || line.gross.abs() != refund.amount {
+        OutcomeClass::RefundAmountMismatch
+    } else {
+        OutcomeClass::Matched
+    };
+    Outcome {
+        class,
+        rule,
+        line: Some(li),
+        order: None,
+        refund: Some(ri),
+        closes_carry_over: input.carried_refunds.contains(&refund.refund_no),
+    }
+}
+
+impl MatchResult {
+    /// Counts per class.
+    pub fn counts(&self) -> HashMap<OutcomeClass, u64> {
+        let mut counts = HashMap::new();
+        for o in &self.outcomes {
+            *counts.entry(o.class).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Builds the reviewer's record for a discrepancy outcome.
+    pub fn discrepancy(
+        outcome: &Outcome,
+        input: &MatchInput,
+        settings: &MatchSettings,
+    ) -> DiscrepancyDraft {
+        let line = outcome.line.map(|i| &input.lines[i as usize]);
+        let order = outcome.order.map(|i| &input.orders[i as usize]);
+        let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
+
+        let order_no = order
+            .map(|o| o.order_no.clone())
+            .or_else(|| refund.map(|r| r.order_no.clone()))
+            .or_else(|| line.and_then(|l| l.merchant_order_no.clone()));
+        let provider_txn_id = line
+            .map(|l| l.provider_txn_id.clone())
+            .or_else(|| order.and_then(|o| o.provider_txn_id.clone()));
+        let refund_no = refund
+            .map(|r| r.refund_no.clone())
+            .or_else(|| line.and_then(|l| l.merchant_refund_no.clone()))
+            .or_else(|| line.and_then(|l| l.provider_refund_id.clone()));
+
+        let is_refund_side = refund.is_some() || line.is_some_and(|l| l.kind == LineKind::Refund);
+        let provider_amount = line.map(|l| {
+            if l.kind == LineKind::Refund {
+                l.gross.abs()
+            } else {
+                l.gross
+            }
+        });
+        let local_amount = if is_refund_side {
+            refund.map(|r| r.amount)
+        } else {
+            order.map(|o| o.amount)
+        };
+        let provider_currency = line.map(|l| l.currency);
+        let local_currency = refund
+            .map(|r| r.currency)
+            .or_else(|| order.map(|o| o.currency));
+        let currency = provider_currency
+            .or(local_currency)
+            .unwrap_or(crate::money::Currency::CNY);
+
+        let difference = if outcome.class == OutcomeClass::FeeVariance {
+            line.and_then(|l| fee_variance(l, settings))
+                .map(crate::money::milli_to_minor_rounded)
+                .unwrap_or(0)
+        } else if provider_currency.is_some()
+            && local_currency.is_some()
+            && provider_currency != local_currency
+        {
+            0
+        } else {
+            provider_amount.unwrap_or(0) - local_amount.unwrap_or(0)
+        };
+
+        // The key names the item, not the class: a re-run that reclassifies an item (say an
+        // amount mismatch corrected into a match) still finds the reviewer's notes by key.
+        let key = match (line, order, refund) {
+            (Some(l), _, _) => format!("line:{}:{}", l.kind.as_str(), l.provider_txn_id),
+            (None, Some(o), _) => format!("order:{}", o.order_no),
+            (None, None, Some(r)) => format!("refund:{}", r.refund_no),
+            (None, None, None) => format!("outcome:{}", outcome.class.as_str()),
+        };
+        let key = if line.is_some_and(|l| l.kind == LineKind::Refund) {
+            let l = line.map(|l| {
+                l.merchant_refund_no
+                    .clone()
+                    .or_else(|| l.provider_refund_id.clone())
+                    .unwrap_or_else(|| l.provider_txn_id.clone())
+            });
+            format!("line:refund:{}", l.unwrap_or_default())
+        } else {
+            key
+        };
+
+        let explanation = explain(outcome, line, order, refund, settings, currency, difference);
+
+        DiscrepancyDraft {
+            key,
+            class: outcome.class,
+            rule: outcome.rule,
+            order_no,
+            provider_txn_id,
+            refund_no,
+            currency,
+            provider_amount,
+            local_amount,
+            difference,
+            provider_currency,
+            local_currency,
+            provider_time: line.map(|l| l.provider_time),
+            local_time: refund
+                .map(|r| r.refunded_at)
+                .or_else(|| order.map(|o| o.paid_at.unwrap_or(o.created_at))),
+            evidence: line.map(|l| l.source.clone()),
+            explanation,
+        }
+    }
+
+    /// All discrepancy drafts, in outcome order.
+    pub fn discrepancies<'a>(
+        &'a self,
+        input: &'a MatchInput,
+        settings: &'a MatchSettings,
+    ) -> impl Iterator<Item = DiscrepancyDraft> + 'a {
+        self.outcomes
+            .iter()
+            .filter(|o| o.class.is_discrepancy())
+            .map(move |o| MatchResult::discrepancy(o, input, settings))
+    }
+}
+
+fn explain(
+    outcome: &Outcome,
+    line: Option<&StatementLine>,
+    order: Option<&Order>,
+    refund: Option<&LocalRefund>,
+    settings: &MatchSettings,
+    currency: Currency,
+    difference: i64,
+) -> String {
+    let by = match outcome.rule {
+        MatchRule::MerchantOrderNo => "matched by merchant order number",
+        MatchRule::ProviderTxnId => {
+            "matched by provider transaction id (the line had no usable order number)"
+        }
+        MatchRule::MerchantRefundNo => "matched by merchant refund number",
+        MatchRule::ProviderRefundId => "matched by provider refund id",
+        MatchRule::BalanceMovement => "balance movement, no order expected",
+        MatchRule::DateWindow => "paid inside the timing window before the day ended",
+        MatchRule::NoCounterpart => {
+            "no counterpart found by order number, transaction id or refund number"
+        }
+    };
+    let fmt = |m: i64| currency.format_minor(m);
+    let detail = match outcome.class {
+        OutcomeClass::Matched => String::new(),
+        OutcomeClass::ProviderOnly => format!(
+            "provider line {} for {} has no order",
+            line.map(|l| l.provider_txn_id.as_str()).unwrap_or("?"),
+            line.map(|l| fmt(l.gross)).unwrap_or_default()
+        ),
+        OutcomeClass::OrderOnly => format!(
+            "order {} paid {} at {} is not in the statement{}",
+            order.map(|o| o.order_no.as_str()).unwrap_or("?"),
+            order.map(|o| fmt(o.amount)).unwrap_or_default(),
+            order
+                .and_then(|o| o.paid_at)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            if outcome.closes_carry_over {
+                " (carried over from the previous day and still missing)"
+            } else {
+                ""
+            }
+        ),
+        OutcomeClass::AmountMismatch | OutcomeClass::RefundAmountMismatch => {
+            format!("amounts differ by {} (provider − ours)", fmt(difference))
+        }
+        OutcomeClass::CurrencyMismatch => format!(
+            "provider currency {} but order currency {}",
+            line.map(|l| l.currency.code()).unwrap_or("?"),
+            order.map(|o| o.currency.code()).unwrap_or("?")
+        ),
+        OutcomeClass::StatusMismatch => format!(
+            "provider shows the payment but the order is {}",
+            order.map(|o| o.status.as_str()).unwrap_or("?")
+        ),
+        OutcomeClass::DuplicatePayment => format!(
+            "order {} was already paid by {}; this is another payment",
+            order.map(|o| o.order_no.as_str()).unwrap_or("?"),
+            order
+                .and_then(|o| o.provider_txn_id.as_deref())
+                .unwrap_or("an earlier line in this statement")
+        ),
+        OutcomeClass::RefundOnlyAtProvider => format!(
+            "provider refund {} has no refund record here",
+            line.and_then(|l| l
+                .merchant_refund_no
+                .as_deref()
+                .or(l.provider_refund_id.as_deref()))
+                .unwrap_or("?")
+        ),
+        OutcomeClass::RefundOnlyLocal => format!(
+            "refund {} of {} is not in the statement",
+            refund.map(|r| r.refund_no.as_str()).unwrap_or("?"),
+            refund.map(|r| fmt(r.amount)).unwrap_or_default()
+        ),
+        OutcomeClass::FeeVariance => format!(
+            "fee charged {} differs from the schedule by {} (tolerance {})",
+            line.map(|l| fmt(l.fee_minor())).unwrap_or_default(),
+            fmt(difference),
+            fmt(settings.fee_tolerance_minor)
+        ),
+        OutcomeClass::ProviderAdjustment => format!(
+            "provider booked {} ({})",
+            line.map(|l| fmt(l.gross)).unwrap_or_default(),
+            line.map(|l| l.provider_status.as_str()).unwrap_or("")
+        ),
+        OutcomeClass::TimingDifference => format!(
+            "expected in the next day's statement (timing window {} min)",
+            settings.timing_window.num_minutes()
+        ),
+    };
+    if detail.is_empty() {
+        by.to_string()
+    } else {
+        format!("{detail}; {by}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,411 @@
+use super::*;
+use crate::domain::{BillDate, OrderStatus, Provider, RefundOrigin};
+use chrono::TimeZone;
+
+fn t(s: &str) -> DateTime<Utc> {
+    // Beijing local time "2026-11-22 10:00:00" → UTC.
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("test time");
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&naive)
+        .single()
+        .expect("unambiguous")
+        .with_timezone(&Utc)
+}
+
+fn line(txn: &str, order: Option<&str>, kind: LineKind, gross: i64, at: &str) -> StatementLine {
+    StatementLine {
+        provider: Provider::Alipay,
+        account: "alipay-main".into(),
+        provider_txn_id: txn.into(),
+        merchant_order_no: order.map(str::to_string),
+        kind,
+        gross,
+        // 0.6% of gross, in thousandths of a minor unit: what the default schedule expects.
+        fee_milli: gross * 6,
+        net: gross,
+        currency: Currency::CNY,
+        provider_time: t(at),
+        provider_refund_id: None,
+        merchant_refund_no: None,
+        provider_status: "SUCCESS".into(),
+        source: SourceRef {
+            file: "bill.csv".into(),
+            line: 1,
+        },
+    }
+}
+
+fn order(no: &str, amount: i64, status: OrderStatus, paid: &str) -> Order {
+    Order {
+        order_no: no.into(),
+        provider: Provider::Alipay,
+        provider_txn_id: None,
+        amount,
+        currency: Currency::CNY,
+        status,
+        created_at: t(paid),
+        paid_at: Some(t(paid)),
+        customer_ref: None,
+    }
+}
+
+fn refund(no: &str, order_no: &str, amount: i64, at: &str) -> LocalRefund {
+    LocalRefund {
+        refund_no: no.into(),
+        order_no: order_no.into(),
+        provider: Provider::Alipay,
+        amount,
+        currency: Currency::CNY,
+        refunded_at: t(at),
+        provider_refund_id: None,
+        origin: RefundOrigin::Mirror,
+    }
+}
+
+fn window() -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let day = BillDate::parse("2026-11-22").expect("date");
+    Some(day.utc_bounds(chrono_tz::Asia::Shanghai))
+}
+
+fn classes(result: &MatchResult) -> Vec<OutcomeClass> {
+    let mut c: Vec<_> = result.outcomes.iter().map(|o| o.class).collect();
+    c.sort();
+    c
+}
+
+#[test]
+fn exact_match_by_order_no() {
+    let input = MatchInput {
+        lines: vec![line(
+            "T1",
+            Some("SO-1"),
+            LineKind::Payment,
+            990,
+            "2026-11-22 10:00:00",
+        )],
+        orders: vec![order("SO-1", 990, OrderStatus::Paid, "2026-11-22 09:59:58")],
+        window: window(),
+        ..Default::default()
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert_eq!(classes(&r), vec![OutcomeClass::Matched]);
+    assert_eq!(r.outcomes[0].rule, MatchRule::MerchantOrderNo);
+    assert_eq!(r.outcomes[0].order, Some(0));
+}
+
+#[test]
+fn falls_back_to_provider_txn_id() {
+    let mut o = order("SO-1", 990, OrderStatus::Paid, "2026-11-22 09:59:58");
+    o.provider_txn_id = Some("T1".into());
+    let input = MatchInput {
+        lines: vec![line(
+            "T1",
+            None,
+            LineKind::Payment,
+            990,
+            "2026-11-22 10:00:00",
+        )],
+        orders: vec![o],
+        window: window(),
+        ..Default::default()
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert_eq!(classes(&r), vec![OutcomeClass::Matched]);
+    assert_eq!(r.outcomes[0].rule, MatchRule::ProviderTxnId);
+}
+
+#[test]
+fn every_discrepancy_class_is_reachable() {
+    let mut cur = order("SO-CUR", 500, OrderStatus::Paid, "2026-11-22 11:00:00");
+    cur.currency = Currency::USD;
+    let mut dup_line = line(
+        "T-DUP2",
+        Some("SO-DUP"),
+        LineKind::Payment,
+        700,
+        "2026-11-22 12:05:00",
+    );
+    dup_line.source.line = 9;
+    let mut refund_line_ok = line(
+        "T-R",
+        Some("SO-R"),
+        LineKind::Refund,
+        -300,
+        "2026-11-22 13:00:00",
+    );
+    refund_line_ok.merchant_refund_no = Some("RF-1".into());
+    let mut refund_line_extra = line(
+        "T-R2",
+        Some("SO-R"),
+        LineKind::Refund,
+        -100,
+        "2026-11-22 13:10:00",
+    );
+    refund_line_extra.merchant_refund_no = Some("RF-X".into());
+    let mut refund_line_bad = line(
+        "T-R3",
+        Some("SO-R"),
+        LineKind::Refund,
+        -250,
+        "2026-11-22 13:20:00",
+    );
+    refund_line_bad.merchant_refund_no = Some("RF-2".into());
+    let mut fee_line = line(
+        "T-FEE",
+        Some("SO-FEE"),
+        LineKind::Payment,
+        10_000,
+        "2026-11-22 14:00:00",
+    );
+    fee_line.fee_milli = 200_000; // 2.00 charged; 0.6% of 100.00 = 0.60 expected
+    let input = MatchInput {
+        lines: vec![
+            line(
+                "T-OK",
+                Some("SO-OK"),
+                LineKind::Payment,
+                1000,
+                "2026-11-22 10:00:00",
+            ),
+            line(
+                "T-LONG",
+                Some("SO-NONE"),
+                LineKind::Payment,
+                800,
+                "2026-11-22 10:30:00",
+            ),
+            line(
+                "T-AMT",
+                Some("SO-AMT"),
+                LineKind::Payment,
+                1200,
+                "2026-11-22 10:40:00",
+            ),
+            line(
+                "T-CUR",
+                Some("SO-CUR"),
+                LineKind::Payment,
+                500,
+                "2026-11-22 11:00:00",
+            ),
+            line(
+                "T-ST",
+                Some("SO-ST"),
+                LineKind::Payment,
+                600,
+                "2026-11-22 11:30:00",
+            ),
+            line(
+                "T-DUP1",
+                Some("SO-DUP"),
+                LineKind::Payment,
+                700,
+                "2026-11-22 12:00:00",
+            ),
+            dup_line,
+            refund_line_ok,
+            refund_line_extra,
+            refund_line_bad,
+            fee_line,
+            line(
+                "dp_1",
+                Some("SO-OK"),
+                LineKind::Adjustment,
+                -1000,
+                "2026-11-22 15:00:00",
+            ),
+        ],
+        orders: vec![
+            order("SO-OK", 1000, OrderStatus::Paid, "2026-11-22 09:59:00"),
+            order("SO-AMT", 1000, OrderStatus::Paid, "2026-11-22 10:39:00"),
+            cur,
+            order("SO-ST", 600, OrderStatus::Closed, "2026-11-22 11:29:00"),
+            order("SO-DUP", 700, OrderStatus::Paid, "2026-11-22 11:59:00"),
+            order("SO-SHORT", 900, OrderStatus::Paid, "2026-11-22 16:00:00"),
+            order("SO-LATE", 450, OrderStatus::Paid, "2026-11-22 23:50:00"),
+            order("SO-FEE", 10_000, OrderStatus::Paid, "2026-11-22 13:59:00"),
+            order(
+                "SO-PENDING",
+                100,
+                OrderStatus::Pending,
+                "2026-11-22 12:00:00",
+            ),
+        ],
+        refunds: vec![
+            refund("RF-1", "SO-R", 300, "2026-11-22 12:59:00"),
+            refund("RF-2", "SO-R", 200, "2026-11-22 13:19:00"),
+            refund("RF-LOCAL", "SO-R", 50, "2026-11-22 17:00:00"),
+        ],
+        window: window(),
+        ..Default::default()
+    };
+    let settings = MatchSettings {
+        fee_rules: vec![FeeRule {
+            currency: Currency::CNY,
+            rate_ppm: 6_000,
+            fixed_minor: 0,
+        }],
+        ..Default::default()
+    };
+    let r = match_day(&input, &settings);
+    let got = classes(&r);
+    for class in OutcomeClass::ALL {
+        assert!(got.contains(&class), "missing {class:?} in {got:?}");
+    }
+    // 12 lines + 2 unmatched orders (短款, timing) + 1 local-only refund.
+    assert_eq!(r.outcomes.len(), 15);
+    // Every line is covered exactly once.
+    let mut seen = vec![0; input.lines.len()];
+    for o in &r.outcomes {
+        if let Some(l) = o.line {
+            seen[l as usize] += 1;
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "{seen:?}");
+
+    let drafts: Vec<_> = r.discrepancies(&input, &settings).collect();
+    let amt = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::AmountMismatch)
+        .expect("amount");
+    assert_eq!(
+        (amt.provider_amount, amt.local_amount, amt.difference),
+        (Some(1200), Some(1000), 200)
+    );
+    assert_eq!(
+        amt.evidence.as_ref().map(|e| e.file.as_str()),
+        Some("bill.csv")
+    );
+    let rf = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::RefundAmountMismatch)
+        .expect("refund amount");
+    assert_eq!(
+        (rf.provider_amount, rf.local_amount, rf.difference),
+        (Some(250), Some(200), 50)
+    );
+    let fee = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::FeeVariance)
+        .expect("fee");
+    assert_eq!(fee.difference, 140);
+    let dup = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::DuplicatePayment)
+        .expect("dup");
+    assert_eq!(dup.provider_txn_id.as_deref(), Some("T-DUP2"));
+    let short = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::OrderOnly)
+        .expect("short");
+    assert_eq!(short.order_no.as_deref(), Some("SO-SHORT"));
+    let late = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::TimingDifference)
+        .expect("late");
+    assert_eq!(late.order_no.as_deref(), Some("SO-LATE"));
+    // Keys are unique within the day.
+    let keys: HashSet<_> = drafts.iter().map(|d| d.key.clone()).collect();
+    assert_eq!(keys.len(), drafts.len());
+}
+
+#[test]
+fn carried_over_order_closes_next_day_or_becomes_short() {
+    let late = order("SO-LATE", 450, OrderStatus::Paid, "2026-11-22 23:50:00");
+    let day2 = BillDate::parse("2026-11-23").expect("date");
+    let mut carried = HashSet::new();
+    carried.insert("SO-LATE".to_string());
+    let input = MatchInput {
+        lines: vec![line(
+            "T-L",
+            Some("SO-LATE"),
+            LineKind::Payment,
+            450,
+            "2026-11-23 00:00:05",
+        )],
+        orders: vec![late.clone()],
+        carried_orders: carried.clone(),
+        window: Some(day2.utc_bounds(chrono_tz::Asia::Shanghai)),
+        ..Default::default()
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert_eq!(classes(&r), vec![OutcomeClass::Matched]);
+    assert!(r.outcomes[0].closes_carry_over);
+
+    // Not in the next statement either: now it is 短款.
+    let input = MatchInput {
+        lines: vec![],
+        orders: vec![late],
+        carried_orders: carried,
+        window: Some(day2.utc_bounds(chrono_tz::Asia::Shanghai)),
+        ..Default::default()
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert_eq!(classes(&r), vec![OutcomeClass::OrderOnly]);
+    assert!(r.outcomes[0].closes_carry_over);
+}
+
+#[test]
+fn tolerance_allows_small_differences() {
+    let input = MatchInput {
+        lines: vec![line(
+            "T1",
+            Some("SO-1"),
+            LineKind::Payment,
+            991,
+            "2026-11-22 10:00:00",
+        )],
+        orders: vec![order("SO-1", 990, OrderStatus::Paid, "2026-11-22 09:59:58")],
+        window: window(),
+        ..Default::default()
+    };
+    let strict = match_day(&input, &MatchSettings::default());
+    assert_eq!(classes(&strict), vec![OutcomeClass::AmountMismatch]);
+    let lenient = match_day(
+        &input,
+        &MatchSettings {
+            amount_tolerance_minor: 1,
+            ..Default::default()
+        },
+    );
+    assert_eq!(classes(&lenient), vec![OutcomeClass::Matched]);
+}
+
+#[test]
+fn orders_outside_the_window_are_not_expected() {
+    let input = MatchInput {
+        lines: vec![],
+        orders: vec![order(
+            "SO-OLD",
+            100,
+            OrderStatus::Paid,
+            "2026-11-21 10:00:00",
+        )],
+        window: window(),
+        ..Default::default()
+    };
+    assert!(match_day(&input, &MatchSettings::default())
+        .outcomes
+        .is_empty());
+}
+
+#[test]
+fn day_bounds_follow_the_provider_timezone() {
+    let day = BillDate::parse("2026-11-22").expect("date");
+    let (start, end) = day.utc_bounds(chrono_tz::Asia::Shanghai);
+    assert_eq!(start.to_rfc3339(), "2026-11-21T16:00:00+00:00");
+    assert_eq!(end.to_rfc3339(), "2026-11-22T16:00:00+00:00");
+    // Stripe's 23:59:58 UTC line is the next day in UTC+8.
+    let instant = Utc
+        .with_ymd_and_hms(2026, 11, 22, 23, 59, 58)
+        .single()
+        .expect("time");
+    assert_eq!(
+        BillDate::of(instant, chrono_tz::UTC).to_string(),
+        "2026-11-22"
+    );
+    assert_eq!(
+        BillDate::of(instant, chrono_tz::Asia::Shanghai).to_string(),
+        "2026-11-23"
+    );
+}
