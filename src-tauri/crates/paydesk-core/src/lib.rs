@@ -5,6 +5,7 @@ pub mod discrepancy;
 pub mod domain;
 pub mod matcher;
 pub mod money;
+pub mod review;
 
 pub use discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewState};
 pub use domain::{
@@ -15,3 +16,4 @@ pub use matcher::{
     match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
 };
 pub use money::{Currency, Money, MoneyError};
+pub use review::{DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ReviewChange};
