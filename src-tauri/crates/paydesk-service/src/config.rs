@@ -1,0 +1,521 @@
+//! The workspace: a folder holding `paydesk.toml`, the embedded app database and, for the
+//! demo, the order mirror and the sandbox's keys.
+//!
+//! Every value is validated when the file is loaded; an error names the key that is wrong.
+
+use paydesk_core::money::{parse_scaled, Currency};
+use paydesk_core::{FeeRule, MatchSettings, Provider};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "paydesk.toml";
+
+/// `paydesk.toml` as written by people.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub app: RawApp,
+    pub mirror: RawMirror,
+    #[serde(default)]
+    pub tolerances: RawTolerances,
+    #[serde(default)]
+    pub sla: RawSla,
+    #[serde(default, rename = "accounts")]
+    pub accounts: Vec<RawAccount>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    /// Default `sqlite://<workspace>/paydesk.db`.
+    pub database_url: Option<String>,
+    /// Business timezone, default Asia/Shanghai.
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMirror {
+    /// `sqlite://orders.db` (relative to the workspace) or `postgres://...`.
+    pub url: String,
+    /// Mapping of the merchant's tables and columns; the documented default schema if absent.
+    pub mapping: Option<toml::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTolerances {
+    /// Amount difference still considered equal, in major units ("0.00").
+    pub amount: Option<String>,
+    /// Minutes before midnight in which a missing payment is a timing difference.
+    pub timing_window_minutes: Option<i64>,
+    /// Fee difference tolerated before a fee variance, in major units ("0.01").
+    pub fee: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    /// Days to resolve a discrepancy, default 3.
+    pub days: Option<i64>,
+    /// Discrepancies at or above this amount (major units) are due in `large_days`.
+    pub large_amount: Option<String>,
+    pub large_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    pub name: String,
+    pub provider: String,
+    /// Default currency of the account's statements.
+    pub currency: Option<String>,
+    /// Day boundaries; defaults to the provider's (Asia/Shanghai for Alipay/WeChat, UTC for Stripe).
+    pub timezone: Option<String>,
+    /// "sandbox" for the built-in provider sandbox, or the provider's base URL.
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub fees: Vec<RawFee>,
+    /// Provider credentials and identifiers (see README): app_id, pid, mchid, key files...
+    #[serde(default)]
+    pub credentials: toml::Table,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFee {
+    pub currency: String,
+    /// Percentage of the gross, e.g. "0.6%" or "2.9%".
+    pub rate: String,
+    /// Fixed part per payment in major units, e.g. "0.30".
+    pub fixed: Option<String>,
+}
+
+/// A validated workspace configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub workspace: PathBuf,
+    pub database_url: String,
+    pub timezone: chrono_tz::Tz,
+    pub mirror_url: String,
+    pub mirror_mapping: Option<toml::Value>,
+    pub tolerances: Tolerances,
+    pub sla: Sla,
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tolerances {
+    pub amount_minor: i64,
+    pub timing_window_minutes: i64,
+    pub fee_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sla {
+    pub days: i64,
+    pub large_amount_minor: i64,
+    pub large_days: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub provider: Provider,
+    pub currency: Currency,
+    pub timezone: chrono_tz::Tz,
+    pub endpoint: Endpoint,
+    pub fee_rules: Vec<FeeRule>,
+    pub credentials: toml::Table,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The built-in provider sandbox, started in-process.
+    Sandbox,
+    /// A provider base URL (real endpoint or an external sandbox).
+    Url(String),
+    /// Statements only come from files.
+    FileOnly,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}: key `{key}`: {message}")]
+    Invalid {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+impl Account {
+    pub fn match_settings(&self, tolerances: &Tolerances) -> MatchSettings {
+        MatchSettings {
+            amount_tolerance_minor: tolerances.amount_minor,
+            timing_window: chrono::Duration::minutes(tolerances.timing_window_minutes),
+            fee_rules: self.fee_rules.clone(),
+            fee_tolerance_minor: tolerances.fee_minor,
+        }
+    }
+
+    /// A credential value as a string, e.g. `app_id`.
+    pub fn credential(&self, key: &str) -> Option<&str> {
+        self.credentials.get(key).and_then(|v| v.as_str())
+    }
+}
+
+impl Config {
+    /// Loads and validates `<workspace>/paydesk.toml`.
+    pub fn load(workspace: &Path) -> Result<Config, ConfigError> {
+        let path = workspace.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, workspace)
+    }
+
+    pub fn parse(text: &str, workspace: &Path) -> Result<Config, ConfigError> {
+        let path = workspace.join(CONFIG_FILE).display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.clone(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: path.clone(),
+            key: key.to_string(),
+            message,
+        };
+
+        let timezone = parse_tz(raw.app.timezone.as_deref().unwrap_or("Asia/Shanghai"))
+            .map_err(|m| invalid("app.timezone", m))?;
+        let database_url = match raw.app.database_url.as_deref() {
+            None => sqlite_url(&workspace.join("paydesk.db")),
+            Some(url) => {
+                resolve_db_url(url, workspace).map_err(|m| invalid("app.database_url", m))?
+            }
+        };
+        let mirror_url =
+            resolve_db_url(&raw.mirror.url, workspace).map_err(|m| invalid("mirror.url", m))?;
+
+        // Tolerances and SLA amounts are in CNY-style major units with 2 decimals.
+        let two_dp = Currency::CNY;
+        let amount_minor = match raw.tolerances.amount.as_deref() {
+            None => 0,
+            Some(s) => parse_scaled(s, u32::from(two_dp.exponent()))
+                .map_err(|e| invalid("tolerances.amount", e.to_string()))?,
+        };
+        let fee_minor = match raw.tolerances.fee.as_deref() {
+            None => 1,
+            Some(s) => parse_scaled(s, u32::from(two_dp.exponent()))
+                .map_err(|e| invalid("tolerances.fee", e.to_string()))?,
+        };
+        if amount_minor < 0 {
+            return Err(invalid("tolerances.amount", "must not be negative".into()));
+        }
+        if fee_minor < 0 {
+            return Err(invalid("tolerances.fee", "must not be negative".into()));
+        }
+        let timing_window_minutes = raw.tolerances.timing_window_minutes.unwrap_or(30);
+        if !(0..=24 * 60).contains(&timing_window_minutes) {
+            return Err(invalid(
+                "tolerances.timing_window_minutes",
+                format!("{timing_window_minutes} is outside 0..=1440"),
+            ));
+        }
+
+        let days = raw.sla.days.unwrap_or(3);
+        let large_days = raw.sla.large_days.unwrap_or(1);
+        if !(0..=365).contains(&days) {
+            return Err(invalid("sla.days", format!("{days} is outside 0..=365")));
+        }
+        if !(0..=365).contains(&large_days) {
+            return Err(invalid(
+                "sla.large_days",
+                format!("{large_days} is outside 0..=365"),
+            ));
+        }
+        let large_amount_minor = match raw.sla.large_amount.as_deref() {
+            None => 100_000,
+            Some(s) => {
+                parse_scaled(s, 2).map_err(|e| invalid("sla.large_amount", e.to_string()))?
+            }
+        };
+
+        let mut names = BTreeSet::new();
+        let mut accounts = Vec::new();
+        for (i, a) in raw.accounts.iter().enumerate() {
+            let key = |k: &str| format!("accounts[{i}].{k}");
+            let name = a.name.trim();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(invalid(
+                    &key("name"),
+                    format!("{name:?} must be non-empty letters, digits, - or _"),
+                ));
+            }
+            if !names.insert(name.to_string()) {
+                return Err(invalid(
+                    &key("name"),
+                    format!("account {name:?} is defined twice"),
+                ));
+            }
+            let provider: Provider = a
+                .provider
+                .parse()
+                .map_err(|m| invalid(&key("provider"), m))?;
+            let default_currency = match provider {
+                Provider::Stripe => "USD",
+                _ => "CNY",
+            };
+            let currency = Currency::parse(a.currency.as_deref().unwrap_or(default_currency))
+                .map_err(|e| invalid(&key("currency"), e.to_string()))?;
+            let timezone = match a.timezone.as_deref() {
+                None => provider.default_timezone(),
+                Some(tz) => parse_tz(tz).map_err(|m| invalid(&key("timezone"), m))?,
+            };
+            let endpoint = match a.endpoint.as_deref().map(str::trim) {
+                None | Some("") | Some("file") => Endpoint::FileOnly,
+                Some("sandbox") => Endpoint::Sandbox,
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    Endpoint::Url(url.trim_end_matches('/').to_string())
+                }
+                Some(other) => {
+                    return Err(invalid(
+                        &key("endpoint"),
+                        format!("{other:?} is not \"sandbox\", \"file\" or an http(s) URL"),
+                    ))
+                }
+            };
+            let mut fee_rules = Vec::new();
+            for (j, f) in a.fees.iter().enumerate() {
+                let fkey = |k: &str| format!("accounts[{i}].fees[{j}].{k}");
+                let currency = Currency::parse(&f.currency)
+                    .map_err(|e| invalid(&fkey("currency"), e.to_string()))?;
+                let rate_ppm = parse_percent_ppm(&f.rate).map_err(|m| invalid(&fkey("rate"), m))?;
+                let fixed_minor = match f.fixed.as_deref() {
+                    None => 0,
+                    Some(s) => paydesk_core::money::parse_minor(s, currency)
+                        .map_err(|e| invalid(&fkey("fixed"), e.to_string()))?,
+                };
+                fee_rules.push(FeeRule {
+                    currency,
+                    rate_ppm,
+                    fixed_minor,
+                });
+            }
+            accounts.push(Account {
+                name: name.to_string(),
+                provider,
+                currency,
+                timezone,
+                endpoint,
+                fee_rules,
+                credentials: a.credentials.clone(),
+            });
+        }
+
+        Ok(Config {
+            workspace: workspace.to_path_buf(),
+            database_url,
+            timezone,
+            mirror_url,
+            mirror_mapping: raw.mirror.mapping,
+            tolerances: Tolerances {
+                amount_minor,
+                timing_window_minutes,
+                fee_minor,
+            },
+            sla: Sla {
+                days,
+                large_amount_minor,
+                large_days,
+            },
+            accounts,
+        })
+    }
+
+    pub fn account(&self, name: &str) -> Result<&Account, String> {
+        self.accounts
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| {
+                format!(
+                    "no account named {name:?} in {} (accounts: {})",
+                    CONFIG_FILE,
+                    self.account_names().join(", ")
+                )
+            })
+    }
+
+    pub fn accounts_of(&self, provider: Provider) -> Vec<&Account> {
+        self.accounts
+            .iter()
+            .filter(|a| a.provider == provider)
+            .collect()
+    }
+
+    pub fn account_names(&self) -> Vec<&str> {
+        self.accounts.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    /// Due date for a discrepancy found now, by amount.
+    pub fn due_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        abs_amount_minor: i64,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let days = if abs_amount_minor >= self.sla.large_amount_minor {
+            self.sla.large_days
+        } else {
+            self.sla.days
+        };
+        now + chrono::Duration::days(days)
+    }
+}
+
+fn parse_tz(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.trim()
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("{name:?} is not an IANA timezone (e.g. Asia/Shanghai, UTC)"))
+}
+
+/// "0.6%" → 6000 ppm, exactly.
+pub fn parse_percent_ppm(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let number = t
+        .strip_suffix('%')
+        .ok_or_else(|| format!("{t:?} must be a percentage like \"0.6%\""))?;
+    let ppm = parse_scaled(number, 4).map_err(|e| e.to_string())?;
+    if !(0..=1_000_000).contains(&ppm) {
+        return Err(format!("{t:?} must be between 0% and 100%"));
+    }
+    Ok(ppm)
+}
+
+/// Makes `sqlite://relative.db` relative to the workspace; checks the scheme.
+fn resolve_db_url(url: &str, workspace: &Path) -> Result<String, String> {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        if rest.is_empty() {
+            return Err("sqlite URL has no file path".into());
+        }
+        let (file, query) = match rest.split_once('?') {
+            Some((f, q)) => (f, Some(q)),
+            None => (rest, None),
+        };
+        let path = Path::new(file);
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            workspace.join(path)
+        };
+        let mut out = sqlite_url(&abs);
+        if let Some(q) = query {
+            out.push('?');
+            out.push_str(q);
+        }
+        Ok(out)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url.to_string())
+    } else {
+        Err(format!(
+            "{url:?} is neither a sqlite:// nor a postgres:// URL"
+        ))
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[app]
+timezone = "Asia/Shanghai"
+
+[mirror]
+url = "sqlite://orders.db"
+
+[tolerances]
+amount = "0.01"
+timing_window_minutes = 20
+
+[[accounts]]
+name = "alipay-main"
+provider = "alipay"
+endpoint = "sandbox"
+fees = [{ currency = "CNY", rate = "0.6%" }]
+
+[[accounts]]
+name = "stripe-us"
+provider = "stripe"
+currency = "usd"
+fees = [{ currency = "USD", rate = "2.9%", fixed = "0.30" }]
+"#;
+
+    #[test]
+    fn loads_a_good_config() {
+        let c = Config::parse(GOOD, Path::new("/ws")).expect("valid");
+        assert_eq!(c.database_url, "sqlite:///ws/paydesk.db");
+        assert_eq!(c.mirror_url, "sqlite:///ws/orders.db");
+        assert_eq!(c.tolerances.amount_minor, 1);
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.accounts[0].fee_rules[0].rate_ppm, 6000);
+        assert_eq!(c.accounts[1].fee_rules[0].fixed_minor, 30);
+        assert_eq!(c.accounts[1].timezone, chrono_tz::UTC);
+        assert_eq!(c.accounts[1].endpoint, Endpoint::FileOnly);
+        assert_eq!(c.accounts[0].endpoint, Endpoint::Sandbox);
+    }
+
+    fn err(text: &str) -> String {
+        Config::parse(text, Path::new("/ws"))
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let bad_tz = GOOD.replace("Asia/Shanghai", "Mars/Olympus");
+        assert!(err(&bad_tz).contains("app.timezone"), "{}", err(&bad_tz));
+        let bad_rate = GOOD.replace("0.6%", "0.6");
+        assert!(err(&bad_rate).contains("accounts[0].fees[0].rate"));
+        let bad_provider = GOOD.replace("\"alipay\"", "\"paypal\"");
+        assert!(err(&bad_provider).contains("accounts[0].provider"));
+        let dup = GOOD.replace("stripe-us", "alipay-main");
+        assert!(err(&dup).contains("defined twice"));
+        let bad_amount = GOOD.replace("\"0.01\"", "\"0.001\"");
+        assert!(err(&bad_amount).contains("tolerances.amount"));
+        let unknown = format!("{GOOD}\n[extra]\nx = 1\n");
+        assert!(err(&unknown).contains("unknown field"), "{}", err(&unknown));
+        let bad_mirror = GOOD.replace("sqlite://orders.db", "mysql://x");
+        assert!(err(&bad_mirror).contains("mirror.url"));
+        let bad_endpoint = GOOD.replace("\"sandbox\"", "\"ftp://x\"");
+        assert!(err(&bad_endpoint).contains("accounts[0].endpoint"));
+    }
+
+    #[test]
+    fn percent_parsing_is_exact() {
+        assert_eq!(parse_percent_ppm("0.6%"), Ok(6000));
+        assert_eq!(parse_percent_ppm("2.9%"), Ok(29_000));
+        assert_eq!(parse_percent_ppm("0.0001%"), Ok(1));
+        assert!(parse_percent_ppm("0.00001%").is_err());
+        assert!(parse_percent_ppm("101%").is_err());
+    }
+}
