@@ -1,1 +1,741 @@
-fn main() {}
+//! `paydesk`: the headless face of Paydesk (cron, CI, scripts). Each command parses its
+//! arguments, calls one service, and prints the result: a table for people, or one JSON
+//! document on stdout with `--json`. Messages and progress go to stderr.
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use paydesk_core::{BillDate, DiscrepancyFilter, OutcomeClass, Provider, ReviewChange, ReviewState};
+use paydesk_service::progress::{Progress, Stage};
+use paydesk_service::reconcile::{DryRun, RunReport};
+use paydesk_service::workspace::Workspace;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "paydesk", version, about = "Reconcile Alipay, WeChat Pay and Stripe statements against your orders")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct WorkspaceArg {
+    /// Workspace folder (holds paydesk.toml).
+    #[arg(long, env = "PAYDESK_WORKSPACE", default_value = "paydesk-workspace")]
+    workspace: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a workspace (paydesk.toml, app database; with --demo an order mirror and sandbox accounts).
+    Init {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create a demo workspace if needed, reconcile two demo days for every provider against the built-in sandbox, print the summary and write reports.
+    Demo {
+        #[arg(long, env = "PAYDESK_WORKSPACE", default_value = "demo-workspace")]
+        workspace: PathBuf,
+        /// The second demo day (default: yesterday in Asia/Shanghai).
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reconcile one account (or every account of a provider) for one day.
+    Reconcile {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long, conflicts_with = "provider")]
+        account: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        date: String,
+        /// Import this statement file instead of downloading it.
+        #[arg(long)]
+        statement: Option<PathBuf>,
+        /// Show the outcomes without saving anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Review discrepancies.
+    Discrepancies {
+        #[command(subcommand)]
+        command: DiscrepancyCommand,
+    },
+    /// Export a run's (or a day's) discrepancy report as CSV or XLSX.
+    Report {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long, conflicts_with = "date")]
+        run: Option<i64>,
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, value_parser = ["csv", "xlsx"])]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Report language: en or zh.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// List reconciliation runs.
+    Runs {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate an order mirror and matching provider statements, deterministically.
+    Generate {
+        #[arg(long)]
+        orders: u64,
+        #[arg(long)]
+        date: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// "none", "realistic", "demo" or e.g. "provider_only=0.5%,order_only=0.2%".
+        #[arg(long, default_value = "realistic")]
+        mix: String,
+        /// Providers to generate for (comma-separated).
+        #[arg(long, default_value = "alipay,wechat,stripe")]
+        providers: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The built-in provider sandbox.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Serve the sandbox on 127.0.0.1 until interrupted.
+    Serve {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+struct FilterArgs {
+    #[arg(long)]
+    account: Option<String>,
+    #[arg(long)]
+    provider: Option<String>,
+    /// A day, or the first day of a range with --to.
+    #[arg(long)]
+    date: Option<String>,
+    #[arg(long)]
+    to: Option<String>,
+    /// Class (repeatable), e.g. order_only.
+    #[arg(long = "class")]
+    classes: Vec<String>,
+    /// Review state (repeatable): open, investigating, resolved.
+    #[arg(long = "state")]
+    states: Vec<String>,
+    #[arg(long)]
+    assignee: Option<String>,
+    #[arg(long)]
+    run: Option<i64>,
+    /// Substring of an order no, transaction id or refund no.
+    #[arg(long)]
+    text: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum DiscrepancyCommand {
+    /// List discrepancies matching a filter.
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one discrepancy with its history.
+    Show {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve, annotate or assign one discrepancy.
+    Resolve {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: i64,
+        /// corrected_locally, corrected_at_provider, written_off, not_an_issue
+        #[arg(long)]
+        resolution: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        assign: Option<String>,
+        /// Set the state to investigating instead of resolving.
+        #[arg(long)]
+        investigating: bool,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Apply one change to every discrepancy matching a filter (says how many first).
+    Bulk {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long)]
+        resolution: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        assign: Option<String>,
+        /// Really apply (without it, only the count is printed).
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Export discrepancies to XLSX for review in a spreadsheet.
+    Export {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// Re-import a reviewed XLSX: valid rows applied in one transaction, rejected rows listed.
+    Import {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        file: PathBuf,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Progress on stderr, one line per stage change.
+struct StderrProgress {
+    quiet: bool,
+    last: std::sync::Mutex<Option<Stage>>,
+}
+
+impl Progress for StderrProgress {
+    fn update(&self, stage: Stage, done: u64, total: Option<u64>) {
+        if self.quiet {
+            return;
+        }
+        let mut last = match self.last.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        let finished = total.is_some_and(|t| t == done);
+        if *last != Some(stage) || finished {
+            match total {
+                Some(t) if finished => eprintln!("  {:<8} done ({t})", stage.as_str()),
+                _ => eprintln!("  {:<8} ...", stage.as_str()),
+            }
+            *last = Some(stage);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAYDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = run(cli).await;
+    if std::env::var_os("PAYDESK_PEAK_MEMORY").is_some() {
+        report_peak_memory();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// For the benchmark: the process's peak resident memory, from /proc (Linux).
+fn report_peak_memory() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        let kb: String = line.chars().filter(|c| c.is_ascii_digit()).collect();
+        eprintln!("peak_rss_kb={kb}");
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init { ws, demo } => {
+            let w = paydesk_service::workspace::init(&ws.workspace, demo).await?;
+            eprintln!(
+                "workspace ready: {} (accounts: {})",
+                w.dir.display(),
+                w.config.account_names().join(", ")
+            );
+            Ok(())
+        }
+        Command::Demo {
+            workspace,
+            date,
+            json,
+        } => {
+            let date = match date {
+                Some(d) => parse_date(&d)?,
+                None => paydesk_service::demo::default_demo_date(),
+            };
+            let progress = StderrProgress {
+                quiet: json,
+                last: Default::default(),
+            };
+            let summary = paydesk_service::demo::run_demo(&workspace, date, &progress).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                for r in &summary.runs {
+                    print_run(r);
+                }
+                println!();
+                println!("Discrepancies by class over the demo days:");
+                for (class, n) in &summary.class_totals {
+                    println!("  {:<26} {n}", class);
+                }
+                println!("Reports: {}", summary.reports.join(", "));
+            }
+            Ok(())
+        }
+        Command::Reconcile {
+            ws,
+            account,
+            provider,
+            date,
+            statement,
+            dry_run,
+            json,
+        } => {
+            let date = parse_date(&date)?;
+            let w = Workspace::open(&ws.workspace).await?;
+            let accounts: Vec<String> = match (account, provider) {
+                (Some(a), _) => vec![a],
+                (None, Some(p)) => {
+                    let p: Provider = p.parse().map_err(|e: String| anyhow!(e))?;
+                    let names: Vec<String> = w.config.accounts_of(p).iter().map(|a| a.name.clone()).collect();
+                    if names.is_empty() {
+                        return Err(anyhow!("no {p} account in {}", ws.workspace.join("paydesk.toml").display()));
+                    }
+                    names
+                }
+                (None, None) => return Err(anyhow!("give --account NAME or --provider alipay|wechat|stripe")),
+            };
+            if statement.is_some() && accounts.len() > 1 {
+                return Err(anyhow!("--statement imports one file: name the account with --account"));
+            }
+            let progress = StderrProgress {
+                quiet: json,
+                last: Default::default(),
+            };
+            let mut reports = Vec::new();
+            for account in accounts {
+                if !json {
+                    eprintln!("reconciling {account} {date}");
+                }
+                let report = paydesk_service::reconcile::reconcile_account(
+                    &w,
+                    &account,
+                    date,
+                    statement.clone(),
+                    if dry_run { DryRun::Yes } else { DryRun::No },
+                    "cli",
+                    &progress,
+                )
+                .await
+                .with_context(|| format!("{account} {date}"))?;
+                reports.push(report);
+            }
+            if json {
+                if reports.len() == 1 {
+                    println!("{}", serde_json::to_string_pretty(&reports[0])?);
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&reports)?);
+                }
+            } else {
+                for r in &reports {
+                    print_run(r);
+                }
+            }
+            Ok(())
+        }
+        Command::Discrepancies { command } => discrepancies(command).await,
+        Command::Report {
+            ws,
+            run,
+            date,
+            format,
+            out,
+            lang,
+        } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let filter = match (run, date) {
+                (Some(run), _) => DiscrepancyFilter {
+                    run_id: Some(run),
+                    ..Default::default()
+                },
+                (None, Some(d)) => {
+                    let d = parse_date(&d)?;
+                    DiscrepancyFilter {
+                        date_from: Some(d),
+                        date_to: Some(d),
+                        ..Default::default()
+                    }
+                }
+                (None, None) => return Err(anyhow!("give --run ID or --date YYYY-MM-DD")),
+            };
+            let n = paydesk_service::review::export_report(&w, &filter, &format, &out, &lang, "cli").await?;
+            eprintln!("wrote {n} discrepancies to {}", out.display());
+            Ok(())
+        }
+        Command::Runs { ws, account, json } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let runs = w.db.runs(account.as_deref(), None, 200).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else {
+                println!("{:>5}  {:<14} {:<10}  {:<20} {:<10} {:>8}  statement", "run", "account", "date", "finished", "by", "issues");
+                for r in runs {
+                    let issues: u64 = r
+                        .counts
+                        .iter()
+                        .filter(|(c, _)| c.is_discrepancy())
+                        .map(|(_, n)| *n)
+                        .sum();
+                    println!(
+                        "{:>5}  {:<14} {:<10}  {:<20} {:<10} {:>8}  {}",
+                        r.id,
+                        r.account,
+                        r.bill_date.to_string(),
+                        r.finished_at.format("%Y-%m-%d %H:%M:%S"),
+                        r.started_by,
+                        issues,
+                        &r.statement_sha256[..r.statement_sha256.len().min(12)]
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Generate {
+            orders,
+            date,
+            seed,
+            mix,
+            providers,
+            out,
+        } => {
+            let date = parse_date(&date)?;
+            let mix = paydesk_service::generate::Mix::parse(&mix).map_err(|e| anyhow!("--mix: {e}"))?;
+            let mut accounts = Vec::new();
+            for p in providers.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let provider: Provider = p.parse().map_err(|e: String| anyhow!("--providers: {e}"))?;
+                accounts.push(paydesk_service::generate::GenAccount::new(
+                    &format!("{provider}-main"),
+                    provider,
+                ));
+            }
+            let written = paydesk_service::demo::generate_to_dir(
+                &paydesk_service::generate::GenerateParams {
+                    orders,
+                    date,
+                    seed,
+                    mix,
+                    accounts,
+                },
+                &out,
+            )
+            .await?;
+            for f in written {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
+        Command::Sandbox {
+            command: SandboxCommand::Serve { ws, port },
+        } => {
+            let _ = (ws, port);
+            Err(anyhow!("the sandbox server is not wired into the CLI yet"))
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Result<BillDate> {
+    BillDate::parse(s).map_err(|e| anyhow!("--date: {e}"))
+}
+
+fn filter_from(args: &FilterArgs) -> Result<DiscrepancyFilter> {
+    let mut f = DiscrepancyFilter {
+        account: args.account.clone(),
+        assignee: args.assignee.clone(),
+        run_id: args.run,
+        text: args.text.clone(),
+        ..Default::default()
+    };
+    if let Some(p) = &args.provider {
+        f.provider = Some(p.parse().map_err(|e: String| anyhow!("--provider: {e}"))?);
+    }
+    if let Some(d) = &args.date {
+        let d = parse_date(d)?;
+        f.date_from = Some(d);
+        f.date_to = Some(d);
+    }
+    if let Some(t) = &args.to {
+        f.date_to = Some(BillDate::parse(t).map_err(|e| anyhow!("--to: {e}"))?);
+    }
+    for c in &args.classes {
+        f.classes.push(c.parse::<OutcomeClass>().map_err(|e| anyhow!("--class: {e}"))?);
+    }
+    for s in &args.states {
+        f.states.push(s.parse::<ReviewState>().map_err(|e| anyhow!("--state: {e}"))?);
+    }
+    Ok(f)
+}
+
+fn change_from(
+    resolution: Option<String>,
+    note: Option<String>,
+    assign: Option<String>,
+    investigating: bool,
+) -> Result<ReviewChange> {
+    let mut change = ReviewChange {
+        note,
+        assignee: assign.map(|a| if a.is_empty() { None } else { Some(a) }),
+        ..Default::default()
+    };
+    if let Some(r) = resolution {
+        change.resolution = Some(r.parse().map_err(|e: String| anyhow!("--resolution: {e}"))?);
+        change.state = Some(ReviewState::Resolved);
+    } else if investigating {
+        change.state = Some(ReviewState::Investigating);
+    }
+    if change.is_empty() {
+        return Err(anyhow!("nothing to change: give --resolution, --note, --assign or --investigating"));
+    }
+    change.validate().map_err(|e| anyhow!(e))?;
+    Ok(change)
+}
+
+async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
+    match command {
+        DiscrepancyCommand::List {
+            ws,
+            filter,
+            limit,
+            json,
+        } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let f = filter_from(&filter)?;
+            let total = w.db.count_discrepancies(&f).await?;
+            let rows = w
+                .db
+                .list_discrepancies(&f, paydesk_store::DiscrepancySort::DateDesc, limit, 0)
+                .await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"total": total, "discrepancies": rows}))?
+                );
+            } else {
+                println!(
+                    "{:>6}  {:<12} {:<10} {:<24} {:<14} {:<26} {:>12}",
+                    "id", "account", "date", "class", "state", "order no", "difference"
+                );
+                for d in &rows {
+                    println!(
+                        "{:>6}  {:<12} {:<10} {:<24} {:<14} {:<26} {:>12}",
+                        d.id,
+                        d.account,
+                        d.bill_date.to_string(),
+                        d.class.as_str(),
+                        d.state.as_str(),
+                        d.order_no.as_deref().unwrap_or("-"),
+                        format!("{} {}", d.currency.format_minor(d.difference), d.currency)
+                    );
+                }
+                eprintln!("{} of {total} shown", rows.len());
+            }
+            Ok(())
+        }
+        DiscrepancyCommand::Show { ws, id, json } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let d = w
+                .db
+                .discrepancy(id)
+                .await?
+                .ok_or_else(|| anyhow!("no discrepancy with id {id}"))?;
+            let history = w.db.discrepancy_history(id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"discrepancy": d, "history": history}))?
+                );
+            } else {
+                println!("#{} {} — {}", d.id, d.class.label_en(), d.class.description_en());
+                println!("  {}", d.class.description_zh());
+                println!("  account {} ({}), day {}", d.account, d.provider, d.bill_date);
+                let amt = |a: Option<i64>| a.map(|v| d.currency.format_minor(v)).unwrap_or_else(|| "-".into());
+                println!("  order {}  txn {}  refund {}", d.order_no.as_deref().unwrap_or("-"), d.provider_txn_id.as_deref().unwrap_or("-"), d.refund_no.as_deref().unwrap_or("-"));
+                println!("  provider {}  ours {}  difference {} {}", amt(d.provider_amount), amt(d.local_amount), d.currency.format_minor(d.difference), d.currency);
+                println!("  why: {} (rule {})", d.explanation, d.rule.as_str());
+                if let (Some(f), Some(l)) = (&d.evidence_file, d.evidence_line) {
+                    println!("  evidence: {f} line {l}");
+                }
+                println!("  state {}{}  assignee {}  due {}", d.state.as_str(), d.resolution.map(|r| format!(" ({})", r.as_str())).unwrap_or_default(), d.assignee.as_deref().unwrap_or("-"), d.due_at.format("%Y-%m-%d"));
+                if let Some(n) = &d.note {
+                    println!("  note: {n}");
+                }
+                for h in history {
+                    println!("  {} {} {}: {} → {}", h.at.format("%Y-%m-%d %H:%M"), h.actor, h.field, h.old_value.unwrap_or_default(), h.new_value.unwrap_or_default());
+                }
+            }
+            Ok(())
+        }
+        DiscrepancyCommand::Resolve {
+            ws,
+            id,
+            resolution,
+            note,
+            assign,
+            investigating,
+            actor,
+        } => {
+            let change = change_from(resolution, note, assign, investigating)?;
+            let w = Workspace::open(&ws.workspace).await?;
+            let d = w.db.update_discrepancy(id, &change, &actor).await?;
+            eprintln!("#{} is now {}{}", d.id, d.state.as_str(), d.resolution.map(|r| format!(" ({})", r.as_str())).unwrap_or_default());
+            Ok(())
+        }
+        DiscrepancyCommand::Bulk {
+            ws,
+            filter,
+            resolution,
+            note,
+            assign,
+            yes,
+            actor,
+        } => {
+            let change = change_from(resolution, note, assign, false)?;
+            let w = Workspace::open(&ws.workspace).await?;
+            let f = filter_from(&filter)?;
+            let n = w.db.count_discrepancies(&f).await?;
+            if !yes {
+                println!("{n} discrepancies match; run again with --yes to apply the change to all of them");
+                return Ok(());
+            }
+            let touched = w.db.bulk_update_discrepancies(&f, &change, &actor).await?;
+            println!("{touched} discrepancies changed");
+            Ok(())
+        }
+        DiscrepancyCommand::Export {
+            ws,
+            filter,
+            out,
+            lang,
+        } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let f = filter_from(&filter)?;
+            let n = paydesk_service::review::export_report(&w, &f, "xlsx", &out, &lang, "cli").await?;
+            eprintln!("wrote {n} discrepancies to {}", out.display());
+            Ok(())
+        }
+        DiscrepancyCommand::Import {
+            ws,
+            file,
+            actor,
+            json,
+        } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let outcome = paydesk_service::review::import_review(&w, &file, &actor).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else {
+                println!("{} rows applied, {} rejected", outcome.applied, outcome.rejected.len());
+                for r in &outcome.rejected {
+                    println!("  row {}: {}", r.row, r.reason);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_run(r: &RunReport) {
+    println!();
+    println!(
+        "{} ({}) {}  run {}  statement {} [{} lines{}]",
+        r.account,
+        r.provider,
+        r.date,
+        r.run_id.map(|i| i.to_string()).unwrap_or_else(|| "dry-run".into()),
+        r.statement.file,
+        r.statement.lines,
+        if r.statement.unchanged { ", unchanged" } else { "" }
+    );
+    for (class, n) in &r.counts {
+        if *n > 0 {
+            let label = class
+                .parse::<OutcomeClass>()
+                .map(|c| c.label_en())
+                .unwrap_or("?");
+            println!("  {:<34} {n}", label);
+        }
+    }
+    for d in r.discrepancies.iter().take(50) {
+        println!(
+            "    - {:<24} order {:<22} diff {:>10} {}  {}",
+            d.class.as_str(),
+            d.order_no.as_deref().unwrap_or("-"),
+            d.difference,
+            d.currency,
+            d.explanation
+        );
+    }
+    if r.discrepancies.len() > 50 {
+        println!("    ... {} more", r.discrepancies.len() - 50);
+    }
+    if !r.carry_overs_closed.is_empty() {
+        println!("  closed carry-overs from the previous day: {}", r.carry_overs_closed.join(", "));
+    }
+}

@@ -1,0 +1,440 @@
+//! End-to-end tests of the `paydesk` command line: the real binary, real SQLite files and a
+//! real PostgreSQL server, the providers' real statement layouts.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn paydesk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env_remove("PAYDESK_WORKSPACE")
+        .output()
+        .expect("run paydesk")
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = paydesk(args);
+    assert!(
+        out.status.success(),
+        "paydesk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "paydesk {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = paydesk(args);
+    assert!(
+        out.status.success(),
+        "paydesk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = paydesk(args);
+    assert!(!out.status.success(), "paydesk {args:?} should have failed");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one-line reason expected, got: {stderr}"
+    );
+    stderr
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/samples")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+const DISCREPANCY_CLASSES: [&str; 12] = [
+    "provider_only",
+    "order_only",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "duplicate_payment",
+    "refund_only_at_provider",
+    "refund_only_local",
+    "refund_amount_mismatch",
+    "fee_variance",
+    "provider_adjustment",
+    "timing_difference",
+];
+
+#[test]
+fn demo_finds_every_class_closes_carry_overs_and_writes_reports() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("demo");
+    let summary = ok_json(&["demo", "--workspace", s(&ws), "--date", "2026-11-22", "--json"]);
+    for class in DISCREPANCY_CLASSES {
+        let n = summary["class_totals"][class].as_u64().unwrap_or(0);
+        assert!(n >= 1, "demo found no {class}: {}", summary["class_totals"]);
+    }
+    // Six runs: three accounts, two days.
+    assert_eq!(summary["runs"].as_array().map(Vec::len), Some(6));
+    // The second day's statements settle the first day's timing differences.
+    let closed: usize = summary["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["date"] == "2026-11-22")
+        .map(|r| r["carry_overs_closed"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(closed >= 1, "no carry-over was closed on the second day");
+    for report in summary["reports"].as_array().into_iter().flatten() {
+        let path = Path::new(report.as_str().expect("path"));
+        assert!(path.is_file() && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > 100, "{path:?}");
+    }
+    // Re-running the demo is idempotent: same discrepancies, nothing duplicated.
+    let again = ok_json(&["demo", "--workspace", s(&ws), "--date", "2026-11-22", "--json"]);
+    assert_eq!(again["class_totals"], summary["class_totals"]);
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--limit", "1000", "--json"]);
+    let total_found: u64 = summary["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["discrepancies"].as_array().map_or(0, Vec::len) as u64)
+        .sum();
+    // Timing differences closed by the next day no longer count as present.
+    assert!(listed["total"].as_u64().unwrap_or(0) <= total_found);
+    assert!(listed["total"].as_u64().unwrap_or(0) >= total_found - closed as u64);
+}
+
+#[test]
+fn reconciles_the_providers_real_sample_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("ws");
+    ok(&["init", "--workspace", s(&ws), "--demo"]);
+
+    let alipay = ok_json(&[
+        "reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2019-09-16",
+        "--statement", s(&samples().join("alipay/20880211096256330156_20190916.csv.zip")), "--json",
+    ]);
+    // An empty mirror: 6 payments nobody ordered (长款), 4 refunds nobody recorded.
+    assert_eq!(alipay["statement"]["lines"], 10);
+    assert_eq!(alipay["counts"]["provider_only"], 6);
+    assert_eq!(alipay["counts"]["refund_only_at_provider"], 4);
+    let d = alipay["discrepancies"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["order_no"] == "service_1568601259302" && d["class"] == "provider_only"))
+        .expect("the first sample order");
+    assert_eq!(d["provider_amount"], 1);
+    assert_eq!(d["currency"], "CNY");
+    assert!(d["evidence"].as_str().unwrap_or("").contains(":"), "{d}");
+
+    let csv = ok_json(&[
+        "reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2019-09-16",
+        "--statement", s(&samples().join("alipay/20880211096256330156_20190916_业务明细.csv")), "--json",
+    ]);
+    // Same lines from the bare CSV as from the zip.
+    assert_eq!(csv["counts"], alipay["counts"]);
+
+    let wechat = ok_json(&[
+        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2019-02-19",
+        "--statement", s(&samples().join("wechat/1921000401_20190219_ALL.csv.gz")), "--json",
+    ]);
+    assert_eq!(wechat["statement"]["lines"], 8);
+    let stripe = ok_json(&[
+        "reconcile", "--workspace", s(&ws), "--account", "stripe-main", "--date", "2026-11-22",
+        "--statement", s(&samples().join("stripe/balance_change_from_activity_itemized_2026-11-22.csv")), "--json",
+    ]);
+    assert_eq!(stripe["statement"]["lines"], 6);
+    assert_eq!(stripe["counts"]["provider_adjustment"], 1, "the dispute");
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("ws");
+    ok(&["init", "--workspace", s(&ws), "--demo"]);
+
+    // A WeChat bill given to the Alipay account.
+    let err = fails(&[
+        "reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2019-02-19",
+        "--statement", s(&samples().join("wechat/1921000401_20190219_ALL.csv")),
+    ]);
+    assert!(err.contains("wechat") && err.contains("alipay-main"), "{err}");
+
+    // A truncated bill: the summary no longer agrees with the rows.
+    let full = std::fs::read(samples().join("wechat/1921000401_20190219_ALL.csv")).expect("sample");
+    let text = String::from_utf8(full).expect("utf-8");
+    let mut kept: Vec<&str> = text.lines().collect();
+    kept.remove(3);
+    let truncated = tmp.path().join("truncated_ALL.csv");
+    std::fs::write(&truncated, kept.join("\r\n")).expect("write");
+    let err = fails(&[
+        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2019-02-19",
+        "--statement", s(&truncated),
+    ]);
+    assert!(err.contains("truncated_ALL.csv"), "{err}");
+
+    // The wrong day for the file.
+    let err = fails(&[
+        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2020-01-01",
+        "--statement", s(&samples().join("wechat/1921000401_20190219_ALL.csv")),
+    ]);
+    assert!(err.contains("2020-01-01"), "{err}");
+
+    // A bad date and an unknown account.
+    assert!(fails(&["reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2026-13-01"]).contains("--date"));
+    assert!(fails(&["reconcile", "--workspace", s(&ws), "--account", "nope", "--date", "2026-11-01", "--statement", "x"]).contains("nope"));
+
+    // Nothing was imported by any of the failures.
+    let runs = ok_json(&["runs", "--workspace", s(&ws), "--json"]);
+    assert_eq!(runs.as_array().map(Vec::len), Some(0));
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--json"]);
+    assert_eq!(listed["total"], 0);
+
+    // A config error names the key.
+    let config = ws.join("paydesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace("rate = \"0.6%\"", "rate = \"six\"")).expect("write");
+    let err = fails(&["runs", "--workspace", s(&ws)]);
+    assert!(err.contains("accounts[0].fees[0].rate"), "{err}");
+}
+
+/// Generates a day into `dir` and returns (workspace, wechat bill path).
+fn generated(dir: &Path, orders: &str, mix: &str) -> (PathBuf, PathBuf) {
+    let out = ok(&[
+        "generate", "--orders", orders, "--date", "2026-11-22", "--seed", "5", "--mix", mix,
+        "--providers", "wechat", "--out", s(dir),
+    ]);
+    let bill = out
+        .lines()
+        .find(|l| l.ends_with("ALL.csv"))
+        .map(PathBuf::from)
+        .expect("a wechat bill");
+    (dir.to_path_buf(), bill)
+}
+
+fn reconcile_wechat(ws: &Path, bill: &Path) -> Value {
+    ok_json(&[
+        "reconcile", "--workspace", s(ws), "--account", "wechat-main", "--date", "2026-11-22",
+        "--statement", s(bill), "--json",
+    ])
+}
+
+#[test]
+fn rerun_is_idempotent_and_keeps_the_reviewers_work() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (ws, bill) = generated(&tmp.path().join("gen"), "400", "demo");
+    let first = reconcile_wechat(&ws, &bill);
+    let d = first["discrepancies"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["class"] == "amount_mismatch"))
+        .expect("an amount mismatch")
+        .clone();
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--class", "amount_mismatch", "--json"]);
+    let id = listed["discrepancies"][0]["id"].as_i64().expect("id");
+    ok(&["discrepancies", "resolve", "--workspace", s(&ws), &id.to_string(), "--assign", "li.na", "--note", "customer paid twice; 差额退回", "--investigating", "--actor", "li.na"]);
+
+    let second = reconcile_wechat(&ws, &bill);
+    assert_eq!(second["counts"], first["counts"]);
+    assert_eq!(second["statement"]["unchanged"], true);
+    let shown = ok_json(&["discrepancies", "show", "--workspace", s(&ws), &id.to_string(), "--json"]);
+    assert_eq!(shown["discrepancy"]["note"], "customer paid twice; 差额退回");
+    assert_eq!(shown["discrepancy"]["assignee"], "li.na");
+    assert_eq!(shown["discrepancy"]["state"], "investigating");
+    assert_eq!(shown["discrepancy"]["order_no"], d["order_no"]);
+    assert!(shown["history"].as_array().map_or(0, Vec::len) >= 2);
+
+    // A changed statement supersedes the old import; the run history shows both.
+    let text = std::fs::read_to_string(&bill).expect("bill");
+    let changed = tmp.path().join("changed_ALL.csv");
+    // Same rows with other line endings: different bytes, same content.
+    let other = if text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text.replace('\n', "\r\n")
+    };
+    std::fs::write(&changed, other).expect("write");
+    let third = reconcile_wechat(&ws, &changed);
+    assert_eq!(third["statement"]["unchanged"], false);
+    assert!(third["statement"]["superseded"].is_i64(), "{}", third["statement"]);
+    assert_eq!(third["counts"], first["counts"]);
+    let runs = ok_json(&["runs", "--workspace", s(&ws), "--json"]);
+    assert_eq!(runs.as_array().map(Vec::len), Some(3));
+    let shown = ok_json(&["discrepancies", "show", "--workspace", s(&ws), &id.to_string(), "--json"]);
+    assert_eq!(shown["discrepancy"]["note"], "customer paid twice; 差额退回");
+}
+
+#[test]
+fn dry_run_saves_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (ws, bill) = generated(&tmp.path().join("gen"), "200", "demo");
+    let dry = ok_json(&[
+        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2026-11-22",
+        "--statement", s(&bill), "--dry-run", "--json",
+    ]);
+    assert_eq!(dry["dry_run"], true);
+    assert!(dry["run_id"].is_null());
+    assert!(dry["discrepancies"].as_array().map_or(0, Vec::len) > 0);
+    let runs = ok_json(&["runs", "--workspace", s(&ws), "--json"]);
+    assert_eq!(runs.as_array().map(Vec::len), Some(0));
+}
+
+fn concurrent_runs_are_serialized(ws: &Path, bill: &Path) {
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_paydesk"))
+            .args([
+                "reconcile", "--workspace", s(ws), "--account", "wechat-main", "--date", "2026-11-22",
+                "--statement", s(bill), "--json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let a = spawn();
+    let b = spawn();
+    let a = a.wait_with_output().expect("a");
+    let b = b.wait_with_output().expect("b");
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let ra: Value = serde_json::from_slice(&a.stdout).expect("json a");
+    let rb: Value = serde_json::from_slice(&b.stdout).expect("json b");
+    assert_eq!(ra["counts"], rb["counts"]);
+    assert_ne!(ra["run_id"], rb["run_id"]);
+    let runs = ok_json(&["runs", "--workspace", s(ws), "--json"]);
+    assert_eq!(runs.as_array().map(Vec::len), Some(2));
+    // No duplicated discrepancies: one per key.
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(ws), "--limit", "10000", "--json"]);
+    assert_eq!(
+        listed["total"].as_u64(),
+        Some(ra["discrepancies"].as_array().map_or(0, Vec::len) as u64)
+    );
+}
+
+#[test]
+fn concurrent_runs_on_sqlite_are_serialized() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (ws, bill) = generated(&tmp.path().join("gen"), "2000", "realistic");
+    concurrent_runs_are_serialized(&ws, &bill);
+}
+
+/// A fresh PostgreSQL database for one test; dropped at the end.
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn create() -> Option<PgDb> {
+        let admin = std::env::var("PAYDESK_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("paydesk_cli_{}_{}", std::process::id(), rand_suffix());
+        let created = Command::new("psql")
+            .args([admin.as_str(), "-qc", &format!("create database {name}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !created {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PostgreSQL is required under CI (PAYDESK_TEST_PG_URL={admin})"
+            );
+            eprintln!("SKIPPED: no PostgreSQL at {admin}");
+            return None;
+        }
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        Some(PgDb {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([self.admin.as_str(), "-qc", &format!("drop database if exists {} with (force)", self.name)])
+            .output();
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64 % 1_000_000_007)
+        .unwrap_or(0)
+}
+
+fn use_postgres(ws: &Path, url: &str) {
+    let config = ws.join("paydesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replace("database_url = \"sqlite://paydesk.db\"", &format!("database_url = \"{url}\""));
+    std::fs::write(&config, text).expect("write config");
+}
+
+#[test]
+fn concurrent_runs_on_postgres_are_serialized() {
+    let Some(pg) = PgDb::create() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (ws, bill) = generated(&tmp.path().join("gen"), "2000", "realistic");
+    use_postgres(&ws, &pg.url);
+    concurrent_runs_are_serialized(&ws, &bill);
+}
+
+#[test]
+fn postgres_rerun_keeps_notes_and_reports() {
+    let Some(pg) = PgDb::create() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (ws, bill) = generated(&tmp.path().join("gen"), "300", "demo");
+    use_postgres(&ws, &pg.url);
+    let first = reconcile_wechat(&ws, &bill);
+    for class in ["provider_only", "order_only", "amount_mismatch", "duplicate_payment", "fee_variance"] {
+        assert!(first["counts"][class].as_u64().unwrap_or(0) >= 1, "{class}: {}", first["counts"]);
+    }
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--class", "order_only", "--json"]);
+    let id = listed["discrepancies"][0]["id"].as_i64().expect("id");
+    ok(&["discrepancies", "resolve", "--workspace", s(&ws), &id.to_string(), "--resolution", "written_off", "--note", "=cmd|' /C calc'!A0"]);
+    let second = reconcile_wechat(&ws, &bill);
+    assert_eq!(second["counts"], first["counts"]);
+    let shown = ok_json(&["discrepancies", "show", "--workspace", s(&ws), &id.to_string(), "--json"]);
+    assert_eq!(shown["discrepancy"]["state"], "resolved");
+    assert_eq!(shown["discrepancy"]["resolution"], "written_off");
+
+    // The report neutralizes the formula-like note and keeps Chinese text.
+    let out = tmp.path().join("report.csv");
+    ok(&["report", "--workspace", s(&ws), "--date", "2026-11-22", "--format", "csv", "--out", s(&out), "--lang", "zh"]);
+    let bytes = std::fs::read(&out).expect("report");
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "CSV needs a BOM for Excel");
+    let text = String::from_utf8(bytes).expect("utf-8");
+    assert!(text.contains("'=cmd|"), "formula not neutralized");
+    assert!(!text.contains(",=cmd|"), "raw formula leaked");
+    assert!(text.contains("短款"), "Chinese labels");
+    let xlsx = tmp.path().join("report.xlsx");
+    ok(&["report", "--workspace", s(&ws), "--date", "2026-11-22", "--format", "xlsx", "--out", s(&xlsx)]);
+    assert!(std::fs::metadata(&xlsx).map(|m| m.len()).unwrap_or(0) > 1000);
+}
+
+#[test]
+fn bulk_change_says_how_many_before_it_acts() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (ws, bill) = generated(&tmp.path().join("gen"), "300", "demo");
+    let first = reconcile_wechat(&ws, &bill);
+    let expected = first["counts"]["provider_only"].as_u64().expect("count");
+    let preview = ok(&["discrepancies", "bulk", "--workspace", s(&ws), "--class", "provider_only", "--assign", "wang.fang"]);
+    assert!(preview.contains(&format!("{expected} discrepancies match")), "{preview}");
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--assignee", "wang.fang", "--json"]);
+    assert_eq!(listed["total"], 0, "preview must not change anything");
+    let applied = ok(&["discrepancies", "bulk", "--workspace", s(&ws), "--class", "provider_only", "--assign", "wang.fang", "--yes"]);
+    assert!(applied.contains(&format!("{expected} discrepancies changed")), "{applied}");
+    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--assignee", "wang.fang", "--json"]);
+    assert_eq!(listed["total"].as_u64(), Some(expected));
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# End-to-end reconciliation benchmark: generate a day of N orders with a realistic mix of
+# discrepancies, then reconcile its WeChat Pay trade bill (parse the provider file, read the
+# order mirror, match, persist statement lines, outcomes and discrepancies) on SQLite and on
+# PostgreSQL. Prints lines/s, peak memory and where the time went.
+#
+#   tests/bin/bench.sh                 # 100000 and 1000000 orders
+#   tests/bin/bench.sh 100000 1000000 3000000
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
+pg_base="${PAYDESK_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+cargo build --quiet --release -p paydesk-cli --bin paydesk
+bin="${CARGO_TARGET_DIR:-target}/release/paydesk"
+work="${PAYDESK_BENCH_DIR:-/tmp/paydesk-bench}"
+date=2026-11-22
+
+printf '%-9s %-8s %-10s %10s %10s %9s  %s\n' orders db mode seconds lines/s peak_MB timings_ms
+for n in "${sizes[@]}"; do
+  dir="$work/$n"
+  if [ ! -f "$dir/orders.db" ]; then
+    rm -rf "$dir"
+    "$bin" generate --orders "$n" --date "$date" --seed 1 --mix realistic --providers wechat --out "$dir" >/dev/null
+  fi
+  bill=$(ls "$dir"/wechat-main-*ALL.csv)
+  lines=$(($(wc -l < "$bill") - 3))
+  for db in sqlite postgres; do
+    for mode in dry-run persist; do
+      ws="$work/ws-$n-$db-$mode"
+      rm -rf "$ws"; mkdir -p "$ws"
+      cp "$dir/paydesk.toml" "$ws/"; ln -sf "$dir/orders.db" "$ws/orders.db"
+      if [ "$db" = postgres ]; then
+        name="paydesk_bench_$n"
+        psql "$pg_base" -qc "drop database if exists $name" -c "create database $name" >/dev/null
+        sed -i "s#^database_url = .*#database_url = \"${pg_base%/*}/$name\"#" "$ws/paydesk.toml"
+      fi
+      flag=(); [ "$mode" = dry-run ] && flag=(--dry-run)
+      start=$(date +%s.%N)
+      PAYDESK_PEAK_MEMORY=1 "$bin" reconcile --workspace "$ws" --account wechat-main --date "$date" \
+        --statement "$bill" "${flag[@]}" --json > "$ws/report.json" 2> "$ws/stderr.txt"
+      end=$(date +%s.%N)
+      secs=$(python3 -c "print(f'{$end-$start:.2f}')")
+      rate=$(python3 -c "print(int($lines/($end-$start)))")
+      peak=$(python3 -c "import re;t=open('$ws/stderr.txt').read();m=re.search(r'peak_rss_kb=(\d+)',t);print(int(m.group(1))//1024 if m else '?')")
+      timings=$(python3 -c "import json;print(json.load(open('$ws/report.json'))['timings_ms'])")
+      printf '%-9s %-8s %-10s %10s %10s %9s  %s\n' "$n" "$db" "$mode" "$secs" "$rate" "$peak" "$timings"
+    done
+  done
+done
