@@ -1,6 +1,7 @@
 //! Paydesk's domain core: money, statement lines, orders, refunds, the matcher and the
 //! permission table. It does no I/O and knows nothing of databases, HTTP or Tauri.
 
+pub mod auth;
 pub mod discrepancy;
 pub mod domain;
 pub mod matcher;
@@ -17,3 +18,4 @@ pub use matcher::{
 };
 pub use money::{Currency, Money, MoneyError};
 pub use review::{DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ReviewChange};
+pub use auth::{Actor, Denied, Permission, Role};
