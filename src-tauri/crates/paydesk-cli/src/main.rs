@@ -4,7 +4,9 @@
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use paydesk_core::{BillDate, DiscrepancyFilter, OutcomeClass, Provider, ReviewChange, ReviewState};
+use paydesk_core::{
+    BillDate, DiscrepancyFilter, OutcomeClass, Provider, ReviewChange, ReviewState,
+};
 use paydesk_service::progress::{Progress, Stage};
 use paydesk_service::reconcile::{DryRun, RunReport};
 use paydesk_service::workspace::Workspace;
@@ -12,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "paydesk", version, about = "Reconcile Alipay, WeChat Pay and Stripe statements against your orders")]
+#[command(
+    name = "paydesk",
+    version,
+    about = "Reconcile Alipay, WeChat Pay and Stripe statements against your orders"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -265,7 +271,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PAYDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -292,12 +298,21 @@ fn report_peak_memory() {
     }
 }
 
+/// The error and its causes on one line. Many errors already include their cause in their
+/// own message; a cause already said is not repeated.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
-        .replace('\n', " ")
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -355,16 +370,30 @@ async fn run(cli: Cli) -> Result<()> {
                 (Some(a), _) => vec![a],
                 (None, Some(p)) => {
                     let p: Provider = p.parse().map_err(|e: String| anyhow!(e))?;
-                    let names: Vec<String> = w.config.accounts_of(p).iter().map(|a| a.name.clone()).collect();
+                    let names: Vec<String> = w
+                        .config
+                        .accounts_of(p)
+                        .iter()
+                        .map(|a| a.name.clone())
+                        .collect();
                     if names.is_empty() {
-                        return Err(anyhow!("no {p} account in {}", ws.workspace.join("paydesk.toml").display()));
+                        return Err(anyhow!(
+                            "no {p} account in {}",
+                            ws.workspace.join("paydesk.toml").display()
+                        ));
                     }
                     names
                 }
-                (None, None) => return Err(anyhow!("give --account NAME or --provider alipay|wechat|stripe")),
+                (None, None) => {
+                    return Err(anyhow!(
+                        "give --account NAME or --provider alipay|wechat|stripe"
+                    ))
+                }
             };
             if statement.is_some() && accounts.len() > 1 {
-                return Err(anyhow!("--statement imports one file: name the account with --account"));
+                return Err(anyhow!(
+                    "--statement imports one file: name the account with --account"
+                ));
             }
             let progress = StderrProgress {
                 quiet: json,
@@ -426,7 +455,9 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 (None, None) => return Err(anyhow!("give --run ID or --date YYYY-MM-DD")),
             };
-            let n = paydesk_service::review::export_report(&w, &filter, &format, &out, &lang, "cli").await?;
+            let n =
+                paydesk_service::review::export_report(&w, &filter, &format, &out, &lang, "cli")
+                    .await?;
             eprintln!("wrote {n} discrepancies to {}", out.display());
             Ok(())
         }
@@ -436,7 +467,10 @@ async fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
-                println!("{:>5}  {:<14} {:<10}  {:<20} {:<10} {:>8}  statement", "run", "account", "date", "finished", "by", "issues");
+                println!(
+                    "{:>5}  {:<14} {:<10}  {:<20} {:<10} {:>8}  statement",
+                    "run", "account", "date", "finished", "by", "issues"
+                );
                 for r in runs {
                     let issues: u64 = r
                         .counts
@@ -467,10 +501,16 @@ async fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let date = parse_date(&date)?;
-            let mix = paydesk_service::generate::Mix::parse(&mix).map_err(|e| anyhow!("--mix: {e}"))?;
+            let mix =
+                paydesk_service::generate::Mix::parse(&mix).map_err(|e| anyhow!("--mix: {e}"))?;
             let mut accounts = Vec::new();
-            for p in providers.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let provider: Provider = p.parse().map_err(|e: String| anyhow!("--providers: {e}"))?;
+            for p in providers
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let provider: Provider =
+                    p.parse().map_err(|e: String| anyhow!("--providers: {e}"))?;
                 accounts.push(paydesk_service::generate::GenAccount::new(
                     &format!("{provider}-main"),
                     provider,
@@ -525,10 +565,16 @@ fn filter_from(args: &FilterArgs) -> Result<DiscrepancyFilter> {
         f.date_to = Some(BillDate::parse(t).map_err(|e| anyhow!("--to: {e}"))?);
     }
     for c in &args.classes {
-        f.classes.push(c.parse::<OutcomeClass>().map_err(|e| anyhow!("--class: {e}"))?);
+        f.classes.push(
+            c.parse::<OutcomeClass>()
+                .map_err(|e| anyhow!("--class: {e}"))?,
+        );
     }
     for s in &args.states {
-        f.states.push(s.parse::<ReviewState>().map_err(|e| anyhow!("--state: {e}"))?);
+        f.states.push(
+            s.parse::<ReviewState>()
+                .map_err(|e| anyhow!("--state: {e}"))?,
+        );
     }
     Ok(f)
 }
@@ -545,13 +591,18 @@ fn change_from(
         ..Default::default()
     };
     if let Some(r) = resolution {
-        change.resolution = Some(r.parse().map_err(|e: String| anyhow!("--resolution: {e}"))?);
+        change.resolution = Some(
+            r.parse()
+                .map_err(|e: String| anyhow!("--resolution: {e}"))?,
+        );
         change.state = Some(ReviewState::Resolved);
     } else if investigating {
         change.state = Some(ReviewState::Investigating);
     }
     if change.is_empty() {
-        return Err(anyhow!("nothing to change: give --resolution, --note, --assign or --investigating"));
+        return Err(anyhow!(
+            "nothing to change: give --resolution, --note, --assign or --investigating"
+        ));
     }
     change.validate().map_err(|e| anyhow!(e))?;
     Ok(change)
@@ -568,14 +619,15 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             let w = Workspace::open(&ws.workspace).await?;
             let f = filter_from(&filter)?;
             let total = w.db.count_discrepancies(&f).await?;
-            let rows = w
-                .db
-                .list_discrepancies(&f, paydesk_store::DiscrepancySort::DateDesc, limit, 0)
-                .await?;
+            let rows =
+                w.db.list_discrepancies(&f, paydesk_store::DiscrepancySort::DateDesc, limit, 0)
+                    .await?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"total": total, "discrepancies": rows}))?
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"total": total, "discrepancies": rows})
+                    )?
                 );
             } else {
                 println!(
@@ -600,34 +652,72 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
         }
         DiscrepancyCommand::Show { ws, id, json } => {
             let w = Workspace::open(&ws.workspace).await?;
-            let d = w
-                .db
-                .discrepancy(id)
-                .await?
-                .ok_or_else(|| anyhow!("no discrepancy with id {id}"))?;
+            let d =
+                w.db.discrepancy(id)
+                    .await?
+                    .ok_or_else(|| anyhow!("no discrepancy with id {id}"))?;
             let history = w.db.discrepancy_history(id).await?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"discrepancy": d, "history": history}))?
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"discrepancy": d, "history": history})
+                    )?
                 );
             } else {
-                println!("#{} {} — {}", d.id, d.class.label_en(), d.class.description_en());
+                println!(
+                    "#{} {} — {}",
+                    d.id,
+                    d.class.label_en(),
+                    d.class.description_en()
+                );
                 println!("  {}", d.class.description_zh());
-                println!("  account {} ({}), day {}", d.account, d.provider, d.bill_date);
-                let amt = |a: Option<i64>| a.map(|v| d.currency.format_minor(v)).unwrap_or_else(|| "-".into());
-                println!("  order {}  txn {}  refund {}", d.order_no.as_deref().unwrap_or("-"), d.provider_txn_id.as_deref().unwrap_or("-"), d.refund_no.as_deref().unwrap_or("-"));
-                println!("  provider {}  ours {}  difference {} {}", amt(d.provider_amount), amt(d.local_amount), d.currency.format_minor(d.difference), d.currency);
+                println!(
+                    "  account {} ({}), day {}",
+                    d.account, d.provider, d.bill_date
+                );
+                let amt = |a: Option<i64>| {
+                    a.map(|v| d.currency.format_minor(v))
+                        .unwrap_or_else(|| "-".into())
+                };
+                println!(
+                    "  order {}  txn {}  refund {}",
+                    d.order_no.as_deref().unwrap_or("-"),
+                    d.provider_txn_id.as_deref().unwrap_or("-"),
+                    d.refund_no.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "  provider {}  ours {}  difference {} {}",
+                    amt(d.provider_amount),
+                    amt(d.local_amount),
+                    d.currency.format_minor(d.difference),
+                    d.currency
+                );
                 println!("  why: {} (rule {})", d.explanation, d.rule.as_str());
                 if let (Some(f), Some(l)) = (&d.evidence_file, d.evidence_line) {
                     println!("  evidence: {f} line {l}");
                 }
-                println!("  state {}{}  assignee {}  due {}", d.state.as_str(), d.resolution.map(|r| format!(" ({})", r.as_str())).unwrap_or_default(), d.assignee.as_deref().unwrap_or("-"), d.due_at.format("%Y-%m-%d"));
+                println!(
+                    "  state {}{}  assignee {}  due {}",
+                    d.state.as_str(),
+                    d.resolution
+                        .map(|r| format!(" ({})", r.as_str()))
+                        .unwrap_or_default(),
+                    d.assignee.as_deref().unwrap_or("-"),
+                    d.due_at.format("%Y-%m-%d")
+                );
                 if let Some(n) = &d.note {
                     println!("  note: {n}");
                 }
                 for h in history {
-                    println!("  {} {} {}: {} → {}", h.at.format("%Y-%m-%d %H:%M"), h.actor, h.field, h.old_value.unwrap_or_default(), h.new_value.unwrap_or_default());
+                    println!(
+                        "  {} {} {}: {} → {}",
+                        h.at.format("%Y-%m-%d %H:%M"),
+                        h.actor,
+                        h.field,
+                        h.old_value.unwrap_or_default(),
+                        h.new_value.unwrap_or_default()
+                    );
                 }
             }
             Ok(())
@@ -644,7 +734,14 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             let change = change_from(resolution, note, assign, investigating)?;
             let w = Workspace::open(&ws.workspace).await?;
             let d = w.db.update_discrepancy(id, &change, &actor).await?;
-            eprintln!("#{} is now {}{}", d.id, d.state.as_str(), d.resolution.map(|r| format!(" ({})", r.as_str())).unwrap_or_default());
+            eprintln!(
+                "#{} is now {}{}",
+                d.id,
+                d.state.as_str(),
+                d.resolution
+                    .map(|r| format!(" ({})", r.as_str()))
+                    .unwrap_or_default()
+            );
             Ok(())
         }
         DiscrepancyCommand::Bulk {
@@ -676,7 +773,8 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
         } => {
             let w = Workspace::open(&ws.workspace).await?;
             let f = filter_from(&filter)?;
-            let n = paydesk_service::review::export_report(&w, &f, "xlsx", &out, &lang, "cli").await?;
+            let n =
+                paydesk_service::review::export_report(&w, &f, "xlsx", &out, &lang, "cli").await?;
             eprintln!("wrote {n} discrepancies to {}", out.display());
             Ok(())
         }
@@ -691,7 +789,11 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&outcome)?);
             } else {
-                println!("{} rows applied, {} rejected", outcome.applied, outcome.rejected.len());
+                println!(
+                    "{} rows applied, {} rejected",
+                    outcome.applied,
+                    outcome.rejected.len()
+                );
                 for r in &outcome.rejected {
                     println!("  row {}: {}", r.row, r.reason);
                 }
@@ -708,10 +810,16 @@ fn print_run(r: &RunReport) {
         r.account,
         r.provider,
         r.date,
-        r.run_id.map(|i| i.to_string()).unwrap_or_else(|| "dry-run".into()),
+        r.run_id
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "dry-run".into()),
         r.statement.file,
         r.statement.lines,
-        if r.statement.unchanged { ", unchanged" } else { "" }
+        if r.statement.unchanged {
+            ", unchanged"
+        } else {
+            ""
+        }
     );
     for (class, n) in &r.counts {
         if *n > 0 {
@@ -723,11 +831,14 @@ fn print_run(r: &RunReport) {
         }
     }
     for d in r.discrepancies.iter().take(50) {
+        let difference = paydesk_core::Currency::parse(&d.currency)
+            .map(|c| c.format_minor(d.difference))
+            .unwrap_or_else(|_| d.difference.to_string());
         println!(
             "    - {:<24} order {:<22} diff {:>10} {}  {}",
             d.class.as_str(),
             d.order_no.as_deref().unwrap_or("-"),
-            d.difference,
+            difference,
             d.currency,
             d.explanation
         );
@@ -736,6 +847,9 @@ fn print_run(r: &RunReport) {
         println!("    ... {} more", r.discrepancies.len() - 50);
     }
     if !r.carry_overs_closed.is_empty() {
-        println!("  closed carry-overs from the previous day: {}", r.carry_overs_closed.join(", "));
+        println!(
+            "  closed carry-overs from the previous day: {}",
+            r.carry_overs_closed.join(", ")
+        );
     }
 }

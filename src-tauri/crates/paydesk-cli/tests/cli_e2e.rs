@@ -42,12 +42,14 @@ fn fails(args: &[&str]) -> String {
     let out = paydesk(args);
     assert!(!out.status.success(), "paydesk {args:?} should have failed");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "one-line reason expected, got: {stderr}");
     assert_eq!(
-        stderr.trim().lines().count(),
-        1,
-        "one-line reason expected, got: {stderr}"
+        stderr.trim_end().lines().last(),
+        Some(errors[0]),
+        "{stderr}"
     );
-    stderr
+    errors[0].to_string()
 }
 
 fn samples() -> PathBuf {
@@ -77,7 +79,14 @@ const DISCREPANCY_CLASSES: [&str; 12] = [
 fn demo_finds_every_class_closes_carry_overs_and_writes_reports() {
     let tmp = tempfile::tempdir().expect("tmp");
     let ws = tmp.path().join("demo");
-    let summary = ok_json(&["demo", "--workspace", s(&ws), "--date", "2026-11-22", "--json"]);
+    let summary = ok_json(&[
+        "demo",
+        "--workspace",
+        s(&ws),
+        "--date",
+        "2026-11-22",
+        "--json",
+    ]);
     for class in DISCREPANCY_CLASSES {
         let n = summary["class_totals"][class].as_u64().unwrap_or(0);
         assert!(n >= 1, "demo found no {class}: {}", summary["class_totals"]);
@@ -95,12 +104,30 @@ fn demo_finds_every_class_closes_carry_overs_and_writes_reports() {
     assert!(closed >= 1, "no carry-over was closed on the second day");
     for report in summary["reports"].as_array().into_iter().flatten() {
         let path = Path::new(report.as_str().expect("path"));
-        assert!(path.is_file() && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > 100, "{path:?}");
+        assert!(
+            path.is_file() && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > 100,
+            "{path:?}"
+        );
     }
     // Re-running the demo is idempotent: same discrepancies, nothing duplicated.
-    let again = ok_json(&["demo", "--workspace", s(&ws), "--date", "2026-11-22", "--json"]);
+    let again = ok_json(&[
+        "demo",
+        "--workspace",
+        s(&ws),
+        "--date",
+        "2026-11-22",
+        "--json",
+    ]);
     assert_eq!(again["class_totals"], summary["class_totals"]);
-    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--limit", "1000", "--json"]);
+    let listed = ok_json(&[
+        "discrepancies",
+        "list",
+        "--workspace",
+        s(&ws),
+        "--limit",
+        "1000",
+        "--json",
+    ]);
     let total_found: u64 = summary["runs"]
         .as_array()
         .into_iter()
@@ -119,8 +146,16 @@ fn reconciles_the_providers_real_sample_files() {
     ok(&["init", "--workspace", s(&ws), "--demo"]);
 
     let alipay = ok_json(&[
-        "reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2019-09-16",
-        "--statement", s(&samples().join("alipay/20880211096256330156_20190916.csv.zip")), "--json",
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "alipay-main",
+        "--date",
+        "2019-09-16",
+        "--statement",
+        s(&samples().join("alipay/20880211096256330156_20190916.csv.zip")),
+        "--json",
     ]);
     // An empty mirror: 6 payments nobody ordered (长款), 4 refunds nobody recorded.
     assert_eq!(alipay["statement"]["lines"], 10);
@@ -128,27 +163,54 @@ fn reconciles_the_providers_real_sample_files() {
     assert_eq!(alipay["counts"]["refund_only_at_provider"], 4);
     let d = alipay["discrepancies"]
         .as_array()
-        .and_then(|ds| ds.iter().find(|d| d["order_no"] == "service_1568601259302" && d["class"] == "provider_only"))
+        .and_then(|ds| {
+            ds.iter()
+                .find(|d| d["order_no"] == "service_1568601259302" && d["class"] == "provider_only")
+        })
         .expect("the first sample order");
     assert_eq!(d["provider_amount"], 1);
     assert_eq!(d["currency"], "CNY");
     assert!(d["evidence"].as_str().unwrap_or("").contains(":"), "{d}");
 
     let csv = ok_json(&[
-        "reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2019-09-16",
-        "--statement", s(&samples().join("alipay/20880211096256330156_20190916_业务明细.csv")), "--json",
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "alipay-main",
+        "--date",
+        "2019-09-16",
+        "--statement",
+        s(&samples().join("alipay/20880211096256330156_20190916_业务明细.csv")),
+        "--json",
     ]);
     // Same lines from the bare CSV as from the zip.
     assert_eq!(csv["counts"], alipay["counts"]);
 
     let wechat = ok_json(&[
-        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2019-02-19",
-        "--statement", s(&samples().join("wechat/1921000401_20190219_ALL.csv.gz")), "--json",
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "wechat-main",
+        "--date",
+        "2019-02-19",
+        "--statement",
+        s(&samples().join("wechat/1921000401_20190219_ALL.csv.gz")),
+        "--json",
     ]);
     assert_eq!(wechat["statement"]["lines"], 8);
     let stripe = ok_json(&[
-        "reconcile", "--workspace", s(&ws), "--account", "stripe-main", "--date", "2026-11-22",
-        "--statement", s(&samples().join("stripe/balance_change_from_activity_itemized_2026-11-22.csv")), "--json",
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "stripe-main",
+        "--date",
+        "2026-11-22",
+        "--statement",
+        s(&samples().join("stripe/balance_change_from_activity_itemized_2026-11-22.csv")),
+        "--json",
     ]);
     assert_eq!(stripe["statement"]["lines"], 6);
     assert_eq!(stripe["counts"]["provider_adjustment"], 1, "the dispute");
@@ -162,10 +224,20 @@ fn bad_input_gives_a_clear_error_and_writes_nothing() {
 
     // A WeChat bill given to the Alipay account.
     let err = fails(&[
-        "reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2019-02-19",
-        "--statement", s(&samples().join("wechat/1921000401_20190219_ALL.csv")),
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "alipay-main",
+        "--date",
+        "2019-02-19",
+        "--statement",
+        s(&samples().join("wechat/1921000401_20190219_ALL.csv")),
     ]);
-    assert!(err.contains("wechat") && err.contains("alipay-main"), "{err}");
+    assert!(
+        err.contains("wechat") && err.contains("alipay-main"),
+        "{err}"
+    );
 
     // A truncated bill: the summary no longer agrees with the rows.
     let full = std::fs::read(samples().join("wechat/1921000401_20190219_ALL.csv")).expect("sample");
@@ -175,21 +247,55 @@ fn bad_input_gives_a_clear_error_and_writes_nothing() {
     let truncated = tmp.path().join("truncated_ALL.csv");
     std::fs::write(&truncated, kept.join("\r\n")).expect("write");
     let err = fails(&[
-        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2019-02-19",
-        "--statement", s(&truncated),
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "wechat-main",
+        "--date",
+        "2019-02-19",
+        "--statement",
+        s(&truncated),
     ]);
     assert!(err.contains("truncated_ALL.csv"), "{err}");
 
     // The wrong day for the file.
     let err = fails(&[
-        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2020-01-01",
-        "--statement", s(&samples().join("wechat/1921000401_20190219_ALL.csv")),
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "wechat-main",
+        "--date",
+        "2020-01-01",
+        "--statement",
+        s(&samples().join("wechat/1921000401_20190219_ALL.csv")),
     ]);
     assert!(err.contains("2020-01-01"), "{err}");
 
     // A bad date and an unknown account.
-    assert!(fails(&["reconcile", "--workspace", s(&ws), "--account", "alipay-main", "--date", "2026-13-01"]).contains("--date"));
-    assert!(fails(&["reconcile", "--workspace", s(&ws), "--account", "nope", "--date", "2026-11-01", "--statement", "x"]).contains("nope"));
+    assert!(fails(&[
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "alipay-main",
+        "--date",
+        "2026-13-01"
+    ])
+    .contains("--date"));
+    assert!(fails(&[
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "nope",
+        "--date",
+        "2026-11-01",
+        "--statement",
+        "x"
+    ])
+    .contains("nope"));
 
     // Nothing was imported by any of the failures.
     let runs = ok_json(&["runs", "--workspace", s(&ws), "--json"]);
@@ -208,8 +314,19 @@ fn bad_input_gives_a_clear_error_and_writes_nothing() {
 /// Generates a day into `dir` and returns (workspace, wechat bill path).
 fn generated(dir: &Path, orders: &str, mix: &str) -> (PathBuf, PathBuf) {
     let out = ok(&[
-        "generate", "--orders", orders, "--date", "2026-11-22", "--seed", "5", "--mix", mix,
-        "--providers", "wechat", "--out", s(dir),
+        "generate",
+        "--orders",
+        orders,
+        "--date",
+        "2026-11-22",
+        "--seed",
+        "5",
+        "--mix",
+        mix,
+        "--providers",
+        "wechat",
+        "--out",
+        s(dir),
     ]);
     let bill = out
         .lines()
@@ -221,8 +338,16 @@ fn generated(dir: &Path, orders: &str, mix: &str) -> (PathBuf, PathBuf) {
 
 fn reconcile_wechat(ws: &Path, bill: &Path) -> Value {
     ok_json(&[
-        "reconcile", "--workspace", s(ws), "--account", "wechat-main", "--date", "2026-11-22",
-        "--statement", s(bill), "--json",
+        "reconcile",
+        "--workspace",
+        s(ws),
+        "--account",
+        "wechat-main",
+        "--date",
+        "2026-11-22",
+        "--statement",
+        s(bill),
+        "--json",
     ])
 }
 
@@ -236,15 +361,50 @@ fn rerun_is_idempotent_and_keeps_the_reviewers_work() {
         .and_then(|ds| ds.iter().find(|d| d["class"] == "amount_mismatch"))
         .expect("an amount mismatch")
         .clone();
-    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--class", "amount_mismatch", "--json"]);
+    let order_no = d["order_no"].as_str().expect("order no");
+    let listed = ok_json(&[
+        "discrepancies",
+        "list",
+        "--workspace",
+        s(&ws),
+        "--class",
+        "amount_mismatch",
+        "--text",
+        order_no,
+        "--json",
+    ]);
+    assert_eq!(listed["total"], 1);
     let id = listed["discrepancies"][0]["id"].as_i64().expect("id");
-    ok(&["discrepancies", "resolve", "--workspace", s(&ws), &id.to_string(), "--assign", "li.na", "--note", "customer paid twice; 差额退回", "--investigating", "--actor", "li.na"]);
+    ok(&[
+        "discrepancies",
+        "resolve",
+        "--workspace",
+        s(&ws),
+        &id.to_string(),
+        "--assign",
+        "li.na",
+        "--note",
+        "customer paid twice; 差额退回",
+        "--investigating",
+        "--actor",
+        "li.na",
+    ]);
 
     let second = reconcile_wechat(&ws, &bill);
     assert_eq!(second["counts"], first["counts"]);
     assert_eq!(second["statement"]["unchanged"], true);
-    let shown = ok_json(&["discrepancies", "show", "--workspace", s(&ws), &id.to_string(), "--json"]);
-    assert_eq!(shown["discrepancy"]["note"], "customer paid twice; 差额退回");
+    let shown = ok_json(&[
+        "discrepancies",
+        "show",
+        "--workspace",
+        s(&ws),
+        &id.to_string(),
+        "--json",
+    ]);
+    assert_eq!(
+        shown["discrepancy"]["note"],
+        "customer paid twice; 差额退回"
+    );
     assert_eq!(shown["discrepancy"]["assignee"], "li.na");
     assert_eq!(shown["discrepancy"]["state"], "investigating");
     assert_eq!(shown["discrepancy"]["order_no"], d["order_no"]);
@@ -262,12 +422,26 @@ fn rerun_is_idempotent_and_keeps_the_reviewers_work() {
     std::fs::write(&changed, other).expect("write");
     let third = reconcile_wechat(&ws, &changed);
     assert_eq!(third["statement"]["unchanged"], false);
-    assert!(third["statement"]["superseded"].is_i64(), "{}", third["statement"]);
+    assert!(
+        third["statement"]["superseded"].is_i64(),
+        "{}",
+        third["statement"]
+    );
     assert_eq!(third["counts"], first["counts"]);
     let runs = ok_json(&["runs", "--workspace", s(&ws), "--json"]);
     assert_eq!(runs.as_array().map(Vec::len), Some(3));
-    let shown = ok_json(&["discrepancies", "show", "--workspace", s(&ws), &id.to_string(), "--json"]);
-    assert_eq!(shown["discrepancy"]["note"], "customer paid twice; 差额退回");
+    let shown = ok_json(&[
+        "discrepancies",
+        "show",
+        "--workspace",
+        s(&ws),
+        &id.to_string(),
+        "--json",
+    ]);
+    assert_eq!(
+        shown["discrepancy"]["note"],
+        "customer paid twice; 差额退回"
+    );
 }
 
 #[test]
@@ -275,8 +449,17 @@ fn dry_run_saves_nothing() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (ws, bill) = generated(&tmp.path().join("gen"), "200", "demo");
     let dry = ok_json(&[
-        "reconcile", "--workspace", s(&ws), "--account", "wechat-main", "--date", "2026-11-22",
-        "--statement", s(&bill), "--dry-run", "--json",
+        "reconcile",
+        "--workspace",
+        s(&ws),
+        "--account",
+        "wechat-main",
+        "--date",
+        "2026-11-22",
+        "--statement",
+        s(&bill),
+        "--dry-run",
+        "--json",
     ]);
     assert_eq!(dry["dry_run"], true);
     assert!(dry["run_id"].is_null());
@@ -289,8 +472,16 @@ fn concurrent_runs_are_serialized(ws: &Path, bill: &Path) {
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_paydesk"))
             .args([
-                "reconcile", "--workspace", s(ws), "--account", "wechat-main", "--date", "2026-11-22",
-                "--statement", s(bill), "--json",
+                "reconcile",
+                "--workspace",
+                s(ws),
+                "--account",
+                "wechat-main",
+                "--date",
+                "2026-11-22",
+                "--statement",
+                s(bill),
+                "--json",
             ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -310,7 +501,15 @@ fn concurrent_runs_are_serialized(ws: &Path, bill: &Path) {
     let runs = ok_json(&["runs", "--workspace", s(ws), "--json"]);
     assert_eq!(runs.as_array().map(Vec::len), Some(2));
     // No duplicated discrepancies: one per key.
-    let listed = ok_json(&["discrepancies", "list", "--workspace", s(ws), "--limit", "10000", "--json"]);
+    let listed = ok_json(&[
+        "discrepancies",
+        "list",
+        "--workspace",
+        s(ws),
+        "--limit",
+        "10000",
+        "--json",
+    ]);
     assert_eq!(
         listed["total"].as_u64(),
         Some(ra["discrepancies"].as_array().map_or(0, Vec::len) as u64)
@@ -349,7 +548,10 @@ impl PgDb {
             eprintln!("SKIPPED: no PostgreSQL at {admin}");
             return None;
         }
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
         Some(PgDb {
             url: format!("{base}/{name}"),
             admin,
@@ -361,7 +563,11 @@ impl PgDb {
 impl Drop for PgDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args([self.admin.as_str(), "-qc", &format!("drop database if exists {} with (force)", self.name)])
+            .args([
+                self.admin.as_str(),
+                "-qc",
+                &format!("drop database if exists {} with (force)", self.name),
+            ])
             .output();
     }
 }
@@ -377,7 +583,10 @@ fn rand_suffix() -> u64 {
 fn use_postgres(ws: &Path, url: &str) {
     let config = ws.join("paydesk.toml");
     let text = std::fs::read_to_string(&config).expect("config");
-    let text = text.replace("database_url = \"sqlite://paydesk.db\"", &format!("database_url = \"{url}\""));
+    let text = text.replace(
+        "database_url = \"sqlite://paydesk.db\"",
+        &format!("database_url = \"{url}\""),
+    );
     std::fs::write(&config, text).expect("write config");
 }
 
@@ -397,29 +606,89 @@ fn postgres_rerun_keeps_notes_and_reports() {
     let (ws, bill) = generated(&tmp.path().join("gen"), "300", "demo");
     use_postgres(&ws, &pg.url);
     let first = reconcile_wechat(&ws, &bill);
-    for class in ["provider_only", "order_only", "amount_mismatch", "duplicate_payment", "fee_variance"] {
-        assert!(first["counts"][class].as_u64().unwrap_or(0) >= 1, "{class}: {}", first["counts"]);
+    for class in [
+        "provider_only",
+        "order_only",
+        "amount_mismatch",
+        "duplicate_payment",
+        "fee_variance",
+    ] {
+        assert!(
+            first["counts"][class].as_u64().unwrap_or(0) >= 1,
+            "{class}: {}",
+            first["counts"]
+        );
     }
-    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--class", "order_only", "--json"]);
+    let listed = ok_json(&[
+        "discrepancies",
+        "list",
+        "--workspace",
+        s(&ws),
+        "--class",
+        "order_only",
+        "--json",
+    ]);
     let id = listed["discrepancies"][0]["id"].as_i64().expect("id");
-    ok(&["discrepancies", "resolve", "--workspace", s(&ws), &id.to_string(), "--resolution", "written_off", "--note", "=cmd|' /C calc'!A0"]);
+    ok(&[
+        "discrepancies",
+        "resolve",
+        "--workspace",
+        s(&ws),
+        &id.to_string(),
+        "--resolution",
+        "written_off",
+        "--note",
+        "=cmd|' /C calc'!A0",
+    ]);
     let second = reconcile_wechat(&ws, &bill);
     assert_eq!(second["counts"], first["counts"]);
-    let shown = ok_json(&["discrepancies", "show", "--workspace", s(&ws), &id.to_string(), "--json"]);
+    let shown = ok_json(&[
+        "discrepancies",
+        "show",
+        "--workspace",
+        s(&ws),
+        &id.to_string(),
+        "--json",
+    ]);
     assert_eq!(shown["discrepancy"]["state"], "resolved");
     assert_eq!(shown["discrepancy"]["resolution"], "written_off");
 
     // The report neutralizes the formula-like note and keeps Chinese text.
     let out = tmp.path().join("report.csv");
-    ok(&["report", "--workspace", s(&ws), "--date", "2026-11-22", "--format", "csv", "--out", s(&out), "--lang", "zh"]);
+    ok(&[
+        "report",
+        "--workspace",
+        s(&ws),
+        "--date",
+        "2026-11-22",
+        "--format",
+        "csv",
+        "--out",
+        s(&out),
+        "--lang",
+        "zh",
+    ]);
     let bytes = std::fs::read(&out).expect("report");
-    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "CSV needs a BOM for Excel");
+    assert!(
+        bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+        "CSV needs a BOM for Excel"
+    );
     let text = String::from_utf8(bytes).expect("utf-8");
     assert!(text.contains("'=cmd|"), "formula not neutralized");
     assert!(!text.contains(",=cmd|"), "raw formula leaked");
     assert!(text.contains("短款"), "Chinese labels");
     let xlsx = tmp.path().join("report.xlsx");
-    ok(&["report", "--workspace", s(&ws), "--date", "2026-11-22", "--format", "xlsx", "--out", s(&xlsx)]);
+    ok(&[
+        "report",
+        "--workspace",
+        s(&ws),
+        "--date",
+        "2026-11-22",
+        "--format",
+        "xlsx",
+        "--out",
+        s(&xlsx),
+    ]);
     assert!(std::fs::metadata(&xlsx).map(|m| m.len()).unwrap_or(0) > 1000);
 }
 
@@ -429,12 +698,53 @@ fn bulk_change_says_how_many_before_it_acts() {
     let (ws, bill) = generated(&tmp.path().join("gen"), "300", "demo");
     let first = reconcile_wechat(&ws, &bill);
     let expected = first["counts"]["provider_only"].as_u64().expect("count");
-    let preview = ok(&["discrepancies", "bulk", "--workspace", s(&ws), "--class", "provider_only", "--assign", "wang.fang"]);
-    assert!(preview.contains(&format!("{expected} discrepancies match")), "{preview}");
-    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--assignee", "wang.fang", "--json"]);
+    let preview = ok(&[
+        "discrepancies",
+        "bulk",
+        "--workspace",
+        s(&ws),
+        "--class",
+        "provider_only",
+        "--assign",
+        "wang.fang",
+    ]);
+    assert!(
+        preview.contains(&format!("{expected} discrepancies match")),
+        "{preview}"
+    );
+    let listed = ok_json(&[
+        "discrepancies",
+        "list",
+        "--workspace",
+        s(&ws),
+        "--assignee",
+        "wang.fang",
+        "--json",
+    ]);
     assert_eq!(listed["total"], 0, "preview must not change anything");
-    let applied = ok(&["discrepancies", "bulk", "--workspace", s(&ws), "--class", "provider_only", "--assign", "wang.fang", "--yes"]);
-    assert!(applied.contains(&format!("{expected} discrepancies changed")), "{applied}");
-    let listed = ok_json(&["discrepancies", "list", "--workspace", s(&ws), "--assignee", "wang.fang", "--json"]);
+    let applied = ok(&[
+        "discrepancies",
+        "bulk",
+        "--workspace",
+        s(&ws),
+        "--class",
+        "provider_only",
+        "--assign",
+        "wang.fang",
+        "--yes",
+    ]);
+    assert!(
+        applied.contains(&format!("{expected} discrepancies changed")),
+        "{applied}"
+    );
+    let listed = ok_json(&[
+        "discrepancies",
+        "list",
+        "--workspace",
+        s(&ws),
+        "--assignee",
+        "wang.fang",
+        "--json",
+    ]);
     assert_eq!(listed["total"].as_u64(), Some(expected));
 }

@@ -45,7 +45,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown role {s:?} (expected finance, support, approver or admin)"))
+            .ok_or_else(|| {
+                format!("unknown role {s:?} (expected finance, support, approver or admin)")
+            })
     }
 }
 
@@ -219,7 +221,10 @@ mod tests {
     fn refusal_names_the_permission() {
         let support = Actor::new("li", [Role::Support]);
         let err = support.require(P::KeyManage).expect_err("denied");
-        assert_eq!(err.to_string(), "li lacks the permission key.manage (granted by: admin)");
+        assert_eq!(
+            err.to_string(),
+            "li lacks the permission key.manage (granted by: admin)"
+        );
         let err = support.require(P::ReconcileRun).expect_err("denied");
         assert!(err.to_string().contains("finance, admin"));
     }

@@ -8,6 +8,7 @@ pub mod matcher;
 pub mod money;
 pub mod review;
 
+pub use auth::{Actor, Denied, Permission, Role};
 pub use discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewState};
 pub use domain::{
     BillDate, LineKind, LocalRefund, Order, OrderStatus, Provider, RefundOrigin, SourceRef,
@@ -18,4 +19,3 @@ pub use matcher::{
 };
 pub use money::{Currency, Money, MoneyError};
 pub use review::{DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ReviewChange};
-pub use auth::{Actor, Denied, Permission, Role};

@@ -453,7 +453,12 @@ impl MatchResult {
                 l.gross
             }
         });
-        let local_amount = if is_refund_side {
+        // An adjustment (dispute, chargeback) is not a copy of the order: the order is context,
+        // and the difference is the adjustment itself.
+        let is_adjustment = line.is_some_and(|l| l.kind == LineKind::Adjustment);
+        let local_amount = if is_adjustment {
+            None
+        } else if is_refund_side {
             refund.map(|r| r.amount)
         } else {
             order.map(|o| o.amount)

@@ -229,10 +229,11 @@ fn day_number(date: BillDate) -> u64 {
     u64::try_from(date.0.num_days_from_ce()).unwrap_or(0)
 }
 
-/// Some classes cannot occur in some providers' files (Alipay bills have no currency column).
+/// Some classes cannot occur in some providers' files: Alipay bills have no currency column
+/// and a WeChat bill holds one currency, so currency mismatches come from Stripe.
 fn class_fits(class: OutcomeClass, provider: Provider) -> bool {
     match class {
-        OutcomeClass::CurrencyMismatch => provider != Provider::Alipay,
+        OutcomeClass::CurrencyMismatch => provider == Provider::Stripe,
         OutcomeClass::ProviderAdjustment => provider == Provider::Stripe,
         _ => true,
     }

@@ -3,5 +3,31 @@
 //! call only these.
 
 pub mod config;
+pub mod demo;
+pub mod download;
 pub mod generate;
+pub mod progress;
+pub mod reconcile;
 pub mod report;
+pub mod review;
+pub mod workspace;
+
+/// What a service call can fail with. `BadInput` and `Busy` are the caller's to fix; the
+/// message always says what was wrong and with which input.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] paydesk_store::StoreError),
+    #[error("{0}")]
+    Provider(String),
+    #[error("{0}")]
+    Io(String),
+}

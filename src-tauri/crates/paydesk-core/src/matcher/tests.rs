@@ -304,6 +304,15 @@ fn every_discrepancy_class_is_reachable() {
         .find(|d| d.class == OutcomeClass::TimingDifference)
         .expect("late");
     assert_eq!(late.order_no.as_deref(), Some("SO-LATE"));
+    let adj = drafts
+        .iter()
+        .find(|d| d.class == OutcomeClass::ProviderAdjustment)
+        .expect("adjustment");
+    assert_eq!(
+        (adj.provider_amount, adj.local_amount, adj.difference),
+        (Some(-1000), None, -1000)
+    );
+    assert_eq!(adj.order_no.as_deref(), Some("SO-OK"));
     // Keys are unique within the day.
     let keys: HashSet<_> = drafts.iter().map(|d| d.key.clone()).collect();
     assert_eq!(keys.len(), drafts.len());

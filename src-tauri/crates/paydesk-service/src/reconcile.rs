@@ -1,0 +1,697 @@
+//! The daily job: one account, one day. Get the statement, parse it, read the order mirror,
+//! match, and save the outcomes, under a per-(account, day) lock so that two consoles on one
+//! database cannot interleave runs.
+
+use crate::config::{Account, Config};
+use crate::progress::{Progress, Stage};
+use crate::ServiceError;
+use chrono::Utc;
+use paydesk_core::{
+    match_day, BillDate, DiscrepancyDraft, LineKind, MatchInput, MatchResult, OutcomeClass,
+    Provider, StatementLine,
+};
+use paydesk_providers::statement::{self, ParseContext, StatementFormat};
+use paydesk_store::{
+    AppDb, CarryOverCloses, NewDiscrepancy, NewRun, NewStatement, OrderMirror, OutcomeRow, RunLock,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+/// Whether a run saves what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DryRun {
+    /// Match and report, write nothing.
+    Yes,
+    No,
+}
+
+/// Where the statement comes from.
+#[derive(Debug, Clone)]
+pub enum StatementInput {
+    /// A file given by the user (`--statement FILE`).
+    File(std::path::PathBuf),
+    /// Bytes fetched from the provider (or the sandbox) by an adapter.
+    Downloaded {
+        file_name: String,
+        bytes: Vec<u8>,
+        source: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ReconcileRequest {
+    pub account: String,
+    pub date: BillDate,
+    pub statement: StatementInput,
+    pub dry_run: DryRun,
+    pub actor: String,
+    /// How long to wait for another run of the same account and day to finish.
+    pub lock_wait: Duration,
+}
+
+/// What a run found, as the CLI prints it (`--json`) and the UI shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: Option<i64>,
+    pub dry_run: bool,
+    pub account: String,
+    pub provider: Provider,
+    pub date: String,
+    pub statement: StatementInfo,
+    /// Count per outcome class, every class listed (zeros included).
+    pub counts: BTreeMap<String, u64>,
+    pub totals: Totals,
+    pub discrepancies: Vec<DiscrepancyOut>,
+    /// Timing differences from the previous day that this run settled.
+    pub carry_overs_closed: Vec<String>,
+    /// Milliseconds spent per step (parse, save_statement, read_mirror, match, save_run).
+    pub timings_ms: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementInfo {
+    pub file: String,
+    pub format: String,
+    pub sha256: String,
+    pub lines: u64,
+    pub statement_id: Option<i64>,
+    /// The same file had been imported before: nothing new was stored.
+    pub unchanged: bool,
+    /// The statement this one replaced (different content for the same account and day).
+    pub superseded: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Totals {
+    /// Per currency: sums over the statement, minor units.
+    pub statement_gross: BTreeMap<String, i64>,
+    pub statement_fees: BTreeMap<String, i64>,
+    pub statement_net: BTreeMap<String, i64>,
+    /// Per currency: sum of |difference| over discrepancies, minor units.
+    pub discrepancy_abs: BTreeMap<String, i64>,
+    pub matched: u64,
+    pub discrepancies: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscrepancyOut {
+    pub key: String,
+    pub class: OutcomeClass,
+    pub rule: paydesk_core::MatchRule,
+    pub order_no: Option<String>,
+    pub provider_txn_id: Option<String>,
+    pub refund_no: Option<String>,
+    pub currency: String,
+    pub provider_amount: Option<i64>,
+    pub local_amount: Option<i64>,
+    pub difference: i64,
+    pub explanation: String,
+    pub evidence: Option<String>,
+}
+
+impl From<&DiscrepancyDraft> for DiscrepancyOut {
+    fn from(d: &DiscrepancyDraft) -> Self {
+        DiscrepancyOut {
+            key: d.key.clone(),
+            class: d.class,
+            rule: d.rule,
+            order_no: d.order_no.clone(),
+            provider_txn_id: d.provider_txn_id.clone(),
+            refund_no: d.refund_no.clone(),
+            currency: d.currency.code().to_string(),
+            provider_amount: d.provider_amount,
+            local_amount: d.local_amount,
+            difference: d.difference,
+            explanation: d.explanation.clone(),
+            evidence: d
+                .evidence
+                .as_ref()
+                .map(|e| format!("{}:{}", e.file, e.line)),
+        }
+    }
+}
+
+/// Parses a statement for an account, checking the file really is that account's kind of
+/// statement and that its lines belong to the day.
+pub fn parse_for_account(
+    account: &Account,
+    date: BillDate,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<statement::ParsedStatement, ServiceError> {
+    let format = statement::detect_format(bytes).ok_or_else(|| {
+        ServiceError::BadInput(format!(
+            "{file_name}: not a statement Paydesk recognises (expected an Alipay bill zip/CSV, a WeChat Pay trade bill, a Stripe balance report CSV or Paydesk's normalized CSV)"
+        ))
+    })?;
+    let file_provider = match &format {
+        StatementFormat::AlipayTradeBill => Some(Provider::Alipay),
+        StatementFormat::WechatTradeBill => Some(Provider::Wechat),
+        StatementFormat::StripeBalanceReport => Some(Provider::Stripe),
+        _ => None,
+    };
+    if let Some(p) = file_provider {
+        if p != account.provider {
+            return Err(ServiceError::BadInput(format!(
+                "{file_name} is a {p} statement but account {} is a {} account",
+                account.name, account.provider
+            )));
+        }
+    }
+    let ctx = ParseContext {
+        account: account.name.clone(),
+        provider: account.provider,
+        file_name: file_name.to_string(),
+        currency: account.currency,
+        timezone: account.timezone,
+    };
+    let parsed = statement::parse_statement(bytes, &format, &ctx)
+        .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    // Lines booked more than a day away from the statement's date mean the wrong file or the
+    // wrong --date; refuse rather than report every order as 短款.
+    let (start, end) = date.utc_bounds(account.timezone);
+    let slack = chrono::Duration::days(1);
+    if let Some(bad) = parsed
+        .lines
+        .iter()
+        .find(|l| l.provider_time < start - slack || l.provider_time >= end + slack)
+    {
+        return Err(ServiceError::BadInput(format!(
+            "{file_name} line {}: booked on {} ({}), which is not the statement day {date}; wrong file or wrong --date?",
+            bad.source.line,
+            BillDate::of(bad.provider_time, account.timezone),
+            account.timezone
+        )));
+    }
+    for l in &parsed.lines {
+        if l.provider != account.provider
+            && !matches!(
+                format,
+                StatementFormat::Normalized | StatementFormat::Manual(_)
+            )
+        {
+            return Err(ServiceError::BadInput(format!(
+                "{file_name} line {}: a {} line in a {} account's statement",
+                l.source.line, l.provider, account.provider
+            )));
+        }
+    }
+    Ok(parsed)
+}
+
+/// Runs one reconciliation.
+pub async fn reconcile(
+    config: &Config,
+    db: &AppDb,
+    mirror: &OrderMirror,
+    req: &ReconcileRequest,
+    progress: &dyn Progress,
+) -> Result<RunReport, ServiceError> {
+    let account = config
+        .account(&req.account)
+        .map_err(ServiceError::BadInput)?;
+
+    let (file_name, bytes, source) = match &req.statement {
+        StatementInput::File(path) => {
+            progress.update(Stage::Download, 0, None);
+            let bytes = std::fs::read(path).map_err(|e| {
+                ServiceError::BadInput(format!("cannot read statement {}: {e}", path.display()))
+            })?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string());
+            (name, bytes, "file".to_string())
+        }
+        StatementInput::Downloaded {
+            file_name,
+            bytes,
+            source,
+        } => (file_name.clone(), bytes.clone(), source.clone()),
+    };
+    progress.update(Stage::Download, 1, Some(1));
+    progress.check_cancelled()?;
+
+    progress.update(Stage::Parse, 0, None);
+    let parse_started = std::time::Instant::now();
+    let parsed = parse_for_account(account, req.date, &file_name, &bytes)?;
+    let parse_ms = parse_started.elapsed().as_millis() as u64;
+    drop(bytes);
+    progress.update(
+        Stage::Parse,
+        parsed.lines.len() as u64,
+        Some(parsed.lines.len() as u64),
+    );
+    progress.check_cancelled()?;
+
+    let lock = match req.dry_run {
+        DryRun::Yes => None,
+        DryRun::No => Some(acquire_lock(db, account, req, progress).await?),
+    };
+    let result = run_locked(
+        config,
+        db,
+        mirror,
+        account,
+        req,
+        &file_name,
+        &source,
+        parsed,
+        lock.as_ref(),
+        progress,
+    )
+    .await
+    .map(|mut report| {
+        report.timings_ms.insert("parse".into(), parse_ms);
+        report
+    });
+    if let Some(lock) = lock {
+        // Release even when the run failed; a failed release only delays the next run until
+        // the lock expires, so it must not hide the run's own result.
+        if let Err(e) = db.unlock_run(lock).await {
+            tracing::warn!("could not release the run lock: {e}");
+        }
+    }
+    result
+}
+
+async fn acquire_lock(
+    db: &AppDb,
+    account: &Account,
+    req: &ReconcileRequest,
+    progress: &dyn Progress,
+) -> Result<RunLock, ServiceError> {
+    let holder = format!("{}@pid{}", req.actor, std::process::id());
+    let deadline = std::time::Instant::now() + req.lock_wait;
+    loop {
+        match db
+            .try_lock_run(
+                &account.name,
+                req.date,
+                &holder,
+                Duration::from_secs(15 * 60),
+            )
+            .await
+        {
+            Ok(lock) => return Ok(lock),
+            // SQLite answers "database is locked" when another process's run is writing
+            // longer than the busy timeout: that run holds the lock too, so wait the same way.
+            Err(e) if is_database_busy(&e) => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(ServiceError::Busy(format!(
+                        "the database stayed busy with another run of {} for {}; try again when it has finished",
+                        account.name, req.date
+                    )));
+                }
+                progress.check_cancelled()?;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(paydesk_store::StoreError::RunLocked { holder, since, .. }) => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(ServiceError::Busy(format!(
+                        "another run of {} for {} is in progress (held by {holder} since {since}); try again when it has finished",
+                        account.name, req.date
+                    )));
+                }
+                progress.check_cancelled()?;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// SQLITE_BUSY / SQLITE_LOCKED: another connection holds the write lock.
+fn is_database_busy(e: &paydesk_store::StoreError) -> bool {
+    match e {
+        paydesk_store::StoreError::Db {
+            source: sqlx::Error::Database(db),
+            ..
+        } => matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")),
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_locked(
+    config: &Config,
+    db: &AppDb,
+    mirror: &OrderMirror,
+    account: &Account,
+    req: &ReconcileRequest,
+    file_name: &str,
+    source: &str,
+    parsed: statement::ParsedStatement,
+    lock: Option<&RunLock>,
+    progress: &dyn Progress,
+) -> Result<RunReport, ServiceError> {
+    let started_at = Utc::now();
+    let format_name = format_name(&parsed.format);
+    let mut info = StatementInfo {
+        file: file_name.to_string(),
+        format: format_name.to_string(),
+        sha256: parsed.content_sha256.clone(),
+        lines: parsed.lines.len() as u64,
+        statement_id: None,
+        unchanged: false,
+        superseded: None,
+    };
+
+    let mut timings_ms = BTreeMap::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &str, timings: &mut BTreeMap<String, u64>| {
+        timings.insert(name.to_string(), clock.elapsed().as_millis() as u64);
+        clock = std::time::Instant::now();
+    };
+    progress.update(Stage::Save, 0, Some(parsed.lines.len() as u64));
+    if lock.is_some() {
+        let saved = db
+            .save_statement(
+                &NewStatement {
+                    account: account.name.clone(),
+                    provider: account.provider,
+                    bill_date: req.date,
+                    file_name: file_name.to_string(),
+                    format: format_name.to_string(),
+                    content_sha256: parsed.content_sha256.clone(),
+                    source: source.to_string(),
+                    imported_by: req.actor.clone(),
+                },
+                &parsed.lines,
+            )
+            .await?;
+        info.statement_id = Some(saved.id);
+        info.unchanged = saved.unchanged;
+        info.superseded = saved.superseded;
+    }
+    lap("save_statement", &mut timings_ms);
+    progress.check_cancelled()?;
+
+    progress.update(Stage::Match, 0, Some(parsed.lines.len() as u64));
+    let (carried_orders, carried_refunds) =
+        db.open_carry_overs(&account.name, req.date.pred()).await?;
+    let input = gather_input(
+        mirror,
+        account,
+        req.date,
+        parsed.lines,
+        carried_orders,
+        carried_refunds,
+    )
+    .await?;
+    lap("read_mirror", &mut timings_ms);
+    let settings = account.match_settings(&config.tolerances);
+    let result = match_day(&input, &settings);
+    progress.update(
+        Stage::Match,
+        input.lines.len() as u64,
+        Some(input.lines.len() as u64),
+    );
+    progress.check_cancelled()?;
+
+    let now = Utc::now();
+    let mut outcome_rows = Vec::with_capacity(result.outcomes.len());
+    let mut drafts = Vec::new();
+    let mut closes = CarryOverCloses {
+        prev_date: Some(req.date.pred()),
+        matched: Vec::new(),
+        still_missing: Vec::new(),
+    };
+    for (seq, outcome) in result.outcomes.iter().enumerate() {
+        let line = outcome.line.map(|i| &input.lines[i as usize]);
+        let order = outcome.order.map(|i| &input.orders[i as usize]);
+        let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
+        let draft = outcome
+            .class
+            .is_discrepancy()
+            .then(|| MatchResult::discrepancy(outcome, &input, &settings));
+        if outcome.closes_carry_over {
+            let key = match (order, refund) {
+                (Some(o), _) => format!("order:{}", o.order_no),
+                (None, Some(r)) => format!("refund:{}", r.refund_no),
+                _ => String::new(),
+            };
+            if !key.is_empty() {
+                if matches!(
+                    outcome.class,
+                    OutcomeClass::OrderOnly | OutcomeClass::RefundOnlyLocal
+                ) {
+                    closes.still_missing.push(key);
+                } else {
+                    closes.matched.push(key);
+                }
+            }
+        }
+        outcome_rows.push(OutcomeRow {
+            seq: seq as u64,
+            class: outcome.class,
+            rule: outcome.rule,
+            line_no: line.map(|l| l.source.line),
+            provider_txn_id: line.map(|l| l.provider_txn_id.clone()),
+            order_no: order
+                .map(|o| o.order_no.clone())
+                .or_else(|| refund.map(|r| r.order_no.clone()))
+                .or_else(|| line.and_then(|l| l.merchant_order_no.clone())),
+            refund_no: refund
+                .map(|r| r.refund_no.clone())
+                .or_else(|| line.and_then(|l| l.merchant_refund_no.clone())),
+            discrepancy_key: draft.as_ref().map(|d| d.key.clone()),
+        });
+        if let Some(d) = draft {
+            drafts.push(d);
+        }
+    }
+
+    let mut totals = totals(&input.lines, &drafts);
+    let mut counts: BTreeMap<String, u64> = OutcomeClass::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), 0))
+        .collect();
+    let mut class_counts = BTreeMap::new();
+    for o in &result.outcomes {
+        *counts.entry(o.class.as_str().to_string()).or_insert(0) += 1;
+        *class_counts.entry(o.class).or_insert(0u64) += 1;
+    }
+
+    totals.matched = class_counts
+        .get(&OutcomeClass::Matched)
+        .copied()
+        .unwrap_or(0);
+    lap("match", &mut timings_ms);
+    let mut run_id = None;
+    if let (Some(lock), Some(statement_id)) = (lock, info.statement_id) {
+        progress.update(Stage::Save, 0, Some(outcome_rows.len() as u64));
+        let new_discrepancies: Vec<NewDiscrepancy> = drafts
+            .iter()
+            .map(|d| NewDiscrepancy {
+                draft: d.clone(),
+                account: account.name.clone(),
+                provider: account.provider,
+                bill_date: req.date,
+                due_at: config.due_at(
+                    now,
+                    d.difference
+                        .abs()
+                        .max(d.provider_amount.unwrap_or(0).abs())
+                        .max(d.local_amount.unwrap_or(0).abs()),
+                ),
+            })
+            .collect();
+        let record = db
+            .save_run(
+                lock,
+                &NewRun {
+                    account: account.name.clone(),
+                    provider: account.provider,
+                    bill_date: req.date,
+                    statement_id,
+                    statement_sha256: info.sha256.clone(),
+                    started_by: req.actor.clone(),
+                    started_at,
+                    finished_at: Utc::now(),
+                    counts: class_counts,
+                    totals_json: serde_json::to_value(&totals).unwrap_or_default(),
+                },
+                &outcome_rows,
+                &new_discrepancies,
+                &closes,
+            )
+            .await?;
+        run_id = Some(record.id);
+        lap("save_run", &mut timings_ms);
+        progress.update(
+            Stage::Save,
+            outcome_rows.len() as u64,
+            Some(outcome_rows.len() as u64),
+        );
+    }
+
+    Ok(RunReport {
+        run_id,
+        dry_run: lock.is_none(),
+        account: account.name.clone(),
+        provider: account.provider,
+        date: req.date.to_string(),
+        statement: info,
+        counts,
+        totals,
+        discrepancies: drafts.iter().map(DiscrepancyOut::from).collect(),
+        carry_overs_closed: closes.matched.clone(),
+        timings_ms,
+    })
+}
+
+/// Reads the mirror: orders paid in the day, orders and refunds the lines name, and items
+/// carried over from the previous day.
+async fn gather_input(
+    mirror: &OrderMirror,
+    account: &Account,
+    date: BillDate,
+    lines: Vec<StatementLine>,
+    carried_orders: HashSet<String>,
+    carried_refunds: HashSet<String>,
+) -> Result<MatchInput, ServiceError> {
+    let provider = account.provider;
+    let window = date.utc_bounds(account.timezone);
+    let mut orders = mirror
+        .orders_paid_between(provider, window.0, window.1)
+        .await?;
+    let mut known_orders: HashSet<String> = orders.iter().map(|o| o.order_no.clone()).collect();
+
+    let mut wanted_orders: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.merchant_order_no.clone())
+        .chain(carried_orders.iter().cloned())
+        .filter(|no| !no.is_empty() && !known_orders.contains(no))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    wanted_orders.sort();
+    for o in mirror.orders_by_numbers(provider, &wanted_orders).await? {
+        if known_orders.insert(o.order_no.clone()) {
+            orders.push(o);
+        }
+    }
+    // Lines without a usable order number fall back to the provider transaction id.
+    let known_txns: HashSet<&str> = orders
+        .iter()
+        .filter_map(|o| o.provider_txn_id.as_deref())
+        .collect();
+    let mut wanted_txns: Vec<String> = lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Payment)
+        .filter(|l| {
+            l.merchant_order_no
+                .as_deref()
+                .is_none_or(|no| !known_orders.contains(no))
+        })
+        .map(|l| l.provider_txn_id.clone())
+        .filter(|t| !known_txns.contains(t.as_str()))
+        .collect();
+    wanted_txns.sort();
+    wanted_txns.dedup();
+    for o in mirror.orders_by_txn_ids(provider, &wanted_txns).await? {
+        if known_orders.insert(o.order_no.clone()) {
+            orders.push(o);
+        }
+    }
+
+    let mut refunds = mirror.refunds_between(provider, window.0, window.1).await?;
+    let mut known_refunds: HashSet<String> = refunds.iter().map(|r| r.refund_no.clone()).collect();
+    let mut wanted_refunds: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.merchant_refund_no.clone())
+        .chain(carried_refunds.iter().cloned())
+        .filter(|no| !no.is_empty() && !known_refunds.contains(no))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    wanted_refunds.sort();
+    for r in mirror.refunds_by_numbers(provider, &wanted_refunds).await? {
+        if known_refunds.insert(r.refund_no.clone()) {
+            refunds.push(r);
+        }
+    }
+    // Deterministic input order makes outcomes and reports reproducible.
+    orders.sort_by(|a, b| a.order_no.cmp(&b.order_no));
+    refunds.sort_by(|a, b| a.refund_no.cmp(&b.refund_no));
+
+    Ok(MatchInput {
+        lines,
+        orders,
+        refunds,
+        carried_orders,
+        carried_refunds,
+        window: Some(window),
+    })
+}
+
+fn totals(lines: &[StatementLine], drafts: &[DiscrepancyDraft]) -> Totals {
+    let mut t = Totals::default();
+    for l in lines {
+        let c = l.currency.code().to_string();
+        *t.statement_gross.entry(c.clone()).or_insert(0) += l.gross;
+        *t.statement_fees.entry(c.clone()).or_insert(0) += l.fee_minor();
+        *t.statement_net.entry(c).or_insert(0) += l.net;
+    }
+    for d in drafts {
+        *t.discrepancy_abs
+            .entry(d.currency.code().to_string())
+            .or_insert(0) += d.difference.abs().max(if d.difference == 0 {
+            d.provider_amount.or(d.local_amount).unwrap_or(0).abs()
+        } else {
+            0
+        });
+    }
+    t.discrepancies = drafts.len() as u64;
+    t
+}
+
+pub fn format_name(format: &StatementFormat) -> &'static str {
+    match format {
+        StatementFormat::AlipayTradeBill => "alipay_trade_bill",
+        StatementFormat::WechatTradeBill => "wechat_trade_bill",
+        StatementFormat::StripeBalanceReport => "stripe_balance_report",
+        StatementFormat::Normalized => "normalized",
+        StatementFormat::Manual(_) => "manual",
+    }
+}
+
+/// Reconciles an account for a day from a file, or by downloading the statement from the
+/// account's endpoint (the provider, or the built-in sandbox).
+pub async fn reconcile_account(
+    w: &crate::workspace::Workspace,
+    account: &str,
+    date: BillDate,
+    statement_file: Option<std::path::PathBuf>,
+    dry_run: DryRun,
+    actor: &str,
+    progress: &dyn Progress,
+) -> Result<RunReport, ServiceError> {
+    let acct = w.config.account(account).map_err(ServiceError::BadInput)?;
+    let statement = match statement_file {
+        Some(path) => StatementInput::File(path),
+        None => {
+            progress.update(Stage::Download, 0, None);
+            let downloaded = crate::download::download_statement(w, acct, date).await?;
+            progress.update(Stage::Verify, 1, Some(1));
+            downloaded
+        }
+    };
+    reconcile(
+        &w.config,
+        &w.db,
+        &w.mirror,
+        &ReconcileRequest {
+            account: account.to_string(),
+            date,
+            statement,
+            dry_run,
+            actor: actor.to_string(),
+            lock_wait: Duration::from_secs(120),
+        },
+        progress,
+    )
+    .await
+}

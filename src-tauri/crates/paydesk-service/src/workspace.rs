@@ -1,0 +1,128 @@
+//! Opening and creating workspaces.
+
+use crate::config::{Config, CONFIG_FILE};
+use crate::ServiceError;
+use paydesk_store::{AppDb, MirrorMapping, OrderMirror};
+use std::path::{Path, PathBuf};
+
+/// An opened workspace: its validated configuration, the app database and the order mirror.
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub config: Config,
+    pub db: AppDb,
+    pub mirror: OrderMirror,
+}
+
+impl Workspace {
+    pub async fn open(dir: &Path) -> Result<Workspace, ServiceError> {
+        if !dir.join(CONFIG_FILE).is_file() {
+            return Err(ServiceError::BadInput(format!(
+                "{} is not a Paydesk workspace (no {CONFIG_FILE}); create one with `paydesk init --workspace {}` or `paydesk demo`",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        let config = Config::load(dir)?;
+        let db = AppDb::open(&config.database_url).await?;
+        let mapping = mirror_mapping(&config)?;
+        let mirror = OrderMirror::open(&config.mirror_url, mapping).await?;
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            config,
+            db,
+            mirror,
+        })
+    }
+}
+
+/// The mirror mapping from `[mirror.mapping]`, or the documented default schema.
+pub fn mirror_mapping(config: &Config) -> Result<MirrorMapping, ServiceError> {
+    match &config.mirror_mapping {
+        None => Ok(MirrorMapping::default()),
+        Some(value) => value.clone().try_into().map_err(|e: toml::de::Error| {
+            ServiceError::BadInput(format!(
+                "{}: key `mirror.mapping`: {}",
+                config.workspace.join(CONFIG_FILE).display(),
+                e.to_string().trim().replace('\n', " ")
+            ))
+        }),
+    }
+}
+
+/// The configuration `paydesk init` writes: one account per provider, all files in the
+/// workspace. With `demo`, the accounts talk to the built-in sandbox.
+pub fn template_config(demo: bool) -> String {
+    let endpoint = if demo { "sandbox" } else { "file" };
+    format!(
+        r#"# Paydesk workspace configuration. Reference: README.md, "Configuration".
+
+[app]
+# Paydesk's own database. Default: the embedded SQLite file below.
+# database_url = "postgres://paydesk@127.0.0.1:5432/paydesk"
+database_url = "sqlite://paydesk.db"
+timezone = "Asia/Shanghai"
+
+[mirror]
+# The merchant's orders and refunds (read-only). `paydesk init --demo` creates this file
+# with the documented default schema; map your own tables with [mirror.mapping].
+url = "sqlite://orders.db"
+
+[tolerances]
+amount = "0.00"              # amount difference still considered equal (major units)
+timing_window_minutes = 30   # paid this close to midnight and missing: timing difference
+fee = "0.01"                 # fee difference tolerated before a fee variance
+
+[sla]
+days = 3                     # days to resolve a discrepancy
+large_amount = "1000.00"     # at or above this amount...
+large_days = 1               # ...resolve within this many days
+
+[[accounts]]
+name = "alipay-main"
+provider = "alipay"
+currency = "CNY"
+endpoint = "{endpoint}"
+fees = [{{ currency = "CNY", rate = "0.6%" }}]
+[accounts.credentials]
+app_id = "2021000000000001"
+pid = "2088000000000001"
+
+[[accounts]]
+name = "wechat-main"
+provider = "wechat"
+currency = "CNY"
+endpoint = "{endpoint}"
+fees = [{{ currency = "CNY", rate = "0.6%" }}]
+[accounts.credentials]
+mchid = "1900000001"
+
+[[accounts]]
+name = "stripe-main"
+provider = "stripe"
+currency = "USD"
+timezone = "UTC"
+endpoint = "{endpoint}"
+fees = [{{ currency = "USD", rate = "2.9%", fixed = "0.30" }}, {{ currency = "JPY", rate = "3.6%" }}]
+[accounts.credentials]
+order_metadata_key = "order_id"
+"#
+    )
+}
+
+/// Creates a workspace folder with `paydesk.toml`, the app database and (for the demo) an
+/// empty order mirror in the default schema. Refuses to overwrite an existing config.
+pub async fn init(dir: &Path, demo: bool) -> Result<Workspace, ServiceError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let config_path = dir.join(CONFIG_FILE);
+    if !config_path.exists() {
+        std::fs::write(&config_path, template_config(demo)).map_err(|e| {
+            ServiceError::Io(format!("cannot write {}: {e}", config_path.display()))
+        })?;
+    }
+    let config = Config::load(dir)?;
+    if config.mirror_url.starts_with("sqlite://") && config.mirror_mapping.is_none() {
+        paydesk_store::create_default_mirror(&config.mirror_url).await?;
+    }
+    Workspace::open(dir).await
+}
