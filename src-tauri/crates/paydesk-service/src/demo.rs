@@ -4,7 +4,7 @@
 use crate::config::Account;
 use crate::generate::{self, GenAccount, GenerateParams, GeneratedDay, Mix};
 use crate::progress::Progress;
-use crate::reconcile::{self, DryRun, ReconcileRequest, RunReport, StatementInput};
+use crate::reconcile::{self, DryRun, ReconcileRequest, RunReport};
 use crate::workspace::{self, Workspace};
 use crate::ServiceError;
 use paydesk_core::{BillDate, DiscrepancyFilter, Provider, StatementLine};
@@ -68,45 +68,51 @@ pub async fn run_demo(
         workspace::init(dir, true).await?
     };
     let day1 = date.pred();
-    let gen1 = demo_day(&w, day1);
-    let gen2 = demo_day(&w, date);
-    seed_mirror(&w, &gen1).await?;
-    seed_mirror(&w, &gen2).await?;
+    // The merchant's history includes the day before: its late payments settle on day one.
+    seed_mirror(&w, &demo_day(&w, day1.pred())).await?;
+    seed_mirror(&w, &demo_day(&w, day1)).await?;
+    seed_mirror(&w, &demo_day(&w, date)).await?;
 
+    // The provider side: the built-in sandbox serves both days' statements over HTTP with the
+    // providers' real protocols; every download is signed and verified like the real thing.
+    let sandbox = crate::sandbox::start(&w, 0, &[day1, date]).await?;
     let mut runs = Vec::new();
-    for (day, gen, carried_in) in [(day1, &gen1, None), (date, &gen2, Some(&gen1))] {
+    let mut failure = None;
+    'days: for day in [day1, date] {
         for account in &w.config.accounts {
-            let mut lines = gen.lines.get(&account.name).cloned().unwrap_or_default();
-            if let Some(prev) = carried_in {
-                lines.extend(
-                    prev.next_day_lines
-                        .get(&account.name)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-            }
-            let (file_name, bytes) = statement_file(account, day, &lines)?;
-            let report = reconcile::reconcile(
-                &w.config,
-                &w.db,
-                &w.mirror,
-                &ReconcileRequest {
-                    account: account.name.clone(),
-                    date: day,
-                    statement: StatementInput::Downloaded {
-                        file_name,
-                        bytes,
-                        source: "demo".into(),
+            progress.update(crate::progress::Stage::Download, 0, None);
+            let result = async {
+                let adapter = crate::download::adapter_for(&w, account, Some(&sandbox))?;
+                let statement = crate::download::download_with(adapter.as_ref(), account, day, "sandbox").await?;
+                reconcile::reconcile(
+                    &w.config,
+                    &w.db,
+                    &w.mirror,
+                    &ReconcileRequest {
+                        account: account.name.clone(),
+                        date: day,
+                        statement,
+                        dry_run: DryRun::No,
+                        actor: "demo".into(),
+                        lock_wait: Duration::from_secs(60),
                     },
-                    dry_run: DryRun::No,
-                    actor: "demo".into(),
-                    lock_wait: Duration::from_secs(60),
-                },
-                progress,
-            )
-            .await?;
-            runs.push(report);
+                    progress,
+                )
+                .await
+            }
+            .await;
+            match result {
+                Ok(report) => runs.push(report),
+                Err(e) => {
+                    failure = Some(e);
+                    break 'days;
+                }
+            }
         }
+    }
+    sandbox.shutdown().await;
+    if let Some(e) = failure {
+        return Err(e);
     }
 
     let mut class_totals = BTreeMap::new();

@@ -10,6 +10,7 @@ pub mod progress;
 pub mod reconcile;
 pub mod report;
 pub mod review;
+pub mod sandbox;
 pub mod workspace;
 
 /// What a service call can fail with. `BadInput` and `Busy` are the caller's to fix; the

@@ -1,0 +1,143 @@
+//! The built-in provider sandbox for a workspace: the demo merchant's provider-side history
+//! (generated deterministically, the same data the demo loads into the order mirror),
+//! served over HTTP with the providers' real protocols and signatures.
+//!
+//! The merchant-side demo credentials live in `<workspace>/keys/` and the sandbox's own keys
+//! in `<workspace>/sandbox/`. They are test keys for the sandbox only: real provider
+//! credentials belong in the key vault.
+
+use crate::workspace::Workspace;
+use crate::ServiceError;
+use paydesk_core::{BillDate, Provider};
+use paydesk_providers::keys::PrivateKey;
+use paydesk_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SandboxKeys};
+use secrecy::SecretString;
+use std::path::Path;
+
+/// Merchant-side credentials the demo accounts use against the sandbox.
+pub struct DemoCredentials {
+    pub alipay_app_key: PrivateKey,
+    pub wechat_merchant_key: PrivateKey,
+    pub wechat_merchant_serial: String,
+    pub apiv3_key: SecretString,
+    pub stripe_secret_key: SecretString,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Io(format!("{}: {e}", path.display()))
+}
+
+fn random_alnum(n: usize) -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
+        .collect()
+}
+
+/// Reads `path`, or creates it with `make()` (mode 0600) the first time.
+fn load_or_create_text(path: &Path, make: impl FnOnce() -> Result<String, ServiceError>) -> Result<String, ServiceError> {
+    if path.is_file() {
+        return std::fs::read_to_string(path).map_err(|e| io(path, e));
+    }
+    let text = make()?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    std::fs::write(path, &text).map_err(|e| io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(text)
+}
+
+impl DemoCredentials {
+    pub fn load_or_create(dir: &Path) -> Result<DemoCredentials, ServiceError> {
+        let key = |name: &str| -> Result<PrivateKey, ServiceError> {
+            let path = dir.join(name);
+            let pem = load_or_create_text(&path, || {
+                PrivateKey::generate()
+                    .and_then(|k| k.to_pkcs8_pem())
+                    .map_err(|e| ServiceError::Io(format!("cannot generate a test key: {e}")))
+            })?;
+            PrivateKey::parse(&pem).map_err(|e| io(&path, e))
+        };
+        let alipay_app_key = key("alipay_app_private_key.pem")?;
+        let wechat_merchant_key = key("wechat_apiclient_key.pem")?;
+        let wechat_merchant_serial = load_or_create_text(&dir.join("wechat_merchant_serial.txt"), || {
+            Ok(random_alnum(40).to_ascii_uppercase())
+        })?
+        .trim()
+        .to_string();
+        let apiv3_key = load_or_create_text(&dir.join("wechat_apiv3_key.txt"), || Ok(random_alnum(32)))?;
+        let stripe_secret_key = load_or_create_text(&dir.join("stripe_secret_key.txt"), || {
+            Ok(format!("sk_test_{}", random_alnum(24)))
+        })?;
+        Ok(DemoCredentials {
+            alipay_app_key,
+            wechat_merchant_key,
+            wechat_merchant_serial,
+            apiv3_key: SecretString::from(apiv3_key.trim().to_string()),
+            stripe_secret_key: SecretString::from(stripe_secret_key.trim().to_string()),
+        })
+    }
+}
+
+/// Starts the workspace's sandbox on 127.0.0.1:`port` (0 = any free port), loaded with the
+/// demo history of `days` (and the day before the first, whose late payments settle on it).
+pub async fn start(w: &Workspace, port: u16, days: &[BillDate]) -> Result<SandboxHandle, ServiceError> {
+    let creds = DemoCredentials::load_or_create(&w.dir.join("keys"))?;
+    let keys = SandboxKeys::load_or_create(&w.dir.join("sandbox"))
+        .map_err(|e| ServiceError::Io(format!("sandbox keys: {e}")))?;
+    let credential = |provider: Provider, key: &str, default: &str| {
+        w.config
+            .accounts_of(provider)
+            .first()
+            .and_then(|a| a.credential(key).map(str::to_string))
+            .unwrap_or_else(|| default.to_string())
+    };
+    let handle = Sandbox::start(
+        SandboxConfig {
+            keys,
+            alipay_app_id: credential(Provider::Alipay, "app_id", "2021000000000001"),
+            alipay_pid: credential(Provider::Alipay, "pid", "2088000000000001"),
+            alipay_app_public_key: creds.alipay_app_key.public_key(),
+            wechat_mchid: credential(Provider::Wechat, "mchid", "1900000001"),
+            wechat_merchant_serial: creds.wechat_merchant_serial.clone(),
+            wechat_merchant_public_key: creds.wechat_merchant_key.public_key(),
+            apiv3_key: secrecy::ExposeSecret::expose_secret(&creds.apiv3_key).to_string(),
+            stripe_secret_key: secrecy::ExposeSecret::expose_secret(&creds.stripe_secret_key).to_string(),
+        },
+        port,
+    )
+    .await
+    .map_err(|e| ServiceError::Provider(format!("cannot start the provider sandbox: {e}")))?;
+
+    let mut sorted: Vec<BillDate> = days.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if let Some(first) = sorted.first().copied() {
+        // The day before contributes only its late payments, which the providers book on
+        // the first day.
+        let before = crate::demo::demo_day(w, first.pred());
+        for account in &w.config.accounts {
+            if let Some(lines) = before.next_day_lines.get(&account.name) {
+                handle.add_transactions(account.provider, lines.clone());
+            }
+        }
+    }
+    for day in &sorted {
+        let gen = crate::demo::demo_day(w, *day);
+        for account in &w.config.accounts {
+            // Late payments carry next-day booking times: the sandbox puts them in the next
+            // day's statement, as the provider would.
+            let mut lines = gen.lines.get(&account.name).cloned().unwrap_or_default();
+            lines.extend(gen.next_day_lines.get(&account.name).cloned().unwrap_or_default());
+            handle.add_transactions(account.provider, lines);
+        }
+    }
+    Ok(handle)
+}
