@@ -5,7 +5,7 @@
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use paydesk_core::{
-    BillDate, DiscrepancyFilter, OutcomeClass, Provider, ReviewChange, ReviewState,
+    Actor, BillDate, DiscrepancyFilter, OutcomeClass, Provider, ReviewChange, ReviewState, Role,
 };
 use paydesk_service::progress::{Progress, Stage};
 use paydesk_service::reconcile::{DryRun, RunReport};
@@ -121,6 +121,148 @@ enum Command {
         #[command(subcommand)]
         command: SandboxCommand,
     },
+    /// Users and roles (admin).
+    Users {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a user; the password is read from PAYDESK_NEW_PASSWORD or prompted.
+    Add {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Comma-separated: finance, support, approver, admin.
+        #[arg(long)]
+        roles: String,
+    },
+    /// Replace a user's roles.
+    Roles {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        username: String,
+        #[arg(long)]
+        roles: String,
+    },
+    /// Disable a user (ends their sessions).
+    Disable {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        username: String,
+    },
+    Enable {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        username: String,
+    },
+    /// Set a user's password (from PAYDESK_NEW_PASSWORD or a prompt).
+    Passwd {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// List entries, oldest first.
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        actor: Option<String>,
+        /// An action, or a prefix ending in '.', e.g. "refund.".
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain; exits non-zero and says where when it is broken.
+    Verify {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export entries as CSV or JSON for auditors.
+    Export {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long, value_parser = ["csv", "json"])]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// A secret from an environment variable, or typed at a prompt when a person is there.
+fn secret_input(var: &str, prompt: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    if let Ok(v) = std::env::var(var) {
+        return Ok(v);
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).context("reading the password");
+    }
+    Err(anyhow!("set {var} (no terminal to prompt on)"))
+}
+
+fn plain_input(var: &str, prompt: &str) -> Result<String> {
+    use std::io::{IsTerminal, Write};
+    if let Ok(v) = std::env::var(var) {
+        return Ok(v);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}");
+        std::io::stderr().flush().ok();
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the username")?;
+        return Ok(line.trim().to_string());
+    }
+    Err(anyhow!("set {var} (no terminal to prompt on)"))
+}
+
+/// Logs in with PAYDESK_USER / PAYDESK_PASSWORD (or prompts) and returns the acting user.
+async fn login(w: &Workspace) -> Result<Actor> {
+    let user = plain_input("PAYDESK_USER", "Paydesk user: ")?;
+    let password = secret_input("PAYDESK_PASSWORD", "Password: ")?;
+    let session = paydesk_service::auth::login(&w.db, &user, &password, chrono::Utc::now()).await?;
+    Ok(session.actor)
+}
+
+fn parse_roles(text: &str) -> Result<std::collections::BTreeSet<Role>> {
+    let mut roles = std::collections::BTreeSet::new();
+    for r in text.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        roles.insert(r.parse::<Role>().map_err(|e| anyhow!("--roles: {e}"))?);
+    }
+    if roles.is_empty() {
+        return Err(anyhow!(
+            "--roles: give at least one of finance, support, approver, admin"
+        ));
+    }
+    Ok(roles)
 }
 
 #[derive(Subcommand)]
@@ -196,8 +338,6 @@ enum DiscrepancyCommand {
         /// Set the state to investigating instead of resolving.
         #[arg(long)]
         investigating: bool,
-        #[arg(long, default_value = "cli")]
-        actor: String,
     },
     /// Apply one change to every discrepancy matching a filter (says how many first).
     Bulk {
@@ -214,8 +354,6 @@ enum DiscrepancyCommand {
         /// Really apply (without it, only the count is printed).
         #[arg(long)]
         yes: bool,
-        #[arg(long, default_value = "cli")]
-        actor: String,
     },
     /// Export discrepancies to XLSX for review in a spreadsheet.
     Export {
@@ -233,8 +371,6 @@ enum DiscrepancyCommand {
         #[command(flatten)]
         ws: WorkspaceArg,
         file: PathBuf,
-        #[arg(long, default_value = "cli")]
-        actor: String,
         #[arg(long)]
         json: bool,
     },
@@ -319,6 +455,14 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init { ws, demo } => {
             let w = paydesk_service::workspace::init(&ws.workspace, demo).await?;
+            if demo {
+                paydesk_service::auth::ensure_demo_users(&w.db).await?;
+            } else if w.db.user_count().await? == 0 {
+                let user = plain_input("PAYDESK_USER", "First admin's username: ")?;
+                let password = secret_input("PAYDESK_PASSWORD", "First admin's password: ")?;
+                paydesk_service::auth::bootstrap_admin(&w.db, &user, &password).await?;
+                eprintln!("created admin {user}");
+            }
             eprintln!(
                 "workspace ready: {} (accounts: {})",
                 w.dir.display(),
@@ -366,6 +510,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let date = parse_date(&date)?;
             let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
             let accounts: Vec<String> = match (account, provider) {
                 (Some(a), _) => vec![a],
                 (None, Some(p)) => {
@@ -410,7 +555,7 @@ async fn run(cli: Cli) -> Result<()> {
                     date,
                     statement.clone(),
                     if dry_run { DryRun::Yes } else { DryRun::No },
-                    "cli",
+                    &actor,
                     &progress,
                 )
                 .await
@@ -431,6 +576,8 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Discrepancies { command } => discrepancies(command).await,
+        Command::Users { command } => users(command).await,
+        Command::Audit { command } => audit(command).await,
         Command::Report {
             ws,
             run,
@@ -455,15 +602,17 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 (None, None) => return Err(anyhow!("give --run ID or --date YYYY-MM-DD")),
             };
+            let actor = login(&w).await?;
             let n =
-                paydesk_service::review::export_report(&w, &filter, &format, &out, &lang, "cli")
+                paydesk_service::review::export_report(&w, &actor, &filter, &format, &out, &lang)
                     .await?;
             eprintln!("wrote {n} discrepancies to {}", out.display());
             Ok(())
         }
         Command::Runs { ws, account, json } => {
             let w = Workspace::open(&ws.workspace).await?;
-            let runs = w.db.runs(account.as_deref(), None, 200).await?;
+            let actor = login(&w).await?;
+            let runs = paydesk_service::reconcile::runs(&w, &actor, account.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
@@ -617,11 +766,18 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             json,
         } => {
             let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
             let f = filter_from(&filter)?;
-            let total = w.db.count_discrepancies(&f).await?;
-            let rows =
-                w.db.list_discrepancies(&f, paydesk_store::DiscrepancySort::DateDesc, limit, 0)
-                    .await?;
+            let page = paydesk_service::review::list(
+                &w,
+                &actor,
+                &f,
+                paydesk_store::DiscrepancySort::DateDesc,
+                limit,
+                0,
+            )
+            .await?;
+            let (total, rows) = (page.total, page.discrepancies);
             if json {
                 println!(
                     "{}",
@@ -652,11 +808,8 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
         }
         DiscrepancyCommand::Show { ws, id, json } => {
             let w = Workspace::open(&ws.workspace).await?;
-            let d =
-                w.db.discrepancy(id)
-                    .await?
-                    .ok_or_else(|| anyhow!("no discrepancy with id {id}"))?;
-            let history = w.db.discrepancy_history(id).await?;
+            let actor = login(&w).await?;
+            let (d, history) = paydesk_service::review::show(&w, &actor, id).await?;
             if json {
                 println!(
                     "{}",
@@ -729,11 +882,11 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             note,
             assign,
             investigating,
-            actor,
         } => {
             let change = change_from(resolution, note, assign, investigating)?;
             let w = Workspace::open(&ws.workspace).await?;
-            let d = w.db.update_discrepancy(id, &change, &actor).await?;
+            let actor = login(&w).await?;
+            let d = paydesk_service::review::update(&w, &actor, id, &change).await?;
             eprintln!(
                 "#{} is now {}{}",
                 d.id,
@@ -751,17 +904,17 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             note,
             assign,
             yes,
-            actor,
         } => {
             let change = change_from(resolution, note, assign, false)?;
             let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
             let f = filter_from(&filter)?;
-            let n = w.db.count_discrepancies(&f).await?;
+            let n = paydesk_service::review::count(&w, &actor, &f).await?;
             if !yes {
                 println!("{n} discrepancies match; run again with --yes to apply the change to all of them");
                 return Ok(());
             }
-            let touched = w.db.bulk_update_discrepancies(&f, &change, &actor).await?;
+            let touched = paydesk_service::review::bulk_update(&w, &actor, &f, &change).await?;
             println!("{touched} discrepancies changed");
             Ok(())
         }
@@ -772,20 +925,17 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             lang,
         } => {
             let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
             let f = filter_from(&filter)?;
             let n =
-                paydesk_service::review::export_report(&w, &f, "xlsx", &out, &lang, "cli").await?;
+                paydesk_service::review::export_report(&w, &actor, &f, "xlsx", &out, &lang).await?;
             eprintln!("wrote {n} discrepancies to {}", out.display());
             Ok(())
         }
-        DiscrepancyCommand::Import {
-            ws,
-            file,
-            actor,
-            json,
-        } => {
+        DiscrepancyCommand::Import { ws, file, json } => {
             let w = Workspace::open(&ws.workspace).await?;
-            let outcome = paydesk_service::review::import_review(&w, &file, &actor).await?;
+            let actor = login(&w).await?;
+            let outcome = paydesk_service::review::import_review(&w, &actor, &file).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&outcome)?);
             } else {
@@ -851,5 +1001,169 @@ fn print_run(r: &RunReport) {
             "  closed carry-overs from the previous day: {}",
             r.carry_overs_closed.join(", ")
         );
+    }
+}
+
+async fn users(command: UserCommand) -> Result<()> {
+    use paydesk_service::auth;
+    match command {
+        UserCommand::List { ws, json } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            let users = auth::list_users(&w.db, &actor).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&users)?);
+            } else {
+                for u in users {
+                    println!(
+                        "{:<16} {:<32} {:<28} {}",
+                        u.username,
+                        u.display_name,
+                        u.roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        if u.disabled { "disabled" } else { "active" }
+                    );
+                }
+            }
+        }
+        UserCommand::Add {
+            ws,
+            username,
+            name,
+            roles,
+        } => {
+            let roles = parse_roles(&roles)?;
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            let password = secret_input(
+                "PAYDESK_NEW_PASSWORD",
+                &format!("Password for {username}: "),
+            )?;
+            let u = auth::create_user(
+                &w.db,
+                &actor,
+                &username,
+                name.as_deref().unwrap_or(&username),
+                &password,
+                roles,
+            )
+            .await?;
+            eprintln!("created {}", u.username);
+        }
+        UserCommand::Roles {
+            ws,
+            username,
+            roles,
+        } => {
+            let roles = parse_roles(&roles)?;
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            auth::set_roles(&w.db, &actor, &username, roles).await?;
+        }
+        UserCommand::Disable { ws, username } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            auth::set_disabled(&w.db, &actor, &username, true).await?;
+        }
+        UserCommand::Enable { ws, username } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            auth::set_disabled(&w.db, &actor, &username, false).await?;
+        }
+        UserCommand::Passwd { ws, username } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            let password = secret_input(
+                "PAYDESK_NEW_PASSWORD",
+                &format!("New password for {username}: "),
+            )?;
+            auth::reset_password(&w.db, &actor, &username, &password).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn audit(command: AuditCommand) -> Result<()> {
+    match command {
+        AuditCommand::List {
+            ws,
+            actor: who,
+            action,
+            target,
+            limit,
+            json,
+        } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            let filter = paydesk_store::AuditFilter {
+                actor: who,
+                action,
+                target,
+                ..Default::default()
+            };
+            let entries = paydesk_service::audit::entries(&w, &actor, &filter, limit, 0).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    println!(
+                        "{:>6} {} {:<12} {:<24} {:<8} {}  {}",
+                        e.seq,
+                        e.at.format("%Y-%m-%d %H:%M:%S"),
+                        e.actor,
+                        e.action,
+                        e.outcome,
+                        e.target,
+                        e.details
+                    );
+                }
+            }
+            Ok(())
+        }
+        AuditCommand::Verify { ws, json } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            let v = paydesk_service::audit::verify(&w, &actor).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "{} entries, head #{} {}",
+                    v.entries, v.head_seq, v.head_hash
+                );
+                for p in &v.problems {
+                    println!("  entry {}: {}", p.seq, p.reason);
+                }
+            }
+            if v.intact() {
+                eprintln!("audit log intact");
+                Ok(())
+            } else {
+                Err(anyhow!(
+                    "audit log broken at entry {}: {}",
+                    v.problems[0].seq,
+                    v.problems[0].reason
+                ))
+            }
+        }
+        AuditCommand::Export { ws, format, out } => {
+            let w = Workspace::open(&ws.workspace).await?;
+            let actor = login(&w).await?;
+            let filter = paydesk_store::AuditFilter::default();
+            if format == "csv" {
+                let n = paydesk_service::audit::export_csv(&w, &actor, &filter, &out).await?;
+                eprintln!("wrote {n} entries to {}", out.display());
+            } else {
+                let entries =
+                    paydesk_service::audit::entries(&w, &actor, &filter, u32::MAX, 0).await?;
+                std::fs::write(&out, serde_json::to_vec_pretty(&entries)?)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("wrote {} entries to {}", entries.len(), out.display());
+            }
+            Ok(())
+        }
     }
 }

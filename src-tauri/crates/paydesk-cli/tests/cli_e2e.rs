@@ -5,12 +5,21 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn paydesk(args: &[&str]) -> Output {
+/// The demo admin (README) — also the first admin of generated workspaces here.
+const ADMIN: (&str, &str) = ("admin", "orchid-harbor-2026");
+
+fn paydesk_as(user: (&str, &str), args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_paydesk"))
         .args(args)
         .env_remove("PAYDESK_WORKSPACE")
+        .env("PAYDESK_USER", user.0)
+        .env("PAYDESK_PASSWORD", user.1)
         .output()
         .expect("run paydesk")
+}
+
+fn paydesk(args: &[&str]) -> Output {
+    paydesk_as(ADMIN, args)
 }
 
 fn ok_json(args: &[&str]) -> Value {
@@ -333,6 +342,8 @@ fn generated(dir: &Path, orders: &str, mix: &str) -> (PathBuf, PathBuf) {
         .find(|l| l.ends_with("ALL.csv"))
         .map(PathBuf::from)
         .expect("a wechat bill");
+    // The generated workspace gets its app database and first admin.
+    ok(&["init", "--workspace", s(dir)]);
     (dir.to_path_buf(), bill)
 }
 
@@ -386,8 +397,6 @@ fn rerun_is_idempotent_and_keeps_the_reviewers_work() {
         "--note",
         "customer paid twice; 差额退回",
         "--investigating",
-        "--actor",
-        "li.na",
     ]);
 
     let second = reconcile_wechat(&ws, &bill);
@@ -483,6 +492,8 @@ fn concurrent_runs_are_serialized(ws: &Path, bill: &Path) {
                 s(bill),
                 "--json",
             ])
+            .env("PAYDESK_USER", ADMIN.0)
+            .env("PAYDESK_PASSWORD", ADMIN.1)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -588,6 +599,8 @@ fn use_postgres(ws: &Path, url: &str) {
         &format!("database_url = \"{url}\""),
     );
     std::fs::write(&config, text).expect("write config");
+    // A fresh PostgreSQL app database gets its own first admin.
+    ok(&["init", "--workspace", s(ws)]);
 }
 
 #[test]

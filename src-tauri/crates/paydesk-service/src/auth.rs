@@ -50,7 +50,8 @@ pub fn check_password_rules(username: &str, password: &str) -> Result<(), Servic
     if password.chars().count() > 256 {
         return bad("it must be at most 256 characters long");
     }
-    if !password.chars().any(|c| c.is_alphabetic()) || !password.chars().any(|c| c.is_ascii_digit()) {
+    if !password.chars().any(|c| c.is_alphabetic()) || !password.chars().any(|c| c.is_ascii_digit())
+    {
         return bad("it must contain at least one letter and one digit");
     }
     if password.to_lowercase().contains(&username.to_lowercase()) {
@@ -121,7 +122,12 @@ pub async fn audit(
 }
 
 /// Checks a permission; a refusal is audited and returned as an error naming the permission.
-pub async fn require(db: &AppDb, actor: &Actor, permission: Permission, target: &str) -> Result<(), ServiceError> {
+pub async fn require(
+    db: &AppDb,
+    actor: &Actor,
+    permission: Permission,
+    target: &str,
+) -> Result<(), ServiceError> {
     match actor.require(permission) {
         Ok(()) => Ok(()),
         Err(denied) => {
@@ -143,28 +149,66 @@ pub async fn require(db: &AppDb, actor: &Actor, permission: Permission, target: 
 /// the same message, so that usernames cannot be probed.
 const BAD_CREDENTIALS: &str = "wrong username or password";
 
-pub async fn login(db: &AppDb, username: &str, password: &str, now: DateTime<Utc>) -> Result<Session, ServiceError> {
+pub async fn login(
+    db: &AppDb,
+    username: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Session, ServiceError> {
     let found = db.user_with_hash(username).await?;
     let Some((user, hash)) = found else {
-        audit(db, username, "login", &format!("user {username}"), "failed", json!({"reason": "unknown user"})).await?;
+        audit(
+            db,
+            username,
+            "login",
+            &format!("user {username}"),
+            "failed",
+            json!({"reason": "unknown user"}),
+        )
+        .await?;
         return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
     };
     if user.disabled {
-        audit(db, username, "login", &format!("user {username}"), "failed", json!({"reason": "disabled"})).await?;
+        audit(
+            db,
+            username,
+            "login",
+            &format!("user {username}"),
+            "failed",
+            json!({"reason": "disabled"}),
+        )
+        .await?;
         return Err(ServiceError::Unauthenticated(format!(
             "user {username} is disabled; ask an admin"
         )));
     }
     if let Some(until) = user.locked_until.filter(|t| *t > now) {
-        audit(db, username, "login", &format!("user {username}"), "failed", json!({"reason": "locked"})).await?;
+        audit(
+            db,
+            username,
+            "login",
+            &format!("user {username}"),
+            "failed",
+            json!({"reason": "locked"}),
+        )
+        .await?;
         return Err(ServiceError::Unauthenticated(format!(
             "user {username} is locked after {LOCK_AFTER_FAILURES} failed logins until {} UTC",
             until.format("%Y-%m-%d %H:%M")
         )));
     }
     if !verify_password(password, &hash) {
-        db.record_login_failure(username, LOCK_AFTER_FAILURES, lock_duration(), now).await?;
-        audit(db, username, "login", &format!("user {username}"), "failed", json!({"reason": "wrong password"})).await?;
+        db.record_login_failure(username, LOCK_AFTER_FAILURES, lock_duration(), now)
+            .await?;
+        audit(
+            db,
+            username,
+            "login",
+            &format!("user {username}"),
+            "failed",
+            json!({"reason": "wrong password"}),
+        )
+        .await?;
         return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
     }
     db.record_login_success(username).await?;
@@ -174,8 +218,17 @@ pub async fn login(db: &AppDb, username: &str, password: &str, now: DateTime<Utc
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         hex::encode(bytes)
     };
-    db.create_session(&token_hash(&token), username, now).await?;
-    audit(db, username, "login", &format!("user {username}"), "ok", json!({})).await?;
+    db.create_session(&token_hash(&token), username, now)
+        .await?;
+    audit(
+        db,
+        username,
+        "login",
+        &format!("user {username}"),
+        "ok",
+        json!({}),
+    )
+    .await?;
     Ok(Session {
         actor: actor_of(&user),
         token: SecretString::from(token),
@@ -183,7 +236,12 @@ pub async fn login(db: &AppDb, username: &str, password: &str, now: DateTime<Utc
 }
 
 /// The actor behind a session token, if the session is live and the user still enabled.
-pub async fn authenticate(db: &AppDb, token: &SecretString, idle: Duration, now: DateTime<Utc>) -> Result<Actor, ServiceError> {
+pub async fn authenticate(
+    db: &AppDb,
+    token: &SecretString,
+    idle: Duration,
+    now: DateTime<Utc>,
+) -> Result<Actor, ServiceError> {
     let expired = || ServiceError::Unauthenticated("your session has ended; log in again".into());
     let username = db
         .touch_session(&token_hash(token.expose_secret()), idle, now)
@@ -197,19 +255,39 @@ pub async fn authenticate(db: &AppDb, token: &SecretString, idle: Duration, now:
 }
 
 pub async fn logout(db: &AppDb, token: &SecretString) -> Result<(), ServiceError> {
-    db.revoke_session(&token_hash(token.expose_secret())).await?;
+    db.revoke_session(&token_hash(token.expose_secret()))
+        .await?;
     Ok(())
 }
 
 /// Creates the first admin of a workspace. Refused once any user exists.
-pub async fn bootstrap_admin(db: &AppDb, username: &str, password: &str) -> Result<UserRecord, ServiceError> {
+pub async fn bootstrap_admin(
+    db: &AppDb,
+    username: &str,
+    password: &str,
+) -> Result<UserRecord, ServiceError> {
     if db.user_count().await? > 0 {
         return Err(ServiceError::BadInput(
             "the workspace already has users; an admin creates further users".into(),
         ));
     }
-    let user = insert_user(db, username, username, password, [Role::Admin].into_iter().collect()).await?;
-    audit(db, "system", "user.create", &format!("user {username}"), "ok", json!({"roles": ["admin"], "bootstrap": true})).await?;
+    let user = insert_user(
+        db,
+        username,
+        username,
+        password,
+        [Role::Admin].into_iter().collect(),
+    )
+    .await?;
+    audit(
+        db,
+        "system",
+        "user.create",
+        &format!("user {username}"),
+        "ok",
+        json!({"roles": ["admin"], "bootstrap": true}),
+    )
+    .await?;
     Ok(user)
 }
 
@@ -223,7 +301,9 @@ async fn insert_user(
     check_username(username)?;
     check_password_rules(username, password)?;
     if display_name.trim().is_empty() || display_name.chars().count() > 100 {
-        return Err(ServiceError::BadInput("display name must be 1 to 100 characters".into()));
+        return Err(ServiceError::BadInput(
+            "display name must be 1 to 100 characters".into(),
+        ));
     }
     Ok(db
         .create_user(&NewUser {
@@ -243,7 +323,13 @@ pub async fn create_user(
     password: &str,
     roles: BTreeSet<Role>,
 ) -> Result<UserRecord, ServiceError> {
-    require(db, actor, Permission::UserManage, &format!("user {username}")).await?;
+    require(
+        db,
+        actor,
+        Permission::UserManage,
+        &format!("user {username}"),
+    )
+    .await?;
     let user = insert_user(db, username, display_name, password, roles.clone()).await?;
     audit(
         db,
@@ -257,9 +343,23 @@ pub async fn create_user(
     Ok(user)
 }
 
-pub async fn set_roles(db: &AppDb, actor: &Actor, username: &str, roles: BTreeSet<Role>) -> Result<UserRecord, ServiceError> {
-    require(db, actor, Permission::UserManage, &format!("user {username}")).await?;
-    if username == actor.username && !roles.contains(&Role::Admin) && actor.roles.contains(&Role::Admin) {
+pub async fn set_roles(
+    db: &AppDb,
+    actor: &Actor,
+    username: &str,
+    roles: BTreeSet<Role>,
+) -> Result<UserRecord, ServiceError> {
+    require(
+        db,
+        actor,
+        Permission::UserManage,
+        &format!("user {username}"),
+    )
+    .await?;
+    if username == actor.username
+        && !roles.contains(&Role::Admin)
+        && actor.roles.contains(&Role::Admin)
+    {
         return Err(ServiceError::BadInput(
             "you cannot remove your own admin role; ask another admin".into(),
         ));
@@ -282,8 +382,19 @@ pub async fn set_roles(db: &AppDb, actor: &Actor, username: &str, roles: BTreeSe
 }
 
 /// Disabling a user ends their sessions at once.
-pub async fn set_disabled(db: &AppDb, actor: &Actor, username: &str, disabled: bool) -> Result<UserRecord, ServiceError> {
-    require(db, actor, Permission::UserManage, &format!("user {username}")).await?;
+pub async fn set_disabled(
+    db: &AppDb,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> Result<UserRecord, ServiceError> {
+    require(
+        db,
+        actor,
+        Permission::UserManage,
+        &format!("user {username}"),
+    )
+    .await?;
     if username == actor.username && disabled {
         return Err(ServiceError::BadInput("you cannot disable yourself".into()));
     }
@@ -291,7 +402,11 @@ pub async fn set_disabled(db: &AppDb, actor: &Actor, username: &str, disabled: b
     audit(
         db,
         &actor.username,
-        if disabled { "user.disable" } else { "user.enable" },
+        if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
         &format!("user {username}"),
         "ok",
         json!({}),
@@ -300,13 +415,33 @@ pub async fn set_disabled(db: &AppDb, actor: &Actor, username: &str, disabled: b
     Ok(user)
 }
 
-pub async fn reset_password(db: &AppDb, actor: &Actor, username: &str, new_password: &str) -> Result<(), ServiceError> {
+pub async fn reset_password(
+    db: &AppDb,
+    actor: &Actor,
+    username: &str,
+    new_password: &str,
+) -> Result<(), ServiceError> {
     if actor.username != username {
-        require(db, actor, Permission::UserManage, &format!("user {username}")).await?;
+        require(
+            db,
+            actor,
+            Permission::UserManage,
+            &format!("user {username}"),
+        )
+        .await?;
     }
     check_password_rules(username, new_password)?;
-    db.set_password_hash(username, &hash_password(new_password)?).await?;
-    audit(db, &actor.username, "user.password", &format!("user {username}"), "ok", json!({})).await?;
+    db.set_password_hash(username, &hash_password(new_password)?)
+        .await?;
+    audit(
+        db,
+        &actor.username,
+        "user.password",
+        &format!("user {username}"),
+        "ok",
+        json!({}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -317,10 +452,30 @@ pub async fn list_users(db: &AppDb, actor: &Actor) -> Result<Vec<UserRecord>, Se
 
 /// The demo workspace's people (documented in the README).
 pub const DEMO_USERS: [(&str, &str, &str, &[Role]); 4] = [
-    ("admin", "Admin 管理员", "demo-admin-2026", &[Role::Admin]),
-    ("finance", "Li Na 李娜 (finance)", "demo-finance-2026", &[Role::Finance]),
-    ("support", "Wang Wei 王伟 (support)", "demo-support-2026", &[Role::Support]),
-    ("approver", "Zhang Min 张敏 (approver)", "demo-approver-2026", &[Role::Approver, Role::Support]),
+    (
+        "admin",
+        "Admin 管理员",
+        "orchid-harbor-2026",
+        &[Role::Admin],
+    ),
+    (
+        "finance",
+        "Li Na 李娜 (finance)",
+        "ledger-maple-2026",
+        &[Role::Finance],
+    ),
+    (
+        "support",
+        "Wang Wei 王伟 (support)",
+        "helpdesk-river-2026",
+        &[Role::Support],
+    ),
+    (
+        "approver",
+        "Zhang Min 张敏 (approver)",
+        "signoff-cedar-2026",
+        &[Role::Approver, Role::Support],
+    ),
 ];
 
 /// Creates the demo users when the workspace has none.
@@ -329,8 +484,23 @@ pub async fn ensure_demo_users(db: &AppDb) -> Result<(), ServiceError> {
         return Ok(());
     }
     for (username, display, password, roles) in DEMO_USERS {
-        insert_user(db, username, display, password, roles.iter().copied().collect()).await?;
-        audit(db, "system", "user.create", &format!("user {username}"), "ok", json!({"demo": true})).await?;
+        insert_user(
+            db,
+            username,
+            display,
+            password,
+            roles.iter().copied().collect(),
+        )
+        .await?;
+        audit(
+            db,
+            "system",
+            "user.create",
+            &format!("user {username}"),
+            "ok",
+            json!({"demo": true}),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -73,6 +73,9 @@ pub async fn run_demo(
     seed_mirror(&w, &demo_day(&w, day1)).await?;
     seed_mirror(&w, &demo_day(&w, date)).await?;
 
+    crate::auth::ensure_demo_users(&w.db).await?;
+    // The morning job runs as the demo's finance user.
+    let actor = paydesk_core::Actor::new("finance", [paydesk_core::Role::Finance]);
     // The provider side: the built-in sandbox serves both days' statements over HTTP with the
     // providers' real protocols; every download is signed and verified like the real thing.
     let sandbox = crate::sandbox::start(&w, 0, &[day1, date]).await?;
@@ -83,7 +86,9 @@ pub async fn run_demo(
             progress.update(crate::progress::Stage::Download, 0, None);
             let result = async {
                 let adapter = crate::download::adapter_for(&w, account, Some(&sandbox))?;
-                let statement = crate::download::download_with(adapter.as_ref(), account, day, "sandbox").await?;
+                let statement =
+                    crate::download::download_with(adapter.as_ref(), account, day, "sandbox")
+                        .await?;
                 reconcile::reconcile(
                     &w.config,
                     &w.db,
@@ -93,7 +98,7 @@ pub async fn run_demo(
                         date: day,
                         statement,
                         dry_run: DryRun::No,
-                        actor: "demo".into(),
+                        actor: actor.clone(),
                         lock_wait: Duration::from_secs(60),
                     },
                     progress,
@@ -133,7 +138,7 @@ pub async fn run_demo(
     let mut reports = Vec::new();
     for (format, lang) in [("csv", "en"), ("xlsx", "en"), ("xlsx", "zh")] {
         let out = reports_dir.join(format!("discrepancies-{day1}-to-{date}-{lang}.{format}"));
-        crate::review::export_report(&w, &filter, format, &out, lang, "demo").await?;
+        crate::review::export_report(&w, &actor, &filter, format, &out, lang).await?;
         reports.push(out.display().to_string());
     }
     Ok(DemoSummary {

@@ -24,16 +24,24 @@ fn missing(account: &Account, key: &str) -> ServiceError {
 }
 
 /// Reads a credential file named by `accounts.credentials.<key>` (relative to the workspace).
-fn credential_file(w: &Workspace, account: &Account, key: &str) -> Result<SecretString, ServiceError> {
-    let name = account.credential(key).ok_or_else(|| missing(account, key))?;
+fn credential_file(
+    w: &Workspace,
+    account: &Account,
+    key: &str,
+) -> Result<SecretString, ServiceError> {
+    let name = account
+        .credential(key)
+        .ok_or_else(|| missing(account, key))?;
     let path = w.dir.join(name);
     std::fs::read_to_string(&path)
         .map(|t| SecretString::from(t.trim().to_string()))
-        .map_err(|e| ServiceError::BadInput(format!(
-            "account {}: key `accounts.credentials.{key}`: cannot read {}: {e}",
-            account.name,
-            path.display()
-        )))
+        .map_err(|e| {
+            ServiceError::BadInput(format!(
+                "account {}: key `accounts.credentials.{key}`: cannot read {}: {e}",
+                account.name,
+                path.display()
+            ))
+        })
 }
 
 /// Builds the adapter for an account: against the given sandbox, or against the account's URL
@@ -44,7 +52,8 @@ pub fn adapter_for(
     sandbox: Option<&SandboxHandle>,
 ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
     let opts = HttpOptions::default();
-    let provider_err = |e: paydesk_providers::error::ProviderError| ServiceError::Provider(e.to_string());
+    let provider_err =
+        |e: paydesk_providers::error::ProviderError| ServiceError::Provider(e.to_string());
     let cred = |key: &str, default: &str| account.credential(key).unwrap_or(default).to_string();
     match (account.provider, sandbox) {
         (Provider::Alipay, Some(sb)) => {
@@ -91,9 +100,12 @@ pub fn adapter_for(
         }
         (Provider::Stripe, Some(sb)) => {
             let creds = DemoCredentials::load_or_create(&w.dir.join("keys"))?;
-            let mut cfg = StripeConfig::new(sb.stripe_base_url.clone(), creds.stripe_secret_key.clone());
+            let mut cfg =
+                StripeConfig::new(sb.stripe_base_url.clone(), creds.stripe_secret_key.clone());
             cfg.order_metadata_key = cred("order_metadata_key", "order_id");
-            Ok(Box::new(StripeAdapter::new(cfg, opts).map_err(provider_err)?))
+            Ok(Box::new(
+                StripeAdapter::new(cfg, opts).map_err(provider_err)?,
+            ))
         }
         (_, Some(_)) | (Provider::Manual, None) => Err(ServiceError::BadInput(format!(
             "account {}: {} statements come from files; give --statement FILE",
@@ -110,13 +122,23 @@ pub fn adapter_for(
                 Provider::Alipay => Ok(Box::new(
                     AlipayAdapter::new(
                         AlipayConfig {
-                            app_id: account.credential("app_id").ok_or_else(|| missing(account, "app_id"))?.to_string(),
+                            app_id: account
+                                .credential("app_id")
+                                .ok_or_else(|| missing(account, "app_id"))?
+                                .to_string(),
                             gateway_url: url.clone(),
                             app_private_key: credential_file(w, account, "app_private_key_file")?,
-                            alipay_public_key: credential_file(w, account, "alipay_public_key_file")?
-                                .expose_secret()
+                            alipay_public_key: credential_file(
+                                w,
+                                account,
+                                "alipay_public_key_file",
+                            )?
+                            .expose_secret()
+                            .to_string(),
+                            pid: account
+                                .credential("pid")
+                                .ok_or_else(|| missing(account, "pid"))?
                                 .to_string(),
-                            pid: account.credential("pid").ok_or_else(|| missing(account, "pid"))?.to_string(),
                         },
                         opts,
                     )
@@ -125,13 +147,20 @@ pub fn adapter_for(
                 Provider::Wechat => Ok(Box::new(
                     WechatAdapter::new(
                         WechatConfig {
-                            mchid: account.credential("mchid").ok_or_else(|| missing(account, "mchid"))?.to_string(),
+                            mchid: account
+                                .credential("mchid")
+                                .ok_or_else(|| missing(account, "mchid"))?
+                                .to_string(),
                             base_url: url.clone(),
                             merchant_serial: account
                                 .credential("merchant_serial")
                                 .ok_or_else(|| missing(account, "merchant_serial"))?
                                 .to_string(),
-                            merchant_private_key: credential_file(w, account, "merchant_private_key_file")?,
+                            merchant_private_key: credential_file(
+                                w,
+                                account,
+                                "merchant_private_key_file",
+                            )?,
                             apiv3_key: credential_file(w, account, "apiv3_key_file")?,
                             platform_keys: BTreeMap::new(),
                         },
@@ -140,11 +169,18 @@ pub fn adapter_for(
                     .map_err(provider_err)?,
                 )),
                 Provider::Stripe => {
-                    let mut cfg = StripeConfig::new(url.clone(), credential_file(w, account, "secret_key_file")?);
+                    let mut cfg = StripeConfig::new(
+                        url.clone(),
+                        credential_file(w, account, "secret_key_file")?,
+                    );
                     cfg.order_metadata_key = cred("order_metadata_key", "order_id");
-                    Ok(Box::new(StripeAdapter::new(cfg, opts).map_err(provider_err)?))
+                    Ok(Box::new(
+                        StripeAdapter::new(cfg, opts).map_err(provider_err)?,
+                    ))
                 }
-                Provider::Manual => Err(ServiceError::BadInput("manual accounts import files".into())),
+                Provider::Manual => Err(ServiceError::BadInput(
+                    "manual accounts import files".into(),
+                )),
             }
         }
     }
@@ -157,9 +193,10 @@ pub async fn download_with(
     date: BillDate,
     source: &str,
 ) -> Result<StatementInput, ServiceError> {
-    let statement = adapter.download_statement(date).await.map_err(|e| {
-        ServiceError::Provider(format!("account {}: {e}", account.name))
-    })?;
+    let statement = adapter
+        .download_statement(date)
+        .await
+        .map_err(|e| ServiceError::Provider(format!("account {}: {e}", account.name)))?;
     Ok(StatementInput::Downloaded {
         file_name: statement.file_name,
         bytes: statement.bytes,

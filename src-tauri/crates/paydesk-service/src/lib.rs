@@ -2,6 +2,8 @@
 //! from the core, the store and the provider adapters. The `paydesk` CLI and the desktop app
 //! call only these.
 
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod download;
@@ -21,6 +23,12 @@ pub enum ServiceError {
     BadInput(String),
     #[error("{0}")]
     Busy(String),
+    /// The acting user lacks a permission; the message names it.
+    #[error("{0}")]
+    Denied(#[from] paydesk_core::Denied),
+    /// Not logged in, wrong credentials, session ended.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]

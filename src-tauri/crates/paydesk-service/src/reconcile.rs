@@ -45,7 +45,7 @@ pub struct ReconcileRequest {
     pub date: BillDate,
     pub statement: StatementInput,
     pub dry_run: DryRun,
-    pub actor: String,
+    pub actor: paydesk_core::Actor,
     /// How long to wait for another run of the same account and day to finish.
     pub lock_wait: Duration,
 }
@@ -282,7 +282,7 @@ async fn acquire_lock(
     req: &ReconcileRequest,
     progress: &dyn Progress,
 ) -> Result<RunLock, ServiceError> {
-    let holder = format!("{}@pid{}", req.actor, std::process::id());
+    let holder = format!("{}@pid{}", req.actor.username, std::process::id());
     let deadline = std::time::Instant::now() + req.lock_wait;
     loop {
         match db
@@ -376,7 +376,7 @@ async fn run_locked(
                     format: format_name.to_string(),
                     content_sha256: parsed.content_sha256.clone(),
                     source: source.to_string(),
-                    imported_by: req.actor.clone(),
+                    imported_by: req.actor.username.clone(),
                 },
                 &parsed.lines,
             )
@@ -507,7 +507,7 @@ async fn run_locked(
                     bill_date: req.date,
                     statement_id,
                     statement_sha256: info.sha256.clone(),
-                    started_by: req.actor.clone(),
+                    started_by: req.actor.username.clone(),
                     started_at,
                     finished_at: Utc::now(),
                     counts: class_counts,
@@ -666,9 +666,16 @@ pub async fn reconcile_account(
     date: BillDate,
     statement_file: Option<std::path::PathBuf>,
     dry_run: DryRun,
-    actor: &str,
+    actor: &paydesk_core::Actor,
     progress: &dyn Progress,
 ) -> Result<RunReport, ServiceError> {
+    crate::auth::require(
+        &w.db,
+        actor,
+        paydesk_core::Permission::ReconcileRun,
+        &format!("{account} {date}"),
+    )
+    .await?;
     let acct = w.config.account(account).map_err(ServiceError::BadInput)?;
     let statement = match statement_file {
         Some(path) => StatementInput::File(path),
@@ -688,10 +695,26 @@ pub async fn reconcile_account(
             date,
             statement,
             dry_run,
-            actor: actor.to_string(),
+            actor: actor.clone(),
             lock_wait: Duration::from_secs(120),
         },
         progress,
     )
     .await
+}
+
+/// Run history, newest first.
+pub async fn runs(
+    w: &crate::workspace::Workspace,
+    actor: &paydesk_core::Actor,
+    account: Option<&str>,
+) -> Result<Vec<paydesk_store::RunRecord>, ServiceError> {
+    crate::auth::require(
+        &w.db,
+        actor,
+        paydesk_core::Permission::DiscrepancyView,
+        "runs",
+    )
+    .await?;
+    Ok(w.db.runs(account, None, 500).await?)
 }

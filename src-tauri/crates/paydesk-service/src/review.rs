@@ -1,13 +1,119 @@
 //! Review round trips: export discrepancies to CSV/XLSX, re-import a reviewed XLSX.
 
+use crate::auth::{audit, require};
 use crate::report::{self, Lang, ReportMeta};
 use crate::workspace::Workspace;
 use crate::ServiceError;
-use paydesk_core::{DiscrepancyFilter, DiscrepancyRecord};
+use paydesk_core::{
+    Actor, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Permission, ReviewChange,
+};
 use paydesk_store::DiscrepancySort;
 use serde::Serialize;
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
+
+/// A page of discrepancies and how many match in all.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscrepancyPage {
+    pub total: u64,
+    pub discrepancies: Vec<DiscrepancyRecord>,
+}
+
+pub async fn list(
+    w: &Workspace,
+    actor: &Actor,
+    filter: &DiscrepancyFilter,
+    sort: DiscrepancySort,
+    limit: u32,
+    offset: u64,
+) -> Result<DiscrepancyPage, ServiceError> {
+    require(&w.db, actor, Permission::DiscrepancyView, "discrepancies").await?;
+    Ok(DiscrepancyPage {
+        total: w.db.count_discrepancies(filter).await?,
+        discrepancies: w.db.list_discrepancies(filter, sort, limit, offset).await?,
+    })
+}
+
+/// One discrepancy with its history.
+pub async fn show(
+    w: &Workspace,
+    actor: &Actor,
+    id: i64,
+) -> Result<(DiscrepancyRecord, Vec<HistoryEntry>), ServiceError> {
+    require(
+        &w.db,
+        actor,
+        Permission::DiscrepancyView,
+        &format!("discrepancy {id}"),
+    )
+    .await?;
+    let d =
+        w.db.discrepancy(id)
+            .await?
+            .ok_or_else(|| ServiceError::BadInput(format!("no discrepancy with id {id}")))?;
+    Ok((d, w.db.discrepancy_history(id).await?))
+}
+
+pub async fn update(
+    w: &Workspace,
+    actor: &Actor,
+    id: i64,
+    change: &ReviewChange,
+) -> Result<DiscrepancyRecord, ServiceError> {
+    require(
+        &w.db,
+        actor,
+        Permission::DiscrepancyReview,
+        &format!("discrepancy {id}"),
+    )
+    .await?;
+    change.validate().map_err(ServiceError::BadInput)?;
+    let d = w.db.update_discrepancy(id, change, &actor.username).await?;
+    audit(
+        &w.db,
+        &actor.username,
+        "discrepancy.update",
+        &format!("discrepancy {id}"),
+        "ok",
+        json!(change),
+    )
+    .await?;
+    Ok(d)
+}
+
+/// How many discrepancies a bulk change would touch (the UI and CLI say so before acting).
+pub async fn count(
+    w: &Workspace,
+    actor: &Actor,
+    filter: &DiscrepancyFilter,
+) -> Result<u64, ServiceError> {
+    require(&w.db, actor, Permission::DiscrepancyView, "discrepancies").await?;
+    Ok(w.db.count_discrepancies(filter).await?)
+}
+
+pub async fn bulk_update(
+    w: &Workspace,
+    actor: &Actor,
+    filter: &DiscrepancyFilter,
+    change: &ReviewChange,
+) -> Result<u64, ServiceError> {
+    require(&w.db, actor, Permission::DiscrepancyReview, "discrepancies").await?;
+    change.validate().map_err(ServiceError::BadInput)?;
+    let n =
+        w.db.bulk_update_discrepancies(filter, change, &actor.username)
+            .await?;
+    audit(
+        &w.db,
+        &actor.username,
+        "discrepancy.bulk_update",
+        &describe_filter(filter),
+        "ok",
+        json!({"rows": n, "change": change}),
+    )
+    .await?;
+    Ok(n)
+}
 
 /// Reads every discrepancy matching `filter`, page by page, in a stable order.
 pub async fn load_all(
@@ -41,12 +147,13 @@ pub fn parse_lang(lang: &str) -> Result<Lang, ServiceError> {
 /// Writes the discrepancies matching `filter` as CSV or XLSX. Returns how many rows.
 pub async fn export_report(
     w: &Workspace,
+    actor: &Actor,
     filter: &DiscrepancyFilter,
     format: &str,
     out: &Path,
     lang: &str,
-    actor: &str,
 ) -> Result<usize, ServiceError> {
+    require(&w.db, actor, Permission::ReportExport, "discrepancy report").await?;
     let lang = parse_lang(lang)?;
     let rows = load_all(w, filter).await?;
     let meta = ReportMeta {
@@ -55,7 +162,7 @@ pub async fn export_report(
             Lang::Zh => "Paydesk 对账差异报告".into(),
         },
         generated_at: chrono::Utc::now(),
-        generated_by: actor.to_string(),
+        generated_by: actor.username.clone(),
         scope: describe_filter(filter),
         lang,
     };
@@ -83,6 +190,15 @@ pub async fn export_report(
             )))
         }
     }
+    audit(
+        &w.db,
+        &actor.username,
+        "report.export",
+        &describe_filter(filter),
+        "ok",
+        json!({"rows": rows.len(), "format": format, "file": out.file_name().map(|f| f.to_string_lossy().into_owned())}),
+    )
+    .await?;
     Ok(rows.len())
 }
 
@@ -143,9 +259,10 @@ pub struct ImportOutcome {
 /// transaction; the rejected ones reported with reasons.
 pub async fn import_review(
     w: &Workspace,
+    actor: &Actor,
     file: &Path,
-    actor: &str,
 ) -> Result<ImportOutcome, ServiceError> {
+    require(&w.db, actor, Permission::DiscrepancyReview, "discrepancies").await?;
     let all = load_all(
         w,
         &DiscrepancyFilter {
@@ -165,8 +282,20 @@ pub async fn import_review(
     let applied = if changes.is_empty() {
         0
     } else {
-        w.db.apply_review_changes(&changes, actor).await?
+        w.db.apply_review_changes(&changes, &actor.username).await?
     };
+    audit(
+        &w.db,
+        &actor.username,
+        "discrepancy.import",
+        &file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        "ok",
+        json!({"applied": applied, "rejected": import.rejected.len()}),
+    )
+    .await?;
     Ok(ImportOutcome {
         applied,
         rejected: import.rejected,

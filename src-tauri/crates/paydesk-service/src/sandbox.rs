@@ -37,7 +37,10 @@ fn random_alnum(n: usize) -> String {
 }
 
 /// Reads `path`, or creates it with `make()` (mode 0600) the first time.
-fn load_or_create_text(path: &Path, make: impl FnOnce() -> Result<String, ServiceError>) -> Result<String, ServiceError> {
+fn load_or_create_text(
+    path: &Path,
+    make: impl FnOnce() -> Result<String, ServiceError>,
+) -> Result<String, ServiceError> {
     if path.is_file() {
         return std::fs::read_to_string(path).map_err(|e| io(path, e));
     }
@@ -67,12 +70,14 @@ impl DemoCredentials {
         };
         let alipay_app_key = key("alipay_app_private_key.pem")?;
         let wechat_merchant_key = key("wechat_apiclient_key.pem")?;
-        let wechat_merchant_serial = load_or_create_text(&dir.join("wechat_merchant_serial.txt"), || {
-            Ok(random_alnum(40).to_ascii_uppercase())
-        })?
-        .trim()
-        .to_string();
-        let apiv3_key = load_or_create_text(&dir.join("wechat_apiv3_key.txt"), || Ok(random_alnum(32)))?;
+        let wechat_merchant_serial =
+            load_or_create_text(&dir.join("wechat_merchant_serial.txt"), || {
+                Ok(random_alnum(40).to_ascii_uppercase())
+            })?
+            .trim()
+            .to_string();
+        let apiv3_key =
+            load_or_create_text(&dir.join("wechat_apiv3_key.txt"), || Ok(random_alnum(32)))?;
         let stripe_secret_key = load_or_create_text(&dir.join("stripe_secret_key.txt"), || {
             Ok(format!("sk_test_{}", random_alnum(24)))
         })?;
@@ -88,7 +93,11 @@ impl DemoCredentials {
 
 /// Starts the workspace's sandbox on 127.0.0.1:`port` (0 = any free port), loaded with the
 /// demo history of `days` (and the day before the first, whose late payments settle on it).
-pub async fn start(w: &Workspace, port: u16, days: &[BillDate]) -> Result<SandboxHandle, ServiceError> {
+pub async fn start(
+    w: &Workspace,
+    port: u16,
+    days: &[BillDate],
+) -> Result<SandboxHandle, ServiceError> {
     let creds = DemoCredentials::load_or_create(&w.dir.join("keys"))?;
     let keys = SandboxKeys::load_or_create(&w.dir.join("sandbox"))
         .map_err(|e| ServiceError::Io(format!("sandbox keys: {e}")))?;
@@ -109,7 +118,8 @@ pub async fn start(w: &Workspace, port: u16, days: &[BillDate]) -> Result<Sandbo
             wechat_merchant_serial: creds.wechat_merchant_serial.clone(),
             wechat_merchant_public_key: creds.wechat_merchant_key.public_key(),
             apiv3_key: secrecy::ExposeSecret::expose_secret(&creds.apiv3_key).to_string(),
-            stripe_secret_key: secrecy::ExposeSecret::expose_secret(&creds.stripe_secret_key).to_string(),
+            stripe_secret_key: secrecy::ExposeSecret::expose_secret(&creds.stripe_secret_key)
+                .to_string(),
         },
         port,
     )
@@ -135,7 +145,12 @@ pub async fn start(w: &Workspace, port: u16, days: &[BillDate]) -> Result<Sandbo
             // Late payments carry next-day booking times: the sandbox puts them in the next
             // day's statement, as the provider would.
             let mut lines = gen.lines.get(&account.name).cloned().unwrap_or_default();
-            lines.extend(gen.next_day_lines.get(&account.name).cloned().unwrap_or_default());
+            lines.extend(
+                gen.next_day_lines
+                    .get(&account.name)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
             handle.add_transactions(account.provider, lines);
         }
     }
