@@ -1,1 +1,46 @@
-//! placeholder
+//! Paydesk's app database (SQLite or PostgreSQL through one `sqlx::AnyPool` code path) and
+//! the read-only order mirror.
+//!
+//! # App database
+//! [`AppDb::open`] creates a SQLite file if missing (WAL, foreign keys, 5 s busy timeout) or
+//! connects to PostgreSQL, then applies the embedded migrations (`migrations/*.sql`) with its
+//! own runner: a `schema_migrations` table records version and checksum, each migration runs
+//! in a transaction, and a database whose applied checksum differs is refused.
+//!
+//! Encodings: times are BIGINT unix milliseconds (UTC), money BIGINT minor units (fees in
+//! thousandths of a minor unit), booleans BIGINT 0/1, dates TEXT `YYYY-MM-DD`, enums their
+//! snake_case words.
+//!
+//! # Re-runs and review work
+//! [`AppDb::save_run`] upserts discrepancies by (account, bill date, key):
+//! - a new key is inserted open;
+//! - an existing key gets the run's data (class, amounts, evidence, explanation) but keeps
+//!   its review state, resolution, note and assignee; one that Paydesk had auto-resolved as
+//!   gone and that reappears is reopened;
+//! - a key of the day the run no longer produces is marked gone (`present = false`) and, if
+//!   unresolved, resolved as `auto_matched`;
+//! - the previous day's timing differences named in [`CarryOverCloses`] are resolved as
+//!   `auto_matched`;
+//! - every change gets a history entry with the run's `started_by` as actor.
+
+pub mod audit;
+mod codec;
+mod db;
+mod error;
+mod mirror;
+mod review;
+mod runs;
+mod statements;
+pub mod users;
+
+pub use audit::{AuditEntry, AuditFilter, AuditProblem, AuditVerification, NewAuditEntry};
+pub use db::{AppDb, Backend};
+pub use error::{Result, StoreError};
+pub use mirror::{
+    create_default_mirror, insert_mirror_rows, AmountUnit, MirrorMapping, OrderColumns,
+    OrderMirror, RefundColumns, TimeFormat, DEFAULT_TEXT_TIME_FORMAT,
+};
+pub use review::DiscrepancySort;
+pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
+pub use statements::{NewStatement, SavedStatement, StatementRecord};
+pub use users::{NewUser, UserRecord};

@@ -1,0 +1,326 @@
+//! Opening the app database and running its migrations.
+
+use crate::error::{redact_url, DbContext, Result, StoreError};
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+/// Which database engine an [`AppDb`] (or the order mirror) talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names.
+    pub fn of_url(url: &str) -> Result<Backend> {
+        let lower = url.trim().to_ascii_lowercase();
+        if lower.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::BadUrl {
+                url: redact_url(url),
+                reason: "expected sqlite://PATH, sqlite:///ABSOLUTE/PATH or postgres://...".into(),
+            })
+        }
+    }
+}
+
+/// Paydesk's own database: statements, runs, discrepancies and their review history.
+#[derive(Clone, Debug)]
+pub struct AppDb {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+}
+
+pub(crate) fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+/// Adds `mode=rwc` (create if missing) or `mode=ro` to a SQLite URL unless a mode is given.
+pub(crate) fn sqlite_url_with_mode(url: &str, mode: &str) -> String {
+    let url = url.trim();
+    if url.contains(":memory:") || url.contains("mode=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode={mode}")
+}
+
+/// Opens a pool for `url`; SQLite connections get WAL, foreign keys and a 5 s busy timeout.
+pub(crate) async fn connect_pool(
+    url: &str,
+    backend: Backend,
+    read_only: bool,
+    max_connections: u32,
+) -> Result<AnyPool> {
+    install_drivers();
+    let open_err = |source| StoreError::Open {
+        url: redact_url(url),
+        source,
+    };
+    let effective = match backend {
+        Backend::Sqlite => sqlite_url_with_mode(url, if read_only { "ro" } else { "rwc" }),
+        Backend::Postgres => url.trim().to_string(),
+    };
+    let options = AnyConnectOptions::from_str(&effective).map_err(open_err)?;
+    let mut pool_options = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30));
+    if backend == Backend::Sqlite {
+        pool_options = pool_options.after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                if !read_only {
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                }
+                Ok(())
+            })
+        });
+    }
+    let pool = pool_options.connect_with(options).await.map_err(open_err)?;
+    if backend == Backend::Sqlite && !read_only && !url.contains(":memory:") {
+        sqlx::raw_sql("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await
+            .map_err(open_err)?;
+    }
+    Ok(pool)
+}
+
+impl AppDb {
+    /// Opens (creating a SQLite file if missing) and migrates the app database.
+    ///
+    /// `url`: `sqlite:///abs/path.db`, `sqlite://relative.db` or `postgres://...`.
+    pub async fn open(url: &str) -> Result<AppDb> {
+        let backend = Backend::of_url(url)?;
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 8,
+        };
+        let pool = connect_pool(url, backend, false, max).await?;
+        let db = AppDb { pool, backend };
+        migrate(&db).await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`) so that concurrent writers wait on the busy timeout instead of
+    /// failing when a read transaction tries to upgrade.
+    pub(crate) async fn begin_write(
+        &self,
+        op: &'static str,
+        object: impl std::fmt::Display,
+    ) -> Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .ctx(op, object),
+            Backend::Postgres => self.pool.begin().await.ctx(op, object),
+        }
+    }
+}
+
+/// One embedded migration.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "users_audit",
+        sql: include_str!("../migrations/0002_users_audit.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "refunds",
+        sql: include_str!("../migrations/0003_refunds.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "vault",
+        sql: include_str!("../migrations/0004_vault.sql"),
+    },
+];
+
+pub(crate) fn checksum(sql: &str) -> String {
+    hex::encode(Sha256::digest(sql.as_bytes()))
+}
+
+/// The per-backend spelling of the few things SQL dialects disagree on.
+pub(crate) fn substitute(sql: &str, backend: Backend) -> String {
+    let (id_pk, without_rowid) = match backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", " WITHOUT ROWID"),
+        Backend::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", ""),
+    };
+    sql.replace("{{ID_PK}}", id_pk)
+        .replace("{{WITHOUT_ROWID}}", without_rowid)
+}
+
+/// Splits a migration into statements (comment lines dropped, split on `;`).
+pub(crate) fn statements_of(sql: &str) -> Vec<String> {
+    let without_comments: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn migrate(db: &AppDb) -> Result<()> {
+    let op = "prepare migrations of";
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+            version BIGINT PRIMARY KEY, \
+            name TEXT NOT NULL, \
+            checksum TEXT NOT NULL, \
+            applied_at BIGINT NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .ctx(op, "the app database")?;
+
+    for m in MIGRATIONS {
+        let mut tx = db.begin_write("migrate", "the app database").await?;
+        if db.backend == Backend::Postgres {
+            // Two consoles opening the same fresh database must not both migrate it.
+            sqlx::query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .ctx(op, "the app database")?;
+        }
+        let applied =
+            sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await
+                .ctx(op, "the app database")?;
+        let mut known = None;
+        for row in &applied {
+            let version: i64 = row.try_get("version").ctx(op, "schema_migrations")?;
+            let sum: String = row.try_get("checksum").ctx(op, "schema_migrations")?;
+            match MIGRATIONS.iter().find(|x| x.version == version) {
+                None => return Err(StoreError::SchemaTooNew { version }),
+                Some(x) => {
+                    let expected = checksum(x.sql);
+                    if expected != sum {
+                        return Err(StoreError::MigrationChecksum {
+                            version,
+                            name: x.name.to_string(),
+                            applied: sum,
+                            expected,
+                        });
+                    }
+                }
+            }
+            if version == m.version {
+                known = Some(version);
+            }
+        }
+        if known.is_some() {
+            tx.commit().await.ctx(op, "the app database")?;
+            continue;
+        }
+        let mig_err = |source| StoreError::Migration {
+            version: m.version,
+            name: m.name.to_string(),
+            source,
+        };
+        for stmt in statements_of(&substitute(m.sql, db.backend)) {
+            sqlx::query(&stmt)
+                .execute(&mut *tx)
+                .await
+                .map_err(mig_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(checksum(m.sql))
+        .bind(crate::codec::now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(mig_err)?;
+        tx.commit().await.map_err(mig_err)?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied app database migration"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_modes() {
+        assert_eq!(
+            sqlite_url_with_mode("sqlite:///a.db", "rwc"),
+            "sqlite:///a.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_with_mode("sqlite://a.db?cache=shared", "ro"),
+            "sqlite://a.db?cache=shared&mode=ro"
+        );
+        assert_eq!(
+            sqlite_url_with_mode("sqlite::memory:", "rwc"),
+            "sqlite::memory:"
+        );
+        assert!(Backend::of_url("mysql://x").is_err());
+        assert_eq!(
+            Backend::of_url("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+    }
+
+    #[test]
+    fn migrations_split_and_substitute() {
+        for m in MIGRATIONS {
+            for b in [Backend::Sqlite, Backend::Postgres] {
+                let s = substitute(m.sql, b);
+                assert!(!s.contains("{{"));
+                assert!(!statements_of(&s).is_empty(), "{}", m.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Refund requests, approvals and execution records (being written).

@@ -1,0 +1,1 @@
+//! Encrypted credentials and their versions (being written).
