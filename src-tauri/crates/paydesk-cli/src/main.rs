@@ -273,6 +273,9 @@ enum SandboxCommand {
         ws: WorkspaceArg,
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Days of demo history to serve, ending yesterday.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
     },
 }
 
@@ -682,10 +685,17 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sandbox {
-            command: SandboxCommand::Serve { ws, port },
+            command: SandboxCommand::Serve { ws, port, days },
         } => {
-            let _ = (ws, port);
-            Err(anyhow!("the sandbox server is not wired into the CLI yet"))
+            let handle = paydesk_service::sandbox::serve(&ws.workspace, port, days).await?;
+            // The one line scripts wait for: the address to put in `endpoint = "sandbox:URL"`.
+            println!("{}", handle.base_url);
+            eprintln!("sandbox listening on {} (Ctrl-C to stop)", handle.base_url);
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+            handle.shutdown().await;
+            Ok(())
         }
     }
 }

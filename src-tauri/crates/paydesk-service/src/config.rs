@@ -135,6 +135,9 @@ pub struct Account {
 pub enum Endpoint {
     /// The built-in provider sandbox, started in-process.
     Sandbox,
+    /// The workspace's sandbox already running elsewhere (`paydesk sandbox serve`), e.g.
+    /// `sandbox:http://127.0.0.1:8900`: several processes share its provider-side state.
+    SandboxAt(String),
     /// A provider base URL (real endpoint or an external sandbox).
     Url(String),
     /// Statements only come from files.
@@ -290,13 +293,16 @@ impl Config {
             let endpoint = match a.endpoint.as_deref().map(str::trim) {
                 None | Some("") | Some("file") => Endpoint::FileOnly,
                 Some("sandbox") => Endpoint::Sandbox,
+                Some(url) if url.starts_with("sandbox:http://") => {
+                    Endpoint::SandboxAt(url.trim_start_matches("sandbox:").trim_end_matches('/').to_string())
+                }
                 Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                     Endpoint::Url(url.trim_end_matches('/').to_string())
                 }
                 Some(other) => {
                     return Err(invalid(
                         &key("endpoint"),
-                        format!("{other:?} is not \"sandbox\", \"file\" or an http(s) URL"),
+                        format!("{other:?} is not \"sandbox\", \"sandbox:http://HOST:PORT\", \"file\" or an http(s) URL"),
                     ))
                 }
             };

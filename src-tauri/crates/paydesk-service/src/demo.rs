@@ -85,7 +85,8 @@ pub async fn run_demo(
         for account in &w.config.accounts {
             progress.update(crate::progress::Stage::Download, 0, None);
             let result = async {
-                let adapter = crate::download::adapter_for(&w, account, Some(&sandbox))?;
+                let endpoint = crate::download::SandboxEndpoint::of(&sandbox);
+                let adapter = crate::download::adapter_for(&w, account, Some(&endpoint))?;
                 let statement =
                     crate::download::download_with(adapter.as_ref(), account, day, "sandbox")
                         .await?;

@@ -13,6 +13,33 @@ use paydesk_providers::http::HttpOptions;
 use paydesk_providers::stripe::{StripeAdapter, StripeConfig};
 use paydesk_providers::wechat::{WechatAdapter, WechatConfig};
 use paydesk_sandbox::SandboxHandle;
+
+/// Where a sandbox listens and the key it signs Alipay answers with.
+pub struct SandboxEndpoint {
+    pub base_url: String,
+    pub alipay_public_key_pem: String,
+}
+
+impl SandboxEndpoint {
+    pub fn of(handle: &SandboxHandle) -> SandboxEndpoint {
+        SandboxEndpoint {
+            base_url: handle.base_url.clone(),
+            alipay_public_key_pem: handle.alipay_public_key_pem.clone(),
+        }
+    }
+
+    /// A sandbox served by `paydesk sandbox serve` for this workspace (same key folder).
+    pub fn external(w: &Workspace, base_url: &str) -> Result<SandboxEndpoint, ServiceError> {
+        let keys = paydesk_sandbox::SandboxKeys::load_or_create(&w.dir.join("sandbox"))
+            .map_err(|e| ServiceError::Io(format!("sandbox keys: {e}")))?;
+        let pem = paydesk_providers::keys::public_key_pem(&keys.alipay.public_key())
+            .map_err(|e| ServiceError::Io(format!("sandbox keys: {e}")))?;
+        Ok(SandboxEndpoint {
+            base_url: base_url.to_string(),
+            alipay_public_key_pem: pem,
+        })
+    }
+}
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 
@@ -49,7 +76,7 @@ fn credential_file(
 pub fn adapter_for(
     w: &Workspace,
     account: &Account,
-    sandbox: Option<&SandboxHandle>,
+    sandbox: Option<&SandboxEndpoint>,
 ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
     let opts = HttpOptions::default();
     let provider_err =
@@ -66,7 +93,7 @@ pub fn adapter_for(
                 AlipayAdapter::new(
                     AlipayConfig {
                         app_id: cred("app_id", "2021000000000001"),
-                        gateway_url: sb.alipay_gateway_url.clone(),
+                        gateway_url: format!("{}/alipay/gateway.do", sb.base_url),
                         app_private_key: SecretString::from(key_pem),
                         alipay_public_key: sb.alipay_public_key_pem.clone(),
                         pid: cred("pid", "2088000000000001"),
@@ -86,7 +113,7 @@ pub fn adapter_for(
                 WechatAdapter::new(
                     WechatConfig {
                         mchid: cred("mchid", "1900000001"),
-                        base_url: sb.wechat_base_url.clone(),
+                        base_url: format!("{}/wechat", sb.base_url),
                         merchant_serial: creds.wechat_merchant_serial.clone(),
                         merchant_private_key: SecretString::from(key_pem),
                         apiv3_key: creds.apiv3_key.clone(),
@@ -100,8 +127,10 @@ pub fn adapter_for(
         }
         (Provider::Stripe, Some(sb)) => {
             let creds = DemoCredentials::load_or_create(&w.dir.join("keys"))?;
-            let mut cfg =
-                StripeConfig::new(sb.stripe_base_url.clone(), creds.stripe_secret_key.clone());
+            let mut cfg = StripeConfig::new(
+                format!("{}/stripe", sb.base_url),
+                creds.stripe_secret_key.clone(),
+            );
             cfg.order_metadata_key = cred("order_metadata_key", "order_id");
             Ok(Box::new(
                 StripeAdapter::new(cfg, opts).map_err(provider_err)?,
@@ -214,10 +243,14 @@ pub async fn download_statement(
     match &account.endpoint {
         Endpoint::Sandbox => {
             let sandbox = crate::sandbox::start(w, 0, &[date]).await?;
-            let adapter = adapter_for(w, account, Some(&sandbox))?;
+            let adapter = adapter_for(w, account, Some(&SandboxEndpoint::of(&sandbox)))?;
             let result = download_with(adapter.as_ref(), account, date, "sandbox").await;
             sandbox.shutdown().await;
             result
+        }
+        Endpoint::SandboxAt(url) => {
+            let adapter = adapter_for(w, account, Some(&SandboxEndpoint::external(w, url)?))?;
+            download_with(adapter.as_ref(), account, date, "sandbox").await
         }
         _ => {
             let adapter = adapter_for(w, account, None)?;

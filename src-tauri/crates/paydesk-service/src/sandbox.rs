@@ -156,3 +156,16 @@ pub async fn start(
     }
     Ok(handle)
 }
+
+/// `paydesk sandbox serve`: the sandbox with the demo history of the last `days` days up to
+/// yesterday (Beijing), until the returned handle is dropped.
+pub async fn serve(dir: &Path, port: u16, days: u32) -> Result<SandboxHandle, ServiceError> {
+    let w = Workspace::open(dir).await?;
+    let last = crate::demo::default_demo_date();
+    let mut dates = vec![last];
+    for _ in 1..days.max(1) {
+        let prev = dates.last().copied().unwrap_or(last).pred();
+        dates.push(prev);
+    }
+    start(&w, port, &dates).await
+}
