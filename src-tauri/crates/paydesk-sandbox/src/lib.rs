@@ -1,1 +1,275 @@
-//! placeholder
+//! A local provider simulator on 127.0.0.1 that speaks Alipay OpenAPI (RSA2), WeChat Pay v3
+//! and Stripe with real signatures made with its own keys, and checks the client's.
+//!
+//! Paths: `/alipay/gateway.do`, `/alipay/bill/{token}`, `/wechat/v3/...`, `/stripe/v1/...`,
+//! and a JSON control API under `/_control/...`.
+
+// Handlers return `Result<_, Response>` to short-circuit with a protocol error answer.
+#![allow(clippy::result_large_err)]
+
+mod alipay;
+mod state;
+mod stripe;
+mod wechat;
+
+pub use state::{Fault, FaultKind, SandboxPayment, SandboxRefund};
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use paydesk_core::{Provider, StatementLine};
+use paydesk_providers::keys::{
+    public_key_base64, public_key_pem, Certificate, KeyError, PrivateKey,
+};
+use rsa::RsaPublicKey;
+use sha2::{Digest, Sha256};
+use state::{Inner, Shared};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("sandbox key: {0}")]
+    Key(#[from] KeyError),
+    #[error("sandbox io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The sandbox's own keys (the provider side). Persist them with [`SandboxKeys::load_or_create`]
+/// so a client configured once keeps trusting the sandbox across runs.
+#[derive(Clone, Debug)]
+pub struct SandboxKeys {
+    /// Signs Alipay answers; its public half is "the Alipay public key".
+    pub alipay: PrivateKey,
+    /// Signs WeChat Pay answers; published as a platform certificate.
+    pub wechat_platform: PrivateKey,
+}
+
+const ALIPAY_KEY_FILE: &str = "sandbox-alipay-private-key.pem";
+const WECHAT_KEY_FILE: &str = "sandbox-wechat-platform-private-key.pem";
+
+impl SandboxKeys {
+    pub fn generate() -> Result<SandboxKeys, SandboxError> {
+        Ok(SandboxKeys {
+            alipay: PrivateKey::generate()?,
+            wechat_platform: PrivateKey::generate()?,
+        })
+    }
+
+    /// Loads the two PEM files from `dir`, creating (and writing) any that are missing.
+    pub fn load_or_create(dir: &Path) -> Result<SandboxKeys, SandboxError> {
+        std::fs::create_dir_all(dir)?;
+        let load = |name: &str| -> Result<PrivateKey, SandboxError> {
+            let path = dir.join(name);
+            if path.exists() {
+                return Ok(PrivateKey::parse(&std::fs::read_to_string(&path)?)?);
+            }
+            let key = PrivateKey::generate()?;
+            std::fs::write(&path, key.to_pkcs8_pem()?)?;
+            Ok(key)
+        };
+        Ok(SandboxKeys {
+            alipay: load(ALIPAY_KEY_FILE)?,
+            wechat_platform: load(WECHAT_KEY_FILE)?,
+        })
+    }
+
+    /// The platform certificate for the WeChat key; the serial derives from the key, so it is
+    /// stable across runs.
+    pub fn wechat_platform_certificate(&self) -> Result<Certificate, SandboxError> {
+        let spki = public_key_base64(&self.wechat_platform.public_key())?;
+        let mut serial = Sha256::digest(spki.as_bytes())[..16].to_vec();
+        serial[0] = (serial[0] & 0x7f) | 0x10;
+        Ok(Certificate::self_signed(
+            &self.wechat_platform,
+            &serial,
+            "Paydesk Sandbox WeChat Pay platform",
+        )?)
+    }
+}
+
+/// What the sandbox needs to know about the merchant (client) side.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    pub keys: SandboxKeys,
+    pub alipay_app_id: String,
+    pub alipay_pid: String,
+    /// The merchant's app public key; requests must verify against it.
+    pub alipay_app_public_key: RsaPublicKey,
+    pub wechat_mchid: String,
+    /// Serial of the merchant API certificate the client signs with.
+    pub wechat_merchant_serial: String,
+    pub wechat_merchant_public_key: RsaPublicKey,
+    /// The 32-byte APIv3 key shared with the merchant.
+    pub apiv3_key: String,
+    /// The Stripe secret key the client must present.
+    pub stripe_secret_key: String,
+}
+
+/// A running sandbox. Shuts down on drop or [`SandboxHandle::shutdown`].
+pub struct SandboxHandle {
+    /// `http://127.0.0.1:<port>`
+    pub base_url: String,
+    /// `<base_url>/alipay/gateway.do`
+    pub alipay_gateway_url: String,
+    /// The Alipay public key the client must trust (SPKI PEM).
+    pub alipay_public_key_pem: String,
+    /// `<base_url>/wechat` (use as `WechatConfig::base_url`).
+    pub wechat_base_url: String,
+    pub wechat_platform_serial: String,
+    pub wechat_platform_public_key_pem: String,
+    pub wechat_platform_cert_pem: String,
+    /// `<base_url>/stripe` (use as `StripeConfig::base_url`).
+    pub stripe_base_url: String,
+    state: Shared,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Binds 127.0.0.1:`port` (0 = a random free port) and serves until shut down.
+    pub async fn start(cfg: SandboxConfig, port: u16) -> Result<SandboxHandle, SandboxError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let cert = cfg.keys.wechat_platform_certificate()?;
+        let alipay_public_key_pem = public_key_pem(&cfg.keys.alipay.public_key())?;
+        let wechat_platform_public_key_pem =
+            public_key_pem(&cfg.keys.wechat_platform.public_key())?;
+        let state: Shared = Arc::new(state::State {
+            cfg,
+            base_url: base_url.clone(),
+            platform_serial: cert.serial_hex.clone(),
+            platform_cert_pem: cert.to_pem(),
+            inner: Mutex::new(Inner::default()),
+        });
+        let app = router(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "sandbox server stopped");
+            }
+        });
+        Ok(SandboxHandle {
+            alipay_gateway_url: format!("{base_url}/alipay/gateway.do"),
+            alipay_public_key_pem,
+            wechat_base_url: format!("{base_url}/wechat"),
+            wechat_platform_serial: cert.serial_hex.clone(),
+            wechat_platform_public_key_pem,
+            wechat_platform_cert_pem: cert.to_pem(),
+            stripe_base_url: format!("{base_url}/stripe"),
+            base_url,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/alipay/gateway.do", post(alipay::gateway))
+        .route("/alipay/bill/{token}", get(alipay::bill))
+        .route("/wechat/v3/certificates", get(wechat::certificates))
+        .route("/wechat/v3/bill/tradebill", get(wechat::tradebill))
+        .route("/wechat/v3/billdownload/file", get(wechat::billfile))
+        .route(
+            "/wechat/v3/refund/domestic/refunds",
+            post(wechat::create_refund),
+        )
+        .route(
+            "/wechat/v3/refund/domestic/refunds/{no}",
+            get(wechat::query_refund),
+        )
+        .route(
+            "/wechat/v3/pay/transactions/out-trade-no/{no}",
+            get(wechat::query_order),
+        )
+        .route(
+            "/stripe/v1/balance_transactions",
+            get(stripe::balance_transactions),
+        )
+        .route(
+            "/stripe/v1/refunds",
+            post(stripe::create_refund).get(stripe::list_refunds),
+        )
+        .route("/stripe/v1/refunds/{id}", get(stripe::get_refund))
+        .route(
+            "/stripe/v1/payment_intents/search",
+            get(stripe::search_payment_intents),
+        )
+        .route(
+            "/stripe/v1/payment_intents/{id}",
+            get(stripe::get_payment_intent),
+        )
+        .route("/stripe/v1/charges/{id}", get(stripe::get_charge))
+        .route("/_control/transactions", post(state::control_add))
+        .route(
+            "/_control/fault",
+            post(state::control_fault).delete(state::control_clear_faults),
+        )
+        .route("/_control/refunds", get(state::control_refunds))
+        .route("/_control/state", get(state::control_state))
+        .route("/_control/faults", delete(state::control_clear_faults))
+        .with_state(state)
+}
+
+impl SandboxHandle {
+    /// Loads statement lines for one provider account. Payment lines also become payments the
+    /// sandbox can query and refund.
+    pub fn add_transactions(&self, account_provider: Provider, lines: Vec<StatementLine>) {
+        self.state.add_lines(account_provider, lines);
+    }
+
+    /// Queues a fault; it fires on the next matching requests (`times` of them).
+    pub fn set_fault(&self, fault: Fault) {
+        self.state.lock().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// Refunds the provider side holds for an order (all providers).
+    pub fn refunds_for(&self, order_no: &str) -> Vec<SandboxRefund> {
+        self.state
+            .lock()
+            .refunds
+            .iter()
+            .filter(|r| r.order_no == order_no)
+            .cloned()
+            .collect()
+    }
+
+    pub fn payments(&self) -> Vec<SandboxPayment> {
+        self.state.lock().payments.clone()
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}

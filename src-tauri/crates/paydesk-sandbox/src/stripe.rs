@@ -96,6 +96,20 @@ fn refund_json(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Value {
            "metadata": {"refund_id": r.refund_no, "order_id": r.order_no}, "created": r.created.timestamp()})
 }
 
+fn balance_txn_id(l: &StatementLine) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(
+        format!(
+            "{}|{}|{}",
+            l.kind.as_str(),
+            l.provider_txn_id,
+            l.provider_refund_id.as_deref().unwrap_or("")
+        )
+        .as_bytes(),
+    );
+    format!("txn_{}", &hex::encode(digest)[..24])
+}
+
 /// Balance transactions derived from loaded lines and refunds executed here, newest first.
 fn balance_transactions_list(st: &Shared) -> Vec<(i64, Value)> {
     let g = st.lock();
@@ -143,7 +157,9 @@ fn balance_transactions_list(st: &Shared) -> Vec<(i64, Value)> {
         };
         let created = l.provider_time.timestamp();
         let txn = json!({
-            "id": format!("txn_{:010}{}", i, l.provider_txn_id.chars().rev().take(6).collect::<String>()),
+            // Derived from the transaction itself, never its position: the same history gives
+            // the same ids whichever days are loaded, as Stripe's ids never change.
+            "id": balance_txn_id(l),
             "object": "balance_transaction",
             "amount": l.gross, "fee": l.fee_minor(), "net": l.net, "currency": cur,
             "created": created, "available_on": created + 2 * 86_400, "status": "available",

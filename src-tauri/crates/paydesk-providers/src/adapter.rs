@@ -1,0 +1,144 @@
+//! The one interface every provider adapter implements, and its request/status types.
+//! Amounts are integer minor units plus a [`Currency`]; never floats.
+
+use crate::error::ProviderError;
+use async_trait::async_trait;
+use paydesk_core::{BillDate, Currency, Provider};
+use serde::{Deserialize, Serialize};
+
+/// A statement file as the provider delivered it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DownloadedStatement {
+    pub file_name: String,
+    /// Alipay: the bill zip as downloaded. WeChat: the trade bill, gunzipped and SHA1-checked.
+    /// Stripe: a CSV in the Reporting API `balance_change_from_activity.itemized` layout built
+    /// from `/v1/balance_transactions`.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for DownloadedStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadedStatement")
+            .field("file_name", &self.file_name)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// A payment's state at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Created at the provider, not paid (Alipay WAIT_BUYER_PAY, WeChat NOTPAY/USERPAYING,
+    /// Stripe requires_* / processing).
+    Pending,
+    /// Paid (and possibly partly refunded).
+    Paid,
+    /// Paid; a refund has been initiated (WeChat REFUND).
+    RefundInitiated,
+    /// Closed without payment, or closed after a full refund (Alipay TRADE_CLOSED).
+    Closed,
+    /// Paid and no longer refundable (Alipay TRADE_FINISHED).
+    Finished,
+    /// Payment failed (WeChat PAYERROR).
+    Failed,
+    /// The provider has no such payment (Alipay ACQ.TRADE_NOT_EXIST: never reached the
+    /// cashier; not necessarily a bad order number).
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentStatus {
+    pub order_no: String,
+    pub provider_txn_id: Option<String>,
+    pub state: PaymentState,
+    /// The provider's own status word ("TRADE_SUCCESS", "NOTPAY", "succeeded").
+    pub provider_status: String,
+    /// Order total in minor units, when the provider reports it.
+    pub amount: Option<i64>,
+    pub currency: Option<Currency>,
+    /// When the payment completed (RFC 3339 or the provider's text), if reported.
+    pub paid_at: Option<String>,
+}
+
+/// A refund to issue. `refund_no` is the idempotency key (Alipay out_request_no, WeChat
+/// out_refund_no, Stripe Idempotency-Key + metadata): retry with the same one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    pub order_no: String,
+    pub refund_no: String,
+    /// Amount to refund, minor units, positive.
+    pub amount: i64,
+    /// The original order total, minor units (WeChat requires it).
+    pub order_total: i64,
+    pub currency: Currency,
+    pub reason: Option<String>,
+    /// Stripe: the PaymentIntent (`pi_`) or Charge (`ch_`) id. Ignored by others.
+    pub provider_payment_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundQuery {
+    pub order_no: String,
+    pub refund_no: String,
+    /// Stripe `re_` id if known.
+    pub provider_refund_id: Option<String>,
+    /// Stripe PaymentIntent id, used to list refunds when the `re_` id is unknown.
+    pub provider_payment_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundState {
+    /// Accepted but not confirmed (Alipay fund_change=N awaiting query; Stripe pending).
+    Pending,
+    /// The provider is processing it (WeChat PROCESSING).
+    Processing,
+    Succeeded,
+    /// Final failure (WeChat CLOSED, Stripe failed/canceled). A new refund number is needed.
+    Failed,
+    /// Needs a human (WeChat ABNORMAL, Stripe requires_action).
+    NeedsAttention,
+}
+
+impl RefundState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RefundState::Pending => "pending",
+            RefundState::Processing => "processing",
+            RefundState::Succeeded => "succeeded",
+            RefundState::Failed => "failed",
+            RefundState::NeedsAttention => "needs_attention",
+        }
+    }
+
+    pub fn is_final(&self) -> bool {
+        matches!(self, RefundState::Succeeded | RefundState::Failed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundStatus {
+    pub order_no: String,
+    pub refund_no: String,
+    pub provider_refund_id: Option<String>,
+    pub state: RefundState,
+    /// The provider's status text ("REFUND_SUCCESS", "PROCESSING", "succeeded", "fund_change=N").
+    pub provider_status: String,
+    /// Refunded amount in minor units, when reported.
+    pub amount: Option<i64>,
+    pub currency: Currency,
+    pub failure_reason: Option<String>,
+}
+
+#[async_trait]
+pub trait ProviderAdapter: Send + Sync {
+    fn provider(&self) -> Provider;
+    async fn download_statement(
+        &self,
+        date: BillDate,
+    ) -> Result<DownloadedStatement, ProviderError>;
+    async fn query_payment(&self, order_no: &str) -> Result<PaymentStatus, ProviderError>;
+    async fn create_refund(&self, req: &RefundRequest) -> Result<RefundStatus, ProviderError>;
+    async fn query_refund(&self, req: &RefundQuery) -> Result<RefundStatus, ProviderError>;
+}

@@ -1,0 +1,504 @@
+//! Alipay OpenAPI (RSA2, public-key mode) adapter.
+
+pub mod sign;
+
+use crate::adapter::{
+    DownloadedStatement, PaymentState, PaymentStatus, ProviderAdapter, RefundQuery, RefundRequest,
+    RefundState, RefundStatus,
+};
+use crate::error::{clip, ErrorKind, ProviderError};
+use crate::http::{self, Clock, HttpOptions};
+use crate::keys::{parse_public_key, PrivateKey};
+use async_trait::async_trait;
+use paydesk_core::money::parse_minor;
+use paydesk_core::{BillDate, Currency, Provider};
+use rsa::RsaPublicKey;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+pub const METHOD_BILL_URL: &str = "alipay.data.dataservice.bill.downloadurl.query";
+pub const METHOD_REFUND: &str = "alipay.trade.refund";
+pub const METHOD_REFUND_QUERY: &str = "alipay.trade.fastpay.refund.query";
+pub const METHOD_TRADE_QUERY: &str = "alipay.trade.query";
+
+#[derive(Clone)]
+pub struct AlipayConfig {
+    pub app_id: String,
+    /// e.g. `https://openapi.alipay.com/gateway.do`.
+    pub gateway_url: String,
+    /// App private key: PKCS#1 or PKCS#8, PEM or bare base64.
+    pub app_private_key: SecretString,
+    /// The Alipay public key (SPKI, PEM or bare base64).
+    pub alipay_public_key: String,
+    /// Partner id (2088...), used for bill file names.
+    pub pid: String,
+}
+
+impl std::fmt::Debug for AlipayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlipayConfig")
+            .field("app_id", &self.app_id)
+            .field("gateway_url", &self.gateway_url)
+            .field("app_private_key", &"[redacted]")
+            .field("pid", &self.pid)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct AlipayAdapter {
+    app_id: String,
+    gateway_url: String,
+    pid: String,
+    key: PrivateKey,
+    alipay_key: RsaPublicKey,
+    client: reqwest::Client,
+    opts: HttpOptions,
+    clock: Arc<dyn Clock>,
+}
+
+fn cfg_err(detail: impl Into<String>) -> ProviderError {
+    ProviderError::new(
+        Provider::Alipay,
+        "configure",
+        ErrorKind::Config {
+            detail: detail.into(),
+        },
+    )
+}
+
+impl AlipayAdapter {
+    pub fn new(cfg: AlipayConfig, opts: HttpOptions) -> Result<AlipayAdapter, ProviderError> {
+        let key = PrivateKey::parse(cfg.app_private_key.expose_secret())
+            .map_err(|e| cfg_err(format!("app private key: {e}")))?;
+        let alipay_key = parse_public_key(&cfg.alipay_public_key)
+            .map_err(|e| cfg_err(format!("Alipay public key: {e}")))?;
+        url::Url::parse(&cfg.gateway_url).map_err(|e| cfg_err(format!("gateway url: {e}")))?;
+        Ok(AlipayAdapter {
+            app_id: cfg.app_id,
+            gateway_url: cfg.gateway_url,
+            pid: cfg.pid,
+            key,
+            alipay_key,
+            client: http::build_client(Provider::Alipay, &opts)?,
+            opts,
+            clock: http::system_clock(),
+        })
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn timestamp(&self) -> String {
+        let t = chrono::DateTime::from_timestamp(self.clock.now_unix(), 0).unwrap_or_default();
+        t.with_timezone(&chrono_tz::Asia::Shanghai)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// The signed form parameters of a gateway call.
+    pub fn signed_params(
+        &self,
+        method: &str,
+        biz_content: &Value,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let mut params: Vec<(String, String)> = vec![
+            ("app_id".into(), self.app_id.clone()),
+            ("method".into(), method.into()),
+            ("format".into(), "JSON".into()),
+            ("charset".into(), "utf-8".into()),
+            ("sign_type".into(), "RSA2".into()),
+            ("timestamp".into(), self.timestamp()),
+            ("version".into(), "1.0".into()),
+            ("biz_content".into(), biz_content.to_string()),
+        ];
+        let sign = sign::sign_request(&params, &self.key).map_err(|e| {
+            ProviderError::new(
+                Provider::Alipay,
+                method,
+                ErrorKind::Config {
+                    detail: e.to_string(),
+                },
+            )
+        })?;
+        params.push(("sign".into(), sign));
+        Ok(params)
+    }
+
+    /// One gateway call: sign, POST, verify the raw payload, check `code`.
+    /// Returns the verified `<method>_response` object with `code == 10000`.
+    pub async fn call(
+        &self,
+        method: &str,
+        biz_content: Value,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let params = self.signed_params(method, &biz_content)?;
+        let resp = self
+            .client
+            .post(&self.gateway_url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded;charset=utf-8",
+            )
+            .body(form_encode(&params))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(Provider::Alipay, method, e))?;
+        let status = resp.status();
+        let body = http::read_body(Provider::Alipay, method, resp).await?;
+        if !status.is_success() {
+            let kind = if status.is_server_error() {
+                ErrorKind::Retryable {
+                    code: format!("HTTP {}", status.as_u16()),
+                    message: clip(&String::from_utf8_lossy(&body)),
+                }
+            } else {
+                ErrorKind::Protocol {
+                    detail: format!("HTTP {}", status.as_u16()),
+                }
+            };
+            return Err(ProviderError::new(Provider::Alipay, method, kind));
+        }
+        self.parse_answer(method, &body)
+    }
+
+    /// Verifies and classifies a gateway answer body.
+    pub fn parse_answer(
+        &self,
+        method: &str,
+        body: &[u8],
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let err = |kind| ProviderError::new(Provider::Alipay, method, kind);
+        let text = std::str::from_utf8(body).map_err(|_| {
+            err(ErrorKind::Protocol {
+                detail: "answer is not UTF-8".into(),
+            })
+        })?;
+        let parts = sign::extract_response(text, method).map_err(|e| {
+            err(ErrorKind::Protocol {
+                detail: e.to_string(),
+            })
+        })?;
+        let signed = parts.sign.is_some();
+        if signed && !sign::verify_response(&parts, &self.alipay_key) {
+            return Err(err(ErrorKind::Verification {
+                detail: format!(
+                    "the signature over {} does not match the Alipay public key",
+                    parts.key
+                ),
+            }));
+        }
+        let obj: Map<String, Value> = serde_json::from_str(parts.content).map_err(|e| {
+            err(ErrorKind::Protocol {
+                detail: format!("{} is not a JSON object: {e}", parts.key),
+            })
+        })?;
+        let code = str_field(&obj, "code").unwrap_or_default();
+        if code == "10000" {
+            if !signed {
+                return Err(err(ErrorKind::Verification {
+                    detail: "a success answer carried no signature".into(),
+                }));
+            }
+            return Ok(obj);
+        }
+        // Error answers may be unsigned; they are only ever used as "not done".
+        let sub_code = str_field(&obj, "sub_code").unwrap_or_default();
+        let msg = str_field(&obj, "sub_msg")
+            .or_else(|| str_field(&obj, "msg"))
+            .unwrap_or_default();
+        let message = clip(&msg);
+        let kind = match (code.as_str(), sub_code.as_str()) {
+            (_, "ACQ.SYSTEM_ERROR") | (_, "isp.unknow-error") | ("20000", _) | ("40005", _) => {
+                ErrorKind::Retryable {
+                    code: if sub_code.is_empty() { code } else { sub_code },
+                    message,
+                }
+            }
+            _ => ErrorKind::Rejected {
+                code: if sub_code.is_empty() { code } else { sub_code },
+                message,
+            },
+        };
+        Err(err(kind))
+    }
+
+    fn yuan(&self, method: &str, minor: i64, currency: Currency) -> Result<String, ProviderError> {
+        if currency != Currency::CNY {
+            return Err(ProviderError::new(
+                Provider::Alipay,
+                method,
+                ErrorKind::Config {
+                    detail: format!("Alipay amounts are CNY, not {currency}"),
+                },
+            ));
+        }
+        Ok(Currency::CNY.format_minor(minor))
+    }
+
+    async fn query_refund_inner(
+        &self,
+        order_no: &str,
+        refund_no: &str,
+    ) -> Result<RefundStatus, ProviderError> {
+        let obj = http::with_retries(&self.opts, || {
+            self.call(
+                METHOD_REFUND_QUERY,
+                json!({"out_trade_no": order_no, "out_request_no": refund_no}),
+            )
+        })
+        .await?;
+        let refund_status = str_field(&obj, "refund_status");
+        let amount = str_field(&obj, "refund_amount")
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_minor(&s, Currency::CNY))
+            .transpose()
+            .map_err(|e| protocol(METHOD_REFUND_QUERY, format!("refund_amount: {e}")))?;
+        let has_data =
+            amount.is_some() || str_field(&obj, "out_request_no").is_some_and(|s| !s.is_empty());
+        let (state, status_text) = match refund_status.as_deref() {
+            Some("REFUND_SUCCESS") => (RefundState::Succeeded, "REFUND_SUCCESS".to_string()),
+            Some("REFUND_PROCESSING") => (RefundState::Processing, "REFUND_PROCESSING".to_string()),
+            Some("REFUND_FAIL") => (RefundState::Failed, "REFUND_FAIL".to_string()),
+            Some(other) if !other.is_empty() => (RefundState::NeedsAttention, other.to_string()),
+            _ if has_data => (RefundState::Succeeded, "REFUND_SUCCESS (business data present)".to_string()),
+            _ => {
+                return Err(ProviderError::new(
+                    Provider::Alipay,
+                    METHOD_REFUND_QUERY,
+                    ErrorKind::Rejected {
+                        code: "REFUND_NOT_FOUND".into(),
+                        message: format!("no refund {refund_no} on order {order_no}: retry the refund with the same number and amount"),
+                    },
+                ))
+            }
+        };
+        Ok(RefundStatus {
+            order_no: order_no.to_string(),
+            refund_no: refund_no.to_string(),
+            provider_refund_id: str_field(&obj, "trade_no"),
+            state,
+            provider_status: status_text,
+            amount,
+            currency: Currency::CNY,
+            failure_reason: None,
+        })
+    }
+}
+
+fn protocol(call: &str, detail: String) -> ProviderError {
+    ProviderError::new(Provider::Alipay, call, ErrorKind::Protocol { detail })
+}
+
+fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    match obj.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `application/x-www-form-urlencoded` body.
+pub(crate) fn form_encode(params: &[(String, String)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}
+
+#[async_trait]
+impl ProviderAdapter for AlipayAdapter {
+    fn provider(&self) -> Provider {
+        Provider::Alipay
+    }
+
+    async fn download_statement(
+        &self,
+        date: BillDate,
+    ) -> Result<DownloadedStatement, ProviderError> {
+        let result = http::with_retries(&self.opts, || {
+            self.call(
+                METHOD_BILL_URL,
+                json!({"bill_type": "trade", "bill_date": date.to_string()}),
+            )
+        })
+        .await;
+        let obj = match result {
+            Ok(o) => o,
+            Err(e) => {
+                if let ErrorKind::Rejected { code, message } = &e.kind {
+                    let c = code.to_ascii_lowercase();
+                    if c.contains("bill_not_exist") {
+                        return Err(ProviderError::new(
+                            Provider::Alipay,
+                            METHOD_BILL_URL,
+                            ErrorKind::NoStatement,
+                        ));
+                    }
+                    if c.contains("bill_not_ready") || c.contains("bill_creating") {
+                        return Err(ProviderError::new(
+                            Provider::Alipay,
+                            METHOD_BILL_URL,
+                            ErrorKind::NotReady {
+                                detail: message.clone(),
+                            },
+                        ));
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let url = str_field(&obj, "bill_download_url")
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                protocol(
+                    METHOD_BILL_URL,
+                    "no bill_download_url in a success answer".into(),
+                )
+            })?;
+        let parsed = url::Url::parse(&url)
+            .map_err(|_| protocol(METHOD_BILL_URL, "bill_download_url is not a URL".into()))?;
+        let call = "GET bill_download_url";
+        let bytes = http::with_retries(&self.opts, || async {
+            let resp = self
+                .client
+                .get(parsed.clone())
+                .send()
+                .await
+                .map_err(|e| http::transport_error(Provider::Alipay, call, e))?;
+            let status = resp.status();
+            let body = http::read_body(Provider::Alipay, call, resp).await?;
+            if status.is_server_error() {
+                return Err(ProviderError::new(
+                    Provider::Alipay,
+                    call,
+                    ErrorKind::Retryable {
+                        code: format!("HTTP {}", status.as_u16()),
+                        message: String::new(),
+                    },
+                ));
+            }
+            if !status.is_success() {
+                return Err(protocol(
+                    call,
+                    format!(
+                        "HTTP {} (the URL lives 30 s; fetch a new one)",
+                        status.as_u16()
+                    ),
+                ));
+            }
+            Ok(body)
+        })
+        .await?;
+        if !bytes.starts_with(b"PK\x03\x04") {
+            return Err(protocol(
+                call,
+                "the bill is not a zip file (the link may have expired)".into(),
+            ));
+        }
+        let file_name = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "downloadFileName")
+            .map(|(_, v)| v.into_owned())
+            .filter(|n| !n.is_empty() && !n.contains('/') && !n.contains('\\'))
+            .unwrap_or_else(|| format!("{}0156_{}.csv.zip", self.pid, date.0.format("%Y%m%d")));
+        Ok(DownloadedStatement { file_name, bytes })
+    }
+
+    async fn query_payment(&self, order_no: &str) -> Result<PaymentStatus, ProviderError> {
+        let result = http::with_retries(&self.opts, || {
+            self.call(METHOD_TRADE_QUERY, json!({"out_trade_no": order_no}))
+        })
+        .await;
+        let obj = match result {
+            Ok(o) => o,
+            Err(e) if matches!(&e.kind, ErrorKind::Rejected { code, .. } if code == "ACQ.TRADE_NOT_EXIST") => {
+                return Ok(PaymentStatus {
+                    order_no: order_no.to_string(),
+                    provider_txn_id: None,
+                    state: PaymentState::NotFound,
+                    provider_status: "ACQ.TRADE_NOT_EXIST".into(),
+                    amount: None,
+                    currency: None,
+                    paid_at: None,
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let status = str_field(&obj, "trade_status").unwrap_or_default();
+        let state = match status.as_str() {
+            "WAIT_BUYER_PAY" => PaymentState::Pending,
+            "TRADE_SUCCESS" => PaymentState::Paid,
+            "TRADE_FINISHED" => PaymentState::Finished,
+            "TRADE_CLOSED" => PaymentState::Closed,
+            other => {
+                return Err(protocol(
+                    METHOD_TRADE_QUERY,
+                    format!("unknown trade_status {other:?}"),
+                ))
+            }
+        };
+        let amount = str_field(&obj, "total_amount")
+            .map(|s| parse_minor(&s, Currency::CNY))
+            .transpose()
+            .map_err(|e| protocol(METHOD_TRADE_QUERY, format!("total_amount: {e}")))?;
+        Ok(PaymentStatus {
+            order_no: order_no.to_string(),
+            provider_txn_id: str_field(&obj, "trade_no"),
+            state,
+            provider_status: status,
+            amount,
+            currency: Some(Currency::CNY),
+            paid_at: str_field(&obj, "send_pay_date"),
+        })
+    }
+
+    async fn create_refund(&self, req: &RefundRequest) -> Result<RefundStatus, ProviderError> {
+        let amount = self.yuan(METHOD_REFUND, req.amount, req.currency)?;
+        let mut biz = json!({
+            "out_trade_no": req.order_no,
+            "refund_amount": amount,
+            "out_request_no": req.refund_no,
+        });
+        if let (Some(reason), Some(m)) = (&req.reason, biz.as_object_mut()) {
+            m.insert("refund_reason".into(), Value::String(reason.clone()));
+        }
+        // ACQ.SYSTEM_ERROR / timeouts: same out_request_no and amount, so retrying is safe.
+        let obj = http::with_retries(&self.opts, || self.call(METHOD_REFUND, biz.clone())).await?;
+        if str_field(&obj, "fund_change").as_deref() == Some("Y") {
+            return Ok(RefundStatus {
+                order_no: req.order_no.clone(),
+                refund_no: req.refund_no.clone(),
+                provider_refund_id: str_field(&obj, "trade_no"),
+                state: RefundState::Succeeded,
+                provider_status: "fund_change=Y".into(),
+                amount: Some(req.amount),
+                currency: Currency::CNY,
+                failure_reason: None,
+            });
+        }
+        // fund_change=N: no money moved in this call (possibly a duplicate). Confirm by query.
+        match self.query_refund_inner(&req.order_no, &req.refund_no).await {
+            Ok(s) => Ok(s),
+            Err(e) if e.is_not_found() => Ok(RefundStatus {
+                order_no: req.order_no.clone(),
+                refund_no: req.refund_no.clone(),
+                provider_refund_id: str_field(&obj, "trade_no"),
+                state: RefundState::Pending,
+                provider_status: "fund_change=N".into(),
+                amount: None,
+                currency: Currency::CNY,
+                failure_reason: None,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn query_refund(&self, req: &RefundQuery) -> Result<RefundStatus, ProviderError> {
+        self.query_refund_inner(&req.order_no, &req.refund_no).await
+    }
+}

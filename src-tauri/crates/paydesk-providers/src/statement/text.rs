@@ -1,0 +1,586 @@
+//! Line-oriented text input shared by every statement format: capped physical-line reads,
+//! per-line decoding (UTF-8 or GBK), a small quote-tolerant CSV splitter and header lookup.
+//!
+//! Lines are decoded one at a time so a GBK bill of a million rows never exists as one
+//! decoded `String`. GBK trail bytes are 0x40..=0xFE, so splitting raw bytes on `\n` (0x0A)
+//! before decoding is safe.
+
+use super::StatementError;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use std::collections::HashMap;
+use std::io::BufRead;
+
+/// One physical line may not exceed this many bytes: a file without newlines is rejected
+/// instead of being read into memory whole.
+pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// A quoted cell may span at most this many physical lines.
+const MAX_RECORD_LINES: u64 = 10_000;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextEncoding {
+    Utf8,
+    Gbk,
+}
+
+pub(crate) fn err(
+    file: &str,
+    line: Option<u64>,
+    column: Option<&str>,
+    reason: impl Into<String>,
+) -> StatementError {
+    StatementError {
+        file: file.to_string(),
+        line,
+        column: column.map(str::to_string),
+        reason: reason.into(),
+    }
+}
+
+/// Reads physical lines from a byte stream and decodes them.
+pub(crate) struct LineSource<'a> {
+    rd: Box<dyn BufRead + 'a>,
+    enc: TextEncoding,
+    raw: Vec<u8>,
+    /// Number of the last physical line read (1-based), 0 before the first.
+    pub line_no: u64,
+    first: bool,
+    pub file: String,
+    tmp: String,
+    /// Lines starting with `#` are comments (Alipay): never treated as opening a quoted cell.
+    pub comments: bool,
+}
+
+impl<'a> LineSource<'a> {
+    pub fn new(rd: Box<dyn BufRead + 'a>, enc: TextEncoding, file: String) -> Self {
+        LineSource {
+            rd,
+            enc,
+            raw: Vec::with_capacity(1024),
+            line_no: 0,
+            first: true,
+            file,
+            tmp: String::new(),
+            comments: false,
+        }
+    }
+
+    /// Reads one physical line (without its `\n` / `\r\n`) into `out`. False at end of input.
+    pub fn next_line(&mut self, out: &mut String) -> Result<bool, StatementError> {
+        self.raw.clear();
+        let line_no = self.line_no + 1;
+        let got = read_line_capped(&mut *self.rd, &mut self.raw).map_err(|e| {
+            err(
+                &self.file,
+                Some(line_no),
+                None,
+                format!("cannot read the file: {e}"),
+            )
+        })?;
+        if !got {
+            return Ok(false);
+        }
+        self.line_no = line_no;
+        if self.raw.last() == Some(&b'\n') {
+            self.raw.pop();
+        }
+        if self.raw.last() == Some(&b'\r') {
+            self.raw.pop();
+        }
+        let mut bytes: &[u8] = &self.raw;
+        if self.first {
+            self.first = false;
+            if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+                bytes = rest;
+            }
+        }
+        out.clear();
+        match self.enc {
+            TextEncoding::Utf8 => match std::str::from_utf8(bytes) {
+                Ok(s) => out.push_str(s),
+                Err(e) => {
+                    return Err(err(
+                        &self.file,
+                        Some(line_no),
+                        None,
+                        format!(
+                            "line is not valid UTF-8 (byte {}); is the file in another encoding such as GBK?",
+                            e.valid_up_to() + 1
+                        ),
+                    ))
+                }
+            },
+            TextEncoding::Gbk => {
+                match encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(bytes) {
+                    Some(s) => out.push_str(&s),
+                    None => {
+                        return Err(err(
+                            &self.file,
+                            Some(line_no),
+                            None,
+                            "line is not valid GBK; is the file in another encoding?",
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads the next non-blank logical CSV record (a quoted cell may span lines) into
+    /// `rec`. False at end of input.
+    pub fn next_record(&mut self, rec: &mut Record) -> Result<bool, StatementError> {
+        loop {
+            if !self.next_line(&mut rec.text)? {
+                return Ok(false);
+            }
+            if rec.text.trim().is_empty() {
+                continue;
+            }
+            rec.line = self.line_no;
+            if self.comments && rec.text.trim_start().starts_with('#') {
+                rec.split();
+                return Ok(true);
+            }
+            let mut state = QuoteState::FieldStart;
+            state = scan_quotes(&rec.text, state);
+            let mut extra = 0u64;
+            while state == QuoteState::Quoted {
+                let mut tmp = std::mem::take(&mut self.tmp);
+                let more = self.next_line(&mut tmp)?;
+                if !more {
+                    self.tmp = tmp;
+                    return Err(err(
+                        &self.file,
+                        Some(rec.line),
+                        None,
+                        "a quoted cell is not closed before the end of the file",
+                    ));
+                }
+                extra += 1;
+                if extra > MAX_RECORD_LINES || rec.text.len() + tmp.len() > MAX_LINE_BYTES {
+                    self.tmp = tmp;
+                    return Err(err(
+                        &self.file,
+                        Some(rec.line),
+                        None,
+                        format!("a quoted cell is not closed within {MAX_RECORD_LINES} lines"),
+                    ));
+                }
+                rec.text.push('\n');
+                state = scan_quotes(&tmp, state);
+                rec.text.push_str(&tmp);
+                self.tmp = tmp;
+            }
+            rec.split();
+            return Ok(true);
+        }
+    }
+}
+
+/// `read_until(b'\n')` that refuses lines longer than [`MAX_LINE_BYTES`].
+fn read_line_capped(rd: &mut dyn BufRead, out: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut any = false;
+    loop {
+        let (done, used) = {
+            let available = match rd.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok(any);
+            }
+            any = true;
+            match available.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    out.extend_from_slice(&available[..=i]);
+                    (true, i + 1)
+                }
+                None => {
+                    out.extend_from_slice(available);
+                    (false, available.len())
+                }
+            }
+        };
+        rd.consume(used);
+        if out.len() > MAX_LINE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line is longer than {MAX_LINE_BYTES} bytes"),
+            ));
+        }
+        if done {
+            return Ok(true);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteSeen,
+    AfterQuoted,
+}
+
+/// Tracks whether a record is inside a quoted cell, using the same rules as
+/// [`Record::split`]: a cell is quoted only when its first character is `"`.
+fn scan_quotes(text: &str, mut state: QuoteState) -> QuoteState {
+    for b in text.bytes() {
+        state = match (state, b) {
+            (QuoteState::FieldStart, b'"') => QuoteState::Quoted,
+            (QuoteState::FieldStart, b',') => QuoteState::FieldStart,
+            (QuoteState::FieldStart, _) => QuoteState::Unquoted,
+            (QuoteState::Unquoted, b',') => QuoteState::FieldStart,
+            (QuoteState::Unquoted, _) => QuoteState::Unquoted,
+            (QuoteState::Quoted, b'"') => QuoteState::QuoteSeen,
+            (QuoteState::Quoted, _) => QuoteState::Quoted,
+            (QuoteState::QuoteSeen, b'"') => QuoteState::Quoted,
+            (QuoteState::QuoteSeen, b',') => QuoteState::FieldStart,
+            (QuoteState::QuoteSeen, _) => QuoteState::AfterQuoted,
+            (QuoteState::AfterQuoted, b',') => QuoteState::FieldStart,
+            (QuoteState::AfterQuoted, _) => QuoteState::AfterQuoted,
+        };
+    }
+    if state == QuoteState::QuoteSeen {
+        // A closing quote at the end of a physical line closes the cell.
+        QuoteState::AfterQuoted
+    } else {
+        state
+    }
+}
+
+/// Characters trimmed from both ends of every cell: Alipay pads ids with a TAB, WeChat
+/// prefixes every cell with a backtick, hand-made files have stray spaces.
+pub(crate) fn trim_cell(s: &str) -> &str {
+    s.trim_matches(is_pad)
+}
+
+fn is_pad(c: char) -> bool {
+    c == ' ' || c == '\t' || c == '`' || c == '\u{3000}'
+}
+
+/// One logical CSV record: the raw text plus the unescaped, trimmed cells.
+#[derive(Default)]
+pub(crate) struct Record {
+    pub text: String,
+    buf: String,
+    spans: Vec<(usize, usize)>,
+    /// 1-based line number where the record starts.
+    pub line: u64,
+}
+
+impl Record {
+    /// A record split from one line of text.
+    pub fn from_text(text: String, line: u64) -> Record {
+        let mut r = Record {
+            text,
+            line,
+            ..Record::default()
+        };
+        r.split();
+        r
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Cell `i`, trimmed; "" when the record is shorter.
+    pub fn get(&self, i: usize) -> &str {
+        self.spans
+            .get(i)
+            .and_then(|&(s, e)| self.buf.get(s..e))
+            .unwrap_or("")
+    }
+
+    /// True when the record is a comment line (`#...`).
+    pub fn is_comment(&self) -> bool {
+        self.text.trim_start().starts_with('#')
+    }
+
+    /// Splits `text` into cells (RFC 4180 quoting, lenient about junk after a closing quote).
+    pub fn split(&mut self) {
+        self.buf.clear();
+        self.spans.clear();
+        let text = self.text.as_str();
+        let b = text.as_bytes();
+        let mut i = 0usize;
+        loop {
+            let start = self.buf.len();
+            if b.get(i) == Some(&b'"') {
+                i += 1;
+                loop {
+                    let rest = text.get(i..).unwrap_or("");
+                    match rest.find('"') {
+                        None => {
+                            self.buf.push_str(rest);
+                            i = b.len();
+                            break;
+                        }
+                        Some(k) => {
+                            self.buf.push_str(rest.get(..k).unwrap_or(""));
+                            i += k + 1;
+                            if b.get(i) == Some(&b'"') {
+                                self.buf.push('"');
+                                i += 1;
+                                continue;
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+            let rest = text.get(i..).unwrap_or("");
+            match rest.find(',') {
+                Some(k) => {
+                    self.buf.push_str(rest.get(..k).unwrap_or(""));
+                    i += k;
+                }
+                None => {
+                    self.buf.push_str(rest);
+                    i = b.len();
+                }
+            }
+            let end = self.buf.len();
+            let cell = self.buf.get(start..end).unwrap_or("");
+            let t1 = cell.trim_start_matches(is_pad);
+            let lead = cell.len() - t1.len();
+            let t2 = t1.trim_end_matches(is_pad);
+            self.spans.push((start + lead, start + lead + t2.len()));
+            if i >= b.len() {
+                break;
+            }
+            i += 1; // the comma
+        }
+    }
+}
+
+/// Header names → column index. Lookup ignores case, whitespace and full-width vs
+/// half-width parentheses (`（元）` = `(元)`), which differ between bill generations.
+pub(crate) struct Header {
+    pub names: Vec<String>,
+    index: HashMap<String, usize>,
+    pub line: u64,
+}
+
+pub(crate) fn norm_name(s: &str) -> String {
+    trim_cell(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+impl Header {
+    pub fn from_record(rec: &Record) -> Header {
+        let mut names = Vec::with_capacity(rec.len());
+        let mut index = HashMap::new();
+        for i in 0..rec.len() {
+            let n = rec.get(i).to_string();
+            index.entry(norm_name(&n)).or_insert(i);
+            names.push(n);
+        }
+        Header {
+            names,
+            index,
+            line: rec.line,
+        }
+    }
+
+    pub fn find(&self, name: &str) -> Option<Col> {
+        self.index.get(&norm_name(name)).map(|&idx| Col {
+            idx,
+            name: self
+                .names
+                .get(idx)
+                .cloned()
+                .unwrap_or_else(|| name.to_string()),
+        })
+    }
+
+    pub fn require(&self, name: &str, file: &str) -> Result<Col, StatementError> {
+        self.find(name).ok_or_else(|| {
+            err(
+                file,
+                Some(self.line),
+                Some(name),
+                "required column is missing from the header",
+            )
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// A column found in the header: its index and its name as the file writes it.
+#[derive(Debug, Clone)]
+pub(crate) struct Col {
+    pub idx: usize,
+    pub name: String,
+}
+
+/// Checks a data record has as many cells as the header.
+pub(crate) fn check_width(rec: &Record, header: &Header, file: &str) -> Result<(), StatementError> {
+    if rec.len() != header.len() {
+        return Err(err(
+            file,
+            Some(rec.line),
+            None,
+            format!(
+                "row has {} cells but the header (line {}) has {}",
+                rec.len(),
+                header.line,
+                header.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn opt_string(s: &str) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.to_string())
+    }
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS` (also with `T` or `/`), quickly for the common case.
+pub(crate) fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b' ' || b[10] == b'T')
+        && b[13] == b':'
+        && b[16] == b':'
+    {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            let mut v = 0u32;
+            for &c in b.get(r)? {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                v = v * 10 + u32::from(c - b'0');
+            }
+            Some(v)
+        };
+        let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+        return date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?);
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// Resolves a zone-less local time. An ambiguous time (DST fall-back) takes the earlier
+/// instant; a time inside a DST gap does not exist and is an error.
+pub(crate) fn local_to_utc(t: NaiveDateTime, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
+    match tz.from_local_datetime(&t) {
+        chrono::LocalResult::Single(x) => Ok(x.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&Utc)),
+        chrono::LocalResult::None => Err(format!("time {t} does not exist in {tz}")),
+    }
+}
+
+pub(crate) fn parse_local_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
+    let t = parse_naive(s)
+        .ok_or_else(|| format!("time {s:?} is not in the form YYYY-MM-DD HH:MM:SS"))?;
+    local_to_utc(t, tz)
+}
+
+/// Formats a fee in thousandths of a minor unit as an exact decimal with at least the
+/// currency's places ("0.01", "0.00600", "110").
+pub(crate) fn format_fee(fee_milli: i64, exponent: u8) -> String {
+    let full = paydesk_core::money::format_scaled(fee_milli, u32::from(exponent) + 3);
+    let Some(dot) = full.find('.') else {
+        return full;
+    };
+    let min_len = if exponent == 0 {
+        dot
+    } else {
+        dot + 1 + usize::from(exponent)
+    };
+    let mut s = full;
+    while s.len() > min_len && s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s
+}
+
+/// Quotes a CSV cell when it needs it.
+pub(crate) fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(s: &str) -> Vec<String> {
+        let r = Record::from_text(s.to_string(), 1);
+        (0..r.len()).map(|i| r.get(i).to_string()).collect()
+    }
+
+    #[test]
+    fn splits_and_trims() {
+        assert_eq!(split("a\t,`b, c ,,"), vec!["a", "b", "c", "", ""]);
+        assert_eq!(split("\"x, y\",\"q\"\"t\"\"\""), vec!["x, y", "q\"t\""]);
+        assert_eq!(split(""), vec![""]);
+        assert_eq!(split("\"open"), vec!["open"]);
+        assert_eq!(split("\"a\"junk,b"), vec!["ajunk", "b"]);
+        assert_eq!(split("`"), vec![""]);
+        assert_eq!(split("\t\t"), vec![""]);
+    }
+
+    #[test]
+    fn fee_format() {
+        assert_eq!(format_fee(600, 2), "0.006");
+        assert_eq!(format_fee(1000, 2), "0.01");
+        assert_eq!(format_fee(0, 2), "0.00");
+        assert_eq!(format_fee(110_000, 0), "110");
+        assert_eq!(format_fee(110_500, 0), "110.5");
+        assert_eq!(format_fee(-1500, 2), "-0.015");
+    }
+
+    #[test]
+    fn quote_state() {
+        assert_eq!(
+            scan_quotes("a,\"b", QuoteState::FieldStart),
+            QuoteState::Quoted
+        );
+        assert_eq!(
+            scan_quotes("a,\"b\"", QuoteState::FieldStart),
+            QuoteState::AfterQuoted
+        );
+        assert_eq!(
+            scan_quotes("a,b\"c", QuoteState::FieldStart),
+            QuoteState::Unquoted
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! ZIP input and output for Alipay bills.
+//!
+//! Reading: the `zip` crate finds the entries; the chosen entry is then inflated straight
+//! from the input slice while its CRC-32 and size are checked, so nothing is buffered whole.
+//! Writing: a minimal ZIP writer of our own, because Alipay's entry names are GBK without
+//! the UTF-8 flag (bit 11) and the `zip` crate always writes names as UTF-8.
+
+use super::text::err;
+use super::StatementError;
+use std::io::{BufRead, BufReader, Read, Write};
+
+/// Entry names are GBK when the UTF-8 flag is unset (Alipay); fall back to UTF-8.
+pub(crate) fn decode_name(raw: &[u8]) -> String {
+    if let Some(s) = encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(raw) {
+        return s.into_owned();
+    }
+    String::from_utf8_lossy(raw).into_owned()
+}
+
+/// Opens the 业务明细 (detail) entry of an Alipay bill ZIP, ignoring the 汇总 (summary)
+/// entry and whatever order the entries come in.
+pub(crate) fn open_bill_entry<'a>(
+    bytes: &'a [u8],
+    file: &str,
+) -> Result<(Box<dyn BufRead + 'a>, String), StatementError> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        err(
+            file,
+            None,
+            None,
+            format!("not a readable ZIP archive (truncated or corrupt?): {e}"),
+        )
+    })?;
+    let mut candidates = Vec::new();
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| {
+            err(
+                file,
+                None,
+                None,
+                format!("cannot read ZIP entry {}: {e}", i + 1),
+            )
+        })?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = decode_name(entry.name_raw());
+        let base = name.rsplit('/').next().unwrap_or(&name).to_string();
+        let lower = base.to_ascii_lowercase();
+        if base.contains("汇总") || !(lower.ends_with(".csv") || lower.ends_with(".txt")) {
+            continue;
+        }
+        candidates.push((i, base));
+    }
+    let chosen = match candidates.iter().find(|(_, n)| n.contains("业务明细")) {
+        Some(c) => c.clone(),
+        None if candidates.len() == 1 => candidates.swap_remove(0),
+        None => {
+            return Err(err(
+                file,
+                None,
+                None,
+                "the ZIP archive has no 业务明细 (trade detail) CSV entry",
+            ))
+        }
+    };
+    let (index, name) = chosen;
+    let entry_file = format!("{file}:{name}");
+    let entry = archive.by_index_raw(index).map_err(|e| {
+        err(
+            &entry_file,
+            None,
+            None,
+            format!("cannot read ZIP entry: {e}"),
+        )
+    })?;
+    if entry.encrypted() {
+        return Err(err(&entry_file, None, None, "the ZIP entry is encrypted"));
+    }
+    let start = usize::try_from(entry.data_start()).unwrap_or(usize::MAX);
+    let len = usize::try_from(entry.compressed_size()).unwrap_or(usize::MAX);
+    let data = start
+        .checked_add(len)
+        .and_then(|end| bytes.get(start..end))
+        .ok_or_else(|| err(&entry_file, None, None, "the ZIP entry is truncated"))?;
+    let expected_crc = entry.crc32();
+    let expected_size = entry.size();
+    let inner: Box<dyn Read + 'a> = match entry.compression() {
+        zip::CompressionMethod::Stored => Box::new(data),
+        zip::CompressionMethod::Deflated => Box::new(flate2::read::DeflateDecoder::new(data)),
+        other => {
+            return Err(err(
+                &entry_file,
+                None,
+                None,
+                format!("unsupported ZIP compression method {other:?}"),
+            ))
+        }
+    };
+    let checked = CrcCheckReader {
+        inner,
+        crc: flate2::Crc::new(),
+        expected_crc,
+        expected_size,
+        seen: 0,
+    };
+    Ok((Box::new(BufReader::with_capacity(64 * 1024, checked)), name))
+}
+
+/// Passes bytes through and, at the end, checks the entry's CRC-32 and size: a damaged
+/// entry fails instead of silently yielding a shorter bill.
+struct CrcCheckReader<R> {
+    inner: R,
+    crc: flate2::Crc,
+    expected_crc: u32,
+    expected_size: u64,
+    seen: u64,
+}
+
+impl<R: Read> Read for CrcCheckReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = buf.get(..n).unwrap_or(&[]);
+        self.crc.update(got);
+        self.seen += n as u64;
+        if self.seen > self.expected_size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "ZIP entry is longer than its stated size",
+            ));
+        }
+        if n == 0
+            && !buf.is_empty()
+            && (self.seen != self.expected_size || self.crc.sum() != self.expected_crc)
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "ZIP entry fails its CRC-32/size check (truncated or corrupt)",
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// Counts bytes and CRC-32 of what is written through it.
+pub(crate) struct CrcWriter<W> {
+    pub inner: W,
+    pub crc: flate2::Crc,
+    pub len: u64,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(buf.get(..n).unwrap_or(&[]));
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A ZIP archive built in memory with deflated entries whose names are raw bytes.
+pub(crate) struct ZipBuilder {
+    out: Vec<u8>,
+    central: Vec<u8>,
+    entries: u16,
+}
+
+/// MS-DOS date/time fields.
+#[derive(Clone, Copy)]
+pub(crate) struct DosTime {
+    pub time: u16,
+    pub date: u16,
+}
+
+impl DosTime {
+    pub fn from_naive(t: chrono::NaiveDateTime) -> DosTime {
+        use chrono::{Datelike, Timelike};
+        let year = t.year().clamp(1980, 2107) as u16;
+        DosTime {
+            time: ((t.hour() as u16) << 11)
+                | ((t.minute() as u16) << 5)
+                | ((t.second() as u16) / 2),
+            date: ((year - 1980) << 9) | ((t.month() as u16) << 5) | (t.day() as u16),
+        }
+    }
+}
+
+const TOO_BIG: &str = "ZIP entry larger than 4 GiB (ZIP64 is not written)";
+
+impl ZipBuilder {
+    pub fn new() -> Self {
+        ZipBuilder {
+            out: Vec::new(),
+            central: Vec::new(),
+            entries: 0,
+        }
+    }
+
+    /// Adds one entry whose content `fill` writes (deflated as it goes).
+    pub fn add<F>(&mut self, name: &[u8], when: DosTime, fill: F) -> Result<(), StatementError>
+    where
+        F: FnOnce(&mut dyn Write) -> Result<(), StatementError>,
+    {
+        let what = "alipay bill zip";
+        let io = |e: std::io::Error| super::io_write_err(what, e);
+        let header_offset =
+            u32::try_from(self.out.len()).map_err(|_| super::write_err(what, None, TOO_BIG))?;
+        let name_len = u16::try_from(name.len())
+            .map_err(|_| super::write_err(what, None, "entry name too long"))?;
+        let mut w = CrcWriter {
+            inner: flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()),
+            crc: flate2::Crc::new(),
+            len: 0,
+        };
+        fill(&mut w)?;
+        let crc = w.crc.sum();
+        let size = u32::try_from(w.len).map_err(|_| super::write_err(what, None, TOO_BIG))?;
+        let data = w.inner.finish().map_err(io)?;
+        let csize = u32::try_from(data.len()).map_err(|_| super::write_err(what, None, TOO_BIG))?;
+
+        let o = &mut self.out;
+        o.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        o.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        o.extend_from_slice(&0u16.to_le_bytes()); // flags: no UTF-8 bit, names are GBK
+        o.extend_from_slice(&8u16.to_le_bytes()); // deflate
+        o.extend_from_slice(&when.time.to_le_bytes());
+        o.extend_from_slice(&when.date.to_le_bytes());
+        o.extend_from_slice(&crc.to_le_bytes());
+        o.extend_from_slice(&csize.to_le_bytes());
+        o.extend_from_slice(&size.to_le_bytes());
+        o.extend_from_slice(&name_len.to_le_bytes());
+        o.extend_from_slice(&0u16.to_le_bytes());
+        o.extend_from_slice(name);
+        o.extend_from_slice(&data);
+
+        let c = &mut self.central;
+        c.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        c.extend_from_slice(&20u16.to_le_bytes()); // version made by (MS-DOS)
+        c.extend_from_slice(&20u16.to_le_bytes());
+        c.extend_from_slice(&0u16.to_le_bytes());
+        c.extend_from_slice(&8u16.to_le_bytes());
+        c.extend_from_slice(&when.time.to_le_bytes());
+        c.extend_from_slice(&when.date.to_le_bytes());
+        c.extend_from_slice(&crc.to_le_bytes());
+        c.extend_from_slice(&csize.to_le_bytes());
+        c.extend_from_slice(&size.to_le_bytes());
+        c.extend_from_slice(&name_len.to_le_bytes());
+        c.extend_from_slice(&0u16.to_le_bytes()); // extra
+        c.extend_from_slice(&0u16.to_le_bytes()); // comment
+        c.extend_from_slice(&0u16.to_le_bytes()); // disk
+        c.extend_from_slice(&0u16.to_le_bytes()); // internal attrs
+        c.extend_from_slice(&0u32.to_le_bytes()); // external attrs
+        c.extend_from_slice(&header_offset.to_le_bytes());
+        c.extend_from_slice(name);
+        self.entries += 1;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, StatementError> {
+        let what = "alipay bill zip";
+        let cd_offset =
+            u32::try_from(self.out.len()).map_err(|_| super::write_err(what, None, TOO_BIG))?;
+        let cd_size =
+            u32::try_from(self.central.len()).map_err(|_| super::write_err(what, None, TOO_BIG))?;
+        self.out.extend_from_slice(&self.central);
+        let o = &mut self.out;
+        o.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        o.extend_from_slice(&0u16.to_le_bytes());
+        o.extend_from_slice(&0u16.to_le_bytes());
+        o.extend_from_slice(&self.entries.to_le_bytes());
+        o.extend_from_slice(&self.entries.to_le_bytes());
+        o.extend_from_slice(&cd_size.to_le_bytes());
+        o.extend_from_slice(&cd_offset.to_le_bytes());
+        o.extend_from_slice(&0u16.to_le_bytes());
+        Ok(self.out)
+    }
+}

@@ -1,0 +1,515 @@
+//! WeChat Pay API v3 simulator.
+
+use crate::alipay::flip_b64;
+use crate::state::{FaultKind, SandboxRefund, Shared};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use paydesk_core::{BillDate, Currency, Provider};
+use paydesk_providers::http::random_nonce;
+use paydesk_providers::keys::verify_sha256_b64;
+use paydesk_providers::wechat::sign::{
+    aead_encrypt, parse_authorization, request_message, response_message,
+};
+use serde_json::{json, Value};
+use sha1::{Digest, Sha1};
+use std::collections::HashMap;
+use std::io::Write;
+
+/// A serial no certificate carries (for the UnknownSerial fault).
+const ROGUE_SERIAL: &str = "7E57000000000000000000000000000000000BAD";
+
+fn signed(st: &Shared, status: StatusCode, body: String, what: &str) -> Response {
+    let corrupt = st
+        .take_fault(Provider::Wechat, what, |k| {
+            *k == FaultKind::CorruptSignature
+        })
+        .is_some();
+    let rogue = st
+        .take_fault(Provider::Wechat, what, |k| *k == FaultKind::UnknownSerial)
+        .is_some();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let nonce = random_nonce(32);
+    let msg = response_message(&ts, &nonce, body.as_bytes());
+    let mut sig = st
+        .cfg
+        .keys
+        .wechat_platform
+        .sign_sha256_b64(&msg)
+        .unwrap_or_default();
+    if corrupt {
+        sig = flip_b64(&sig);
+    }
+    let serial = if rogue {
+        ROGUE_SERIAL.to_string()
+    } else {
+        st.platform_serial.clone()
+    };
+    let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let h = resp.headers_mut();
+    for (k, v) in [
+        ("Wechatpay-Timestamp", ts),
+        ("Wechatpay-Nonce", nonce),
+        ("Wechatpay-Signature", sig),
+        ("Wechatpay-Serial", serial),
+        ("Request-ID", random_nonce(16)),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
+
+fn error(st: &Shared, status: StatusCode, code: &str, message: &str, what: &str) -> Response {
+    signed(
+        st,
+        status,
+        json!({"code": code, "message": message}).to_string(),
+        what,
+    )
+}
+
+/// Checks the merchant's Authorization header over the request as received.
+fn check_auth(
+    st: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Response> {
+    let fail = |m: &str| {
+        Err(error(
+            st,
+            StatusCode::UNAUTHORIZED,
+            "SIGN_ERROR",
+            m,
+            uri.path(),
+        ))
+    };
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return fail("缺少Authorization");
+    };
+    let Some(f) = parse_authorization(auth) else {
+        return fail("Authorization格式错误");
+    };
+    if f.mchid != st.cfg.wechat_mchid {
+        return fail("商户号与签名不匹配");
+    }
+    if f.serial_no != st.cfg.wechat_merchant_serial {
+        return fail("商户证书序列号有误");
+    }
+    let Ok(ts) = f.timestamp.parse::<i64>() else {
+        return fail("时间戳格式错误");
+    };
+    if (chrono::Utc::now().timestamp() - ts).abs() >= 300 {
+        return fail("时间戳超出范围");
+    }
+    let canonical = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(uri.path());
+    let Ok(body_text) = std::str::from_utf8(body) else {
+        return fail("请求体不是UTF-8");
+    };
+    let msg = request_message(method.as_str(), canonical, ts, &f.nonce_str, body_text);
+    if !verify_sha256_b64(
+        &st.cfg.wechat_merchant_public_key,
+        msg.as_bytes(),
+        &f.signature,
+    ) {
+        return fail("签名错误");
+    }
+    Ok(())
+}
+
+fn transient(st: &Shared, what: &str) -> Option<Response> {
+    match st.take_fault(Provider::Wechat, what, |k| {
+        matches!(k, FaultKind::SystemError | FaultKind::RateLimited)
+    })? {
+        FaultKind::RateLimited => Some(error(
+            st,
+            StatusCode::TOO_MANY_REQUESTS,
+            "FREQUENCY_LIMITED",
+            "频率超限",
+            what,
+        )),
+        _ => Some(error(
+            st,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYSTEM_ERROR",
+            "系统错误",
+            what,
+        )),
+    }
+}
+
+async fn delay_after_commit(st: &Shared, what: &str) {
+    if let Some(FaultKind::DelayAfterCommit { millis }) =
+        st.take_fault(Provider::Wechat, what, |k| {
+            matches!(k, FaultKind::DelayAfterCommit { .. })
+        })
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
+}
+
+pub(crate) async fn certificates(
+    State(st): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
+        return r;
+    }
+    let nonce = random_nonce(12);
+    let ct = match aead_encrypt(
+        st.cfg.apiv3_key.as_bytes(),
+        &nonce,
+        "certificate",
+        st.platform_cert_pem.as_bytes(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            return error(
+                &st,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SYSTEM_ERROR",
+                &e.to_string(),
+                uri.path(),
+            )
+        }
+    };
+    let body = json!({"data": [{
+        "serial_no": st.platform_serial,
+        "effective_time": "2020-01-01T08:00:00+08:00",
+        "expire_time": "2050-01-01T07:59:59+08:00",
+        "encrypt_certificate": {"algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate", "ciphertext": ct}
+    }]});
+    signed(&st, StatusCode::OK, body.to_string(), uri.path())
+}
+
+pub(crate) async fn tradebill(
+    State(st): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let what = uri.path();
+    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
+        return r;
+    }
+    if let Some(r) = transient(&st, what) {
+        return r;
+    }
+    let Some(date) = q.get("bill_date").and_then(|d| BillDate::parse(d).ok()) else {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "bill_date格式错误",
+            what,
+        );
+    };
+    if st
+        .take_fault(Provider::Wechat, what, |k| {
+            *k == FaultKind::StatementNotReady
+        })
+        .is_some()
+    {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "STATEMENT_CREATING",
+            "账单生成中",
+            what,
+        );
+    }
+    let lines = st.statement_lines(Provider::Wechat, date);
+    if lines.is_empty() {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "NO_STATEMENT_EXIST",
+            "账单文件不存在",
+            what,
+        );
+    }
+    let mut bill = Vec::new();
+    if let Err(e) = paydesk_providers::statement::write_wechat_bill(&lines, &mut bill) {
+        return error(
+            &st,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYSTEM_ERROR",
+            &e.to_string(),
+            what,
+        );
+    }
+    let hash = hex::encode(Sha1::digest(&bill));
+    let gzip = q.get("tar_type").is_some_and(|t| t == "GZIP");
+    let file = if gzip {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        if enc.write_all(&bill).is_err() {
+            return error(
+                &st,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SYSTEM_ERROR",
+                "gzip",
+                what,
+            );
+        }
+        match enc.finish() {
+            Ok(b) => b,
+            Err(_) => {
+                return error(
+                    &st,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "SYSTEM_ERROR",
+                    "gzip",
+                    what,
+                )
+            }
+        }
+    } else {
+        bill
+    };
+    let token = st.store_file(file);
+    let tar = if gzip { "&tartype=gzip" } else { "" };
+    let body = json!({
+        "hash_type": "SHA1",
+        "hash_value": hash,
+        "download_url": format!("{}/wechat/v3/billdownload/file?token={token}{tar}", st.base_url),
+    });
+    signed(&st, StatusCode::OK, body.to_string(), what)
+}
+
+/// Not signed (like the real `/v3/billdownload/file`); the SHA1 in the signed answer covers it.
+pub(crate) async fn billfile(
+    State(st): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
+        return r;
+    }
+    let file = q.get("token").and_then(|t| st.lock().files.get(t).cloned());
+    match file {
+        Some(b) => ([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"code": "INVALID_REQUEST", "message": "下载链接已失效"}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+fn refund_json(st: &Shared, r: &SandboxRefund) -> Value {
+    let total = st
+        .payment(Provider::Wechat, &r.order_no)
+        .map(|p| p.amount)
+        .unwrap_or(0);
+    let t = r
+        .created
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .to_rfc3339();
+    json!({
+        "refund_id": r.refund_id,
+        "out_refund_no": r.refund_no,
+        "transaction_id": r.txn_id,
+        "out_trade_no": r.order_no,
+        "channel": "ORIGINAL",
+        "user_received_account": "支付用户零钱",
+        "success_time": t,
+        "create_time": t,
+        "status": r.status,
+        "funds_account": "AVAILABLE",
+        "amount": {"total": total, "refund": r.amount, "payer_total": total, "payer_refund": r.amount,
+                   "settlement_refund": r.amount, "settlement_total": total, "discount_refund": 0, "currency": "CNY"},
+    })
+}
+
+pub(crate) async fn create_refund(
+    State(st): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let what = uri.path().to_string();
+    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
+        return r;
+    }
+    if let Some(r) = transient(&st, &what) {
+        return r;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "请求体不是JSON",
+            &what,
+        );
+    };
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (order_no, refund_no) = (s("/out_trade_no"), s("/out_refund_no"));
+    let refund = v
+        .pointer("/amount/refund")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let total = v
+        .pointer("/amount/total")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    if refund_no.is_empty() || refund <= 0 || s("/amount/currency") != "CNY" {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "参数错误",
+            &what,
+        );
+    }
+    let Some(p) = st.payment(Provider::Wechat, &order_no) else {
+        return error(
+            &st,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_EXISTS",
+            "订单不存在",
+            &what,
+        );
+    };
+    let result = {
+        let mut g = st.lock();
+        if let Some(r) = g
+            .refunds
+            .iter()
+            .find(|r| r.provider == Provider::Wechat && r.refund_no == refund_no)
+        {
+            // The same out_refund_no refunds at most once.
+            Ok(r.clone())
+        } else if total != p.amount {
+            Err(("PARAM_ERROR", "订单金额与原订单不一致"))
+        } else {
+            let refunded: i64 = g
+                .refunds
+                .iter()
+                .filter(|r| r.provider == Provider::Wechat && r.order_no == order_no)
+                .map(|r| r.amount)
+                .sum();
+            if refunded + refund > p.amount {
+                Err(("INVALID_REQUEST", "申请退款金额超过订单可退金额"))
+            } else {
+                g.seq += 1;
+                let r = SandboxRefund {
+                    provider: Provider::Wechat,
+                    order_no: order_no.clone(),
+                    refund_no: refund_no.clone(),
+                    refund_id: format!("50000{:08}{}", g.seq, random_nonce(6)),
+                    txn_id: p.txn_id.clone(),
+                    amount: refund,
+                    currency: Currency::CNY,
+                    created: chrono::Utc::now(),
+                    status: "SUCCESS".into(),
+                };
+                g.refunds.push(r.clone());
+                Ok(r)
+            }
+        }
+    };
+    match result {
+        Ok(r) => {
+            delay_after_commit(&st, &what).await;
+            signed(&st, StatusCode::OK, refund_json(&st, &r).to_string(), &what)
+        }
+        Err((code, msg)) => error(&st, StatusCode::BAD_REQUEST, code, msg, &what),
+    }
+}
+
+pub(crate) async fn query_refund(
+    State(st): State<Shared>,
+    Path(no): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let what = uri.path().to_string();
+    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
+        return r;
+    }
+    if let Some(r) = transient(&st, &what) {
+        return r;
+    }
+    let found = st
+        .lock()
+        .refunds
+        .iter()
+        .find(|r| r.provider == Provider::Wechat && r.refund_no == no)
+        .cloned();
+    match found {
+        Some(r) => signed(&st, StatusCode::OK, refund_json(&st, &r).to_string(), &what),
+        None => error(
+            &st,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_EXISTS",
+            "退款单不存在",
+            &what,
+        ),
+    }
+}
+
+pub(crate) async fn query_order(
+    State(st): State<Shared>,
+    Path(no): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let what = uri.path().to_string();
+    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
+        return r;
+    }
+    if let Some(r) = transient(&st, &what) {
+        return r;
+    }
+    let Some(p) = st.payment(Provider::Wechat, &no) else {
+        return error(
+            &st,
+            StatusCode::NOT_FOUND,
+            "ORDER_NOT_EXIST",
+            "订单不存在",
+            &what,
+        );
+    };
+    let refunded = st.refunded_total(Provider::Wechat, &no);
+    let body = json!({
+        "mchid": st.cfg.wechat_mchid,
+        "out_trade_no": p.order_no,
+        "transaction_id": p.txn_id,
+        "trade_type": "NATIVE",
+        "trade_state": if refunded > 0 { "REFUND" } else { "SUCCESS" },
+        "trade_state_desc": "支付成功",
+        "success_time": p.paid_at.with_timezone(&chrono_tz::Asia::Shanghai).to_rfc3339(),
+        "amount": {"total": p.amount, "payer_total": p.amount, "currency": "CNY", "payer_currency": "CNY"},
+    });
+    signed(&st, StatusCode::OK, body.to_string(), &what)
+}
