@@ -1,0 +1,1166 @@
+//! The order mirror: read-only access to the merchant's orders and refunds, in SQLite or
+//! PostgreSQL, through a configurable table/column mapping.
+//!
+//! Every mapped column is read as `CAST(col AS TEXT)` and parsed in Rust, so integer,
+//! NUMERIC, REAL, text and timestamp columns all work the same way on both databases. A row
+//! that cannot be understood fails the query with an error naming the table, the row's key
+//! and the column: rows are never skipped silently.
+
+use crate::codec::{like_escape, placeholders};
+use crate::db::{connect_pool, Backend};
+use crate::error::{DbContext, Result, StoreError};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use paydesk_core::money::{parse_minor, parse_scaled};
+use paydesk_core::{Currency, LocalRefund, Order, OrderStatus, Provider, RefundOrigin};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Column names of the orders table or view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderColumns {
+    pub order_no: String,
+    pub provider: String,
+    pub provider_txn_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    pub status: String,
+    pub created_at: String,
+    pub paid_at: String,
+    pub customer_ref: Option<String>,
+}
+
+impl Default for OrderColumns {
+    fn default() -> Self {
+        OrderColumns {
+            order_no: "order_no".into(),
+            provider: "provider".into(),
+            provider_txn_id: Some("provider_txn_id".into()),
+            amount: "amount".into(),
+            currency: "currency".into(),
+            status: "status".into(),
+            created_at: "created_at".into(),
+            paid_at: "paid_at".into(),
+            customer_ref: Some("customer_ref".into()),
+        }
+    }
+}
+
+/// Column names of the refunds table or view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefundColumns {
+    pub refund_no: String,
+    pub order_no: String,
+    pub provider: String,
+    pub amount: String,
+    pub currency: String,
+    pub refunded_at: String,
+    pub provider_refund_id: Option<String>,
+}
+
+impl Default for RefundColumns {
+    fn default() -> Self {
+        RefundColumns {
+            refund_no: "refund_no".into(),
+            order_no: "order_no".into(),
+            provider: "provider".into(),
+            amount: "amount".into(),
+            currency: "currency".into(),
+            refunded_at: "refunded_at".into(),
+            provider_refund_id: Some("provider_refund_id".into()),
+        }
+    }
+}
+
+/// How the mirror writes amounts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmountUnit {
+    /// Integer minor units (fen, cents).
+    #[default]
+    Minor,
+    /// Decimal major units ("12.34"), text or NUMERIC; parsed exactly.
+    Major,
+}
+
+/// How the mirror writes times. In configuration: `"unix_seconds"`, `"unix_millis"`,
+/// `"text"` (= `"%Y-%m-%d %H:%M:%S"`) or a chrono format string such as
+/// `"%Y/%m/%d %H:%M"`. Text times are read in the mapping's `timezone` unless they carry
+/// an offset (RFC 3339, or a PostgreSQL `timestamptz` cast to text).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum TimeFormat {
+    #[default]
+    UnixSeconds,
+    UnixMillis,
+    Text(String),
+}
+
+pub const DEFAULT_TEXT_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+impl TryFrom<String> for TimeFormat {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, Self::Error> {
+        match s.trim() {
+            "unix_seconds" | "unix" | "seconds" => Ok(TimeFormat::UnixSeconds),
+            "unix_millis" | "millis" => Ok(TimeFormat::UnixMillis),
+            "text" => Ok(TimeFormat::Text(DEFAULT_TEXT_TIME_FORMAT.into())),
+            f if f.contains('%') => Ok(TimeFormat::Text(f.to_string())),
+            other => Err(format!(
+                "unknown time format {other:?} (expected unix_seconds, unix_millis, text or a \
+                 format like \"%Y-%m-%d %H:%M:%S\")"
+            )),
+        }
+    }
+}
+
+impl From<TimeFormat> for String {
+    fn from(t: TimeFormat) -> String {
+        match t {
+            TimeFormat::UnixSeconds => "unix_seconds".into(),
+            TimeFormat::UnixMillis => "unix_millis".into(),
+            TimeFormat::Text(f) => f,
+        }
+    }
+}
+
+/// Where and how the merchant keeps orders and refunds. `Default` is the documented default
+/// schema (tables `orders` and `refunds`, minor units, unix seconds) that
+/// [`create_default_mirror`] creates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MirrorMapping {
+    pub orders_table: String,
+    pub order_columns: OrderColumns,
+    pub refunds_table: String,
+    pub refund_columns: RefundColumns,
+    pub amount_unit: AmountUnit,
+    pub time_format: TimeFormat,
+    /// IANA name ("Asia/Shanghai", "UTC") for text times without an offset.
+    pub timezone: String,
+    /// The merchant's status words → ours (matched exactly, then case-insensitively).
+    pub status_values: BTreeMap<String, OrderStatus>,
+}
+
+impl Default for MirrorMapping {
+    fn default() -> Self {
+        let status_values = [
+            OrderStatus::Pending,
+            OrderStatus::Paid,
+            OrderStatus::Closed,
+            OrderStatus::Refunded,
+            OrderStatus::PartiallyRefunded,
+        ]
+        .into_iter()
+        .map(|s| (s.as_str().to_string(), s))
+        .collect();
+        MirrorMapping {
+            orders_table: "orders".into(),
+            order_columns: OrderColumns::default(),
+            refunds_table: "refunds".into(),
+            refund_columns: RefundColumns::default(),
+            amount_unit: AmountUnit::Minor,
+            time_format: TimeFormat::UnixSeconds,
+            timezone: "UTC".into(),
+            status_values,
+        }
+    }
+}
+
+/// Quotes an identifier unless it is a plain lowercase name (so that unquoted names fold
+/// the way the merchant's own SQL does). "schema.table" is quoted part by part.
+fn ident(name: &str) -> String {
+    name.split('.')
+        .map(|part| {
+            let plain = !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && !part.as_bytes()[0].is_ascii_digit();
+            if plain {
+                part.to_string()
+            } else {
+                format!("\"{}\"", part.replace('"', "\"\""))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn provider_words(p: Provider) -> &'static [&'static str] {
+    match p {
+        Provider::Alipay => &["alipay"],
+        Provider::Wechat => &["wechat", "wechatpay", "weixin"],
+        Provider::Stripe => &["stripe"],
+        Provider::Manual => &["manual"],
+    }
+}
+
+/// How a time column can be range-filtered in SQL.
+#[derive(Debug, Clone)]
+enum TimeFilter {
+    /// `expr >= $a AND expr < $b` with integer bounds.
+    Numeric(String),
+    /// `expr >= $a AND expr < $b` with text bounds (sortable text formats).
+    Text(String),
+    /// No SQL filter: scan and filter in Rust.
+    None,
+}
+
+/// A mapped column: its quoted name and the expression to compare it with a text value.
+#[derive(Debug, Clone)]
+struct Col {
+    /// Mapping field, for error messages ("amount").
+    field: &'static str,
+    /// Configured name, for error messages.
+    name: String,
+    quoted: String,
+    text_eq: String,
+}
+
+#[derive(Debug, Clone)]
+struct TableMap {
+    name: String,
+    quoted: String,
+    cols: Vec<Col>,
+}
+
+impl TableMap {
+    fn col(&self, field: &str) -> Option<&Col> {
+        self.cols.iter().find(|c| c.field == field)
+    }
+
+    fn select_list(&self) -> String {
+        self.cols
+            .iter()
+            .map(|c| format!("CAST({} AS TEXT) AS m_{}", c.quoted, c.field))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Read-only access to the merchant's orders and refunds.
+#[derive(Clone, Debug)]
+pub struct OrderMirror {
+    pool: AnyPool,
+    backend: Backend,
+    mapping: MirrorMapping,
+    tz: chrono_tz::Tz,
+    orders: TableMap,
+    refunds: TableMap,
+    paid_filter: TimeFilter,
+    refunded_filter: TimeFilter,
+    status_ci: HashMap<String, OrderStatus>,
+}
+
+const IN_CHUNK: usize = 500;
+
+impl OrderMirror {
+    /// Opens the mirror (SQLite read-only) and checks that every mapped table and column
+    /// exists; the error names the missing one.
+    pub async fn open(url: &str, mapping: MirrorMapping) -> Result<OrderMirror> {
+        let backend = Backend::of_url(url)?;
+        let tz: chrono_tz::Tz = mapping.timezone.trim().parse().map_err(|_| {
+            StoreError::MirrorSchema(format!(
+                "unknown timezone {:?} in the mirror mapping (expected an IANA name like Asia/Shanghai or UTC)",
+                mapping.timezone
+            ))
+        })?;
+        if mapping.status_values.is_empty() {
+            return Err(StoreError::MirrorSchema(
+                "the mirror mapping's status_values is empty".into(),
+            ));
+        }
+        let pool = connect_pool(url, backend, true, 4).await?;
+        let oc = &mapping.order_columns;
+        let mut order_fields: Vec<(&'static str, &str)> = vec![
+            ("order_no", &oc.order_no),
+            ("provider", &oc.provider),
+            ("amount", &oc.amount),
+            ("currency", &oc.currency),
+            ("status", &oc.status),
+            ("created_at", &oc.created_at),
+            ("paid_at", &oc.paid_at),
+        ];
+        if let Some(c) = &oc.provider_txn_id {
+            order_fields.push(("provider_txn_id", c));
+        }
+        if let Some(c) = &oc.customer_ref {
+            order_fields.push(("customer_ref", c));
+        }
+        let rc = &mapping.refund_columns;
+        let mut refund_fields: Vec<(&'static str, &str)> = vec![
+            ("refund_no", &rc.refund_no),
+            ("order_no", &rc.order_no),
+            ("provider", &rc.provider),
+            ("amount", &rc.amount),
+            ("currency", &rc.currency),
+            ("refunded_at", &rc.refunded_at),
+        ];
+        if let Some(c) = &rc.provider_refund_id {
+            refund_fields.push(("provider_refund_id", c));
+        }
+        let orders =
+            probe_table(&pool, "orders_table", &mapping.orders_table, &order_fields).await?;
+        let refunds = probe_table(
+            &pool,
+            "refunds_table",
+            &mapping.refunds_table,
+            &refund_fields,
+        )
+        .await?;
+        let paid_filter = probe_time_filter(&pool, &orders, "paid_at", &mapping.time_format).await;
+        let refunded_filter =
+            probe_time_filter(&pool, &refunds, "refunded_at", &mapping.time_format).await;
+        let status_ci = mapping
+            .status_values
+            .iter()
+            .map(|(k, v)| (k.trim().to_lowercase(), *v))
+            .collect();
+        Ok(OrderMirror {
+            pool,
+            backend,
+            mapping,
+            tz,
+            orders,
+            refunds,
+            paid_filter,
+            refunded_filter,
+            status_ci,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn mapping(&self) -> &MirrorMapping {
+        &self.mapping
+    }
+
+    /// Orders of `provider` paid in [start, end).
+    pub async fn orders_paid_between(
+        &self,
+        provider: Provider,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Order>> {
+        let mut orders = self
+            .time_query(&self.orders, &self.paid_filter, provider, start, end)
+            .await?
+            .iter()
+            .map(|r| self.order_from_row(r, Some(provider)))
+            .collect::<Result<Vec<_>>>()?;
+        orders.retain(|o| o.paid_at.is_some_and(|t| t >= start && t < end));
+        Ok(orders)
+    }
+
+    /// Orders of `provider` by order number (missing numbers are simply absent).
+    pub async fn orders_by_numbers(
+        &self,
+        provider: Provider,
+        order_nos: &[String],
+    ) -> Result<Vec<Order>> {
+        let rows = self
+            .in_query(&self.orders, "order_no", provider, order_nos)
+            .await?;
+        rows.iter()
+            .map(|r| self.order_from_row(r, Some(provider)))
+            .collect()
+    }
+
+    /// Orders of `provider` by provider transaction id (empty if the mapping has no such
+    /// column).
+    pub async fn orders_by_txn_ids(
+        &self,
+        provider: Provider,
+        txn_ids: &[String],
+    ) -> Result<Vec<Order>> {
+        if self.orders.col("provider_txn_id").is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .in_query(&self.orders, "provider_txn_id", provider, txn_ids)
+            .await?;
+        rows.iter()
+            .map(|r| self.order_from_row(r, Some(provider)))
+            .collect()
+    }
+
+    /// Refunds of `provider` made in [start, end).
+    pub async fn refunds_between(
+        &self,
+        provider: Provider,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<LocalRefund>> {
+        let mut refunds = self
+            .time_query(&self.refunds, &self.refunded_filter, provider, start, end)
+            .await?
+            .iter()
+            .map(|r| self.refund_from_row(r, provider))
+            .collect::<Result<Vec<_>>>()?;
+        refunds.retain(|r| r.refunded_at >= start && r.refunded_at < end);
+        Ok(refunds)
+    }
+
+    pub async fn refunds_by_numbers(
+        &self,
+        provider: Provider,
+        refund_nos: &[String],
+    ) -> Result<Vec<LocalRefund>> {
+        let rows = self
+            .in_query(&self.refunds, "refund_no", provider, refund_nos)
+            .await?;
+        rows.iter()
+            .map(|r| self.refund_from_row(r, provider))
+            .collect()
+    }
+
+    /// Orders whose order number, transaction id or customer reference is `text` (exact
+    /// matches first), then those that contain it (case-insensitive).
+    pub async fn search_orders(&self, text: &str, limit: u32) -> Result<Vec<Order>> {
+        let text = text.trim();
+        if text.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let t = &self.orders;
+        let fields: Vec<&Col> = ["order_no", "provider_txn_id", "customer_ref"]
+            .iter()
+            .filter_map(|f| t.col(f))
+            .collect();
+        let op = "search orders in";
+        let exact = fields
+            .iter()
+            .map(|c| format!("{} = $1", c.text_eq))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {exact} LIMIT $2",
+            t.select_list(),
+            t.quoted
+        );
+        let rows = sqlx::query(&sql)
+            .bind(text)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .ctx(op, &t.name)?;
+        let mut out: Vec<Order> = rows
+            .iter()
+            .map(|r| self.order_from_row(r, None))
+            .collect::<Result<_>>()?;
+        if out.len() < limit as usize {
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            let like = fields
+                .iter()
+                .map(|c| format!("LOWER(CAST({} AS TEXT)) LIKE $1 ESCAPE '\\'", c.quoted))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {like} LIMIT $2",
+                t.select_list(),
+                t.quoted
+            );
+            let rows = sqlx::query(&sql)
+                .bind(pattern)
+                .bind(i64::from(limit) * 2)
+                .fetch_all(&self.pool)
+                .await
+                .ctx(op, &t.name)?;
+            let mut seen: HashSet<String> = out.iter().map(|o| o.order_no.clone()).collect();
+            for r in &rows {
+                if out.len() >= limit as usize {
+                    break;
+                }
+                let o = self.order_from_row(r, None)?;
+                if seen.insert(o.order_no.clone()) {
+                    out.push(o);
+                }
+            }
+        }
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    fn provider_cond(
+        &self,
+        t: &TableMap,
+        first_param: usize,
+        provider: Provider,
+    ) -> Option<String> {
+        let col = t.col("provider")?;
+        let words = provider_words(provider);
+        Some(format!(
+            "LOWER(CAST({} AS TEXT)) IN ({})",
+            col.quoted,
+            placeholders(first_param, words.len())
+        ))
+    }
+
+    async fn time_query(
+        &self,
+        t: &TableMap,
+        filter: &TimeFilter,
+        provider: Provider,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<AnyRow>> {
+        let words = provider_words(provider);
+        let prov = self
+            .provider_cond(t, 1, provider)
+            .unwrap_or_else(|| "1=1".into());
+        let n = words.len();
+        let (time_cond, bounds): (String, Option<(BoundParam, BoundParam)>) = match filter {
+            TimeFilter::Numeric(expr) => {
+                let (a, b) = match self.mapping.time_format {
+                    TimeFormat::UnixMillis => {
+                        (start.timestamp_millis() - 1, end.timestamp_millis() + 1)
+                    }
+                    _ => (start.timestamp() - 1, end.timestamp() + 1),
+                };
+                (
+                    format!(" AND {expr} >= ${} AND {expr} < ${}", n + 1, n + 2),
+                    Some((BoundParam::I64(a), BoundParam::I64(b))),
+                )
+            }
+            TimeFilter::Text(expr) => {
+                let format = match &self.mapping.time_format {
+                    TimeFormat::Text(f) => f.clone(),
+                    _ => DEFAULT_TEXT_TIME_FORMAT.into(),
+                };
+                // Widened by a day either way: offsets and the timezone are applied exactly
+                // when the rows are parsed.
+                let a = (start - chrono::Duration::days(1))
+                    .with_timezone(&self.tz)
+                    .format(&format)
+                    .to_string();
+                let b = (end + chrono::Duration::days(1))
+                    .with_timezone(&self.tz)
+                    .format(&format)
+                    .to_string();
+                (
+                    format!(" AND {expr} >= ${} AND {expr} < ${}", n + 1, n + 2),
+                    Some((BoundParam::Text(a), BoundParam::Text(b))),
+                )
+            }
+            TimeFilter::None => (String::new(), None),
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {prov}{time_cond}",
+            t.select_list(),
+            t.quoted
+        );
+        let mut q = sqlx::query(&sql);
+        if t.col("provider").is_some() {
+            for w in words {
+                q = q.bind(*w);
+            }
+        }
+        if let Some((a, b)) = bounds {
+            q = a.bind(q);
+            q = b.bind(q);
+        }
+        q.fetch_all(&self.pool)
+            .await
+            .ctx("read mirror table", &t.name)
+    }
+
+    async fn in_query(
+        &self,
+        t: &TableMap,
+        field: &str,
+        provider: Provider,
+        values: &[String],
+    ) -> Result<Vec<AnyRow>> {
+        let Some(col) = t.col(field) else {
+            return Ok(Vec::new());
+        };
+        let mut unique: Vec<&str> = values.iter().map(String::as_str).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let words = provider_words(provider);
+        let prov = self
+            .provider_cond(t, 1, provider)
+            .unwrap_or_else(|| "1=1".into());
+        let mut out = Vec::new();
+        for chunk in unique.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {prov} AND {} IN ({})",
+                t.select_list(),
+                t.quoted,
+                col.text_eq,
+                placeholders(words.len() + 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for w in words {
+                q = q.bind(*w);
+            }
+            for v in chunk {
+                q = q.bind(*v);
+            }
+            out.extend(
+                q.fetch_all(&self.pool)
+                    .await
+                    .ctx("read mirror table", &t.name)?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn order_from_row(&self, row: &AnyRow, provider: Option<Provider>) -> Result<Order> {
+        let t = &self.orders;
+        let r = MirrorRow::new(row, &t.name, "order_no");
+        let currency = r.currency(self.col_name(t, "currency"))?;
+        let provider = match provider {
+            Some(p) => p,
+            None => r.provider(self.col_name(t, "provider"))?,
+        };
+        let status_text = r.required("status", self.col_name(t, "status"))?;
+        let status = self
+            .mapping
+            .status_values
+            .get(&status_text)
+            .or_else(|| self.status_ci.get(&status_text.trim().to_lowercase()))
+            .copied()
+            .ok_or_else(|| {
+                r.err(
+                    self.col_name(t, "status"),
+                    format!(
+                        "unknown status {status_text:?} (the mapping's status_values know: {})",
+                        self.mapping
+                            .status_values
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+        Ok(Order {
+            order_no: r.key.clone(),
+            provider,
+            provider_txn_id: r.optional("provider_txn_id"),
+            amount: r.amount(
+                self.col_name(t, "amount"),
+                currency,
+                self.mapping.amount_unit,
+            )?,
+            currency,
+            status,
+            created_at: r
+                .time(self.col_name(t, "created_at"), "created_at", self)?
+                .ok_or_else(|| r.err(self.col_name(t, "created_at"), "is empty".into()))?,
+            paid_at: r.time(self.col_name(t, "paid_at"), "paid_at", self)?,
+            customer_ref: r.optional("customer_ref"),
+        })
+    }
+
+    fn refund_from_row(&self, row: &AnyRow, provider: Provider) -> Result<LocalRefund> {
+        let t = &self.refunds;
+        let r = MirrorRow::new(row, &t.name, "refund_no");
+        let currency = r.currency(self.col_name(t, "currency"))?;
+        Ok(LocalRefund {
+            refund_no: r.key.clone(),
+            order_no: r.required("order_no", self.col_name(t, "order_no"))?,
+            provider,
+            amount: r.amount(
+                self.col_name(t, "amount"),
+                currency,
+                self.mapping.amount_unit,
+            )?,
+            currency,
+            refunded_at: r
+                .time(self.col_name(t, "refunded_at"), "refunded_at", self)?
+                .ok_or_else(|| r.err(self.col_name(t, "refunded_at"), "is empty".into()))?,
+            provider_refund_id: r.optional("provider_refund_id"),
+            origin: RefundOrigin::Mirror,
+        })
+    }
+
+    fn col_name<'a>(&self, t: &'a TableMap, field: &'static str) -> ColRef<'a> {
+        ColRef {
+            field,
+            name: t.col(field).map(|c| c.name.as_str()).unwrap_or(field),
+        }
+    }
+
+    fn parse_time(&self, text: &str) -> std::result::Result<DateTime<Utc>, String> {
+        let s = text.trim();
+        match &self.mapping.time_format {
+            TimeFormat::UnixSeconds => parse_scaled(s, 3)
+                .map_err(|e| format!("{s:?} is not a unix time in seconds ({e})"))
+                .and_then(|ms| {
+                    DateTime::from_timestamp_millis(ms)
+                        .ok_or_else(|| format!("{s:?} is out of range"))
+                }),
+            TimeFormat::UnixMillis => parse_scaled(s, 0)
+                .map_err(|e| format!("{s:?} is not a unix time in milliseconds ({e})"))
+                .and_then(|ms| {
+                    DateTime::from_timestamp_millis(ms)
+                        .ok_or_else(|| format!("{s:?} is out of range"))
+                }),
+            TimeFormat::Text(format) => parse_text_time(s, format, self.tz),
+        }
+    }
+}
+
+/// Parses a text time: RFC 3339 or the format with an offset as given; otherwise the format
+/// (or PostgreSQL's `timestamp` text) as local time in `tz`.
+pub(crate) fn parse_text_time(
+    s: &str,
+    format: &str,
+    tz: chrono_tz::Tz,
+) -> std::result::Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let with_offset = [
+        format.to_string(),
+        format!("{format}%#z"),
+        format!("{format}%.f%#z"),
+        "%Y-%m-%d %H:%M:%S%#z".to_string(),
+        "%Y-%m-%d %H:%M:%S%.f%#z".to_string(),
+    ];
+    for f in &with_offset {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            return Ok(t.with_timezone(&Utc));
+        }
+    }
+    let local = NaiveDateTime::parse_from_str(s, format)
+        .or_else(|_| NaiveDateTime::parse_from_str(s, &format!("{format}%.f")))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+        .map_err(|_| format!("{s:?} does not match the time format {format:?}"))?;
+    match tz.from_local_datetime(&local) {
+        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&Utc)),
+        chrono::LocalResult::None => Err(format!(
+            "{s:?} does not exist in {tz} (skipped by a daylight-saving change)"
+        )),
+    }
+}
+
+enum BoundParam {
+    I64(i64),
+    Text(String),
+}
+
+impl BoundParam {
+    fn bind(self, q: crate::codec::AnyQuery<'_>) -> crate::codec::AnyQuery<'_> {
+        match self {
+            BoundParam::I64(v) => q.bind(v),
+            BoundParam::Text(s) => q.bind(s),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ColRef<'a> {
+    field: &'static str,
+    name: &'a str,
+}
+
+/// One mirror row read as text, with its key for error messages.
+struct MirrorRow<'r> {
+    row: &'r AnyRow,
+    table: &'r str,
+    key: String,
+}
+
+impl<'r> MirrorRow<'r> {
+    fn new(row: &'r AnyRow, table: &'r str, key_field: &'static str) -> MirrorRow<'r> {
+        let key = get_text(row, key_field)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "<no key>".to_string());
+        MirrorRow { row, table, key }
+    }
+
+    fn err(&self, col: ColRef<'_>, reason: String) -> StoreError {
+        StoreError::MirrorRow {
+            table: self.table.to_string(),
+            key: self.key.clone(),
+            column: col.name.to_string(),
+            reason,
+        }
+    }
+
+    fn optional(&self, field: &'static str) -> Option<String> {
+        get_text(self.row, field)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    fn required(&self, field: &'static str, col: ColRef<'_>) -> Result<String> {
+        self.optional(field)
+            .ok_or_else(|| self.err(col, "is empty".into()))
+    }
+
+    fn currency(&self, col: ColRef<'_>) -> Result<Currency> {
+        let s = self.required(col.field, col)?;
+        Currency::parse(&s).map_err(|e| self.err(col, e.to_string()))
+    }
+
+    fn provider(&self, col: ColRef<'_>) -> Result<Provider> {
+        let s = self.required(col.field, col)?;
+        s.parse::<Provider>().map_err(|e| self.err(col, e))
+    }
+
+    fn amount(&self, col: ColRef<'_>, currency: Currency, unit: AmountUnit) -> Result<i64> {
+        let s = self.required(col.field, col)?;
+        match unit {
+            AmountUnit::Minor => parse_scaled(&s, 0),
+            AmountUnit::Major => parse_minor(&s, currency),
+        }
+        .map_err(|e| {
+            self.err(
+                col,
+                format!(
+                    "{e} (amounts are configured as {} units of {currency})",
+                    match unit {
+                        AmountUnit::Minor => "minor",
+                        AmountUnit::Major => "major",
+                    }
+                ),
+            )
+        })
+    }
+
+    fn time(
+        &self,
+        col: ColRef<'_>,
+        field: &'static str,
+        m: &OrderMirror,
+    ) -> Result<Option<DateTime<Utc>>> {
+        match self.optional(field) {
+            None => Ok(None),
+            Some(s) => m.parse_time(&s).map(Some).map_err(|e| self.err(col, e)),
+        }
+    }
+}
+
+fn get_text(row: &AnyRow, field: &str) -> Option<String> {
+    row.try_get::<Option<String>, _>(format!("m_{field}").as_str())
+        .ok()
+        .flatten()
+}
+
+async fn probe_table(
+    pool: &AnyPool,
+    setting: &str,
+    table: &str,
+    fields: &[(&'static str, &str)],
+) -> Result<TableMap> {
+    if table.trim().is_empty() {
+        return Err(StoreError::MirrorSchema(format!(
+            "the mirror mapping's {setting} is empty"
+        )));
+    }
+    let quoted = ident(table.trim());
+    sqlx::query(&format!("SELECT * FROM {quoted} WHERE 1 = 0"))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| {
+            StoreError::MirrorSchema(format!(
+                "table or view {table:?} ({setting}) cannot be read: {}",
+                db_message(&e)
+            ))
+        })?;
+    let mut cols = Vec::new();
+    for (field, name) in fields {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::MirrorSchema(format!(
+                "the mirror mapping names no column for {field} of table {table:?}"
+            )));
+        }
+        let q = ident(name);
+        sqlx::query(&format!("SELECT {q} FROM {quoted} WHERE 1 = 0"))
+            .fetch_all(pool)
+            .await
+            .map_err(|e| {
+                StoreError::MirrorSchema(format!(
+                    "table {table:?} has no column {name:?} (mapped as {field}): {}",
+                    db_message(&e)
+                ))
+            })?;
+        // Compare with text values directly where the database allows it (keeps indexes
+        // usable); otherwise through a cast.
+        let direct = sqlx::query(&format!(
+            "SELECT {q} FROM {quoted} WHERE {q} = $1 AND 1 = 0"
+        ))
+        .bind("x")
+        .fetch_all(pool)
+        .await
+        .is_ok();
+        let text_eq = if direct {
+            q.clone()
+        } else {
+            format!("CAST({q} AS TEXT)")
+        };
+        cols.push(Col {
+            field,
+            name: name.to_string(),
+            quoted: q,
+            text_eq,
+        });
+    }
+    Ok(TableMap {
+        name: table.trim().to_string(),
+        quoted,
+        cols,
+    })
+}
+
+async fn probe_time_filter(
+    pool: &AnyPool,
+    t: &TableMap,
+    field: &str,
+    format: &TimeFormat,
+) -> TimeFilter {
+    let Some(col) = t.col(field) else {
+        return TimeFilter::None;
+    };
+    let q = &col.quoted;
+    match format {
+        TimeFormat::UnixSeconds | TimeFormat::UnixMillis => {
+            let ok = |expr: String| async move {
+                sqlx::query(&format!(
+                    "SELECT {q} FROM {} WHERE {expr} >= $1 AND 1 = 0",
+                    t.quoted
+                ))
+                .bind(0i64)
+                .fetch_all(pool)
+                .await
+                .is_ok()
+                .then_some(expr)
+            };
+            match ok(q.clone()).await {
+                Some(e) => TimeFilter::Numeric(e),
+                None => TimeFilter::None,
+            }
+        }
+        TimeFormat::Text(f) => {
+            let sortable = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%F"]
+                .iter()
+                .any(|p| f.starts_with(p));
+            if !sortable {
+                return TimeFilter::None;
+            }
+            for expr in [q.clone(), format!("CAST({q} AS TEXT)")] {
+                let ok = sqlx::query(&format!(
+                    "SELECT {q} FROM {} WHERE {expr} >= $1 AND 1 = 0",
+                    t.quoted
+                ))
+                .bind("2000-01-01")
+                .fetch_all(pool)
+                .await
+                .is_ok();
+                if ok {
+                    return TimeFilter::Text(expr);
+                }
+            }
+            TimeFilter::None
+        }
+    }
+}
+
+/// The database's own message, without sqlx's wrapping.
+fn db_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Creates the documented default mirror schema (tables `orders` and `refunds`, minor-unit
+/// amounts, unix-second times) if missing, with its indexes. Idempotent. A SQLite file is
+/// created if missing.
+pub async fn create_default_mirror(url: &str) -> Result<()> {
+    let backend = Backend::of_url(url)?;
+    let pool = connect_pool(url, backend, false, 1).await?;
+    let op = "create the default order mirror in";
+    let object = crate::error::redact_url(url);
+    for stmt in [
+        "CREATE TABLE IF NOT EXISTS orders (\
+            order_no TEXT PRIMARY KEY, \
+            provider TEXT NOT NULL, \
+            provider_txn_id TEXT NULL, \
+            amount BIGINT NOT NULL, \
+            currency TEXT NOT NULL, \
+            status TEXT NOT NULL, \
+            created_at BIGINT NOT NULL, \
+            paid_at BIGINT NULL, \
+            customer_ref TEXT NULL)",
+        "CREATE TABLE IF NOT EXISTS refunds (\
+            refund_no TEXT PRIMARY KEY, \
+            order_no TEXT NOT NULL, \
+            provider TEXT NOT NULL, \
+            amount BIGINT NOT NULL, \
+            currency TEXT NOT NULL, \
+            refunded_at BIGINT NOT NULL, \
+            provider_refund_id TEXT NULL)",
+        "CREATE INDEX IF NOT EXISTS orders_provider_txn_id ON orders (provider_txn_id)",
+        "CREATE INDEX IF NOT EXISTS orders_paid_at ON orders (paid_at)",
+        "CREATE INDEX IF NOT EXISTS orders_customer_ref ON orders (customer_ref)",
+        "CREATE INDEX IF NOT EXISTS refunds_order_no ON refunds (order_no)",
+        "CREATE INDEX IF NOT EXISTS refunds_refunded_at ON refunds (refunded_at)",
+    ] {
+        sqlx::query(stmt).execute(&pool).await.ctx(op, &object)?;
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// Writes orders and refunds into a default-schema mirror (upserting by order/refund
+/// number), in one transaction. Used by `paydesk init --demo` and the data generator.
+pub async fn insert_mirror_rows(
+    url: &str,
+    orders: &[Order],
+    refunds: &[LocalRefund],
+) -> Result<()> {
+    let backend = Backend::of_url(url)?;
+    let pool = connect_pool(url, backend, false, 1).await?;
+    let op = "write order mirror rows to";
+    let object = crate::error::redact_url(url);
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+    .ctx(op, &object)?;
+
+    // The last occurrence of a number wins (one statement may not update a row twice).
+    let mut last_order: HashMap<&str, usize> = HashMap::new();
+    for (i, o) in orders.iter().enumerate() {
+        last_order.insert(o.order_no.as_str(), i);
+    }
+    let orders: Vec<&Order> = orders
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| last_order.get(o.order_no.as_str()) == Some(i))
+        .map(|(_, o)| o)
+        .collect();
+    let order_cols = [
+        "order_no",
+        "provider",
+        "provider_txn_id",
+        "amount",
+        "currency",
+        "status",
+        "created_at",
+        "paid_at",
+        "customer_ref",
+    ];
+    let suffix = "ON CONFLICT (order_no) DO UPDATE SET provider = excluded.provider, \
+         provider_txn_id = excluded.provider_txn_id, amount = excluded.amount, \
+         currency = excluded.currency, status = excluded.status, \
+         created_at = excluded.created_at, paid_at = excluded.paid_at, \
+         customer_ref = excluded.customer_ref";
+    for chunk in orders.chunks(crate::codec::chunk_rows(order_cols.len())) {
+        let sql = crate::codec::insert_sql(backend, "orders", &order_cols, chunk.len(), suffix);
+        let mut q = sqlx::query(&sql);
+        for o in chunk {
+            q = q
+                .bind(o.order_no.as_str())
+                .bind(o.provider.as_str())
+                .bind(o.provider_txn_id.as_deref())
+                .bind(o.amount)
+                .bind(o.currency.code())
+                .bind(o.status.as_str())
+                .bind(o.created_at.timestamp())
+                .bind(o.paid_at.map(|t| t.timestamp()))
+                .bind(o.customer_ref.as_deref());
+        }
+        q.execute(&mut *tx).await.ctx(op, &object)?;
+    }
+
+    let mut last_refund: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in refunds.iter().enumerate() {
+        last_refund.insert(r.refund_no.as_str(), i);
+    }
+    let refunds: Vec<&LocalRefund> = refunds
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| last_refund.get(r.refund_no.as_str()) == Some(i))
+        .map(|(_, r)| r)
+        .collect();
+    let refund_cols = [
+        "refund_no",
+        "order_no",
+        "provider",
+        "amount",
+        "currency",
+        "refunded_at",
+        "provider_refund_id",
+    ];
+    let suffix = "ON CONFLICT (refund_no) DO UPDATE SET order_no = excluded.order_no, \
+         provider = excluded.provider, amount = excluded.amount, currency = excluded.currency, \
+         refunded_at = excluded.refunded_at, provider_refund_id = excluded.provider_refund_id";
+    for chunk in refunds.chunks(crate::codec::chunk_rows(refund_cols.len())) {
+        let sql = crate::codec::insert_sql(backend, "refunds", &refund_cols, chunk.len(), suffix);
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.refund_no.as_str())
+                .bind(r.order_no.as_str())
+                .bind(r.provider.as_str())
+                .bind(r.amount)
+                .bind(r.currency.code())
+                .bind(r.refunded_at.timestamp())
+                .bind(r.provider_refund_id.as_deref());
+        }
+        q.execute(&mut *tx).await.ctx(op, &object)?;
+    }
+    tx.commit().await.ctx(op, &object)?;
+    pool.close().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idents() {
+        assert_eq!(ident("orders"), "orders");
+        assert_eq!(ident("Orders"), "\"Orders\"");
+        assert_eq!(ident("shop.orders"), "shop.orders");
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn text_times() {
+        let sh = chrono_tz::Asia::Shanghai;
+        let f = DEFAULT_TEXT_TIME_FORMAT;
+        let t = parse_text_time("2024-05-01 08:00:00", f, sh).ok();
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()),
+            Some("2024-05-01T00:00:00+00:00".into())
+        );
+        let t = parse_text_time("2024-05-01 08:00:00+00", f, sh).ok();
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()),
+            Some("2024-05-01T08:00:00+00:00".into())
+        );
+        let t = parse_text_time("2024-05-01T08:00:00Z", f, sh).ok();
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()),
+            Some("2024-05-01T08:00:00+00:00".into())
+        );
+        let t = parse_text_time("2024-05-01 08:00:00.250", f, sh).ok();
+        assert_eq!(t.map(|t| t.timestamp_millis() % 1000), Some(250));
+        assert!(parse_text_time("yesterday", f, sh).is_err());
+    }
+
+    #[test]
+    fn time_format_config() {
+        let t: TimeFormat = serde_json::from_str("\"unix_millis\"").unwrap_or_default();
+        assert_eq!(t, TimeFormat::UnixMillis);
+        let t: std::result::Result<TimeFormat, _> = serde_json::from_str("\"%d/%m/%Y %H:%M\"");
+        assert_eq!(t.ok(), Some(TimeFormat::Text("%d/%m/%Y %H:%M".into())));
+        assert!(serde_json::from_str::<TimeFormat>("\"weird\"").is_err());
+    }
+}

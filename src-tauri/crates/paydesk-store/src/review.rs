@@ -1,0 +1,496 @@
+//! Listing, filtering and reviewing discrepancies.
+
+use crate::codec::{bind_params, date_text, like_escape, now_ms, Param, RowReader};
+use crate::db::AppDb;
+use crate::error::{DbContext, Result, StoreError};
+use crate::runs::{insert_history, NewHistory};
+use paydesk_core::{
+    DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ResolutionKind, ReviewChange, ReviewState,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use std::str::FromStr;
+
+/// How to order a discrepancy list. Ties are broken by id, so paging is stable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscrepancySort {
+    /// Newest bill date first.
+    #[default]
+    DateDesc,
+    DateAsc,
+    /// Largest absolute difference first.
+    AmountDesc,
+    AmountAsc,
+    /// By class name.
+    Class,
+    /// Open, then investigating, then resolved.
+    State,
+    /// Soonest due first.
+    DueAsc,
+}
+
+impl DiscrepancySort {
+    pub const ALL: [DiscrepancySort; 7] = [
+        DiscrepancySort::DateDesc,
+        DiscrepancySort::DateAsc,
+        DiscrepancySort::AmountDesc,
+        DiscrepancySort::AmountAsc,
+        DiscrepancySort::Class,
+        DiscrepancySort::State,
+        DiscrepancySort::DueAsc,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DiscrepancySort::DateDesc => "date_desc",
+            DiscrepancySort::DateAsc => "date_asc",
+            DiscrepancySort::AmountDesc => "amount_desc",
+            DiscrepancySort::AmountAsc => "amount_asc",
+            DiscrepancySort::Class => "class",
+            DiscrepancySort::State => "state",
+            DiscrepancySort::DueAsc => "due_asc",
+        }
+    }
+
+    fn order_by(&self) -> &'static str {
+        match self {
+            DiscrepancySort::DateDesc => "bill_date DESC, id DESC",
+            DiscrepancySort::DateAsc => "bill_date ASC, id ASC",
+            DiscrepancySort::AmountDesc => "abs_difference DESC, id DESC",
+            DiscrepancySort::AmountAsc => "abs_difference ASC, id ASC",
+            DiscrepancySort::Class => "class ASC, id ASC",
+            DiscrepancySort::State => {
+                "CASE state WHEN 'open' THEN 0 WHEN 'investigating' THEN 1 ELSE 2 END ASC, id ASC"
+            }
+            DiscrepancySort::DueAsc => "due_at ASC, id ASC",
+        }
+    }
+}
+
+impl FromStr for DiscrepancySort {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        DiscrepancySort::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                format!(
+                    "unknown sort {s:?} (expected one of: {})",
+                    DiscrepancySort::ALL.map(|x| x.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+const RECORD_COLS: &str = "id, account, provider, bill_date, dkey, class, rule, order_no, \
+     provider_txn_id, refund_no, currency, provider_amount, local_amount, difference, \
+     provider_time, local_time, evidence_file, evidence_line, explanation, state, resolution, \
+     note, assignee, due_at, created_at, updated_at, first_run_id, last_run_id, present";
+
+fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
+    let id: i64 = row.try_get("id").ctx("read", "discrepancy")?;
+    let r = RowReader::new(row, "discrepancies", format!("id {id}"));
+    Ok(DiscrepancyRecord {
+        id,
+        account: r.text("account")?,
+        provider: r.parsed("provider")?,
+        bill_date: r.date("bill_date")?,
+        key: r.text("dkey")?,
+        class: r.parsed("class")?,
+        rule: r.rule("rule")?,
+        order_no: r.opt_text("order_no")?,
+        provider_txn_id: r.opt_text("provider_txn_id")?,
+        refund_no: r.opt_text("refund_no")?,
+        currency: r.currency("currency")?,
+        provider_amount: r.opt_i64("provider_amount")?,
+        local_amount: r.opt_i64("local_amount")?,
+        difference: r.i64("difference")?,
+        provider_time: r.opt_time("provider_time")?,
+        local_time: r.opt_time("local_time")?,
+        evidence_file: r.opt_text("evidence_file")?,
+        evidence_line: r.opt_u64("evidence_line")?,
+        explanation: r.text("explanation")?,
+        state: r.parsed("state")?,
+        resolution: r.opt_parsed("resolution")?,
+        note: r.opt_text("note")?,
+        assignee: r.opt_text("assignee")?,
+        due_at: r.time("due_at")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
+        first_run_id: r.i64("first_run_id")?,
+        last_run_id: r.i64("last_run_id")?,
+        present: r.bool("present")?,
+    })
+}
+
+/// WHERE clause and parameters for a filter.
+fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut params: Vec<Param> = Vec::new();
+    let next = |params: &mut Vec<Param>, p: Param| {
+        params.push(p);
+        format!("${}", params.len())
+    };
+    if let Some(a) = &f.account {
+        let p = next(&mut params, Param::Text(a.clone()));
+        conds.push(format!("account = {p}"));
+    }
+    if let Some(p) = f.provider {
+        let p = next(&mut params, Param::Text(p.as_str().into()));
+        conds.push(format!("provider = {p}"));
+    }
+    if let Some(d) = f.date_from {
+        let p = next(&mut params, Param::Text(date_text(d)));
+        conds.push(format!("bill_date >= {p}"));
+    }
+    if let Some(d) = f.date_to {
+        let p = next(&mut params, Param::Text(date_text(d)));
+        conds.push(format!("bill_date <= {p}"));
+    }
+    if !f.classes.is_empty() {
+        let ps: Vec<String> = f
+            .classes
+            .iter()
+            .map(|c| next(&mut params, Param::Text(c.as_str().into())))
+            .collect();
+        conds.push(format!("class IN ({})", ps.join(",")));
+    }
+    if !f.states.is_empty() {
+        let ps: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| next(&mut params, Param::Text(s.as_str().into())))
+            .collect();
+        conds.push(format!("state IN ({})", ps.join(",")));
+    }
+    if let Some(a) = &f.assignee {
+        let p = next(&mut params, Param::Text(a.clone()));
+        conds.push(format!("assignee = {p}"));
+    }
+    if let Some(m) = f.min_abs_difference {
+        let p = next(&mut params, Param::I64(m.saturating_abs()));
+        conds.push(format!("abs_difference >= {p}"));
+    }
+    if let Some(run) = f.run_id {
+        let p = next(&mut params, Param::I64(run));
+        conds.push(format!(
+            "account = (SELECT account FROM runs WHERE id = {p}) \
+             AND bill_date = (SELECT bill_date FROM runs WHERE id = {p}) \
+             AND dkey IN (SELECT discrepancy_key FROM run_outcomes \
+                          WHERE run_id = {p} AND discrepancy_key IS NOT NULL)"
+        ));
+    }
+    if let Some(t) = f.text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", like_escape(&t.to_lowercase()));
+        let p = next(&mut params, Param::Text(pattern));
+        conds.push(format!(
+            "(LOWER(order_no) LIKE {p} ESCAPE '\\' OR LOWER(provider_txn_id) LIKE {p} ESCAPE '\\' \
+             OR LOWER(refund_no) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if !f.include_gone {
+        conds.push("present = 1".into());
+    }
+    let where_ = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    (where_, params)
+}
+
+/// The reviewer-owned columns of a discrepancy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ReviewCols {
+    id: i64,
+    state: String,
+    resolution: Option<String>,
+    note: Option<String>,
+    assignee: Option<String>,
+    auto_closed: Option<String>,
+}
+
+const REVIEW_COLS: &str = "id, state, resolution, note, assignee, auto_closed";
+
+fn review_cols(row: &AnyRow) -> Result<ReviewCols> {
+    let id: i64 = row.try_get("id").ctx("read", "discrepancy")?;
+    let r = RowReader::new(row, "discrepancies", format!("id {id}"));
+    Ok(ReviewCols {
+        id,
+        state: r.text("state")?,
+        resolution: r.opt_text("resolution")?,
+        note: r.opt_text("note")?,
+        assignee: r.opt_text("assignee")?,
+        auto_closed: r.opt_text("auto_closed")?,
+    })
+}
+
+fn invalid_change(id: Option<i64>, reason: String) -> StoreError {
+    StoreError::Invalid {
+        what: match id {
+            Some(id) => format!("review change for discrepancy {id}"),
+            None => "review change".into(),
+        },
+        reason,
+    }
+}
+
+/// Applies a (validated) change to one discrepancy whose review columns are `cur`.
+/// Returns whether anything changed.
+async fn apply_change(
+    tx: &mut Transaction<'static, Any>,
+    cur: &ReviewCols,
+    change: &ReviewChange,
+    actor: &str,
+    now: i64,
+    history: &mut Vec<NewHistory>,
+) -> Result<bool> {
+    let resolved = ReviewState::Resolved.as_str();
+    let state = match (change.state, change.resolution) {
+        (Some(s), _) => s.as_str().to_string(),
+        (None, Some(_)) => resolved.to_string(),
+        (None, None) => cur.state.clone(),
+    };
+    let resolution = if state == resolved {
+        change
+            .resolution
+            .map(|r| r.as_str().to_string())
+            .or_else(|| cur.resolution.clone())
+    } else {
+        None
+    };
+    if state == resolved && resolution.is_none() {
+        return Err(invalid_change(
+            Some(cur.id),
+            "resolving needs a resolution kind (e.g. corrected_locally, written_off)".into(),
+        ));
+    }
+    let note = match &change.note {
+        Some(n) if n.trim().is_empty() => None,
+        Some(n) => Some(n.clone()),
+        None => cur.note.clone(),
+    };
+    let assignee = match &change.assignee {
+        Some(a) => a.as_ref().map(|a| a.trim().to_string()),
+        None => cur.assignee.clone(),
+    };
+    let review_changed = state != cur.state || resolution != cur.resolution;
+    let auto_closed = if review_changed {
+        None
+    } else {
+        cur.auto_closed.clone()
+    };
+    let mut changed = false;
+    let mut push = |field: &'static str, old: &Option<String>, new: &Option<String>| {
+        if old != new {
+            changed = true;
+            history.push(NewHistory {
+                discrepancy_id: cur.id,
+                at: now,
+                actor: actor.to_string(),
+                field,
+                old_value: old.clone(),
+                new_value: new.clone(),
+            });
+        }
+    };
+    push("state", &Some(cur.state.clone()), &Some(state.clone()));
+    push("resolution", &cur.resolution, &resolution);
+    push("note", &cur.note, &note);
+    push("assignee", &cur.assignee, &assignee);
+    if !changed {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE discrepancies SET state = $1, resolution = $2, note = $3, assignee = $4, \
+         auto_closed = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(state.as_str())
+    .bind(resolution.as_deref())
+    .bind(note.as_deref())
+    .bind(assignee.as_deref())
+    .bind(auto_closed.as_deref())
+    .bind(now)
+    .bind(cur.id)
+    .execute(&mut **tx)
+    .await
+    .ctx("update discrepancy", cur.id)?;
+    Ok(true)
+}
+
+fn validate(change: &ReviewChange, id: Option<i64>) -> Result<()> {
+    change.validate().map_err(|e| invalid_change(id, e))?;
+    if change.resolution == Some(ResolutionKind::AutoMatched) {
+        return Err(invalid_change(
+            id,
+            "auto_matched is set by Paydesk itself".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl AppDb {
+    /// A filtered, sorted page of discrepancies.
+    pub async fn list_discrepancies(
+        &self,
+        f: &DiscrepancyFilter,
+        sort: DiscrepancySort,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<DiscrepancyRecord>> {
+        let (where_, mut params) = filter_sql(f);
+        params.push(Param::I64(i64::from(limit)));
+        params.push(Param::I64(crate::codec::i64_of(offset)));
+        let sql = format!(
+            "SELECT {RECORD_COLS} FROM discrepancies {where_} ORDER BY {} LIMIT ${} OFFSET ${}",
+            sort.order_by(),
+            params.len() - 1,
+            params.len()
+        );
+        let rows = bind_params(sqlx::query(&sql), &params)
+            .fetch_all(&self.pool)
+            .await
+            .ctx("list", "discrepancies")?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// How many discrepancies match the filter.
+    pub async fn count_discrepancies(&self, f: &DiscrepancyFilter) -> Result<u64> {
+        let (where_, params) = filter_sql(f);
+        let sql = format!("SELECT COUNT(*) AS n FROM discrepancies {where_}");
+        let row = bind_params(sqlx::query(&sql), &params)
+            .fetch_one(&self.pool)
+            .await
+            .ctx("count", "discrepancies")?;
+        let n: i64 = row.try_get("n").ctx("count", "discrepancies")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub async fn discrepancy(&self, id: i64) -> Result<Option<DiscrepancyRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_COLS} FROM discrepancies WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("read discrepancy", id)?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Applies a reviewer's change, recording one history entry per changed field.
+    pub async fn update_discrepancy(
+        &self,
+        id: i64,
+        change: &ReviewChange,
+        actor: &str,
+    ) -> Result<DiscrepancyRecord> {
+        validate(change, Some(id))?;
+        self.apply_review_changes(&[(id, change.clone())], actor)
+            .await?;
+        self.discrepancy(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "discrepancy",
+                id: id.to_string(),
+            })
+    }
+
+    /// Applies one change to every discrepancy matching the filter, in one transaction.
+    /// Returns how many discrepancies actually changed.
+    pub async fn bulk_update_discrepancies(
+        &self,
+        f: &DiscrepancyFilter,
+        change: &ReviewChange,
+        actor: &str,
+    ) -> Result<u64> {
+        validate(change, None)?;
+        let op = "bulk update";
+        let (where_, params) = filter_sql(f);
+        let mut tx = self.begin_write(op, "discrepancies").await?;
+        let sql = format!("SELECT {REVIEW_COLS} FROM discrepancies {where_} ORDER BY id");
+        let rows = bind_params(sqlx::query(&sql), &params)
+            .fetch_all(&mut *tx)
+            .await
+            .ctx(op, "discrepancies")?;
+        let now = now_ms();
+        let mut history = Vec::new();
+        let mut n = 0u64;
+        for row in &rows {
+            let cur = review_cols(row)?;
+            if apply_change(&mut tx, &cur, change, actor, now, &mut history).await? {
+                n += 1;
+            }
+        }
+        insert_history(&mut tx, self.backend, &history, op).await?;
+        tx.commit().await.ctx(op, "discrepancies")?;
+        Ok(n)
+    }
+
+    /// Applies a batch of changes (a spreadsheet re-import) in one transaction: all or
+    /// nothing. Every change is validated first; an unknown id fails the whole batch.
+    /// Returns how many discrepancies actually changed.
+    pub async fn apply_review_changes(
+        &self,
+        changes: &[(i64, ReviewChange)],
+        actor: &str,
+    ) -> Result<u64> {
+        for (id, change) in changes {
+            validate(change, Some(*id))?;
+        }
+        let op = "apply review changes to";
+        let mut tx = self.begin_write(op, "discrepancies").await?;
+        let now = now_ms();
+        let mut history = Vec::new();
+        let mut n = 0u64;
+        for (id, change) in changes {
+            let row = sqlx::query(&format!(
+                "SELECT {REVIEW_COLS} FROM discrepancies WHERE id = $1"
+            ))
+            .bind(*id)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx(op, format!("discrepancy {id}"))?;
+            let Some(row) = row else {
+                return Err(StoreError::NotFound {
+                    what: "discrepancy",
+                    id: id.to_string(),
+                });
+            };
+            let cur = review_cols(&row)?;
+            if apply_change(&mut tx, &cur, change, actor, now, &mut history).await? {
+                n += 1;
+            }
+        }
+        insert_history(&mut tx, self.backend, &history, op).await?;
+        tx.commit().await.ctx(op, "discrepancies")?;
+        Ok(n)
+    }
+
+    /// A discrepancy's history, oldest first.
+    pub async fn discrepancy_history(&self, id: i64) -> Result<Vec<HistoryEntry>> {
+        let op = "read history of discrepancy";
+        let rows = sqlx::query(
+            "SELECT id, discrepancy_id, at, actor, field, old_value, new_value \
+             FROM discrepancy_history WHERE discrepancy_id = $1 ORDER BY at, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .ctx(op, id)?;
+        rows.iter()
+            .map(|row| {
+                let r = RowReader::new(row, "discrepancy_history", format!("of {id}"));
+                Ok(HistoryEntry {
+                    discrepancy_id: r.i64("discrepancy_id")?,
+                    at: r.time("at")?,
+                    actor: r.text("actor")?,
+                    field: r.text("field")?,
+                    old_value: r.opt_text("old_value")?,
+                    new_value: r.opt_text("new_value")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,450 @@
+//! The order mirror, on SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use paydesk_core::{Currency, LocalRefund, Order, OrderStatus, Provider, RefundOrigin};
+use paydesk_store::{
+    create_default_mirror, insert_mirror_rows, AmountUnit, MirrorMapping, OrderColumns,
+    OrderMirror, RefundColumns, StoreError, TimeFormat,
+};
+use std::collections::BTreeMap;
+
+db_tests!(
+    default_mirror_round_trip,
+    custom_mapping_major_text_amounts_local_times,
+    missing_table_or_column_is_named,
+    bad_rows_are_clear_errors,
+);
+
+async fn exec(url: &str, sqls: &[&str]) {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite") && !url.contains('?') {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_string()
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+    for s in sqls {
+        sqlx::query(s)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    pool.close().await;
+}
+
+fn order(i: i64, provider: Provider) -> Order {
+    let paid = Utc
+        .with_ymd_and_hms(2024, 4, 30, 16, 0, 0)
+        .single()
+        .expect("t")
+        + Duration::seconds(i * 37);
+    Order {
+        order_no: format!("SO-{i}"),
+        provider,
+        provider_txn_id: Some(format!("TXN{i:08}")),
+        amount: 100 + i,
+        currency: Currency::CNY,
+        status: if i % 5 == 0 {
+            OrderStatus::Refunded
+        } else {
+            OrderStatus::Paid
+        },
+        created_at: paid - Duration::seconds(30),
+        paid_at: (i % 9 != 4).then_some(paid),
+        customer_ref: Some(format!("cust{i}@example.com")),
+    }
+}
+
+async fn default_mirror_round_trip(url: String) {
+    create_default_mirror(&url).await.expect("create");
+    create_default_mirror(&url)
+        .await
+        .expect("create is idempotent");
+    let mut orders: Vec<Order> = (0..1200).map(|i| order(i, Provider::Alipay)).collect();
+    let mut wx = order(5000, Provider::Wechat);
+    wx.paid_at = Some(at("2024-05-01T03:00:00Z"));
+    orders.push(wx);
+    let refunds: Vec<LocalRefund> = (0..20)
+        .map(|i| LocalRefund {
+            refund_no: format!("RF-{i}"),
+            order_no: format!("SO-{}", i * 5),
+            provider: Provider::Alipay,
+            amount: 50 + i,
+            currency: Currency::CNY,
+            refunded_at: Utc
+                .with_ymd_and_hms(2024, 5, 1, 1, 0, 0)
+                .single()
+                .expect("t")
+                + Duration::minutes(i * 90),
+            provider_refund_id: (i % 2 == 0).then(|| format!("RFID{i}")),
+            origin: RefundOrigin::Mirror,
+        })
+        .collect();
+    insert_mirror_rows(&url, &orders, &refunds)
+        .await
+        .expect("insert");
+    // Upsert: writing again (with a change) does not duplicate.
+    let mut changed = orders[1].clone();
+    changed.amount = 999;
+    insert_mirror_rows(&url, &[changed], &[])
+        .await
+        .expect("upsert");
+
+    let m = OrderMirror::open(&url, MirrorMapping::default())
+        .await
+        .expect("open");
+    // Beijing day 2024-05-01 = [04-30 16:00Z, 05-01 16:00Z).
+    let (start, end) = date("2024-05-01").utc_bounds(chrono_tz::Asia::Shanghai);
+    let paid = m
+        .orders_paid_between(Provider::Alipay, start, end)
+        .await
+        .expect("paid");
+    let expected: Vec<&Order> = orders
+        .iter()
+        .filter(|o| {
+            o.provider == Provider::Alipay && o.paid_at.is_some_and(|t| t >= start && t < end)
+        })
+        .collect();
+    assert_eq!(paid.len(), expected.len());
+    assert!(paid.len() > 1000);
+    let so2 = paid.iter().find(|o| o.order_no == "SO-2").expect("SO-2");
+    assert_eq!(so2, &orders[2]);
+    assert_eq!(
+        paid.iter().find(|o| o.order_no == "SO-1").map(|o| o.amount),
+        Some(999)
+    );
+    assert!(m
+        .orders_paid_between(Provider::Stripe, start, end)
+        .await
+        .expect("none")
+        .is_empty());
+    assert_eq!(
+        m.orders_paid_between(Provider::Wechat, start, end)
+            .await
+            .expect("wx")
+            .len(),
+        1
+    );
+
+    // Chunked IN lists (more than one chunk), unknown numbers are absent.
+    let mut wanted: Vec<String> = (0..1100).map(|i| format!("SO-{i}")).collect();
+    wanted.push("SO-NOPE".into());
+    let by_no = m
+        .orders_by_numbers(Provider::Alipay, &wanted)
+        .await
+        .expect("by no");
+    assert_eq!(by_no.len(), 1100);
+    let by_txn = m
+        .orders_by_txn_ids(
+            Provider::Alipay,
+            &["TXN00000007".into(), "TXN00000008".into()],
+        )
+        .await
+        .expect("by txn");
+    assert_eq!(by_txn.len(), 2);
+    assert!(m
+        .orders_by_numbers(Provider::Stripe, &["SO-1".into()])
+        .await
+        .expect("other provider")
+        .is_empty());
+
+    let rs = m
+        .refunds_between(Provider::Alipay, start, end)
+        .await
+        .expect("refunds");
+    let expected_refunds: Vec<&LocalRefund> = refunds
+        .iter()
+        .filter(|r| r.refunded_at >= start && r.refunded_at < end)
+        .collect();
+    assert_eq!(rs.len(), expected_refunds.len());
+    let mut got_rf = m
+        .refunds_by_numbers(Provider::Alipay, &["RF-2".into(), "RF-3".into()])
+        .await
+        .expect("rf");
+    got_rf.sort_by(|a, b| a.refund_no.cmp(&b.refund_no));
+    assert_eq!(got_rf, vec![refunds[2].clone(), refunds[3].clone()]);
+
+    let s = m.search_orders("SO-7", 5).await.expect("search");
+    assert_eq!(
+        s.first().map(|o| o.order_no.as_str()),
+        Some("SO-7"),
+        "exact match first"
+    );
+    assert_eq!(s.len(), 5);
+    let s = m
+        .search_orders("CUST12@EXAMPLE", 10)
+        .await
+        .expect("search ci");
+    assert!(s.iter().any(|o| o.order_no == "SO-12"));
+    let s = m
+        .search_orders("TXN00005000", 10)
+        .await
+        .expect("search txn");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].provider, Provider::Wechat);
+}
+
+async fn custom_mapping_major_text_amounts_local_times(url: String) {
+    exec(
+        &url,
+        &[
+            "CREATE TABLE shop_orders (ord_id TEXT, channel TEXT, txn TEXT, total NUMERIC(12,2), \
+             cur TEXT, st TEXT, created TEXT, \"PaidAt\" TIMESTAMP, email TEXT)",
+            "CREATE TABLE shop_refunds (rid TEXT, ord TEXT, channel TEXT, amt TEXT, cur TEXT, at_local TEXT)",
+            "INSERT INTO shop_orders VALUES ('A-1', 'WeChatPay', 'W1', 12.30, 'cny', 'PAID_OK', \
+             '2024-05-01 00:10:00', '2024-05-01 00:10:05', 'a@x')",
+            "INSERT INTO shop_orders VALUES ('A-2', 'weixin', 'W2', 1234.5, 'CNY', 'WAIT', \
+             '2024-05-01 23:59:00', NULL, 'b@x')",
+            "INSERT INTO shop_orders VALUES ('A-3', 'wechat', 'W3', 0.01, 'CNY', '已关闭', \
+             '2024-04-30 23:59:59', '2024-04-30 23:59:59', 'c@x')",
+            "INSERT INTO shop_orders VALUES ('A-4', 'alipay', 'Z4', 5, 'CNY', 'paid_ok', \
+             '2024-05-01 12:00:00', '2024-05-01 12:00:00', 'd@x')",
+            "INSERT INTO shop_refunds VALUES ('R-1', 'A-1', 'wechat', '1,234.50', 'CNY', '2024-05-01 10:00:00')",
+            "INSERT INTO shop_refunds VALUES ('R-2', 'A-1', 'wechat', '0.10', 'CNY', '2024-05-02 00:00:00')",
+        ],
+    )
+    .await;
+    let mut status_values = BTreeMap::new();
+    status_values.insert("PAID_OK".to_string(), OrderStatus::Paid);
+    status_values.insert("WAIT".to_string(), OrderStatus::Pending);
+    status_values.insert("已关闭".to_string(), OrderStatus::Closed);
+    let mapping = MirrorMapping {
+        orders_table: "shop_orders".into(),
+        order_columns: OrderColumns {
+            order_no: "ord_id".into(),
+            provider: "channel".into(),
+            provider_txn_id: Some("txn".into()),
+            amount: "total".into(),
+            currency: "cur".into(),
+            status: "st".into(),
+            created_at: "created".into(),
+            paid_at: "PaidAt".into(),
+            customer_ref: Some("email".into()),
+        },
+        refunds_table: "shop_refunds".into(),
+        refund_columns: RefundColumns {
+            refund_no: "rid".into(),
+            order_no: "ord".into(),
+            provider: "channel".into(),
+            amount: "amt".into(),
+            currency: "cur".into(),
+            refunded_at: "at_local".into(),
+            provider_refund_id: None,
+        },
+        amount_unit: AmountUnit::Major,
+        time_format: TimeFormat::Text("%Y-%m-%d %H:%M:%S".into()),
+        timezone: "Asia/Shanghai".into(),
+        status_values,
+    };
+    // The mapping also comes from configuration.
+    let json = serde_json::to_string(&mapping).expect("ser");
+    let back: MirrorMapping = serde_json::from_str(&json).expect("de");
+    assert_eq!(back, mapping);
+    let partial: MirrorMapping =
+        serde_json::from_str(r#"{"orders_table": "x", "time_format": "text"}"#).expect("partial");
+    assert_eq!(partial.refunds_table, "refunds");
+    assert_eq!(
+        partial.time_format,
+        TimeFormat::Text("%Y-%m-%d %H:%M:%S".into())
+    );
+
+    let m = OrderMirror::open(&url, mapping).await.expect("open custom");
+    let (start, end) = date("2024-05-01").utc_bounds(chrono_tz::Asia::Shanghai);
+    let paid = m
+        .orders_paid_between(Provider::Wechat, start, end)
+        .await
+        .expect("paid");
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    let a1 = &paid[0];
+    assert_eq!(a1.order_no, "A-1");
+    assert_eq!(a1.provider, Provider::Wechat);
+    assert_eq!(a1.amount, 1230);
+    assert_eq!(a1.currency, Currency::CNY);
+    assert_eq!(a1.status, OrderStatus::Paid);
+    assert_eq!(a1.paid_at, Some(at("2024-04-30T16:10:05Z")));
+    assert_eq!(a1.created_at, at("2024-04-30T16:10:00Z"));
+    assert_eq!(a1.customer_ref.as_deref(), Some("a@x"));
+    assert_eq!(a1.provider_txn_id.as_deref(), Some("W1"));
+
+    let mut by_no = m
+        .orders_by_numbers(
+            Provider::Wechat,
+            &["A-2".into(), "A-3".into(), "A-4".into()],
+        )
+        .await
+        .expect("by no");
+    by_no.sort_by(|a, b| a.order_no.cmp(&b.order_no));
+    assert_eq!(by_no.len(), 2, "A-4 is an Alipay order");
+    assert_eq!(
+        (by_no[0].amount, by_no[0].status, by_no[0].paid_at),
+        (123_450, OrderStatus::Pending, None)
+    );
+    assert_eq!((by_no[1].amount, by_no[1].status), (1, OrderStatus::Closed));
+    // Case-insensitive status match.
+    let a4 = m
+        .orders_by_txn_ids(Provider::Alipay, &["Z4".into()])
+        .await
+        .expect("z4");
+    assert_eq!(a4[0].status, OrderStatus::Paid);
+    assert_eq!(a4[0].amount, 500);
+
+    let rs = m
+        .refunds_between(Provider::Wechat, start, end)
+        .await
+        .expect("refunds");
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0].refund_no, "R-1");
+    assert_eq!(rs[0].amount, 123_450);
+    assert_eq!(rs[0].refunded_at, at("2024-05-01T02:00:00Z"));
+    assert_eq!(rs[0].provider_refund_id, None);
+    let r2 = m
+        .refunds_by_numbers(Provider::Wechat, &["R-2".into()])
+        .await
+        .expect("r2");
+    assert_eq!(r2[0].amount, 10);
+
+    let s = m.search_orders("b@x", 10).await.expect("search");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].order_no, "A-2");
+}
+
+async fn missing_table_or_column_is_named(url: String) {
+    create_default_mirror(&url).await.expect("create");
+    let mut mapping = MirrorMapping::default();
+    mapping.order_columns.paid_at = "paid_time".into();
+    let err = OrderMirror::open(&url, mapping)
+        .await
+        .expect_err("missing column");
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::MirrorSchema(_)));
+    assert!(msg.contains("paid_time") && msg.contains("orders"), "{msg}");
+
+    let mapping = MirrorMapping {
+        refunds_table: "refund_log".into(),
+        ..Default::default()
+    };
+    let msg = OrderMirror::open(&url, mapping)
+        .await
+        .expect_err("missing table")
+        .to_string();
+    assert!(msg.contains("refund_log"), "{msg}");
+
+    let mapping = MirrorMapping {
+        timezone: "Mars/Olympus".into(),
+        ..Default::default()
+    };
+    let msg = OrderMirror::open(&url, mapping)
+        .await
+        .expect_err("bad tz")
+        .to_string();
+    assert!(msg.contains("Mars/Olympus"), "{msg}");
+}
+
+async fn bad_rows_are_clear_errors(url: String) {
+    create_default_mirror(&url).await.expect("create");
+    exec(
+        &url,
+        &[
+            "INSERT INTO orders VALUES ('SO-BADSTATUS', 'alipay', 'T1', 100, 'CNY', 'weird', 1714500000, 1714540000, NULL)",
+            "INSERT INTO orders VALUES ('SO-BADCUR', 'alipay', 'T2', 100, 'XXX', 'paid', 1714500000, 1714540000, NULL)",
+            "INSERT INTO refunds VALUES ('RF-OK', 'SO-1', 'alipay', 100, 'CNY', 1714540000, NULL)",
+            "CREATE TABLE t_orders (no TEXT, p TEXT, amt TEXT, cur TEXT, st TEXT, c TEXT, pa TEXT)",
+            "INSERT INTO t_orders VALUES ('SO-BADAMT', 'alipay', '12.x', 'CNY', 'paid', '2024-05-01 10:00:00', '2024-05-01 10:00:00')",
+            "INSERT INTO t_orders VALUES ('SO-BADTIME', 'alipay', '12.00', 'CNY', 'paid', '2024-05-01 10:00:00', '2024-05-01 soon')",
+            "INSERT INTO t_orders VALUES ('SO-PRECISE', 'alipay', '12.345', 'CNY', 'paid', '2024-05-01 10:00:00', '2024-05-01 10:00:00')",
+        ],
+    )
+    .await;
+    let m = OrderMirror::open(&url, MirrorMapping::default())
+        .await
+        .expect("open");
+    let check = |r: Result<Vec<Order>, StoreError>, key: &str, column: &str, words: &str| match r {
+        Err(e @ StoreError::MirrorRow { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("orders")
+                    && msg.contains(key)
+                    && msg.contains(column)
+                    && msg.contains(words),
+                "{msg}"
+            );
+        }
+        other => panic!("expected a MirrorRow error for {key}, got {other:?}"),
+    };
+    check(
+        m.orders_by_numbers(Provider::Alipay, &["SO-BADSTATUS".into()])
+            .await,
+        "SO-BADSTATUS",
+        "status",
+        "weird",
+    );
+    check(
+        m.orders_by_numbers(Provider::Alipay, &["SO-BADCUR".into()])
+            .await,
+        "SO-BADCUR",
+        "currency",
+        "XXX",
+    );
+    // A bad row inside a range query fails the query rather than vanishing from it.
+    let start = at("2024-05-01T00:00:00Z");
+    assert!(m
+        .orders_paid_between(Provider::Alipay, start, start + Duration::days(1))
+        .await
+        .is_err());
+    assert_eq!(
+        m.refunds_between(Provider::Alipay, start, start + Duration::days(1))
+            .await
+            .expect("good refunds")
+            .len(),
+        1
+    );
+
+    let mapping = MirrorMapping {
+        orders_table: "t_orders".into(),
+        order_columns: OrderColumns {
+            order_no: "no".into(),
+            provider: "p".into(),
+            provider_txn_id: None,
+            amount: "amt".into(),
+            currency: "cur".into(),
+            status: "st".into(),
+            created_at: "c".into(),
+            paid_at: "pa".into(),
+            customer_ref: None,
+        },
+        amount_unit: AmountUnit::Major,
+        time_format: TimeFormat::Text("%Y-%m-%d %H:%M:%S".into()),
+        ..Default::default()
+    };
+    let m = OrderMirror::open(&url, mapping).await.expect("open t");
+    check(
+        m.orders_by_numbers(Provider::Alipay, &["SO-BADAMT".into()])
+            .await,
+        "SO-BADAMT",
+        "amt",
+        "12.x",
+    );
+    check(
+        m.orders_by_numbers(Provider::Alipay, &["SO-BADTIME".into()])
+            .await,
+        "SO-BADTIME",
+        "pa",
+        "soon",
+    );
+    check(
+        m.orders_by_numbers(Provider::Alipay, &["SO-PRECISE".into()])
+            .await,
+        "SO-PRECISE",
+        "amt",
+        "12.345",
+    );
+    // No txn-id column mapped: nothing to find, no error.
+    assert!(m
+        .orders_by_txn_ids(Provider::Alipay, &["T1".into()])
+        .await
+        .expect("no column")
+        .is_empty());
+}
