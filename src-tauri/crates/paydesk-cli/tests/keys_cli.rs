@@ -1,0 +1,152 @@
+//! `paydesk keys` / `paydesk vault` end to end: the real binary on a real SQLite workspace.
+//! No secret (nor its base64) appears in any command's stdout or stderr, or in the database
+//! file; a wrong passphrase fails with one clear line.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::sliced_string_as_bytes
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const ADMIN: (&str, &str) = ("admin", "orchid-harbor-2026");
+const PASS: &str = "cli-vault-passphrase-31";
+const STRIPE: &str = "rk_test_CliVaultSecretKey5566778899";
+const APIV3: &str = "CliApiV3KeyForVaultTests01234567";
+
+fn run(ws: &Path, passphrase: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env("PAYDESK_WORKSPACE", ws)
+        .env("PAYDESK_USER", ADMIN.0)
+        .env("PAYDESK_PASSWORD", ADMIN.1)
+        .env("PAYDESK_VAULT_PASSPHRASE", passphrase)
+        .env_remove("PAYDESK_VAULT_KEY_FILE")
+        .output()
+        .expect("run paydesk")
+}
+
+#[test]
+fn keys_commands_never_print_secrets() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let outputs = std::cell::RefCell::new(Vec::<u8>::new());
+    let ok = |args: &[&str], pass: &str| {
+        let out = run(&ws, pass, args);
+        outputs.borrow_mut().extend(&out.stdout);
+        outputs.borrow_mut().extend(&out.stderr);
+        assert!(
+            out.status.success(),
+            "paydesk {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["init", "--demo"], PASS);
+    ok(&["vault", "init"], PASS);
+    let stripe_file = dir.path().join("stripe.txt");
+    std::fs::write(&stripe_file, STRIPE).unwrap();
+    let apiv3_file = dir.path().join("apiv3.txt");
+    std::fs::write(&apiv3_file, APIV3).unwrap();
+    ok(
+        &[
+            "keys",
+            "import",
+            "--account",
+            "stripe-main",
+            "--purpose",
+            "stripe_secret_key",
+            "--file",
+            stripe_file.to_str().unwrap(),
+        ],
+        PASS,
+    );
+    ok(
+        &[
+            "keys",
+            "import",
+            "--account",
+            "wechat-main",
+            "--purpose",
+            "wechat_apiv3_key",
+            "--file",
+            apiv3_file.to_str().unwrap(),
+            "--json",
+        ],
+        PASS,
+    );
+    let generated = ok(
+        &["keys", "generate", "--account", "alipay-main", "--json"],
+        PASS,
+    );
+    let g: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert!(g["public_key_base64"]
+        .as_str()
+        .unwrap()
+        .starts_with("MIIBIjAN"));
+    let list = ok(&["keys", "list", "--json"], PASS);
+    let l: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(l.as_array().unwrap().len(), 3);
+    ok(&["keys", "list"], PASS);
+    ok(
+        &[
+            "keys",
+            "export-public",
+            "--account",
+            "alipay-main",
+            "--purpose",
+            "alipay_app_key",
+            "--version",
+            "1",
+        ],
+        PASS,
+    );
+
+    // Wrong passphrase: one clear error line.
+    let out = run(&ws, "wrong-passphrase-000", &["keys", "list"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master key is wrong"), "{err}");
+    outputs.borrow_mut().extend(&out.stdout);
+    outputs.borrow_mut().extend(&out.stderr);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(["vault", "rotate-master"])
+        .env("PAYDESK_WORKSPACE", &ws)
+        .env("PAYDESK_USER", ADMIN.0)
+        .env("PAYDESK_PASSWORD", ADMIN.1)
+        .env("PAYDESK_VAULT_PASSPHRASE", PASS)
+        .env("PAYDESK_VAULT_NEW_PASSPHRASE", "rotated-cli-passphrase-42")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok(&["keys", "list"], "rotated-cli-passphrase-42");
+
+    let mut db = std::fs::read(ws.join("paydesk.db")).unwrap();
+    if let Ok(wal) = std::fs::read(ws.join("paydesk.db-wal")) {
+        db.extend(wal);
+    }
+    let outputs = outputs.into_inner();
+    for secret in [STRIPE, APIV3] {
+        for needle in [
+            secret.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(secret),
+        ] {
+            let n = needle.as_bytes();
+            assert!(
+                !outputs.windows(n.len()).any(|w| w == n),
+                "a secret was printed"
+            );
+            assert!(
+                !db.windows(n.len()).any(|w| w == n),
+                "a secret is in the database file"
+            );
+        }
+    }
+}

@@ -1,0 +1,1226 @@
+//! The key vault service: unlocking, importing, generating, testing, activating and retiring
+//! provider credentials, master key rotation, WeChat platform certificate refresh, and
+//! building provider adapters from the vault.
+//!
+//! Envelope encryption and key formats live in `paydesk-vault` (its crate documentation
+//! describes the scheme); storage in `paydesk-store::vault`. Every key event is audited with
+//! the actor (`key.unlock`, `key.import`, `key.generate`, `key.test`, `key.activate`,
+//! `key.retire`, `key.export_public`, `key.refresh_wechat_certs`, `vault.init`,
+//! `vault.rotate_master`). Nothing here returns, logs or audits secret bytes: listings carry
+//! [`KeyInfo`] only (fingerprints, sizes, serials, validity, states, dates).
+
+use crate::auth::{audit, require};
+use crate::config::Account;
+use crate::ServiceError;
+use chrono::{DateTime, Duration, Utc};
+use paydesk_core::{Actor, Permission, Provider};
+use paydesk_providers::adapter::ProviderAdapter;
+use paydesk_providers::alipay::{AlipayAdapter, AlipayConfig};
+use paydesk_providers::http::HttpOptions;
+use paydesk_providers::keys::{verify_sha256_b64, PrivateKey};
+use paydesk_providers::stripe::{StripeAdapter, StripeConfig};
+use paydesk_providers::wechat::sign::{EncryptedResource, SignedHeaders};
+use paydesk_providers::wechat::{WechatAdapter, WechatConfig};
+use paydesk_store::{AppDb, NewVaultVersion, VaultCredential, VaultVersion};
+use paydesk_vault::envelope::secret_aad;
+use paydesk_vault::version::usable_at;
+use paydesk_vault::{
+    DataKey, KdfParams, KeyInfo, MasterKey, MasterSpec, Material, Purpose, VaultError,
+    VersionState, WrappedDataKey,
+};
+use rsa::RsaPublicKey;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// Environment variable holding the vault passphrase.
+pub const PASSPHRASE_VAR: &str = "PAYDESK_VAULT_PASSPHRASE";
+/// Environment variable naming the vault key file.
+pub const KEY_FILE_VAR: &str = "PAYDESK_VAULT_KEY_FILE";
+/// Default grace period of retired keys (Alipay accepts the old app key for 48 h).
+pub fn default_grace() -> Duration {
+    Duration::hours(48)
+}
+/// WeChat platform certificates expiring within this are warned about.
+pub fn expiry_warning() -> Duration {
+    Duration::days(30)
+}
+
+/// Where the master key comes from.
+pub enum MasterSource {
+    Passphrase(SecretString),
+    KeyFile(PathBuf),
+}
+
+impl std::fmt::Debug for MasterSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MasterSource::Passphrase(_) => f.write_str("Passphrase([redacted])"),
+            MasterSource::KeyFile(p) => write!(f, "KeyFile({})", p.display()),
+        }
+    }
+}
+
+impl MasterSource {
+    /// `PAYDESK_VAULT_KEY_FILE` if set, else `PAYDESK_VAULT_PASSPHRASE` if set.
+    pub fn from_env() -> Option<MasterSource> {
+        if let Ok(p) = std::env::var(KEY_FILE_VAR) {
+            if !p.trim().is_empty() {
+                return Some(MasterSource::KeyFile(PathBuf::from(p)));
+            }
+        }
+        std::env::var(PASSPHRASE_VAR)
+            .ok()
+            .map(|p| MasterSource::Passphrase(SecretString::from(p)))
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            MasterSource::Passphrase(_) => "passphrase",
+            MasterSource::KeyFile(_) => "key file",
+        }
+    }
+
+    fn derive(&self, spec: &MasterSpec) -> Result<MasterKey, ServiceError> {
+        match (self, spec) {
+            (MasterSource::Passphrase(p), MasterSpec::Argon2id(params)) => {
+                MasterKey::from_passphrase(p, params).map_err(vault_err)
+            }
+            (MasterSource::KeyFile(path), MasterSpec::KeyFile) => {
+                let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+                    ServiceError::BadInput(format!(
+                        "cannot read the vault key file {}: {e}",
+                        path.display()
+                    ))
+                })?);
+                MasterKey::from_key_file_bytes(&bytes)
+                    .map_err(|e| ServiceError::BadInput(format!("{}: {e}", path.display())))
+            }
+            (given, stored) => Err(ServiceError::BadInput(format!(
+                "this vault is opened with a {}, but a {} was given; set {} instead",
+                stored.kind(),
+                given.describe(),
+                if matches!(stored, MasterSpec::KeyFile) {
+                    KEY_FILE_VAR
+                } else {
+                    PASSPHRASE_VAR
+                }
+            ))),
+        }
+    }
+
+    fn new_spec(&self, kdf: Option<KdfParams>) -> MasterSpec {
+        match self {
+            MasterSource::Passphrase(_) => {
+                MasterSpec::Argon2id(kdf.unwrap_or_else(KdfParams::recommended))
+            }
+            MasterSource::KeyFile(_) => MasterSpec::KeyFile,
+        }
+    }
+}
+
+fn vault_err(e: VaultError) -> ServiceError {
+    match e {
+        VaultError::Internal(_) | VaultError::Tampered { .. } => ServiceError::Io(e.to_string()),
+        VaultError::State(_) => ServiceError::Busy(e.to_string()),
+        _ => ServiceError::BadInput(e.to_string()),
+    }
+}
+
+fn target(account: &str, purpose: Purpose) -> String {
+    format!("{account} {purpose}")
+}
+
+/// Whether the workspace database holds a vault.
+pub async fn is_configured(db: &AppDb) -> Result<bool, ServiceError> {
+    Ok(db.vault_meta().await?.is_some())
+}
+
+/// Creates the vault (once per workspace database). `kdf` overrides the Argon2id costs.
+pub async fn init(
+    db: &AppDb,
+    actor: &Actor,
+    source: &MasterSource,
+    kdf: Option<KdfParams>,
+) -> Result<(), ServiceError> {
+    require(db, actor, Permission::KeyManage, "vault").await?;
+    let spec = source.new_spec(kdf);
+    let master = source.derive(&spec)?;
+    db.vault_create(&spec.to_json(), &master.check_value(), Utc::now())
+        .await?;
+    audit(
+        db,
+        &actor.username,
+        "vault.init",
+        "vault",
+        "ok",
+        json!({ "master": spec.kind() }),
+    )
+    .await
+}
+
+/// One version as listed (no secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionListing {
+    pub version: i64,
+    pub state: VersionState,
+    /// Usable now (active, or retired within its grace period, and not expired).
+    pub usable: bool,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub retired_at: Option<DateTime<Utc>>,
+    pub usable_until: Option<DateTime<Utc>>,
+    pub tested_at: Option<DateTime<Utc>>,
+    pub test_outcome: Option<String>,
+    pub info: KeyInfo,
+}
+
+/// One credential as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyListing {
+    pub account: String,
+    pub purpose: Purpose,
+    pub versions: Vec<VersionListing>,
+    pub warnings: Vec<String>,
+}
+
+/// A generated key's public half, in the forms the provider consoles expect.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicExport {
+    pub account: String,
+    pub purpose: Purpose,
+    pub version: i64,
+    pub fingerprint: String,
+    pub key_bits: Option<u32>,
+    /// SPKI PEM.
+    pub public_key_pem: String,
+    /// One-line base64 SPKI (Alipay's console).
+    pub public_key_base64: String,
+}
+
+/// What to import.
+pub enum ImportInput {
+    /// Alipay app private key (PKCS#1/PKCS#8, PEM or one-line base64); the optional public
+    /// key must match it.
+    AlipayAppKey {
+        private_key: SecretString,
+        public_key: Option<String>,
+    },
+    /// Alipay public key (SPKI) or Alipay public certificate.
+    AlipayPublicKey {
+        text: String,
+    },
+    /// `apiclient_key.pem` + `apiclient_cert.pem`; the certificate must name `mchid`.
+    WechatMerchant {
+        key: SecretString,
+        cert: String,
+        mchid: String,
+    },
+    WechatApiv3Key {
+        key: SecretString,
+    },
+    WechatPlatformCert {
+        pem: String,
+    },
+    WechatPublicKey {
+        text: String,
+        key_id: String,
+    },
+    StripeSecretKey {
+        key: SecretString,
+    },
+    StripeWebhookSecret {
+        secret: SecretString,
+    },
+}
+
+impl ImportInput {
+    fn material(&self) -> Result<Material, VaultError> {
+        match self {
+            ImportInput::AlipayAppKey {
+                private_key,
+                public_key,
+            } => Material::private_key(Purpose::AlipayAppKey, private_key, public_key.as_deref()),
+            ImportInput::AlipayPublicKey { text } => {
+                Material::public_key(Purpose::AlipayPublicKey, text)
+            }
+            ImportInput::WechatMerchant { key, cert, mchid } => {
+                Material::wechat_merchant(key, cert, mchid)
+            }
+            ImportInput::WechatApiv3Key { key } => Material::apiv3_key(key),
+            ImportInput::WechatPlatformCert { pem } => Material::wechat_platform_cert(pem),
+            ImportInput::WechatPublicKey { text, key_id } => {
+                Material::wechat_public_key(text, key_id)
+            }
+            ImportInput::StripeSecretKey { key } => Material::stripe_key(key),
+            ImportInput::StripeWebhookSecret { secret } => Material::stripe_webhook_secret(secret),
+        }
+    }
+}
+
+/// An unlocked vault: the master key in memory (never printed), the database.
+pub struct Vault {
+    db: AppDb,
+    master: MasterKey,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault([unlocked])")
+    }
+}
+
+/// Opens the vault. A wrong passphrase or key file is a clear error and is audited
+/// (`key.unlock`, outcome `failed`).
+pub async fn unlock(
+    db: &AppDb,
+    actor: &Actor,
+    source: &MasterSource,
+) -> Result<Vault, ServiceError> {
+    let meta = db.vault_meta().await?.ok_or_else(|| {
+        ServiceError::BadInput(
+            "this workspace has no key vault yet; create one with `paydesk vault init`".into(),
+        )
+    })?;
+    let spec = MasterSpec::from_json(&meta.master_spec).map_err(vault_err)?;
+    let result = source.derive(&spec).and_then(|m| {
+        m.verify_check_value(&meta.key_check)
+            .map(|()| m)
+            .map_err(vault_err)
+    });
+    match result {
+        Ok(master) => Ok(Vault {
+            db: db.clone(),
+            master,
+        }),
+        Err(e) => {
+            audit(
+                db,
+                &actor.username,
+                "key.unlock",
+                "vault",
+                "failed",
+                json!({ "reason": e.to_string(), "master": source.describe() }),
+            )
+            .await?;
+            Err(e)
+        }
+    }
+}
+
+/// A version's opened material and row.
+struct Opened {
+    row: VaultVersion,
+    material: Material,
+}
+
+impl Vault {
+    pub fn db(&self) -> &AppDb {
+        &self.db
+    }
+
+    async fn credential(
+        &self,
+        account: &str,
+        purpose: Purpose,
+    ) -> Result<Option<VaultCredential>, ServiceError> {
+        Ok(self.db.vault_credential(account, purpose.as_str()).await?)
+    }
+
+    async fn need_credential(
+        &self,
+        account: &str,
+        purpose: Purpose,
+    ) -> Result<VaultCredential, ServiceError> {
+        self.credential(account, purpose).await?.ok_or_else(|| {
+            ServiceError::BadInput(format!(
+                "no {purpose} is stored for account {account}; import one with `paydesk keys import`"
+            ))
+        })
+    }
+
+    fn data_key(&self, c: &VaultCredential) -> Result<DataKey, ServiceError> {
+        self.master
+            .unwrap_key(&WrappedDataKey(c.wrapped_key.clone()), &c.uid)
+            .map_err(vault_err)
+    }
+
+    fn open(
+        &self,
+        c: &VaultCredential,
+        dk: &DataKey,
+        v: &VaultVersion,
+    ) -> Result<Opened, ServiceError> {
+        let purpose = Purpose::parse(&c.purpose).map_err(ServiceError::Io)?;
+        let aad = secret_aad(&c.uid, v.version, purpose.as_str(), &v.info);
+        let what = format!("{} {} version {}", c.account, c.purpose, v.version);
+        let payload = dk.open(&v.ciphertext, &aad, &what).map_err(vault_err)?;
+        let info = KeyInfo::from_json(&v.info).map_err(vault_err)?;
+        Ok(Opened {
+            row: v.clone(),
+            material: Material::from_parts(purpose, payload, info),
+        })
+    }
+
+    /// Opens every version of a credential (authenticating each).
+    async fn open_all(&self, c: &VaultCredential) -> Result<Vec<Opened>, ServiceError> {
+        let dk = self.data_key(c)?;
+        self.db
+            .vault_versions(c.id)
+            .await?
+            .iter()
+            .map(|v| self.open(c, &dk, v))
+            .collect()
+    }
+
+    /// The listing: every credential and version, with warnings (expiring certificates, no
+    /// active version). Needs `key.view`.
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<KeyListing>, ServiceError> {
+        require(&self.db, actor, Permission::KeyView, "vault").await?;
+        let now = Utc::now();
+        let mut out = Vec::new();
+        for c in self.db.vault_credentials().await? {
+            let purpose = Purpose::parse(&c.purpose).map_err(ServiceError::Io)?;
+            let opened = self.open_all(&c).await?;
+            let mut warnings = Vec::new();
+            let mut versions = Vec::new();
+            for o in opened {
+                let state = VersionState::parse(&o.row.state).map_err(ServiceError::Io)?;
+                let mut info = o.material.info.clone();
+                let usable = usable_at(state, o.row.usable_until, info.not_after, now);
+                if let Some(exp) = info.not_after {
+                    if usable && exp - now < expiry_warning() {
+                        warnings.push(format!(
+                            "version {} ({}) expires on {}; get its successor now",
+                            o.row.version,
+                            info.serial.as_deref().unwrap_or("certificate"),
+                            exp.format("%Y-%m-%d")
+                        ));
+                    }
+                }
+                info.certificate = None;
+                versions.push(VersionListing {
+                    version: o.row.version,
+                    state,
+                    usable,
+                    source: o.row.source.clone(),
+                    created_at: o.row.created_at,
+                    created_by: o.row.created_by.clone(),
+                    activated_at: o.row.activated_at,
+                    retired_at: o.row.retired_at,
+                    usable_until: o.row.usable_until,
+                    tested_at: o.row.tested_at,
+                    test_outcome: o.row.test_outcome.clone(),
+                    info,
+                });
+            }
+            if !versions.iter().any(|v| v.state == VersionState::Active) {
+                warnings.push(format!(
+                    "no active version: {purpose} of {} is not usable",
+                    c.account
+                ));
+            }
+            out.push(KeyListing {
+                account: c.account.clone(),
+                purpose,
+                versions,
+                warnings,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores a material as a new version. The first version of a credential (and every
+    /// platform certificate) becomes active at once; later ones are pending until activated.
+    async fn add(
+        &self,
+        actor: &Actor,
+        account: &str,
+        material: &Material,
+        source: &str,
+    ) -> Result<VersionListing, ServiceError> {
+        let purpose = material.purpose;
+        let now = Utc::now();
+        let c = match self.credential(account, purpose).await? {
+            Some(c) => c,
+            None => {
+                let uid = uuid::Uuid::new_v4().to_string();
+                let dk = DataKey::generate();
+                let wrapped = self.master.wrap(&dk, &uid).map_err(vault_err)?;
+                self.db
+                    .vault_create_credential(
+                        &uid,
+                        account,
+                        purpose.as_str(),
+                        &wrapped.0,
+                        &actor.username,
+                        now,
+                    )
+                    .await?
+            }
+        };
+        let dk = self.data_key(&c)?;
+        let existing = self.db.vault_versions(c.id).await?;
+        let any_active = existing.iter().any(|v| v.state == "active");
+        let state = if !any_active || purpose.allows_several_active() {
+            VersionState::Active
+        } else {
+            VersionState::Pending
+        };
+        let info_json = material.info.to_json();
+        let mut last_err = None;
+        for _ in 0..3 {
+            let version = self.db.vault_next_version(c.id).await?;
+            let aad = secret_aad(&c.uid, version, purpose.as_str(), &info_json);
+            let ciphertext = dk
+                .seal(material.payload.expose_secret(), &aad)
+                .map_err(vault_err)?;
+            match self
+                .db
+                .vault_add_version(
+                    c.id,
+                    &NewVaultVersion {
+                        version,
+                        state: state.as_str().into(),
+                        info: info_json.clone(),
+                        ciphertext,
+                        source: source.into(),
+                        created_by: actor.username.clone(),
+                        at: now,
+                    },
+                )
+                .await
+            {
+                Ok(row) => {
+                    let mut info = material.info.clone();
+                    info.certificate = None;
+                    return Ok(VersionListing {
+                        version: row.version,
+                        state,
+                        usable: state == VersionState::Active,
+                        source: row.source,
+                        created_at: row.created_at,
+                        created_by: row.created_by,
+                        activated_at: row.activated_at,
+                        retired_at: None,
+                        usable_until: None,
+                        tested_at: None,
+                        test_outcome: None,
+                        info,
+                    });
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.map(ServiceError::Store).unwrap_or_else(|| {
+            ServiceError::Busy("could not add the key version; try again".into())
+        }))
+    }
+
+    /// Imports a credential from the formats merchants have. Bad or mismatched input is
+    /// refused with the reason (and the refusal audited).
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        account: &str,
+        input: &ImportInput,
+    ) -> Result<VersionListing, ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, account).await?;
+        let material = match input.material() {
+            Ok(m) => m,
+            Err(e) => {
+                audit(
+                    &self.db,
+                    &actor.username,
+                    "key.import",
+                    account,
+                    "failed",
+                    json!({ "reason": e.to_string() }),
+                )
+                .await?;
+                return Err(vault_err(e));
+            }
+        };
+        let v = self.add(actor, account, &material, "import").await?;
+        audit(
+            &self.db,
+            &actor.username,
+            "key.import",
+            &target(account, material.purpose),
+            "ok",
+            json!({ "version": v.version, "state": v.state, "fingerprint": v.info.fingerprint, "serial": v.info.serial }),
+        )
+        .await?;
+        Ok(v)
+    }
+
+    /// Generates an RSA app/merchant key inside Paydesk as a pending version (active if it is
+    /// the first) and returns its public key for the provider console.
+    pub async fn generate(
+        &self,
+        actor: &Actor,
+        account: &str,
+        purpose: Purpose,
+        bits: usize,
+    ) -> Result<PublicExport, ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, account).await?;
+        if !purpose.generatable() {
+            return Err(ServiceError::BadInput(format!(
+                "Paydesk cannot generate a {purpose}; only alipay_app_key can be generated here (WeChat merchant keys come with a certificate from the merchant portal)"
+            )));
+        }
+        if purpose == Purpose::WechatMerchantKey {
+            return Err(ServiceError::BadInput(
+                "a WeChat merchant key needs its certificate from the merchant portal; import apiclient_key.pem and apiclient_cert.pem instead".into(),
+            ));
+        }
+        let material = tokio::task::spawn_blocking(move || Material::generate_rsa(purpose, bits))
+            .await
+            .map_err(|e| ServiceError::Io(format!("key generation stopped: {e}")))?
+            .map_err(vault_err)?;
+        let v = self.add(actor, account, &material, "generate").await?;
+        audit(
+            &self.db,
+            &actor.username,
+            "key.generate",
+            &target(account, purpose),
+            "ok",
+            json!({ "version": v.version, "bits": bits, "fingerprint": v.info.fingerprint }),
+        )
+        .await?;
+        export_of(account, purpose, v.version, &material.info)
+    }
+
+    /// The public key of a version, as the provider console expects it (audited).
+    pub async fn export_public(
+        &self,
+        actor: &Actor,
+        account: &str,
+        purpose: Purpose,
+        version: i64,
+    ) -> Result<PublicExport, ServiceError> {
+        require(&self.db, actor, Permission::KeyView, account).await?;
+        let o = self.version(account, purpose, version).await?;
+        let e = export_of(account, purpose, version, &o.material.info)?;
+        audit(
+            &self.db,
+            &actor.username,
+            "key.export_public",
+            &target(account, purpose),
+            "ok",
+            json!({ "version": version, "fingerprint": e.fingerprint }),
+        )
+        .await?;
+        Ok(e)
+    }
+
+    async fn version(
+        &self,
+        account: &str,
+        purpose: Purpose,
+        version: i64,
+    ) -> Result<Opened, ServiceError> {
+        let c = self.need_credential(account, purpose).await?;
+        self.open_all(&c)
+            .await?
+            .into_iter()
+            .find(|o| o.row.version == version)
+            .ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "{purpose} of account {account} has no version {version}; see `paydesk keys list`"
+                ))
+            })
+    }
+
+    /// The active version's material (for building adapters).
+    async fn active(
+        &self,
+        account: &str,
+        purpose: Purpose,
+    ) -> Result<Option<Opened>, ServiceError> {
+        let Some(c) = self.credential(account, purpose).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .open_all(&c)
+            .await?
+            .into_iter()
+            .filter(|o| o.row.state == "active")
+            .max_by_key(|o| o.row.version))
+    }
+
+    /// Activates a pending version; the active one retires in the same transaction, usable
+    /// (for verification, or at the provider for Stripe's overlap) until `now + grace`.
+    pub async fn activate(
+        &self,
+        actor: &Actor,
+        account: &str,
+        purpose: Purpose,
+        version: i64,
+        grace: Duration,
+    ) -> Result<(), ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, account).await?;
+        let c = self.need_credential(account, purpose).await?;
+        let o = self.version(account, purpose, version).await?;
+        let state = VersionState::parse(&o.row.state).map_err(ServiceError::Io)?;
+        if !state.can_become(VersionState::Active) {
+            return Err(ServiceError::BadInput(format!(
+                "{purpose} version {version} of {account} is {state}; only a pending version can be activated"
+            )));
+        }
+        let now = Utc::now();
+        let until = (grace > Duration::zero()).then(|| now + grace);
+        self.db
+            .vault_activate(c.id, version, !purpose.allows_several_active(), until, now)
+            .await?;
+        audit(
+            &self.db,
+            &actor.username,
+            "key.activate",
+            &target(account, purpose),
+            "ok",
+            json!({ "version": version, "fingerprint": o.material.info.fingerprint, "previous_usable_until": until }),
+        )
+        .await
+    }
+
+    /// Retires a version (usable until `now + grace`, zero for at once).
+    pub async fn retire(
+        &self,
+        actor: &Actor,
+        account: &str,
+        purpose: Purpose,
+        version: i64,
+        grace: Duration,
+    ) -> Result<(), ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, account).await?;
+        let c = self.need_credential(account, purpose).await?;
+        let now = Utc::now();
+        let until = (grace > Duration::zero()).then(|| now + grace);
+        self.db.vault_retire(c.id, version, until, now).await?;
+        audit(
+            &self.db,
+            &actor.username,
+            "key.retire",
+            &target(account, purpose),
+            "ok",
+            json!({ "version": version, "usable_until": until }),
+        )
+        .await
+    }
+
+    /// The public keys usable at `now` to verify answers: active versions and retired ones
+    /// within their grace period, unexpired. Keyed by serial / key id / `v<version>`.
+    pub async fn verification_keys(
+        &self,
+        account: &str,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, RsaPublicKey>, ServiceError> {
+        let mut out = BTreeMap::new();
+        let Some(c) = self.credential(account, purpose).await? else {
+            return Ok(out);
+        };
+        for o in self.open_all(&c).await? {
+            let state = VersionState::parse(&o.row.state).map_err(ServiceError::Io)?;
+            if !usable_at(state, o.row.usable_until, o.material.info.not_after, now) {
+                continue;
+            }
+            if let Some(k) = o.material.info.rsa_public_key() {
+                let id = o
+                    .material
+                    .info
+                    .key_id
+                    .clone()
+                    .or_else(|| o.material.info.serial.clone())
+                    .unwrap_or_else(|| format!("v{}", o.row.version));
+                out.insert(id, k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Verifies a SHA256withRSA signature (base64) against the usable verification keys.
+    pub async fn verify_signature(
+        &self,
+        account: &str,
+        purpose: Purpose,
+        message: &[u8],
+        signature_b64: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        Ok(self
+            .verification_keys(account, purpose, now)
+            .await?
+            .values()
+            .any(|k| verify_sha256_b64(k, message, signature_b64)))
+    }
+
+    /// Rotates the master key: every data key is re-wrapped under the new master key and
+    /// written with the new header in ONE transaction. Before the commit the vault opens with
+    /// the old key only; after it, with the new key only.
+    pub async fn rotate_master(
+        &mut self,
+        actor: &Actor,
+        new_source: &MasterSource,
+        kdf: Option<KdfParams>,
+    ) -> Result<(), ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, "vault").await?;
+        let meta = self
+            .db
+            .vault_meta()
+            .await?
+            .ok_or_else(|| ServiceError::BadInput("this workspace has no key vault".into()))?;
+        let spec = new_source.new_spec(kdf);
+        let new_master = new_source.derive(&spec)?;
+        let mut rewrapped = Vec::new();
+        for c in self.db.vault_credentials().await? {
+            let dk = self.data_key(&c)?;
+            let w = new_master.wrap(&dk, &c.uid).map_err(vault_err)?;
+            rewrapped.push((c.id, w.0));
+        }
+        let result = self
+            .db
+            .vault_rotate_master(
+                meta.generation,
+                &spec.to_json(),
+                &new_master.check_value(),
+                &rewrapped,
+                Utc::now(),
+            )
+            .await;
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        audit(
+            &self.db,
+            &actor.username,
+            "vault.rotate_master",
+            "vault",
+            outcome,
+            json!({ "master": spec.kind(), "data_keys": rewrapped.len(), "error": result.as_ref().err().map(|e| e.to_string()) }),
+        )
+        .await?;
+        result?;
+        self.master = new_master;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Adapters from the vault
+    // ---------------------------------------------------------------------------------
+
+    async fn private_pem(
+        &self,
+        account: &str,
+        purpose: Purpose,
+        version: Option<i64>,
+    ) -> Result<(Opened, SecretString), ServiceError> {
+        let o = match version {
+            Some(v) => self.version(account, purpose, v).await?,
+            None => self.active(account, purpose).await?.ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "account {account} has no active {purpose} in the vault; import or activate one (`paydesk keys list`)"
+                ))
+            })?,
+        };
+        let pem = o.material.private_key_pem().map_err(vault_err)?;
+        Ok((o, pem))
+    }
+
+    async fn active_text(
+        &self,
+        account: &str,
+        purpose: Purpose,
+        version: Option<i64>,
+    ) -> Result<SecretString, ServiceError> {
+        let o = match version {
+            Some(v) => self.version(account, purpose, v).await?,
+            None => self.active(account, purpose).await?.ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "account {account} has no active {purpose} in the vault"
+                ))
+            })?,
+        };
+        o.material.secret_text().map_err(vault_err)
+    }
+
+    /// Alipay configuration from the vault (app key: active, or `version` to test it).
+    pub async fn alipay_config(
+        &self,
+        account: &Account,
+        gateway_url: &str,
+        version: Option<i64>,
+    ) -> Result<AlipayConfig, ServiceError> {
+        let (_, pem) = self
+            .private_pem(&account.name, Purpose::AlipayAppKey, version)
+            .await?;
+        let public = self
+            .active(&account.name, Purpose::AlipayPublicKey)
+            .await?
+            .and_then(|o| o.material.info.public_key_pem())
+            .ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "account {} has no active alipay_public_key in the vault; import the Alipay public key",
+                    account.name
+                ))
+            })?;
+        Ok(AlipayConfig {
+            app_id: account.credential("app_id").unwrap_or_default().to_string(),
+            gateway_url: gateway_url.to_string(),
+            app_private_key: pem,
+            alipay_public_key: public,
+            pid: account.credential("pid").unwrap_or_default().to_string(),
+        })
+    }
+
+    /// WeChat configuration from the vault: merchant key + serial, APIv3 key, and every
+    /// usable platform certificate / public key.
+    pub async fn wechat_config(
+        &self,
+        account: &Account,
+        base_url: &str,
+        version: Option<i64>,
+    ) -> Result<WechatConfig, ServiceError> {
+        let (o, pem) = self
+            .private_pem(&account.name, Purpose::WechatMerchantKey, version)
+            .await?;
+        let serial = o.material.info.serial.clone().unwrap_or_default();
+        let apiv3 = self
+            .active_text(&account.name, Purpose::WechatApiv3Key, None)
+            .await?;
+        let now = Utc::now();
+        let mut platform_keys = BTreeMap::new();
+        for purpose in [Purpose::WechatPlatformCert, Purpose::WechatPublicKey] {
+            for (id, key) in self.verification_keys(&account.name, purpose, now).await? {
+                if let Ok(p) = paydesk_providers::keys::public_key_pem(&key) {
+                    platform_keys.insert(id, p);
+                }
+            }
+        }
+        Ok(WechatConfig {
+            mchid: account.credential("mchid").unwrap_or_default().to_string(),
+            base_url: base_url.to_string(),
+            merchant_serial: serial,
+            merchant_private_key: pem,
+            apiv3_key: apiv3,
+            platform_keys,
+        })
+    }
+
+    pub async fn stripe_config(
+        &self,
+        account: &Account,
+        base_url: &str,
+        version: Option<i64>,
+    ) -> Result<StripeConfig, ServiceError> {
+        let key = self
+            .active_text(&account.name, Purpose::StripeSecretKey, version)
+            .await?;
+        let mut cfg = StripeConfig::new(base_url.to_string(), key);
+        if let Some(k) = account.credential("order_metadata_key") {
+            cfg.order_metadata_key = k.to_string();
+        }
+        Ok(cfg)
+    }
+
+    /// Whether the vault holds the signing credential of this account.
+    pub async fn has_credentials_for(&self, account: &Account) -> Result<bool, ServiceError> {
+        let purpose = match account.provider {
+            Provider::Alipay => Purpose::AlipayAppKey,
+            Provider::Wechat => Purpose::WechatMerchantKey,
+            Provider::Stripe => Purpose::StripeSecretKey,
+            Provider::Manual => return Ok(false),
+        };
+        Ok(self.active(&account.name, purpose).await?.is_some())
+    }
+
+    /// Builds the account's adapter from the vault (each call reads the active versions, so
+    /// an adapter built after an activation uses the new key).
+    pub async fn adapter(
+        &self,
+        account: &Account,
+        base_url: &str,
+    ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
+        self.adapter_with(account, base_url, None).await
+    }
+
+    async fn adapter_with(
+        &self,
+        account: &Account,
+        base_url: &str,
+        version: Option<i64>,
+    ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
+        let opts = HttpOptions::default();
+        let perr =
+            |e: paydesk_providers::error::ProviderError| ServiceError::Provider(e.to_string());
+        Ok(match account.provider {
+            Provider::Alipay => Box::new(
+                AlipayAdapter::new(self.alipay_config(account, base_url, version).await?, opts)
+                    .map_err(perr)?,
+            ),
+            Provider::Wechat => Box::new(
+                WechatAdapter::new(self.wechat_config(account, base_url, version).await?, opts)
+                    .map_err(perr)?,
+            ),
+            Provider::Stripe => Box::new(
+                StripeAdapter::new(self.stripe_config(account, base_url, version).await?, opts)
+                    .map_err(perr)?,
+            ),
+            Provider::Manual => {
+                return Err(ServiceError::BadInput(format!(
+                    "account {} is a manual account; it has no provider keys",
+                    account.name
+                )))
+            }
+        })
+    }
+
+    /// Calls the provider with a (pending) version: a signed order query for an order that
+    /// does not exist. A verified answer ("not found" included) means the provider accepts
+    /// the key. The outcome is recorded on the version and audited.
+    pub async fn test(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        purpose: Purpose,
+        version: i64,
+        base_url: &str,
+    ) -> Result<String, ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, &account.name).await?;
+        let o = self.version(&account.name, purpose, version).await?;
+        let signing = matches!(
+            purpose,
+            Purpose::AlipayAppKey | Purpose::WechatMerchantKey | Purpose::StripeSecretKey
+        );
+        let result: Result<String, String> = if !signing {
+            Err(format!(
+                "{purpose} cannot be tested by a call; it is checked when answers are verified"
+            ))
+        } else {
+            match self.adapter_with(account, base_url, Some(version)).await {
+                Err(e) => Err(e.to_string()),
+                Ok(adapter) => {
+                    let probe = format!("paydesk-key-test-{}", uuid::Uuid::new_v4().simple());
+                    match adapter.query_payment(&probe).await {
+                        Ok(_) => Ok("accepted".to_string()),
+                        Err(e) if e.is_not_found() => Ok("accepted".to_string()),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            }
+        };
+        let (outcome, text) = match &result {
+            Ok(t) => ("ok", t.clone()),
+            Err(e) => ("failed", e.clone()),
+        };
+        self.db
+            .vault_record_test(o.row.id, &format!("{outcome}: {text}"), Utc::now())
+            .await?;
+        audit(
+            &self.db,
+            &actor.username,
+            "key.test",
+            &target(&account.name, purpose),
+            outcome,
+            json!({ "version": version, "result": text }),
+        )
+        .await?;
+        result.map_err(|e| {
+            ServiceError::Provider(format!(
+                "{purpose} version {version} of {} was refused: {e}",
+                account.name
+            ))
+        })
+    }
+
+    /// Downloads `/v3/certificates` with the account's vault credentials, decrypts each
+    /// certificate with the APIv3 key, verifies the answer's signature with the known or
+    /// just-decrypted certificates (fails closed otherwise), and stores the new ones.
+    /// Returns the serials newly stored.
+    pub async fn refresh_wechat_certs(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        base_url: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, &account.name).await?;
+        let result = self.fetch_wechat_certs(account, base_url).await;
+        let fetched = match result {
+            Ok(f) => f,
+            Err(e) => {
+                audit(
+                    &self.db,
+                    &actor.username,
+                    "key.refresh_wechat_certs",
+                    &account.name,
+                    "failed",
+                    json!({ "reason": e.to_string() }),
+                )
+                .await?;
+                return Err(e);
+            }
+        };
+        let c = self
+            .credential(&account.name, Purpose::WechatPlatformCert)
+            .await?;
+        let known: Vec<String> = match &c {
+            Some(c) => self
+                .open_all(c)
+                .await?
+                .into_iter()
+                .filter_map(|o| o.material.info.serial)
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut added = Vec::new();
+        for m in fetched {
+            let serial = m.info.serial.clone().unwrap_or_default();
+            if known.iter().any(|k| k.eq_ignore_ascii_case(&serial)) {
+                continue;
+            }
+            self.add(actor, &account.name, &m, "download").await?;
+            added.push(serial);
+        }
+        audit(
+            &self.db,
+            &actor.username,
+            "key.refresh_wechat_certs",
+            &account.name,
+            "ok",
+            json!({ "added": added }),
+        )
+        .await?;
+        Ok(added)
+    }
+
+    async fn fetch_wechat_certs(
+        &self,
+        account: &Account,
+        base_url: &str,
+    ) -> Result<Vec<Material>, ServiceError> {
+        let cfg = self.wechat_config(account, base_url, None).await?;
+        let call = "GET /v3/certificates";
+        let perr = |d: String| ServiceError::Provider(format!("WeChat Pay {call}: {d}"));
+        let key = PrivateKey::parse(cfg.merchant_private_key.expose_secret())
+            .map_err(|e| perr(format!("merchant key: {e}")))?;
+        let url = format!("{}/v3/certificates", base_url.trim_end_matches('/'));
+        let path = url::Url::parse(&url)
+            .map(|u| u.path().to_string())
+            .map_err(|e| perr(e.to_string()))?;
+        let ts = Utc::now().timestamp();
+        let nonce = paydesk_providers::http::random_nonce(32);
+        let auth = paydesk_providers::wechat::sign::sign_request(
+            &key,
+            &cfg.mchid,
+            &cfg.merchant_serial,
+            "GET",
+            &path,
+            ts,
+            &nonce,
+            "",
+        )
+        .map_err(|e| perr(e.to_string()))?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| perr(e.to_string()))?;
+        let resp = client
+            .get(&url)
+            .header("Authorization", auth)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| perr(format!("no answer: {e}")))?;
+        let status = resp.status();
+        let header = |name: &'static str| -> Result<String, ServiceError> {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    perr(format!(
+                        "the answer has no {name} header; refusing unverified certificates"
+                    ))
+                })
+        };
+        if !status.is_success() {
+            return Err(perr(format!("HTTP {}", status.as_u16())));
+        }
+        let sh = SignedHeaders {
+            timestamp: header("Wechatpay-Timestamp")?,
+            nonce: header("Wechatpay-Nonce")?,
+            signature: header("Wechatpay-Signature")?,
+            serial: header("Wechatpay-Serial")?,
+        };
+        let body = resp.bytes().await.map_err(|e| perr(e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| perr(format!("not JSON: {e}")))?;
+        let data = v
+            .get("data")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| perr("no data array".into()))?;
+        let apiv3 = cfg.apiv3_key.expose_secret().as_bytes().to_vec();
+        let mut materials = Vec::new();
+        let mut keys: HashMap<String, RsaPublicKey> = HashMap::new();
+        for (id, pem) in &cfg.platform_keys {
+            if let Ok(k) = paydesk_providers::keys::parse_public_key(pem) {
+                keys.insert(id.clone(), k);
+            }
+        }
+        for item in data {
+            let serial = item
+                .get("serial_no")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| perr("certificate without serial_no".into()))?;
+            let enc: EncryptedResource = serde_json::from_value(
+                item.get("encrypt_certificate").cloned().unwrap_or_default(),
+            )
+            .map_err(|e| perr(format!("encrypt_certificate: {e}")))?;
+            let pem = enc.decrypt(&apiv3).map_err(|e| perr(e.to_string()))?;
+            let m = Material::wechat_platform_cert(&String::from_utf8_lossy(&pem))
+                .map_err(vault_err)?;
+            let cert_serial = m.info.serial.clone().unwrap_or_default();
+            if !cert_serial.eq_ignore_ascii_case(serial) {
+                return Err(perr(format!(
+                    "serial_no {serial} does not match the certificate's serial {cert_serial}"
+                )));
+            }
+            if let Some(k) = m.info.rsa_public_key() {
+                keys.insert(cert_serial.clone(), k);
+            }
+            materials.push(m);
+        }
+        paydesk_providers::wechat::sign::verify_response(&sh, &body, &keys, Utc::now().timestamp())
+            .map_err(|e| {
+                perr(format!(
+                    "the answer's signature does not verify ({e}); no certificate was stored"
+                ))
+            })?;
+        Ok(materials)
+    }
+}
+
+fn export_of(
+    account: &str,
+    purpose: Purpose,
+    version: i64,
+    info: &KeyInfo,
+) -> Result<PublicExport, ServiceError> {
+    let pem = info.public_key_pem().ok_or_else(|| {
+        ServiceError::BadInput(format!(
+            "{purpose} version {version} of {account} has no public key to export"
+        ))
+    })?;
+    Ok(PublicExport {
+        account: account.to_string(),
+        purpose,
+        version,
+        fingerprint: info.fingerprint.clone(),
+        key_bits: info.key_bits,
+        public_key_pem: pem,
+        public_key_base64: info.public_key_base64().unwrap_or_default(),
+    })
+}

@@ -1,0 +1,170 @@
+//! Shared helpers of the key vault tests: a fresh SQLite file and a fresh PostgreSQL database
+//! per test (`paydesk_vault_<uuid>`, dropped afterwards), an admin actor, test accounts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::sliced_string_as_bytes
+)]
+#![allow(dead_code)]
+
+use paydesk_core::{Actor, Role};
+use paydesk_service::config::{Account, Config};
+use paydesk_service::keys::{self, MasterSource};
+use paydesk_store::AppDb;
+use paydesk_vault::KdfParams;
+use secrecy::SecretString;
+use sqlx::Connection;
+
+pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const PASSPHRASE: &str = "blue-lantern-orchard-42";
+
+pub fn admin() -> Actor {
+    Actor::new("keyadmin", [Role::Admin])
+}
+
+pub fn passphrase(p: &str) -> MasterSource {
+    MasterSource::Passphrase(SecretString::from(p.to_string()))
+}
+
+/// Cheap Argon2id costs for tests (the parameters are stored, so they are honoured).
+pub fn kdf() -> Option<KdfParams> {
+    Some(KdfParams::with_costs(512, 1, 1))
+}
+
+pub fn accounts() -> Vec<Account> {
+    let dir = std::env::temp_dir();
+    let cfg = Config::parse(&paydesk_service::workspace::template_config(true), &dir)
+        .expect("template config parses");
+    cfg.accounts
+}
+
+pub fn account(name: &str) -> Account {
+    accounts()
+        .into_iter()
+        .find(|a| a.name == name)
+        .expect("template account")
+}
+
+pub enum TestDb {
+    Sqlite {
+        dir: tempfile::TempDir,
+        url: String,
+    },
+    Pg {
+        admin: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("vault-test.db").display());
+        TestDb::Sqlite { dir, url }
+    }
+
+    /// A fresh PostgreSQL database, or None (skip, loudly) when unreachable outside CI.
+    pub async fn pg() -> Option<TestDb> {
+        sqlx::any::install_default_drivers();
+        let admin = std::env::var("PAYDESK_TEST_PG_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_PG_URL.to_string());
+        let mut conn = match sqlx::AnyConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                if std::env::var_os("CI").is_some() {
+                    panic!("PostgreSQL at {admin} is unreachable and CI is set: {e}");
+                }
+                eprintln!("SKIPPED PostgreSQL half: cannot connect to {admin} ({e}); set PAYDESK_TEST_PG_URL");
+                return None;
+            }
+        };
+        let name = format!("paydesk_vault_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        let mut url = url::Url::parse(&admin).expect("PG URL");
+        url.set_path(&format!("/{name}"));
+        Some(TestDb::Pg {
+            admin,
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Pg { url, .. } => url,
+        }
+    }
+
+    pub fn is_pg(&self) -> bool {
+        matches!(self, TestDb::Pg { .. })
+    }
+
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match self {
+            TestDb::Sqlite { dir, .. } => Some(dir.path().join("vault-test.db")),
+            TestDb::Pg { .. } => None,
+        }
+    }
+
+    pub async fn drop_db(self) {
+        if let TestDb::Pg { admin, name, .. } = self {
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+                let _ = conn.close().await;
+            }
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL when reachable.
+pub async fn backends() -> Vec<TestDb> {
+    let mut v = vec![TestDb::sqlite()];
+    if let Some(pg) = TestDb::pg().await {
+        v.push(pg);
+    }
+    v
+}
+
+/// Opens the app database and creates a passphrase vault.
+pub async fn vault_db(t: &TestDb) -> AppDb {
+    let db = AppDb::open(t.url()).await.expect("open app db");
+    keys::init(&db, &admin(), &passphrase(PASSPHRASE), kdf())
+        .await
+        .expect("init vault");
+    db
+}
+
+/// Every text value of every vault/audit row (the "PG dump" the secret search looks at).
+pub async fn dump_text(db: &AppDb) -> String {
+    use sqlx::Row;
+    let mut out = String::new();
+    for (table, cols) in [
+        ("vault_meta", "master_spec, key_check"),
+        ("vault_credentials", "uid, account, purpose, wrapped_key, created_by"),
+        ("vault_versions", "state, info, ciphertext, source, created_by, COALESCE(test_outcome, '') AS test_outcome"),
+        ("audit_log", "actor, action, target, outcome, details"),
+    ] {
+        let rows = sqlx::query(&format!("SELECT {cols} FROM {table}"))
+            .fetch_all(db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("dump {table}: {e}"));
+        for r in rows {
+            for i in 0..r.len() {
+                if let Ok(s) = r.try_get::<String, _>(i) {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}

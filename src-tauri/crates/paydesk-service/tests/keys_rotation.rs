@@ -1,0 +1,431 @@
+//! Rotation flows against the provider sandbox: activating a new Alipay app key while
+//! statement downloads run (every download succeeds), and WeChat platform certificate
+//! refresh (works on an unknown serial, fails closed when the certificate cannot be obtained).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::sliced_string_as_bytes
+)]
+
+mod keys_common;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::Duration;
+use keys_common::*;
+use paydesk_core::{BillDate, Provider};
+use paydesk_providers::alipay::sign::request_sign_content;
+use paydesk_providers::keys::{verify_sha256_b64, Certificate, PrivateKey};
+use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxConfig, SandboxKeys};
+use paydesk_service::keys::{self, ImportInput};
+use paydesk_vault::{Purpose, VersionState};
+use rsa::RsaPublicKey;
+use secrecy::SecretString;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+const APIV3: &str = "Sandbox0ApiV3Key0For0Vault0Tests";
+
+/// One payment on 2026-01-15 (Beijing) so the day has a statement.
+fn line(provider: Provider, account: &str) -> paydesk_core::StatementLine {
+    use chrono::TimeZone;
+    paydesk_core::StatementLine {
+        provider,
+        account: account.into(),
+        provider_txn_id: "4200000000202601150001".into(),
+        merchant_order_no: Some("PD-VAULT-1".into()),
+        kind: paydesk_core::LineKind::Payment,
+        gross: 12_300,
+        fee_milli: 73_800,
+        net: 12_226,
+        currency: paydesk_core::Currency::CNY,
+        provider_time: chrono::Utc.with_ymd_and_hms(2026, 1, 15, 4, 0, 0).unwrap(),
+        provider_refund_id: None,
+        merchant_refund_no: None,
+        provider_status: "SUCCESS".into(),
+        source: paydesk_core::SourceRef {
+            file: "test".into(),
+            line: 1,
+        },
+    }
+}
+
+fn sandbox_config(
+    keys: &SandboxKeys,
+    app_key: RsaPublicKey,
+    wechat: &PrivateKey,
+    serial: &str,
+) -> SandboxConfig {
+    SandboxConfig {
+        keys: keys.clone(),
+        alipay_app_id: "2021000000000001".into(),
+        alipay_pid: "2088000000000001".into(),
+        alipay_app_public_key: app_key,
+        wechat_mchid: "1900000001".into(),
+        wechat_merchant_serial: serial.into(),
+        wechat_merchant_public_key: wechat.public_key(),
+        apiv3_key: APIV3.into(),
+        stripe_secret_key: "sk_test_sandboxvaultkey123".into(),
+    }
+}
+
+/// Alipay's 48-hour window, modelled: a gateway that accepts requests signed by the old OR
+/// the new app key (routing each to the sandbox that knows that key).
+struct Gateway {
+    old_key: RsaPublicKey,
+    old_url: String,
+    new_url: String,
+    client: reqwest::Client,
+    old_hits: AtomicUsize,
+    new_hits: AtomicUsize,
+}
+
+async fn gateway(State(g): State<Arc<Gateway>>, body: Bytes) -> impl IntoResponse {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let sign = params
+        .iter()
+        .find(|(k, _)| k == "sign")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let by_old = verify_sha256_b64(&g.old_key, request_sign_content(&params).as_bytes(), &sign);
+    let url = if by_old {
+        g.old_hits.fetch_add(1, Ordering::SeqCst);
+        &g.old_url
+    } else {
+        g.new_hits.fetch_add(1, Ordering::SeqCst);
+        &g.new_url
+    };
+    let resp = g
+        .client
+        .post(url)
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded;charset=utf-8",
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("sandbox answers");
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    (status, [("content-type", ct)], bytes.to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn activating_the_alipay_app_key_under_load_loses_no_download() {
+    let keys = SandboxKeys::generate().unwrap();
+    let old = PrivateKey::generate().unwrap();
+    let new = PrivateKey::generate().unwrap();
+    let wechat = PrivateKey::generate().unwrap();
+    let a = Sandbox::start(sandbox_config(&keys, old.public_key(), &wechat, "01"), 0)
+        .await
+        .unwrap();
+    let b = Sandbox::start(sandbox_config(&keys, new.public_key(), &wechat, "01"), 0)
+        .await
+        .unwrap();
+    a.add_transactions(
+        Provider::Alipay,
+        vec![line(Provider::Alipay, "alipay-main")],
+    );
+    b.add_transactions(
+        Provider::Alipay,
+        vec![line(Provider::Alipay, "alipay-main")],
+    );
+    let g = Arc::new(Gateway {
+        old_key: old.public_key(),
+        old_url: a.alipay_gateway_url.clone(),
+        new_url: b.alipay_gateway_url.clone(),
+        client: reqwest::Client::new(),
+        old_hits: AtomicUsize::new(0),
+        new_hits: AtomicUsize::new(0),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!(
+        "http://{}/alipay/gateway.do",
+        listener.local_addr().unwrap()
+    );
+    let app = axum::Router::new()
+        .route("/alipay/gateway.do", axum::routing::post(gateway))
+        .with_state(g.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+
+    for t in backends().await {
+        g.old_hits.store(0, Ordering::SeqCst);
+        g.new_hits.store(0, Ordering::SeqCst);
+        let db = vault_db(&t).await;
+        let v = Arc::new(
+            keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+                .await
+                .unwrap(),
+        );
+        let adm = admin();
+        v.import(
+            &adm,
+            "alipay-main",
+            &ImportInput::AlipayAppKey {
+                private_key: SecretString::from(old.to_pkcs8_pem().unwrap()),
+                public_key: None,
+            },
+        )
+        .await
+        .unwrap();
+        v.import(
+            &adm,
+            "alipay-main",
+            &ImportInput::AlipayPublicKey {
+                text: a.alipay_public_key_pem.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        // The new key, pending; "test" calls the provider with it.
+        let pending = v
+            .import(
+                &adm,
+                "alipay-main",
+                &ImportInput::AlipayAppKey {
+                    private_key: SecretString::from(new.to_pkcs8_pem().unwrap()),
+                    public_key: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(pending.state, VersionState::Pending);
+        let account = account("alipay-main");
+        let outcome = v
+            .test(
+                &adm,
+                &account,
+                Purpose::AlipayAppKey,
+                pending.version,
+                &proxy_url,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, "accepted");
+        assert!(
+            g.new_hits.load(Ordering::SeqCst) >= 1,
+            "the test call was signed with the pending key"
+        );
+
+        let date = BillDate::parse("2026-01-15").unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let v = v.clone();
+            let account = account.clone();
+            let url = proxy_url.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut ok = 0;
+                for _ in 0..6 {
+                    let adapter = v
+                        .adapter(&account, &url)
+                        .await
+                        .expect("adapter from the vault");
+                    adapter
+                        .download_statement(date)
+                        .await
+                        .expect("download during rotation");
+                    ok += 1;
+                }
+                ok
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        v.activate(
+            &adm,
+            "alipay-main",
+            Purpose::AlipayAppKey,
+            pending.version,
+            Duration::hours(48),
+        )
+        .await
+        .unwrap();
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.expect("download task");
+        }
+        assert_eq!(total, 24, "every download succeeded");
+        // After activation, new adapters sign with the new key only.
+        let before = g.old_hits.load(Ordering::SeqCst);
+        v.adapter(&account, &proxy_url)
+            .await
+            .unwrap()
+            .download_statement(date)
+            .await
+            .unwrap();
+        assert_eq!(g.old_hits.load(Ordering::SeqCst), before);
+        let listing = v.list(&adm).await.unwrap();
+        let app = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::AlipayAppKey)
+            .unwrap();
+        let states: Vec<VersionState> = app.versions.iter().map(|x| x.state).collect();
+        assert_eq!(states, vec![VersionState::Retired, VersionState::Active]);
+        assert!(app.versions[1]
+            .test_outcome
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("ok"));
+        db.close().await;
+        t.drop_db().await;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wechat_certificates_refresh_on_unknown_serial_and_fail_closed() {
+    let keys = SandboxKeys::generate().unwrap();
+    let wechat = PrivateKey::generate().unwrap();
+    let cert = Certificate::self_signed(&wechat, &[0x3c, 0x55, 0x01], "1900000001").unwrap();
+    let sb = Sandbox::start(
+        sandbox_config(
+            &keys,
+            PrivateKey::generate().unwrap().public_key(),
+            &wechat,
+            &cert.serial_hex,
+        ),
+        0,
+    )
+    .await
+    .unwrap();
+    sb.add_transactions(
+        Provider::Wechat,
+        vec![line(Provider::Wechat, "wechat-main")],
+    );
+    let date = BillDate::parse("2026-01-15").unwrap();
+    for t in backends().await {
+        let db = vault_db(&t).await;
+        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        let adm = admin();
+        // A certificate for another merchant is refused with the reason.
+        let e = v
+            .import(
+                &adm,
+                "wechat-main",
+                &ImportInput::WechatMerchant {
+                    key: SecretString::from(wechat.to_pkcs8_pem().unwrap()),
+                    cert: cert.to_pem(),
+                    mchid: "1900000999".into(),
+                },
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("another merchant"), "{e}");
+        v.import(
+            &adm,
+            "wechat-main",
+            &ImportInput::WechatMerchant {
+                key: SecretString::from(wechat.to_pkcs8_pem().unwrap()),
+                cert: cert.to_pem(),
+                mchid: "1900000001".into(),
+            },
+        )
+        .await
+        .unwrap();
+        v.import(
+            &adm,
+            "wechat-main",
+            &ImportInput::WechatApiv3Key {
+                key: SecretString::from(APIV3),
+            },
+        )
+        .await
+        .unwrap();
+        let account = account("wechat-main");
+
+        // Fails closed: the certificate download answer is signed with a serial nobody has.
+        sb.set_fault(
+            Fault::new(Provider::Wechat, FaultKind::UnknownSerial).only("/v3/certificates"),
+        );
+        let e = v
+            .refresh_wechat_certs(&adm, &account, &sb.wechat_base_url)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not verify") && e.contains("no certificate was stored"),
+            "{e}"
+        );
+        assert!(v
+            .verification_keys(
+                "wechat-main",
+                Purpose::WechatPlatformCert,
+                chrono::Utc::now()
+            )
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Works: the serial is unknown to the vault, the refresh stores it with its validity.
+        let added = v
+            .refresh_wechat_certs(&adm, &account, &sb.wechat_base_url)
+            .await
+            .unwrap();
+        assert_eq!(added, vec![sb.wechat_platform_serial.clone()]);
+        assert!(
+            v.refresh_wechat_certs(&adm, &account, &sb.wechat_base_url)
+                .await
+                .unwrap()
+                .is_empty(),
+            "known certificates are not stored twice"
+        );
+        let listing = v.list(&adm).await.unwrap();
+        let certs = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::WechatPlatformCert)
+            .unwrap();
+        assert_eq!(certs.versions[0].state, VersionState::Active);
+        assert_eq!(
+            certs.versions[0].info.serial.as_deref(),
+            Some(sb.wechat_platform_serial.as_str())
+        );
+        assert!(certs.versions[0].info.not_after.is_some());
+
+        // An adapter built from the vault verifies with the stored certificate.
+        v.adapter(&account, &sb.wechat_base_url)
+            .await
+            .unwrap()
+            .download_statement(date)
+            .await
+            .unwrap();
+        // An answer signed with an unknown serial: the adapter refreshes, still cannot find
+        // the certificate, and refuses the answer (fails closed).
+        sb.set_fault(
+            Fault::new(Provider::Wechat, FaultKind::UnknownSerial).only("/v3/bill/tradebill"),
+        );
+        let e = v
+            .adapter(&account, &sb.wechat_base_url)
+            .await
+            .unwrap()
+            .download_statement(date)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().to_lowercase().contains("serial"), "{e}");
+        sb.clear_faults();
+
+        // The merchant key test signs /v3 calls with the stored key.
+        let merchant = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::WechatMerchantKey)
+            .unwrap();
+        assert_eq!(
+            merchant.versions[0].info.serial.as_deref(),
+            Some(cert.serial_hex.as_str())
+        );
+        db.close().await;
+        t.drop_db().await;
+    }
+    sb.shutdown().await;
+}

@@ -1,0 +1,666 @@
+//! Key vault acceptance tests on real SQLite files and real PostgreSQL databases: no secret
+//! at rest or in outputs, authentication of every ciphertext, clear wrong-passphrase errors,
+//! crash-safe master rotation, grace periods of retired verification keys.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::sliced_string_as_bytes
+)]
+
+mod keys_common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use keys_common::*;
+use paydesk_providers::keys::{public_key_base64, Certificate, PrivateKey};
+use paydesk_service::keys::{self, ImportInput, MasterSource};
+use paydesk_store::AuditFilter;
+use paydesk_vault::Purpose;
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::EncodePrivateKey;
+use secrecy::SecretString;
+
+const STRIPE_KEY: &str = "rk_live_51PaydeskTestSecretKEYzq8w3";
+const WEBHOOK: &str = "whsec_PaydeskWebhookSecret9f8e7d6c5b";
+const APIV3: &str = "Pd3kApiV3KeyForTests0123456789ab";
+
+struct Secrets {
+    alipay: PrivateKey,
+    wechat: PrivateKey,
+}
+
+/// Byte strings that must never appear: the secrets, their base64, the private keys' DER
+/// fragments and their base64 bodies.
+fn needles(s: &Secrets) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = Vec::new();
+    for text in [STRIPE_KEY, WEBHOOK, APIV3] {
+        v.push((format!("secret {}", &text[..6]), text.as_bytes().to_vec()));
+        v.push((
+            format!("base64 of {}", &text[..6]),
+            B64.encode(text).into_bytes(),
+        ));
+    }
+    for (name, k) in [("alipay", &s.alipay), ("wechat", &s.wechat)] {
+        let der8 = k.rsa().to_pkcs8_der().unwrap();
+        let der1 = k.rsa().to_pkcs1_der().unwrap();
+        // A slice from the private half (CRT values at the end) of both encodings.
+        for (label, der) in [("pkcs8", der8.as_bytes()), ("pkcs1", der1.as_bytes())] {
+            let tail = &der[der.len() - 120..der.len() - 80];
+            v.push((format!("{name} {label} DER"), tail.to_vec()));
+            let b64 = B64.encode(der);
+            v.push((
+                format!("{name} {label} base64"),
+                b64[b64.len() - 160..b64.len() - 100].as_bytes().to_vec(),
+            ));
+        }
+    }
+    v
+}
+
+fn assert_absent(haystack: &[u8], needles: &[(String, Vec<u8>)], where_: &str) {
+    for (name, n) in needles {
+        assert!(
+            !haystack.windows(n.len()).any(|w| w == n.as_slice()),
+            "{name} found in {where_}"
+        );
+    }
+}
+
+async fn import_all(db: &paydesk_store::AppDb, s: &Secrets) {
+    let v = keys::unlock(db, &admin(), &passphrase(PASSPHRASE))
+        .await
+        .unwrap();
+    let a = admin();
+    // Alipay app key as the one-line PKCS#1 base64 the key tool shows, with its public key.
+    let one_line = B64.encode(s.alipay.rsa().to_pkcs1_der().unwrap().as_bytes());
+    v.import(
+        &a,
+        "alipay-main",
+        &ImportInput::AlipayAppKey {
+            private_key: SecretString::from(one_line),
+            public_key: Some(public_key_base64(&s.alipay.public_key()).unwrap()),
+        },
+    )
+    .await
+    .unwrap();
+    let cert =
+        Certificate::self_signed(&s.wechat, &[0x4a, 0x11, 0x22, 0x33], "1900000001").unwrap();
+    v.import(
+        &a,
+        "wechat-main",
+        &ImportInput::WechatMerchant {
+            key: SecretString::from(s.wechat.to_pkcs8_pem().unwrap()),
+            cert: cert.to_pem(),
+            mchid: "1900000001".into(),
+        },
+    )
+    .await
+    .unwrap();
+    v.import(
+        &a,
+        "wechat-main",
+        &ImportInput::WechatApiv3Key {
+            key: SecretString::from(APIV3),
+        },
+    )
+    .await
+    .unwrap();
+    v.import(
+        &a,
+        "stripe-main",
+        &ImportInput::StripeSecretKey {
+            key: SecretString::from(STRIPE_KEY),
+        },
+    )
+    .await
+    .unwrap();
+    v.import(
+        &a,
+        "stripe-main",
+        &ImportInput::StripeWebhookSecret {
+            secret: SecretString::from(WEBHOOK),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_bytes_in_database_listing_or_audit() {
+    let s = Secrets {
+        alipay: PrivateKey::generate().unwrap(),
+        wechat: PrivateKey::generate().unwrap(),
+    };
+    let needles = needles(&s);
+    for t in backends().await {
+        let db = vault_db(&t).await;
+        import_all(&db, &s).await;
+        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        let listing = v.list(&admin()).await.unwrap();
+        assert_eq!(listing.len(), 5);
+        let wechat = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::WechatMerchantKey)
+            .unwrap();
+        assert_eq!(
+            wechat.versions[0].info.serial.as_deref(),
+            Some("4A112233"),
+            "serial read from the certificate"
+        );
+        let stripe = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::StripeSecretKey)
+            .unwrap();
+        assert_eq!(
+            stripe.versions[0].info.hint.as_deref(),
+            Some("rk_live_…q8w3")
+        );
+        let json = serde_json::to_vec(&listing).unwrap();
+        assert_absent(&json, &needles, "the JSON listing");
+        assert_absent(
+            format!("{listing:?}").as_bytes(),
+            &needles,
+            "the Debug listing",
+        );
+        let audit = db
+            .audit_entries(&AuditFilter::default(), 1000, 0)
+            .await
+            .unwrap();
+        assert!(audit.iter().filter(|e| e.action == "key.import").count() >= 5);
+        assert_absent(format!("{audit:?}").as_bytes(), &needles, "the audit log");
+        assert_absent(
+            dump_text(&db).await.as_bytes(),
+            &needles,
+            "the database text columns",
+        );
+        // Bad input is refused with a reason that does not echo the input.
+        let e = v
+            .import(
+                &admin(),
+                "stripe-main",
+                &ImportInput::StripeSecretKey {
+                    key: SecretString::from(format!("pk_live_{}", &STRIPE_KEY[8..])),
+                },
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("publishable"), "{e}");
+        assert_absent(e.as_bytes(), &needles, "an import error");
+        db.close().await;
+        if let Some(path) = t.sqlite_path() {
+            let mut bytes = std::fs::read(&path).unwrap();
+            if let Ok(wal) = std::fs::read(path.with_extension("db-wal")) {
+                bytes.extend(wal);
+            }
+            assert!(bytes.len() > 10_000);
+            assert_absent(&bytes, &needles, "the SQLite file");
+        }
+        t.drop_db().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tampered_and_swapped_ciphertexts_fail_and_wrong_passphrase_is_clear() {
+    let s = Secrets {
+        alipay: PrivateKey::generate().unwrap(),
+        wechat: PrivateKey::generate().unwrap(),
+    };
+    for t in backends().await {
+        let db = vault_db(&t).await;
+        import_all(&db, &s).await;
+
+        // Wrong passphrase: a clear error, audited, no garbage.
+        let e = keys::unlock(&db, &admin(), &passphrase("not-the-passphrase"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("master key is wrong") && e.contains("PAYDESK_VAULT_PASSPHRASE"),
+            "{e}"
+        );
+        let failed = db
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("key.unlock".into()),
+                    ..Default::default()
+                },
+                10,
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(failed
+            .iter()
+            .any(|a| a.outcome == "failed" && a.actor == "keyadmin"));
+        // A key file given for a passphrase vault is named as the problem.
+        let e = keys::unlock(&db, &admin(), &MasterSource::KeyFile("/nonexistent".into()))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("opened with a passphrase"), "{e}");
+
+        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        v.list(&admin()).await.expect("intact vault lists");
+
+        // Swap the ciphertexts of the two Stripe credentials' versions (same account).
+        let rows: Vec<(i64, String)> = sqlx::query_as::<_, (i64, String)>(
+            "SELECT v.id, v.ciphertext FROM vault_versions v JOIN vault_credentials c ON c.id = v.credential_id \
+             WHERE c.account = 'stripe-main' ORDER BY c.purpose",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        for (id, ct) in [(rows[0].0, &rows[1].1), (rows[1].0, &rows[0].1)] {
+            sqlx::query("UPDATE vault_versions SET ciphertext = $1 WHERE id = $2")
+                .bind(ct)
+                .bind(id)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        let e = v.list(&admin()).await.unwrap_err().to_string();
+        assert!(e.contains("failed authentication"), "{e}");
+        // Swap back: readable again.
+        for (id, ct) in [(rows[0].0, &rows[0].1), (rows[1].0, &rows[1].1)] {
+            sqlx::query("UPDATE vault_versions SET ciphertext = $1 WHERE id = $2")
+                .bind(ct)
+                .bind(id)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        v.list(&admin()).await.unwrap();
+
+        // Flip one byte of a ciphertext.
+        let mut raw = B64.decode(&rows[0].1[3..]).unwrap();
+        raw[15] ^= 0x01;
+        sqlx::query("UPDATE vault_versions SET ciphertext = $1 WHERE id = $2")
+            .bind(format!("v1.{}", B64.encode(&raw)))
+            .bind(rows[0].0)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert!(v
+            .list(&admin())
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("failed authentication"));
+        sqlx::query("UPDATE vault_versions SET ciphertext = $1 WHERE id = $2")
+            .bind(&rows[0].1)
+            .bind(rows[0].0)
+            .execute(db.pool())
+            .await
+            .unwrap();
+
+        // Edit the displayed info (bound into the AAD).
+        sqlx::query("UPDATE vault_versions SET info = REPLACE(info, '4A112233', '4A112234')")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert!(v
+            .list(&admin())
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("failed authentication"));
+        sqlx::query("UPDATE vault_versions SET info = REPLACE(info, '4A112234', '4A112233')")
+            .execute(db.pool())
+            .await
+            .unwrap();
+
+        // Swap wrapped data keys between credentials.
+        let wk: Vec<(i64, String)> = sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, wrapped_key FROM vault_credentials ORDER BY id",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        sqlx::query("UPDATE vault_credentials SET wrapped_key = $1 WHERE id = $2")
+            .bind(&wk[1].1)
+            .bind(wk[0].0)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert!(v
+            .list(&admin())
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("failed authentication"));
+        db.close().await;
+        t.drop_db().await;
+    }
+}
+
+async fn readable_with(db: &paydesk_store::AppDb, p: &str) -> bool {
+    match keys::unlock(db, &admin(), &passphrase(p)).await {
+        Ok(v) => {
+            let l = v
+                .list(&admin())
+                .await
+                .expect("an unlocked vault must read every secret");
+            assert_eq!(l.len(), 5);
+            true
+        }
+        Err(e) => {
+            assert!(e.to_string().contains("master key is wrong"), "{e}");
+            false
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn master_rotation_is_all_or_nothing() {
+    let s = Secrets {
+        alipay: PrivateKey::generate().unwrap(),
+        wechat: PrivateKey::generate().unwrap(),
+    };
+    for t in backends().await {
+        let mut db = vault_db(&t).await;
+        import_all(&db, &s).await;
+        const NEW: &str = "new-master-passphrase-77";
+
+        // 1. A failing statement injected in the middle of the re-wrap (third credential).
+        let third: i64 = sqlx::query_as::<_, (i64,)>(
+            "SELECT id FROM vault_credentials ORDER BY id LIMIT 1 OFFSET 2",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .0;
+        if t.is_pg() {
+            sqlx::raw_sql(&format!(
+                "CREATE FUNCTION vault_crash() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected crash'; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER vault_crash BEFORE UPDATE ON vault_credentials FOR EACH ROW WHEN (NEW.id = {third}) EXECUTE FUNCTION vault_crash();"
+            ))
+            .execute(db.pool())
+            .await
+            .unwrap();
+        } else {
+            sqlx::raw_sql(&format!(
+                "CREATE TRIGGER vault_crash BEFORE UPDATE ON vault_credentials WHEN NEW.id = {third} BEGIN SELECT RAISE(ABORT, 'injected crash'); END;"
+            ))
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        let mut v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        let e = v
+            .rotate_master(&admin(), &passphrase(NEW), kdf())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("injected crash"), "{e}");
+        assert!(
+            readable_with(&db, PASSPHRASE).await,
+            "old master key still opens the vault"
+        );
+        assert!(
+            !readable_with(&db, NEW).await,
+            "new master key was not committed"
+        );
+        sqlx::raw_sql("DROP TRIGGER vault_crash")
+            .execute(db.pool())
+            .await
+            .ok();
+        if t.is_pg() {
+            sqlx::raw_sql("DROP TRIGGER IF EXISTS vault_crash ON vault_credentials; DROP FUNCTION vault_crash()").execute(db.pool()).await.unwrap();
+        }
+
+        // 2. Aborts at arbitrary points (the future dropped mid-way): old OR new, never neither.
+        let mut current = PASSPHRASE.to_string();
+        for (i, micros) in [50u64, 300, 1_000, 3_000, 10_000, 30_000]
+            .into_iter()
+            .enumerate()
+        {
+            let next = format!("rotated-passphrase-{i}");
+            let mut v = keys::unlock(&db, &admin(), &passphrase(&current))
+                .await
+                .unwrap();
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_micros(micros),
+                v.rotate_master(&admin(), &passphrase(&next), kdf()),
+            )
+            .await;
+            // The process "dies": its connections close, the database rolls back whatever
+            // was not committed. A new process opens the database again.
+            drop(v);
+            db.close().await;
+            db = paydesk_store::AppDb::open(t.url()).await.unwrap();
+            let old_ok = readable_with(&db, &current).await;
+            let new_ok = readable_with(&db, &next).await;
+            assert!(old_ok ^ new_ok, "abort after {micros} µs: exactly one of old/new must open (old {old_ok}, new {new_ok})");
+            if new_ok {
+                current = next;
+            }
+        }
+
+        // 3. A completed rotation: the new key opens, the old does not.
+        let mut v = keys::unlock(&db, &admin(), &passphrase(&current))
+            .await
+            .unwrap();
+        v.rotate_master(&admin(), &passphrase(NEW), kdf())
+            .await
+            .unwrap();
+        assert!(readable_with(&db, NEW).await);
+        assert!(!readable_with(&db, &current).await);
+        let rotations = db
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("vault.rotate_master".into()),
+                    ..Default::default()
+                },
+                100,
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(
+            rotations.iter().any(|r| r.outcome == "ok")
+                && rotations.iter().any(|r| r.outcome == "failed")
+        );
+
+        // 4. Passphrase → key file.
+        let dir = tempfile::tempdir().unwrap();
+        let kf = dir.path().join("vault.key");
+        std::fs::write(
+            &kf,
+            paydesk_vault::MasterKey::generate_key_file().as_bytes(),
+        )
+        .unwrap();
+        let mut v = keys::unlock(&db, &admin(), &passphrase(NEW)).await.unwrap();
+        v.rotate_master(&admin(), &MasterSource::KeyFile(kf.clone()), None)
+            .await
+            .unwrap();
+        let v = keys::unlock(&db, &admin(), &MasterSource::KeyFile(kf))
+            .await
+            .unwrap();
+        assert_eq!(v.list(&admin()).await.unwrap().len(), 5);
+        let e = keys::unlock(&db, &admin(), &passphrase(NEW))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key file"), "{e}");
+        db.close().await;
+        t.drop_db().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn previous_verification_key_works_inside_grace_and_not_after() {
+    for t in backends().await {
+        let db = vault_db(&t).await;
+        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        let a = admin();
+        let old = PrivateKey::generate().unwrap();
+        let new = PrivateKey::generate().unwrap();
+        let v1 = v
+            .import(
+                &a,
+                "alipay-main",
+                &ImportInput::AlipayPublicKey {
+                    text: public_key_base64(&old.public_key()).unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(v1.state, paydesk_vault::VersionState::Active);
+        let v2 = v
+            .import(
+                &a,
+                "alipay-main",
+                &ImportInput::AlipayPublicKey {
+                    text: paydesk_providers::keys::public_key_pem(&new.public_key()).unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(v2.state, paydesk_vault::VersionState::Pending);
+        let msg = b"{\"code\":\"10000\",\"msg\":\"Success\"}";
+        let sig_old = old.sign_sha256_b64(msg).unwrap();
+        let sig_new = new.sign_sha256_b64(msg).unwrap();
+        let now = Utc::now();
+        // Before activation only the old key verifies.
+        assert!(v
+            .verify_signature("alipay-main", Purpose::AlipayPublicKey, msg, &sig_old, now)
+            .await
+            .unwrap());
+        assert!(!v
+            .verify_signature("alipay-main", Purpose::AlipayPublicKey, msg, &sig_new, now)
+            .await
+            .unwrap());
+
+        let grace = Duration::hours(48);
+        v.activate(
+            &a,
+            "alipay-main",
+            Purpose::AlipayPublicKey,
+            v2.version,
+            grace,
+        )
+        .await
+        .unwrap();
+        let now = Utc::now();
+        assert!(v
+            .verify_signature("alipay-main", Purpose::AlipayPublicKey, msg, &sig_new, now)
+            .await
+            .unwrap());
+        assert!(
+            v.verify_signature("alipay-main", Purpose::AlipayPublicKey, msg, &sig_old, now)
+                .await
+                .unwrap(),
+            "old key inside the grace period"
+        );
+        assert!(v
+            .verify_signature(
+                "alipay-main",
+                Purpose::AlipayPublicKey,
+                msg,
+                &sig_old,
+                now + grace - Duration::minutes(1)
+            )
+            .await
+            .unwrap());
+        let after = now + grace + Duration::minutes(1);
+        assert!(
+            !v.verify_signature(
+                "alipay-main",
+                Purpose::AlipayPublicKey,
+                msg,
+                &sig_old,
+                after
+            )
+            .await
+            .unwrap(),
+            "old key after the grace period"
+        );
+        assert!(v
+            .verify_signature(
+                "alipay-main",
+                Purpose::AlipayPublicKey,
+                msg,
+                &sig_new,
+                after
+            )
+            .await
+            .unwrap());
+
+        // Exactly one active; the old is retired with its grace end; retired cannot come back.
+        let l = v.list(&a).await.unwrap();
+        let vs = &l[0].versions;
+        assert_eq!(
+            vs.iter()
+                .filter(|x| x.state == paydesk_vault::VersionState::Active)
+                .count(),
+            1
+        );
+        assert_eq!(vs[0].state, paydesk_vault::VersionState::Retired);
+        assert!(vs[0].usable && vs[0].usable_until.is_some());
+        let e = v
+            .activate(
+                &a,
+                "alipay-main",
+                Purpose::AlipayPublicKey,
+                v1.version,
+                grace,
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only a pending version"), "{e}");
+
+        // Retiring with zero grace ends verification at once.
+        v.retire(
+            &a,
+            "alipay-main",
+            Purpose::AlipayPublicKey,
+            v2.version,
+            Duration::zero(),
+        )
+        .await
+        .unwrap();
+        assert!(!v
+            .verify_signature(
+                "alipay-main",
+                Purpose::AlipayPublicKey,
+                msg,
+                &sig_new,
+                Utc::now()
+            )
+            .await
+            .unwrap());
+
+        // Permissions: a finance user cannot manage keys, and the refusal is audited.
+        let finance = paydesk_core::Actor::new("fin", [paydesk_core::Role::Finance]);
+        assert!(v
+            .generate(&finance, "alipay-main", Purpose::AlipayAppKey, 2048)
+            .await
+            .is_err());
+        let denied = db
+            .audit_entries(
+                &AuditFilter {
+                    actor: Some("fin".into()),
+                    ..Default::default()
+                },
+                10,
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(denied.iter().any(|e| e.outcome == "denied"));
+        db.close().await;
+        t.drop_db().await;
+    }
+}
