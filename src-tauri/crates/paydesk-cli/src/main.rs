@@ -13,6 +13,9 @@ use paydesk_service::workspace::Workspace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod key_cmds;
+mod refund_cmds;
+
 #[derive(Parser)]
 #[command(
     name = "paydesk",
@@ -130,6 +133,31 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Provider keys in the encrypted vault (list, import, generate, test, activate, retire).
+    Keys {
+        #[command(subcommand)]
+        command: key_cmds::KeysCommand,
+    },
+    /// The key vault itself (init, rotate-master).
+    Vault {
+        #[command(subcommand)]
+        command: key_cmds::VaultCommand,
+    },
+    /// Find orders: payment, earlier refunds, refundable amount.
+    Orders {
+        #[command(subcommand)]
+        command: refund_cmds::OrdersCommand,
+    },
+    /// Request, approve, reject or show one refund.
+    Refund {
+        #[command(subcommand)]
+        command: refund_cmds::RefundCommand,
+    },
+    /// List refunds; resume unfinished ones after a restart.
+    Refunds {
+        #[command(subcommand)]
+        command: refund_cmds::RefundsCommand,
     },
 }
 
@@ -581,6 +609,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Discrepancies { command } => discrepancies(command).await,
         Command::Users { command } => users(command).await,
         Command::Audit { command } => audit(command).await,
+        Command::Keys { command } => key_cmds::keys_cmd(command).await,
+        Command::Vault { command } => key_cmds::vault_cmd(command).await,
+        Command::Orders { command } => refund_cmds::orders(command).await,
+        Command::Refund { command } => refund_cmds::refund(command).await,
+        Command::Refunds { command } => refund_cmds::refunds(command).await,
         Command::Report {
             ws,
             run,

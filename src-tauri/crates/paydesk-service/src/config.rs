@@ -24,6 +24,31 @@ pub struct RawConfig {
     pub sla: RawSla,
     #[serde(default, rename = "accounts")]
     pub accounts: Vec<RawAccount>,
+    #[serde(default)]
+    pub refunds: RawRefunds,
+}
+
+/// `[refunds]`: who may refund how much without approval, and how hard Paydesk retries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefunds {
+    /// Largest refund a support user may issue without approval, major units of the order's
+    /// currency ("500.00"). Default "500.00".
+    pub support_limit: Option<String>,
+    /// Largest refund an admin may issue without approval; unlimited when absent.
+    pub admin_limit: Option<String>,
+    /// Refunds one support user may request per day (business timezone) without approval.
+    /// Default 20.
+    pub daily_count: Option<i64>,
+    /// Timeout of one provider call, milliseconds. Default 30000.
+    pub call_timeout_ms: Option<i64>,
+    /// First wait between attempts after an unknown outcome, milliseconds. Default 2000.
+    pub retry_backoff_ms: Option<i64>,
+    /// Longest wait between attempts, milliseconds. Default 30000.
+    pub max_backoff_ms: Option<i64>,
+    /// How long one command keeps driving a refund to a final state before leaving it to
+    /// `paydesk refunds resume`, seconds. Default 60.
+    pub execute_for_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -104,6 +129,118 @@ pub struct Config {
     pub tolerances: Tolerances,
     pub sla: Sla,
     pub accounts: Vec<Account>,
+    pub refunds: RefundSettings,
+}
+
+/// Validated `[refunds]`. Limits are kept at 2 decimals ("500.00" → 50000) and converted to
+/// the order's currency with [`RefundSettings::limit_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundSettings {
+    pub support_limit_2dp: i64,
+    pub admin_limit_2dp: Option<i64>,
+    pub daily_count: u32,
+    pub call_timeout: std::time::Duration,
+    pub retry_backoff: std::time::Duration,
+    pub max_backoff: std::time::Duration,
+    pub execute_for: std::time::Duration,
+}
+
+impl RefundSettings {
+    /// A limit kept at 2 decimals, in minor units of `currency` (JPY "500.00" → 500).
+    pub fn limit_in(limit_2dp: i64, currency: Currency) -> i64 {
+        match currency.exponent() {
+            0 => limit_2dp / 100,
+            1 => limit_2dp / 10,
+            2 => limit_2dp,
+            e => limit_2dp.saturating_mul(10i64.saturating_pow(u32::from(e) - 2)),
+        }
+    }
+}
+
+impl Default for RefundSettings {
+    fn default() -> Self {
+        RefundSettings {
+            support_limit_2dp: 50_000,
+            admin_limit_2dp: None,
+            daily_count: 20,
+            call_timeout: std::time::Duration::from_secs(30),
+            retry_backoff: std::time::Duration::from_secs(2),
+            max_backoff: std::time::Duration::from_secs(30),
+            execute_for: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+fn parse_refund_settings(
+    raw: &RawRefunds,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<RefundSettings, ConfigError> {
+    let d = RefundSettings::default();
+    let amount = |key: &str, text: &str| -> Result<i64, ConfigError> {
+        let v = parse_scaled(text, 2).map_err(|e| invalid(key, e.to_string()))?;
+        if v <= 0 {
+            return Err(invalid(
+                key,
+                format!("{text:?} must be a positive amount like \"500.00\""),
+            ));
+        }
+        Ok(v)
+    };
+    let millis = |key: &str, v: Option<i64>, default: std::time::Duration, max: i64| match v {
+        None => Ok(default),
+        Some(ms) if (1..=max).contains(&ms) => {
+            Ok(std::time::Duration::from_millis(ms.unsigned_abs()))
+        }
+        Some(ms) => Err(invalid(key, format!("{ms} is outside 1..={max}"))),
+    };
+    let daily_count = match raw.daily_count {
+        None => d.daily_count,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| *n <= 100_000)
+            .ok_or_else(|| invalid("refunds.daily_count", format!("{n} is outside 0..=100000")))?,
+    };
+    let execute_for = match raw.execute_for_seconds {
+        None => d.execute_for,
+        Some(s) if (1..=3600).contains(&s) => std::time::Duration::from_secs(s.unsigned_abs()),
+        Some(s) => {
+            return Err(invalid(
+                "refunds.execute_for_seconds",
+                format!("{s} is outside 1..=3600"),
+            ))
+        }
+    };
+    Ok(RefundSettings {
+        support_limit_2dp: match raw.support_limit.as_deref() {
+            None => d.support_limit_2dp,
+            Some(t) => amount("refunds.support_limit", t)?,
+        },
+        admin_limit_2dp: raw
+            .admin_limit
+            .as_deref()
+            .map(|t| amount("refunds.admin_limit", t))
+            .transpose()?,
+        daily_count,
+        call_timeout: millis(
+            "refunds.call_timeout_ms",
+            raw.call_timeout_ms,
+            d.call_timeout,
+            600_000,
+        )?,
+        retry_backoff: millis(
+            "refunds.retry_backoff_ms",
+            raw.retry_backoff_ms,
+            d.retry_backoff,
+            600_000,
+        )?,
+        max_backoff: millis(
+            "refunds.max_backoff_ms",
+            raw.max_backoff_ms,
+            d.max_backoff,
+            3_600_000,
+        )?,
+        execute_for,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,6 +471,8 @@ impl Config {
             });
         }
 
+        let refunds = parse_refund_settings(&raw.refunds, &invalid)?;
+
         Ok(Config {
             workspace: workspace.to_path_buf(),
             database_url,
@@ -351,6 +490,7 @@ impl Config {
                 large_days,
             },
             accounts,
+            refunds,
         })
     }
 
@@ -514,6 +654,23 @@ fees = [{ currency = "USD", rate = "2.9%", fixed = "0.30" }]
         assert!(err(&bad_mirror).contains("mirror.url"));
         let bad_endpoint = GOOD.replace("\"sandbox\"", "\"ftp://x\"");
         assert!(err(&bad_endpoint).contains("accounts[0].endpoint"));
+    }
+
+    #[test]
+    fn refund_settings_are_validated() {
+        let c = Config::parse(GOOD, Path::new("/ws")).expect("valid");
+        assert_eq!(c.refunds, RefundSettings::default());
+        let with = format!("{GOOD}\n[refunds]\nsupport_limit = \"100.00\"\ndaily_count = 3\ncall_timeout_ms = 500\n");
+        let c = Config::parse(&with, Path::new("/ws")).expect("valid");
+        assert_eq!(c.refunds.support_limit_2dp, 10_000);
+        assert_eq!(c.refunds.daily_count, 3);
+        assert_eq!(RefundSettings::limit_in(10_000, Currency::JPY), 100);
+        let bad = format!("{GOOD}\n[refunds]\nsupport_limit = \"abc\"\n");
+        assert!(err(&bad).contains("refunds.support_limit"), "{}", err(&bad));
+        let bad = format!("{GOOD}\n[refunds]\ndaily_count = -1\n");
+        assert!(err(&bad).contains("refunds.daily_count"), "{}", err(&bad));
+        let bad = format!("{GOOD}\n[refunds]\nlimit = 1\n");
+        assert!(err(&bad).contains("unknown field"), "{}", err(&bad));
     }
 
     #[test]

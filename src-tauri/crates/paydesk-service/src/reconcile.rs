@@ -393,6 +393,7 @@ async fn run_locked(
         db.open_carry_overs(&account.name, req.date.pred()).await?;
     let input = gather_input(
         mirror,
+        db,
         account,
         req.date,
         parsed.lines,
@@ -546,6 +547,7 @@ async fn run_locked(
 /// carried over from the previous day.
 async fn gather_input(
     mirror: &OrderMirror,
+    db: &AppDb,
     account: &Account,
     date: BillDate,
     lines: Vec<StatementLine>,
@@ -609,6 +611,25 @@ async fn gather_input(
         .collect();
     wanted_refunds.sort();
     for r in mirror.refunds_by_numbers(provider, &wanted_refunds).await? {
+        if known_refunds.insert(r.refund_no.clone()) {
+            refunds.push(r);
+        }
+    }
+    // Refunds Paydesk executed itself (origin Paydesk); the mirror's record of the same
+    // refund number wins.
+    for r in db
+        .paydesk_refunds_between(provider, window.0, window.1)
+        .await?
+    {
+        if known_refunds.insert(r.refund_no.clone()) {
+            refunds.push(r);
+        }
+    }
+    wanted_refunds.retain(|no| !known_refunds.contains(no));
+    for r in db
+        .paydesk_refunds_by_numbers(provider, &wanted_refunds)
+        .await?
+    {
         if known_refunds.insert(r.refund_no.clone()) {
             refunds.push(r);
         }

@@ -77,6 +77,14 @@ days = 3                     # days to resolve a discrepancy
 large_amount = "1000.00"     # at or above this amount...
 large_days = 1               # ...resolve within this many days
 
+[refunds]
+support_limit = "500.00"     # largest refund support may issue without approval (order currency)
+daily_count = 20             # refunds one support user may request per day without approval
+# admin_limit = "5000.00"    # largest refund an admin may issue without approval (default: none)
+# call_timeout_ms = 30000    # one provider call; no answer = outcome unknown, re-query
+# retry_backoff_ms = 2000    # first wait after an unknown outcome (doubles up to max_backoff_ms)
+# execute_for_seconds = 60   # then `paydesk refunds resume` finishes the refund
+
 [[accounts]]
 name = "alipay-main"
 provider = "alipay"

@@ -28,10 +28,12 @@ mod codec;
 mod db;
 mod error;
 mod mirror;
+mod refunds;
 mod review;
 mod runs;
 mod statements;
 pub mod users;
+mod vault;
 
 pub use audit::{AuditEntry, AuditFilter, AuditProblem, AuditVerification, NewAuditEntry};
 pub use db::{AppDb, Backend};
@@ -40,7 +42,12 @@ pub use mirror::{
     create_default_mirror, insert_mirror_rows, AmountUnit, MirrorMapping, OrderColumns,
     OrderMirror, RefundColumns, TimeFormat, DEFAULT_TEXT_TIME_FORMAT,
 };
+pub use refunds::{
+    DailyCap, NewRefund, RefundAdmission, RefundEvent, RefundLedger, RefundRecord, RefundState,
+    RefundUpdate,
+};
 pub use review::DiscrepancySort;
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};
 pub use users::{NewUser, UserRecord};
+pub use vault::{NewVaultVersion, VaultCredential, VaultMeta, VaultVersion};
