@@ -761,3 +761,43 @@ fn bulk_change_says_how_many_before_it_acts() {
     ]);
     assert_eq!(listed["total"].as_u64(), Some(expected));
 }
+
+#[test]
+fn processes_opening_a_fresh_postgres_database_at_once_all_succeed() {
+    let Some(pg) = PgDb::create() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("ws");
+    ok(&["init", "--workspace", s(&ws), "--demo"]);
+    let config = ws.join("paydesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace(
+            "database_url = \"sqlite://paydesk.db\"",
+            &format!("database_url = \"{}\"", pg.url),
+        ),
+    )
+    .expect("write");
+    // Four processes race to migrate the empty database and create the demo users.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_paydesk"))
+                .args(["init", "--workspace", s(&ws), "--demo"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let failures: Vec<String> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    // Migration must never fail; a loser of the demo-user race may only report that users exist.
+    for f in &failures {
+        assert!(!f.contains("migration"), "{f}");
+    }
+    let users = ok_json(&["users", "list", "--workspace", s(&ws), "--json"]);
+    assert_eq!(users.as_array().map(Vec::len), Some(4));
+}

@@ -206,6 +206,15 @@ pub(crate) fn statements_of(sql: &str) -> Vec<String> {
 
 async fn migrate(db: &AppDb) -> Result<()> {
     let op = "prepare migrations of";
+    let mut tx = db.begin_write(op, "the app database").await?;
+    if db.backend == Backend::Postgres {
+        // CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator on PostgreSQL
+        // (duplicate pg_type row): two processes opening a fresh database wait on this lock.
+        sqlx::query("SELECT pg_advisory_xact_lock(7403185501)")
+            .execute(&mut *tx)
+            .await
+            .ctx(op, "the app database")?;
+    }
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (\
             version BIGINT PRIMARY KEY, \
@@ -213,9 +222,10 @@ async fn migrate(db: &AppDb) -> Result<()> {
             checksum TEXT NOT NULL, \
             applied_at BIGINT NOT NULL)",
     )
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await
     .ctx(op, "the app database")?;
+    tx.commit().await.ctx(op, "the app database")?;
 
     for m in MIGRATIONS {
         let mut tx = db.begin_write("migrate", "the app database").await?;
