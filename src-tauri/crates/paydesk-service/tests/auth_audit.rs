@@ -107,6 +107,11 @@ async fn user_with(w: &Workspace, admin: &Actor, name: &str, roles: &[Role]) -> 
         .actor
 }
 
+/// The vault's master key file for the matrix workspace (created by the admin first).
+fn master_key_file(tmp: &Path) -> paydesk_service::keys::MasterSource {
+    paydesk_service::keys::MasterSource::KeyFile(tmp.join("master.key"))
+}
+
 /// Calls the service entry point guarded by `permission`. `Ok(true)` = allowed (whatever the
 /// operation then made of its input), `Ok(false)` = refused for lack of the permission.
 async fn attempt(w: &Workspace, actor: &Actor, permission: Permission, tmp: &Path) -> Option<bool> {
@@ -155,8 +160,49 @@ async fn attempt(w: &Workspace, actor: &Actor, permission: Permission, tmp: &Pat
         .map(|_| ()),
         Permission::UserManage => auth::list_users(&w.db, actor).await.map(|_| ()),
         Permission::AuditView => paydesk_service::audit::verify(w, actor).await.map(|_| ()),
-        // Entry points of later features (orders, refunds, keys, settings) are not built yet.
-        _ => return None,
+        Permission::OrderView => paydesk_service::refunds::find_orders(w, actor, "AP", 5)
+            .await
+            .map(|_| ()),
+        Permission::RefundRequest => paydesk_service::refunds::request_refund(
+            w,
+            actor,
+            &paydesk_service::refunds::RefundInput {
+                order: "NO-SUCH-ORDER".into(),
+                amount: paydesk_core::Money::new(100, paydesk_core::Currency::CNY),
+                reason: "matrix".into(),
+                account: None,
+            },
+        )
+        .await
+        .map(|_| ()),
+        Permission::RefundApprove => {
+            paydesk_service::refunds::decide_refund(w, actor, 999_999, true, Some("matrix"))
+                .await
+                .map(|_| ())
+        }
+        Permission::KeyView => {
+            match paydesk_service::keys::unlock(&w.db, actor, &master_key_file(tmp)).await {
+                Ok(vault) => vault.list(actor).await.map(|_| ()),
+                Err(e) => Err(e),
+            }
+        }
+        Permission::KeyManage => {
+            match paydesk_service::keys::unlock(&w.db, actor, &master_key_file(tmp)).await {
+                Ok(vault) => vault
+                    .retire(
+                        actor,
+                        "alipay-main",
+                        paydesk_vault::Purpose::AlipayAppKey,
+                        999,
+                        Duration::zero(),
+                    )
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            }
+        }
+        // Settings are edited in paydesk.toml; no service entry point yet.
+        Permission::SettingsManage => return None,
     };
     match result {
         Err(ServiceError::Denied(d)) => {
@@ -173,6 +219,10 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
         .await
         .expect("demo admin")
         .actor;
+    std::fs::write(tmp.join("master.key"), "11".repeat(32)).expect("master key file");
+    paydesk_service::keys::init(&w.db, &admin, &master_key_file(tmp), None)
+        .await
+        .expect("vault");
     let mut checked = 0;
     for role in Role::ALL {
         let actor = user_with(w, &admin, &format!("m-{}", role.as_str()), &[role]).await;
@@ -188,7 +238,8 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
             }
         }
     }
-    assert_eq!(checked, Role::ALL.len() * 6);
+    // Every permission but settings.manage has a service entry point to try.
+    assert_eq!(checked, Role::ALL.len() * (Permission::ALL.len() - 1));
     // Every refusal was audited.
     let denied =
         w.db.audit_entries(&paydesk_store::AuditFilter::default(), 10_000, 0)
@@ -200,16 +251,10 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
     let expected_denials = Role::ALL
         .iter()
         .flat_map(|r| {
-            [
-                Permission::ReconcileRun,
-                Permission::DiscrepancyView,
-                Permission::DiscrepancyReview,
-                Permission::ReportExport,
-                Permission::UserManage,
-                Permission::AuditView,
-            ]
-            .into_iter()
-            .filter(move |p| !role_grants(*r, *p))
+            Permission::ALL
+                .into_iter()
+                .filter(|p| *p != Permission::SettingsManage)
+                .filter(move |p| !role_grants(*r, *p))
         })
         .count();
     assert_eq!(denied, expected_denials);
