@@ -702,7 +702,7 @@ pub async fn reconcile_account(
         Some(path) => StatementInput::File(path),
         None => {
             progress.update(Stage::Download, 0, None);
-            let downloaded = crate::download::download_statement(w, acct, date).await?;
+            let downloaded = crate::download::download_statement(w, acct, date, actor).await?;
             progress.update(Stage::Verify, 1, Some(1));
             downloaded
         }

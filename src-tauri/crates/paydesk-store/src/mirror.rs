@@ -1132,6 +1132,30 @@ pub async fn insert_mirror_rows(
     Ok(())
 }
 
+/// Splits [start, end) into `n` consecutive slices (whole seconds; the last ends at `end`).
+fn window_slices(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    n: i64,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let secs = (end - start).num_seconds();
+    if secs < n * 60 {
+        return vec![(start, end)];
+    }
+    let step = chrono::Duration::seconds(secs / n);
+    (0..n)
+        .map(|i| {
+            let a = start + step * i as i32;
+            let b = if i == n - 1 {
+                end
+            } else {
+                start + step * (i as i32 + 1)
+            };
+            (a, b)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1176,28 +1200,4 @@ mod tests {
         assert_eq!(t.ok(), Some(TimeFormat::Text("%d/%m/%Y %H:%M".into())));
         assert!(serde_json::from_str::<TimeFormat>("\"weird\"").is_err());
     }
-}
-
-/// Splits [start, end) into `n` consecutive slices (whole seconds; the last ends at `end`).
-fn window_slices(
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    n: i64,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let secs = (end - start).num_seconds();
-    if secs < n * 60 {
-        return vec![(start, end)];
-    }
-    let step = chrono::Duration::seconds(secs / n);
-    (0..n)
-        .map(|i| {
-            let a = start + step * i as i32;
-            let b = if i == n - 1 {
-                end
-            } else {
-                start + step * (i as i32 + 1)
-            };
-            (a, b)
-        })
-        .collect()
 }

@@ -1,0 +1,87 @@
+//! With a key vault, a real endpoint's statement download signs with the vault's key and
+//! verifies with the vault's provider key — no credential files involved.
+
+use paydesk_core::{Actor, BillDate, Role};
+use paydesk_service::keys::{self, ImportInput, MasterSource};
+use paydesk_service::reconcile::{reconcile_account, DryRun};
+use paydesk_service::workspace::{self, Workspace};
+use paydesk_service::{progress::Silent, ServiceError};
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn reconcile_downloads_with_credentials_from_the_vault() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("ws");
+    let admin = Actor::new("admin", [Role::Admin]);
+    let date = BillDate::parse("2026-11-22").expect("date");
+
+    // A demo workspace's sandbox; its Alipay gateway plays the real provider below.
+    let w = workspace::init(&dir, true).await.expect("init");
+    let sandbox = paydesk_service::sandbox::start(&w, 0, &[date])
+        .await
+        .expect("sandbox");
+    let gateway = format!("{}/alipay/gateway.do", sandbox.base_url);
+    let config = std::fs::read_to_string(dir.join("paydesk.toml")).expect("config");
+    let config = config.replacen(
+        "endpoint = \"sandbox\"",
+        &format!("endpoint = \"{gateway}\""),
+        1,
+    );
+    std::fs::write(dir.join("paydesk.toml"), config).expect("config");
+    let w = Workspace::open(&dir).await.expect("open");
+
+    // The merchant's Alipay keys go into the vault.
+    let key_file = tmp.path().join("master.key");
+    std::fs::write(&key_file, "42".repeat(32)).expect("key file");
+    let source = MasterSource::KeyFile(key_file.clone());
+    keys::init(&w.db, &admin, &source, None)
+        .await
+        .expect("vault");
+    let vault = keys::unlock(&w.db, &admin, &source).await.expect("unlock");
+    let app_key =
+        std::fs::read_to_string(dir.join("keys/alipay_app_private_key.pem")).expect("demo key");
+    vault
+        .import(
+            &admin,
+            "alipay-main",
+            &ImportInput::AlipayAppKey {
+                private_key: SecretString::from(app_key),
+                public_key: None,
+            },
+        )
+        .await
+        .expect("import app key");
+    vault
+        .import(
+            &admin,
+            "alipay-main",
+            &ImportInput::AlipayPublicKey {
+                text: sandbox.alipay_public_key_pem.clone(),
+            },
+        )
+        .await
+        .expect("import alipay key");
+
+    // Locked vault: a clear error naming how to unlock it.
+    std::env::remove_var(keys::KEY_FILE_VAR);
+    std::env::remove_var(keys::PASSPHRASE_VAR);
+    let err = reconcile_account(&w, "alipay-main", date, None, DryRun::Yes, &admin, &Silent)
+        .await
+        .expect_err("locked");
+    assert!(matches!(err, ServiceError::BadInput(_)), "{err}");
+    assert!(err.to_string().contains(keys::KEY_FILE_VAR), "{err}");
+
+    // Unlocked: downloaded, verified and parsed with the vault's keys (the account names no
+    // credential files, so nothing else could have signed).
+    std::env::set_var(keys::KEY_FILE_VAR, &key_file);
+    let report = reconcile_account(&w, "alipay-main", date, None, DryRun::Yes, &admin, &Silent)
+        .await
+        .expect("download through the vault");
+    assert!(report.statement.lines > 0);
+    assert!(
+        report.statement.file.ends_with(".csv.zip"),
+        "{}",
+        report.statement.file
+    );
+    sandbox.shutdown().await;
+}
