@@ -100,6 +100,19 @@ fn demo_finds_every_class_closes_carry_overs_and_writes_reports() {
         let n = summary["class_totals"][class].as_u64().unwrap_or(0);
         assert!(n >= 1, "demo found no {class}: {}", summary["class_totals"]);
     }
+    // A dispute downloaded from Stripe is tied to its order through the disputed charge.
+    let disputes: Vec<&Value> = summary["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["discrepancies"].as_array().into_iter().flatten())
+        .filter(|d| d["class"] == "provider_adjustment")
+        .collect();
+    assert!(!disputes.is_empty());
+    assert!(
+        disputes.iter().all(|d| d["order_no"].is_string()),
+        "{disputes:?}"
+    );
     // Six runs: three accounts, two days.
     assert_eq!(summary["runs"].as_array().map(Vec::len), Some(6));
     // The second day's statements settle the first day's timing differences.

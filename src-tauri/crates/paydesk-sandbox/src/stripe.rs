@@ -153,6 +153,13 @@ fn balance_transactions_list(st: &Shared) -> Vec<(i64, Value)> {
             ),
             LineKind::Fee => ("fee", json!(null)),
             LineKind::Payout => ("payout", json!(null)),
+            // A dispute names the charge it disputes, as Stripe's dispute objects do.
+            LineKind::Adjustment if l.provider_status == "dispute" => (
+                "dispute",
+                json!({"id": format!("dp_{}", &balance_txn_id(l)[4..]), "object": "dispute",
+                       "charge": p.as_ref().map(|p| p.txn_id.clone()), "payment_intent": pi,
+                       "amount": -l.gross, "currency": cur}),
+            ),
             LineKind::Adjustment => ("other_adjustment", json!(null)),
         };
         let created = l.provider_time.timestamp();
