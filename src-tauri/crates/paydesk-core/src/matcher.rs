@@ -117,6 +117,21 @@ pub struct DiscrepancyDraft {
     pub explanation: String,
 }
 
+impl DiscrepancyDraft {
+    /// The money in question: the difference, or for a zero-difference discrepancy (currency
+    /// or status mismatch) the amount on whichever side has one.
+    pub fn amount_at_stake(&self) -> i64 {
+        if self.difference != 0 {
+            self.difference.abs()
+        } else {
+            self.provider_amount
+                .or(self.local_amount)
+                .unwrap_or(0)
+                .abs()
+        }
+    }
+}
+
 /// Matches one account's day.
 pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
     let mut orders_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
@@ -487,21 +502,18 @@ impl MatchResult {
         // The key names the item, not the class: a re-run that reclassifies an item (say an
         // amount mismatch corrected into a match) still finds the reviewer's notes by key.
         let key = match (line, order, refund) {
+            // A refund line is named by the refund, not by the payment transaction it shares.
+            (Some(l), _, _) if l.kind == LineKind::Refund => format!(
+                "line:refund:{}",
+                l.merchant_refund_no
+                    .as_deref()
+                    .or(l.provider_refund_id.as_deref())
+                    .unwrap_or(&l.provider_txn_id)
+            ),
             (Some(l), _, _) => format!("line:{}:{}", l.kind.as_str(), l.provider_txn_id),
             (None, Some(o), _) => format!("order:{}", o.order_no),
             (None, None, Some(r)) => format!("refund:{}", r.refund_no),
             (None, None, None) => format!("outcome:{}", outcome.class.as_str()),
-        };
-        let key = if line.is_some_and(|l| l.kind == LineKind::Refund) {
-            let l = line.map(|l| {
-                l.merchant_refund_no
-                    .clone()
-                    .or_else(|| l.provider_refund_id.clone())
-                    .unwrap_or_else(|| l.provider_txn_id.clone())
-            });
-            format!("line:refund:{}", l.unwrap_or_default())
-        } else {
-            key
         };
 
         let explanation = explain(outcome, line, order, refund, settings, currency, difference);

@@ -295,22 +295,12 @@ async fn acquire_lock(
             .await
         {
             Ok(lock) => return Ok(lock),
-            // SQLite answers "database is locked" when another process's run is writing
-            // longer than the busy timeout: that run holds the lock too, so wait the same way.
-            Err(e) if is_database_busy(&e) => {
+            // Another run holds the lock, or (SQLite) is writing longer than the busy
+            // timeout, which also means it holds the lock: wait for it either way.
+            Err(e) if e.is_busy() || matches!(e, paydesk_store::StoreError::RunLocked { .. }) => {
                 if std::time::Instant::now() >= deadline {
                     return Err(ServiceError::Busy(format!(
-                        "the database stayed busy with another run of {} for {}; try again when it has finished",
-                        account.name, req.date
-                    )));
-                }
-                progress.check_cancelled()?;
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(paydesk_store::StoreError::RunLocked { holder, since, .. }) => {
-                if std::time::Instant::now() >= deadline {
-                    return Err(ServiceError::Busy(format!(
-                        "another run of {} for {} is in progress (held by {holder} since {since}); try again when it has finished",
+                        "another run of {} for {} is still in progress ({e}); try again when it has finished",
                         account.name, req.date
                     )));
                 }
@@ -319,17 +309,6 @@ async fn acquire_lock(
             }
             Err(e) => return Err(e.into()),
         }
-    }
-}
-
-/// SQLITE_BUSY / SQLITE_LOCKED: another connection holds the write lock.
-fn is_database_busy(e: &paydesk_store::StoreError) -> bool {
-    match e {
-        paydesk_store::StoreError::Db {
-            source: sqlx::Error::Database(db),
-            ..
-        } => matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")),
-        _ => false,
     }
 }
 
@@ -659,11 +638,7 @@ fn totals(lines: &[StatementLine], drafts: &[DiscrepancyDraft]) -> Totals {
     for d in drafts {
         *t.discrepancy_abs
             .entry(d.currency.code().to_string())
-            .or_insert(0) += d.difference.abs().max(if d.difference == 0 {
-            d.provider_amount.or(d.local_amount).unwrap_or(0).abs()
-        } else {
-            0
-        });
+            .or_insert(0) += d.amount_at_stake();
     }
     t.discrepancies = drafts.len() as u64;
     t

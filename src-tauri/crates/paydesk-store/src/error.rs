@@ -111,6 +111,20 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The database refused because another connection holds its write lock (SQLite
+    /// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout): worth waiting for, not a fault.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Db {
+                source: sqlx::Error::Database(db),
+                ..
+            } => matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Attaches the operation and the object to a database error.

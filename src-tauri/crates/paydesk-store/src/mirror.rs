@@ -348,26 +348,13 @@ impl OrderMirror {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<Order>> {
-        // sqlx hands SQLite rows over one at a time from one connection, so a day of a
-        // million orders is read as four slices of the window on four connections at once.
-        let slices = window_slices(start, end, 4);
-        let reads = slices.iter().map(|(a, b)| async move {
-            let rows = self
-                .time_query(&self.orders, &self.paid_filter, provider, *a, *b)
-                .await?;
-            rows.iter()
-                .map(|r| self.order_from_row(r, Some(provider)))
-                .filter(|o| {
-                    o.as_ref()
-                        .map(|o| o.paid_at.is_some_and(|t| t >= *a && t < *b))
-                        .unwrap_or(true)
-                })
-                .collect::<Result<Vec<_>>>()
-        });
-        let mut orders = Vec::new();
-        for part in futures_util::future::try_join_all(reads).await? {
-            orders.extend(part);
-        }
+        let mut orders = self
+            .time_query(&self.orders, &self.paid_filter, provider, start, end)
+            .await?
+            .iter()
+            .map(|r| self.order_from_row(r, Some(provider)))
+            .collect::<Result<Vec<_>>>()?;
+        orders.retain(|o| o.paid_at.is_some_and(|t| t >= start && t < end));
         Ok(orders)
     }
 
@@ -1130,30 +1117,6 @@ pub async fn insert_mirror_rows(
     tx.commit().await.ctx(op, &object)?;
     pool.close().await;
     Ok(())
-}
-
-/// Splits [start, end) into `n` consecutive slices (whole seconds; the last ends at `end`).
-fn window_slices(
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    n: i64,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let secs = (end - start).num_seconds();
-    if secs < n * 60 {
-        return vec![(start, end)];
-    }
-    let step = chrono::Duration::seconds(secs / n);
-    (0..n)
-        .map(|i| {
-            let a = start + step * i as i32;
-            let b = if i == n - 1 {
-                end
-            } else {
-                start + step * (i as i32 + 1)
-            };
-            (a, b)
-        })
-        .collect()
 }
 
 #[cfg(test)]
