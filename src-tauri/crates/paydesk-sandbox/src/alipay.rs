@@ -102,11 +102,12 @@ pub(crate) async fn gateway(State(st): State<Shared>, uri: Uri, body: Bytes) -> 
         );
     }
     let content = request_sign_content(&params);
-    if !verify_sha256_b64(
-        &st.cfg.alipay_app_public_key,
-        content.as_bytes(),
-        &get("sign"),
-    ) {
+    let signature = get("sign");
+    if !st
+        .alipay_app_keys()
+        .iter()
+        .any(|k| verify_sha256_b64(k, content.as_bytes(), &signature))
+    {
         return respond(
             &st,
             &key,

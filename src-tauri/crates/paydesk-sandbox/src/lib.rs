@@ -215,6 +215,7 @@ fn router(state: Shared) -> Router {
         .route("/_control/refunds", get(state::control_refunds))
         .route("/_control/state", get(state::control_state))
         .route("/_control/faults", delete(state::control_clear_faults))
+        .route("/_control/keys", post(state::control_register_key))
         .with_state(state)
 }
 

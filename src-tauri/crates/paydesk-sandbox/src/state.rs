@@ -32,6 +32,17 @@ pub(crate) struct Inner {
     /// Stripe Idempotency-Key → (params fingerprint, status, body)
     pub idempotency: HashMap<String, (String, u16, String)>,
     pub seq: u64,
+    /// Keys the merchant "uploaded in the provider's console" after start (rotation).
+    pub registered: RegisteredKeys,
+}
+
+/// Merchant keys registered after start, accepted next to the configured ones.
+#[derive(Default)]
+pub(crate) struct RegisteredKeys {
+    pub alipay_app_public_keys: Vec<rsa::RsaPublicKey>,
+    /// serial → merchant certificate public key
+    pub wechat_merchant_keys: HashMap<String, rsa::RsaPublicKey>,
+    pub stripe_secret_keys: Vec<String>,
 }
 
 /// A payment the provider knows about.
@@ -120,6 +131,42 @@ impl Fault {
 impl State {
     pub fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Alipay app public keys requests may be signed with: the configured one, then any
+    /// registered later.
+    pub fn alipay_app_keys(&self) -> Vec<rsa::RsaPublicKey> {
+        let mut keys = vec![self.cfg.alipay_app_public_key.clone()];
+        keys.extend(
+            self.lock()
+                .registered
+                .alipay_app_public_keys
+                .iter()
+                .cloned(),
+        );
+        keys
+    }
+
+    /// The WeChat merchant certificate key for a serial, if the merchant has it.
+    pub fn wechat_merchant_key(&self, serial: &str) -> Option<rsa::RsaPublicKey> {
+        if serial == self.cfg.wechat_merchant_serial {
+            return Some(self.cfg.wechat_merchant_public_key.clone());
+        }
+        self.lock()
+            .registered
+            .wechat_merchant_keys
+            .get(serial)
+            .cloned()
+    }
+
+    pub fn stripe_key_accepted(&self, key: &str) -> bool {
+        key == self.cfg.stripe_secret_key
+            || self
+                .lock()
+                .registered
+                .stripe_secret_keys
+                .iter()
+                .any(|k| k == key)
     }
 
     /// Takes one firing of a matching fault.
@@ -329,4 +376,49 @@ pub(crate) async fn control_state(AxState(st): AxState<Shared>) -> Response {
         "wechat_platform_serial": st.platform_serial,
     }))
     .into_response()
+}
+
+/// `POST /_control/keys`: registers a merchant key, as uploading it in the provider's console.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RegisterKey {
+    pub provider: Provider,
+    /// Alipay app public key / WeChat merchant certificate public key (PEM or base64 SPKI).
+    pub public_key: Option<String>,
+    /// WeChat merchant certificate serial.
+    pub serial: Option<String>,
+    /// Stripe secret key.
+    pub secret_key: Option<String>,
+}
+
+pub(crate) async fn control_register_key(
+    AxState(st): AxState<Shared>,
+    Json(req): Json<RegisterKey>,
+) -> Response {
+    let bad = |m: &str| (StatusCode::BAD_REQUEST, m.to_string()).into_response();
+    let public = match req.public_key.as_deref() {
+        Some(text) => match paydesk_providers::keys::parse_public_key(text) {
+            Ok(k) => Some(k),
+            Err(e) => return bad(&format!("public_key: {e}")),
+        },
+        None => None,
+    };
+    let mut inner = st.lock();
+    match (req.provider, public, req.serial, req.secret_key) {
+        (Provider::Alipay, Some(k), _, _) => inner.registered.alipay_app_public_keys.push(k),
+        (Provider::Wechat, Some(k), Some(serial), _) => {
+            inner
+                .registered
+                .wechat_merchant_keys
+                .insert(serial.to_ascii_uppercase(), k);
+        }
+        (Provider::Stripe, _, _, Some(key)) if !key.trim().is_empty() => {
+            inner.registered.stripe_secret_keys.push(key.trim().to_string())
+        }
+        _ => {
+            return bad(
+                "give provider alipay + public_key, wechat + public_key + serial, or stripe + secret_key",
+            )
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

@@ -35,7 +35,10 @@ fn check(st: &Shared, headers: &HeaderMap, what: &str) -> Result<(), Response> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if auth.strip_prefix("Bearer ") != Some(st.cfg.stripe_secret_key.as_str()) {
+    if !auth
+        .strip_prefix("Bearer ")
+        .is_some_and(|k| st.stripe_key_accepted(k))
+    {
         return Err(stripe_error(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",

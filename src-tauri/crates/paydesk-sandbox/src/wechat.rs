@@ -100,9 +100,9 @@ fn check_auth(
     if f.mchid != st.cfg.wechat_mchid {
         return fail("商户号与签名不匹配");
     }
-    if f.serial_no != st.cfg.wechat_merchant_serial {
+    let Some(merchant_key) = st.wechat_merchant_key(&f.serial_no.to_ascii_uppercase()) else {
         return fail("商户证书序列号有误");
-    }
+    };
     let Ok(ts) = f.timestamp.parse::<i64>() else {
         return fail("时间戳格式错误");
     };
@@ -117,11 +117,7 @@ fn check_auth(
         return fail("请求体不是UTF-8");
     };
     let msg = request_message(method.as_str(), canonical, ts, &f.nonce_str, body_text);
-    if !verify_sha256_b64(
-        &st.cfg.wechat_merchant_public_key,
-        msg.as_bytes(),
-        &f.signature,
-    ) {
+    if !verify_sha256_b64(&merchant_key, msg.as_bytes(), &f.signature) {
         return fail("签名错误");
     }
     Ok(())

@@ -445,6 +445,18 @@ pub async fn reset_password(
     Ok(())
 }
 
+/// Usernames of enabled users who may review discrepancies (the assignee picker).
+pub async fn reviewers(db: &AppDb, actor: &Actor) -> Result<Vec<String>, ServiceError> {
+    require(db, actor, Permission::DiscrepancyView, "users").await?;
+    Ok(db
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && actor_of(u).can(Permission::DiscrepancyReview))
+        .map(|u| u.username)
+        .collect())
+}
+
 pub async fn list_users(db: &AppDb, actor: &Actor) -> Result<Vec<UserRecord>, ServiceError> {
     require(db, actor, Permission::UserManage, "users").await?;
     Ok(db.users().await?)

@@ -58,6 +58,9 @@ pub struct RawApp {
     pub database_url: Option<String>,
     /// Business timezone, default Asia/Shanghai.
     pub timezone: Option<String>,
+    /// The desktop app reconciles every account for yesterday at this local time ("07:30")
+    /// while it is open. Absent: no scheduled run.
+    pub daily_run_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +133,8 @@ pub struct Config {
     pub sla: Sla,
     pub accounts: Vec<Account>,
     pub refunds: RefundSettings,
+    /// `[app] daily_run_at`, in the business timezone.
+    pub daily_run_at: Option<chrono::NaiveTime>,
 }
 
 /// Validated `[refunds]`. Limits are kept at 2 decimals ("500.00" → 50000) and converted to
@@ -473,7 +478,12 @@ impl Config {
 
         let refunds = parse_refund_settings(&raw.refunds, &invalid)?;
 
+        let daily_run_at = match raw.app.daily_run_at.as_deref() {
+            None => None,
+            Some(t) => Some(parse_daily_time(t).map_err(|m| invalid("app.daily_run_at", m))?),
+        };
         Ok(Config {
+            daily_run_at,
             workspace: workspace.to_path_buf(),
             database_url,
             timezone,
@@ -540,6 +550,64 @@ fn parse_tz(name: &str) -> Result<chrono_tz::Tz, String> {
 }
 
 /// "0.6%" → 6000 ppm, exactly.
+/// "HH:MM" (24-hour) as a time of day.
+pub fn parse_daily_time(text: &str) -> Result<chrono::NaiveTime, String> {
+    let t = text.trim();
+    let ok = t.len() == 5 && t.as_bytes()[2] == b':';
+    chrono::NaiveTime::parse_from_str(t, "%H:%M")
+        .ok()
+        .filter(|_| ok)
+        .ok_or_else(|| format!("{text:?} is not a time of day as HH:MM (e.g. \"07:30\")"))
+}
+
+/// Sets (or with `None` removes) `[app] daily_run_at` in the workspace's `paydesk.toml`,
+/// keeping the rest of the file as written. The new file is validated before it replaces
+/// the old one.
+pub fn save_daily_run_at(workspace: &Path, time: Option<&str>) -> Result<Config, ConfigError> {
+    let path = workspace.join(CONFIG_FILE);
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Syntax {
+                path: shown.clone(),
+                message: e.to_string().trim().replace('\n', " "),
+            })?;
+    let invalid = |message: String| ConfigError::Invalid {
+        path: shown.clone(),
+        key: "app.daily_run_at".into(),
+        message,
+    };
+    if !doc.contains_key("app") {
+        doc["app"] = toml_edit::table();
+    }
+    let app = doc["app"]
+        .as_table_mut()
+        .ok_or_else(|| invalid("[app] is not a table".into()))?;
+    match time {
+        Some(t) => {
+            let parsed = parse_daily_time(t).map_err(invalid)?;
+            app["daily_run_at"] = toml_edit::value(parsed.format("%H:%M").to_string());
+        }
+        None => {
+            app.remove("daily_run_at");
+        }
+    }
+    let new_text = doc.to_string();
+    let config = Config::parse(&new_text, workspace)?;
+    let tmp = workspace.join(format!("{CONFIG_FILE}.saving"));
+    std::fs::write(&tmp, &new_text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+    Ok(config)
+}
+
 pub fn parse_percent_ppm(text: &str) -> Result<i64, String> {
     let t = text.trim();
     let number = t

@@ -62,18 +62,8 @@ pub async fn run_demo(
     date: BillDate,
     progress: &dyn Progress,
 ) -> Result<DemoSummary, ServiceError> {
-    let w = if dir.join(crate::config::CONFIG_FILE).is_file() {
-        Workspace::open(dir).await?
-    } else {
-        workspace::init(dir, true).await?
-    };
+    let w = prepare(dir, date).await?;
     let day1 = date.pred();
-    // The merchant's history includes the day before: its late payments settle on day one.
-    seed_mirror(&w, &demo_day(&w, day1.pred())).await?;
-    seed_mirror(&w, &demo_day(&w, day1)).await?;
-    seed_mirror(&w, &demo_day(&w, date)).await?;
-
-    crate::auth::ensure_demo_users(&w.db).await?;
     // The morning job runs as the demo's finance user.
     let actor = paydesk_core::Actor::new("finance", [paydesk_core::Role::Finance]);
     // The provider side: the built-in sandbox serves both days' statements over HTTP with the
@@ -149,6 +139,23 @@ pub async fn run_demo(
         class_totals,
         reports,
     })
+}
+
+/// Opens (or creates) the demo workspace with the merchant's orders up to `date` in the
+/// mirror and the demo users, without reconciling anything: what the desktop app starts on.
+pub async fn prepare(dir: &Path, date: BillDate) -> Result<Workspace, ServiceError> {
+    let w = if dir.join(crate::config::CONFIG_FILE).is_file() {
+        Workspace::open(dir).await?
+    } else {
+        workspace::init(dir, true).await?
+    };
+    let day1 = date.pred();
+    // The merchant's history includes the day before: its late payments settle on day one.
+    seed_mirror(&w, &demo_day(&w, day1.pred())).await?;
+    seed_mirror(&w, &demo_day(&w, day1)).await?;
+    seed_mirror(&w, &demo_day(&w, date)).await?;
+    crate::auth::ensure_demo_users(&w.db).await?;
+    Ok(w)
 }
 
 /// Loads the generated orders and refunds into the mirror once (re-running the demo does

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod download;
 pub mod generate;
@@ -15,6 +16,7 @@ pub mod refunds;
 pub mod report;
 pub mod review;
 pub mod sandbox;
+pub mod settings;
 pub mod workspace;
 
 /// What a service call can fail with. `BadInput` and `Busy` are the caller's to fix; the

@@ -169,3 +169,81 @@ pub async fn serve(dir: &Path, port: u16, days: u32) -> Result<SandboxHandle, Se
     }
     start(&w, port, &dates).await
 }
+
+/// The base URL an account's provider calls go to (`…/alipay/gateway.do`, `…/wechat`,
+/// `…/stripe` on a sandbox), or an error naming the account if it has none.
+pub fn provider_base_url(account: &crate::config::Account) -> Result<String, ServiceError> {
+    use crate::config::Endpoint;
+    let suffix = match account.provider {
+        Provider::Alipay => "/alipay/gateway.do",
+        Provider::Wechat => "/wechat",
+        Provider::Stripe => "/stripe",
+        Provider::Manual => "",
+    };
+    match &account.endpoint {
+        Endpoint::Url(u) => Ok(u.clone()),
+        Endpoint::SandboxAt(u) => Ok(format!("{}{suffix}", u.trim_end_matches('/'))),
+        Endpoint::Sandbox => Err(ServiceError::BadInput(format!(
+            "account {} uses the in-process sandbox, which only runs during a download; \
+             serve it with `paydesk sandbox serve` and set endpoint = \"sandbox:URL\"",
+            account.name
+        ))),
+        Endpoint::FileOnly => Err(ServiceError::BadInput(format!(
+            "account {} has no provider endpoint (statements come from files)",
+            account.name
+        ))),
+    }
+}
+
+/// Demo only: registers a pending Alipay app public key with the running sandbox, standing in
+/// for the admin uploading it in Alipay's console, so that the key can be tested and
+/// activated end to end. Refused for accounts that talk to a real provider.
+pub async fn register_with_sandbox(
+    vault: &crate::keys::Vault,
+    actor: &paydesk_core::Actor,
+    account: &crate::config::Account,
+    purpose: paydesk_vault::Purpose,
+    version: i64,
+) -> Result<(), ServiceError> {
+    use crate::config::Endpoint;
+    let Endpoint::SandboxAt(base) = &account.endpoint else {
+        return Err(ServiceError::BadInput(format!(
+            "account {} is not served by the sandbox: upload the public key in the provider's console",
+            account.name
+        )));
+    };
+    if purpose != paydesk_vault::Purpose::AlipayAppKey {
+        return Err(ServiceError::BadInput(format!(
+            "the sandbox takes uploaded Alipay app public keys only, not {purpose}"
+        )));
+    }
+    let export = vault
+        .export_public(actor, &account.name, purpose, version)
+        .await?;
+    let url = format!("{}/_control/keys", base.trim_end_matches('/'));
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .json(&serde_json::json!({
+            "provider": "alipay",
+            "public_key": export.public_key_pem,
+        }))
+        .send()
+        .await
+        .map_err(|e| ServiceError::Provider(format!("sandbox at {base}: {e}")))?;
+    if !answer.status().is_success() {
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        return Err(ServiceError::Provider(format!(
+            "sandbox at {base} refused the key ({status}): {text}"
+        )));
+    }
+    crate::auth::audit(
+        vault.db(),
+        &actor.username,
+        "key.upload_sandbox",
+        &format!("{}/{purpose}", account.name),
+        "ok",
+        serde_json::json!({ "version": version, "fingerprint": export.fingerprint }),
+    )
+    .await
+}

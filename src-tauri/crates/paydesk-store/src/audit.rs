@@ -124,6 +124,44 @@ fn read_entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
 
 const COLUMNS: &str = "seq, at, actor, action, target, outcome, details, prev_hash, hash";
 
+/// WHERE clause and parameters (texts are bound before times) for an audit filter.
+fn audit_where(f: &AuditFilter) -> (String, Vec<String>, Vec<i64>) {
+    let mut sql = String::from("WHERE 1 = 1");
+    let mut texts: Vec<String> = Vec::new();
+    let mut times: Vec<i64> = Vec::new();
+    let mut n = 0;
+    let mut next = |sql: &mut String, clause: &str| {
+        n += 1;
+        sql.push_str(&clause.replace('?', &format!("${n}")));
+    };
+    if let Some(a) = &f.actor {
+        next(&mut sql, " AND actor = ?");
+        texts.push(a.clone());
+    }
+    if let Some(a) = &f.action {
+        if a.ends_with('.') {
+            next(&mut sql, " AND action LIKE ? ESCAPE '\\'");
+            texts.push(format!("{}%", crate::codec::like_escape(a)));
+        } else {
+            next(&mut sql, " AND action = ?");
+            texts.push(a.clone());
+        }
+    }
+    if let Some(t) = &f.target {
+        next(&mut sql, " AND target LIKE ? ESCAPE '\\'");
+        texts.push(format!("%{}%", crate::codec::like_escape(t)));
+    }
+    if let Some(from) = f.from {
+        next(&mut sql, " AND at >= ?");
+        times.push(ms(from));
+    }
+    if let Some(until) = f.until {
+        next(&mut sql, " AND at < ?");
+        times.push(ms(until));
+    }
+    (sql, texts, times)
+}
+
 impl AppDb {
     /// Appends one entry. Appends are serialized (SQLite write lock; an exclusive table lock
     /// on PostgreSQL) so that two consoles cannot both chain to the same previous entry.
@@ -190,40 +228,43 @@ impl AppDb {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<AuditEntry>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
-        let mut texts: Vec<String> = Vec::new();
-        let mut times: Vec<i64> = Vec::new();
-        let mut n = 0;
-        let mut next = |sql: &mut String, clause: &str| {
-            n += 1;
-            sql.push_str(&clause.replace('?', &format!("${n}")));
-        };
-        if let Some(a) = &f.actor {
-            next(&mut sql, " AND actor = ?");
-            texts.push(a.clone());
+        self.audit_query(f, &format!("ORDER BY seq LIMIT {limit} OFFSET {offset}"))
+            .await
+    }
+
+    /// One page of the entries matching `f`, newest first, and how many match in all.
+    pub async fn audit_page(
+        &self,
+        f: &AuditFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<AuditEntry>)> {
+        let (where_, texts, times) = audit_where(f);
+        let count_sql = format!("SELECT COUNT(*) AS n FROM audit_log {where_}");
+        let mut q = sqlx::query(&count_sql);
+        for t in &texts {
+            q = q.bind(t);
         }
-        if let Some(a) = &f.action {
-            if a.ends_with('.') {
-                next(&mut sql, " AND action LIKE ?");
-                texts.push(format!("{}%", crate::codec::like_escape(a)));
-            } else {
-                next(&mut sql, " AND action = ?");
-                texts.push(a.clone());
-            }
+        for t in &times {
+            q = q.bind(*t);
         }
-        if let Some(t) = &f.target {
-            next(&mut sql, " AND target LIKE ?");
-            texts.push(format!("%{}%", crate::codec::like_escape(t)));
-        }
-        if let Some(from) = f.from {
-            next(&mut sql, " AND at >= ?");
-            times.push(ms(from));
-        }
-        if let Some(until) = f.until {
-            next(&mut sql, " AND at < ?");
-            times.push(ms(until));
-        }
-        sql.push_str(&format!(" ORDER BY seq LIMIT {limit} OFFSET {offset}"));
+        let row = q
+            .fetch_one(self.pool())
+            .await
+            .ctx("count", "the audit log")?;
+        let total: i64 = sqlx::Row::try_get(&row, "n").ctx("count", "the audit log")?;
+        let entries = self
+            .audit_query(
+                f,
+                &format!("ORDER BY seq DESC LIMIT {limit} OFFSET {offset}"),
+            )
+            .await?;
+        Ok((u64::try_from(total).unwrap_or(0), entries))
+    }
+
+    async fn audit_query(&self, f: &AuditFilter, order_limit: &str) -> Result<Vec<AuditEntry>> {
+        let (where_, texts, times) = audit_where(f);
+        let sql = format!("SELECT {COLUMNS} FROM audit_log {where_} {order_limit}");
         let mut q = sqlx::query(&sql);
         for t in &texts {
             q = q.bind(t);

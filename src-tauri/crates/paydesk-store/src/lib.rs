@@ -28,6 +28,7 @@ mod codec;
 mod db;
 mod error;
 mod mirror;
+mod probe;
 mod refunds;
 mod review;
 mod runs;
@@ -42,11 +43,12 @@ pub use mirror::{
     create_default_mirror, insert_mirror_rows, AmountUnit, MirrorMapping, OrderColumns,
     OrderMirror, RefundColumns, TimeFormat, DEFAULT_TEXT_TIME_FORMAT,
 };
+pub use probe::probe_connection;
 pub use refunds::{
     DailyCap, NewRefund, RefundAdmission, RefundEvent, RefundLedger, RefundRecord, RefundState,
     RefundUpdate,
 };
-pub use review::DiscrepancySort;
+pub use review::{DiscrepancySort, SummaryRow};
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};
 pub use users::{NewUser, UserRecord};

@@ -5,7 +5,8 @@ use crate::db::AppDb;
 use crate::error::{DbContext, Result, StoreError};
 use crate::runs::{insert_history, NewHistory};
 use paydesk_core::{
-    DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ResolutionKind, ReviewChange, ReviewState,
+    BillDate, Currency, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, OutcomeClass,
+    ResolutionKind, ReviewChange, ReviewState,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -123,6 +124,21 @@ fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
         last_run_id: r.i64("last_run_id")?,
         present: r.bool("present")?,
     })
+}
+
+/// One group of [`AppDb::discrepancy_summary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SummaryRow {
+    pub bill_date: BillDate,
+    pub account: String,
+    pub class: OutcomeClass,
+    pub state: ReviewState,
+    pub currency: Currency,
+    pub count: u64,
+    /// Sum of |difference| in minor units.
+    pub abs_difference: i64,
+    /// How many are past their due time and not resolved.
+    pub overdue: u64,
 }
 
 /// WHERE clause and parameters for a filter.
@@ -357,6 +373,40 @@ impl AppDb {
     }
 
     /// How many discrepancies match the filter.
+    /// Counts and absolute differences of the discrepancies matching `f`, grouped by bill
+    /// date, account, class, state and currency (for dashboards; one query).
+    pub async fn discrepancy_summary(&self, f: &DiscrepancyFilter) -> Result<Vec<SummaryRow>> {
+        let (where_, params) = filter_sql(f);
+        let sql = format!(
+            "SELECT bill_date, account, class, state, currency, COUNT(*) AS n, \
+             CAST(SUM(abs_difference) AS BIGINT) AS amount, \
+             CAST(SUM(CASE WHEN due_at < $0 AND state <> 'resolved' THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
+             FROM discrepancies {where_} \
+             GROUP BY bill_date, account, class, state, currency ORDER BY bill_date"
+        );
+        let now = now_ms();
+        let sql = sql.replace("$0", &format!("{now}"));
+        let rows = bind_params(sqlx::query(&sql), &params)
+            .fetch_all(&self.pool)
+            .await
+            .ctx("summarize", "discrepancies")?;
+        rows.iter()
+            .map(|row| {
+                let r = RowReader::new(row, "discrepancies", "summary");
+                Ok(SummaryRow {
+                    bill_date: r.date("bill_date")?,
+                    account: r.text("account")?,
+                    class: r.parsed("class")?,
+                    state: r.parsed("state")?,
+                    currency: r.currency("currency")?,
+                    count: u64::try_from(r.i64("n")?).unwrap_or(0),
+                    abs_difference: r.i64("amount")?,
+                    overdue: u64::try_from(r.i64("overdue")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
     pub async fn count_discrepancies(&self, f: &DiscrepancyFilter) -> Result<u64> {
         let (where_, params) = filter_sql(f);
         let sql = format!("SELECT COUNT(*) AS n FROM discrepancies {where_}");

@@ -294,6 +294,31 @@ impl AppDb {
         row.as_ref().map(statement_from_row).transpose()
     }
 
+    /// The line of a statement at a file line number (the evidence a discrepancy names).
+    pub async fn statement_line_at(
+        &self,
+        statement_id: i64,
+        source_line: u64,
+    ) -> Result<Option<StatementLine>> {
+        let Some(st) = self.statement(statement_id).await? else {
+            return Ok(None);
+        };
+        let line = i64::try_from(source_line).unwrap_or(i64::MAX);
+        let mut lines = read_lines_where(
+            &self.pool,
+            &st,
+            "source_line >= $2 AND source_line <= $3",
+            line,
+            line,
+        )
+        .await?;
+        Ok(if lines.is_empty() {
+            None
+        } else {
+            Some(lines.swap_remove(0))
+        })
+    }
+
     /// A statement's lines in file order, exactly as saved (times at millisecond precision).
     pub async fn statement_lines(&self, statement_id: i64) -> Result<Vec<StatementLine>> {
         let st = self
@@ -350,20 +375,32 @@ async fn read_lines(
     from: i64,
     to: i64,
 ) -> Result<Vec<StatementLine>> {
+    read_lines_where(pool, st, "seq >= $2 AND seq < $3", from, to).await
+}
+
+/// Lines of `st` matching `cond` (over `$2` and `$3`), in file order.
+async fn read_lines_where(
+    pool: &sqlx::AnyPool,
+    st: &StatementRecord,
+    cond: &str,
+    p2: i64,
+    p3: i64,
+) -> Result<Vec<StatementLine>> {
     let op = "read lines of statement";
     let statement_id = st.id;
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT seq, provider, account, provider_txn_id, merchant_order_no, kind, gross, \
          fee_milli, net, currency, provider_time, provider_refund_id, merchant_refund_no, \
          provider_status, source_file, source_line \
-         FROM statement_lines WHERE statement_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq",
-    )
-    .bind(statement_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-    .ctx(op, statement_id)?;
+         FROM statement_lines WHERE statement_id = $1 AND {cond} ORDER BY seq"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(statement_id)
+        .bind(p2)
+        .bind(p3)
+        .fetch_all(pool)
+        .await
+        .ctx(op, statement_id)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let seq: i64 = row.try_get("seq").ctx(op, statement_id)?;

@@ -1,0 +1,363 @@
+// Morning overview: one card per account, the last 30 days, and what needs attention today.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Badge, Button, Card, Col, Empty, List, Row, Space, Spin, Statistic, Tag, Tooltip, Typography } from 'antd';
+import {
+  ClockCircleOutlined,
+  ExclamationCircleOutlined,
+  KeyOutlined,
+  ReloadOutlined,
+  RightOutlined,
+  RollbackOutlined,
+} from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { call, onEvent } from '../api';
+import { useSession } from '../session';
+import { useNavigate } from '../nav';
+import { Chart } from '../components/Chart';
+import type { EChartsOption } from '../components/Chart';
+import { ErrorAlert } from '../components/ErrorNotice';
+import { formatCount, formatDate, formatDateTime, formatMoney, minorToMajorNumber } from '../format';
+import type { Dashboard, DashboardAccount, Lang, OutcomeClass, RunEvent } from '../types';
+import { DISCREPANCY_CLASSES } from '../types';
+
+const num: React.CSSProperties = { fontVariantNumeric: 'tabular-nums' };
+
+export function buildChartOption(
+  data: Dashboard,
+  lang: Lang,
+  labels: { discrepancies: string; open: string; unmatched: (c: string) => string; count: string; amount: string },
+): EChartsOption {
+  const currencies = Array.from(new Set(data.daily.flatMap((d) => Object.keys(d.unmatched)))).sort();
+  const dates = data.daily.map((d) => d.date.slice(5));
+  const moneyFmt = (currency: string) => (v: unknown) => {
+    const n = typeof v === 'number' ? v : Number(v);
+    try {
+      return new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-US', { style: 'currency', currency }).format(n);
+    } catch {
+      return `${n} ${currency}`;
+    }
+  };
+  return {
+    animation: false,
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, type: 'scroll' },
+    grid: { left: 48, right: 72, top: 36, bottom: 28 },
+    xAxis: { type: 'category', data: dates },
+    yAxis: [
+      { type: 'value', name: labels.count, minInterval: 1 },
+      { type: 'value', name: labels.amount, splitLine: { show: false } },
+    ],
+    series: [
+      {
+        name: labels.discrepancies,
+        type: 'bar',
+        data: data.daily.map((d) => d.discrepancies),
+        itemStyle: { color: '#f0a35e' },
+        barMaxWidth: 18,
+      },
+      {
+        name: labels.open,
+        type: 'bar',
+        data: data.daily.map((d) => d.open),
+        itemStyle: { color: '#e5484d' },
+        barMaxWidth: 18,
+      },
+      ...currencies.map((c) => ({
+        name: labels.unmatched(c),
+        type: 'line' as const,
+        yAxisIndex: 1,
+        smooth: false,
+        symbolSize: 4,
+        // Display only: minor → major for the axis scale.
+        data: data.daily.map((d) => minorToMajorNumber(d.unmatched[c] ?? 0, c)),
+        tooltip: { valueFormatter: moneyFmt(c) },
+      })),
+    ],
+  };
+}
+
+function AccountCard({
+  acc,
+  running,
+  lang,
+}: {
+  acc: DashboardAccount;
+  running: string | null;
+  lang: Lang;
+}) {
+  const { t } = useTranslation('dashboard');
+  const navigate = useNavigate();
+  const run = acc.last_run;
+  const matched = run?.counts.matched ?? acc.counts.matched ?? 0;
+  const byClass = DISCREPANCY_CLASSES.map((c) => [c, acc.counts[c] ?? 0] as [OutcomeClass, number]).filter(
+    ([, n]) => n > 0,
+  );
+  const atStake = Object.entries(run?.totals_json?.discrepancy_abs ?? {}).filter(([, v]) => v !== 0);
+  const state = running ? 'running' : run ? 'done' : 'never';
+
+  return (
+    <Card
+      data-testid={`dashboard-account-${acc.account}`}
+      data-state={state}
+      size="small"
+      title={
+        <Space>
+          <span>{acc.account}</span>
+          <Tag>{t(`common:provider.${acc.provider}`)}</Tag>
+          <Tag color="default">{acc.currency}</Tag>
+        </Space>
+      }
+      extra={
+        running ? (
+          <Badge status="processing" text={t('running', { stage: t(`common:stage.${running}`) })} />
+        ) : run ? (
+          <Badge status="success" text={t('last_run_ok')} />
+        ) : (
+          <Badge status="default" text={t('never_run')} />
+        )
+      }
+      style={{ height: '100%' }}
+    >
+      {run ? (
+        <Typography.Paragraph type="secondary" style={{ marginBottom: 8 }}>
+          <ClockCircleOutlined />{' '}
+          {t('last_run', {
+            date: formatDate(run.bill_date, lang),
+            when: formatDateTime(run.finished_at, lang),
+            who: run.started_by,
+          })}
+        </Typography.Paragraph>
+      ) : (
+        <Typography.Paragraph type="secondary" style={{ marginBottom: 8 }}>
+          {t('never_run_hint')}
+        </Typography.Paragraph>
+      )}
+      <Row gutter={12}>
+        <Col span={8}>
+          <Statistic title={t('matched')} value={formatCount(matched, lang)} valueStyle={num} />
+        </Col>
+        <Col span={8}>
+          <Statistic
+            title={t('open')}
+            value={formatCount(acc.open, lang)}
+            valueStyle={{ ...num, color: acc.open > 0 ? '#cf1322' : undefined }}
+          />
+        </Col>
+        <Col span={8}>
+          <div style={{ color: 'rgba(0,0,0,0.45)', fontSize: 14, marginBottom: 4 }}>{t('at_stake')}</div>
+          {atStake.length === 0 ? (
+            <div style={num}>—</div>
+          ) : (
+            atStake.map(([cur, minor]) => (
+              <div key={cur} style={{ ...num, fontSize: 20, lineHeight: 1.6 }} data-testid={`dashboard-at-stake-${acc.account}-${cur}`}>
+                {formatMoney(minor, cur, lang)}
+              </div>
+            ))
+          )}
+        </Col>
+      </Row>
+      {byClass.length > 0 && (
+        <div style={{ marginTop: 10 }}>
+          {byClass.map(([c, n]) => (
+            <Tag
+              key={c}
+              color={c === 'timing_difference' ? 'default' : 'orange'}
+              style={{ cursor: 'pointer', marginBottom: 4 }}
+              data-testid={`dashboard-class-${acc.account}-${c}`}
+              onClick={() => navigate('discrepancies', { account: acc.account, classes: c })}
+            >
+              {t(`common:class.${c}`)}: <b style={{ fontVariantNumeric: 'tabular-nums' }}>{formatCount(n, lang)}</b>
+            </Tag>
+          ))}
+        </div>
+      )}
+    </Card>
+  );
+}
+
+export default function DashboardPage() {
+  const { t } = useTranslation('dashboard');
+  const { lang, can } = useSession();
+  const navigate = useNavigate();
+  const [data, setData] = useState<Dashboard | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const [loadedAt, setLoadedAt] = useState<Date | null>(null);
+  /** account → current stage while a run is going. */
+  const [running, setRunning] = useState<Record<string, string>>({});
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const d = await call<Dashboard>('dashboard', { days: 30 });
+      setData(d);
+      setError(null);
+      setLoadedAt(new Date());
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    let unlisten: (() => void) | null = null;
+    let alive = true;
+    void onEvent<RunEvent>('run-event', (ev) => {
+      if (ev.kind === 'stage') {
+        setRunning((r) => ({ ...r, [ev.account]: ev.stage }));
+      } else if (ev.kind === 'account_done' || ev.kind === 'account_failed') {
+        setRunning((r) => {
+          const { [ev.account]: _gone, ...rest } = r;
+          return rest;
+        });
+      } else if (ev.kind === 'finished') {
+        setRunning({});
+        void load();
+      }
+    }).then((u) => {
+      if (alive) unlisten = u;
+      else u();
+    });
+    return () => {
+      alive = false;
+      unlisten?.();
+    };
+  }, [load]);
+
+  const option = useMemo(
+    () =>
+      data
+        ? buildChartOption(data, lang, {
+            discrepancies: t('chart.discrepancies'),
+            open: t('chart.open'),
+            unmatched: (c) => t('chart.unmatched', { currency: c }),
+            count: t('chart.count'),
+            amount: t('chart.amount'),
+          })
+        : null,
+    [data, lang, t],
+  );
+
+  const att = data?.attention;
+  const refundsTarget = can('refund_approve') ? 'approvals' : can('order_view') ? 'orders' : null;
+
+  return (
+    <div>
+      <Space style={{ width: '100%', justifyContent: 'space-between', marginBottom: 16 }} wrap>
+        <Typography.Title level={3} style={{ margin: 0 }}>
+          {t('title')}
+        </Typography.Title>
+        <Space>
+          {loadedAt && (
+            <Typography.Text type="secondary">{t('updated', { when: formatDateTime(loadedAt.toISOString(), lang) })}</Typography.Text>
+          )}
+          <Button icon={<ReloadOutlined />} onClick={() => void load()} loading={loading} data-testid="dashboard-refresh">
+            {t('common:actions.refresh')}
+          </Button>
+        </Space>
+      </Space>
+
+      <ErrorAlert error={error} onRetry={() => void load()} style={{ marginBottom: 16 }} />
+
+      {!data && loading && (
+        <div style={{ padding: 48, textAlign: 'center' }}>
+          <Spin />
+        </div>
+      )}
+
+      {data && att && (
+        <>
+          <Card size="small" title={t('attention.title')} style={{ marginBottom: 16 }}>
+            <List size="small">
+              <List.Item
+                data-testid="attention-open"
+                data-count={att.open_discrepancies}
+                data-overdue={att.overdue_discrepancies}
+                style={{ cursor: 'pointer' }}
+                onClick={() => navigate('discrepancies', { states: 'open' })}
+                actions={[<RightOutlined key="go" />]}
+              >
+                <Space>
+                  <ExclamationCircleOutlined style={{ color: att.overdue_discrepancies ? '#cf1322' : '#d48806' }} />
+                  <span>{t('attention.open', { count: att.open_discrepancies })}</span>
+                  {att.overdue_discrepancies > 0 && (
+                    <Tag color="red">{t('attention.overdue', { count: att.overdue_discrepancies })}</Tag>
+                  )}
+                </Space>
+              </List.Item>
+              <List.Item
+                  data-testid="attention-approvals"
+                  data-count={att.refunds_awaiting_approval}
+                  data-attention={att.refunds_needing_attention}
+                  style={{ cursor: refundsTarget ? 'pointer' : undefined }}
+                  onClick={() => refundsTarget && navigate(refundsTarget)}
+                  actions={refundsTarget ? [<RightOutlined key="go" />] : undefined}
+                >
+                  <Space>
+                    <RollbackOutlined />
+                    <span>{t('attention.approvals', { count: att.refunds_awaiting_approval })}</span>
+                    {att.refunds_needing_attention > 0 && (
+                      <Tag color="volcano">
+                        {t('attention.refunds_attention', { count: att.refunds_needing_attention })}
+                      </Tag>
+                    )}
+                  </Space>
+                </List.Item>
+              <List.Item
+                data-testid="attention-keys"
+                data-count={att.keys.length}
+                style={{ cursor: can('key_view') ? 'pointer' : undefined, display: 'block' }}
+                onClick={() => can('key_view') && navigate('keys')}
+              >
+                <Space>
+                  <KeyOutlined />
+                  <span>
+                    {att.keys.length === 0 ? t('attention.keys_ok') : t('attention.keys', { count: att.keys.length })}
+                  </span>
+                </Space>
+                {att.keys.length > 0 && (
+                  <ul style={{ margin: '6px 0 0 24px', padding: 0 }}>
+                    {att.keys.map((k) => (
+                      <li key={`${k.account}-${k.purpose}-${k.version}`} data-testid={`attention-key-${k.account}-${k.purpose}`}>
+                        <b>{k.account}</b> · {t(`common:purpose.${k.purpose}`)} v{k.version}
+                        {k.expires_at && (
+                          <Tooltip title={formatDateTime(k.expires_at, lang)}>
+                            <Tag color="orange" style={{ marginLeft: 6 }}>
+                              {t('attention.expires', { date: formatDate(k.expires_at, lang) })}
+                            </Tag>
+                          </Tooltip>
+                        )}
+                        <div style={{ color: 'rgba(0,0,0,0.55)' }}>{k.message}</div>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </List.Item>
+            </List>
+          </Card>
+
+          {data.accounts.length === 0 ? (
+            <Empty description={t('no_accounts')} />
+          ) : (
+            <Row gutter={[16, 16]} style={{ marginBottom: 16 }}>
+              {data.accounts.map((a) => (
+                <Col key={a.account} xs={24} md={12} xl={8}>
+                  <AccountCard acc={a} running={running[a.account] ?? null} lang={lang} />
+                </Col>
+              ))}
+            </Row>
+          )}
+
+          <Card size="small" title={t('chart.title', { days: data.daily.length })}>
+            {option && <Chart option={option} height={300} data-testid="dashboard-chart" />}
+          </Card>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,459 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { call } from '../../api';
+import { makeMe, renderWithSession } from '../../test-utils';
+import type { Filter } from '../../types';
+import DiscrepanciesPage from './DiscrepanciesPage';
+import { ROW_HEIGHT } from './DiscrepancyTable';
+import { fakeBackend, makeLine, makeOrder, makeRecord } from './testBackend';
+import type { FakeBackend } from './testBackend';
+
+vi.mock('../../api', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../api')>();
+  return { ...orig, call: vi.fn() };
+});
+
+const mockedCall = vi.mocked(call);
+
+const DEFAULT_FILTER: Filter = {
+  account: null,
+  provider: null,
+  date_from: null,
+  date_to: null,
+  classes: [],
+  states: ['open', 'investigating'],
+  assignee: null,
+  min_abs_difference: null,
+  run_id: null,
+  text: null,
+  include_gone: false,
+};
+
+// jsdom has no layout: give the table's scroll element a real viewport size so the
+// virtualizer computes a real window (its default observer reads clientHeight/clientWidth).
+const VIEWPORT = 600;
+const clientHeight = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
+const clientWidth = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientWidth');
+const scrollTo = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'scrollTo');
+const scrollHeight = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollHeight');
+beforeAll(() => {
+  // the scrollable height is the spacer's height (all rows), as in a browser
+  Object.defineProperty(HTMLElement.prototype, 'scrollHeight', {
+    configurable: true,
+    get(this: HTMLElement) {
+      if (this.dataset?.testid !== 'disc-table') return 0;
+      const inner = this.firstElementChild as HTMLElement | null;
+      return inner ? parseInt(inner.style.height || '0', 10) : 0;
+    },
+  });
+  // jsdom has no Element.scrollTo: scroll like a browser would (set scrollTop, fire scroll).
+  Object.defineProperty(HTMLElement.prototype, 'scrollTo', {
+    configurable: true,
+    writable: true,
+    value(this: HTMLElement, opts?: ScrollToOptions) {
+      if (opts && typeof opts.top === 'number') this.scrollTop = opts.top;
+      setTimeout(() => this.dispatchEvent(new Event('scroll')), 0); // browsers fire it later too
+    },
+  });
+  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
+    configurable: true,
+    get(this: HTMLElement) {
+      return this.dataset?.testid === 'disc-table' ? VIEWPORT : 0;
+    },
+  });
+  Object.defineProperty(HTMLElement.prototype, 'clientWidth', {
+    configurable: true,
+    get(this: HTMLElement) {
+      return this.dataset?.testid === 'disc-table' ? 1200 : 0;
+    },
+  });
+});
+afterAll(() => {
+  delete (HTMLElement.prototype as { scrollHeight?: unknown }).scrollHeight;
+  void scrollHeight;
+  if (scrollTo) Object.defineProperty(HTMLElement.prototype, 'scrollTo', scrollTo);
+  else delete (HTMLElement.prototype as { scrollTo?: unknown }).scrollTo;
+  if (clientHeight) Object.defineProperty(HTMLElement.prototype, 'clientHeight', clientHeight);
+  if (clientWidth) Object.defineProperty(HTMLElement.prototype, 'clientWidth', clientWidth);
+});
+
+let be: FakeBackend;
+beforeEach(() => {
+  window.sessionStorage.clear();
+  window.location.hash = '';
+  be = fakeBackend(100_000);
+  mockedCall.mockReset();
+  mockedCall.mockImplementation(((cmd: string, args?: Record<string, unknown>) => be.handle(cmd, args)) as typeof call);
+});
+afterEach(() => {
+  window.location.hash = '';
+});
+
+function callsOf(cmd: string): Record<string, unknown>[] {
+  return mockedCall.mock.calls.filter((c) => c[0] === cmd).map((c) => c[1] as Record<string, unknown>);
+}
+
+function listOffsets(): number[] {
+  return callsOf('list_discrepancies').map((a) => a.offset as number);
+}
+
+async function renderPage(session?: Parameters<typeof renderWithSession>[1]) {
+  const utils = renderWithSession(<DiscrepanciesPage />, session);
+  await waitFor(() => expect(screen.getByTestId('disc-total')).toHaveAttribute('data-total', '100000'));
+  await screen.findByTestId('disc-row-1');
+  return utils;
+}
+
+function renderedRows(): HTMLElement[] {
+  return Array.from(document.querySelectorAll<HTMLElement>('.disc-row[data-index]'));
+}
+
+/** Picks an option of an antd Select by its plain-text label. */
+async function pickOption(testId: string, label: string) {
+  const root = screen.getByTestId(testId);
+  const selector = root.querySelector('.ant-select-selector') ?? root;
+  fireEvent.mouseDown(selector);
+  const option = await waitFor(() => {
+    const el = document.querySelector<HTMLElement>(`.ant-select-item-option[title="${label}"]`);
+    if (!el) throw new Error(`option ${label} not shown`);
+    return el;
+  });
+  fireEvent.click(option);
+}
+
+describe('DiscrepanciesPage table', () => {
+  it('asks for the first block with the exact command and args, and shows the total', async () => {
+    await renderPage();
+    expect(callsOf('list_discrepancies')[0]).toEqual({
+      filter: DEFAULT_FILTER,
+      sort: 'date_desc',
+      limit: 200,
+      offset: 0,
+    });
+    expect(screen.getByTestId('disc-total')).toHaveTextContent('100,000 matching');
+  });
+
+  it('renders only a window of rows out of 100,000', async () => {
+    await renderPage();
+    const rows = renderedRows();
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.length).toBeLessThan(60); // ~17 visible + overscan, not 100,000
+    expect(screen.getByTestId('disc-row-1')).toBeInTheDocument();
+    expect(screen.queryByTestId('disc-row-500')).toBeNull();
+    // the spacer makes the scrollbar as tall as all rows
+    const inner = document.querySelector<HTMLElement>('.disc-inner');
+    expect(parseInt(inner?.style.height ?? '0', 10)).toBeGreaterThanOrEqual(100_000 * ROW_HEIGHT);
+    // formatted money, the difference in red
+    const diff = within(screen.getByTestId('disc-row-1')).getByText('-CN¥1.00');
+    expect(diff).toHaveClass('disc-diff-nonzero');
+  });
+
+  it('scrolling to row 50,000 loads only the blocks under the window, with skeletons meanwhile', async () => {
+    await renderPage();
+    const held: (() => void)[] = [];
+    const base = be.handle;
+    // hold every block after the first until the test looked at the skeletons
+    be.handle = (cmd, args) =>
+      cmd === 'list_discrepancies' && (args?.offset as number) > 0
+        ? new Promise((resolve) => held.push(() => resolve(base(cmd, args))))
+        : base(cmd, args);
+    const scroller = screen.getByTestId('disc-table');
+    await act(async () => {
+      scroller.scrollTop = 50_000 * ROW_HEIGHT;
+      fireEvent.scroll(scroller);
+    });
+    await waitFor(() => expect(listOffsets()).toContain(50_000));
+    // skeleton rows while the block is loading
+    expect(document.querySelectorAll('.disc-skeleton').length).toBeGreaterThan(0);
+    const offsets = listOffsets();
+    expect(offsets.filter((o) => o > 0).sort((a, b) => a - b)).toEqual([49_800, 50_000]);
+    expect(offsets.some((o) => o > 0 && o < 49_800)).toBe(false);
+    // release every pending answer
+    be.handle = base;
+    await act(async () => {
+      held.forEach((release) => release());
+    });
+    expect(await screen.findByTestId('disc-row-50001')).toBeInTheDocument();
+    expect(document.querySelectorAll('.disc-skeleton').length).toBe(0);
+  });
+
+  it('scrolling far loads rows 50,001.. and no earlier blocks', async () => {
+    await renderPage();
+    const scroller = screen.getByTestId('disc-table');
+    await act(async () => {
+      scroller.scrollTop = 50_000 * ROW_HEIGHT;
+      fireEvent.scroll(scroller);
+    });
+    await screen.findByTestId('disc-row-50001');
+    const offsets = listOffsets();
+    expect(new Set(offsets)).toEqual(new Set([0, 49_800, 50_000]));
+    expect(offsets.length).toBe(3); // each block exactly once
+    expect(renderedRows().length).toBeLessThan(60);
+  });
+
+  it('a filter change (text + Enter) resets the cache and reloads from offset 0', async () => {
+    await renderPage();
+    mockedCall.mockClear();
+    const input = screen.getByTestId('disc-filter-text');
+    await userEvent.type(input, 'ORD-7{Enter}');
+    await waitFor(() => expect(screen.getByTestId('disc-total')).toHaveAttribute('data-total', '3'));
+    expect(callsOf('list_discrepancies')).toEqual([
+      { filter: { ...DEFAULT_FILTER, text: 'ORD-7' }, sort: 'date_desc', limit: 200, offset: 0 },
+    ]);
+  });
+
+  it('clicking a sortable header sorts on the server', async () => {
+    await renderPage();
+    mockedCall.mockClear();
+    fireEvent.click(screen.getByTestId('disc-sort-difference'));
+    await waitFor(() => expect(callsOf('list_discrepancies').length).toBe(1));
+    expect(callsOf('list_discrepancies')[0]).toMatchObject({ sort: 'amount_desc', offset: 0 });
+    fireEvent.click(screen.getByTestId('disc-sort-difference'));
+    await waitFor(() => expect(callsOf('list_discrepancies').length).toBe(2));
+    expect(callsOf('list_discrepancies')[1]).toMatchObject({ sort: 'amount_asc', offset: 0 });
+    fireEvent.click(screen.getByTestId('disc-sort-due'));
+    await waitFor(() => expect(callsOf('list_discrepancies').length).toBe(3));
+    expect(callsOf('list_discrepancies')[2]).toMatchObject({ sort: 'due_asc' });
+  });
+
+  it('takes the filter from a link (#/discrepancies?account=…&classes=…)', async () => {
+    window.location.hash = '#/discrepancies?account=alipay-main&classes=order_only,provider_only&states=open';
+    await renderPage();
+    expect(callsOf('list_discrepancies')[0].filter).toEqual({
+      ...DEFAULT_FILTER,
+      account: 'alipay-main',
+      classes: ['order_only', 'provider_only'],
+      states: ['open'],
+    });
+  });
+
+  it('the minimum amount is sent in minor units of the account currency', async () => {
+    window.location.hash = '#/discrepancies?account=stripe-us';
+    await renderPage();
+    mockedCall.mockClear();
+    const min = screen.getByTestId('disc-filter-min');
+    await userEvent.type(min, '12.3x{Enter}');
+    expect(await screen.findByTestId('disc-filter-min-error')).toHaveTextContent('Min. difference');
+    expect(callsOf('list_discrepancies')).toEqual([]);
+    await userEvent.clear(min);
+    await userEvent.type(min, '12.30{Enter}');
+    await waitFor(() => expect(callsOf('list_discrepancies').length).toBe(1));
+    expect(callsOf('list_discrepancies')[0].filter).toMatchObject({ account: 'stripe-us', min_abs_difference: 1230 });
+  });
+});
+
+describe('DiscrepanciesPage keyboard', () => {
+  it('↓ moves the selection, Enter opens the detail, Esc closes it, / focuses the search', async () => {
+    await renderPage();
+    const grid = screen.getByTestId('disc-table');
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    expect(screen.getByTestId('disc-row-1')).toHaveAttribute('aria-selected', 'true');
+    await screen.findByTestId('disc-detail');
+    await waitFor(() => expect(callsOf('discrepancy_detail')).toEqual([{ id: 1 }]));
+
+    fireEvent.keyDown(grid, { key: 'Escape' });
+    await waitFor(() => expect(screen.queryByTestId('disc-detail')).toBeNull());
+
+    fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    expect(screen.getByTestId('disc-row-3')).toHaveAttribute('aria-selected', 'true');
+    expect(screen.getByTestId('disc-row-1')).toHaveAttribute('aria-selected', 'false');
+    fireEvent.keyDown(grid, { key: 'ArrowUp' });
+    expect(screen.getByTestId('disc-row-2')).toHaveAttribute('aria-selected', 'true');
+
+    fireEvent.keyDown(grid, { key: 'Enter' });
+    const detail = await screen.findByTestId('disc-detail');
+    await waitFor(() => expect(within(detail).getByText('Discrepancy #2')).toBeInTheDocument());
+
+    // with the detail open it follows the selection
+    fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    await waitFor(() => expect(callsOf('discrepancy_detail').at(-1)).toEqual({ id: 3 }));
+
+    fireEvent.keyDown(document.body, { key: '/' });
+    expect(document.activeElement).toBe(screen.getByTestId('disc-filter-text'));
+  });
+
+  it('↓ past the visible window scrolls the virtualizer', async () => {
+    await renderPage();
+    const grid = screen.getByTestId('disc-table');
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    fireEvent.keyDown(grid, { key: 'Escape' });
+    for (let i = 0; i < 30; i++) fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    const row = await screen.findByTestId('disc-row-31');
+    expect(row).toHaveAttribute('aria-selected', 'true');
+    expect(grid.scrollTop).toBeGreaterThan(0);
+  });
+});
+
+describe('DiscrepanciesPage detail', () => {
+  it('shows our order and the provider line side by side and highlights the fields that differ', async () => {
+    be.detail = (id) => ({
+      record: makeRecord(id - 1),
+      history: [
+        {
+          discrepancy_id: id,
+          at: '2026-03-15T02:00:00Z',
+          actor: 'alice',
+          field: 'state',
+          old_value: 'open',
+          new_value: 'investigating',
+        },
+        {
+          discrepancy_id: id,
+          at: '2026-03-15T03:00:00Z',
+          actor: 'alice',
+          field: 'note',
+          old_value: null,
+          new_value: 'Asked Alipay support',
+        },
+      ],
+      order: makeOrder({ order_no: 'ORD-1', amount: 10000 }),
+      statement_line: makeLine({ merchant_order_no: 'ORD-1', gross: 9900 }),
+    });
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    const detail = await screen.findByTestId('disc-detail');
+    const amount = await within(detail).findByTestId('disc-cmp-amount');
+    expect(amount).toHaveAttribute('data-differs', 'true');
+    expect(amount).toHaveClass('disc-differs');
+    expect(within(amount).getByText('CN¥100.00')).toBeInTheDocument();
+    expect(within(amount).getByText('CN¥99.00')).toBeInTheDocument();
+    expect(within(detail).getByTestId('disc-cmp-currency')).toHaveAttribute('data-differs', 'false');
+    expect(within(detail).getByTestId('disc-cmp-order_no')).toHaveAttribute('data-differs', 'false');
+    expect(within(detail).getByTestId('disc-cmp-txn_id')).toHaveAttribute('data-differs', 'false');
+    expect(within(detail).getByTestId('disc-cmp-fee')).toHaveTextContent('CN¥0.59 (0.594)');
+    expect(within(detail).getByTestId('disc-evidence')).toHaveTextContent('alipay-2026-03-14.csv:6');
+    expect(within(detail).getByTestId('disc-explanation')).toHaveTextContent('amounts differ');
+    expect(within(detail).getByTestId('disc-state')).toHaveAttribute('data-state', 'open');
+    const history = within(detail).getByTestId('disc-history');
+    expect(history).toHaveTextContent('State: Open → Investigating');
+    expect(history).toHaveTextContent('Asked Alipay support');
+  });
+
+  it('resolving sends update_discrepancy with the ReviewChange and updates the row in place', async () => {
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    const detail = await screen.findByTestId('disc-detail');
+    await within(detail).findByTestId('disc-resolve');
+    const listCalls = callsOf('list_discrepancies').length;
+
+    // without a resolution: a clear message, nothing sent
+    fireEvent.click(within(detail).getByTestId('disc-resolve'));
+    expect(within(detail).getByTestId('disc-form-error')).toHaveTextContent('Choose a resolution');
+    expect(callsOf('update_discrepancy')).toEqual([]);
+
+    await pickOption('disc-resolution', 'Written off');
+    await userEvent.type(within(detail).getByTestId('disc-note'), 'Bank confirmed');
+    fireEvent.click(within(detail).getByTestId('disc-resolve'));
+    await waitFor(() =>
+      expect(callsOf('update_discrepancy')).toEqual([
+        { id: 1, change: { state: 'resolved', resolution: 'written_off', note: 'Bank confirmed' } },
+      ]),
+    );
+    await waitFor(() => expect(screen.getByTestId('disc-row-1')).toHaveAttribute('data-state', 'resolved'));
+    expect(within(screen.getByTestId('disc-row-1')).getByText('Resolved')).toBeInTheDocument();
+    await waitFor(() => expect(within(detail).getByTestId('disc-state')).toHaveAttribute('data-state', 'resolved'));
+    // the table was not reloaded
+    expect(callsOf('list_discrepancies').length).toBe(listCalls);
+  });
+
+  it('saving sends only what changed (assignee, state, note)', async () => {
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    const detail = await screen.findByTestId('disc-detail');
+    await within(detail).findByTestId('disc-save');
+    await pickOption('disc-assignee', 'bob');
+    await pickOption('disc-set-state', 'Investigating');
+    fireEvent.click(within(detail).getByTestId('disc-save'));
+    await waitFor(() =>
+      expect(callsOf('update_discrepancy')).toEqual([{ id: 1, change: { state: 'investigating', assignee: 'bob' } }]),
+    );
+    await waitFor(() => expect(screen.getByTestId('disc-row-1')).toHaveAttribute('data-state', 'investigating'));
+    expect(within(screen.getByTestId('disc-row-1')).getByText('bob')).toBeInTheDocument();
+  });
+});
+
+describe('DiscrepanciesPage bulk resolve and export', () => {
+  it('bulk resolve confirms the exact shown total and sends it as expected', async () => {
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
+    const text = await screen.findByTestId('disc-bulk-text');
+    expect(text).toHaveTextContent('all 100,000 discrepancies');
+    expect(text).toHaveTextContent('Not an issue');
+    await pickOption('disc-bulk-resolution', 'Written off');
+    await userEvent.type(screen.getByTestId('disc-bulk-note'), 'Month-end write-off');
+    fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
+    await waitFor(() =>
+      expect(callsOf('bulk_update_discrepancies')).toEqual([
+        {
+          filter: DEFAULT_FILTER,
+          change: { state: 'resolved', resolution: 'written_off', note: 'Month-end write-off' },
+          expected: 100_000,
+        },
+      ]),
+    );
+  });
+
+  it('shows the backend message when the count changed', async () => {
+    be.overrides.bulk_update_discrepancies = () => {
+      throw { kind: 'bad_input', message: 'The filter now matches 100,001 discrepancies, not 100,000.' };
+    };
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
+    fireEvent.click(await screen.findByTestId('disc-bulk-confirm'));
+    const problem = await screen.findByTestId('disc-bulk-problem');
+    expect(problem).toHaveTextContent('The filter now matches 100,001 discrepancies, not 100,000.');
+    expect(callsOf('bulk_update_discrepancies')[0]).toMatchObject({ expected: 100_000 });
+  });
+
+  it('exports the current filter and shows the written path', async () => {
+    await renderPage();
+    let finish: (() => void) | null = null;
+    be.overrides.export_discrepancies = (args) =>
+      new Promise((resolve) => {
+        finish = () => resolve({ path: `/ws/exports/discrepancies.${args?.format}`, rows: 100_000 });
+      });
+    fireEvent.click(screen.getByTestId('disc-export-xlsx'));
+    expect(await screen.findByTestId('disc-export-progress')).toBeInTheDocument();
+    expect(callsOf('export_discrepancies')).toEqual([{ filter: DEFAULT_FILTER, format: 'xlsx', lang: 'en' }]);
+    await act(async () => {
+      finish?.();
+    });
+    expect(await screen.findByTestId('disc-export-path')).toHaveTextContent('/ws/exports/discrepancies.xlsx');
+    expect(screen.queryByTestId('disc-export-progress')).toBeNull();
+  });
+
+  it('hides review and export controls without the permissions', async () => {
+    await renderPage({ me: makeMe('viewer', ['support'], ['discrepancy_view']) });
+    expect(screen.queryByTestId('disc-bulk-resolve')).toBeNull();
+    expect(screen.queryByTestId('disc-export-csv')).toBeNull();
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    const detail = await screen.findByTestId('disc-detail');
+    await within(detail).findByTestId('disc-compare');
+    expect(within(detail).queryByTestId('disc-resolve')).toBeNull();
+    expect(within(detail).queryByTestId('disc-note')).toBeNull();
+  });
+});
+
+describe('DiscrepanciesPage in Chinese', () => {
+  it('shows the count, classes, states and money in Chinese', async () => {
+    const { default: i18n } = await import('../../i18n');
+    await act(async () => {
+      await i18n.changeLanguage('zh');
+    });
+    try {
+      renderWithSession(<DiscrepanciesPage />, { lang: 'zh' });
+      await waitFor(() => expect(screen.getByTestId('disc-total')).toHaveTextContent('共 100,000 条'));
+      const row = await screen.findByTestId('disc-row-1');
+      expect(within(row).getByText('金额不符')).toBeInTheDocument();
+      expect(within(row).getByText('待处理')).toBeInTheDocument();
+      expect(within(row).getByText('-¥1.00')).toBeInTheDocument();
+      expect(screen.getByTestId('disc-sort-difference')).toHaveTextContent('差额');
+    } finally {
+      await act(async () => {
+        await i18n.changeLanguage('en');
+      });
+    }
+  });
+});

@@ -1,0 +1,386 @@
+// Discrepancies: the screen finance staff live in. Server-side filtered and sorted list,
+// virtualized and loaded in blocks, a detail pane, bulk resolve and export.
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { Alert, Button, Empty, Space, Spin, Tooltip, Typography, message } from 'antd';
+import type { InputRef } from 'antd';
+import {
+  CheckSquareOutlined,
+  CopyOutlined,
+  FileExcelOutlined,
+  FileTextOutlined,
+  ReloadOutlined,
+} from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { call } from '../../api';
+import { ErrorAlert, showError } from '../../components/ErrorNotice';
+import { formatCount } from '../../format';
+import { useSession } from '../../session';
+import { buildHash, useNav } from '../../nav';
+import type {
+  DiscrepancyPage,
+  DiscrepancyRecord,
+  ExportFormat,
+  ExportResult,
+  Filter,
+  Sort,
+} from '../../types';
+import { BlockLoader } from './blockLoader';
+import BulkResolveDialog from './BulkResolveDialog';
+import DetailPane from './DetailPane';
+import DiscrepancyTable from './DiscrepancyTable';
+import {
+  DEFAULT_FORM,
+  DEFAULT_SORT,
+  cacheKey,
+  clearSaved,
+  formFromParams,
+  formToParams,
+  loadSaved,
+  nextSort,
+  save,
+  toApiFilter,
+} from './filters';
+import type { FilterForm, SortColumn } from './filters';
+import FilterBar from './FilterBar';
+import './discrepancies.css';
+
+export const BLOCK_SIZE = 200;
+
+function isEditable(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  const tag = target.tagName;
+  return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || target.isContentEditable;
+}
+
+export function makeFetcher() {
+  return async (key: string, offset: number, limit: number) => {
+    const [sort, filter] = JSON.parse(key) as [Sort, Filter];
+    const page = await call<DiscrepancyPage>('list_discrepancies', { filter, sort, limit, offset });
+    return { total: page.total, rows: page.discrepancies };
+  };
+}
+
+export default function DiscrepanciesPage() {
+  const { t } = useTranslation('discrepancies');
+  const { can, appInfo, lang, me } = useSession();
+  const canReview = can('discrepancy_review');
+  const canExport = can('report_export');
+  const accounts = useMemo(() => appInfo?.accounts ?? [], [appInfo]);
+
+  // Opened from a link (dashboard, reconcile) → its filter; else the one last used here.
+  const nav = useNav();
+  const paramsKey = JSON.stringify(nav.params);
+  const initial = useMemo(
+    () => (Object.keys(nav.params).length > 0 ? formFromParams(nav.params) : loadSaved()),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
+  const [form, setForm] = useState<FilterForm>(initial.form);
+  const [sort, setSort] = useState<Sort>(initial.sort);
+  const [syncToken, setSyncToken] = useState(0);
+
+  const filter = useMemo(() => toApiFilter(form), [form]);
+  const viewKey = useMemo(() => cacheKey(filter, sort), [filter, sort]);
+
+  // Keep the filter for the next visit and in the URL hash (survives a reload).
+  useEffect(() => {
+    save(form, sort);
+    if (nav.page === 'discrepancies') {
+      const hash = buildHash('discrepancies', formToParams(form, sort));
+      if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
+    }
+  }, [form, sort, nav.page]);
+
+  // Another screen linked here again while this one is open: take its filter.
+  const firstParams = useRef(paramsKey);
+  useEffect(() => {
+    if (paramsKey === firstParams.current) return;
+    firstParams.current = paramsKey;
+    if (Object.keys(nav.params).length === 0) return;
+    const next = formFromParams(nav.params);
+    setForm(next.form);
+    setSort(next.sort);
+    setSyncToken((n) => n + 1);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [paramsKey]);
+
+  const onReset = useCallback(() => {
+    clearSaved();
+    setForm({ ...DEFAULT_FORM });
+    setSort(DEFAULT_SORT);
+    setSyncToken((n) => n + 1);
+  }, []);
+
+  // ---- the block loader (one per page instance)
+  const loader = useMemo(() => new BlockLoader<DiscrepancyRecord>(makeFetcher(), { blockSize: BLOCK_SIZE }), []);
+  const subscribe = useCallback((cb: () => void) => loader.subscribe(cb), [loader]);
+  const version = useSyncExternalStore(subscribe, () => loader.getVersion());
+  const total = loader.total;
+
+  const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
+  const [detailId, setDetailId] = useState<number | null>(null);
+
+  useLayoutEffect(() => {
+    if (loader.setKey(viewKey)) {
+      setSelectedIndex(null);
+      void loader.ensureRange(0, BLOCK_SIZE - 1);
+    }
+  }, [loader, viewKey]);
+
+  const reload = useCallback(() => {
+    loader.reset();
+    void loader.ensureRange(0, BLOCK_SIZE - 1);
+  }, [loader]);
+
+  // ---- reviewers (assignee pickers)
+  const [reviewers, setReviewers] = useState<string[]>([]);
+  useEffect(() => {
+    let alive = true;
+    call<string[]>('reviewers')
+      .then((r) => alive && setReviewers(r))
+      .catch(() => undefined); // the pickers just stay empty
+    return () => {
+      alive = false;
+    };
+  }, []);
+
+  const onSort = useCallback((column: SortColumn) => setSort((s) => nextSort(column, s)), []);
+
+  // ---- selection and detail
+  const openIndex = useCallback(
+    (index: number) => {
+      const row = loader.getRow(index);
+      if (row) setDetailId(row.id);
+    },
+    [loader],
+  );
+
+  // The open detail follows the selection (arrow keys).
+  useEffect(() => {
+    if (detailId === null || selectedIndex === null) return;
+    const row = loader.getRow(selectedIndex);
+    if (row && row.id !== detailId) setDetailId(row.id);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedIndex, version]);
+
+  const closeDetail = useCallback(() => setDetailId(null), []);
+  const onUpdated = useCallback((rec: DiscrepancyRecord) => loader.updateRow(rec), [loader]);
+
+  // ---- keyboard: "/" focuses the text filter, Esc closes the detail, arrows from anywhere
+  const textRef = useRef<InputRef>(null);
+  const [bulkOpen, setBulkOpen] = useState(false);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      const target = e.target as HTMLElement | null;
+      if (e.key === '/' && !isEditable(target) && !bulkOpen) {
+        e.preventDefault();
+        textRef.current?.focus({ cursor: 'all' });
+        return;
+      }
+      if (e.key === 'Escape' && detailId !== null && !bulkOpen) {
+        if (target?.getAttribute?.('aria-expanded') === 'true') return; // a dropdown closes first
+        if (isEditable(target) && target?.closest('.disc-detail')) {
+          target.blur();
+          return;
+        }
+        setDetailId(null);
+        return;
+      }
+      if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && (target === document.body || target === null)) {
+        const count = loader.total ?? 0;
+        if (count === 0) return;
+        e.preventDefault();
+        setSelectedIndex((cur) => {
+          const c = cur ?? -1;
+          return e.key === 'ArrowDown' ? Math.min(count - 1, c + 1) : Math.max(0, c - 1);
+        });
+        (document.querySelector('[data-testid="disc-table"]') as HTMLElement | null)?.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [detailId, bulkOpen, loader]);
+
+  const closeBulk = useCallback(() => setBulkOpen(false), []);
+  const onBulkDone = useCallback(
+    (updated: number) => {
+      setBulkOpen(false);
+      void message.success(t('bulk.done', { n: formatCount(updated, lang) }));
+      reload();
+    },
+    [t, lang, reload],
+  );
+
+  // ---- export
+  const [exporting, setExporting] = useState<ExportFormat | null>(null);
+  const [exported, setExported] = useState<ExportResult | null>(null);
+  const doExport = async (format: ExportFormat) => {
+    setExporting(format);
+    setExported(null);
+    try {
+      const res = await call<ExportResult>('export_discrepancies', { filter, format, lang });
+      setExported(res);
+    } catch (e) {
+      showError(e);
+    } finally {
+      setExporting(null);
+    }
+  };
+  const copyPath = (path: string) => {
+    const done = () => void message.success(t('common:actions.copied'));
+    if (navigator.clipboard?.writeText) {
+      navigator.clipboard.writeText(path).then(done, () => undefined);
+    }
+  };
+
+  // ---- render
+  return (
+    <div className="disc-page" data-testid="disc-page">
+      <FilterBar
+        form={form}
+        setForm={setForm}
+        accounts={accounts}
+        reviewers={reviewers}
+        onReset={onReset}
+        syncToken={syncToken}
+        textRef={textRef}
+      />
+
+      <div className="disc-toolbar">
+        <span data-testid="disc-total" data-total={total ?? undefined} aria-live="polite">
+          {total === null ? (
+            <>
+              <Spin size="small" /> {t('toolbar.counting')}
+            </>
+          ) : (
+            t('toolbar.total', { n: formatCount(total, lang) })
+          )}
+        </span>
+        <Tooltip title={t('common:actions.refresh')}>
+          <Button size="small" type="text" icon={<ReloadOutlined />} aria-label={t('common:actions.refresh')} data-testid="disc-refresh" onClick={reload} />
+        </Tooltip>
+        <Typography.Text type="secondary" className="disc-hint">
+          {t('toolbar.keys_hint')}
+        </Typography.Text>
+        <span className="disc-spacer" />
+        {canExport && (
+          <Space>
+            <Button
+              icon={<FileTextOutlined />}
+              data-testid="disc-export-csv"
+              loading={exporting === 'csv'}
+              disabled={exporting !== null}
+              onClick={() => void doExport('csv')}
+            >
+              {t('export.csv')}
+            </Button>
+            <Button
+              icon={<FileExcelOutlined />}
+              data-testid="disc-export-xlsx"
+              loading={exporting === 'xlsx'}
+              disabled={exporting !== null}
+              onClick={() => void doExport('xlsx')}
+            >
+              {t('export.xlsx')}
+            </Button>
+          </Space>
+        )}
+        {canReview && (
+          <Button
+            danger
+            icon={<CheckSquareOutlined />}
+            data-testid="disc-bulk-resolve"
+            disabled={!total}
+            onClick={() => setBulkOpen(true)}
+          >
+            {t('bulk.open', { n: formatCount(total ?? 0, lang) })}
+          </Button>
+        )}
+      </div>
+
+      {exporting && (
+        <Alert
+          type="info"
+          showIcon
+          icon={<Spin size="small" />}
+          data-testid="disc-export-progress"
+          message={t('export.running', { n: formatCount(total ?? 0, lang), format: exporting.toUpperCase() })}
+        />
+      )}
+      {exported && (
+        <Alert
+          type="success"
+          showIcon
+          closable
+          onClose={() => setExported(null)}
+          message={t('export.done', { n: formatCount(exported.rows, lang) })}
+          description={
+            <Space wrap>
+              <span className="disc-export-path" data-testid="disc-export-path">
+                {exported.path}
+              </span>
+              <Button size="small" icon={<CopyOutlined />} data-testid="disc-export-copy" onClick={() => copyPath(exported.path)}>
+                {t('common:actions.copy')}
+              </Button>
+            </Space>
+          }
+        />
+      )}
+      {loader.error !== null && (
+        <ErrorAlert
+          error={loader.error}
+          data-testid="disc-load-error"
+          onRetry={() => {
+            loader.retry();
+            if (loader.total === null) void loader.ensureRange(0, BLOCK_SIZE - 1);
+          }}
+        />
+      )}
+
+      <div className="disc-body">
+        <div className="disc-table-wrap">
+          {total === 0 ? (
+            <Empty data-testid="disc-empty" description={t('table.empty')} style={{ marginTop: 48 }} />
+          ) : (
+            <DiscrepancyTable
+              loader={loader}
+              version={version}
+              viewKey={viewKey}
+              total={total}
+              sort={sort}
+              onSort={onSort}
+              selectedIndex={selectedIndex}
+              onSelect={setSelectedIndex}
+              onOpen={openIndex}
+              lang={lang}
+            />
+          )}
+        </div>
+        {detailId !== null && (
+          <DetailPane
+            id={detailId}
+            onClose={closeDetail}
+            onUpdated={onUpdated}
+            reviewers={reviewers}
+            canReview={canReview}
+            lang={lang}
+            username={me?.username ?? null}
+          />
+        )}
+      </div>
+
+      {canReview && (
+        <BulkResolveDialog
+          open={bulkOpen}
+          total={total}
+          filter={filter}
+          lang={lang}
+          onClose={closeBulk}
+          onDone={onBulkDone}
+          onStale={reload}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,200 @@
+// Loads a long server-side list in fixed blocks as the user scrolls.
+//
+// - Blocks are cached by offset under a key (the filter + sort); a new key drops the cache and
+//   ignores answers still in flight for the old key.
+// - The same block is never requested twice at the same time.
+// - Only blocks covering the asked range are requested (scrolling to row 50,000 does not load
+//   rows 0..49,799).
+// - Far-away blocks are evicted so memory stays bounded however far the user scrolls.
+
+export interface BlockPage<T> {
+  total: number;
+  rows: T[];
+}
+
+export type BlockFetcher<T> = (key: string, offset: number, limit: number) => Promise<BlockPage<T>>;
+
+export interface BlockLoaderOptions {
+  blockSize?: number;
+  /** At most this many blocks stay cached (the ones nearest the last request are kept). */
+  maxBlocks?: number;
+}
+
+export class BlockLoader<T extends { id: number }> {
+  readonly blockSize: number;
+  private readonly maxBlocks: number;
+  private readonly fetcher: BlockFetcher<T>;
+  private key: string | null = null;
+  private generation = 0;
+  private blocks = new Map<number, T[]>();
+  private inflight = new Map<number, Promise<void>>();
+  private failed = new Map<number, unknown>();
+  private lastCenter = 0;
+  private listeners = new Set<() => void>();
+  private version = 0;
+  /** Total from the latest answer; null until the first block arrived for this key. */
+  total: number | null = null;
+  /** The last error (a block that failed); cleared by the next successful load. */
+  error: unknown = null;
+
+  constructor(fetcher: BlockFetcher<T>, options: BlockLoaderOptions = {}) {
+    this.fetcher = fetcher;
+    this.blockSize = options.blockSize ?? 200;
+    this.maxBlocks = Math.max(2, options.maxBlocks ?? 60);
+  }
+
+  /** Changes the filter/sort key; a different key discards every cached and pending block. */
+  setKey(key: string): boolean {
+    if (key === this.key) return false;
+    this.key = key;
+    this.reset();
+    return true;
+  }
+
+  getKey(): string | null {
+    return this.key;
+  }
+
+  /** Forgets everything loaded for the current key (e.g. after a bulk change). */
+  reset(): void {
+    this.generation += 1;
+    this.blocks.clear();
+    this.inflight.clear();
+    this.failed.clear();
+    this.total = null;
+    this.error = null;
+    this.bump();
+  }
+
+  /** Subscribes to changes (a block arrived, the total changed, a row was replaced). */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Increases whenever anything observable changed; use it as a React snapshot. */
+  getVersion(): number {
+    return this.version;
+  }
+
+  /** The row at `index`, or undefined while its block is not loaded. */
+  getRow(index: number): T | undefined {
+    const start = this.blockStart(index);
+    return this.blocks.get(start)?.[index - start];
+  }
+
+  isLoaded(index: number): boolean {
+    return this.blocks.has(this.blockStart(index));
+  }
+
+  blockStart(index: number): number {
+    return Math.floor(index / this.blockSize) * this.blockSize;
+  }
+
+  /** Offsets of the blocks currently cached, ascending (for tests and diagnostics). */
+  cachedOffsets(): number[] {
+    return [...this.blocks.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Makes sure the blocks covering rows [first, last] are loaded or loading.
+   * Before the total is known only the first block containing `first` is requested.
+   * Resolves when every block it started or joined has settled.
+   */
+  ensureRange(first: number, last: number): Promise<void> {
+    if (this.key === null) return Promise.resolve();
+    let lo = Math.max(0, Math.floor(first));
+    let hi = Math.max(lo, Math.floor(last));
+    if (this.total !== null) {
+      if (this.total === 0) return Promise.resolve();
+      hi = Math.min(hi, this.total - 1);
+      lo = Math.min(lo, hi);
+    }
+    this.lastCenter = (lo + hi) / 2;
+    const waits: Promise<void>[] = [];
+    for (let start = this.blockStart(lo); start <= hi; start += this.blockSize) {
+      const p = this.ensureBlock(start);
+      if (p) waits.push(p);
+      if (this.total === null) break; // learn the total from the first answer
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Requests one block unless it is cached, already loading, or failed (retry() clears). */
+  private ensureBlock(start: number): Promise<void> | null {
+    if (this.blocks.has(start)) return null;
+    const pending = this.inflight.get(start);
+    if (pending) return pending;
+    if (this.failed.has(start)) return null;
+    const key = this.key as string;
+    const generation = this.generation;
+    const p = this.fetcher(key, start, this.blockSize).then(
+      (page) => {
+        if (generation !== this.generation) return;
+        this.inflight.delete(start);
+        this.blocks.set(start, page.rows);
+        this.total = page.total;
+        this.error = null;
+        this.evict();
+        this.bump();
+      },
+      (err: unknown) => {
+        if (generation !== this.generation) return;
+        this.inflight.delete(start);
+        this.failed.set(start, err);
+        this.error = err;
+        this.bump();
+      },
+    );
+    this.inflight.set(start, p);
+    return p;
+  }
+
+  /** Allows failed blocks to be requested again. */
+  retry(): void {
+    this.failed.clear();
+    this.error = null;
+    this.bump();
+  }
+
+  /** Replaces a loaded row by id (after a review change) without reloading anything. */
+  updateRow(row: T): boolean {
+    for (const block of this.blocks.values()) {
+      const i = block.findIndex((r) => r.id === row.id);
+      if (i >= 0) {
+        block[i] = row;
+        this.bump();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Index of a loaded row by id, or -1. */
+  indexOfId(id: number): number {
+    for (const [start, block] of this.blocks) {
+      const i = block.findIndex((r) => r.id === id);
+      if (i >= 0) return start + i;
+    }
+    return -1;
+  }
+
+  private evict(): void {
+    if (this.blocks.size <= this.maxBlocks) return;
+    const center = this.lastCenter;
+    const bs = this.blockSize;
+    const byDistance = [...this.blocks.keys()].sort(
+      (a, b) => Math.abs(b + bs / 2 - center) - Math.abs(a + bs / 2 - center),
+    );
+    while (this.blocks.size > this.maxBlocks && byDistance.length > 0) {
+      this.blocks.delete(byDistance.shift() as number);
+    }
+  }
+
+  private bump(): void {
+    this.version += 1;
+    for (const l of this.listeners) l();
+  }
+}

@@ -1,0 +1,131 @@
+// A fake backend for the Discrepancies tests: answers the commands from API.md.
+import type { DiscrepancyDetail, DiscrepancyRecord, Filter, HistoryEntry, Order, StatementLine } from '../../types';
+
+export function makeRecord(i: number, over: Partial<DiscrepancyRecord> = {}): DiscrepancyRecord {
+  const id = i + 1;
+  return {
+    id,
+    account: 'alipay-main',
+    provider: 'alipay',
+    bill_date: '2026-03-14',
+    key: `k${id}`,
+    class: 'amount_mismatch',
+    rule: 'merchant_order_no',
+    order_no: `ORD-${id}`,
+    provider_txn_id: `2026031422001${id}`,
+    refund_no: null,
+    currency: 'CNY',
+    provider_amount: 9900,
+    local_amount: 10000,
+    difference: -100,
+    provider_time: '2026-03-14T02:00:00Z',
+    local_time: '2026-03-14T01:59:00Z',
+    evidence_file: 'alipay-2026-03-14.csv',
+    evidence_line: id + 5,
+    explanation: 'Both sides have the payment, but the amounts differ.',
+    state: 'open',
+    resolution: null,
+    note: null,
+    assignee: null,
+    due_at: '2999-01-01T00:00:00Z',
+    created_at: '2026-03-15T01:00:00Z',
+    updated_at: '2026-03-15T01:00:00Z',
+    first_run_id: 1,
+    last_run_id: 1,
+    present: true,
+    ...over,
+  };
+}
+
+export function makeOrder(over: Partial<Order> = {}): Order {
+  return {
+    order_no: 'ORD-1',
+    provider: 'alipay',
+    provider_txn_id: '20260314220011',
+    amount: 10000,
+    currency: 'CNY',
+    status: 'paid',
+    created_at: '2026-03-14T01:58:00Z',
+    paid_at: '2026-03-14T01:59:00Z',
+    customer_ref: null,
+    ...over,
+  };
+}
+
+export function makeLine(over: Partial<StatementLine> = {}): StatementLine {
+  return {
+    provider: 'alipay',
+    account: 'alipay-main',
+    provider_txn_id: '20260314220011',
+    merchant_order_no: 'ORD-1',
+    kind: 'payment',
+    gross: 9900,
+    fee_milli: 59400,
+    net: 9841,
+    currency: 'CNY',
+    provider_time: '2026-03-14T02:00:00Z',
+    provider_refund_id: null,
+    merchant_refund_no: null,
+    provider_status: 'TRADE_SUCCESS',
+    source: { file: 'alipay-2026-03-14.csv', line: 6 },
+    ...over,
+  };
+}
+
+export interface FakeBackend {
+  total: number;
+  handle: (cmd: string, args?: Record<string, unknown>) => Promise<unknown>;
+  history: HistoryEntry[];
+  detail?: (id: number) => DiscrepancyDetail;
+  overrides: Record<string, (args?: Record<string, unknown>) => unknown>;
+}
+
+/** list_discrepancies answers `total` records (generated on the fly), whatever the filter. */
+export function fakeBackend(total: number): FakeBackend {
+  const changed = new Map<number, DiscrepancyRecord>();
+  const be: FakeBackend = {
+    total,
+    history: [],
+    overrides: {},
+    handle: async (cmd, args) => {
+      if (be.overrides[cmd]) return be.overrides[cmd](args);
+      switch (cmd) {
+        case 'reviewers':
+          return ['alice', 'bob'];
+        case 'list_discrepancies': {
+          const offset = args?.offset as number;
+          const limit = args?.limit as number;
+          const f = args?.filter as Filter;
+          const n = f.text ? Math.min(be.total, 3) : be.total;
+          const out: DiscrepancyRecord[] = [];
+          for (let i = offset; i < Math.min(n, offset + limit); i++) out.push(changed.get(i + 1) ?? makeRecord(i));
+          return { total: n, discrepancies: out };
+        }
+        case 'discrepancy_detail': {
+          const id = args?.id as number;
+          if (be.detail) return be.detail(id);
+          return {
+            record: changed.get(id) ?? makeRecord(id - 1),
+            history: be.history,
+            order: makeOrder({ order_no: `ORD-${id}` }),
+            statement_line: makeLine({ merchant_order_no: `ORD-${id}` }),
+          };
+        }
+        case 'update_discrepancy': {
+          const id = args?.id as number;
+          const change = args?.change as Partial<DiscrepancyRecord>;
+          const rec = { ...(changed.get(id) ?? makeRecord(id - 1)), ...change };
+          changed.set(id, rec);
+          return rec;
+        }
+        case 'bulk_update_discrepancies':
+          return { updated: args?.expected };
+        case 'export_discrepancies':
+          return { path: `/ws/exports/discrepancies.${args?.format}`, rows: be.total };
+        default:
+          throw { kind: 'bad_input', message: `unexpected command ${cmd}` };
+      }
+    },
+  };
+  return be;
+}
