@@ -13,8 +13,11 @@ use tauri::{Manager, Runtime};
 
 /// The app's commands and state on any runtime (the real window, or Tauri's mock runtime in
 /// tests).
-pub fn builder<R: Runtime>(state: DesktopState) -> tauri::Builder<R> {
-    tauri::Builder::<R>::new()
+pub fn with_commands<R: Runtime>(
+    builder: tauri::Builder<R>,
+    state: DesktopState,
+) -> tauri::Builder<R> {
+    builder
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::session::app_info,
@@ -68,7 +71,7 @@ pub fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let dir = state::workspace_dir_from(&args);
     let state = tauri::async_runtime::block_on(DesktopState::open(&dir));
-    builder::<tauri::Wry>(state)
+    with_commands(tauri::Builder::<tauri::Wry>::default(), state)
         .setup(|app| {
             scheduler::start(app.handle().clone());
             if let Some(window) = app.get_webview_window("main") {

@@ -105,6 +105,10 @@ impl DesktopState {
         })
     }
 
+    pub fn sandbox(&self) -> Option<&paydesk_sandbox::SandboxHandle> {
+        self.sandbox.as_ref()
+    }
+
     pub fn sandbox_url(&self) -> Option<&str> {
         self.sandbox.as_ref().map(|s| s.base_url.as_str())
     }

@@ -3,7 +3,15 @@
 # Node and Python. As root (or with sudo) it installs system packages itself; otherwise it
 # prints the exact command to run.
 set -euo pipefail
-need_pg="${1:-}"
+need_pg=""
+need_desktop=""
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) need_pg="--postgres" ;;
+    --desktop) need_desktop=1 ;;
+    *) echo "paydesk setup: unknown option $arg (use --postgres, --desktop)" >&2; exit 2 ;;
+  esac
+done
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
@@ -20,6 +28,14 @@ command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if [ "$need_pg" = "--postgres" ]; then
   command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+fi
+command -v node >/dev/null 2>&1 || { echo "paydesk setup: Node.js (20 or newer) with npm is missing" >&2; exit 1; }
+if [ -n "$need_desktop" ]; then
+  # The Tauri desktop app (WebKitGTK) and its headless end-to-end tests (Xvfb, WebKitWebDriver).
+  for pkg in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
+             xvfb xauth webkit2gtk-driver file; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "paydesk setup: installing ${missing[*]}" >&2
@@ -45,4 +61,9 @@ if [ "$need_pg" = "--postgres" ] && [ -z "${PAYDESK_TEST_PG_URL:-}" ]; then
       echo "  set PAYDESK_TEST_PG_URL=postgres://USER:PASSWORD@HOST:PORT/DB" >&2
     fi
   fi
+fi
+
+if [ -n "$need_desktop" ] && ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "paydesk setup: installing tauri-driver (WebDriver for the desktop app)" >&2
+  cargo install tauri-driver --locked --version 2.1.0 --quiet
 fi

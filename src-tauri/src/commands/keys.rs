@@ -75,6 +75,9 @@ pub async fn vault_init(
     let source = self::passphrase(passphrase)?;
     keys::init(&w.db, &actor, &source, None).await?;
     let vault = keys::unlock(&w.db, &actor, &source).await?;
+    if let Some(sandbox) = state.sandbox() {
+        paydesk_service::sandbox::import_sandbox_public_keys(&vault, &actor, &w, sandbox).await?;
+    }
     state.set_vault(Some(vault)).await;
     status(&state, &w).await
 }

@@ -247,3 +247,44 @@ pub async fn register_with_sandbox(
     )
     .await
 }
+
+/// Demo only: stores the sandbox's own verification keys (Alipay public key, WeChat Pay
+/// platform certificate) in a new vault for the accounts it serves, as an admin would
+/// download them from the provider's console. Accounts that already have one are skipped.
+pub async fn import_sandbox_public_keys(
+    vault: &crate::keys::Vault,
+    actor: &paydesk_core::Actor,
+    w: &Workspace,
+    handle: &SandboxHandle,
+) -> Result<(), ServiceError> {
+    use crate::config::Endpoint;
+    use crate::keys::ImportInput;
+    let listed = vault.list(actor).await?;
+    let has = |account: &str, purpose: paydesk_vault::Purpose| {
+        listed
+            .iter()
+            .any(|l| l.account == account && l.purpose == purpose)
+    };
+    for account in &w.config.accounts {
+        if !matches!(account.endpoint, Endpoint::SandboxAt(ref u) if *u == handle.base_url) {
+            continue;
+        }
+        let input = match account.provider {
+            Provider::Alipay if !has(&account.name, paydesk_vault::Purpose::AlipayPublicKey) => {
+                ImportInput::AlipayPublicKey {
+                    text: handle.alipay_public_key_pem.clone(),
+                }
+            }
+            Provider::Wechat
+                if !has(&account.name, paydesk_vault::Purpose::WechatPlatformCert) =>
+            {
+                ImportInput::WechatPlatformCert {
+                    pem: handle.wechat_platform_cert_pem.clone(),
+                }
+            }
+            _ => continue,
+        };
+        vault.import(actor, &account.name, &input).await?;
+    }
+    Ok(())
+}
