@@ -89,10 +89,16 @@ fn nothing_works_before_login() {
         assert_eq!(kind(&err), "unauthenticated", "{cmd}: {err}");
     }
     let err = app
-        .invoke("login", json!({ "username": "support", "password": "wrong-password-1" }))
+        .invoke(
+            "login",
+            json!({ "username": "support", "password": "wrong-password-1" }),
+        )
         .expect_err("wrong password");
     assert_eq!(kind(&err), "unauthenticated", "{err}");
-    assert!(!err["message"].as_str().unwrap_or("").contains("wrong-password-1"));
+    assert!(!err["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("wrong-password-1"));
 }
 
 #[test]
@@ -107,14 +113,20 @@ fn roles_are_enforced_by_the_backend() {
             "create_user",
             json!({ "username": "mallory", "password": "Password12345", "roles": ["admin"] }),
         ),
-        ("set_roles", json!({ "username": "support", "roles": ["admin"] })),
+        (
+            "set_roles",
+            json!({ "username": "support", "roles": ["admin"] }),
+        ),
         ("users", json!({})),
         ("audit_entries", json!({})),
         ("settings", json!({})),
         ("save_schedule", json!({ "time": "07:30" })),
         ("start_reconcile", json!({ "accounts": null, "date": null })),
         ("list_discrepancies", json!({})),
-        ("vault_init", json!({ "passphrase": "a long enough passphrase" })),
+        (
+            "vault_init",
+            json!({ "passphrase": "a long enough passphrase" }),
+        ),
         ("test_connection", json!({ "url": "sqlite://paydesk.db" })),
     ];
     for (cmd, args) in denied {
@@ -129,15 +141,17 @@ fn roles_are_enforced_by_the_backend() {
     assert_eq!(app.count("SELECT COUNT(*) FROM runs"), 0);
     // Each refusal is in the audit log with the actor.
     assert!(
-        app.count(
-            "SELECT COUNT(*) FROM audit_log WHERE actor = 'support' AND outcome = 'denied'"
-        ) >= 5
+        app.count("SELECT COUNT(*) FROM audit_log WHERE actor = 'support' AND outcome = 'denied'")
+            >= 5
     );
 
     // Finance may reconcile but not manage users.
     app.login("finance", "ledger-maple-2026");
     let err = app
-        .invoke("set_disabled", json!({ "username": "admin", "disabled": true }))
+        .invoke(
+            "set_disabled",
+            json!({ "username": "admin", "disabled": true }),
+        )
         .expect_err("finance disabling admin");
     assert_eq!(kind(&err), "denied");
     assert_eq!(
@@ -161,7 +175,11 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
     let batch = app
         .invoke("start_reconcile", json!({ "accounts": null, "date": null }))
         .expect("reconcile");
-    assert_eq!(batch["reports"].as_array().map(Vec::len), Some(3), "{batch}");
+    assert_eq!(
+        batch["reports"].as_array().map(Vec::len),
+        Some(3),
+        "{batch}"
+    );
     assert_eq!(batch["failures"], json!([]));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM runs WHERE started_by = 'finance'"),
@@ -174,7 +192,8 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
     assert_eq!(kinds.iter().filter(|k| **k == "account_done").count(), 3);
     for stage in ["download", "verify", "parse", "match", "save"] {
         assert!(
-            seen.iter().any(|e| e["kind"] == "stage" && e["stage"] == stage),
+            seen.iter()
+                .any(|e| e["kind"] == "stage" && e["stage"] == stage),
             "no {stage} progress in {kinds:?}"
         );
     }
@@ -190,10 +209,7 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
     // Support: a refund over the 500.00 limit waits for approval.
     app.login("support", "helpdesk-river-2026");
     let order: String = {
-        let url = format!(
-            "sqlite://{}",
-            app.db.with_file_name("orders.db").display()
-        );
+        let url = format!("sqlite://{}", app.db.with_file_name("orders.db").display());
         tauri::async_runtime::block_on(async {
             use sqlx::Connection;
             let mut c = sqlx::SqliteConnection::connect(&url).await.expect("mirror");
@@ -215,14 +231,20 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
     assert_eq!(rec["state"], "awaiting_approval", "{rec}");
     let id = rec["id"].as_i64().expect("id");
     let err = app
-        .invoke("decide_refund", json!({ "id": id, "approve": true, "note": null }))
+        .invoke(
+            "decide_refund",
+            json!({ "id": id, "approve": true, "note": null }),
+        )
         .expect_err("support approving");
     assert_eq!(kind(&err), "denied", "{err}");
 
     // The approver (who did not request it) approves.
     app.login("approver", "signoff-cedar-2026");
     let rec = app
-        .invoke("decide_refund", json!({ "id": id, "approve": true, "note": "ok" }))
+        .invoke(
+            "decide_refund",
+            json!({ "id": id, "approve": true, "note": "ok" }),
+        )
         .expect("approve");
     assert_ne!(rec["state"], "awaiting_approval", "{rec}");
     assert_eq!(
@@ -255,14 +277,20 @@ fn admin_settings_schedule_dashboard_and_audit() {
         .invoke("save_schedule", json!({ "time": "25:99" }))
         .expect_err("bad time");
     assert_eq!(kind(&err), "config", "{err}");
-    assert!(err["message"].as_str().unwrap_or("").contains("daily_run_at"));
+    assert!(err["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("daily_run_at"));
     let info = app
         .invoke("save_schedule", json!({ "time": "00:00" }))
         .expect("schedule");
     assert_eq!(info["schedule"], "00:00");
     let toml = std::fs::read_to_string(app.db.with_file_name("paydesk.toml")).expect("config");
     assert!(toml.contains("daily_run_at = \"00:00\""), "{toml}");
-    assert!(toml.contains("# Paydesk workspace configuration"), "comments kept");
+    assert!(
+        toml.contains("# Paydesk workspace configuration"),
+        "comments kept"
+    );
 
     // The schedule fires once for yesterday, then not again that day.
     let state = app._app.state::<paydesk_desktop::state::DesktopState>();
@@ -270,7 +298,10 @@ fn admin_settings_schedule_dashboard_and_audit() {
     assert!(tauri::async_runtime::block_on(
         paydesk_desktop::scheduler::tick(&state, &sink)
     ));
-    assert_eq!(app.count("SELECT COUNT(*) FROM runs WHERE started_by = 'admin'"), 3);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM runs WHERE started_by = 'admin'"),
+        3
+    );
     assert!(!tauri::async_runtime::block_on(
         paydesk_desktop::scheduler::tick(&state, &sink)
     ));
@@ -278,7 +309,9 @@ fn admin_settings_schedule_dashboard_and_audit() {
     assert_eq!(kinds.first().map(String::as_str), Some("started"));
     assert_eq!(kinds.iter().filter(|k| *k == "account_done").count(), 3);
 
-    let dash = app.invoke("dashboard", json!({ "days": 30 })).expect("dashboard");
+    let dash = app
+        .invoke("dashboard", json!({ "days": 30 }))
+        .expect("dashboard");
     assert_eq!(dash["daily"].as_array().map(Vec::len), Some(30));
     assert_eq!(dash["accounts"].as_array().map(Vec::len), Some(3));
     let open: u64 = dash["accounts"]
@@ -308,7 +341,10 @@ fn admin_settings_schedule_dashboard_and_audit() {
     assert!(!app.db.with_file_name("nowhere.db").exists(), "not created");
 
     let page = app
-        .invoke("audit_entries", json!({ "limit": 3, "offset": 0, "action": null, "actor": "admin" }))
+        .invoke(
+            "audit_entries",
+            json!({ "limit": 3, "offset": 0, "action": null, "actor": "admin" }),
+        )
         .expect("audit");
     let total = page["total"].as_u64().unwrap_or(0);
     assert_eq!(
@@ -317,7 +353,10 @@ fn admin_settings_schedule_dashboard_and_audit() {
     );
     let entries = page["entries"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len(), 3);
-    assert!(entries[0]["seq"].as_u64() > entries[2]["seq"].as_u64(), "newest first");
+    assert!(
+        entries[0]["seq"].as_u64() > entries[2]["seq"].as_u64(),
+        "newest first"
+    );
     let verify = app.invoke("audit_verify", json!({})).expect("verify");
     assert_eq!(verify["problems"], json!([]));
 }
@@ -329,7 +368,10 @@ fn key_rotation_through_the_sandbox() {
     let err = app.invoke("keys_list", json!({})).expect_err("locked");
     assert_eq!(kind(&err), "vault_locked");
     let st = app
-        .invoke("vault_init", json!({ "passphrase": "correct horse battery" }))
+        .invoke(
+            "vault_init",
+            json!({ "passphrase": "correct horse battery" }),
+        )
         .expect("init");
     assert_eq!(st["unlocked"], true);
     let account = json!("alipay-main");
@@ -349,12 +391,17 @@ fn key_rotation_through_the_sandbox() {
         let args = json!({ "account": account, "purpose": purpose, "version": version });
         if version == 2 {
             // Not uploaded yet: the provider refuses the new key.
-            let err = app.invoke("keys_test", args.clone()).expect_err("not uploaded");
+            let err = app
+                .invoke("keys_test", args.clone())
+                .expect_err("not uploaded");
             assert_eq!(kind(&err), "provider", "{err}");
         }
         app.invoke("keys_register_with_sandbox", args.clone())
             .expect("upload");
-        assert_eq!(app.invoke("keys_test", args.clone()).expect("test"), "accepted");
+        assert_eq!(
+            app.invoke("keys_test", args.clone()).expect("test"),
+            "accepted"
+        );
         let mut activate = args.clone();
         activate["graceHours"] = json!(1);
         if version == 2 {
@@ -382,5 +429,9 @@ fn key_rotation_through_the_sandbox() {
     };
     assert_eq!(state_of(2).as_deref(), Some("active"));
     assert_eq!(state_of(1).as_deref(), Some("retired"));
-    assert!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'key.activate' AND actor = 'admin'") >= 1);
+    assert!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'key.activate' AND actor = 'admin'"
+        ) >= 1
+    );
 }

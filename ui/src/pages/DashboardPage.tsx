@@ -40,8 +40,8 @@ export function buildChartOption(
   return {
     animation: false,
     tooltip: { trigger: 'axis' },
-    legend: { top: 0, type: 'scroll' },
-    grid: { left: 48, right: 72, top: 36, bottom: 28 },
+    legend: { top: 0, left: 56, right: 80, type: 'scroll' },
+    grid: { left: 48, right: 72, top: 56, bottom: 28 },
     xAxis: { type: 'category', data: dates },
     yAxis: [
       { type: 'value', name: labels.count, minInterval: 1 },
@@ -101,7 +101,7 @@ function AccountCard({
       data-state={state}
       size="small"
       title={
-        <Space>
+        <Space size={4} wrap>
           <span>{acc.account}</span>
           <Tag>{t(`common:provider.${acc.provider}`)}</Tag>
           <Tag color="default">{acc.currency}</Tag>

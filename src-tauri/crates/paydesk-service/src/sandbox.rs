@@ -275,9 +275,7 @@ pub async fn import_sandbox_public_keys(
                     text: handle.alipay_public_key_pem.clone(),
                 }
             }
-            Provider::Wechat
-                if !has(&account.name, paydesk_vault::Purpose::WechatPlatformCert) =>
-            {
+            Provider::Wechat if !has(&account.name, paydesk_vault::Purpose::WechatPlatformCert) => {
                 ImportInput::WechatPlatformCert {
                     pem: handle.wechat_platform_cert_pem.clone(),
                 }

@@ -1,5 +1,6 @@
 //! Rotation flows against the provider sandbox: activating a new Alipay app key while
-//! statement downloads run (every download succeeds), and WeChat platform certificate
+//! statement downloads and refunds run (every one succeeds, no refund is lost or doubled),
+//! and WeChat platform certificate
 //! refresh (works on an unknown serial, fails closed when the certificate cannot be obtained).
 #![allow(
     clippy::unwrap_used,
@@ -120,7 +121,7 @@ async fn gateway(State(g): State<Arc<Gateway>>, body: Bytes) -> impl IntoRespons
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn activating_the_alipay_app_key_under_load_loses_no_download() {
+async fn activating_the_alipay_app_key_under_load_loses_no_request() {
     let keys = SandboxKeys::generate().unwrap();
     let old = PrivateKey::generate().unwrap();
     let new = PrivateKey::generate().unwrap();
@@ -128,21 +129,27 @@ async fn activating_the_alipay_app_key_under_load_loses_no_download() {
     let a = Sandbox::start(sandbox_config(&keys, old.public_key(), &wechat, "01"), 0)
         .await
         .unwrap();
-    let b = Sandbox::start(sandbox_config(&keys, new.public_key(), &wechat, "01"), 0)
-        .await
-        .unwrap();
     a.add_transactions(
         Provider::Alipay,
         vec![line(Provider::Alipay, "alipay-main")],
     );
-    b.add_transactions(
-        Provider::Alipay,
-        vec![line(Provider::Alipay, "alipay-main")],
-    );
+    // The admin uploads the new public key in Alipay's console: from then on Alipay accepts
+    // both until the old one is removed.
+    let http = reqwest::Client::new();
+    let uploaded = http
+        .post(format!("{}/_control/keys", a.base_url))
+        .json(&serde_json::json!({
+            "provider": "alipay",
+            "public_key": paydesk_providers::keys::public_key_pem(&new.public_key()).unwrap(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(uploaded.status().is_success());
     let g = Arc::new(Gateway {
         old_key: old.public_key(),
         old_url: a.alipay_gateway_url.clone(),
-        new_url: b.alipay_gateway_url.clone(),
+        new_url: a.alipay_gateway_url.clone(),
         client: reqwest::Client::new(),
         old_hits: AtomicUsize::new(0),
         new_hits: AtomicUsize::new(0),
@@ -157,7 +164,7 @@ async fn activating_the_alipay_app_key_under_load_loses_no_download() {
         .with_state(g.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
 
-    for t in backends().await {
+    for (round, t) in backends().await.into_iter().enumerate() {
         g.old_hits.store(0, Ordering::SeqCst);
         g.new_hits.store(0, Ordering::SeqCst);
         let db = vault_db(&t).await;
@@ -218,13 +225,13 @@ async fn activating_the_alipay_app_key_under_load_loses_no_download() {
 
         let date = BillDate::parse("2026-01-15").unwrap();
         let mut tasks = Vec::new();
-        for _ in 0..4 {
+        for worker in 0..4 {
             let v = v.clone();
             let account = account.clone();
             let url = proxy_url.clone();
             tasks.push(tokio::spawn(async move {
                 let mut ok = 0;
-                for _ in 0..6 {
+                for i in 0..6 {
                     let adapter = v
                         .adapter(&account, &url)
                         .await
@@ -233,6 +240,23 @@ async fn activating_the_alipay_app_key_under_load_loses_no_download() {
                         .download_statement(date)
                         .await
                         .expect("download during rotation");
+                    let refund = adapter
+                        .create_refund(&paydesk_providers::adapter::RefundRequest {
+                            order_no: "PD-VAULT-1".into(),
+                            refund_no: format!("RFROT{round}W{worker}N{i}"),
+                            amount: 100,
+                            order_total: 12_300,
+                            currency: paydesk_core::Currency::CNY,
+                            reason: Some("rotation under load".into()),
+                            provider_payment_id: None,
+                        })
+                        .await
+                        .expect("refund during rotation");
+                    assert_ne!(
+                        refund.state,
+                        paydesk_providers::adapter::RefundState::Failed,
+                        "{refund:?}"
+                    );
                     ok += 1;
                 }
                 ok
@@ -252,7 +276,25 @@ async fn activating_the_alipay_app_key_under_load_loses_no_download() {
         for task in tasks {
             total += task.await.expect("download task");
         }
-        assert_eq!(total, 24, "every download succeeded");
+        assert_eq!(total, 24, "every download and refund succeeded");
+        // The provider holds exactly those 24 refunds of this round: none lost, none twice.
+        let refunds: serde_json::Value = http
+            .get(format!("{}/_control/refunds", a.base_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let prefix = format!("RFROT{round}W");
+        let ours: Vec<&serde_json::Value> = refunds["refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["refund_no"].as_str().unwrap_or("").starts_with(&prefix))
+            .collect();
+        assert_eq!(ours.len(), 24, "{refunds}");
+
         // After activation, new adapters sign with the new key only.
         let before = g.old_hits.load(Ordering::SeqCst);
         v.adapter(&account, &proxy_url)
@@ -278,7 +320,6 @@ async fn activating_the_alipay_app_key_under_load_loses_no_download() {
         t.drop_db().await;
     }
     a.shutdown().await;
-    b.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,129 @@
+// Discrepancies: finance filters the list (class, text), the count on screen equals the
+// database's (and the CLI's) for the same condition, then resolves one with a resolution and a
+// note; the row, its history and the audit log are written.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cli, makeWorkspace, shotOnFailure, startApp } from './lib.mjs';
+
+const OPEN_STATES = "state IN ('open', 'investigating') AND present = 1";
+
+describe('discrepancies', () => {
+  let app;
+  let workspace;
+  let target; // the discrepancy resolved below
+
+  before(async () => {
+    workspace = makeWorkspace('discrepancies');
+    app = await startApp(workspace);
+    await app.login('finance');
+    await app.nav('discrepancies');
+    await app.byTestId('disc-page');
+  });
+
+  after(async () => {
+    await app?.quit();
+  });
+
+  it(
+    'the default view (open + investigating) counts what the database holds',
+    shotOnFailure(() => app, 'disc-default', async () => {
+      const n = app.dbRows(`SELECT COUNT(*) AS n FROM discrepancies WHERE ${OPEN_STATES}`)[0].n;
+      assert.ok(n > 0);
+      await app.waitForAttr('disc-total', 'data-total', String(n));
+    }),
+  );
+
+  it(
+    'filtering by class shows the database count for that class',
+    shotOnFailure(() => app, 'disc-class', async () => {
+      const klass = 'amount_mismatch';
+      const n = app.dbRows(`SELECT COUNT(*) AS n FROM discrepancies WHERE class = ? AND ${OPEN_STATES}`, [klass])[0].n;
+      const viaCli = cli(workspace, ['discrepancies', 'list', '--class', klass, '--state', 'open', '--state', 'investigating'], {
+        user: 'finance',
+      });
+      assert.equal(viaCli.total, n, 'CLI and database agree');
+      assert.ok(n >= 2, `the demo has amount mismatches on both days (got ${n})`);
+
+      await app.selectAntdOption('disc-filter-class', 'Amount mismatch', { close: true });
+      await app.waitForAttr('disc-total', 'data-total', String(n));
+      // Every rendered row is one of the database's ids for that class.
+      const ids = app
+        .dbRows(`SELECT id FROM discrepancies WHERE class = ? AND ${OPEN_STATES}`, [klass])
+        .map((r) => r.id);
+      for (const id of ids) await app.byTestId(`disc-row-${id}`);
+      await app.screenshot('discrepancies');
+    }),
+  );
+
+  it(
+    'filtering by text narrows to the matching order',
+    shotOnFailure(() => app, 'disc-text', async () => {
+      target = app.dbRows(
+        `SELECT id, order_no, class FROM discrepancies WHERE class = 'amount_mismatch' AND ${OPEN_STATES} ORDER BY bill_date DESC, id LIMIT 1`,
+      )[0];
+      assert.ok(target?.order_no, 'an amount mismatch with an order number');
+      const n = app.dbRows(
+        `SELECT COUNT(*) AS n FROM discrepancies WHERE class = 'amount_mismatch' AND ${OPEN_STATES}
+           AND (order_no LIKE ? OR provider_txn_id LIKE ? OR refund_no LIKE ?)`,
+        Array(3).fill(`%${target.order_no}%`),
+      )[0].n;
+      assert.equal(n, 1);
+      await app.type('disc-filter-text', target.order_no, { enter: true });
+      await app.waitForAttr('disc-total', 'data-total', '1');
+      await app.byTestId(`disc-row-${target.id}`);
+    }),
+  );
+
+  it(
+    'resolving one with a resolution and a note updates the screen, the row and its history',
+    shotOnFailure(() => app, 'disc-resolve', async () => {
+      const note = `e2e: booked the missing ${target.order_no} correction`;
+      await app.clickTestId(`disc-row-${target.id}`);
+      await app.waitForAttr('disc-detail', 'data-id', String(target.id));
+      assert.equal(await app.attr('disc-state', 'data-state'), 'open');
+
+      await app.selectAntdOption('disc-resolution', 'Corrected in our records');
+      await app.type('disc-note', note);
+      await app.clickTestId('disc-resolve');
+      await app.waitForAttr('disc-state', 'data-state', 'resolved');
+      // The history on screen shows the change (reloaded after the save).
+      await app.waitForText('disc-history', 'finance');
+      await app.waitForText('disc-history', note);
+      await app.scrollTo('disc-state', 'center');
+      await app.screenshot('discrepancy-detail');
+
+      // The database row.
+      const row = app.dbRows('SELECT state, resolution, note FROM discrepancies WHERE id = ?', [target.id])[0];
+      assert.deepEqual(row, { state: 'resolved', resolution: 'corrected_locally', note });
+
+      // Its history: state, resolution and note changes by finance.
+      const hist = app.dbRows(
+        'SELECT actor, field, old_value, new_value FROM discrepancy_history WHERE discrepancy_id = ? ORDER BY id',
+        [target.id],
+      );
+      const byField = Object.fromEntries(hist.map((h) => [h.field, h]));
+      assert.equal(byField.state?.new_value, 'resolved', JSON.stringify(hist));
+      assert.equal(byField.state?.old_value, 'open');
+      assert.equal(byField.resolution?.new_value, 'corrected_locally');
+      assert.equal(byField.note?.new_value, note);
+      assert.ok(hist.every((h) => h.actor === 'finance'), 'every history entry by finance');
+
+      // And the audit log.
+      const audit = app.dbRows(
+        "SELECT actor, outcome FROM audit_log WHERE action = 'discrepancy.update' AND actor = 'finance'",
+      );
+      assert.ok(audit.some((a) => a.outcome === 'ok'), `discrepancy.update audited: ${JSON.stringify(audit)}`);
+    }),
+  );
+
+  it(
+    'after a refresh the resolved one leaves the open view and the count drops',
+    shotOnFailure(() => app, 'disc-after', async () => {
+      await app.type('disc-filter-text', '');
+      const n = app.dbRows(`SELECT COUNT(*) AS n FROM discrepancies WHERE class = 'amount_mismatch' AND ${OPEN_STATES}`)[0].n;
+      await app.clickTestId('disc-refresh');
+      await app.waitForAttr('disc-total', 'data-total', String(n));
+      await app.waitGone(`disc-row-${target.id}`);
+    }),
+  );
+});
