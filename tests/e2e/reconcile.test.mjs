@@ -26,6 +26,8 @@ describe('reconciliation', () => {
     shotOnFailure(() => app, 'reconcile', async () => {
       const yesterday = await appYesterday(app);
       const before = app.dbRows('SELECT COALESCE(MAX(id), 0) AS max FROM runs')[0].max;
+      const demoDay = app.dbRows('SELECT MAX(bill_date) AS d FROM runs')[0].d;
+      assert.equal(yesterday, demoDay, "the app's yesterday is the demo's second day");
 
       await app.nav('reconcile');
       // Defaults: all accounts, yesterday.

@@ -144,6 +144,16 @@ describe('KeysPage', () => {
     expect(screen.queryByTestId('rotate-wechat-main-wechat_platform_cert')).not.toBeInTheDocument();
   });
 
+  it('offers the generate wizard for an Alipay app key that is not set up yet', async () => {
+    setup({ keys_list: () => [] });
+    const row = await screen.findByTestId('key-row-alipay-main-alipay_app_key');
+    expect(row).toHaveAttribute('data-configured', 'false');
+    expect(within(row).getByTestId('rotate-alipay-main-alipay_app_key')).toHaveTextContent('Generate new key');
+    // Keys that come from the provider are imported first: no wizard without a version.
+    expect(screen.queryByTestId('rotate-stripe-us-stripe_secret_key')).not.toBeInTheDocument();
+    expect(screen.getByTestId('import-stripe-us-stripe_secret_key')).toBeInTheDocument();
+  });
+
   it('walks the rotation wizard: generate, public key, upload, test, activate', async () => {
     const user = userEvent.setup({ delay: null });
     const calls = setup({

@@ -534,9 +534,12 @@ function KeyRow({
         </Space>
         {manage && (
           <Space size={4}>
-            {mode && listing && (
+            {/* A key Paydesk generates itself can be started from nothing: the wizard's first
+                version is active as soon as it is stored. Keys that come from the provider are
+                imported first. */}
+            {mode && (listing || mode === 'generate') && (
               <Button size="small" type="primary" ghost icon={<SyncOutlined />} onClick={onRotate} data-testid={`rotate-${account}-${purpose}`}>
-                {mode === 'generate' ? t('rotate') : t('roll')}
+                {mode === 'generate' ? (listing ? t('rotate') : t('wizard.generate')) : t('roll')}
               </Button>
             )}
             <Button size="small" icon={<ImportOutlined />} onClick={onImport} data-testid={`import-${account}-${purpose}`}>
