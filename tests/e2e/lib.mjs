@@ -104,14 +104,18 @@ export async function startApp(workspace) {
     // The web view's storage (language, saved filters) outlives the app: start from defaults.
     const stored = await driver.executeScript('return window.localStorage.length');
     if (stored > 0) {
-      await driver.executeScript('window.localStorage.clear(); window.location.reload();');
-      await driver.wait(async () => {
-        try {
-          return (await driver.executeScript('return document.readyState')) === 'complete';
-        } catch {
-          return false;
-        }
-      }, WAIT);
+      await driver.executeScript('window.localStorage.clear(); window.__e2eOldPage = true; window.location.reload();');
+      await driver.wait(
+        async () => {
+          try {
+            return await driver.executeScript("return !window.__e2eOldPage && document.readyState === 'complete'");
+          } catch {
+            return false; // between the two documents
+          }
+        },
+        WAIT,
+        'the page did not reload',
+      );
       await s.waitTestId('login-username', 30000);
     }
   } catch (e) {

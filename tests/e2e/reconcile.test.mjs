@@ -3,13 +3,15 @@
 // runs land in the database; the dashboard then shows the accounts and what is open.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { By, appYesterday, makeWorkspace, shotOnFailure, startApp } from './lib.mjs';
+import { By, WAIT, appYesterday, makeWorkspace, shotOnFailure, startApp } from './lib.mjs';
 
 const ACCOUNTS = ['alipay-main', 'wechat-main', 'stripe-main'];
+const STAGES = ['download', 'verify', 'parse', 'match', 'save'];
 
 describe('reconciliation', () => {
   let app;
   let workspace;
+  let runEvents = null; // the run-event payloads of the run started below
 
   before(async () => {
     workspace = makeWorkspace('reconcile');
@@ -34,6 +36,40 @@ describe('reconciliation', () => {
       await app.waitForAttr('reconcile-date', 'value', yesterday);
       assert.equal(await app.selectedLabel('reconcile-account'), 'All accounts');
 
+      // Listen to the backend's run-event stream next to the page, to check what it sends.
+      await app.driver.executeAsyncScript(`
+        const done = arguments[arguments.length - 1];
+        const T = window.__TAURI_INTERNALS__;
+        window.__e2eEvents = [];
+        const handler = T.transformCallback((e) => window.__e2eEvents.push(e.payload));
+        T.invoke('plugin:event|listen', { event: 'run-event', target: { kind: 'Any' }, handler }).then(
+          () => done(true),
+          (e) => done(String(e)),
+        );
+      `);
+      // And every progress state the page shows (informational: the sandbox run is quick, so
+      // React may batch several stages into one render).
+      await app.driver.executeScript(`
+        window.__e2eProgress = [];
+        const seen = (el) => {
+          const id = el.getAttribute('data-testid') || '';
+          if (!id.startsWith('run-progress-')) return;
+          const entry = id.slice('run-progress-'.length) + ':' + el.getAttribute('data-stage') + ':' + el.getAttribute('data-state');
+          const log = window.__e2eProgress;
+          if (log[log.length - 1] !== entry) log.push(entry);
+        };
+        window.__e2eObserver = new MutationObserver((muts) => {
+          for (const m of muts) {
+            if (m.type === 'attributes') seen(m.target);
+            for (const n of m.addedNodes || []) {
+              if (n.nodeType !== 1) continue;
+              seen(n);
+              n.querySelectorAll('[data-testid^="run-progress-"]').forEach(seen);
+            }
+          }
+        });
+        window.__e2eObserver.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-stage', 'data-state'] });
+      `);
       await app.clickTestId('reconcile-start');
 
       // Catch the run while it is going, if it is not over already.
@@ -58,6 +94,38 @@ describe('reconciliation', () => {
       assert.equal(await finished.getAttribute('data-cancelled'), 'false');
       assert.match(await finished.getText(), /3 of 3 accounts done/);
       assert.equal(await app.exists('run-error-alipay-main'), false);
+      const seenStates = await app.driver.executeScript('window.__e2eObserver.disconnect(); return window.__e2eProgress;');
+      console.log(`# progress shown: ${seenStates.join(' ')}`);
+
+      // The run-event stream: started (3 accounts, that date, manual), every stage per account,
+      // account_done for each, finished (not cancelled). (The order of the stages: next test.)
+      await app.driver.wait(
+        async () => app.driver.executeScript("return window.__e2eEvents.some((e) => e.kind === 'finished')"),
+        WAIT,
+        'no finished run-event',
+      );
+      const events = await app.driver.executeScript('return window.__e2eEvents;');
+      if (process.env.E2E_DUMP_EVENTS) console.log('# events ' + JSON.stringify(events.map((e) => [e.kind, e.account, e.stage, e.done, e.total])));
+      const started = events.filter((e) => e.kind === 'started');
+      assert.equal(started.length, 1, `one started event: ${JSON.stringify(events.map((e) => e.kind))}`);
+      assert.deepEqual([...started[0].accounts].sort(), [...ACCOUNTS].sort());
+      assert.equal(started[0].date, yesterday);
+      assert.equal(started[0].trigger, 'manual');
+      runEvents = events;
+      for (const a of ACCOUNTS) {
+        const stageEvents = events.filter((e) => e.kind === 'stage' && e.account === a);
+        assert.deepEqual([...new Set(stageEvents.map((e) => e.stage))].sort(), [...STAGES].sort(), `${a} reports every stage`);
+        const last = stageEvents.at(-1);
+        assert.equal(last.stage, 'save', `${a} ends saving`);
+        assert.equal(last.done, last.total, `${a} saved everything`);
+        const doneEv = events.filter((e) => e.kind === 'account_done' && e.account === a);
+        assert.equal(doneEv.length, 1, `${a} account_done`);
+        assert.equal(doneEv[0].report.date, yesterday);
+      }
+      const fin = events.filter((e) => e.kind === 'finished');
+      assert.equal(fin.length, 1);
+      assert.equal(fin[0].cancelled, false);
+      assert.equal(events.at(-1).kind, 'finished', 'finished comes last');
       await app.screenshot('reconcile-done');
 
       // The database: one new run per account for that date, started by finance.
@@ -76,6 +144,26 @@ describe('reconciliation', () => {
       const table = await app.byTestId('runs-table');
       await app.driver.wait(async () => (await table.findElements(By.css('tbody tr.ant-table-row'))).length >= 9, 15000);
       sawRunning || console.log('# note: the run was over before a running state could be seen');
+    }),
+  );
+
+  it(
+    'run-event stages of each account arrive in pipeline order (download → verify → parse → match → save)',
+    shotOnFailure(() => app, 'reconcile-stage-order', async () => {
+      assert.ok(runEvents, 'the run above recorded its events');
+      // The progress card's Steps assume this order: a stage that goes back makes the steps
+      // already shown as finished turn to "waiting" again.
+      for (const a of ACCOUNTS) {
+        const seq = [];
+        for (const e of runEvents) {
+          if (e.kind === 'stage' && e.account === a && seq.at(-1) !== e.stage) seq.push(e.stage);
+        }
+        const detail = runEvents
+          .filter((e) => e.kind === 'stage' && e.account === a)
+          .map((e) => `${e.stage} ${e.done}/${e.total ?? '?'}`)
+          .join(', ');
+        assert.deepEqual(seq, STAGES, `${a} stage events: ${detail}`);
+      }
     }),
   );
 

@@ -230,7 +230,8 @@ pub async fn reconcile(
             source,
         } => (file_name.clone(), bytes.clone(), source.clone()),
     };
-    progress.update(Stage::Download, 1, Some(1));
+    // The statement is in hand (downloaded and verified, or given as a file).
+    progress.update(Stage::Verify, 1, Some(1));
     progress.check_cancelled()?;
 
     progress.update(Stage::Parse, 0, None);
@@ -343,7 +344,7 @@ async fn run_locked(
         timings.insert(name.to_string(), clock.elapsed().as_millis() as u64);
         clock = std::time::Instant::now();
     };
-    progress.update(Stage::Save, 0, Some(parsed.lines.len() as u64));
+    // Storing the statement's lines belongs to the parse step: stages only move forward.
     if lock.is_some() {
         let saved = db
             .save_statement(
@@ -678,7 +679,7 @@ pub async fn reconcile_account(
         None => {
             progress.update(Stage::Download, 0, None);
             let downloaded = crate::download::download_statement(w, acct, date, actor).await?;
-            progress.update(Stage::Verify, 1, Some(1));
+            progress.update(Stage::Download, 1, Some(1));
             downloaded
         }
     };
