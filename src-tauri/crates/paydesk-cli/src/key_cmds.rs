@@ -5,7 +5,7 @@
 use crate::{login, secret_input, WorkspaceArg};
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
-use paydesk_service::config::{Account, Endpoint};
+use paydesk_service::config::Account;
 use paydesk_service::keys::{self, ImportInput, MasterSource, Vault};
 use paydesk_service::workspace::Workspace;
 use paydesk_vault::Purpose;
@@ -174,22 +174,10 @@ fn account<'a>(w: &'a Workspace, name: &str) -> Result<&'a Account> {
 }
 
 fn base_url(account: &Account, given: Option<String>) -> Result<String> {
-    if let Some(u) = given {
-        return Ok(u);
-    }
-    let suffix = match account.provider {
-        paydesk_core::Provider::Alipay => "/alipay/gateway.do",
-        paydesk_core::Provider::Wechat => "/wechat",
-        paydesk_core::Provider::Stripe => "/stripe",
-        paydesk_core::Provider::Manual => "",
-    };
-    match &account.endpoint {
-        Endpoint::Url(u) => Ok(u.clone()),
-        Endpoint::SandboxAt(u) => Ok(format!("{}{suffix}", u.trim_end_matches('/'))),
-        _ => Err(anyhow!(
-            "account {} has no provider URL; give --base-url",
-            account.name
-        )),
+    match given {
+        Some(u) => Ok(u),
+        None => paydesk_service::sandbox::provider_base_url(account)
+            .map_err(|e| anyhow!("{e}; or give --base-url")),
     }
 }
 
