@@ -1,11 +1,13 @@
 //! The daily run while the app is open: at `[app] daily_run_at` (business timezone) every
 //! account is reconciled for yesterday, as the logged-in user, once a day. Days that were
-//! already reconciled are left alone.
+//! already reconciled are left alone. While the key vault is unlocked, WeChat Pay platform
+//! certificates are downloaded whenever due (`[vault] certificate_refresh_hours`).
 
 use crate::batch::{self, EventSink};
 use crate::state::DesktopState;
 use chrono::Utc;
-use paydesk_core::{BillDate, Permission};
+use paydesk_core::{Actor, BillDate, Permission};
+use paydesk_service::keys::{self, AccountCertificateCheck, CertificateCheck};
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -15,6 +17,7 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             tokio::time::sleep(Duration::from_secs(20)).await;
             let state = app.state::<DesktopState>();
             tick(&state, &app).await;
+            certificate_tick(&state).await;
         }
     });
 }
@@ -83,6 +86,38 @@ pub async fn tick(state: &DesktopState, sink: &dyn EventSink) -> bool {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = Some(today);
             false
+        }
+    }
+}
+
+/// The scheduled download of WeChat Pay platform certificates, as Paydesk itself (audited as
+/// `system`): only while the vault is unlocked in the app, only for accounts that are due.
+/// A failure is recorded for the Keys page and the dashboard and retried later.
+pub async fn certificate_tick(state: &DesktopState) -> Vec<AccountCertificateCheck> {
+    let Ok(w) = state.workspace() else {
+        return Vec::new();
+    };
+    let Some(vault) = w.unlocked_vault().await else {
+        return Vec::new();
+    };
+    match keys::refresh_due_certificates(&w, &vault, &Actor::system(), Utc::now()).await {
+        Ok(checks) => {
+            for c in &checks {
+                match &c.check {
+                    CertificateCheck::Failed { error } => {
+                        tracing::warn!(account = %c.account, "platform certificate download failed: {error}")
+                    }
+                    CertificateCheck::Refreshed { added } => {
+                        tracing::info!(account = %c.account, ?added, "platform certificates downloaded")
+                    }
+                    _ => {}
+                }
+            }
+            checks
+        }
+        Err(e) => {
+            tracing::warn!("scheduled certificate check: {e}");
+            Vec::new()
         }
     }
 }

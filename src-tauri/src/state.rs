@@ -5,7 +5,7 @@ use crate::error::{AppError, CmdResult};
 use chrono::{NaiveTime, Utc};
 use paydesk_core::{Actor, BillDate};
 use paydesk_service::config::Endpoint;
-use paydesk_service::keys::{MasterSource, Vault};
+use paydesk_service::keys::Vault;
 use paydesk_service::progress::CancelFlag;
 use paydesk_service::workspace::Workspace;
 use paydesk_service::{auth, ServiceError};
@@ -21,7 +21,6 @@ pub struct DesktopState {
     /// The logged-in user's session token (the user is re-read from it on every command,
     /// so a disabled user or an expired session stops working at once).
     session: tokio::sync::Mutex<Option<SecretString>>,
-    vault: tokio::sync::RwLock<Option<Arc<Vault>>>,
     /// Cancellation of the reconciliation batch that is running, if one is.
     batch: Mutex<Option<Arc<CancelFlag>>>,
     batch_seq: AtomicU64,
@@ -84,7 +83,6 @@ impl DesktopState {
             workspace,
             workspace_dir: dir.to_path_buf(),
             session: tokio::sync::Mutex::new(None),
-            vault: tokio::sync::RwLock::new(None),
             batch: Mutex::new(None),
             batch_seq: AtomicU64::new(0),
             schedule: Mutex::new(schedule),
@@ -135,34 +133,33 @@ impl DesktopState {
         old
     }
 
+    /// The vault unlocked in this app (kept by the workspace, so downloads and refunds use
+    /// it too).
     pub async fn vault(&self) -> CmdResult<Arc<Vault>> {
-        self.vault
-            .read()
+        self.vault_if_unlocked()
             .await
-            .clone()
             .ok_or_else(AppError::vault_locked)
     }
 
     pub async fn vault_if_unlocked(&self) -> Option<Arc<Vault>> {
-        self.vault.read().await.clone()
+        match &self.workspace {
+            Ok(w) => w.unlocked_vault().await,
+            Err(_) => None,
+        }
     }
 
     pub async fn set_vault(&self, vault: Option<Vault>) {
-        *self.vault.write().await = vault.map(Arc::new);
+        if let Ok(w) = &self.workspace {
+            w.set_unlocked_vault(vault).await;
+        }
     }
 
-    /// Unlocks the vault with `PAYDESK_VAULT_KEY_FILE` / `PAYDESK_VAULT_PASSPHRASE` if set
-    /// (quietly: a user without keys permission simply gets no vault).
+    /// Unlocks the vault with the master key the workspace names without asking anyone
+    /// (`[vault] key_file`, `PAYDESK_VAULT_KEY_FILE`, `PAYDESK_VAULT_PASSPHRASE`), quietly:
+    /// without one, an admin unlocks it on the Keys page.
     pub async fn unlock_vault_from_env(&self, w: &Workspace, actor: &Actor) {
-        let Some(source) = MasterSource::from_env() else {
-            return;
-        };
-        if !matches!(paydesk_service::keys::is_configured(&w.db).await, Ok(true)) {
-            return;
-        }
-        match paydesk_service::keys::unlock(&w.db, actor, &source).await {
-            Ok(v) => self.set_vault(Some(v)).await,
-            Err(e) => tracing::warn!("vault not unlocked from the environment: {e}"),
+        if let Err(e) = w.vault_for_calls(actor).await {
+            tracing::warn!("vault not unlocked automatically: {e}");
         }
     }
 

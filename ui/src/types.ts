@@ -310,11 +310,16 @@ export interface DashboardDay {
   unmatched: Record<string, number>;
 }
 
+/** paydesk-service/src/dashboard.rs KeyAttention: one key warning (see KeyWarning). */
 export interface AttentionKey {
   account: string;
   purpose: Purpose;
-  version: number;
+  /** The version the warning is about, else the active one; null when there is none. */
+  version: number | null;
+  code: KeyWarningCode;
+  /** The same in English (fallback when the UI has no words for `code`). */
   message: string;
+  /** For expires_soon the expiry; otherwise the active version's expiry, if any. */
   expires_at: string | null;
 }
 
@@ -613,12 +618,42 @@ export interface VersionListing {
   info: KeyInfo;
 }
 
+/** paydesk-service/src/keys.rs KeyWarning `code`: stable, the UI words it in its own language. */
+export type KeyWarningCode =
+  | 'expires_soon'
+  | 'expired_no_successor'
+  | 'no_active'
+  | 'refresh_failed'
+  | 'refresh_overdue';
+
+/** paydesk-service/src/keys.rs KeyWarning (optional fields are omitted when absent). */
+export interface KeyWarning {
+  code: KeyWarningCode;
+  version?: number;
+  serial?: string;
+  /** RFC 3339 UTC: the expiry (expires_soon), the failed attempt (refresh_failed), the last download (refresh_overdue). */
+  at?: string;
+  /** The same in English. */
+  message: string;
+}
+
+/** paydesk-store/src/vault.rs VaultRefresh: when an account's WeChat Pay platform
+ *  certificates were last downloaded (on a schedule, or on an unknown serial). */
+export interface VaultRefresh {
+  account: string;
+  last_attempt_at: string;
+  last_ok_at: string | null;
+  last_error: string | null;
+}
+
 /** paydesk-service/src/keys.rs KeyListing */
 export interface KeyListing {
   account: string;
   purpose: Purpose;
   versions: VersionListing[];
-  warnings: string[];
+  warnings: KeyWarning[];
+  /** Only for wechat_platform_cert, once a download was attempted. */
+  refresh?: VaultRefresh;
 }
 
 /** paydesk-service/src/keys.rs PublicExport */

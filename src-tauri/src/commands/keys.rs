@@ -25,7 +25,7 @@ pub struct VaultStatus {
 async fn status(state: &DesktopState, w: &Workspace) -> CmdResult<VaultStatus> {
     let configured = keys::is_configured(&w.db).await?;
     let unlocked = state.vault_if_unlocked().await.is_some();
-    let source = match MasterSource::from_env() {
+    let source = match MasterSource::for_workspace(&w.config) {
         Some(MasterSource::KeyFile(_)) => Some("key_file"),
         Some(MasterSource::Passphrase(_)) => Some("env"),
         None if unlocked => Some("passphrase"),
@@ -74,7 +74,7 @@ pub async fn vault_init(
     }
     let source = self::passphrase(passphrase)?;
     keys::init(&w.db, &actor, &source, None).await?;
-    let vault = keys::unlock(&w.db, &actor, &source).await?;
+    let vault = w.unlock_vault(&actor, &source).await?;
     if let Some(sandbox) = state.sandbox() {
         paydesk_service::sandbox::import_sandbox_public_keys(&vault, &actor, &w, sandbox).await?;
     }
@@ -91,7 +91,7 @@ pub async fn vault_unlock(
     paydesk_service::auth::require(&w.db, &actor, paydesk_core::Permission::KeyView, "vault")
         .await?;
     let source = self::passphrase(passphrase)?;
-    let vault = keys::unlock(&w.db, &actor, &source).await?;
+    let vault = w.unlock_vault(&actor, &source).await?;
     state.set_vault(Some(vault)).await;
     status(&state, &w).await
 }
@@ -247,8 +247,11 @@ pub async fn keys_test(
     Ok(vault.test(&actor, acct, purpose, version, &url).await?)
 }
 
-fn grace(hours: Option<i64>) -> CmdResult<chrono::Duration> {
-    let h = hours.unwrap_or(24);
+/// The grace period asked for, or the workspace's `[vault] grace_hours`.
+fn grace(hours: Option<i64>, vault: &keys::Vault) -> CmdResult<chrono::Duration> {
+    let Some(h) = hours else {
+        return Ok(vault.settings().grace);
+    };
     if !(0..=24 * 90).contains(&h) {
         return Err(AppError::bad_input(format!(
             "grace hours: {h}; give 0 to 2160"
@@ -268,7 +271,13 @@ pub async fn keys_activate(
     let (_, actor) = state.actor().await?;
     let vault = state.vault().await?;
     Ok(vault
-        .activate(&actor, &account, purpose, version, grace(grace_hours)?)
+        .activate(
+            &actor,
+            &account,
+            purpose,
+            version,
+            grace(grace_hours, &vault)?,
+        )
         .await?)
 }
 
@@ -283,7 +292,13 @@ pub async fn keys_retire(
     let (_, actor) = state.actor().await?;
     let vault = state.vault().await?;
     Ok(vault
-        .retire(&actor, &account, purpose, version, grace(grace_hours)?)
+        .retire(
+            &actor,
+            &account,
+            purpose,
+            version,
+            grace(grace_hours, &vault)?,
+        )
         .await?)
 }
 

@@ -6,7 +6,8 @@ import { emit } from '@tauri-apps/api/event';
 import DashboardPage, { buildChartOption } from './DashboardPage';
 import { makeMe, renderWithSession } from '../test-utils';
 import { setLanguage } from '../i18n';
-import type { Dashboard } from '../types';
+import { formatDate } from '../format';
+import type { AttentionKey, Dashboard } from '../types';
 
 const DASH: Dashboard = {
   accounts: [
@@ -53,7 +54,9 @@ const DASH: Dashboard = {
         account: 'wechat-main',
         purpose: 'wechat_platform_cert',
         version: 2,
-        message: 'The platform certificate expires in 9 days; refresh it.',
+        code: 'expires_soon',
+        message:
+          'version 2 (5157F09EFDC096DE15EBE81A47057A72) expires on 2026-03-24, 9 days from now, and nothing replaces it yet; refresh the platform certificates',
         expires_at: '2026-03-24T00:00:00Z',
       },
     ],
@@ -110,10 +113,64 @@ describe('DashboardPage', () => {
     expect(appr).toHaveTextContent('1 refund needs attention');
     const keys = screen.getByTestId('attention-keys');
     expect(keys).toHaveAttribute('data-count', '1');
-    expect(within(keys).getByTestId('attention-key-wechat-main-wechat_platform_cert')).toHaveTextContent(
-      'The platform certificate expires in 9 days; refresh it.',
+    const key = within(keys).getByTestId('attention-key-wechat-main-wechat_platform_cert');
+    expect(key).toHaveAttribute('data-code', 'expires_soon');
+    expect(key).toHaveTextContent(
+      `Version 2 expires on ${formatDate('2026-03-24T00:00:00Z', 'en')} and nothing replaces it yet. Refresh the platform certificates`,
     );
+    expect(key).not.toHaveTextContent('9 days from now');
     expect(screen.getByTestId('dashboard-chart')).toBeInTheDocument();
+  });
+
+  it('words key warnings by code, with the provider error of a failed download and the backend text as fallback', async () => {
+    const error = 'provider: HTTP 401 SIGN_ERROR: signature verification failed';
+    const keys: AttentionKey[] = [
+      {
+        account: 'wechat-main',
+        purpose: 'wechat_platform_cert',
+        version: 3,
+        code: 'refresh_failed',
+        message: `the last certificate download (2026-03-14 07:30 UTC) failed: ${error}`,
+        expires_at: '2026-09-01T00:00:00Z',
+      },
+      {
+        account: 'stripe-jp',
+        purpose: 'stripe_secret_key',
+        version: null,
+        code: 'no_active',
+        message: 'no active version: stripe_secret_key of stripe-jp is not usable',
+        expires_at: null,
+      },
+      {
+        account: 'alipay-main',
+        purpose: 'alipay_app_key',
+        version: 1,
+        code: 'brand_new' as never,
+        message: 'something the UI has no words for yet',
+        expires_at: null,
+      },
+    ];
+    backend({ ...DASH, attention: { ...DASH.attention, keys } });
+    renderWithSession(<DashboardPage />);
+    const failed = await screen.findByTestId('attention-key-wechat-main-wechat_platform_cert');
+    expect(failed).toHaveTextContent('WeChat platform certificate v3');
+    expect(failed).toHaveTextContent('The last platform certificate download failed.');
+    expect(failed).toHaveTextContent(error);
+    const none = screen.getByTestId('attention-key-stripe-jp-stripe_secret_key');
+    expect(none).toHaveTextContent('No active version: this key is not used until a version is activated.');
+    expect(none).not.toHaveTextContent(/ v\d|vnull/);
+    expect(screen.getByTestId('attention-key-alipay-main-alipay_app_key')).toHaveTextContent(
+      'something the UI has no words for yet',
+    );
+  });
+
+  it('words key warnings in Chinese', async () => {
+    await setLanguage('zh');
+    backend(DASH);
+    renderWithSession(<DashboardPage />, { lang: 'zh' });
+    expect(await screen.findByTestId('attention-key-wechat-main-wechat_platform_cert')).toHaveTextContent(
+      `版本 2 将于 ${formatDate('2026-03-24T00:00:00Z', 'zh')} 到期，且尚无接替的版本。请更新平台证书`,
+    );
   });
 
   it('navigates from attention items', async () => {

@@ -19,6 +19,7 @@ import { ErrorAlert } from '../components/ErrorNotice';
 import { formatCount, formatDate, formatDateTime, formatMoney, minorToMajorNumber } from '../format';
 import type { Dashboard, DashboardAccount, Lang, OutcomeClass, RunEvent } from '../types';
 import { DISCREPANCY_CLASSES } from '../types';
+import { useKeyWarningText, warningKey } from './keys/keyWarnings';
 
 const num: React.CSSProperties = { fontVariantNumeric: 'tabular-nums' };
 
@@ -178,6 +179,7 @@ function AccountCard({
 export default function DashboardPage() {
   const { t } = useTranslation('dashboard');
   const { lang, can } = useSession();
+  const warningText = useKeyWarningText();
   const navigate = useNavigate();
   const [data, setData] = useState<Dashboard | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -323,8 +325,13 @@ export default function DashboardPage() {
                 {att.keys.length > 0 && (
                   <ul style={{ margin: '6px 0 0 24px', padding: 0 }}>
                     {att.keys.map((k) => (
-                      <li key={`${k.account}-${k.purpose}-${k.version}`} data-testid={`attention-key-${k.account}-${k.purpose}`}>
-                        <b>{k.account}</b> · {t(`common:purpose.${k.purpose}`)} v{k.version}
+                      <li
+                        key={`${k.account}-${k.purpose}-${warningKey(k)}`}
+                        data-testid={`attention-key-${k.account}-${k.purpose}`}
+                        data-code={k.code}
+                      >
+                        <b>{k.account}</b> · {t(`common:purpose.${k.purpose}`)}
+                        {k.version != null && ` v${k.version}`}
                         {k.expires_at && (
                           <Tooltip title={formatDateTime(k.expires_at, lang)}>
                             <Tag color="orange" style={{ marginLeft: 6 }}>
@@ -332,7 +339,22 @@ export default function DashboardPage() {
                             </Tag>
                           </Tooltip>
                         )}
-                        <div style={{ color: 'rgba(0,0,0,0.55)' }}>{k.message}</div>
+                        <div style={{ color: 'rgba(0,0,0,0.55)' }}>
+                          {warningText(
+                            // The dashboard knows the date of an expiry only; serials are on the Keys page.
+                            {
+                              code: k.code,
+                              version: k.version,
+                              at: k.code === 'expires_soon' ? k.expires_at : null,
+                              message: k.message,
+                            },
+                            k.purpose,
+                          )}
+                        </div>
+                        {k.code === 'refresh_failed' && (
+                          // The backend's text carries the provider's error.
+                          <div style={{ color: 'rgba(0,0,0,0.45)', fontSize: 12 }}>{k.message}</div>
+                        )}
                       </li>
                     ))}
                   </ul>

@@ -94,8 +94,9 @@ pub enum KeysCommand {
         #[arg(long)]
         version: i64,
         /// Hours the previous version stays usable (verification keys; Stripe overlap).
-        #[arg(long, default_value_t = 48)]
-        grace_hours: i64,
+        /// Default: paydesk.toml's [vault] grace_hours (48).
+        #[arg(long)]
+        grace_hours: Option<i64>,
     },
     /// Retire a version.
     Retire {
@@ -111,45 +112,81 @@ pub enum KeysCommand {
         grace_hours: i64,
     },
     /// Download WeChat Pay platform certificates into the vault.
+    /// Download WeChat Pay platform certificates now (--account), or for every WeChat Pay
+    /// account whose download is due (--due: for cron; [vault] certificate_refresh_hours).
     RefreshWechatCerts {
         #[command(flatten)]
         ws: WorkspaceArg,
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
+        #[arg(long, required_unless_present = "due", conflicts_with = "due")]
+        account: Option<String>,
+        #[arg(long, requires = "account")]
         base_url: Option<String>,
+        #[arg(long)]
+        due: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
 #[derive(Subcommand)]
 pub enum VaultCommand {
-    /// Create the workspace's key vault (PAYDESK_VAULT_PASSPHRASE or PAYDESK_VAULT_KEY_FILE).
+    /// Create the workspace's key vault. The master key is a passphrase
+    /// (PAYDESK_VAULT_PASSPHRASE or a prompt) unless a key file is given; a key file is
+    /// recorded in paydesk.toml ([vault] key_file) so every command and the desktop app find it.
     Init {
         #[command(flatten)]
         ws: WorkspaceArg,
+        /// Use this existing master key file (32 bytes: raw, 64 hex digits or base64; mode 0600).
+        #[arg(long, conflicts_with = "create_key_file")]
+        key_file: Option<PathBuf>,
+        /// Write a new random master key file here (mode 0600) and use it.
+        #[arg(long)]
+        create_key_file: Option<PathBuf>,
     },
-    /// Re-wrap every data key under a new master key, in one transaction.
-    /// The new passphrase comes from PAYDESK_VAULT_NEW_PASSPHRASE (or --new-key-file).
+    /// Re-wrap every data key under a new master key, in one transaction. The new master
+    /// key is a passphrase (PAYDESK_VAULT_NEW_PASSPHRASE or a prompt) unless a key file is
+    /// given; paydesk.toml's [vault] key_file is updated to match.
     RotateMaster {
         #[command(flatten)]
         ws: WorkspaceArg,
-        #[arg(long)]
+        /// Use this existing key file as the new master key.
+        #[arg(long, conflicts_with = "create_key_file")]
         new_key_file: Option<PathBuf>,
+        /// Write a new random key file here and use it as the new master key.
+        #[arg(long)]
+        create_key_file: Option<PathBuf>,
     },
 }
 
-fn master_source() -> Result<MasterSource> {
-    if let Some(s) = MasterSource::from_env() {
+/// The master key for this workspace: environment, `[vault] key_file`, or a prompt.
+fn master_source(w: &Workspace) -> Result<MasterSource> {
+    if let Some(s) = MasterSource::for_workspace(&w.config) {
         return Ok(s);
     }
     let p = secret_input(keys::PASSPHRASE_VAR, "Vault passphrase: ")?;
     Ok(MasterSource::Passphrase(SecretString::from(p)))
 }
 
+/// A key file named on the command line, written first when `create` is set.
+fn key_file_source(
+    existing: Option<PathBuf>,
+    create: Option<PathBuf>,
+) -> Result<Option<(MasterSource, bool)>> {
+    if let Some(path) = create {
+        keys::create_key_file(&path)?;
+        eprintln!(
+            "wrote a new master key file {} (mode 0600); back it up somewhere safe",
+            path.display()
+        );
+        return Ok(Some((MasterSource::KeyFile(path), true)));
+    }
+    Ok(existing.map(|p| (MasterSource::KeyFile(p), false)))
+}
+
 async fn open(ws: &WorkspaceArg) -> Result<(Workspace, paydesk_core::Actor, Vault)> {
     let w = Workspace::open(&ws.workspace).await?;
     let actor = login(&w).await?;
-    let vault = keys::unlock(&w.db, &actor, &master_source()?).await?;
+    let vault = w.unlock_vault(&actor, &master_source(&w)?).await?;
     Ok((w, actor, vault))
 }
 
@@ -218,7 +255,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                     );
                 }
                 for warning in &c.warnings {
-                    eprintln!("warning: {}: {warning}", c.account);
+                    eprintln!("warning: {}: {}", c.account, warning.message);
                 }
             }
             Ok(())
@@ -355,16 +392,20 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
         } => {
             let purpose = purpose(&p)?;
             let (_w, actor, vault) = open(&ws).await?;
+            let grace = match grace_hours {
+                Some(h) if !(0..=24 * 90).contains(&h) => {
+                    return Err(anyhow!("--grace-hours {h}: give 0 to 2160"))
+                }
+                Some(h) => chrono::Duration::hours(h),
+                None => vault.settings().grace,
+            };
             vault
-                .activate(
-                    &actor,
-                    &account,
-                    purpose,
-                    version,
-                    chrono::Duration::hours(grace_hours),
-                )
+                .activate(&actor, &account, purpose, version, grace)
                 .await?;
-            println!("activated {account} {purpose} version {version}; the previous version stays usable for {grace_hours} h");
+            println!(
+                "activated {account} {purpose} version {version}; the previous version stays usable for {} h",
+                grace.num_hours()
+            );
             Ok(())
         }
         KeysCommand::Retire {
@@ -392,41 +433,116 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             ws,
             account: name,
             base_url: url,
+            due,
+            json,
         } => {
             let (w, actor, vault) = open(&ws).await?;
-            let a = account(&w, &name)?;
-            let url = base_url(a, url)?;
-            let added = vault.refresh_wechat_certs(&actor, a, &url).await?;
-            if added.is_empty() {
-                println!("{name}: no new platform certificate");
+            let checks = match name {
+                Some(name) if !due => {
+                    let a = account(&w, &name)?;
+                    let url = base_url(a, url)?;
+                    let added = vault.refresh_wechat_certs(&actor, a, &url).await?;
+                    vec![keys::AccountCertificateCheck {
+                        account: name,
+                        check: keys::CertificateCheck::Refreshed { added },
+                    }]
+                }
+                _ => keys::refresh_due_certificates(&w, &vault, &actor, chrono::Utc::now()).await?,
+            };
+            if json {
+                print_json(&checks)?;
             } else {
-                println!("{name}: stored platform certificates {}", added.join(", "));
+                for c in &checks {
+                    println!("{}", describe_check(c));
+                }
+            }
+            let failed: Vec<&str> = checks
+                .iter()
+                .filter(|c| matches!(c.check, keys::CertificateCheck::Failed { .. }))
+                .map(|c| c.account.as_str())
+                .collect();
+            if !failed.is_empty() {
+                return Err(anyhow!(
+                    "platform certificates could not be downloaded for {}",
+                    failed.join(", ")
+                ));
             }
             Ok(())
         }
     }
 }
 
+fn describe_check(c: &keys::AccountCertificateCheck) -> String {
+    use keys::CertificateCheck::*;
+    let name = &c.account;
+    match &c.check {
+        Refreshed { added } if added.is_empty() => {
+            format!("{name}: downloaded; no new platform certificate")
+        }
+        Refreshed { added } => format!("{name}: stored platform certificates {}", added.join(", ")),
+        NotDue { next_at } => format!(
+            "{name}: not due until {}",
+            next_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        Failed { error } => format!("{name}: FAILED: {error}"),
+        Skipped { reason } => format!("{name}: skipped ({reason})"),
+    }
+}
+
 pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
     match command {
-        VaultCommand::Init { ws } => {
+        VaultCommand::Init {
+            ws,
+            key_file,
+            create_key_file,
+        } => {
             let w = Workspace::open(&ws.workspace).await?;
             let actor = login(&w).await?;
-            keys::init(&w.db, &actor, &master_source()?, None).await?;
-            println!("created the key vault of {}", ws.workspace.display());
+            let (source, created) = match key_file_source(key_file, create_key_file)? {
+                Some(s) => s,
+                None => (master_source(&w)?, false),
+            };
+            if let Err(e) = keys::init(&w.db, &actor, &source, None).await {
+                if let (true, MasterSource::KeyFile(p)) = (created, &source) {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e.into());
+            }
+            if let MasterSource::KeyFile(p) = &source {
+                keys::remember_key_file(&w, Some(p))?;
+            }
+            println!(
+                "created the key vault of {} ({})",
+                ws.workspace.display(),
+                source.kind()
+            );
             Ok(())
         }
-        VaultCommand::RotateMaster { ws, new_key_file } => {
-            let (_w, actor, mut vault) = open(&ws).await?;
-            let new = match new_key_file {
-                Some(p) => MasterSource::KeyFile(p),
+        VaultCommand::RotateMaster {
+            ws,
+            new_key_file,
+            create_key_file,
+        } => {
+            let (w, actor, mut vault) = open(&ws).await?;
+            let new = match key_file_source(new_key_file, create_key_file)? {
+                Some((s, _)) => s,
                 None => MasterSource::Passphrase(SecretString::from(secret_input(
                     "PAYDESK_VAULT_NEW_PASSPHRASE",
                     "New vault passphrase: ",
                 )?)),
             };
             vault.rotate_master(&actor, &new, None).await?;
-            println!("re-wrapped every data key under the new master key");
+            let file = match &new {
+                MasterSource::KeyFile(p) => Some(p.as_path()),
+                MasterSource::Passphrase(_) => None,
+            };
+            keys::remember_key_file(&w, file).context(
+                "the vault now opens with the NEW master key, but paydesk.toml could not be updated; set [vault] key_file by hand",
+            )?;
+            println!(
+                "re-wrapped every data key under the new master key ({})",
+                new.kind()
+            );
             Ok(())
         }
     }

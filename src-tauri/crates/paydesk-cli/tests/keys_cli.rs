@@ -150,3 +150,125 @@ fn keys_commands_never_print_secrets() {
         }
     }
 }
+
+/// `paydesk` as cron runs it: the user's credentials, no vault passphrase in the environment.
+fn run_unattended(ws: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env("PAYDESK_WORKSPACE", ws)
+        .env("PAYDESK_USER", ADMIN.0)
+        .env("PAYDESK_PASSWORD", ADMIN.1)
+        .env_remove("PAYDESK_VAULT_PASSPHRASE")
+        .env_remove("PAYDESK_VAULT_KEY_FILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run paydesk")
+}
+
+#[test]
+fn a_key_file_vault_runs_unattended_and_cron_refreshes_due_certificates() {
+    use paydesk_providers::keys::{Certificate, PrivateKey};
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let ok = |args: &[&str]| {
+        let out = run_unattended(&ws, args);
+        assert!(
+            out.status.success(),
+            "paydesk {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["init", "--demo"]);
+    let key_file = ws.join("vault.key");
+    ok(&[
+        "vault",
+        "init",
+        "--create-key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let config = std::fs::read_to_string(ws.join("paydesk.toml")).unwrap();
+    assert!(config.contains("key_file = \"vault.key\""), "{config}");
+    // Never overwritten.
+    let out = run_unattended(
+        &ws,
+        &[
+            "vault",
+            "init",
+            "--create-key-file",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never overwrites"));
+
+    // The merchant's WeChat Pay key, certificate and APIv3 key go into the vault.
+    let merchant = PrivateKey::generate().unwrap();
+    let cert = Certificate::self_signed(&merchant, &[0x3c, 0x55, 0x05], "1900000001").unwrap();
+    let key_pem = dir.path().join("apiclient_key.pem");
+    std::fs::write(&key_pem, merchant.to_pkcs8_pem().unwrap()).unwrap();
+    let cert_pem = dir.path().join("apiclient_cert.pem");
+    std::fs::write(&cert_pem, cert.to_pem()).unwrap();
+    ok(&[
+        "keys",
+        "import",
+        "--account",
+        "wechat-main",
+        "--purpose",
+        "wechat_merchant_key",
+        "--file",
+        key_pem.to_str().unwrap(),
+        "--cert",
+        cert_pem.to_str().unwrap(),
+    ]);
+    // The demo sandbox reads its APIv3 key from keys/ (creating it on first start): give it
+    // the one the merchant imports.
+    let apiv3 = ws.join("keys/wechat_apiv3_key.txt");
+    std::fs::create_dir_all(ws.join("keys")).unwrap();
+    std::fs::write(&apiv3, APIV3).unwrap();
+    ok(&[
+        "keys",
+        "import",
+        "--account",
+        "wechat-main",
+        "--purpose",
+        "wechat_apiv3_key",
+        "--file",
+        apiv3.to_str().unwrap(),
+    ]);
+
+    // Due: downloaded (through the demo's sandbox, told the vault's key) and stored.
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(&["keys", "refresh-wechat-certs", "--due", "--json"])).unwrap();
+    assert_eq!(first.as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first[0]["account"], "wechat-main");
+    assert_eq!(first[0]["outcome"], "refreshed", "{first}");
+    assert_eq!(first[0]["added"].as_array().unwrap().len(), 1, "{first}");
+    // Run again from cron: not due.
+    let again = ok(&["keys", "refresh-wechat-certs", "--due"]);
+    assert!(again.contains("wechat-main: not due until"), "{again}");
+    let list: serde_json::Value = serde_json::from_str(&ok(&["keys", "list", "--json"])).unwrap();
+    let certs = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["purpose"] == "wechat_platform_cert")
+        .expect("platform certificates listed");
+    assert!(certs["refresh"]["last_ok_at"].is_string(), "{certs}");
+
+    // A key file other users can read is refused with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = run_unattended(&ws, &["keys", "list"]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+    }
+}

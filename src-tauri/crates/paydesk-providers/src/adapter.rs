@@ -142,3 +142,19 @@ pub trait ProviderAdapter: Send + Sync {
     async fn create_refund(&self, req: &RefundRequest) -> Result<RefundStatus, ProviderError>;
     async fn query_refund(&self, req: &RefundQuery) -> Result<RefundStatus, ProviderError>;
 }
+
+/// A verification certificate an adapter fetched from the provider and checked (WeChat Pay
+/// platform certificates from `/v3/certificates`, decrypted and signature-verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedCertificate {
+    /// The provider's id for it (WeChat: the serial, uppercase hex).
+    pub serial: String,
+    pub pem: String,
+}
+
+/// Keeps certificates an adapter learned while working (e.g. on an unknown `Wechatpay-Serial`),
+/// so that the next adapter starts with them. Called only after the download verified.
+#[async_trait]
+pub trait CertificateSink: Send + Sync {
+    async fn learned(&self, provider: Provider, certificates: Vec<FetchedCertificate>);
+}

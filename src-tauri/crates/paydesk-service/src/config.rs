@@ -26,6 +26,25 @@ pub struct RawConfig {
     pub accounts: Vec<RawAccount>,
     #[serde(default)]
     pub refunds: RawRefunds,
+    #[serde(default)]
+    pub vault: RawVault,
+}
+
+/// `[vault]`: where the key vault's master key comes from, and how long keys overlap.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVault {
+    /// A file holding the 32-byte master key (raw, 64 hex digits or base64), relative to the
+    /// workspace or absolute; readable by its owner only. Absent: the vault is opened with a
+    /// passphrase (`PAYDESK_VAULT_PASSPHRASE` or a prompt).
+    pub key_file: Option<String>,
+    /// Hours a replaced verification key stays usable (and, for Stripe, the overlap during
+    /// which the old secret key still works at Stripe). Default 48 (Alipay's own overlap).
+    pub grace_hours: Option<i64>,
+    /// Hours between downloads of WeChat Pay platform certificates. Default 12.
+    pub certificate_refresh_hours: Option<i64>,
+    /// Certificates and keys expiring within this many days are warned about. Default 60.
+    pub expiry_warning_days: Option<i64>,
 }
 
 /// `[refunds]`: who may refund how much without approval, and how hard Paydesk retries.
@@ -135,6 +154,71 @@ pub struct Config {
     pub refunds: RefundSettings,
     /// `[app] daily_run_at`, in the business timezone.
     pub daily_run_at: Option<chrono::NaiveTime>,
+    pub vault: VaultSettings,
+}
+
+/// Validated `[vault]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultSettings {
+    /// The master key file, resolved against the workspace.
+    pub key_file: Option<PathBuf>,
+    pub grace: chrono::Duration,
+    pub certificate_refresh: chrono::Duration,
+    pub expiry_warning: chrono::Duration,
+}
+
+impl Default for VaultSettings {
+    fn default() -> Self {
+        VaultSettings {
+            key_file: None,
+            grace: chrono::Duration::hours(48),
+            certificate_refresh: chrono::Duration::hours(12),
+            expiry_warning: chrono::Duration::days(60),
+        }
+    }
+}
+
+fn parse_vault_settings(
+    raw: &RawVault,
+    workspace: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<VaultSettings, ConfigError> {
+    let d = VaultSettings::default();
+    let ranged = |key: &str, v: Option<i64>, range: std::ops::RangeInclusive<i64>| match v {
+        None => Ok(None),
+        Some(n) if range.contains(&n) => Ok(Some(n)),
+        Some(n) => Err(invalid(
+            key,
+            format!("{n} is outside {}..={}", range.start(), range.end()),
+        )),
+    };
+    let key_file = match raw.key_file.as_deref().map(str::trim) {
+        None => None,
+        Some("") => {
+            return Err(invalid(
+                "vault.key_file",
+                "is empty; remove the key or name the master key file".into(),
+            ))
+        }
+        Some(p) => Some(workspace.join(p)),
+    };
+    Ok(VaultSettings {
+        key_file,
+        grace: ranged("vault.grace_hours", raw.grace_hours, 0..=24 * 90)?
+            .map_or(d.grace, chrono::Duration::hours),
+        certificate_refresh: ranged(
+            "vault.certificate_refresh_hours",
+            raw.certificate_refresh_hours,
+            1..=24 * 7,
+        )?
+        .map_or(d.certificate_refresh, chrono::Duration::hours),
+        expiry_warning: ranged(
+            "vault.expiry_warning_days",
+            raw.expiry_warning_days,
+            1..=365,
+        )?
+        .map_or(d.expiry_warning, chrono::Duration::days),
+    })
 }
 
 /// Validated `[refunds]`. Limits are kept at 2 decimals ("500.00" → 50000) and converted to
@@ -477,6 +561,7 @@ impl Config {
         }
 
         let refunds = parse_refund_settings(&raw.refunds, &invalid)?;
+        let vault = parse_vault_settings(&raw.vault, workspace, &invalid)?;
 
         let daily_run_at = match raw.app.daily_run_at.as_deref() {
             None => None,
@@ -501,6 +586,7 @@ impl Config {
             },
             accounts,
             refunds,
+            vault,
         })
     }
 
@@ -561,9 +647,44 @@ pub fn parse_daily_time(text: &str) -> Result<chrono::NaiveTime, String> {
 }
 
 /// Sets (or with `None` removes) `[app] daily_run_at` in the workspace's `paydesk.toml`,
-/// keeping the rest of the file as written. The new file is validated before it replaces
-/// the old one.
+/// keeping the rest of the file as written.
 pub fn save_daily_run_at(workspace: &Path, time: Option<&str>) -> Result<Config, ConfigError> {
+    let value = match time {
+        Some(t) => Some(
+            parse_daily_time(t)
+                .map_err(|message| ConfigError::Invalid {
+                    path: workspace.join(CONFIG_FILE).display().to_string(),
+                    key: "app.daily_run_at".into(),
+                    message,
+                })?
+                .format("%H:%M")
+                .to_string(),
+        ),
+        None => None,
+    };
+    save_setting(workspace, "app", "daily_run_at", value)
+}
+
+/// Sets (or with `None` removes) `[vault] key_file`, e.g. after the master key moved to a
+/// new key file or to a passphrase.
+pub fn save_vault_key_file(workspace: &Path, path: Option<&Path>) -> Result<Config, ConfigError> {
+    save_setting(
+        workspace,
+        "vault",
+        "key_file",
+        path.map(|p| p.display().to_string()),
+    )
+}
+
+/// Sets or removes one string setting `[table] key`, keeping the rest of `paydesk.toml` as
+/// written (comments included). The new file is validated before it replaces the old one,
+/// which it does by an atomic rename.
+fn save_setting(
+    workspace: &Path,
+    table: &str,
+    key: &str,
+    value: Option<String>,
+) -> Result<Config, ConfigError> {
     let path = workspace.join(CONFIG_FILE);
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -576,24 +697,20 @@ pub fn save_daily_run_at(workspace: &Path, time: Option<&str>) -> Result<Config,
                 path: shown.clone(),
                 message: e.to_string().trim().replace('\n', " "),
             })?;
-    let invalid = |message: String| ConfigError::Invalid {
-        path: shown.clone(),
-        key: "app.daily_run_at".into(),
-        message,
-    };
-    if !doc.contains_key("app") {
-        doc["app"] = toml_edit::table();
+    if !doc.contains_key(table) {
+        doc[table] = toml_edit::table();
     }
-    let app = doc["app"]
+    let t = doc[table]
         .as_table_mut()
-        .ok_or_else(|| invalid("[app] is not a table".into()))?;
-    match time {
-        Some(t) => {
-            let parsed = parse_daily_time(t).map_err(invalid)?;
-            app["daily_run_at"] = toml_edit::value(parsed.format("%H:%M").to_string());
-        }
+        .ok_or_else(|| ConfigError::Invalid {
+            path: shown.clone(),
+            key: format!("{table}.{key}"),
+            message: format!("[{table}] is not a table"),
+        })?;
+    match value {
+        Some(v) => t[key] = toml_edit::value(v),
         None => {
-            app.remove("daily_run_at");
+            t.remove(key);
         }
     }
     let new_text = doc.to_string();

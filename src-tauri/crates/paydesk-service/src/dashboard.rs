@@ -59,6 +59,8 @@ pub struct KeyAttention {
     pub account: String,
     pub purpose: String,
     pub version: Option<i64>,
+    /// The warning's stable code (see `keys::KeyWarning`), for the UI's own wording.
+    pub code: &'static str,
     pub message: String,
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -164,13 +166,18 @@ pub async fn dashboard(
                     .versions
                     .iter()
                     .find(|v| v.state == paydesk_vault::VersionState::Active);
-                for message in &listing.warnings {
+                for warning in &listing.warnings {
+                    let expires_at = match warning.code {
+                        "expires_soon" => warning.at,
+                        _ => active.and_then(|v| v.info.not_after),
+                    };
                     attention.keys.push(KeyAttention {
                         account: listing.account.clone(),
                         purpose: listing.purpose.to_string(),
-                        version: active.map(|v| v.version),
-                        message: message.clone(),
-                        expires_at: active.and_then(|v| v.info.not_after),
+                        version: warning.version.or(active.map(|v| v.version)),
+                        code: warning.code,
+                        message: warning.message.clone(),
+                        expires_at,
                     });
                 }
             }

@@ -2,6 +2,7 @@
 //! provider, or the workspace's built-in sandbox.
 
 use crate::config::{Account, Endpoint};
+use crate::connect::SandboxHistory;
 use crate::reconcile::StatementInput;
 use crate::sandbox::DemoCredentials;
 use crate::workspace::Workspace;
@@ -233,64 +234,21 @@ pub async fn download_with(
     })
 }
 
-/// Downloads from the account's endpoint; for `endpoint = "sandbox"` a sandbox with the
-/// workspace's demo history is started for the call.
+/// Downloads from the account's endpoint, with the credentials [`crate::connect`] picks; for
+/// `endpoint = "sandbox"` a sandbox with the workspace's demo history is started for the call.
 pub async fn download_statement(
     w: &Workspace,
     account: &Account,
     date: BillDate,
     actor: &paydesk_core::Actor,
 ) -> Result<StatementInput, ServiceError> {
-    match &account.endpoint {
-        Endpoint::Sandbox => {
-            let sandbox = crate::sandbox::start(w, 0, &[date]).await?;
-            let adapter = adapter_for(w, account, Some(&SandboxEndpoint::of(&sandbox)))?;
-            let result = download_with(adapter.as_ref(), account, date, "sandbox").await;
-            sandbox.shutdown().await;
-            result
-        }
-        Endpoint::SandboxAt(url) => {
-            let adapter = adapter_for(w, account, Some(&SandboxEndpoint::external(w, url)?))?;
-            download_with(adapter.as_ref(), account, date, "sandbox").await
-        }
-        Endpoint::Url(url) => {
-            let adapter = match vault_adapter(w, account, url, actor).await? {
-                Some(adapter) => adapter,
-                None => adapter_for(w, account, None)?,
-            };
-            download_with(adapter.as_ref(), account, date, "api").await
-        }
-        Endpoint::FileOnly => {
-            let adapter = adapter_for(w, account, None)?;
-            download_with(adapter.as_ref(), account, date, "api").await
-        }
-    }
-}
-
-/// When the workspace has a key vault, real endpoints take their credentials from it (never
-/// from files): the master key comes from `PAYDESK_VAULT_KEY_FILE` or
-/// `PAYDESK_VAULT_PASSPHRASE`. `None` when there is no vault, or it holds no signing key for
-/// this account (then the credential files named in `paydesk.toml` are used).
-async fn vault_adapter(
-    w: &Workspace,
-    account: &Account,
-    base_url: &str,
-    actor: &paydesk_core::Actor,
-) -> Result<Option<Box<dyn ProviderAdapter>>, ServiceError> {
-    if !crate::keys::is_configured(&w.db).await? {
-        return Ok(None);
-    }
-    let source = crate::keys::MasterSource::from_env().ok_or_else(|| {
-        ServiceError::BadInput(format!(
-            "account {} uses the key vault: set {} or {} to unlock it",
-            account.name,
-            crate::keys::PASSPHRASE_VAR,
-            crate::keys::KEY_FILE_VAR
-        ))
-    })?;
-    let vault = crate::keys::unlock(&w.db, actor, &source).await?;
-    if !vault.has_credentials_for(account).await? {
-        return Ok(None);
-    }
-    Ok(Some(vault.adapter(account, base_url).await?))
+    let days = [date];
+    let conn = crate::connect::open(w, actor, account, SandboxHistory::Days(&days)).await?;
+    let source = match account.endpoint {
+        Endpoint::Sandbox | Endpoint::SandboxAt(_) => "sandbox",
+        _ => "api",
+    };
+    let result = download_with(conn.adapter.as_ref(), account, date, source).await;
+    conn.close().await;
+    result
 }

@@ -10,16 +10,15 @@
 //! [`KeyInfo`] only (fingerprints, sizes, serials, validity, states, dates).
 
 use crate::auth::{audit, require};
-use crate::config::Account;
+use crate::config::{Account, VaultSettings};
 use crate::ServiceError;
 use chrono::{DateTime, Duration, Utc};
 use paydesk_core::{Actor, Permission, Provider};
-use paydesk_providers::adapter::ProviderAdapter;
+use paydesk_providers::adapter::{CertificateSink, FetchedCertificate, ProviderAdapter};
 use paydesk_providers::alipay::{AlipayAdapter, AlipayConfig};
 use paydesk_providers::http::HttpOptions;
-use paydesk_providers::keys::{verify_sha256_b64, PrivateKey};
+use paydesk_providers::keys::verify_sha256_b64;
 use paydesk_providers::stripe::{StripeAdapter, StripeConfig};
-use paydesk_providers::wechat::sign::{EncryptedResource, SignedHeaders};
 use paydesk_providers::wechat::{WechatAdapter, WechatConfig};
 use paydesk_store::{AppDb, NewVaultVersion, VaultCredential, VaultVersion};
 use paydesk_vault::envelope::secret_aad;
@@ -32,7 +31,7 @@ use rsa::RsaPublicKey;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Environment variable holding the vault passphrase.
@@ -41,11 +40,7 @@ pub const PASSPHRASE_VAR: &str = "PAYDESK_VAULT_PASSPHRASE";
 pub const KEY_FILE_VAR: &str = "PAYDESK_VAULT_KEY_FILE";
 /// Default grace period of retired keys (Alipay accepts the old app key for 48 h).
 pub fn default_grace() -> Duration {
-    Duration::hours(48)
-}
-/// WeChat platform certificates expiring within this are warned about.
-pub fn expiry_warning() -> Duration {
-    Duration::days(30)
+    VaultSettings::default().grace
 }
 
 /// Where the master key comes from.
@@ -66,14 +61,37 @@ impl std::fmt::Debug for MasterSource {
 impl MasterSource {
     /// `PAYDESK_VAULT_KEY_FILE` if set, else `PAYDESK_VAULT_PASSPHRASE` if set.
     pub fn from_env() -> Option<MasterSource> {
-        if let Ok(p) = std::env::var(KEY_FILE_VAR) {
-            if !p.trim().is_empty() {
-                return Some(MasterSource::KeyFile(PathBuf::from(p)));
-            }
-        }
+        Self::key_file_from_env().or_else(Self::passphrase_from_env)
+    }
+
+    /// Where this workspace's master key comes from without asking anyone: the key file of
+    /// `PAYDESK_VAULT_KEY_FILE`, else `[vault] key_file` of `paydesk.toml`, else the
+    /// passphrase in `PAYDESK_VAULT_PASSPHRASE`. `None`: a person must type the passphrase.
+    pub fn for_workspace(config: &crate::config::Config) -> Option<MasterSource> {
+        Self::key_file_from_env()
+            .or_else(|| config.vault.key_file.clone().map(MasterSource::KeyFile))
+            .or_else(Self::passphrase_from_env)
+    }
+
+    fn key_file_from_env() -> Option<MasterSource> {
+        std::env::var(KEY_FILE_VAR)
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| MasterSource::KeyFile(PathBuf::from(p)))
+    }
+
+    fn passphrase_from_env() -> Option<MasterSource> {
         std::env::var(PASSPHRASE_VAR)
             .ok()
             .map(|p| MasterSource::Passphrase(SecretString::from(p)))
+    }
+
+    /// "key_file" or "passphrase", for status screens.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MasterSource::Passphrase(_) => "passphrase",
+            MasterSource::KeyFile(_) => "key_file",
+        }
     }
 
     fn describe(&self) -> &'static str {
@@ -89,6 +107,7 @@ impl MasterSource {
                 MasterKey::from_passphrase(p, params).map_err(vault_err)
             }
             (MasterSource::KeyFile(path), MasterSpec::KeyFile) => {
+                refuse_shared_key_file(path)?;
                 let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
                     ServiceError::BadInput(format!(
                         "cannot read the vault key file {}: {e}",
@@ -98,16 +117,18 @@ impl MasterSource {
                 MasterKey::from_key_file_bytes(&bytes)
                     .map_err(|e| ServiceError::BadInput(format!("{}: {e}", path.display())))
             }
-            (given, stored) => Err(ServiceError::BadInput(format!(
-                "this vault is opened with a {}, but a {} was given; set {} instead",
-                stored.kind(),
-                given.describe(),
-                if matches!(stored, MasterSpec::KeyFile) {
-                    KEY_FILE_VAR
-                } else {
-                    PASSPHRASE_VAR
-                }
-            ))),
+            (given, stored) => {
+                Err(ServiceError::BadInput(format!(
+                    "this vault is opened with a {}, but a {} was given; {}",
+                    stored.kind(),
+                    given.describe(),
+                    if matches!(stored, MasterSpec::KeyFile) {
+                        format!("name the key file in paydesk.toml ([vault] key_file) or {KEY_FILE_VAR}")
+                    } else {
+                        format!("remove [vault] key_file from paydesk.toml and {KEY_FILE_VAR}, and give the passphrase ({PASSPHRASE_VAR} or the prompt)")
+                    }
+                )))
+            }
         }
     }
 
@@ -121,6 +142,51 @@ impl MasterSource {
     }
 }
 
+/// A master key file others can read is no secret: refuse it, as ssh refuses such keys.
+fn refuse_shared_key_file(path: &std::path::Path) -> Result<(), ServiceError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(ServiceError::BadInput(format!(
+                    "the vault key file {} can be read by other users (mode {mode:04o}); run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new random master key file (64 hex digits, mode 0600). Never overwrites a file.
+pub fn create_key_file(path: &std::path::Path) -> Result<(), ServiceError> {
+    use std::io::Write;
+    let shown = path.display();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        ServiceError::BadInput(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!("{shown} already exists; Paydesk never overwrites a key file")
+        } else {
+            format!("cannot create the vault key file {shown}: {e}")
+        })
+    })?;
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
+    let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(key.as_ref())));
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| ServiceError::Io(format!("cannot write the vault key file {shown}: {e}")))
+}
+
 fn vault_err(e: VaultError) -> ServiceError {
     match e {
         VaultError::Internal(_) | VaultError::Tampered { .. } => ServiceError::Io(e.to_string()),
@@ -131,6 +197,24 @@ fn vault_err(e: VaultError) -> ServiceError {
 
 fn target(account: &str, purpose: Purpose) -> String {
     format!("{account} {purpose}")
+}
+
+/// Records the master key file in `paydesk.toml` (`[vault] key_file`; `None` removes it when
+/// the vault moved to a passphrase). A file inside the workspace is written relative to it.
+pub fn remember_key_file(
+    w: &crate::workspace::Workspace,
+    path: Option<&std::path::Path>,
+) -> Result<(), ServiceError> {
+    let shown = path.map(|p| {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let ws = std::path::absolute(&w.dir).unwrap_or_else(|_| w.dir.clone());
+        abs.strip_prefix(&ws)
+            .map(|r| r.to_path_buf())
+            .unwrap_or(abs)
+    });
+    crate::config::save_vault_key_file(&w.dir, shown.as_deref())
+        .map(|_| ())
+        .map_err(|e| ServiceError::BadInput(e.to_string()))
 }
 
 /// Whether the workspace database holds a vault.
@@ -185,7 +269,210 @@ pub struct KeyListing {
     pub account: String,
     pub purpose: Purpose,
     pub versions: Vec<VersionListing>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<KeyWarning>,
+    /// WeChat Pay platform certificates: the last download (scheduled or on an unknown serial).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<paydesk_store::VaultRefresh>,
+}
+
+/// Something about a credential an admin should act on. `code` is stable (the UI words it in
+/// its language); `message` says the same in English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyWarning {
+    /// "expires_soon", "expired_no_successor", "no_active", "refresh_failed", "refresh_overdue".
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// The expiry, or when the last refresh happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+/// What a scheduled certificate check did for one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CertificateCheck {
+    /// Downloaded and verified; `added` are the serials stored for the first time.
+    Refreshed { added: Vec<String> },
+    /// Downloaded recently enough; the next download is due at `next_at`.
+    NotDue { next_at: DateTime<Utc> },
+    /// The download failed (nothing was stored; the certificates held stay in use).
+    Failed { error: String },
+    /// The account has no WeChat Pay credentials in the vault, or no provider endpoint.
+    Skipped { reason: String },
+}
+
+/// One account's line of [`refresh_due_certificates`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountCertificateCheck {
+    pub account: String,
+    #[serde(flatten)]
+    pub check: CertificateCheck,
+}
+
+/// The scheduled refresh of WeChat Pay platform certificates (the desktop app calls it while
+/// it runs; headless, `paydesk keys refresh-wechat-certs --due` from cron): every WeChat Pay
+/// account whose merchant key and APIv3 key are in the vault is downloaded when due at `now`.
+/// One account's failure does not stop the others.
+pub async fn refresh_due_certificates(
+    w: &crate::workspace::Workspace,
+    vault: &Vault,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<AccountCertificateCheck>, ServiceError> {
+    require(&w.db, actor, Permission::KeyManage, "vault").await?;
+    let mut out = Vec::new();
+    for account in w
+        .config
+        .accounts
+        .iter()
+        .filter(|a| a.provider == Provider::Wechat)
+    {
+        let check = check_account_certificates(w, vault, actor, account, now).await?;
+        out.push(AccountCertificateCheck {
+            account: account.name.clone(),
+            check,
+        });
+    }
+    Ok(out)
+}
+
+async fn check_account_certificates(
+    w: &crate::workspace::Workspace,
+    vault: &Vault,
+    actor: &Actor,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<CertificateCheck, ServiceError> {
+    let skipped = |reason: &str| {
+        Ok(CertificateCheck::Skipped {
+            reason: reason.into(),
+        })
+    };
+    if account.endpoint == crate::config::Endpoint::FileOnly {
+        return skipped("endpoint = \"file\": no provider API");
+    }
+    for purpose in [Purpose::WechatMerchantKey, Purpose::WechatApiv3Key] {
+        if vault.active(&account.name, purpose).await?.is_none() {
+            return skipped(&format!("no active {purpose} in the vault"));
+        }
+    }
+    // Not due: no sandbox to start, no connection to open.
+    let next_at = vault.next_certificate_refresh(&account.name, now).await?;
+    if next_at > now {
+        return Ok(CertificateCheck::NotDue { next_at });
+    }
+    let (base_url, sandbox) = match crate::connect::vault_endpoint(w, vault, account).await {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(CertificateCheck::Failed {
+                error: e.to_string(),
+            })
+        }
+    };
+    let result = vault.refresh_if_due(actor, account, &base_url, now).await;
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
+    result
+}
+
+/// The warnings of one credential at `now` (pure: the listing and the tests use it).
+pub fn credential_warnings(
+    account: &str,
+    purpose: Purpose,
+    versions: &[VersionListing],
+    refresh: Option<&paydesk_store::VaultRefresh>,
+    settings: &VaultSettings,
+    now: DateTime<Utc>,
+) -> Vec<KeyWarning> {
+    let mut out = Vec::new();
+    let usable: Vec<&VersionListing> = versions.iter().filter(|v| v.usable).collect();
+    // The latest expiry among the usable versions: a successor that outlives the warning
+    // window means the expiring one is being replaced already.
+    let latest = usable
+        .iter()
+        .map(|v| v.info.not_after.unwrap_or(DateTime::<Utc>::MAX_UTC))
+        .max();
+    let has_successor = latest.is_some_and(|t| t - now >= settings.expiry_warning);
+    for v in &usable {
+        let Some(exp) = v.info.not_after else {
+            continue;
+        };
+        if exp - now < settings.expiry_warning && !has_successor {
+            let what = v.info.serial.as_deref().unwrap_or("certificate");
+            out.push(KeyWarning {
+                code: "expires_soon",
+                version: Some(v.version),
+                serial: v.info.serial.clone(),
+                at: Some(exp),
+                message: format!(
+                    "version {} ({what}) expires on {}, {} days from now, and nothing replaces it yet; {}",
+                    v.version,
+                    exp.format("%Y-%m-%d"),
+                    (exp - now).num_days(),
+                    match purpose {
+                        Purpose::WechatPlatformCert => "refresh the platform certificates (WeChat Pay issues the successor up to 180 days ahead)",
+                        Purpose::WechatMerchantKey => "apply for a new API certificate in the WeChat Pay merchant portal",
+                        _ => "get its successor from the provider now",
+                    }
+                ),
+            });
+        }
+    }
+    if !versions.iter().any(|v| v.state == VersionState::Active) {
+        out.push(KeyWarning {
+            code: "no_active",
+            version: None,
+            serial: None,
+            at: None,
+            message: format!("no active version: {purpose} of {account} is not usable"),
+        });
+    } else if usable.is_empty() {
+        out.push(KeyWarning {
+            code: "expired_no_successor",
+            version: None,
+            serial: None,
+            at: None,
+            message: format!("every version of {purpose} of {account} has expired"),
+        });
+    }
+    if purpose == Purpose::WechatPlatformCert {
+        match refresh {
+            Some(r) if r.last_error.is_some() => out.push(KeyWarning {
+                code: "refresh_failed",
+                version: None,
+                serial: None,
+                at: Some(r.last_attempt_at),
+                message: format!(
+                    "the last certificate download ({}) failed: {}",
+                    r.last_attempt_at.format("%Y-%m-%d %H:%M UTC"),
+                    r.last_error.as_deref().unwrap_or_default()
+                ),
+            }),
+            Some(r) => {
+                let last = r.last_ok_at.unwrap_or(r.last_attempt_at);
+                if now - last > settings.certificate_refresh * 2 {
+                    out.push(KeyWarning {
+                        code: "refresh_overdue",
+                        version: None,
+                        serial: None,
+                        at: Some(last),
+                        message: format!(
+                            "platform certificates were last downloaded {} hours ago (every {} hours is due)",
+                            (now - last).num_hours(),
+                            settings.certificate_refresh.num_hours()
+                        ),
+                    });
+                }
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 /// A generated key's public half, in the forms the provider consoles expect.
@@ -262,10 +549,13 @@ impl ImportInput {
     }
 }
 
-/// An unlocked vault: the master key in memory (never printed), the database.
+/// An unlocked vault: the master key in memory (never printed), the database. Clones share
+/// the master key.
+#[derive(Clone)]
 pub struct Vault {
     db: AppDb,
-    master: MasterKey,
+    master: std::sync::Arc<MasterKey>,
+    settings: VaultSettings,
 }
 
 impl std::fmt::Debug for Vault {
@@ -295,7 +585,8 @@ pub async fn unlock(
     match result {
         Ok(master) => Ok(Vault {
             db: db.clone(),
-            master,
+            master: std::sync::Arc::new(master),
+            settings: VaultSettings::default(),
         }),
         Err(e) => {
             audit(
@@ -321,6 +612,61 @@ struct Opened {
 impl Vault {
     pub fn db(&self) -> &AppDb {
         &self.db
+    }
+
+    /// The workspace's `[vault]` settings (grace, refresh interval, warning window); the
+    /// defaults until given.
+    pub fn with_settings(mut self, settings: &VaultSettings) -> Vault {
+        self.settings = settings.clone();
+        self
+    }
+
+    pub fn settings(&self) -> &VaultSettings {
+        &self.settings
+    }
+
+    /// When the account's platform certificates are next due for a download: now if never
+    /// downloaded, else `[vault] certificate_refresh_hours` after the last success; a failed
+    /// attempt is retried after a tenth of that interval, not at every check.
+    pub async fn next_certificate_refresh(
+        &self,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, ServiceError> {
+        let every = self.settings.certificate_refresh;
+        Ok(match self.db.vault_refresh_state(account).await? {
+            None => now,
+            Some(r) => {
+                let after_ok = r.last_ok_at.map_or(now, |t| t + every);
+                after_ok.max(r.last_attempt_at + every / 10)
+            }
+        })
+    }
+
+    /// The scheduled certificate check of one WeChat Pay account: downloads
+    /// `/v3/certificates` (see [`Vault::refresh_wechat_certs`]) when due at `now`. A failure
+    /// is recorded (the listing warns about it) and returned as [`CertificateCheck::Failed`];
+    /// the certificates already held stay in use.
+    pub async fn refresh_if_due(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        base_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CertificateCheck, ServiceError> {
+        require(&self.db, actor, Permission::KeyManage, &account.name).await?;
+        let next = self.next_certificate_refresh(&account.name, now).await?;
+        if next > now {
+            return Ok(CertificateCheck::NotDue { next_at: next });
+        }
+        match self
+            .download_platform_certs(actor, account, base_url, now)
+            .await
+        {
+            Ok(added) => Ok(CertificateCheck::Refreshed { added }),
+            Err(ServiceError::Provider(error)) => Ok(CertificateCheck::Failed { error }),
+            Err(e) => Err(e),
+        }
     }
 
     async fn credential(
@@ -377,31 +723,19 @@ impl Vault {
             .collect()
     }
 
-    /// The listing: every credential and version, with warnings (expiring certificates, no
-    /// active version). Needs `key.view`.
+    /// The listing: every credential and version, with warnings (expiring certificates and
+    /// keys, no active version, failed or overdue certificate downloads). Needs `key.view`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<KeyListing>, ServiceError> {
         require(&self.db, actor, Permission::KeyView, "vault").await?;
         let now = Utc::now();
         let mut out = Vec::new();
         for c in self.db.vault_credentials().await? {
             let purpose = Purpose::parse(&c.purpose).map_err(ServiceError::Io)?;
-            let opened = self.open_all(&c).await?;
-            let mut warnings = Vec::new();
             let mut versions = Vec::new();
-            for o in opened {
+            for o in self.open_all(&c).await? {
                 let state = VersionState::parse(&o.row.state).map_err(ServiceError::Io)?;
                 let mut info = o.material.info.clone();
                 let usable = usable_at(state, o.row.usable_until, info.not_after, now);
-                if let Some(exp) = info.not_after {
-                    if usable && exp - now < expiry_warning() {
-                        warnings.push(format!(
-                            "version {} ({}) expires on {}; get its successor now",
-                            o.row.version,
-                            info.serial.as_deref().unwrap_or("certificate"),
-                            exp.format("%Y-%m-%d")
-                        ));
-                    }
-                }
                 info.certificate = None;
                 versions.push(VersionListing {
                     version: o.row.version,
@@ -418,17 +752,24 @@ impl Vault {
                     info,
                 });
             }
-            if !versions.iter().any(|v| v.state == VersionState::Active) {
-                warnings.push(format!(
-                    "no active version: {purpose} of {} is not usable",
-                    c.account
-                ));
-            }
+            let refresh = if purpose == Purpose::WechatPlatformCert {
+                self.db.vault_refresh_state(&c.account).await?
+            } else {
+                None
+            };
             out.push(KeyListing {
+                warnings: credential_warnings(
+                    &c.account,
+                    purpose,
+                    &versions,
+                    refresh.as_ref(),
+                    &self.settings,
+                    now,
+                ),
                 account: c.account.clone(),
                 purpose,
                 versions,
-                warnings,
+                refresh,
             });
         }
         Ok(out)
@@ -804,7 +1145,7 @@ impl Vault {
         )
         .await?;
         result?;
-        self.master = new_master;
+        self.master = std::sync::Arc::new(new_master);
         Ok(())
     }
 
@@ -937,6 +1278,68 @@ impl Vault {
         Ok(self.active(&account.name, purpose).await?.is_some())
     }
 
+    /// The body of a sandbox's `/_control/keys` for the account's signing key (`version`, or
+    /// the active one): what the merchant uploads in the provider's console. Demo sandboxes
+    /// only; the Stripe secret goes to a sandbox on 127.0.0.1.
+    pub(crate) async fn sandbox_registration(
+        &self,
+        account: &Account,
+        version: Option<i64>,
+    ) -> Result<serde_json::Value, ServiceError> {
+        let purpose = crate::connect::signing_purpose(account.provider).ok_or_else(|| {
+            ServiceError::BadInput(format!("account {} signs nothing", account.name))
+        })?;
+        let o = match version {
+            Some(v) => self.version(&account.name, purpose, v).await?,
+            None => self.active(&account.name, purpose).await?.ok_or_else(|| {
+                ServiceError::BadInput(format!("account {} has no active {purpose}", account.name))
+            })?,
+        };
+        let public = || {
+            o.material.info.public_key_pem().ok_or_else(|| {
+                ServiceError::Io(format!("{purpose} of {} has no public key", account.name))
+            })
+        };
+        Ok(match account.provider {
+            Provider::Alipay => json!({ "provider": "alipay", "public_key": public()? }),
+            Provider::Wechat => json!({
+                "provider": "wechat",
+                "public_key": public()?,
+                "serial": o.material.info.serial.clone().unwrap_or_default(),
+            }),
+            _ => json!({
+                "provider": "stripe",
+                "secret_key": o.material.secret_text().map_err(vault_err)?.expose_secret(),
+            }),
+        })
+    }
+
+    /// The account's adapter for calls made on behalf of `actor`: like [`Vault::adapter`],
+    /// and WeChat Pay platform certificates the adapter fetches on an unknown serial are kept
+    /// in the vault.
+    pub async fn adapter_for_calls(
+        &self,
+        account: &Account,
+        base_url: &str,
+        actor: &Actor,
+    ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
+        if account.provider != Provider::Wechat {
+            return self.adapter(account, base_url).await;
+        }
+        let sink = std::sync::Arc::new(VaultCertificateSink {
+            vault: self.clone(),
+            account: account.name.clone(),
+            during: actor.username.clone(),
+        });
+        let adapter = WechatAdapter::new(
+            self.wechat_config(account, base_url, None).await?,
+            HttpOptions::default(),
+        )
+        .map_err(|e| ServiceError::Provider(e.to_string()))?
+        .with_certificate_sink(sink);
+        Ok(Box::new(adapter))
+    }
+
     /// Builds the account's adapter from the vault (each call reads the active versions, so
     /// an adapter built after an activation uses the new key).
     pub async fn adapter(
@@ -1036,10 +1439,10 @@ impl Vault {
         })
     }
 
-    /// Downloads `/v3/certificates` with the account's vault credentials, decrypts each
-    /// certificate with the APIv3 key, verifies the answer's signature with the known or
-    /// just-decrypted certificates (fails closed otherwise), and stores the new ones.
-    /// Returns the serials newly stored.
+    /// Downloads `/v3/certificates` with the account's vault credentials through the WeChat
+    /// adapter (each certificate decrypted with the APIv3 key, the answer's signature verified
+    /// with the known or just-decrypted certificates; it fails closed otherwise), and stores
+    /// the new ones. Returns the serials newly stored.
     pub async fn refresh_wechat_certs(
         &self,
         actor: &Actor,
@@ -1047,10 +1450,24 @@ impl Vault {
         base_url: &str,
     ) -> Result<Vec<String>, ServiceError> {
         require(&self.db, actor, Permission::KeyManage, &account.name).await?;
-        let result = self.fetch_wechat_certs(account, base_url).await;
-        let fetched = match result {
+        self.download_platform_certs(actor, account, base_url, Utc::now())
+            .await
+    }
+
+    /// The download of [`Vault::refresh_wechat_certs`], recorded as made at `now`.
+    async fn download_platform_certs(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        base_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, ServiceError> {
+        let fetched = match self.fetch_wechat_certs(account, base_url).await {
             Ok(f) => f,
             Err(e) => {
+                self.db
+                    .vault_record_refresh(&account.name, now, Some(&e.to_string()))
+                    .await?;
                 audit(
                     &self.db,
                     &actor.username,
@@ -1063,12 +1480,43 @@ impl Vault {
                 return Err(e);
             }
         };
-        let c = self
-            .credential(&account.name, Purpose::WechatPlatformCert)
-            .await?;
-        let known: Vec<String> = match &c {
+        self.store_platform_certs(actor, &account.name, &fetched, "refresh", now)
+            .await
+    }
+
+    async fn fetch_wechat_certs(
+        &self,
+        account: &Account,
+        base_url: &str,
+    ) -> Result<Vec<FetchedCertificate>, ServiceError> {
+        let cfg = self.wechat_config(account, base_url, None).await?;
+        let adapter = WechatAdapter::new(cfg, HttpOptions::default())
+            .map_err(|e| ServiceError::Provider(e.to_string()))?;
+        adapter.refresh_certificates().await.map_err(|e| {
+            ServiceError::Provider(format!(
+                "account {}: {e}; no certificate was stored",
+                account.name
+            ))
+        })
+    }
+
+    /// Stores verified platform certificates the vault does not hold yet (by serial), records
+    /// the refresh and audits it. `trigger`: "refresh" (asked for or scheduled) or
+    /// "unknown_serial" (an answer named a serial the vault did not have).
+    async fn store_platform_certs(
+        &self,
+        actor: &Actor,
+        account: &str,
+        fetched: &[FetchedCertificate],
+        trigger: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, ServiceError> {
+        let known: Vec<String> = match self
+            .credential(account, Purpose::WechatPlatformCert)
+            .await?
+        {
             Some(c) => self
-                .open_all(c)
+                .open_all(&c)
                 .await?
                 .into_iter()
                 .filter_map(|o| o.material.info.serial)
@@ -1076,130 +1524,60 @@ impl Vault {
             None => Vec::new(),
         };
         let mut added = Vec::new();
-        for m in fetched {
-            let serial = m.info.serial.clone().unwrap_or_default();
-            if known.iter().any(|k| k.eq_ignore_ascii_case(&serial)) {
+        let mut skipped_expired = Vec::new();
+        for f in fetched {
+            if known.iter().any(|k| k.eq_ignore_ascii_case(&f.serial)) {
                 continue;
             }
-            self.add(actor, &account.name, &m, "download").await?;
-            added.push(serial);
+            let m = Material::wechat_platform_cert(&f.pem).map_err(vault_err)?;
+            // WeChat Pay never signs with an expired certificate: do not keep one.
+            if m.info.not_after.is_some_and(|t| t <= now) {
+                skipped_expired.push(f.serial.clone());
+                continue;
+            }
+            self.add(actor, account, &m, "download").await?;
+            added.push(f.serial.clone());
         }
+        self.db.vault_record_refresh(account, now, None).await?;
         audit(
             &self.db,
             &actor.username,
             "key.refresh_wechat_certs",
-            &account.name,
+            account,
             "ok",
-            json!({ "added": added }),
+            json!({ "added": added, "trigger": trigger, "skipped_expired": skipped_expired }),
         )
         .await?;
         Ok(added)
     }
+}
 
-    async fn fetch_wechat_certs(
-        &self,
-        account: &Account,
-        base_url: &str,
-    ) -> Result<Vec<Material>, ServiceError> {
-        let cfg = self.wechat_config(account, base_url, None).await?;
-        let call = "GET /v3/certificates";
-        let perr = |d: String| ServiceError::Provider(format!("WeChat Pay {call}: {d}"));
-        let key = PrivateKey::parse(cfg.merchant_private_key.expose_secret())
-            .map_err(|e| perr(format!("merchant key: {e}")))?;
-        let url = format!("{}/v3/certificates", base_url.trim_end_matches('/'));
-        let path = url::Url::parse(&url)
-            .map(|u| u.path().to_string())
-            .map_err(|e| perr(e.to_string()))?;
-        let ts = Utc::now().timestamp();
-        let nonce = paydesk_providers::http::random_nonce(32);
-        let auth = paydesk_providers::wechat::sign::sign_request(
-            &key,
-            &cfg.mchid,
-            &cfg.merchant_serial,
-            "GET",
-            &path,
-            ts,
-            &nonce,
-            "",
-        )
-        .map_err(|e| perr(e.to_string()))?;
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| perr(e.to_string()))?;
-        let resp = client
-            .get(&url)
-            .header("Authorization", auth)
-            .header("Accept", "application/json")
-            .send()
+/// Keeps the platform certificates a WeChat adapter fetched on an unknown serial in the vault,
+/// as the system (the person whose call triggered it is named in the audit details).
+struct VaultCertificateSink {
+    vault: Vault,
+    account: String,
+    during: String,
+}
+
+#[async_trait::async_trait]
+impl CertificateSink for VaultCertificateSink {
+    async fn learned(&self, _provider: Provider, certificates: Vec<FetchedCertificate>) {
+        let system = Actor::system();
+        let trigger = format!("unknown_serial during a call by {}", self.during);
+        match self
+            .vault
+            .store_platform_certs(&system, &self.account, &certificates, &trigger, Utc::now())
             .await
-            .map_err(|e| perr(format!("no answer: {e}")))?;
-        let status = resp.status();
-        let header = |name: &'static str| -> Result<String, ServiceError> {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    perr(format!(
-                        "the answer has no {name} header; refusing unverified certificates"
-                    ))
-                })
-        };
-        if !status.is_success() {
-            return Err(perr(format!("HTTP {}", status.as_u16())));
-        }
-        let sh = SignedHeaders {
-            timestamp: header("Wechatpay-Timestamp")?,
-            nonce: header("Wechatpay-Nonce")?,
-            signature: header("Wechatpay-Signature")?,
-            serial: header("Wechatpay-Serial")?,
-        };
-        let body = resp.bytes().await.map_err(|e| perr(e.to_string()))?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| perr(format!("not JSON: {e}")))?;
-        let data = v
-            .get("data")
-            .and_then(serde_json::Value::as_array)
-            .ok_or_else(|| perr("no data array".into()))?;
-        let apiv3 = cfg.apiv3_key.expose_secret().as_bytes().to_vec();
-        let mut materials = Vec::new();
-        let mut keys: HashMap<String, RsaPublicKey> = HashMap::new();
-        for (id, pem) in &cfg.platform_keys {
-            if let Ok(k) = paydesk_providers::keys::parse_public_key(pem) {
-                keys.insert(id.clone(), k);
+        {
+            Ok(added) if !added.is_empty() => {
+                tracing::info!(account = %self.account, ?added, "stored new WeChat Pay platform certificates");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(account = %self.account, "could not keep fetched platform certificates: {e}")
             }
         }
-        for item in data {
-            let serial = item
-                .get("serial_no")
-                .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| perr("certificate without serial_no".into()))?;
-            let enc: EncryptedResource = serde_json::from_value(
-                item.get("encrypt_certificate").cloned().unwrap_or_default(),
-            )
-            .map_err(|e| perr(format!("encrypt_certificate: {e}")))?;
-            let pem = enc.decrypt(&apiv3).map_err(|e| perr(e.to_string()))?;
-            let m = Material::wechat_platform_cert(&String::from_utf8_lossy(&pem))
-                .map_err(vault_err)?;
-            let cert_serial = m.info.serial.clone().unwrap_or_default();
-            if !cert_serial.eq_ignore_ascii_case(serial) {
-                return Err(perr(format!(
-                    "serial_no {serial} does not match the certificate's serial {cert_serial}"
-                )));
-            }
-            if let Some(k) = m.info.rsa_public_key() {
-                keys.insert(cert_serial.clone(), k);
-            }
-            materials.push(m);
-        }
-        paydesk_providers::wechat::sign::verify_response(&sh, &body, &keys, Utc::now().timestamp())
-            .map_err(|e| {
-                perr(format!(
-                    "the answer's signature does not verify ({e}); no certificate was stored"
-                ))
-            })?;
-        Ok(materials)
     }
 }
 

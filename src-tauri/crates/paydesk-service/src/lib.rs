@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod connect;
 pub mod dashboard;
 pub mod demo;
 pub mod download;

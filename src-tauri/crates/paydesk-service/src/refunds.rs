@@ -23,7 +23,7 @@
 
 use crate::auth::{audit, require};
 use crate::config::{Account, Endpoint, RefundSettings};
-use crate::download::{adapter_for, SandboxEndpoint};
+use crate::connect::{ProviderConn, SandboxHistory};
 use crate::workspace::Workspace;
 use crate::ServiceError;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -34,7 +34,6 @@ use paydesk_providers::adapter::{
     RefundState as ProviderRefundState, RefundStatus,
 };
 use paydesk_providers::error::{ErrorKind, ProviderError};
-use paydesk_sandbox::SandboxHandle;
 use paydesk_store::{
     DailyCap, NewRefund, RefundAdmission, RefundEvent, RefundLedger, RefundRecord, RefundState,
     RefundUpdate,
@@ -293,7 +292,7 @@ pub async fn order_detail(
     if query_provider {
         if let Some(acc) = account {
             let settings = w.config.refunds;
-            let conn = ProviderConn::open(w, acc).await?;
+            let conn = provider_conn(w, actor, acc).await?;
             let adapter = conn.adapter.as_ref();
             provider_payment = Some(
                 match timed(
@@ -685,44 +684,14 @@ pub async fn list_refunds(
 
 // ------------------------------------------------------------------ executing
 
-/// The adapter for an account, with the in-process sandbox kept alive for `endpoint =
-/// "sandbox"` (demo only: its provider-side state ends with the process).
-struct ProviderConn {
-    adapter: Box<dyn ProviderAdapter>,
-    sandbox: Option<SandboxHandle>,
-}
-
-impl ProviderConn {
-    async fn open(w: &Workspace, account: &Account) -> Result<ProviderConn, ServiceError> {
-        match &account.endpoint {
-            Endpoint::Sandbox => {
-                let sandbox = crate::sandbox::serve(&w.dir, 0, 7).await?;
-                let adapter = adapter_for(w, account, Some(&SandboxEndpoint::of(&sandbox)))?;
-                Ok(ProviderConn {
-                    adapter,
-                    sandbox: Some(sandbox),
-                })
-            }
-            Endpoint::SandboxAt(url) => Ok(ProviderConn {
-                adapter: adapter_for(w, account, Some(&SandboxEndpoint::external(w, url)?))?,
-                sandbox: None,
-            }),
-            Endpoint::Url(_) => Ok(ProviderConn {
-                adapter: adapter_for(w, account, None)?,
-                sandbox: None,
-            }),
-            Endpoint::FileOnly => Err(bad(format!(
-                "account {} has no endpoint (endpoint = \"file\"); refunds need the provider's API",
-                account.name
-            ))),
-        }
-    }
-
-    async fn close(self) {
-        if let Some(s) = self.sandbox {
-            s.shutdown().await;
-        }
-    }
+/// The provider connection for refund calls (an in-process sandbox, for `endpoint =
+/// "sandbox"`, is the demo only: its provider-side state ends with the process).
+async fn provider_conn(
+    w: &Workspace,
+    actor: &Actor,
+    account: &Account,
+) -> Result<ProviderConn, ServiceError> {
+    crate::connect::open(w, actor, account, SandboxHistory::Recent(7)).await
 }
 
 /// Runs a provider call with the configured timeout; no answer in time is a transport
@@ -843,7 +812,7 @@ pub async fn execute_refund(
             rec.account
         ))
     })?;
-    let conn = ProviderConn::open(w, account).await?;
+    let conn = provider_conn(w, actor, account).await?;
     let result = drive(w, actor, id, conn.adapter.as_ref()).await;
     conn.close().await;
     result

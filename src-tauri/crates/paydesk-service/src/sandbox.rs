@@ -161,25 +161,39 @@ pub async fn start(
 /// yesterday (Beijing), until the returned handle is dropped.
 pub async fn serve(dir: &Path, port: u16, days: u32) -> Result<SandboxHandle, ServiceError> {
     let w = Workspace::open(dir).await?;
+    start_recent(&w, port, days).await
+}
+
+/// The sandbox with the demo history of the last `days` days up to yesterday (Beijing).
+pub async fn start_recent(
+    w: &Workspace,
+    port: u16,
+    days: u32,
+) -> Result<SandboxHandle, ServiceError> {
     let last = crate::demo::default_demo_date();
     let mut dates = vec![last];
     for _ in 1..days.max(1) {
         let prev = dates.last().copied().unwrap_or(last).pred();
         dates.push(prev);
     }
-    start(&w, port, &dates).await
+    start(w, port, &dates).await
+}
+
+/// The path an account's provider calls take below a sandbox's base URL.
+pub fn sandbox_path(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Alipay => "/alipay/gateway.do",
+        Provider::Wechat => "/wechat",
+        Provider::Stripe => "/stripe",
+        Provider::Manual => "",
+    }
 }
 
 /// The base URL an account's provider calls go to (`…/alipay/gateway.do`, `…/wechat`,
 /// `…/stripe` on a sandbox), or an error naming the account if it has none.
 pub fn provider_base_url(account: &crate::config::Account) -> Result<String, ServiceError> {
     use crate::config::Endpoint;
-    let suffix = match account.provider {
-        Provider::Alipay => "/alipay/gateway.do",
-        Provider::Wechat => "/wechat",
-        Provider::Stripe => "/stripe",
-        Provider::Manual => "",
-    };
+    let suffix = sandbox_path(account.provider);
     match &account.endpoint {
         Endpoint::Url(u) => Ok(u.clone()),
         Endpoint::SandboxAt(u) => Ok(format!("{}{suffix}", u.trim_end_matches('/'))),
@@ -195,8 +209,9 @@ pub fn provider_base_url(account: &crate::config::Account) -> Result<String, Ser
     }
 }
 
-/// Demo only: registers a pending Alipay app public key with the running sandbox, standing in
-/// for the admin uploading it in Alipay's console, so that the key can be tested and
+/// Demo only: registers a (pending) signing key version with the running sandbox, standing
+/// in for the admin uploading it in the provider's console (Alipay app public key, WeChat
+/// merchant certificate key and serial, Stripe secret key), so that the key can be tested and
 /// activated end to end. Refused for accounts that talk to a real provider.
 pub async fn register_with_sandbox(
     vault: &crate::keys::Vault,
@@ -212,40 +227,53 @@ pub async fn register_with_sandbox(
             account.name
         )));
     };
-    if purpose != paydesk_vault::Purpose::AlipayAppKey {
+    crate::auth::require(
+        vault.db(),
+        actor,
+        paydesk_core::Permission::KeyManage,
+        &account.name,
+    )
+    .await?;
+    if crate::connect::signing_purpose(account.provider) != Some(purpose) {
         return Err(ServiceError::BadInput(format!(
-            "the sandbox takes uploaded Alipay app public keys only, not {purpose}"
+            "the sandbox takes the signing key of {} accounts, not {purpose}",
+            account.provider
         )));
     }
-    let export = vault
-        .export_public(actor, &account.name, purpose, version)
-        .await?;
-    let url = format!("{}/_control/keys", base.trim_end_matches('/'));
-    let answer = reqwest::Client::new()
-        .post(&url)
-        .json(&serde_json::json!({
-            "provider": "alipay",
-            "public_key": export.public_key_pem,
-        }))
-        .send()
-        .await
-        .map_err(|e| ServiceError::Provider(format!("sandbox at {base}: {e}")))?;
-    if !answer.status().is_success() {
-        let status = answer.status();
-        let text = answer.text().await.unwrap_or_default();
-        return Err(ServiceError::Provider(format!(
-            "sandbox at {base} refused the key ({status}): {text}"
-        )));
-    }
+    let body = vault.sandbox_registration(account, Some(version)).await?;
+    post_control(base, "/_control/keys", &body).await?;
     crate::auth::audit(
         vault.db(),
         &actor.username,
         "key.upload_sandbox",
         &format!("{}/{purpose}", account.name),
         "ok",
-        serde_json::json!({ "version": version, "fingerprint": export.fingerprint }),
+        serde_json::json!({ "version": version }),
     )
     .await
+}
+
+/// POSTs a JSON body to a sandbox control endpoint (`/_control/...`).
+pub async fn post_control(
+    base: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, ServiceError> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| ServiceError::Provider(format!("sandbox at {base}: {e}")))?;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(ServiceError::Provider(format!(
+            "sandbox at {base} refused {path} ({status}): {text}"
+        )));
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
 /// Demo only: stores the sandbox's own verification keys (Alipay public key, WeChat Pay

@@ -32,7 +32,7 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
 
     // The merchant's Alipay keys go into the vault.
     let key_file = tmp.path().join("master.key");
-    std::fs::write(&key_file, "42".repeat(32)).expect("key file");
+    keys::create_key_file(&key_file).expect("key file");
     let source = MasterSource::KeyFile(key_file.clone());
     keys::init(&w.db, &admin, &source, None)
         .await
@@ -69,11 +69,18 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
         .await
         .expect_err("locked");
     assert!(matches!(err, ServiceError::BadInput(_)), "{err}");
-    assert!(err.to_string().contains(keys::KEY_FILE_VAR), "{err}");
+    assert!(err.to_string().contains("[vault] key_file"), "{err}");
 
-    // Unlocked: downloaded, verified and parsed with the vault's keys (the account names no
-    // credential files, so nothing else could have signed).
-    std::env::set_var(keys::KEY_FILE_VAR, &key_file);
+    // Unlocked by the key file the workspace names in paydesk.toml (no environment):
+    // downloaded, verified and parsed with the vault's keys (the account names no credential
+    // files, so nothing else could have signed).
+    keys::remember_key_file(&w, Some(&key_file)).expect("remember key file");
+    let text = std::fs::read_to_string(dir.join("paydesk.toml")).expect("config");
+    assert!(
+        text.contains("[vault]") && text.contains("key_file"),
+        "{text}"
+    );
+    let w = Workspace::open(&dir).await.expect("reopen");
     let report = reconcile_account(&w, "alipay-main", date, None, DryRun::Yes, &admin, &Silent)
         .await
         .expect("download through the vault");
@@ -83,5 +90,23 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
         "{}",
         report.statement.file
     );
+    // A key file other users can read is refused, with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let w = Workspace::open(&dir).await.expect("reopen");
+        let err = reconcile_account(&w, "alipay-main", date, None, DryRun::Yes, &admin, &Silent)
+            .await
+            .expect_err("shared key file");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+        let filter = paydesk_store::AuditFilter {
+            action: Some("key.unlock".into()),
+            ..Default::default()
+        };
+        let (n, entries) = w.db.audit_page(&filter, 10, 0).await.expect("audit");
+        assert_eq!(n, 1, "the refused unlock is audited once");
+        assert_eq!(entries[0].outcome, "failed");
+    }
     sandbox.shutdown().await;
 }

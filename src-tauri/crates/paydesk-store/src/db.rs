@@ -173,6 +173,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "vault",
         sql: include_str!("../migrations/0004_vault.sql"),
     },
+    Migration {
+        version: 5,
+        name: "vault_refresh",
+        sql: include_str!("../migrations/0005_vault_refresh.sql"),
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

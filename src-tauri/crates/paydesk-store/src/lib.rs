@@ -52,4 +52,4 @@ pub use review::{DiscrepancySort, SummaryRow};
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};
 pub use users::{NewUser, UserRecord};
-pub use vault::{NewVaultVersion, VaultCredential, VaultMeta, VaultVersion};
+pub use vault::{NewVaultVersion, VaultCredential, VaultMeta, VaultRefresh, VaultVersion};

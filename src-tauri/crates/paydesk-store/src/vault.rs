@@ -463,4 +463,60 @@ impl AppDb {
             .ctx("record key test of version", version_id)?;
         Ok(())
     }
+
+    /// Records a certificate download for `account`: success (`error` None) or the error.
+    pub async fn vault_record_refresh(
+        &self,
+        account: &str,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let ok_at = if error.is_none() { Some(ms(at)) } else { None };
+        sqlx::query(
+            "INSERT INTO vault_refresh (account, last_attempt_at, last_ok_at, last_error) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account) DO UPDATE SET last_attempt_at = excluded.last_attempt_at, \
+             last_ok_at = COALESCE(excluded.last_ok_at, vault_refresh.last_ok_at), \
+             last_error = excluded.last_error",
+        )
+        .bind(account)
+        .bind(ms(at))
+        .bind(ok_at)
+        .bind(error)
+        .execute(self.pool())
+        .await
+        .ctx("record certificate refresh of account", account)?;
+        Ok(())
+    }
+
+    /// The last certificate download of `account`, if any.
+    pub async fn vault_refresh_state(&self, account: &str) -> Result<Option<VaultRefresh>> {
+        let row = sqlx::query(
+            "SELECT account, last_attempt_at, last_ok_at, last_error FROM vault_refresh \
+             WHERE account = $1",
+        )
+        .bind(account)
+        .fetch_optional(self.pool())
+        .await
+        .ctx("read certificate refresh of account", account)?;
+        row.map(|row| {
+            let r = RowReader::new(&row, "vault_refresh", account);
+            Ok(VaultRefresh {
+                account: r.text("account")?,
+                last_attempt_at: r.time("last_attempt_at")?,
+                last_ok_at: r.opt_time("last_ok_at")?,
+                last_error: r.opt_text("last_error")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// When an account's provider certificates were last downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultRefresh {
+    pub account: String,
+    pub last_attempt_at: DateTime<Utc>,
+    pub last_ok_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
 }

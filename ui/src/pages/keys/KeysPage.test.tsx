@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import i18n from '../../i18n';
+import { formatDate, formatDateTime } from '../../format';
 import { makeAppInfo, makeMe, renderWithSession } from '../../test-utils';
-import type { KeyListing, VaultStatus, VersionListing } from '../../types';
+import type { KeyListing, Lang, VaultRefresh, VaultStatus, VersionListing } from '../../types';
 import { clearMocks, commands, fakeBackend, fill, findReady, lastCall } from '../orders/fixtures';
 import type { Handler } from '../orders/fixtures';
 import KeysPage from './KeysPage';
@@ -31,6 +33,14 @@ function version(over: Partial<VersionListing> = {}): VersionListing {
 }
 
 const soon = new Date(Date.now() + 10 * 86_400_000).toISOString();
+const SERIAL = '5157F09EFDC096DE15EBE81A47057A72';
+const DOWNLOADED = '2026-03-14T07:30:00Z';
+const REFRESH_OK: VaultRefresh = {
+  account: 'wechat-main',
+  last_attempt_at: DOWNLOADED,
+  last_ok_at: DOWNLOADED,
+  last_error: null,
+};
 
 const LISTINGS: KeyListing[] = [
   { account: 'alipay-main', purpose: 'alipay_app_key', versions: [version()], warnings: [] },
@@ -39,12 +49,21 @@ const LISTINGS: KeyListing[] = [
     purpose: 'wechat_platform_cert',
     versions: [
       version({
-        info: { kind: 'certificate', fingerprint: 'ffee', serial: '5157F09EFDC096DE15EBE81A47057A72', not_after: soon },
+        info: { kind: 'certificate', fingerprint: 'ffee', serial: SERIAL, not_after: soon },
         test_outcome: null,
         tested_at: null,
       }),
     ],
-    warnings: ['version 1 (5157F09EFDC096DE15EBE81A47057A72) expires on 2026-03-25; get its successor now'],
+    warnings: [
+      {
+        code: 'expires_soon',
+        version: 1,
+        serial: SERIAL,
+        at: soon,
+        message: `version 1 (${SERIAL}) expires on ${soon.slice(0, 10)}, 9 days from now, and nothing replaces it yet; refresh the platform certificates`,
+      },
+    ],
+    refresh: REFRESH_OK,
   },
   {
     account: 'stripe-us',
@@ -60,13 +79,13 @@ const LISTINGS: KeyListing[] = [
 const PEM = '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n';
 const B64 = 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA';
 
-function setup(handlers: Record<string, Handler> = {}, me = makeMe()) {
+function setup(handlers: Record<string, Handler> = {}, me = makeMe(), lang: Lang = 'en') {
   const calls = fakeBackend({
     vault_status: () => UNLOCKED,
     keys_list: () => LISTINGS,
     ...handlers,
   });
-  renderWithSession(<KeysPage />, { me, appInfo: makeAppInfo() });
+  renderWithSession(<KeysPage />, { me, appInfo: makeAppInfo(), lang });
   return calls;
 }
 
@@ -134,7 +153,17 @@ describe('KeysPage', () => {
 
     expect(screen.getByTestId('key-version-stripe-us-stripe_secret_key-2')).toHaveAttribute('data-state', 'pending');
     expect(screen.getByTestId('key-version-stripe-us-stripe_secret_key-1')).toHaveTextContent('rk_test_…wxyz');
-    expect(screen.getByTestId('key-warning-wechat-main-wechat_platform_cert')).toHaveTextContent('get its successor now');
+    // The warning is worded by its code, with the serial and the expiry date.
+    const warning = screen.getByTestId('key-warning-wechat-main-wechat_platform_cert');
+    expect(warning).toHaveAttribute('data-code', 'expires_soon');
+    expect(warning).toHaveTextContent(
+      `Version 1 (serial ${SERIAL}) expires on ${formatDate(soon, 'en')} and nothing replaces it yet. Refresh the platform certificates`,
+    );
+    expect(warning).not.toHaveTextContent('9 days from now');
+    expect(screen.getByTestId('key-refresh-wechat-main')).toHaveTextContent(
+      `Last downloaded: ${formatDateTime(DOWNLOADED, 'en')}`,
+    );
+    expect(screen.getByTestId('key-refresh-wechat-main')).toHaveAttribute('data-failed', 'false');
     expect(screen.getByTestId('key-expiry-wechat-main-wechat_platform_cert-1')).toHaveAttribute('data-level', 'soon');
     // Purposes without a credential are offered for import.
     expect(screen.getByTestId('key-row-wechat-main-wechat_apiv3_key')).toHaveAttribute('data-configured', 'false');
@@ -142,6 +171,72 @@ describe('KeysPage', () => {
     expect(screen.getByTestId('rotate-alipay-main-alipay_app_key')).toBeInTheDocument();
     expect(screen.getByTestId('rotate-stripe-us-stripe_secret_key')).toBeInTheDocument();
     expect(screen.queryByTestId('rotate-wechat-main-wechat_platform_cert')).not.toBeInTheDocument();
+  });
+
+  it('shows a failed platform certificate download with the provider error', async () => {
+    const attempt = '2026-03-14T07:30:00Z';
+    const error = 'provider: HTTP 401 SIGN_ERROR: signature verification failed';
+    const wechat: KeyListing = {
+      ...LISTINGS[1],
+      warnings: [
+        {
+          code: 'no_active',
+          message: 'no active version: wechat_platform_cert of wechat-main is not usable',
+        },
+        {
+          code: 'refresh_failed',
+          at: attempt,
+          message: `the last certificate download (2026-03-14 07:30 UTC) failed: ${error}`,
+        },
+      ],
+      refresh: { account: 'wechat-main', last_attempt_at: attempt, last_ok_at: null, last_error: error },
+    };
+    setup({ keys_list: () => [wechat] });
+    const row = await screen.findByTestId('key-row-wechat-main-wechat_platform_cert');
+    const warnings = within(row).getAllByTestId('key-warning-wechat-main-wechat_platform_cert');
+    expect(warnings.map((w) => w.getAttribute('data-code'))).toEqual(['no_active', 'refresh_failed']);
+    expect(warnings[0]).toHaveTextContent('No active version: this key is not used until a version is activated.');
+    expect(warnings[1]).toHaveTextContent(
+      `The platform certificate download of ${formatDateTime(attempt, 'en')} failed.`,
+    );
+    expect(warnings[1]).toHaveTextContent(error);
+    const refresh = within(row).getByTestId('key-refresh-wechat-main');
+    expect(refresh).toHaveAttribute('data-failed', 'true');
+    expect(refresh).toHaveTextContent('Last downloaded: never');
+    expect(refresh).toHaveTextContent('Last attempt failed');
+  });
+
+  it('falls back to the backend text for a warning code it does not know', async () => {
+    const stripe: KeyListing = {
+      ...LISTINGS[2],
+      warnings: [{ code: 'brand_new' as never, message: 'something the UI has no words for yet' }],
+    };
+    setup({ keys_list: () => [stripe] });
+    expect(await screen.findByTestId('key-warning-stripe-us-stripe_secret_key')).toHaveTextContent(
+      'something the UI has no words for yet',
+    );
+    // Only platform certificates are downloaded.
+    expect(screen.queryByTestId('key-refresh-stripe-us')).not.toBeInTheDocument();
+  });
+
+  it('words the warnings and the last download in Chinese', async () => {
+    await act(async () => {
+      await i18n.changeLanguage('zh');
+    });
+    try {
+      setup({}, makeMe(), 'zh');
+      const warning = await screen.findByTestId('key-warning-wechat-main-wechat_platform_cert');
+      expect(warning).toHaveTextContent(
+        `版本 1（序列号 ${SERIAL}）将于 ${formatDate(soon, 'zh')} 到期，且尚无接替的版本。请更新平台证书`,
+      );
+      expect(screen.getByTestId('key-refresh-wechat-main')).toHaveTextContent(
+        `上次下载：${formatDateTime(DOWNLOADED, 'zh')}`,
+      );
+    } finally {
+      await act(async () => {
+        await i18n.changeLanguage('en');
+      });
+    }
   });
 
   it('offers the generate wizard for an Alipay app key that is not set up yet', async () => {

@@ -38,12 +38,14 @@ import type {
   Provider,
   PublicExport,
   Purpose,
+  VaultRefresh,
   VaultStatus,
   VersionListing,
   VersionState,
 } from '../../types';
 import ImportDialog from './ImportDialog';
 import { expiryLevel, providerOf, purposeOrder, PURPOSES_BY_PROVIDER, rotationMode, splitOutcome } from './keyMeta';
+import { useKeyWarningText, warningKey } from './keyWarnings';
 import RotationWizard from './RotationWizard';
 import { VaultInit, VaultUnlock } from './VaultGate';
 
@@ -351,6 +353,7 @@ function KeyRow({
 }) {
   const { t } = useTranslation('keys');
   const { lang } = useSession();
+  const warningText = useKeyWarningText();
   const now = Date.now();
   const mode = rotationMode(purpose);
   const versions = (listing?.versions ?? []).slice().sort((a, b) => b.version - a.version);
@@ -531,6 +534,7 @@ function KeyRow({
           ) : (
             <Typography.Text type="secondary">{t('not_set_up')}</Typography.Text>
           )}
+          {listing && purpose === 'wechat_platform_cert' && <LastDownload account={account} refresh={listing.refresh} />}
         </Space>
         {manage && (
           <Space size={4}>
@@ -550,12 +554,15 @@ function KeyRow({
       </Space>
       {listing?.warnings.map((w) => (
         <Alert
-          key={w}
+          key={warningKey(w)}
           type="warning"
           showIcon
           style={{ marginBottom: 6 }}
-          message={w}
+          message={warningText(w, purpose)}
+          // The backend's text of a failed download carries the provider's error.
+          description={w.code === 'refresh_failed' ? w.message : undefined}
           data-testid={`key-warning-${account}-${purpose}`}
+          data-code={w.code}
         />
       ))}
       {listing && (
@@ -575,6 +582,33 @@ function KeyRow({
         />
       )}
     </div>
+  );
+}
+
+/** When the platform certificates were last downloaded, and whether the last attempt failed. */
+function LastDownload({ account, refresh }: { account: string; refresh?: VaultRefresh }) {
+  const { t } = useTranslation('keys');
+  const { lang } = useSession();
+  const failed = !!refresh?.last_error;
+  const date = refresh?.last_ok_at ? formatDateTime(refresh.last_ok_at, lang) : t('certs.never');
+  return (
+    <Space size={4} data-testid={`key-refresh-${account}`} data-failed={failed}>
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {t('certs.last_downloaded', { date })}
+      </Typography.Text>
+      {refresh && failed && (
+        <Tooltip
+          title={t('certs.last_failed_at', {
+            date: formatDateTime(refresh.last_attempt_at, lang),
+            error: refresh.last_error,
+          })}
+        >
+          <Tag color="error" style={{ marginInlineEnd: 0 }}>
+            {t('certs.last_failed')}
+          </Tag>
+        </Tooltip>
+      )}
+    </Space>
   );
 }
 

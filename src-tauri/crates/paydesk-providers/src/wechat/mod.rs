@@ -3,8 +3,8 @@
 pub mod sign;
 
 use crate::adapter::{
-    DownloadedStatement, PaymentState, PaymentStatus, ProviderAdapter, RefundQuery, RefundRequest,
-    RefundState, RefundStatus,
+    CertificateSink, DownloadedStatement, FetchedCertificate, PaymentState, PaymentStatus,
+    ProviderAdapter, RefundQuery, RefundRequest, RefundState, RefundStatus,
 };
 use crate::error::{clip, ErrorKind, ProviderError};
 use crate::http::{self, Clock, HttpOptions};
@@ -64,6 +64,7 @@ pub struct WechatAdapter {
     client: reqwest::Client,
     opts: HttpOptions,
     clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn CertificateSink>>,
 }
 
 impl std::fmt::Debug for WechatAdapter {
@@ -126,11 +127,18 @@ impl WechatAdapter {
             client: http::build_client(Provider::Wechat, &opts)?,
             opts,
             clock: http::system_clock(),
+            sink: None,
         })
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Hands certificates fetched on an unknown serial to `sink` (the key vault keeps them).
+    pub fn with_certificate_sink(mut self, sink: Arc<dyn CertificateSink>) -> Self {
+        self.sink = Some(sink);
         self
     }
 
@@ -260,7 +268,10 @@ impl WechatAdapter {
             Ok(()) => Ok(()),
             Err(VerifyError::UnknownSerial(serial)) if may_refresh => {
                 tracing::info!(serial = %serial, "unknown Wechatpay-Serial; fetching platform certificates");
-                self.refresh_certificates().await?;
+                let fetched = self.refresh_certificates().await?;
+                if let Some(sink) = &self.sink {
+                    sink.learned(Provider::Wechat, fetched).await;
+                }
                 self.verify_with_known(&sh, body).map_err(|e| {
                     err(
                         call,
@@ -281,7 +292,8 @@ impl WechatAdapter {
 
     /// Downloads `/v3/certificates`, decrypts each certificate with the APIv3 key, checks the
     /// answer's own signature with the known or just-decrypted keys, then trusts them.
-    pub async fn refresh_certificates(&self) -> Result<Vec<String>, ProviderError> {
+    /// Returns every certificate of the (verified) answer.
+    pub async fn refresh_certificates(&self) -> Result<Vec<FetchedCertificate>, ProviderError> {
         let url = self.url("/v3/certificates")?;
         let (status, headers, bytes) = self.send(CALL_CERTS, Method::GET, &url, None).await?;
         if !status.is_success() {
@@ -294,6 +306,7 @@ impl WechatAdapter {
             .and_then(Value::as_array)
             .ok_or_else(|| protocol(CALL_CERTS, "no data array"))?;
         let mut fresh: HashMap<String, RsaPublicKey> = HashMap::new();
+        let mut fetched = Vec::new();
         for item in data {
             let serial = item
                 .get("serial_no")
@@ -330,6 +343,10 @@ impl WechatAdapter {
                 .public_key()
                 .map_err(|e| protocol(CALL_CERTS, e.to_string()))?;
             fresh.insert(serial.to_ascii_uppercase(), key);
+            fetched.push(FetchedCertificate {
+                serial: serial.to_ascii_uppercase(),
+                pem: cert.to_pem(),
+            });
         }
         let sh = signed_headers(&headers).map_err(|e| {
             err(
@@ -353,11 +370,10 @@ impl WechatAdapter {
                 },
             )
         })?;
-        let serials: Vec<String> = fresh.keys().cloned().collect();
         if let Ok(mut m) = self.platform_keys.write() {
             m.extend(fresh);
         }
-        Ok(serials)
+        Ok(fetched)
     }
 
     fn refund_status(
