@@ -76,15 +76,20 @@ impl SandboxKeys {
     /// The platform certificate for the WeChat key; the serial derives from the key, so it is
     /// stable across runs.
     pub fn wechat_platform_certificate(&self) -> Result<Certificate, SandboxError> {
-        let spki = public_key_base64(&self.wechat_platform.public_key())?;
-        let mut serial = Sha256::digest(spki.as_bytes())[..16].to_vec();
-        serial[0] = (serial[0] & 0x7f) | 0x10;
-        Ok(Certificate::self_signed(
-            &self.wechat_platform,
-            &serial,
-            "Paydesk Sandbox WeChat Pay platform",
-        )?)
+        platform_certificate(&self.wechat_platform)
     }
+}
+
+/// A WeChat Pay platform certificate for `key`, its serial derived from the key.
+fn platform_certificate(key: &PrivateKey) -> Result<Certificate, SandboxError> {
+    let spki = public_key_base64(&key.public_key())?;
+    let mut serial = Sha256::digest(spki.as_bytes())[..16].to_vec();
+    serial[0] = (serial[0] & 0x7f) | 0x10;
+    Ok(Certificate::self_signed(
+        key,
+        &serial,
+        "Paydesk Sandbox WeChat Pay platform",
+    )?)
 }
 
 /// What the sandbox needs to know about the merchant (client) side.
@@ -244,6 +249,48 @@ impl SandboxHandle {
             .filter(|r| r.order_no == order_no)
             .cloned()
             .collect()
+    }
+
+    /// WeChat Pay platform certificate rotation, first step: publishes a successor
+    /// certificate for `key` in `/v3/certificates` next to the current one; answers are still
+    /// signed with the current certificate. Returns the successor's serial.
+    pub fn publish_wechat_platform_successor(
+        &self,
+        key: PrivateKey,
+    ) -> Result<String, SandboxError> {
+        let cert = platform_certificate(&key)?;
+        let serial = cert.serial_hex.clone();
+        self.state.lock().platform_successor = Some(state::PlatformCert {
+            key,
+            serial: serial.clone(),
+            pem: cert.to_pem(),
+        });
+        Ok(serial)
+    }
+
+    /// Second step: answers are signed with the published successor from now on (`false`
+    /// goes back to the original certificate).
+    pub fn sign_with_wechat_platform_successor(&self, on: bool) {
+        self.state.lock().signing_with_successor = on;
+    }
+
+    /// Stripe's key roll: `new_key` works from now on next to the old ones (the merchant
+    /// rolled the key in the dashboard).
+    pub fn roll_stripe_key(&self, new_key: &str) {
+        self.state
+            .lock()
+            .registered
+            .stripe_secret_keys
+            .push(new_key.to_string());
+    }
+
+    /// The end of a roll's overlap: `key` gets 401 from now on.
+    pub fn expire_stripe_key(&self, key: &str) {
+        self.state
+            .lock()
+            .registered
+            .stripe_expired_keys
+            .push(key.to_string());
     }
 
     pub fn payments(&self) -> Vec<SandboxPayment> {

@@ -34,6 +34,19 @@ pub(crate) struct Inner {
     pub seq: u64,
     /// Keys the merchant "uploaded in the provider's console" after start (rotation).
     pub registered: RegisteredKeys,
+    /// WeChat Pay's platform certificate rotation: a successor published next to the current
+    /// certificate (as WeChat Pay does up to 180 days ahead), and whether answers are signed
+    /// with it yet.
+    pub platform_successor: Option<PlatformCert>,
+    pub signing_with_successor: bool,
+}
+
+/// A platform certificate and the key that signs answers under its serial.
+#[derive(Clone)]
+pub(crate) struct PlatformCert {
+    pub key: paydesk_providers::keys::PrivateKey,
+    pub serial: String,
+    pub pem: String,
 }
 
 /// Merchant keys registered after start, accepted next to the configured ones.
@@ -43,6 +56,8 @@ pub(crate) struct RegisteredKeys {
     /// serial → merchant certificate public key
     pub wechat_merchant_keys: HashMap<String, rsa::RsaPublicKey>,
     pub stripe_secret_keys: Vec<String>,
+    /// Keys whose roll overlap ended: Stripe answers 401 to them.
+    pub stripe_expired_keys: Vec<String>,
 }
 
 /// A payment the provider knows about.
@@ -160,13 +175,11 @@ impl State {
     }
 
     pub fn stripe_key_accepted(&self, key: &str) -> bool {
-        key == self.cfg.stripe_secret_key
-            || self
-                .lock()
-                .registered
-                .stripe_secret_keys
-                .iter()
-                .any(|k| k == key)
+        let inner = self.lock();
+        let registered = &inner.registered;
+        !registered.stripe_expired_keys.iter().any(|k| k == key)
+            && (key == self.cfg.stripe_secret_key
+                || registered.stripe_secret_keys.iter().any(|k| k == key))
     }
 
     /// Takes one firing of a matching fault.

@@ -32,19 +32,26 @@ fn signed(st: &Shared, status: StatusCode, body: String, what: &str) -> Response
     let ts = chrono::Utc::now().timestamp().to_string();
     let nonce = random_nonce(32);
     let msg = response_message(&ts, &nonce, body.as_bytes());
-    let mut sig = st
-        .cfg
-        .keys
-        .wechat_platform
-        .sign_sha256_b64(&msg)
-        .unwrap_or_default();
+    // After a rotation's switch, answers are signed under the successor's serial.
+    let successor = {
+        let inner = st.lock();
+        inner
+            .platform_successor
+            .clone()
+            .filter(|_| inner.signing_with_successor)
+    };
+    let (key, current_serial) = match &successor {
+        Some(s) => (&s.key, s.serial.clone()),
+        None => (&st.cfg.keys.wechat_platform, st.platform_serial.clone()),
+    };
+    let mut sig = key.sign_sha256_b64(&msg).unwrap_or_default();
     if corrupt {
         sig = flip_b64(&sig);
     }
     let serial = if rogue {
         ROGUE_SERIAL.to_string()
     } else {
-        st.platform_serial.clone()
+        current_serial
     };
     let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     let h = resp.headers_mut();
@@ -164,30 +171,39 @@ pub(crate) async fn certificates(
     if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
         return r;
     }
-    let nonce = random_nonce(12);
-    let ct = match aead_encrypt(
-        st.cfg.apiv3_key.as_bytes(),
-        &nonce,
-        "certificate",
-        st.platform_cert_pem.as_bytes(),
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            return error(
-                &st,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "SYSTEM_ERROR",
-                &e.to_string(),
-                uri.path(),
-            )
-        }
-    };
-    let body = json!({"data": [{
-        "serial_no": st.platform_serial,
-        "effective_time": "2020-01-01T08:00:00+08:00",
-        "expire_time": "2050-01-01T07:59:59+08:00",
-        "encrypt_certificate": {"algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate", "ciphertext": ct}
-    }]});
+    // The current certificate, and a published successor (both valid at once).
+    let mut certs = vec![(st.platform_serial.clone(), st.platform_cert_pem.clone())];
+    if let Some(s) = st.lock().platform_successor.clone() {
+        certs.push((s.serial, s.pem));
+    }
+    let mut data = Vec::new();
+    for (serial, pem) in certs {
+        let nonce = random_nonce(12);
+        let ct = match aead_encrypt(
+            st.cfg.apiv3_key.as_bytes(),
+            &nonce,
+            "certificate",
+            pem.as_bytes(),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                return error(
+                    &st,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "SYSTEM_ERROR",
+                    &e.to_string(),
+                    uri.path(),
+                )
+            }
+        };
+        data.push(json!({
+            "serial_no": serial,
+            "effective_time": "2020-01-01T08:00:00+08:00",
+            "expire_time": "2050-01-01T07:59:59+08:00",
+            "encrypt_certificate": {"algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate", "ciphertext": ct}
+        }));
+    }
+    let body = json!({ "data": data });
     signed(&st, StatusCode::OK, body.to_string(), uri.path())
 }
 

@@ -220,6 +220,15 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
         .expect("demo admin")
         .actor;
     std::fs::write(tmp.join("master.key"), "11".repeat(32)).expect("master key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            tmp.join("master.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("chmod 600");
+    }
     paydesk_service::keys::init(&w.db, &admin, &master_key_file(tmp), None)
         .await
         .expect("vault");

@@ -462,3 +462,69 @@ fn expiry_warnings_come_early_and_stop_once_a_successor_is_there() {
         vec!["refresh_overdue"]
     );
 }
+
+/// WeChat Pay's own rotation: the successor certificate is published next to the current one
+/// long before answers switch to it. The scheduled download stores it (several valid at
+/// once), so when WeChat Pay switches, answers verify from the vault with no download at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_successor_certificate_is_stored_before_wechat_pay_switches_to_it() {
+    let merchant = PrivateKey::generate().unwrap();
+    let cert = Certificate::self_signed(&merchant, &[0x3c, 0x55, 0x06], MCHID).unwrap();
+    let account = account("wechat-main");
+    let date = BillDate::parse("2026-01-15").unwrap();
+    for t in backends().await {
+        let sb = sandbox(&merchant, &cert.serial_hex).await;
+        let db = vault_db(&t).await;
+        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        import_merchant(&v, &merchant, &cert, APIV3).await;
+        let adm = admin();
+        let t0 = Utc::now();
+        v.refresh_if_due(&adm, &account, &sb.wechat_base_url, t0)
+            .await
+            .unwrap();
+
+        let successor = sb
+            .publish_wechat_platform_successor(PrivateKey::generate().unwrap())
+            .unwrap();
+        let check = v
+            .refresh_if_due(
+                &adm,
+                &account,
+                &sb.wechat_base_url,
+                t0 + Duration::hours(13),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            check,
+            CertificateCheck::Refreshed {
+                added: vec![successor.clone()]
+            }
+        );
+        let held = v
+            .verification_keys("wechat-main", Purpose::WechatPlatformCert, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 2, "both certificates valid at once");
+
+        // WeChat Pay switches; the certificate download is broken, so only the vault's copy
+        // of the successor can verify the answers.
+        sb.sign_with_wechat_platform_successor(true);
+        sb.set_fault(
+            Fault::new(Provider::Wechat, FaultKind::UnknownSerial)
+                .only("/v3/certificates")
+                .times(100),
+        );
+        v.adapter(&account, &sb.wechat_base_url)
+            .await
+            .unwrap()
+            .download_statement(date)
+            .await
+            .unwrap();
+        db.close().await;
+        t.drop_db().await;
+        sb.shutdown().await;
+    }
+}

@@ -396,7 +396,7 @@ async fn wechat_certificates_refresh_on_unknown_serial_and_fail_closed() {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("does not verify") && e.contains("no certificate was stored"),
+            e.contains("failed verification") && e.contains("no certificate was stored"),
             "{e}"
         );
         assert!(v
@@ -469,4 +469,144 @@ async fn wechat_certificates_refresh_on_unknown_serial_and_fail_closed() {
         t.drop_db().await;
     }
     sb.shutdown().await;
+}
+
+/// Stripe's key roll: the merchant rolls the secret key in the dashboard (both keys work until
+/// the old one expires), imports the new key, tests and activates it; the old version retires
+/// with the overlap as its grace. When Stripe ends the overlap, Paydesk's calls keep working,
+/// and the old version is refused by Stripe as it would be.
+#[tokio::test(flavor = "multi_thread")]
+async fn rolling_the_stripe_key_keeps_calls_working_through_the_end_of_the_overlap() {
+    const OLD: &str = "sk_test_sandboxvaultkey123";
+    const NEW: &str = "sk_test_RolledSandboxKey4567890";
+    let keys = SandboxKeys::generate().unwrap();
+    let wechat = PrivateKey::generate().unwrap();
+    let date = BillDate::parse("2026-01-15").unwrap();
+    for t in backends().await {
+        let sb = Sandbox::start(
+            sandbox_config(
+                &keys,
+                PrivateKey::generate().unwrap().public_key(),
+                &wechat,
+                "5E7A11",
+            ),
+            0,
+        )
+        .await
+        .unwrap();
+        let mut charge = line(Provider::Stripe, "stripe-main");
+        charge.currency = paydesk_core::Currency::USD;
+        charge.provider_txn_id = "ch_3RollTest0001".into();
+        sb.add_transactions(Provider::Stripe, vec![charge]);
+        let db = vault_db(&t).await;
+        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        let adm = admin();
+        let account = account("stripe-main");
+        let import = |key: &'static str| {
+            let v = &v;
+            let adm = &adm;
+            async move {
+                v.import(
+                    adm,
+                    "stripe-main",
+                    &ImportInput::StripeSecretKey {
+                        key: SecretString::from(key),
+                    },
+                )
+                .await
+                .unwrap()
+            }
+        };
+        import(OLD).await;
+        let download = || async {
+            v.adapter(&account, &sb.stripe_base_url)
+                .await
+                .unwrap()
+                .download_statement(date)
+                .await
+        };
+        download().await.unwrap();
+
+        // Imported before the roll at Stripe: pending, and its test is refused (401).
+        import(NEW).await;
+        let listing = v.list(&adm).await.unwrap();
+        let stripe = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::StripeSecretKey)
+            .unwrap();
+        let states: Vec<_> = stripe
+            .versions
+            .iter()
+            .map(|x| (x.version, x.state))
+            .collect();
+        assert!(states.contains(&(2, VersionState::Pending)), "{states:?}");
+        let e = v
+            .test(
+                &adm,
+                &account,
+                Purpose::StripeSecretKey,
+                2,
+                &sb.stripe_base_url,
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("refused"), "{e}");
+
+        // Rolled at Stripe: the test passes, activation retires version 1 with a 24 h overlap.
+        sb.roll_stripe_key(NEW);
+        v.test(
+            &adm,
+            &account,
+            Purpose::StripeSecretKey,
+            2,
+            &sb.stripe_base_url,
+        )
+        .await
+        .unwrap();
+        v.activate(
+            &adm,
+            "stripe-main",
+            Purpose::StripeSecretKey,
+            2,
+            Duration::hours(24),
+        )
+        .await
+        .unwrap();
+        let listing = v.list(&adm).await.unwrap();
+        let stripe = listing
+            .iter()
+            .find(|l| l.purpose == Purpose::StripeSecretKey)
+            .unwrap();
+        let old = stripe.versions.iter().find(|x| x.version == 1).unwrap();
+        assert_eq!(old.state, VersionState::Retired);
+        let until = old.usable_until.expect("overlap end recorded");
+        assert!(
+            (until - chrono::Utc::now() - Duration::hours(24))
+                .num_minutes()
+                .abs()
+                < 2
+        );
+        let new = stripe.versions.iter().find(|x| x.version == 2).unwrap();
+        assert_eq!(new.state, VersionState::Active);
+
+        // Stripe ends the overlap: calls go on with the new key; the old one is refused.
+        sb.expire_stripe_key(OLD);
+        download().await.unwrap();
+        let e = v
+            .test(
+                &adm,
+                &account,
+                Purpose::StripeSecretKey,
+                1,
+                &sb.stripe_base_url,
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("refused"), "{e}");
+        db.close().await;
+        t.drop_db().await;
+        sb.shutdown().await;
+    }
 }

@@ -478,6 +478,12 @@ async fn master_rotation_is_all_or_nothing() {
             paydesk_vault::MasterKey::generate_key_file().as_bytes(),
         )
         .unwrap();
+        // A master key file must be readable by its owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&kf, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let mut v = keys::unlock(&db, &admin(), &passphrase(NEW)).await.unwrap();
         v.rotate_master(&admin(), &MasterSource::KeyFile(kf.clone()), None)
             .await
