@@ -435,3 +435,78 @@ fn key_rotation_through_the_sandbox() {
         ) >= 1
     );
 }
+
+/// The app's scheduled WeChat Pay certificate download: due once the merchant key and APIv3
+/// key are in the unlocked vault, run as Paydesk itself, then not again until the interval.
+#[test]
+fn platform_certificates_are_downloaded_on_the_schedule() {
+    use paydesk_providers::keys::{Certificate, PrivateKey};
+    use paydesk_service::keys::CertificateCheck;
+    use tauri::Manager;
+    let app = demo_app();
+    app.login("admin", "orchid-harbor-2026");
+    let state = app._app.state::<paydesk_desktop::state::DesktopState>();
+    let tick =
+        || tauri::async_runtime::block_on(paydesk_desktop::scheduler::certificate_tick(&state));
+    assert!(
+        tick().is_empty(),
+        "nothing happens while the vault is locked"
+    );
+    app.invoke(
+        "vault_init",
+        json!({ "passphrase": "correct horse battery" }),
+    )
+    .expect("init");
+    let checks = tick();
+    assert!(
+        matches!(&checks[0].check, CertificateCheck::Skipped { .. }),
+        "no merchant key yet: {checks:?}"
+    );
+
+    let merchant = PrivateKey::generate().expect("key");
+    let cert =
+        Certificate::self_signed(&merchant, &[0x3c, 0x55, 0x07], "1900000001").expect("cert");
+    let listed = app
+        .invoke(
+            "keys_import",
+            json!({ "account": "wechat-main", "purpose": "wechat_merchant_key",
+                    "fields": { "key": merchant.to_pkcs8_pem().expect("pem"), "cert": cert.to_pem() } }),
+        )
+        .expect("import merchant key");
+    let apiv3 = std::fs::read_to_string(app.db.with_file_name("keys").join("wechat_apiv3_key.txt"))
+        .expect("demo APIv3 key");
+    app.invoke(
+        "keys_import",
+        json!({ "account": "wechat-main", "purpose": "wechat_apiv3_key",
+                "fields": { "key": apiv3.trim() } }),
+    )
+    .expect("import APIv3 key");
+    app.invoke(
+        "keys_register_with_sandbox",
+        json!({ "account": "wechat-main", "purpose": "wechat_merchant_key", "version": listed["version"] }),
+    )
+    .expect("upload to the sandbox");
+
+    let checks = tick();
+    assert_eq!(checks.len(), 1);
+    assert!(
+        matches!(&checks[0].check, CertificateCheck::Refreshed { .. }),
+        "{checks:?}"
+    );
+    assert!(matches!(&tick()[0].check, CertificateCheck::NotDue { .. }));
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'key.refresh_wechat_certs' AND actor = 'system' AND outcome = 'ok'"
+        ),
+        1
+    );
+    let list = app.invoke("keys_list", json!({})).expect("list");
+    let certs = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["purpose"] == "wechat_platform_cert")
+        .cloned()
+        .unwrap_or_default();
+    assert!(certs["refresh"]["last_ok_at"].is_string(), "{certs}");
+}
