@@ -31,9 +31,10 @@ if [ "$need_pg" = "--postgres" ]; then
 fi
 command -v node >/dev/null 2>&1 || { echo "paydesk setup: Node.js (20 or newer) with npm is missing" >&2; exit 1; }
 if [ -n "$need_desktop" ]; then
-  # The Tauri desktop app (WebKitGTK) and its headless end-to-end tests (Xvfb, WebKitWebDriver).
+  # The Tauri desktop app (WebKitGTK), its headless end-to-end tests (Xvfb, WebKitWebDriver), and
+  # a Chinese font so the zh screens (and their screenshots) show characters, not boxes.
   for pkg in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
-             xvfb xauth webkit2gtk-driver file; do
+             xvfb xauth webkit2gtk-driver file fonts-noto-cjk; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
 fi

@@ -22,6 +22,14 @@ if ! command -v Xvfb >/dev/null 2>&1 || ! command -v WebKitWebDriver >/dev/null 
    || ! dpkg -s libwebkit2gtk-4.1-dev >/dev/null 2>&1; then
   bash tests/bin/setup.sh --desktop
 fi
+# The zh screens need a Chinese font; without one they render boxes and the screenshots lie.
+if [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  bash tests/bin/setup.sh --desktop
+  if [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+    log "no Chinese font installed (fonts-noto-cjk); the zh screens would show boxes"
+    exit 1
+  fi
+fi
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tauri-driver >/dev/null 2>&1; then
   log "installing tauri-driver (cargo install, about 45 s)"
