@@ -141,4 +141,30 @@ describe('keys: vault and Alipay app key rotation', () => {
       assert.ok(audit.every((a) => !a.details.includes('PRIVATE KEY')), 'no private key in the audit details');
     }),
   );
+
+  it(
+    'shows when WeChat Pay platform certificates were last downloaded, and a failed download with its reason',
+    shotOnFailure(() => app, 'keys-wechat-certs', async () => {
+      // The demo vault holds the sandbox's platform certificate but no WeChat merchant key:
+      // a download cannot be signed, so it fails, and the page says so.
+      await app.scrollTo('refresh-certs-wechat-main');
+      assert.match(await app.text('key-refresh-wechat-main'), /never/i);
+      await app.clickTestId('refresh-certs-wechat-main');
+      await app.waitForAttr('key-refresh-wechat-main', 'data-failed', 'true');
+      const warning = await app.waitForText(
+        'key-warning-wechat-main-wechat_platform_cert',
+        (t) => /download/i.test(t) && /wechat_merchant_key/.test(t),
+      );
+      assert.match(warning, /failed/i);
+      const rows = app.dbRows('SELECT last_error, last_ok_at FROM vault_refresh WHERE account = ?', ['wechat-main']);
+      assert.equal(rows.length, 1);
+      assert.ok(rows[0].last_error && rows[0].last_ok_at === null, JSON.stringify(rows));
+      const audit = app.dbRows(
+        "SELECT actor, outcome FROM audit_log WHERE action = 'key.refresh_wechat_certs' ORDER BY seq",
+      );
+      assert.deepEqual(audit, [{ actor: 'admin', outcome: 'failed' }]);
+      await app.scrollTo('key-warning-wechat-main-wechat_platform_cert', 'center');
+      await app.screenshot('keys-wechat-certs');
+    }),
+  );
 });

@@ -133,24 +133,25 @@ function AccountCard({
           {t('never_run_hint')}
         </Typography.Paragraph>
       )}
+      {/* Amounts at stake get half the card: "US$1,621.09" must fit at 1280 px. */}
       <Row gutter={12}>
-        <Col span={8}>
+        <Col span={6}>
           <Statistic title={t('matched')} value={formatCount(matched, lang)} valueStyle={num} />
         </Col>
-        <Col span={8}>
+        <Col span={6}>
           <Statistic
             title={t('open')}
             value={formatCount(acc.open, lang)}
             valueStyle={{ ...num, color: acc.open > 0 ? '#cf1322' : undefined }}
           />
         </Col>
-        <Col span={8}>
+        <Col span={12}>
           <div style={{ color: 'rgba(0,0,0,0.45)', fontSize: 14, marginBottom: 4 }}>{t('at_stake')}</div>
           {atStake.length === 0 ? (
             <div style={num}>—</div>
           ) : (
             atStake.map(([cur, minor]) => (
-              <div key={cur} style={{ ...num, fontSize: 20, lineHeight: 1.6 }} data-testid={`dashboard-at-stake-${acc.account}-${cur}`}>
+              <div key={cur} style={{ ...num, fontSize: 20, lineHeight: 1.6, whiteSpace: 'nowrap' }} data-testid={`dashboard-at-stake-${acc.account}-${cur}`}>
                 {formatMoney(minor, cur, lang)}
               </div>
             ))

@@ -15,14 +15,22 @@ const PASS: &str = "cli-vault-passphrase-31";
 const STRIPE: &str = "rk_test_CliVaultSecretKey5566778899";
 const APIV3: &str = "CliApiV3KeyForVaultTests01234567";
 
-fn run(ws: &Path, passphrase: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paydesk"))
-        .args(args)
+/// `paydesk ARGS` as the admin, with no vault master key in the environment.
+fn paydesk(ws: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_paydesk"));
+    c.args(args)
         .env("PAYDESK_WORKSPACE", ws)
         .env("PAYDESK_USER", ADMIN.0)
         .env("PAYDESK_PASSWORD", ADMIN.1)
-        .env("PAYDESK_VAULT_PASSPHRASE", passphrase)
+        .env_remove("PAYDESK_VAULT_PASSPHRASE")
         .env_remove("PAYDESK_VAULT_KEY_FILE")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+fn run(ws: &Path, passphrase: &str, args: &[&str]) -> Output {
+    paydesk(ws, args)
+        .env("PAYDESK_VAULT_PASSPHRASE", passphrase)
         .output()
         .expect("run paydesk")
 }
@@ -112,11 +120,7 @@ fn keys_commands_never_print_secrets() {
     outputs.borrow_mut().extend(&out.stdout);
     outputs.borrow_mut().extend(&out.stderr);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_paydesk"))
-        .args(["vault", "rotate-master"])
-        .env("PAYDESK_WORKSPACE", &ws)
-        .env("PAYDESK_USER", ADMIN.0)
-        .env("PAYDESK_PASSWORD", ADMIN.1)
+    let out = paydesk(&ws, &["vault", "rotate-master"])
         .env("PAYDESK_VAULT_PASSPHRASE", PASS)
         .env("PAYDESK_VAULT_NEW_PASSPHRASE", "rotated-cli-passphrase-42")
         .output()
@@ -153,16 +157,7 @@ fn keys_commands_never_print_secrets() {
 
 /// `paydesk` as cron runs it: the user's credentials, no vault passphrase in the environment.
 fn run_unattended(ws: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paydesk"))
-        .args(args)
-        .env("PAYDESK_WORKSPACE", ws)
-        .env("PAYDESK_USER", ADMIN.0)
-        .env("PAYDESK_PASSWORD", ADMIN.1)
-        .env_remove("PAYDESK_VAULT_PASSPHRASE")
-        .env_remove("PAYDESK_VAULT_KEY_FILE")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run paydesk")
+    paydesk(ws, args).output().expect("run paydesk")
 }
 
 #[test]

@@ -16,10 +16,9 @@ use paydesk_core::{Actor, BillDate, Provider, Role};
 use paydesk_providers::keys::{Certificate, PrivateKey};
 use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxConfig, SandboxKeys};
 use paydesk_service::config::VaultSettings;
-use paydesk_service::keys::{self, CertificateCheck, ImportInput, MasterSource, Vault};
+use paydesk_service::keys::{self, CertificateCheck, MasterSource};
 use paydesk_service::workspace::{self, Workspace};
 use paydesk_vault::{Purpose, VersionState};
-use secrecy::SecretString;
 
 const APIV3: &str = "Sandbox0ApiV3Key0For0Vault0Tests";
 const MCHID: &str = "1900000001";
@@ -65,31 +64,6 @@ async fn sandbox(merchant: &PrivateKey, serial: &str) -> paydesk_sandbox::Sandbo
     sb
 }
 
-/// Imports the merchant key (with its certificate) and the APIv3 key: no platform
-/// certificate yet.
-async fn import_merchant(v: &Vault, merchant: &PrivateKey, cert: &Certificate, apiv3: &str) {
-    v.import(
-        &admin(),
-        "wechat-main",
-        &ImportInput::WechatMerchant {
-            key: SecretString::from(merchant.to_pkcs8_pem().unwrap()),
-            cert: cert.to_pem(),
-            mchid: MCHID.into(),
-        },
-    )
-    .await
-    .unwrap();
-    v.import(
-        &admin(),
-        "wechat-main",
-        &ImportInput::WechatApiv3Key {
-            key: SecretString::from(apiv3.to_string()),
-        },
-    )
-    .await
-    .unwrap();
-}
-
 fn warning_codes(listing: &[keys::KeyListing], purpose: Purpose) -> Vec<&'static str> {
     listing
         .iter()
@@ -115,7 +89,7 @@ async fn scheduled_download_runs_when_due_and_a_failure_is_recorded_and_retried_
             .await
             .unwrap()
             .with_settings(&settings);
-        import_merchant(&v, &merchant, &cert, APIV3).await;
+        import_wechat_merchant(&v, &merchant, &cert, APIV3).await;
         let adm = admin();
         let t0 = Utc::now();
 
@@ -243,7 +217,7 @@ async fn a_certificate_fetched_on_an_unknown_serial_is_kept_in_the_vault() {
         let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
-        import_merchant(&v, &merchant, &cert, APIV3).await;
+        import_wechat_merchant(&v, &merchant, &cert, APIV3).await;
         let support = Actor::new("agent", [Role::Support]);
 
         // The vault holds no platform certificate: the first answer names an unknown serial,
@@ -354,7 +328,7 @@ async fn the_workspace_schedule_checks_every_wechat_account() {
     let demo =
         paydesk_service::sandbox::DemoCredentials::load_or_create(&dir.join("keys")).unwrap();
     let apiv3 = secrecy::ExposeSecret::expose_secret(&demo.apiv3_key).to_string();
-    import_merchant(&vault, &merchant, &cert, &apiv3).await;
+    import_wechat_merchant(&vault, &merchant, &cert, &apiv3).await;
     let now = Utc::now();
     let checks = keys::refresh_due_certificates(&w, &vault, &adm, now)
         .await
@@ -478,7 +452,7 @@ async fn a_published_successor_certificate_is_stored_before_wechat_pay_switches_
         let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
-        import_merchant(&v, &merchant, &cert, APIV3).await;
+        import_wechat_merchant(&v, &merchant, &cert, APIV3).await;
         let adm = admin();
         let t0 = Utc::now();
         v.refresh_if_due(&adm, &account, &sb.wechat_base_url, t0)

@@ -364,26 +364,7 @@ async fn wechat_certificates_refresh_on_unknown_serial_and_fail_closed() {
             .unwrap_err()
             .to_string();
         assert!(e.contains("another merchant"), "{e}");
-        v.import(
-            &adm,
-            "wechat-main",
-            &ImportInput::WechatMerchant {
-                key: SecretString::from(wechat.to_pkcs8_pem().unwrap()),
-                cert: cert.to_pem(),
-                mchid: "1900000001".into(),
-            },
-        )
-        .await
-        .unwrap();
-        v.import(
-            &adm,
-            "wechat-main",
-            &ImportInput::WechatApiv3Key {
-                key: SecretString::from(APIV3),
-            },
-        )
-        .await
-        .unwrap();
+        import_wechat_merchant(&v, &wechat, &cert, APIV3).await;
         let account = account("wechat-main");
 
         // Fails closed: the certificate download answer is signed with a serial nobody has.
@@ -528,14 +509,18 @@ async fn rolling_the_stripe_key_keeps_calls_working_through_the_end_of_the_overl
                 .await
         };
         download().await.unwrap();
+        let stripe_versions = || async {
+            v.list(&adm)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|l| l.purpose == Purpose::StripeSecretKey)
+                .expect("Stripe key listed")
+        };
 
         // Imported before the roll at Stripe: pending, and its test is refused (401).
         import(NEW).await;
-        let listing = v.list(&adm).await.unwrap();
-        let stripe = listing
-            .iter()
-            .find(|l| l.purpose == Purpose::StripeSecretKey)
-            .unwrap();
+        let stripe = stripe_versions().await;
         let states: Vec<_> = stripe
             .versions
             .iter()
@@ -574,11 +559,7 @@ async fn rolling_the_stripe_key_keeps_calls_working_through_the_end_of_the_overl
         )
         .await
         .unwrap();
-        let listing = v.list(&adm).await.unwrap();
-        let stripe = listing
-            .iter()
-            .find(|l| l.purpose == Purpose::StripeSecretKey)
-            .unwrap();
+        let stripe = stripe_versions().await;
         let old = stripe.versions.iter().find(|x| x.version == 1).unwrap();
         assert_eq!(old.state, VersionState::Retired);
         let until = old.usable_until.expect("overlap end recorded");

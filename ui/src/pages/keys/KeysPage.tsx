@@ -159,10 +159,11 @@ function KeyList({ onLocked }: { onLocked: () => void }) {
     try {
       const serials = await call<string[]>('keys_refresh_wechat_certs', { account });
       setCertResults((prev) => ({ ...prev, [account]: serials }));
-      void load();
     } catch (e) {
       showError(e);
     } finally {
+      // Success or failure, the listing shows the download's outcome (last download, warning).
+      void load();
       setRefreshing(null);
     }
   }
@@ -559,8 +560,8 @@ function KeyRow({
           showIcon
           style={{ marginBottom: 6 }}
           message={warningText(w, purpose)}
-          // The backend's text of a failed download carries the provider's error.
-          description={w.code === 'refresh_failed' ? w.message : undefined}
+          // A failed download: the provider's (or the vault's) own error, under the title.
+          description={w.code === 'refresh_failed' ? (listing.refresh?.last_error ?? w.message) : undefined}
           data-testid={`key-warning-${account}-${purpose}`}
           data-code={w.code}
         />

@@ -168,3 +168,27 @@ pub async fn dump_text(db: &AppDb) -> String {
     }
     out
 }
+
+/// Imports a WeChat Pay merchant key with its certificate (merchant 1900000001) and the APIv3
+/// key into `wechat-main`: what an admin has before any platform certificate.
+pub async fn import_wechat_merchant(
+    v: &keys::Vault,
+    merchant: &paydesk_providers::keys::PrivateKey,
+    cert: &paydesk_providers::keys::Certificate,
+    apiv3: &str,
+) {
+    for input in [
+        keys::ImportInput::WechatMerchant {
+            key: SecretString::from(merchant.to_pkcs8_pem().expect("PKCS#8")),
+            cert: cert.to_pem(),
+            mchid: "1900000001".into(),
+        },
+        keys::ImportInput::WechatApiv3Key {
+            key: SecretString::from(apiv3.to_string()),
+        },
+    ] {
+        v.import(&admin(), "wechat-main", &input)
+            .await
+            .expect("import WeChat Pay credentials");
+    }
+}
