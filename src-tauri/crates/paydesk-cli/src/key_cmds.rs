@@ -254,6 +254,21 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                         v.created_at.format("%Y-%m-%d %H:%M")
                     );
                 }
+                if let Some(r) = &c.refresh {
+                    let last = r.last_ok_at.map_or_else(
+                        || "never".to_string(),
+                        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    );
+                    println!(
+                        "{:<14} platform certificates last downloaded: {last}{}",
+                        c.account,
+                        if r.last_error.is_some() {
+                            " (the last attempt failed)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
                 for warning in &c.warnings {
                     eprintln!("warning: {}: {}", c.account, warning.message);
                 }

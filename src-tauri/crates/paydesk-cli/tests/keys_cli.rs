@@ -165,8 +165,11 @@ fn a_key_file_vault_runs_unattended_and_cron_refreshes_due_certificates() {
     use paydesk_providers::keys::{Certificate, PrivateKey};
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
+    let outputs = std::cell::RefCell::new(Vec::<u8>::new());
     let ok = |args: &[&str]| {
         let out = run_unattended(&ws, args);
+        outputs.borrow_mut().extend(&out.stdout);
+        outputs.borrow_mut().extend(&out.stderr);
         assert!(
             out.status.success(),
             "paydesk {args:?}: {}",
@@ -248,6 +251,11 @@ fn a_key_file_vault_runs_unattended_and_cron_refreshes_due_certificates() {
     // Run again from cron: not due.
     let again = ok(&["keys", "refresh-wechat-certs", "--due"]);
     assert!(again.contains("wechat-main: not due until"), "{again}");
+    let table = ok(&["keys", "list"]);
+    assert!(
+        table.contains("platform certificates last downloaded: 20"),
+        "{table}"
+    );
     let list: serde_json::Value = serde_json::from_str(&ok(&["keys", "list", "--json"])).unwrap();
     let certs = list
         .as_array()
@@ -256,6 +264,39 @@ fn a_key_file_vault_runs_unattended_and_cron_refreshes_due_certificates() {
         .find(|l| l["purpose"] == "wechat_platform_cert")
         .expect("platform certificates listed");
     assert!(certs["refresh"]["last_ok_at"].is_string(), "{certs}");
+
+    // No secret in any output or in the database: the master key file's content, the APIv3
+    // key, the merchant private key (its base64 body).
+    let master = std::fs::read_to_string(&key_file).unwrap();
+    let pkcs8 = merchant.to_pkcs8_pem().unwrap();
+    let body: String = pkcs8
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("");
+    let mut db = std::fs::read(ws.join("paydesk.db")).unwrap();
+    if let Ok(wal) = std::fs::read(ws.join("paydesk.db-wal")) {
+        db.extend(wal);
+    }
+    let outputs = outputs.into_inner();
+    // Past the public modulus: the private exponent and the CRT coefficient.
+    let middle = body.len() / 2;
+    for secret in [
+        master.trim(),
+        APIV3,
+        &body[middle..middle + 64],
+        &body[body.len() - 64..],
+    ] {
+        let n = secret.as_bytes();
+        assert!(
+            !outputs.windows(n.len()).any(|w| w == n),
+            "a secret was printed"
+        );
+        assert!(
+            !db.windows(n.len()).any(|w| w == n),
+            "a secret is in the database file"
+        );
+    }
 
     // A key file other users can read is refused with the fix.
     #[cfg(unix)]
