@@ -360,6 +360,22 @@ async fn check_account_certificates(
             return skipped(&format!("no active {purpose} in the vault"));
         }
     }
+    // WeChat Pay public-key mode (`PUB_KEY_ID_...`, the only mode of new merchants): there
+    // are no platform certificates to download. During a migration both are held, and the
+    // certificates are still kept current.
+    let public_key_mode = vault
+        .active(&account.name, Purpose::WechatPublicKey)
+        .await?
+        .is_some()
+        && vault
+            .credential(&account.name, Purpose::WechatPlatformCert)
+            .await?
+            .is_none();
+    if public_key_mode {
+        return skipped(
+            "WeChat Pay public-key mode (PUB_KEY_ID): no platform certificates to download",
+        );
+    }
     // Not due: no sandbox to start, no connection to open.
     let next_at = vault.next_certificate_refresh(&account.name, now).await?;
     if next_at > now {

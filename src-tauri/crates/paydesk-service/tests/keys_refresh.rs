@@ -502,3 +502,75 @@ async fn a_published_successor_certificate_is_stored_before_wechat_pay_switches_
         sb.shutdown().await;
     }
 }
+
+/// A new merchant verifies with the WeChat Pay public key (`PUB_KEY_ID_...`) and has no
+/// platform certificates: nothing to download, so the schedule skips it rather than failing
+/// every few hours. Once a certificate is held too (a migration), it is kept current again.
+#[tokio::test(flavor = "multi_thread")]
+async fn public_key_mode_accounts_have_no_certificates_to_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ws");
+    let w = workspace::init(&dir, true).await.unwrap();
+    let adm = Actor::new("admin", [Role::Admin]);
+    let source = MasterSource::KeyFile(tmp.path().join("vault.key"));
+    keys::create_key_file(&tmp.path().join("vault.key")).unwrap();
+    keys::init(&w.db, &adm, &source, None).await.unwrap();
+    let vault = w.unlock_vault(&adm, &source).await.unwrap();
+    let merchant = PrivateKey::generate().unwrap();
+    let cert = Certificate::self_signed(&merchant, &[0x3c, 0x55, 0x08], "1900000001").unwrap();
+    let demo =
+        paydesk_service::sandbox::DemoCredentials::load_or_create(&dir.join("keys")).unwrap();
+    let apiv3 = secrecy::ExposeSecret::expose_secret(&demo.apiv3_key).to_string();
+    import_wechat_merchant(&vault, &merchant, &cert, &apiv3).await;
+    let wechat_pay_key = PrivateKey::generate().unwrap();
+    vault
+        .import(
+            &adm,
+            "wechat-main",
+            &keys::ImportInput::WechatPublicKey {
+                text: paydesk_providers::keys::public_key_pem(&wechat_pay_key.public_key())
+                    .unwrap(),
+                key_id: "PUB_KEY_ID_0114232134912410000000000000".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let checks = keys::refresh_due_certificates(&w, &vault, &adm, Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&checks[0].check, CertificateCheck::Skipped { reason } if reason.contains("public-key mode")),
+        "{checks:?}"
+    );
+    assert!(db_refresh_is_empty(&w).await, "no download was attempted");
+
+    // Migrating: a platform certificate is held as well, so the schedule downloads again.
+    let sandbox = paydesk_service::sandbox::start_recent(&w, 0, 1)
+        .await
+        .unwrap();
+    let pem = sandbox.wechat_platform_cert_pem.clone();
+    sandbox.shutdown().await;
+    vault
+        .import(
+            &adm,
+            "wechat-main",
+            &keys::ImportInput::WechatPlatformCert { pem },
+        )
+        .await
+        .unwrap();
+    let checks = keys::refresh_due_certificates(&w, &vault, &adm, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        checks[0].check,
+        CertificateCheck::Refreshed { added: vec![] },
+        "the held certificate is the sandbox's"
+    );
+}
+
+async fn db_refresh_is_empty(w: &Workspace) -> bool {
+    w.db.vault_refresh_state("wechat-main")
+        .await
+        .unwrap()
+        .is_none()
+}
