@@ -319,6 +319,10 @@ export interface AttentionKey {
   code: KeyWarningCode;
   /** The same in English (fallback when the UI has no words for `code`). */
   message: string;
+  /** The certificate serial the warning is about, if any. */
+  serial?: string | null;
+  /** The warning's date (RFC 3339): the expiry, or the last certificate download. */
+  at?: string | null;
   /** For expires_soon the expiry; otherwise the active version's expiry, if any. */
   expires_at: string | null;
 }

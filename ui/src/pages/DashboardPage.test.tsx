@@ -6,7 +6,7 @@ import { emit } from '@tauri-apps/api/event';
 import DashboardPage, { buildChartOption } from './DashboardPage';
 import { makeMe, renderWithSession } from '../test-utils';
 import { setLanguage } from '../i18n';
-import { formatDate } from '../format';
+import { formatDate, formatDateTime } from '../format';
 import type { AttentionKey, Dashboard } from '../types';
 
 const DASH: Dashboard = {
@@ -57,6 +57,8 @@ const DASH: Dashboard = {
         code: 'expires_soon',
         message:
           'version 2 (5157F09EFDC096DE15EBE81A47057A72) expires on 2026-03-24, 9 days from now, and nothing replaces it yet; refresh the platform certificates',
+        serial: '5157F09EFDC096DE15EBE81A47057A72',
+        at: '2026-03-24T00:00:00Z',
         expires_at: '2026-03-24T00:00:00Z',
       },
     ],
@@ -116,7 +118,7 @@ describe('DashboardPage', () => {
     const key = within(keys).getByTestId('attention-key-wechat-main-wechat_platform_cert');
     expect(key).toHaveAttribute('data-code', 'expires_soon');
     expect(key).toHaveTextContent(
-      `Version 2 expires on ${formatDate('2026-03-24T00:00:00Z', 'en')} and nothing replaces it yet. Refresh the platform certificates`,
+      `Version 2 (serial 5157F09EFDC096DE15EBE81A47057A72) expires on ${formatDate('2026-03-24T00:00:00Z', 'en')} and nothing replaces it yet. Refresh the platform certificates`,
     );
     expect(key).not.toHaveTextContent('9 days from now');
     expect(screen.getByTestId('dashboard-chart')).toBeInTheDocument();
@@ -131,6 +133,7 @@ describe('DashboardPage', () => {
         version: 3,
         code: 'refresh_failed',
         message: `the last certificate download (2026-03-14 07:30 UTC) failed: ${error}`,
+        at: '2026-03-14T07:30:00Z',
         expires_at: '2026-09-01T00:00:00Z',
       },
       {
@@ -154,7 +157,9 @@ describe('DashboardPage', () => {
     renderWithSession(<DashboardPage />);
     const failed = await screen.findByTestId('attention-key-wechat-main-wechat_platform_cert');
     expect(failed).toHaveTextContent('WeChat platform certificate v3');
-    expect(failed).toHaveTextContent('The last platform certificate download failed.');
+    expect(failed).toHaveTextContent(
+      `The platform certificate download of ${formatDateTime('2026-03-14T07:30:00Z', 'en')} failed.`,
+    );
     expect(failed).toHaveTextContent(error);
     const none = screen.getByTestId('attention-key-stripe-jp-stripe_secret_key');
     expect(none).toHaveTextContent('No active version: this key is not used until a version is activated.');
@@ -169,7 +174,7 @@ describe('DashboardPage', () => {
     backend(DASH);
     renderWithSession(<DashboardPage />, { lang: 'zh' });
     expect(await screen.findByTestId('attention-key-wechat-main-wechat_platform_cert')).toHaveTextContent(
-      `版本 2 将于 ${formatDate('2026-03-24T00:00:00Z', 'zh')} 到期，且尚无接替的版本。请更新平台证书`,
+      `版本 2（序列号 5157F09EFDC096DE15EBE81A47057A72）将于 ${formatDate('2026-03-24T00:00:00Z', 'zh')} 到期，且尚无接替的版本。请更新平台证书`,
     );
   });
 

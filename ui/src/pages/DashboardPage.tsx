@@ -342,11 +342,11 @@ export default function DashboardPage() {
                         )}
                         <div style={{ color: 'rgba(0,0,0,0.55)' }}>
                           {warningText(
-                            // The dashboard knows the date of an expiry only; serials are on the Keys page.
                             {
                               code: k.code,
                               version: k.version,
-                              at: k.code === 'expires_soon' ? k.expires_at : null,
+                              serial: k.serial,
+                              at: k.at ?? (k.code === 'expires_soon' ? k.expires_at : null),
                               message: k.message,
                             },
                             k.purpose,

@@ -62,6 +62,10 @@ pub struct KeyAttention {
     /// The warning's stable code (see `keys::KeyWarning`), for the UI's own wording.
     pub code: &'static str,
     pub message: String,
+    /// The certificate serial the warning is about, if any.
+    pub serial: Option<String>,
+    /// The warning's date: the expiry, or the last certificate download.
+    pub at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -177,6 +181,8 @@ pub async fn dashboard(
                         version: warning.version.or(active.map(|v| v.version)),
                         code: warning.code,
                         message: warning.message.clone(),
+                        serial: warning.serial.clone(),
+                        at: warning.at,
                         expires_at,
                     });
                 }
