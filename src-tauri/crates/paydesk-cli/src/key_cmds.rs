@@ -219,7 +219,7 @@ fn base_url(account: &Account, given: Option<String>) -> Result<String> {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    out!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -231,13 +231,19 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             if json {
                 return print_json(&list);
             }
-            println!(
+            out!(
                 "{:<14} {:<22} {:>3} {:<8} {:<6} {:<18} {:<20} created",
-                "account", "purpose", "ver", "state", "bits", "fingerprint", "serial/hint"
+                "account",
+                "purpose",
+                "ver",
+                "state",
+                "bits",
+                "fingerprint",
+                "serial/hint"
             );
             for c in &list {
                 for v in &c.versions {
-                    println!(
+                    out!(
                         "{:<14} {:<22} {:>3} {:<8} {:<6} {:<18} {:<20} {}",
                         c.account,
                         c.purpose.as_str(),
@@ -259,7 +265,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                         || "never".to_string(),
                         |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
                     );
-                    println!(
+                    out!(
                         "{:<14} platform certificates last downloaded: {last}{}",
                         c.account,
                         if r.last_error.is_some() {
@@ -333,9 +339,11 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             if json {
                 return print_json(&v);
             }
-            println!(
+            out!(
                 "imported {account} {purpose} version {} ({}), fingerprint {}",
-                v.version, v.state, v.info.fingerprint
+                v.version,
+                v.state,
+                v.info.fingerprint
             );
             Ok(())
         }
@@ -352,14 +360,14 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             if json {
                 return print_json(&e);
             }
-            println!(
+            out!(
                 "generated {account} {purpose} version {} (RSA-{}), fingerprint {}",
                 e.version,
                 e.key_bits.unwrap_or_default(),
                 e.fingerprint
             );
-            println!("\nPublic key (PEM):\n{}", e.public_key_pem);
-            println!(
+            out!("\nPublic key (PEM):\n{}", e.public_key_pem);
+            out!(
                 "Public key (one line, for the Alipay console):\n{}",
                 e.public_key_base64
             );
@@ -380,7 +388,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             if json {
                 return print_json(&e);
             }
-            println!("{}\n{}", e.public_key_pem, e.public_key_base64);
+            out!("{}\n{}", e.public_key_pem, e.public_key_base64);
             Ok(())
         }
         KeysCommand::Test {
@@ -395,7 +403,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             let a = account(&w, &name)?;
             let url = base_url(a, url)?;
             let outcome = vault.test(&actor, a, purpose, version, &url).await?;
-            println!("{name} {purpose} version {version}: {outcome}");
+            out!("{name} {purpose} version {version}: {outcome}");
             Ok(())
         }
         KeysCommand::Activate {
@@ -417,7 +425,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             vault
                 .activate(&actor, &account, purpose, version, grace)
                 .await?;
-            println!(
+            out!(
                 "activated {account} {purpose} version {version}; the previous version stays usable for {} h",
                 grace.num_hours()
             );
@@ -441,7 +449,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                     chrono::Duration::hours(grace_hours),
                 )
                 .await?;
-            println!("retired {account} {purpose} version {version}");
+            out!("retired {account} {purpose} version {version}");
             Ok(())
         }
         KeysCommand::RefreshWechatCerts {
@@ -468,7 +476,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                 print_json(&checks)?;
             } else {
                 for c in &checks {
-                    println!("{}", describe_check(c));
+                    out!("{}", describe_check(c));
                 }
             }
             let failed: Vec<&str> = checks
@@ -526,7 +534,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             if let MasterSource::KeyFile(p) = &source {
                 keys::remember_key_file(&w, Some(p))?;
             }
-            println!(
+            out!(
                 "created the key vault of {} ({})",
                 ws.workspace.display(),
                 source.kind()
@@ -554,7 +562,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             keys::remember_key_file(&w, file).context(
                 "the vault now opens with the NEW master key, but paydesk.toml could not be updated; set [vault] key_file by hand",
             )?;
-            println!(
+            out!(
                 "re-wrapped every data key under the new master key ({})",
                 new.kind()
             );

@@ -13,8 +13,28 @@ use paydesk_service::workspace::Workspace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `println!` for command output. A reader that went away (`paydesk … --json | head`) ends
+/// the process quietly instead of a panic; any other write error is reported.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::output_failed(e);
+        }
+    }};
+}
+
 mod key_cmds;
 mod refund_cmds;
+
+/// Ends the process after stdout could not be written.
+fn output_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write the output: {e}");
+    std::process::exit(2);
+}
 
 #[derive(Parser)]
 #[command(
@@ -516,17 +536,17 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let summary = paydesk_service::demo::run_demo(&workspace, date, &progress).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                out!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 for r in &summary.runs {
                     print_run(r);
                 }
-                println!();
-                println!("Discrepancies by class over the demo days:");
+                out!();
+                out!("Discrepancies by class over the demo days:");
                 for (class, n) in &summary.class_totals {
-                    println!("  {:<26} {n}", class);
+                    out!("  {:<26} {n}", class);
                 }
-                println!("Reports: {}", summary.reports.join(", "));
+                out!("Reports: {}", summary.reports.join(", "));
             }
             Ok(())
         }
@@ -595,9 +615,9 @@ async fn run(cli: Cli) -> Result<()> {
             }
             if json {
                 if reports.len() == 1 {
-                    println!("{}", serde_json::to_string_pretty(&reports[0])?);
+                    out!("{}", serde_json::to_string_pretty(&reports[0])?);
                 } else {
-                    println!("{}", serde_json::to_string_pretty(&reports)?);
+                    out!("{}", serde_json::to_string_pretty(&reports)?);
                 }
             } else {
                 for r in &reports {
@@ -650,11 +670,16 @@ async fn run(cli: Cli) -> Result<()> {
             let actor = login(&w).await?;
             let runs = paydesk_service::reconcile::runs(&w, &actor, account.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&runs)?);
+                out!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
-                println!(
+                out!(
                     "{:>5}  {:<14} {:<10}  {:<20} {:<10} {:>8}  statement",
-                    "run", "account", "date", "finished", "by", "issues"
+                    "run",
+                    "account",
+                    "date",
+                    "finished",
+                    "by",
+                    "issues"
                 );
                 for r in runs {
                     let issues: u64 = r
@@ -663,7 +688,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .filter(|(c, _)| c.is_discrepancy())
                         .map(|(_, n)| *n)
                         .sum();
-                    println!(
+                    out!(
                         "{:>5}  {:<14} {:<10}  {:<20} {:<10} {:>8}  {}",
                         r.id,
                         r.account,
@@ -713,7 +738,7 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             for f in written {
-                println!("{}", f.display());
+                out!("{}", f.display());
             }
             Ok(())
         }
@@ -722,7 +747,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let handle = paydesk_service::sandbox::serve(&ws.workspace, port, days).await?;
             // The one line scripts wait for: the address to put in `endpoint = "sandbox:URL"`.
-            println!("{}", handle.base_url);
+            out!("{}", handle.base_url);
             eprintln!("sandbox listening on {} (Ctrl-C to stop)", handle.base_url);
             tokio::signal::ctrl_c()
                 .await
@@ -822,19 +847,25 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             .await?;
             let (total, rows) = (page.total, page.discrepancies);
             if json {
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"total": total, "discrepancies": rows})
                     )?
                 );
             } else {
-                println!(
+                out!(
                     "{:>6}  {:<12} {:<10} {:<24} {:<14} {:<26} {:>12}",
-                    "id", "account", "date", "class", "state", "order no", "difference"
+                    "id",
+                    "account",
+                    "date",
+                    "class",
+                    "state",
+                    "order no",
+                    "difference"
                 );
                 for d in &rows {
-                    println!(
+                    out!(
                         "{:>6}  {:<12} {:<10} {:<24} {:<14} {:<26} {:>12}",
                         d.id,
                         d.account,
@@ -854,46 +885,48 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             let actor = login(&w).await?;
             let (d, history) = paydesk_service::review::show(&w, &actor, id).await?;
             if json {
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"discrepancy": d, "history": history})
                     )?
                 );
             } else {
-                println!(
+                out!(
                     "#{} {} — {}",
                     d.id,
                     d.class.label_en(),
                     d.class.description_en()
                 );
-                println!("  {}", d.class.description_zh());
-                println!(
+                out!("  {}", d.class.description_zh());
+                out!(
                     "  account {} ({}), day {}",
-                    d.account, d.provider, d.bill_date
+                    d.account,
+                    d.provider,
+                    d.bill_date
                 );
                 let amt = |a: Option<i64>| {
                     a.map(|v| d.currency.format_minor(v))
                         .unwrap_or_else(|| "-".into())
                 };
-                println!(
+                out!(
                     "  order {}  txn {}  refund {}",
                     d.order_no.as_deref().unwrap_or("-"),
                     d.provider_txn_id.as_deref().unwrap_or("-"),
                     d.refund_no.as_deref().unwrap_or("-")
                 );
-                println!(
+                out!(
                     "  provider {}  ours {}  difference {} {}",
                     amt(d.provider_amount),
                     amt(d.local_amount),
                     d.currency.format_minor(d.difference),
                     d.currency
                 );
-                println!("  why: {} (rule {})", d.explanation, d.rule.as_str());
+                out!("  why: {} (rule {})", d.explanation, d.rule.as_str());
                 if let (Some(f), Some(l)) = (&d.evidence_file, d.evidence_line) {
-                    println!("  evidence: {f} line {l}");
+                    out!("  evidence: {f} line {l}");
                 }
-                println!(
+                out!(
                     "  state {}{}  assignee {}  due {}",
                     d.state.as_str(),
                     d.resolution
@@ -903,10 +936,10 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
                     d.due_at.format("%Y-%m-%d")
                 );
                 if let Some(n) = &d.note {
-                    println!("  note: {n}");
+                    out!("  note: {n}");
                 }
                 for h in history {
-                    println!(
+                    out!(
                         "  {} {} {}: {} → {}",
                         h.at.format("%Y-%m-%d %H:%M"),
                         h.actor,
@@ -954,11 +987,11 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             let f = filter_from(&filter)?;
             let n = paydesk_service::review::count(&w, &actor, &f).await?;
             if !yes {
-                println!("{n} discrepancies match; run again with --yes to apply the change to all of them");
+                out!("{n} discrepancies match; run again with --yes to apply the change to all of them");
                 return Ok(());
             }
             let touched = paydesk_service::review::bulk_update(&w, &actor, &f, &change).await?;
-            println!("{touched} discrepancies changed");
+            out!("{touched} discrepancies changed");
             Ok(())
         }
         DiscrepancyCommand::Export {
@@ -980,15 +1013,15 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
             let actor = login(&w).await?;
             let outcome = paydesk_service::review::import_review(&w, &actor, &file).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&outcome)?);
+                out!("{}", serde_json::to_string_pretty(&outcome)?);
             } else {
-                println!(
+                out!(
                     "{} rows applied, {} rejected",
                     outcome.applied,
                     outcome.rejected.len()
                 );
                 for r in &outcome.rejected {
-                    println!("  row {}: {}", r.row, r.reason);
+                    out!("  row {}: {}", r.row, r.reason);
                 }
             }
             Ok(())
@@ -997,8 +1030,8 @@ async fn discrepancies(command: DiscrepancyCommand) -> Result<()> {
 }
 
 fn print_run(r: &RunReport) {
-    println!();
-    println!(
+    out!();
+    out!(
         "{} ({}) {}  run {}  statement {} [{} lines{}]",
         r.account,
         r.provider,
@@ -1020,14 +1053,14 @@ fn print_run(r: &RunReport) {
                 .parse::<OutcomeClass>()
                 .map(|c| c.label_en())
                 .unwrap_or("?");
-            println!("  {:<34} {n}", label);
+            out!("  {:<34} {n}", label);
         }
     }
     for d in r.discrepancies.iter().take(50) {
         let difference = paydesk_core::Currency::parse(&d.currency)
             .map(|c| c.format_minor(d.difference))
             .unwrap_or_else(|_| d.difference.to_string());
-        println!(
+        out!(
             "    - {:<24} order {:<22} diff {:>10} {}  {}",
             d.class.as_str(),
             d.order_no.as_deref().unwrap_or("-"),
@@ -1037,10 +1070,10 @@ fn print_run(r: &RunReport) {
         );
     }
     if r.discrepancies.len() > 50 {
-        println!("    ... {} more", r.discrepancies.len() - 50);
+        out!("    ... {} more", r.discrepancies.len() - 50);
     }
     if !r.carry_overs_closed.is_empty() {
-        println!(
+        out!(
             "  closed carry-overs from the previous day: {}",
             r.carry_overs_closed.join(", ")
         );
@@ -1055,10 +1088,10 @@ async fn users(command: UserCommand) -> Result<()> {
             let actor = login(&w).await?;
             let users = auth::list_users(&w.db, &actor).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&users)?);
+                out!("{}", serde_json::to_string_pretty(&users)?);
             } else {
                 for u in users {
-                    println!(
+                    out!(
                         "{:<16} {:<32} {:<28} {}",
                         u.username,
                         u.display_name,
@@ -1149,10 +1182,10 @@ async fn audit(command: AuditCommand) -> Result<()> {
             };
             let entries = paydesk_service::audit::entries(&w, &actor, &filter, limit, 0).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
+                out!("{}", serde_json::to_string_pretty(&entries)?);
             } else {
                 for e in entries {
-                    println!(
+                    out!(
                         "{:>6} {} {:<12} {:<24} {:<8} {}  {}",
                         e.seq,
                         e.at.format("%Y-%m-%d %H:%M:%S"),
@@ -1171,14 +1204,16 @@ async fn audit(command: AuditCommand) -> Result<()> {
             let actor = login(&w).await?;
             let v = paydesk_service::audit::verify(&w, &actor).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!(
+                out!(
                     "{} entries, head #{} {}",
-                    v.entries, v.head_seq, v.head_hash
+                    v.entries,
+                    v.head_seq,
+                    v.head_hash
                 );
                 for p in &v.problems {
-                    println!("  entry {}: {}", p.seq, p.reason);
+                    out!("  entry {}: {}", p.seq, p.reason);
                 }
             }
             if v.intact() {

@@ -120,7 +120,7 @@ pub enum RefundsCommand {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    out!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -129,7 +129,7 @@ fn amount_text(minor: i64, currency: Currency) -> String {
 }
 
 fn refund_row(r: &RefundRecord) {
-    println!(
+    out!(
         "{:>5}  {:<26} {:<10} {:<24} {:>14}  {:<17} {:<10} {}",
         r.id,
         r.refund_no,
@@ -143,9 +143,15 @@ fn refund_row(r: &RefundRecord) {
 }
 
 fn refund_header() {
-    println!(
+    out!(
         "{:>5}  {:<26} {:<10} {:<24} {:>14}  {:<17} {:<10} provider refund id",
-        "id", "refund no", "provider", "order", "amount", "state", "by"
+        "id",
+        "refund no",
+        "provider",
+        "order",
+        "amount",
+        "state",
+        "by"
     );
 }
 
@@ -217,12 +223,16 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
             if json {
                 return print_json(&orders);
             }
-            println!(
+            out!(
                 "{:<24} {:<8} {:>14}  {:<19} {:<20} customer",
-                "order", "provider", "amount", "status", "paid at"
+                "order",
+                "provider",
+                "amount",
+                "status",
+                "paid at"
             );
             for o in orders {
-                println!(
+                out!(
                     "{:<24} {:<8} {:>14}  {:<19} {:<20} {}",
                     o.order_no,
                     o.provider.as_str(),
@@ -250,8 +260,8 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
             }
             let c = d.currency;
             let o = &d.order;
-            println!("order       {} ({})", o.order_no, o.provider);
-            println!(
+            out!("order       {} ({})", o.order_no, o.provider);
+            out!(
                 "payment     {} {}  txn {}  paid {}",
                 amount_text(o.amount, c),
                 o.status.as_str(),
@@ -260,22 +270,22 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_else(|| "-".into())
             );
-            println!("customer    {}", o.customer_ref.as_deref().unwrap_or("-"));
-            println!("account     {}", d.account.as_deref().unwrap_or("-"));
-            println!(
+            out!("customer    {}", o.customer_ref.as_deref().unwrap_or("-"));
+            out!("account     {}", d.account.as_deref().unwrap_or("-"));
+            out!(
                 "refunded outside Paydesk {}",
                 amount_text(d.refunded_outside_paydesk, c)
             );
-            println!(
+            out!(
                 "refunded by Paydesk      {}",
                 amount_text(d.refunded_by_paydesk, c)
             );
-            println!("in flight                {}", amount_text(d.in_flight, c));
-            println!("refundable               {}", amount_text(d.refundable, c));
+            out!("in flight                {}", amount_text(d.in_flight, c));
+            out!("refundable               {}", amount_text(d.refundable, c));
             if !d.mirror_refunds.is_empty() {
-                println!("\nrefunds in the order mirror:");
+                out!("\nrefunds in the order mirror:");
                 for r in &d.mirror_refunds {
-                    println!(
+                    out!(
                         "  {:<26} {:>14}  {}  {}",
                         r.refund_no,
                         amount_text(r.amount, r.currency),
@@ -285,14 +295,14 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
                 }
             }
             if !d.paydesk_refunds.is_empty() {
-                println!("\nPaydesk refunds:");
+                out!("\nPaydesk refunds:");
                 refund_header();
                 for r in &d.paydesk_refunds {
                     refund_row(r);
                 }
             }
             if let Some(p) = &d.provider_payment {
-                println!(
+                out!(
                     "\nprovider payment: {} {} {}",
                     p.state.as_deref().unwrap_or("-"),
                     p.provider_status.as_deref().unwrap_or(""),
@@ -300,7 +310,7 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
                 );
             }
             for r in &d.provider_refunds {
-                println!(
+                out!(
                     "provider refund {}: {} {} {} {}",
                     r.refund_no,
                     r.state,
@@ -374,22 +384,22 @@ pub async fn refund(command: RefundCommand) -> Result<()> {
             let r = &d.refund;
             refund_header();
             refund_row(r);
-            println!("reason: {}", r.reason);
+            out!("reason: {}", r.reason);
             if let Some(a) = &r.approval_reason {
-                println!("approval needed: {a}");
+                out!("approval needed: {a}");
             }
             if let Some(by) = &r.decided_by {
-                println!(
+                out!(
                     "decided by {by}: {}",
                     r.decision_note.as_deref().unwrap_or("-")
                 );
             }
             if let Some(f) = &r.failure_reason {
-                println!("failure: {f}");
+                out!("failure: {f}");
             }
-            println!("\nhistory:");
+            out!("\nhistory:");
             for e in &d.events {
-                println!(
+                out!(
                     "  {}  {:<10} {:>17} -> {:<17} {}",
                     e.at.format("%Y-%m-%d %H:%M:%S%.3f"),
                     e.actor,

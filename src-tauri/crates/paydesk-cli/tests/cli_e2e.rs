@@ -814,3 +814,27 @@ fn processes_opening_a_fresh_postgres_database_at_once_all_succeed() {
     let users = ok_json(&["users", "list", "--workspace", s(&ws), "--json"]);
     assert_eq!(users.as_array().map(Vec::len), Some(4));
 }
+
+/// `paydesk … --json | head`: the reader goes away before the output is written. The command
+/// ends quietly (exit 0) instead of panicking on the broken pipe.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    ok(&["init", "--workspace", s(&ws), "--demo"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(["users", "list", "--workspace", s(&ws), "--json"])
+        .env("PAYDESK_USER", "admin")
+        .env("PAYDESK_PASSWORD", "orchid-harbor-2026")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once: every write of the command meets a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
