@@ -122,8 +122,8 @@ describe('refunds and approvals', () => {
   it(
     'nobody approves their own refund',
     shotOnFailure(() => app, 'refund-own', async () => {
-      // The approver also has the support role: its own refund over the limit waits, and
-      // approving it itself is refused.
+      // The approver also has the support role: its own refund over the limit waits, the page
+      // offers no decision on it, and the backend refuses one made around the page.
       await app.nav('orders');
       await app.type('order-search', other.order_no, { enter: true });
       await app.waitForAttr('order-refundable', 'data-minor', String(other.amount));
@@ -138,12 +138,17 @@ describe('refunds and approvals', () => {
 
       await app.nav('approvals');
       await app.waitForAttr(`queue-row-${own[0].id}`, 'data-state', 'awaiting_approval');
-      await app.clickTestId(`approve-${own[0].id}`);
-      await app.clickTestId('approval-confirm');
-      const err = await app.waitForText('approval-error', /cannot approve/);
+      // The page offers no decision on one's own request...
+      const approve = await app.byTestId(`approve-${own[0].id}`);
+      assert.equal(await approve.isEnabled(), false, 'approve is disabled on an own request');
+      assert.equal(await (await app.byTestId(`reject-${own[0].id}`)).isEnabled(), false);
       await app.screenshot('refund-own-approval-refused');
+      // ...and the backend refuses it when the page is bypassed.
+      const answer = await app.invoke('decide_refund', { id: own[0].id, approve: true, note: null });
+      assert.ok(answer.err, JSON.stringify(answer));
+      assert.match(answer.err.message, /cannot approve/);
       const row = app.dbRows('SELECT state, decided_by FROM refunds WHERE id = ?', [own[0].id])[0];
-      assert.deepEqual(row, { state: 'awaiting_approval', decided_by: null }, `after: ${err}`);
+      assert.deepEqual(row, { state: 'awaiting_approval', decided_by: null }, `after: ${answer.err.message}`);
     }),
   );
 });

@@ -28,7 +28,9 @@ export function toAppError(e: unknown): AppError {
     }
     return { kind: 'io', message: e };
   }
-  if (e instanceof Error) return { kind: 'io', message: e.message };
+  // An Error, or an error object of a kind this UI does not know yet: keep its message.
+  const message = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
+  if (typeof message === 'string') return { kind: 'io', message };
   return { kind: 'io', message: String(e) };
 }
 

@@ -93,21 +93,32 @@ describe('ApprovalsPage', () => {
     await waitFor(() => expect(screen.getByTestId('approval-row-11')).toHaveAttribute('data-state', 'rejected'));
   });
 
-  it("shows the backend's refusal to approve one's own request", async () => {
+  it("offers no decision on one's own request, with the reason", async () => {
+    const user = userEvent.setup({ delay: null });
+    const calls = setup(() => mine);
+    await findReady('approve-11');
+    expect(screen.getByTestId('approve-12')).toBeDisabled();
+    expect(screen.getByTestId('reject-12')).toBeDisabled();
+    expect(screen.getByTestId('approve-11')).toBeEnabled();
+    await user.hover(screen.getByTestId('approve-12').parentElement as HTMLElement);
+    expect(await screen.findByText('You requested this refund: another approver decides on it.')).toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === 'decide_refund')).toBe(false);
+  });
+
+  it("shows the backend's refusal in the dialog", async () => {
     const user = userEvent.setup({ delay: null });
     setup(() => {
       throw {
         kind: 'bad_input',
-        message:
-          'wang.approver requested refund 12 and cannot approve it; another user with the permission refund.approve must',
+        message: 'refund 11 was decided meanwhile by zhao.approver (approved)',
       };
     });
-    await user.click(await findReady('approve-12'));
+    await user.click(await findReady('approve-11'));
     await user.click(await screen.findByTestId('approval-confirm'));
     const err = await screen.findByTestId('approval-error');
-    expect(err).toHaveTextContent('cannot approve it; another user with the permission refund.approve must');
-    // Still waiting.
-    expect(screen.getByTestId('queue-row-12')).toBeInTheDocument();
+    expect(err).toHaveTextContent('refund 11 was decided meanwhile by zhao.approver');
+    // Still listed as waiting.
+    expect(screen.getByTestId('queue-row-11')).toBeInTheDocument();
   });
 
   it('follows refund-updated events live', async () => {

@@ -2,7 +2,7 @@
 // with a note, and the recent refunds in every state, live.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { TextAreaRef } from 'antd/es/input/TextArea';
-import { Badge, Button, Card, Input, Modal, Select, Space, Table, Tag, Timeline, Typography, message } from 'antd';
+import { Badge, Button, Card, Input, Modal, Select, Space, Table, Tag, Timeline, Tooltip, Typography, message } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { CheckOutlined, CloseOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -203,21 +203,34 @@ export default function ApprovalsPage() {
             title: '',
             key: 'actions',
             align: 'right' as const,
-            render: (_: unknown, r: RefundRecord) => (
-              <Space>
-                <Button
-                  type="primary"
-                  icon={<CheckOutlined />}
-                  onClick={() => openDecision(r, true)}
-                  data-testid={`approve-${r.id}`}
-                >
-                  {t('approvals.approve')}
-                </Button>
-                <Button danger icon={<CloseOutlined />} onClick={() => openDecision(r, false)} data-testid={`reject-${r.id}`}>
-                  {t('approvals.reject')}
-                </Button>
-              </Space>
-            ),
+            render: (_: unknown, r: RefundRecord) => {
+              // Nobody decides on their own request (the backend refuses it too).
+              const own = !!me && r.requested_by === me.username;
+              return (
+                <Tooltip title={own ? t('approvals.own_request') : undefined}>
+                  <Space>
+                    <Button
+                      type="primary"
+                      icon={<CheckOutlined />}
+                      disabled={own}
+                      onClick={() => openDecision(r, true)}
+                      data-testid={`approve-${r.id}`}
+                    >
+                      {t('approvals.approve')}
+                    </Button>
+                    <Button
+                      danger
+                      icon={<CloseOutlined />}
+                      disabled={own}
+                      onClick={() => openDecision(r, false)}
+                      data-testid={`reject-${r.id}`}
+                    >
+                      {t('approvals.reject')}
+                    </Button>
+                  </Space>
+                </Tooltip>
+              );
+            },
           },
         ]
       : []),
