@@ -749,6 +749,8 @@ export interface Settings {
   tolerances: { amount: number | string; timing_window_minutes: number; fee: number | string };
   sla: { days: number; large_amount: number | string; large_days: number };
   refunds: { support_limit: string; admin_limit: string | null; daily_count: number };
+  /** `[vault]`: the master key file (a path; null: a passphrase) and the key timings. */
+  vault: { key_file: string | null; grace_hours: number; certificate_refresh_hours: number; expiry_warning_days: number };
   accounts: SettingsAccount[];
 }
 

@@ -859,6 +859,46 @@ fees = [{ currency = "USD", rate = "2.9%", fixed = "0.30" }]
     }
 
     #[test]
+    fn vault_settings_are_validated() {
+        let c = Config::parse(GOOD, Path::new("/ws")).expect("valid");
+        assert_eq!(c.vault, VaultSettings::default());
+        let with = format!(
+            "{GOOD}\n[vault]\nkey_file = \"secrets/vault.key\"\ngrace_hours = 24\ncertificate_refresh_hours = 6\nexpiry_warning_days = 90\n"
+        );
+        let c = Config::parse(&with, Path::new("/ws")).expect("valid");
+        assert_eq!(
+            c.vault.key_file,
+            Some(PathBuf::from("/ws/secrets/vault.key"))
+        );
+        assert_eq!(c.vault.grace, chrono::Duration::hours(24));
+        assert_eq!(c.vault.certificate_refresh, chrono::Duration::hours(6));
+        assert_eq!(c.vault.expiry_warning, chrono::Duration::days(90));
+        let view = crate::settings::view_of(&c).vault;
+        assert_eq!(view.key_file.as_deref(), Some("/ws/secrets/vault.key"));
+        assert_eq!(
+            (
+                view.grace_hours,
+                view.certificate_refresh_hours,
+                view.expiry_warning_days
+            ),
+            (24, 6, 90)
+        );
+        for (bad, key) in [
+            ("grace_hours = 99999", "vault.grace_hours"),
+            (
+                "certificate_refresh_hours = 0",
+                "vault.certificate_refresh_hours",
+            ),
+            ("expiry_warning_days = 1000", "vault.expiry_warning_days"),
+            ("key_file = \"  \"", "vault.key_file"),
+            ("passphrase = \"x\"", "unknown field"),
+        ] {
+            let text = format!("{GOOD}\n[vault]\n{bad}\n");
+            assert!(err(&text).contains(key), "{bad}: {}", err(&text));
+        }
+    }
+
+    #[test]
     fn percent_parsing_is_exact() {
         assert_eq!(parse_percent_ppm("0.6%"), Ok(6000));
         assert_eq!(parse_percent_ppm("2.9%"), Ok(29_000));

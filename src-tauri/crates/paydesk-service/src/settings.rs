@@ -22,6 +22,7 @@ pub struct SettingsView {
     pub tolerances: TolerancesView,
     pub sla: SlaView,
     pub refunds: RefundsView,
+    pub vault: VaultView,
     pub accounts: Vec<AccountView>,
 }
 
@@ -44,6 +45,16 @@ pub struct RefundsView {
     pub support_limit: String,
     pub admin_limit: Option<String>,
     pub daily_count: u32,
+}
+
+/// `[vault]`: where the master key comes from when nobody types it, and the key timings.
+#[derive(Debug, Clone, Serialize)]
+pub struct VaultView {
+    /// The master key file (a path, never its content); `None`: a passphrase.
+    pub key_file: Option<String>,
+    pub grace_hours: i64,
+    pub certificate_refresh_hours: i64,
+    pub expiry_warning_days: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +128,12 @@ pub fn view_of(c: &Config) -> SettingsView {
             support_limit: format_scaled(c.refunds.support_limit_2dp, 2),
             admin_limit: c.refunds.admin_limit_2dp.map(|l| format_scaled(l, 2)),
             daily_count: c.refunds.daily_count,
+        },
+        vault: VaultView {
+            key_file: c.vault.key_file.as_ref().map(|p| p.display().to_string()),
+            grace_hours: c.vault.grace.num_hours(),
+            certificate_refresh_hours: c.vault.certificate_refresh.num_hours(),
+            expiry_warning_days: c.vault.expiry_warning.num_days(),
         },
         accounts: c
             .accounts

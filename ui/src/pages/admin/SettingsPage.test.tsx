@@ -18,6 +18,7 @@ const SETTINGS: SettingsView = {
   tolerances: { amount: '0.00', timing_window_minutes: 30, fee: '0.01' },
   sla: { days: 3, large_amount: '10000.00', large_days: 1 },
   refunds: { support_limit: '500.00', admin_limit: null, daily_count: 20 },
+  vault: { key_file: '/srv/paydesk/vault.key', grace_hours: 48, certificate_refresh_hours: 12, expiry_warning_days: 60 },
   accounts: [
     { name: 'alipay-main', provider: 'alipay', currency: 'CNY', endpoint: 'sandbox', timezone: 'Asia/Shanghai', address: null },
     {
@@ -68,6 +69,11 @@ describe('SettingsPage', () => {
     expect(screen.getByTestId('settings-account-alipay-main')).toHaveTextContent('Sandbox');
     expect(screen.getByTestId('settings-schedule')).toHaveValue('07:30');
     expect(screen.getByTestId('settings-schedule-current')).toHaveTextContent('Runs every day at 07:30 (Asia/Shanghai).');
+    const vault = screen.getByTestId('settings-vault');
+    expect(vault).toHaveTextContent('key file /srv/paydesk/vault.key');
+    expect(vault).toHaveTextContent('A replaced key stays usable for48 h');
+    expect(vault).toHaveTextContent('WeChat Pay certificates downloaded every12 h');
+    expect(vault).toHaveTextContent('Warn before a key expires60 days');
   });
 
   it('validates the schedule before saving it', async () => {

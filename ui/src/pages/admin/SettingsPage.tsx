@@ -203,6 +203,29 @@ export default function SettingsPage() {
                 <Typography.Text type="secondary">{t('settings.limits_note')}</Typography.Text>
               </Card>
             </Col>
+            <Col xs={24} xl={12}>
+              <Card size="small" title={t('settings.vault_section')} data-testid="settings-vault">
+                <Descriptions size="small" column={1}>
+                  <Descriptions.Item label={t('settings.vault_master')}>
+                    {settings.vault.key_file ? (
+                      <span style={mono}>{t('settings.vault_key_file', { path: settings.vault.key_file })}</span>
+                    ) : (
+                      t('settings.vault_passphrase')
+                    )}
+                  </Descriptions.Item>
+                  <Descriptions.Item label={t('settings.vault_grace')}>
+                    {t('settings.hours', { count: settings.vault.grace_hours })}
+                  </Descriptions.Item>
+                  <Descriptions.Item label={t('settings.vault_refresh')}>
+                    {t('settings.hours', { count: settings.vault.certificate_refresh_hours })}
+                  </Descriptions.Item>
+                  <Descriptions.Item label={t('settings.vault_warning')}>
+                    {t('settings.days', { count: settings.vault.expiry_warning_days })}
+                  </Descriptions.Item>
+                </Descriptions>
+                <Typography.Text type="secondary">{t('settings.vault_note')}</Typography.Text>
+              </Card>
+            </Col>
             <Col xs={24}>
               <Card size="small" title={t('settings.accounts_section')}>
                 <Table
