@@ -284,19 +284,7 @@ async fn a_certificate_fetched_on_an_unknown_serial_is_kept_in_the_vault() {
 /// workspace (here the demo's, through an in-process sandbox told the vault's key).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_workspace_schedule_checks_every_wechat_account() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ws");
-    let w = workspace::init(&dir, true).await.unwrap();
-    let adm = Actor::new("admin", [Role::Admin]);
-    keys::create_key_file(&dir.join("vault.key")).unwrap();
-    keys::init(
-        &w.db,
-        &adm,
-        &MasterSource::KeyFile(dir.join("vault.key")),
-        None,
-    )
-    .await
-    .unwrap();
+    let (_tmp, dir, w, adm) = demo_workspace_with_key_file_vault().await;
     keys::remember_key_file(&w, Some(&dir.join("vault.key"))).unwrap();
     let text = std::fs::read_to_string(dir.join("paydesk.toml")).unwrap();
     assert!(
@@ -325,9 +313,7 @@ async fn the_workspace_schedule_checks_every_wechat_account() {
     let merchant = PrivateKey::generate().unwrap();
     let cert = Certificate::self_signed(&merchant, &[0x3c, 0x55, 0x04], "1900000001").unwrap();
     // The demo sandbox's APIv3 key (a wrong one fails closed: nothing would be stored).
-    let demo =
-        paydesk_service::sandbox::DemoCredentials::load_or_create(&dir.join("keys")).unwrap();
-    let apiv3 = secrecy::ExposeSecret::expose_secret(&demo.apiv3_key).to_string();
+    let apiv3 = demo_apiv3_key(&dir);
     import_wechat_merchant(&vault, &merchant, &cert, &apiv3).await;
     let now = Utc::now();
     let checks = keys::refresh_due_certificates(&w, &vault, &adm, now)
@@ -508,19 +494,12 @@ async fn a_published_successor_certificate_is_stored_before_wechat_pay_switches_
 /// every few hours. Once a certificate is held too (a migration), it is kept current again.
 #[tokio::test(flavor = "multi_thread")]
 async fn public_key_mode_accounts_have_no_certificates_to_download() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ws");
-    let w = workspace::init(&dir, true).await.unwrap();
-    let adm = Actor::new("admin", [Role::Admin]);
-    let source = MasterSource::KeyFile(tmp.path().join("vault.key"));
-    keys::create_key_file(&tmp.path().join("vault.key")).unwrap();
-    keys::init(&w.db, &adm, &source, None).await.unwrap();
+    let (_tmp, dir, w, adm) = demo_workspace_with_key_file_vault().await;
+    let source = MasterSource::KeyFile(dir.join("vault.key"));
     let vault = w.unlock_vault(&adm, &source).await.unwrap();
     let merchant = PrivateKey::generate().unwrap();
     let cert = Certificate::self_signed(&merchant, &[0x3c, 0x55, 0x08], "1900000001").unwrap();
-    let demo =
-        paydesk_service::sandbox::DemoCredentials::load_or_create(&dir.join("keys")).unwrap();
-    let apiv3 = secrecy::ExposeSecret::expose_secret(&demo.apiv3_key).to_string();
+    let apiv3 = demo_apiv3_key(&dir);
     import_wechat_merchant(&vault, &merchant, &cert, &apiv3).await;
     let wechat_pay_key = PrivateKey::generate().unwrap();
     vault
@@ -573,4 +552,31 @@ async fn db_refresh_is_empty(w: &Workspace) -> bool {
         .await
         .unwrap()
         .is_none()
+}
+
+/// A demo workspace (its sandbox endpoints) with a vault opened by the key file
+/// `<workspace>/vault.key`, and the demo's admin.
+async fn demo_workspace_with_key_file_vault(
+) -> (tempfile::TempDir, std::path::PathBuf, Workspace, Actor) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ws");
+    let w = workspace::init(&dir, true).await.unwrap();
+    let adm = Actor::new("admin", [Role::Admin]);
+    keys::create_key_file(&dir.join("vault.key")).unwrap();
+    keys::init(
+        &w.db,
+        &adm,
+        &MasterSource::KeyFile(dir.join("vault.key")),
+        None,
+    )
+    .await
+    .unwrap();
+    (tmp, dir, w, adm)
+}
+
+/// The APIv3 key the demo sandbox shares with the merchant (a wrong one fails closed).
+fn demo_apiv3_key(dir: &std::path::Path) -> String {
+    let demo =
+        paydesk_service::sandbox::DemoCredentials::load_or_create(&dir.join("keys")).unwrap();
+    secrecy::ExposeSecret::expose_secret(&demo.apiv3_key).to_string()
 }
