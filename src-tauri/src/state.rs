@@ -157,7 +157,7 @@ impl DesktopState {
     /// Unlocks the vault with the master key the workspace names without asking anyone
     /// (`[vault] key_file`, `PAYDESK_VAULT_KEY_FILE`, `PAYDESK_VAULT_PASSPHRASE`), quietly:
     /// without one, an admin unlocks it on the Keys page.
-    pub async fn unlock_vault_from_env(&self, w: &Workspace, actor: &Actor) {
+    pub async fn unlock_vault_unattended(&self, w: &Workspace, actor: &Actor) {
         if let Err(e) = w.vault_for_calls(actor).await {
             tracing::warn!("vault not unlocked automatically: {e}");
         }

@@ -110,7 +110,7 @@ pub async fn login(
         let _ = auth::logout(&w.db, &old).await;
     }
     state.set_vault(None).await;
-    state.unlock_vault_from_env(&w, &session.actor).await;
+    state.unlock_vault_unattended(&w, &session.actor).await;
     Ok(Me::of(&session.actor))
 }
 

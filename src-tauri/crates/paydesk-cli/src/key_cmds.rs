@@ -537,7 +537,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             out!(
                 "created the key vault of {} ({})",
                 ws.workspace.display(),
-                source.kind()
+                source.describe()
             );
             Ok(())
         }
@@ -564,7 +564,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             )?;
             out!(
                 "re-wrapped every data key under the new master key ({})",
-                new.kind()
+                new.describe()
             );
             Ok(())
         }

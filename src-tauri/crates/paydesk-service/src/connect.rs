@@ -65,23 +65,29 @@ pub fn signing_purpose(provider: Provider) -> Option<Purpose> {
     }
 }
 
-/// Whether the vault holds an active signing credential for the account. Reads only the
-/// vault's public columns, so it needs no master key.
-pub async fn vault_signs_for(w: &Workspace, account: &Account) -> Result<bool, ServiceError> {
-    let Some(purpose) = signing_purpose(account.provider) else {
+/// Whether the vault holds an active version of `purpose` for `account`. Reads only the
+/// vault's public columns: no master key, no decryption (cheap enough for a timer).
+pub async fn vault_has_active(
+    db: &paydesk_store::AppDb,
+    account: &str,
+    purpose: Purpose,
+) -> Result<bool, ServiceError> {
+    let Some(c) = db.vault_credential(account, purpose.as_str()).await? else {
         return Ok(false);
     };
-    let Some(c) =
-        w.db.vault_credential(&account.name, purpose.as_str())
-            .await?
-    else {
-        return Ok(false);
-    };
-    Ok(w.db
+    Ok(db
         .vault_versions(c.id)
         .await?
         .iter()
         .any(|v| v.state == "active"))
+}
+
+/// Whether the vault holds an active signing credential for the account.
+pub async fn vault_signs_for(w: &Workspace, account: &Account) -> Result<bool, ServiceError> {
+    match signing_purpose(account.provider) {
+        Some(purpose) => vault_has_active(&w.db, &account.name, purpose).await,
+        None => Ok(false),
+    }
 }
 
 /// Opens a connection for `actor` to the account's provider (see the module documentation).

@@ -38,11 +38,6 @@ use std::path::PathBuf;
 pub const PASSPHRASE_VAR: &str = "PAYDESK_VAULT_PASSPHRASE";
 /// Environment variable naming the vault key file.
 pub const KEY_FILE_VAR: &str = "PAYDESK_VAULT_KEY_FILE";
-/// Default grace period of retired keys (Alipay accepts the old app key for 48 h).
-pub fn default_grace() -> Duration {
-    VaultSettings::default().grace
-}
-
 /// Where the master key comes from.
 pub enum MasterSource {
     Passphrase(SecretString),
@@ -59,11 +54,6 @@ impl std::fmt::Debug for MasterSource {
 }
 
 impl MasterSource {
-    /// `PAYDESK_VAULT_KEY_FILE` if set, else `PAYDESK_VAULT_PASSPHRASE` if set.
-    pub fn from_env() -> Option<MasterSource> {
-        Self::key_file_from_env().or_else(Self::passphrase_from_env)
-    }
-
     /// Where this workspace's master key comes from without asking anyone: the key file of
     /// `PAYDESK_VAULT_KEY_FILE`, else `[vault] key_file` of `paydesk.toml`, else the
     /// passphrase in `PAYDESK_VAULT_PASSPHRASE`. `None`: a person must type the passphrase.
@@ -86,15 +76,8 @@ impl MasterSource {
             .map(|p| MasterSource::Passphrase(SecretString::from(p)))
     }
 
-    /// "key_file" or "passphrase", for status screens.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MasterSource::Passphrase(_) => "passphrase",
-            MasterSource::KeyFile(_) => "key_file",
-        }
-    }
-
-    fn describe(&self) -> &'static str {
+    /// "passphrase" or "key file" (the words of `MasterSpec::kind`), for messages.
+    pub fn describe(&self) -> &'static str {
         match self {
             MasterSource::Passphrase(_) => "passphrase",
             MasterSource::KeyFile(_) => "key file",
@@ -355,18 +338,17 @@ async fn check_account_certificates(
     if account.endpoint == crate::config::Endpoint::FileOnly {
         return skipped("endpoint = \"file\": no provider API");
     }
+    // Runs on a timer: decide from the vault's public columns, without decrypting anything.
+    let has = |purpose| crate::connect::vault_has_active(&w.db, &account.name, purpose);
     for purpose in [Purpose::WechatMerchantKey, Purpose::WechatApiv3Key] {
-        if vault.active(&account.name, purpose).await?.is_none() {
+        if !has(purpose).await? {
             return skipped(&format!("no active {purpose} in the vault"));
         }
     }
     // WeChat Pay public-key mode (`PUB_KEY_ID_...`, the only mode of new merchants): there
     // are no platform certificates to download. During a migration both are held, and the
     // certificates are still kept current.
-    let public_key_mode = vault
-        .active(&account.name, Purpose::WechatPublicKey)
-        .await?
-        .is_some()
+    let public_key_mode = has(Purpose::WechatPublicKey).await?
         && vault
             .credential(&account.name, Purpose::WechatPlatformCert)
             .await?
@@ -1281,17 +1263,6 @@ impl Vault {
             cfg.order_metadata_key = k.to_string();
         }
         Ok(cfg)
-    }
-
-    /// Whether the vault holds the signing credential of this account.
-    pub async fn has_credentials_for(&self, account: &Account) -> Result<bool, ServiceError> {
-        let purpose = match account.provider {
-            Provider::Alipay => Purpose::AlipayAppKey,
-            Provider::Wechat => Purpose::WechatMerchantKey,
-            Provider::Stripe => Purpose::StripeSecretKey,
-            Provider::Manual => return Ok(false),
-        };
-        Ok(self.active(&account.name, purpose).await?.is_some())
     }
 
     /// The body of a sandbox's `/_control/keys` for the account's signing key (`version`, or

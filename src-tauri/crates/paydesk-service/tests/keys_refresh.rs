@@ -14,52 +14,26 @@ use chrono::{Duration, Utc};
 use keys_common::*;
 use paydesk_core::{Actor, BillDate, Provider, Role};
 use paydesk_providers::keys::{Certificate, PrivateKey};
-use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxConfig, SandboxKeys};
+use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxKeys};
 use paydesk_service::config::VaultSettings;
 use paydesk_service::keys::{self, CertificateCheck, MasterSource};
 use paydesk_service::workspace::{self, Workspace};
 use paydesk_vault::{Purpose, VersionState};
 
-const APIV3: &str = "Sandbox0ApiV3Key0For0Vault0Tests";
 const MCHID: &str = "1900000001";
 
 /// A sandbox that knows `merchant` (serial `serial`) and has one payment on 2026-01-15.
 async fn sandbox(merchant: &PrivateKey, serial: &str) -> paydesk_sandbox::SandboxHandle {
-    use chrono::TimeZone;
-    let keys = SandboxKeys::generate().unwrap();
-    let cfg = SandboxConfig {
-        keys,
-        alipay_app_id: "2021000000000001".into(),
-        alipay_pid: "2088000000000001".into(),
-        alipay_app_public_key: PrivateKey::generate().unwrap().public_key(),
-        wechat_mchid: MCHID.into(),
-        wechat_merchant_serial: serial.into(),
-        wechat_merchant_public_key: merchant.public_key(),
-        apiv3_key: APIV3.into(),
-        stripe_secret_key: "sk_test_sandboxvaultkey123".into(),
-    };
+    let cfg = sandbox_config(
+        &SandboxKeys::generate().unwrap(),
+        PrivateKey::generate().unwrap().public_key(),
+        merchant,
+        serial,
+    );
     let sb = Sandbox::start(cfg, 0).await.unwrap();
     sb.add_transactions(
         Provider::Wechat,
-        vec![paydesk_core::StatementLine {
-            provider: Provider::Wechat,
-            account: "wechat-main".into(),
-            provider_txn_id: "4200000000202601150001".into(),
-            merchant_order_no: Some("PD-VAULT-1".into()),
-            kind: paydesk_core::LineKind::Payment,
-            gross: 12_300,
-            fee_milli: 73_800,
-            net: 12_226,
-            currency: paydesk_core::Currency::CNY,
-            provider_time: Utc.with_ymd_and_hms(2026, 1, 15, 4, 0, 0).unwrap(),
-            provider_refund_id: None,
-            merchant_refund_no: None,
-            provider_status: "SUCCESS".into(),
-            source: paydesk_core::SourceRef {
-                file: "test".into(),
-                line: 1,
-            },
-        }],
+        vec![line(Provider::Wechat, "wechat-main")],
     );
     sb
 }

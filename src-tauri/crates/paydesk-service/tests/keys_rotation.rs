@@ -19,58 +19,13 @@ use keys_common::*;
 use paydesk_core::{BillDate, Provider};
 use paydesk_providers::alipay::sign::request_sign_content;
 use paydesk_providers::keys::{verify_sha256_b64, Certificate, PrivateKey};
-use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxConfig, SandboxKeys};
+use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxKeys};
 use paydesk_service::keys::{self, ImportInput};
 use paydesk_vault::{Purpose, VersionState};
 use rsa::RsaPublicKey;
 use secrecy::SecretString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-const APIV3: &str = "Sandbox0ApiV3Key0For0Vault0Tests";
-
-/// One payment on 2026-01-15 (Beijing) so the day has a statement.
-fn line(provider: Provider, account: &str) -> paydesk_core::StatementLine {
-    use chrono::TimeZone;
-    paydesk_core::StatementLine {
-        provider,
-        account: account.into(),
-        provider_txn_id: "4200000000202601150001".into(),
-        merchant_order_no: Some("PD-VAULT-1".into()),
-        kind: paydesk_core::LineKind::Payment,
-        gross: 12_300,
-        fee_milli: 73_800,
-        net: 12_226,
-        currency: paydesk_core::Currency::CNY,
-        provider_time: chrono::Utc.with_ymd_and_hms(2026, 1, 15, 4, 0, 0).unwrap(),
-        provider_refund_id: None,
-        merchant_refund_no: None,
-        provider_status: "SUCCESS".into(),
-        source: paydesk_core::SourceRef {
-            file: "test".into(),
-            line: 1,
-        },
-    }
-}
-
-fn sandbox_config(
-    keys: &SandboxKeys,
-    app_key: RsaPublicKey,
-    wechat: &PrivateKey,
-    serial: &str,
-) -> SandboxConfig {
-    SandboxConfig {
-        keys: keys.clone(),
-        alipay_app_id: "2021000000000001".into(),
-        alipay_pid: "2088000000000001".into(),
-        alipay_app_public_key: app_key,
-        wechat_mchid: "1900000001".into(),
-        wechat_merchant_serial: serial.into(),
-        wechat_merchant_public_key: wechat.public_key(),
-        apiv3_key: APIV3.into(),
-        stripe_secret_key: "sk_test_sandboxvaultkey123".into(),
-    }
-}
 
 /// Alipay's 48-hour window, modelled: a gateway that accepts requests signed by the old OR
 /// the new app key (routing each to the sandbox that knows that key).
@@ -527,29 +482,21 @@ async fn rolling_the_stripe_key_keeps_calls_working_through_the_end_of_the_overl
             .map(|x| (x.version, x.state))
             .collect();
         assert!(states.contains(&(2, VersionState::Pending)), "{states:?}");
-        let e = v
-            .test(
+        let test = |version| {
+            v.test(
                 &adm,
                 &account,
                 Purpose::StripeSecretKey,
-                2,
+                version,
                 &sb.stripe_base_url,
             )
-            .await
-            .unwrap_err();
+        };
+        let e = test(2).await.unwrap_err();
         assert!(e.to_string().contains("refused"), "{e}");
 
         // Rolled at Stripe: the test passes, activation retires version 1 with a 24 h overlap.
         sb.roll_stripe_key(NEW);
-        v.test(
-            &adm,
-            &account,
-            Purpose::StripeSecretKey,
-            2,
-            &sb.stripe_base_url,
-        )
-        .await
-        .unwrap();
+        test(2).await.unwrap();
         v.activate(
             &adm,
             "stripe-main",
@@ -575,16 +522,7 @@ async fn rolling_the_stripe_key_keeps_calls_working_through_the_end_of_the_overl
         // Stripe ends the overlap: calls go on with the new key; the old one is refused.
         sb.expire_stripe_key(OLD);
         download().await.unwrap();
-        let e = v
-            .test(
-                &adm,
-                &account,
-                Purpose::StripeSecretKey,
-                1,
-                &sb.stripe_base_url,
-            )
-            .await
-            .unwrap_err();
+        let e = test(1).await.unwrap_err();
         assert!(e.to_string().contains("refused"), "{e}");
         db.close().await;
         t.drop_db().await;

@@ -17,6 +17,8 @@ use sqlx::Connection;
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const PASSPHRASE: &str = "blue-lantern-orchard-42";
+/// The APIv3 key the test sandboxes share with the merchant.
+pub const APIV3: &str = "Sandbox0ApiV3Key0For0Vault0Tests";
 
 pub fn admin() -> Actor {
     Actor::new("keyadmin", [Role::Admin])
@@ -190,5 +192,49 @@ pub async fn import_wechat_merchant(
         v.import(&admin(), "wechat-main", &input)
             .await
             .expect("import WeChat Pay credentials");
+    }
+}
+
+/// One payment on 2026-01-15 (Beijing) so the day has a statement.
+pub fn line(provider: paydesk_core::Provider, account: &str) -> paydesk_core::StatementLine {
+    use chrono::TimeZone;
+    paydesk_core::StatementLine {
+        provider,
+        account: account.into(),
+        provider_txn_id: "4200000000202601150001".into(),
+        merchant_order_no: Some("PD-VAULT-1".into()),
+        kind: paydesk_core::LineKind::Payment,
+        gross: 12_300,
+        fee_milli: 73_800,
+        net: 12_226,
+        currency: paydesk_core::Currency::CNY,
+        provider_time: chrono::Utc.with_ymd_and_hms(2026, 1, 15, 4, 0, 0).unwrap(),
+        provider_refund_id: None,
+        merchant_refund_no: None,
+        provider_status: "SUCCESS".into(),
+        source: paydesk_core::SourceRef {
+            file: "test".into(),
+            line: 1,
+        },
+    }
+}
+
+/// The sandbox's view of the merchant: `wechat` signs WeChat Pay requests under `serial`.
+pub fn sandbox_config(
+    keys: &paydesk_sandbox::SandboxKeys,
+    app_key: rsa::RsaPublicKey,
+    wechat: &paydesk_providers::keys::PrivateKey,
+    serial: &str,
+) -> paydesk_sandbox::SandboxConfig {
+    paydesk_sandbox::SandboxConfig {
+        keys: keys.clone(),
+        alipay_app_id: "2021000000000001".into(),
+        alipay_pid: "2088000000000001".into(),
+        alipay_app_public_key: app_key,
+        wechat_mchid: "1900000001".into(),
+        wechat_merchant_serial: serial.into(),
+        wechat_merchant_public_key: wechat.public_key(),
+        apiv3_key: APIV3.into(),
+        stripe_secret_key: "sk_test_sandboxvaultkey123".into(),
     }
 }
