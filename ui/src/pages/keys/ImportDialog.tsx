@@ -4,7 +4,9 @@ import { Alert, Button, Form, Modal, Select } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { call } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
+import { useCommand } from '../../hooks/useCommand';
 import { shortHash } from '../../format';
+import { WIDTH } from '../../styles';
 import type { AccountInfo, Purpose, VersionListing } from '../../types';
 import ImportFields from './ImportFields';
 import type { FieldName, FieldValues } from './keyMeta';
@@ -25,8 +27,14 @@ export default function ImportDialog({ open, accounts, account, purpose, onClose
   const [pur, setPur] = useState<Purpose | undefined>(purpose);
   const [values, setValues] = useState<FieldValues>({});
   const [errors, setErrors] = useState<Partial<Record<FieldName | 'account' | 'purpose', string>>>({});
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>(null);
+  const {
+    run: importVersion,
+    loading: busy,
+    error: failure,
+    setError: setFailure,
+  } = useCommand((a: string, p: Purpose, fields: ReturnType<typeof importArgs>) =>
+    call<VersionListing>('keys_import', { account: a, purpose: p, fields }),
+  );
   const [done, setDone] = useState<VersionListing | null>(null);
 
   useEffect(() => {
@@ -41,7 +49,7 @@ export default function ImportDialog({ open, accounts, account, purpose, onClose
       // Secrets do not stay in memory once the dialog is closed.
       setValues({});
     }
-  }, [open, account, purpose]);
+  }, [open, account, purpose, setFailure]);
 
   const provider = accounts.find((a) => a.name === acc)?.provider;
   const purposes = provider ? PURPOSES_BY_PROVIDER[provider] : [];
@@ -54,21 +62,11 @@ export default function ImportDialog({ open, accounts, account, purpose, onClose
     if (pur) Object.assign(errs, checkFields(pur, values));
     setErrors(errs);
     if (Object.keys(errs).length || !acc || !pur) return;
-    setBusy(true);
-    setFailure(null);
-    try {
-      const v = await call<VersionListing>('keys_import', {
-        account: acc,
-        purpose: pur,
-        fields: importArgs(pur, values),
-      });
+    const r = await importVersion(acc, pur, importArgs(pur, values));
+    if (r.status === 'ok') {
       setValues({});
-      setDone(v);
-      onImported(v);
-    } catch (e) {
-      setFailure(e);
-    } finally {
-      setBusy(false);
+      setDone(r.value);
+      onImported(r.value);
     }
   }
 
@@ -78,7 +76,7 @@ export default function ImportDialog({ open, accounts, account, purpose, onClose
       title={t('import.title')}
       onCancel={onClose}
       destroyOnHidden
-      width={640}
+      width={WIDTH.dialogWide}
       footer={
         done
           ? [

@@ -3,6 +3,7 @@
 import { Form, Input, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { Purpose } from '../../types';
+import { MONO_FONT } from '../../styles';
 import type { FieldName, FieldValues } from './keyMeta';
 import { IMPORT_FIELDS } from './keyMeta';
 
@@ -56,7 +57,7 @@ export default function ImportFields({ purpose, values, errors, onChange, prefix
                   placeholder={t('import.pem_placeholder')}
                   onChange={(e) => onChange(f.name, e.target.value)}
                   style={{
-                    fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace',
+                    fontFamily: MONO_FONT,
                     fontSize: 12,
                     // A private key is masked while it sits in the form.
                     ...(f.secret ? ({ WebkitTextSecurity: 'disc' } as React.CSSProperties) : {}),

@@ -22,6 +22,7 @@ import { useTranslation } from 'react-i18next';
 import { call, toAppError } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import type { Endpoint, Purpose, PublicExport, VersionListing } from '../../types';
+import { below, MONO_FONT, WIDTH } from '../../styles';
 import ImportFields from './ImportFields';
 import type { FieldName, FieldValues } from './keyMeta';
 import { checkFields, copyText, importArgs, rotationMode } from './keyMeta';
@@ -43,7 +44,7 @@ export interface RotationWizardProps {
 type TestResult = { ok: boolean; text: string };
 
 const mono: React.CSSProperties = {
-  fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace',
+  fontFamily: MONO_FONT,
   fontSize: 12,
   whiteSpace: 'pre-wrap',
   wordBreak: 'break-all',
@@ -217,21 +218,21 @@ export default function RotationWizard({
       })}
       onCancel={onClose}
       destroyOnHidden
-      width={760}
+      width={WIDTH.dialogWizard}
       footer={[
         <Button key="close" onClick={onClose} data-testid="wizard-close">
           {finished ? t('common:actions.close') : t('common:actions.cancel')}
         </Button>,
       ]}
     >
-      <Steps size="small" current={current} items={steps.map((title) => ({ title }))} style={{ marginBottom: 16 }} />
+      <Steps size="small" current={current} items={steps.map((title) => ({ title }))} style={below.lg} />
 
       {/* 1. generate / import */}
       {version === null ? (
         mode === 'generate' ? (
           <div>
             <Typography.Paragraph>{t('wizard.generate_help')}</Typography.Paragraph>
-            <Form layout="inline" component="div" style={{ marginBottom: 12 }}>
+            <Form layout="inline" component="div" style={below.md}>
               <Form.Item label={t('wizard.bits')}>
                 <Space.Compact>
                   {([2048, 4096] as const).map((b) => (

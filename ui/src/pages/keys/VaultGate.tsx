@@ -6,6 +6,8 @@ import { LockOutlined, UnlockOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { call } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
+import { useCommand } from '../../hooks/useCommand';
+import { below, WIDTH } from '../../styles';
 import type { VaultStatus } from '../../types';
 
 export const MIN_PASSPHRASE = 12;
@@ -15,8 +17,11 @@ export function VaultInit({ canManage, onDone }: { canManage: boolean; onDone: (
   const [pass, setPass] = useState('');
   const [again, setAgain] = useState('');
   const [errors, setErrors] = useState<{ pass?: string; again?: string }>({});
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>(null);
+  const {
+    run: init,
+    loading: busy,
+    error: failure,
+  } = useCommand((passphrase: string) => call<VaultStatus>('vault_init', { passphrase }));
   const first = useRef<InputRef>(null);
 
   useEffect(() => {
@@ -30,17 +35,11 @@ export function VaultInit({ canManage, onDone }: { canManage: boolean; onDone: (
     if (again !== pass) errs.again = t('vault.errors.mismatch');
     setErrors(errs);
     if (errs.pass || errs.again) return;
-    setBusy(true);
-    setFailure(null);
-    try {
-      const s = await call<VaultStatus>('vault_init', { passphrase: pass });
+    const r = await init(pass);
+    if (r.status === 'ok') {
       setPass('');
       setAgain('');
-      onDone(s);
-    } catch (e) {
-      setFailure(e);
-    } finally {
-      setBusy(false);
+      onDone(r.value);
     }
   }
 
@@ -48,9 +47,9 @@ export function VaultInit({ canManage, onDone }: { canManage: boolean; onDone: (
     return <Alert type="info" showIcon data-testid="vault-not-configured" message={t('vault.not_configured_ask')} />;
   }
   return (
-    <Card title={t('vault.init_title')} style={{ maxWidth: 560 }} data-testid="vault-init-card">
+    <Card title={t('vault.init_title')} style={{ maxWidth: WIDTH.formCard }} data-testid="vault-init-card">
       <Typography.Paragraph>{t('vault.init_help')}</Typography.Paragraph>
-      <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('vault.init_warning')} />
+      <Alert type="warning" showIcon style={below.lg} message={t('vault.init_warning')} />
       <Form layout="vertical" component="div">
         <Form.Item
           label={t('vault.passphrase')}
@@ -81,7 +80,7 @@ export function VaultInit({ canManage, onDone }: { canManage: boolean; onDone: (
             data-testid="vault-passphrase-confirm"
           />
         </Form.Item>
-        <ErrorAlert error={failure} style={{ marginBottom: 12 }} data-testid="vault-error" />
+        <ErrorAlert error={failure} style={below.md} data-testid="vault-error" />
         <Button type="primary" icon={<LockOutlined />} loading={busy} onClick={() => void submit()} data-testid="vault-init">
           {t('vault.init')}
         </Button>
@@ -93,8 +92,11 @@ export function VaultInit({ canManage, onDone }: { canManage: boolean; onDone: (
 export function VaultUnlock({ onDone }: { onDone: (s: VaultStatus) => void }) {
   const { t } = useTranslation('keys');
   const [pass, setPass] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>(null);
+  const {
+    run: unlock,
+    loading: busy,
+    error: failure,
+  } = useCommand((passphrase: string) => call<VaultStatus>('vault_unlock', { passphrase }));
   const [empty, setEmpty] = useState(false);
   const input = useRef<InputRef>(null);
 
@@ -109,23 +111,18 @@ export function VaultUnlock({ onDone }: { onDone: (s: VaultStatus) => void }) {
       return;
     }
     setEmpty(false);
-    setBusy(true);
-    setFailure(null);
-    try {
-      const s = await call<VaultStatus>('vault_unlock', { passphrase: pass });
+    const r = await unlock(pass);
+    if (r.status === 'ok') {
       setPass('');
-      onDone(s);
-    } catch (e) {
-      setFailure(e);
+      onDone(r.value);
+    } else if (r.status === 'failed') {
       setPass('');
       setTimeout(() => input.current?.focus(), 0);
-    } finally {
-      setBusy(false);
     }
   }
 
   return (
-    <Card title={t('vault.unlock_title')} style={{ maxWidth: 560 }} data-testid="vault-unlock-card">
+    <Card title={t('vault.unlock_title')} style={{ maxWidth: WIDTH.formCard }} data-testid="vault-unlock-card">
       <Typography.Paragraph>{t('vault.unlock_help')}</Typography.Paragraph>
       <Form layout="vertical" component="div">
         <Form.Item
@@ -143,7 +140,7 @@ export function VaultUnlock({ onDone }: { onDone: (s: VaultStatus) => void }) {
             data-testid="vault-passphrase"
           />
         </Form.Item>
-        <ErrorAlert error={failure} style={{ marginBottom: 12 }} data-testid="vault-error" />
+        <ErrorAlert error={failure} style={below.md} data-testid="vault-error" />
         <Button type="primary" icon={<UnlockOutlined />} loading={busy} onClick={() => void submit()} data-testid="vault-unlock">
           {t('vault.unlock')}
         </Button>
