@@ -9,16 +9,15 @@ import { useTranslation } from 'react-i18next';
 import { call } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { formatDateTime, formatMoney } from '../../format';
+import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
+import { above, amountText, below, mono, spread } from '../../styles';
 import type { RefundDetail, RefundRecord, RefundState } from '../../types';
 import { REFUND_STATES } from '../../types';
 import { age, mergeRefunds, RefundStateTag, upsertRefund, useRefundUpdates } from './refundUi';
 
 export const QUEUE_LIMIT = 500;
 export const RECENT_LIMIT = 200;
-
-const mono: React.CSSProperties = { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' };
-const num: React.CSSProperties = { fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' };
 
 interface Decision {
   rec: RefundRecord;
@@ -30,36 +29,42 @@ export default function ApprovalsPage() {
   const { lang, me, can } = useSession();
   const [queue, setQueue] = useState<RefundRecord[]>([]);
   const [recent, setRecent] = useState<RefundRecord[]>([]);
-  const [loading, setLoading] = useState(false);
-  const [loadError, setLoadError] = useState<unknown>(null);
   const [stateFilter, setStateFilter] = useState<RefundState[]>([]);
   const [decision, setDecision] = useState<Decision | null>(null);
   const [note, setNote] = useState('');
-  const [deciding, setDeciding] = useState(false);
-  const [decideError, setDecideError] = useState<unknown>(null);
   const [now, setNow] = useState(() => Date.now());
   const [events, setEvents] = useState<Record<number, RefundDetail | 'loading' | { error: unknown }>>({});
   const noteRef = useRef<TextAreaRef>(null);
   const expanded = useRef(new Set<number>());
   const mayDecide = can('refund_approve');
 
+  const {
+    run: readRefunds,
+    loading,
+    error: loadError,
+  } = useCommand(() =>
+    Promise.all([
+      call<RefundRecord[]>('refunds', { states: ['awaiting_approval'], limit: QUEUE_LIMIT }),
+      call<RefundRecord[]>('refunds', { states: null, limit: RECENT_LIMIT }),
+    ]),
+  );
+  const {
+    run: decide,
+    loading: deciding,
+    error: decideError,
+    setError: setDecideError,
+  } = useCommand((d: Decision, decisionNote: string | null) =>
+    call<RefundRecord>('decide_refund', { id: d.rec.id, approve: d.approve, note: decisionNote }),
+  );
+
   const load = useCallback(async () => {
-    setLoading(true);
-    setLoadError(null);
-    try {
-      const [q, r] = await Promise.all([
-        call<RefundRecord[]>('refunds', { states: ['awaiting_approval'], limit: QUEUE_LIMIT }),
-        call<RefundRecord[]>('refunds', { states: null, limit: RECENT_LIMIT }),
-      ]);
-      setQueue((prev) => mergeRefunds(q, prev).filter((x) => x.state === 'awaiting_approval'));
-      setRecent((prev) => mergeRefunds(r, prev));
-      setNow(Date.now());
-    } catch (e) {
-      setLoadError(e);
-    } finally {
-      setLoading(false);
-    }
-  }, []);
+    const res = await readRefunds();
+    if (res.status !== 'ok') return;
+    const [q, r] = res.value;
+    setQueue((prev) => mergeRefunds(q, prev).filter((x) => x.state === 'awaiting_approval'));
+    setRecent((prev) => mergeRefunds(r, prev));
+    setNow(Date.now());
+  }, [readRefunds]);
 
   useEffect(() => {
     void load();
@@ -110,24 +115,14 @@ export default function ApprovalsPage() {
 
   async function confirm() {
     if (!decision || deciding) return;
-    setDeciding(true);
-    setDecideError(null);
-    try {
-      const rec = await call<RefundRecord>('decide_refund', {
-        id: decision.rec.id,
-        approve: decision.approve,
-        note: note.trim() === '' ? null : note.trim(),
-      });
-      applyUpdate(rec);
-      void message.success(
-        t(decision.approve ? 'approvals.approved_msg' : 'approvals.rejected_msg', { refund: rec.refund_no }),
-      );
-      setDecision(null);
-    } catch (e) {
-      setDecideError(e);
-    } finally {
-      setDeciding(false);
-    }
+    const r = await decide(decision, note.trim() === '' ? null : note.trim());
+    if (r.status !== 'ok') return;
+    const rec = r.value;
+    applyUpdate(rec);
+    void message.success(
+      t(decision.approve ? 'approvals.approved_msg' : 'approvals.rejected_msg', { refund: rec.refund_no }),
+    );
+    setDecision(null);
   }
 
   const money = (r: RefundRecord) => formatMoney(r.amount, r.currency, lang);
@@ -161,7 +156,7 @@ export default function ApprovalsPage() {
       dataIndex: 'amount',
       align: 'right',
       render: (_: number, r) => (
-        <span style={num}>
+        <span style={amountText}>
           <Typography.Text strong>{money(r)}</Typography.Text>
           <br />
           <Typography.Text type="secondary">
@@ -252,7 +247,7 @@ export default function ApprovalsPage() {
       title: t('columns.amount'),
       dataIndex: 'amount',
       align: 'right',
-      render: (_: number, r) => <span style={num}>{money(r)}</span>,
+      render: (_: number, r) => <span style={amountText}>{money(r)}</span>,
     },
     {
       title: t('columns.state'),
@@ -276,17 +271,17 @@ export default function ApprovalsPage() {
 
   return (
     <div>
-      <Space style={{ width: '100%', justifyContent: 'space-between' }} align="center">
+      <Space style={spread} align="center">
         <Typography.Title level={3}>{t('approvals.title')}</Typography.Title>
         <Button icon={<ReloadOutlined />} loading={loading} onClick={() => void load()} data-testid="approvals-refresh">
           {t('common:actions.refresh')}
         </Button>
       </Space>
-      <ErrorAlert error={loadError} onRetry={() => void load()} style={{ marginBottom: 12 }} />
+      <ErrorAlert error={loadError} onRetry={() => void load()} style={below.md} />
 
       <Card
         size="small"
-        style={{ marginBottom: 16 }}
+        style={below.lg}
         title={
           <Space>
             <span>{t('approvals.queue_title')}</span>
@@ -402,7 +397,7 @@ export default function ApprovalsPage() {
               }}
               data-testid="approval-note"
             />
-            <ErrorAlert error={decideError} style={{ marginTop: 12 }} data-testid="approval-error" />
+            <ErrorAlert error={decideError} style={above.md} data-testid="approval-error" />
           </div>
         )}
       </Modal>

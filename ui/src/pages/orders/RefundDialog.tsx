@@ -8,6 +8,7 @@ import { call } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { currencyExponent, formatMoney, minorToDecimalString, parseMoneyInput } from '../../format';
 import { useSession } from '../../session';
+import { below, WIDTH } from '../../styles';
 import type { OrderDetail, RefundLimits, RefundRecord } from '../../types';
 import { RefundStateTag, userLimit } from './refundUi';
 
@@ -140,9 +141,9 @@ export default function RefundDialog({ open, detail, limits, onClose, onCreated 
       footer={footer}
       destroyOnHidden
       maskClosable={!sending}
-      width={560}
+      width={WIDTH.dialog}
     >
-      <Descriptions size="small" column={1} bordered style={{ marginBottom: 16 }}>
+      <Descriptions size="small" column={1} bordered style={below.lg}>
         <Descriptions.Item label={t('detail.refundable')}>
           <Typography.Text strong className="money">
             {money(detail.refundable)}
@@ -159,7 +160,7 @@ export default function RefundDialog({ open, detail, limits, onClose, onCreated 
           )}
         </Descriptions.Item>
       </Descriptions>
-      <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('refund.approval_note')} />
+      <Alert type="info" showIcon style={below.lg} message={t('refund.approval_note')} />
 
       {result ? (
         <RefundOutcome rec={result} />
