@@ -65,4 +65,4 @@ export const small: CSSProperties = { fontSize: 12 };
 /** Digits of equal width, so amounts line up. */
 export const tabular: CSSProperties = { fontVariantNumeric: 'tabular-nums' };
 /** An amount in a table cell: aligned digits, never wrapped. */
-export const amount: CSSProperties = { fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' };
+export const amountText: CSSProperties = { fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' };
