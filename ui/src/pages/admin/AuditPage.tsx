@@ -8,12 +8,12 @@ import { useTranslation } from 'react-i18next';
 import { call } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { formatCount, formatDateTime, shortHash } from '../../format';
+import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
+import { below, monoSmall, spread } from '../../styles';
 import type { AuditEntry, AuditPage as AuditPageResult, AuditVerification } from '../../types';
 
 export const PAGE_SIZES = [50, 100, 200];
-
-const mono: React.CSSProperties = { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', fontSize: 12 };
 
 export function outcomeColor(outcome: string): string {
   if (outcome === 'ok') return 'green';
@@ -40,29 +40,27 @@ export default function AuditPage() {
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(PAGE_SIZES[0]);
   const [data, setData] = useState<AuditPageResult | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [loadError, setLoadError] = useState<unknown>(null);
-  const [verifying, setVerifying] = useState(false);
   const [verification, setVerification] = useState<AuditVerification | null>(null);
-  const [verifyError, setVerifyError] = useState<unknown>(null);
+  const {
+    run: readEntries,
+    loading,
+    error: loadError,
+  } = useCommand((args: { limit: number; offset: number; action: string | null; actor: string | null }) =>
+    call<AuditPageResult>('audit_entries', args),
+  );
+  const { run: verifyChain, loading: verifying, error: verifyError } = useCommand(() =>
+    call<AuditVerification>('audit_verify'),
+  );
 
   const load = useCallback(async () => {
-    setLoading(true);
-    setLoadError(null);
-    try {
-      const result = await call<AuditPageResult>('audit_entries', {
-        limit: pageSize,
-        offset: (page - 1) * pageSize,
-        action: filter.action,
-        actor: filter.actor,
-      });
-      setData(result);
-    } catch (e) {
-      setLoadError(e);
-    } finally {
-      setLoading(false);
-    }
-  }, [page, pageSize, filter]);
+    const r = await readEntries({
+      limit: pageSize,
+      offset: (page - 1) * pageSize,
+      action: filter.action,
+      actor: filter.actor,
+    });
+    if (r.status === 'ok') setData(r.value);
+  }, [readEntries, page, pageSize, filter]);
 
   useEffect(() => {
     void load();
@@ -76,17 +74,11 @@ export default function AuditPage() {
   }
 
   async function verify() {
-    setVerifying(true);
-    setVerifyError(null);
-    try {
-      setVerification(await call<AuditVerification>('audit_verify'));
-      // The check is itself audited: the newest page gains an entry.
-      if (page === 1) void load();
-    } catch (e) {
-      setVerifyError(e);
-    } finally {
-      setVerifying(false);
-    }
+    const r = await verifyChain();
+    if (r.status !== 'ok') return;
+    setVerification(r.value);
+    // The check is itself audited: the newest page gains an entry.
+    if (page === 1) void load();
   }
 
   const broken = new Set((verification?.problems ?? []).map((p) => p.seq));
@@ -107,7 +99,7 @@ export default function AuditPage() {
     },
     { title: t('audit.time'), dataIndex: 'at', width: 170, render: (v: string) => formatDateTime(v, lang) },
     { title: t('audit.actor'), dataIndex: 'actor', width: 120 },
-    { title: t('audit.action'), dataIndex: 'action', width: 190, render: (v: string) => <code style={mono}>{v}</code> },
+    { title: t('audit.action'), dataIndex: 'action', width: 190, render: (v: string) => <code style={monoSmall}>{v}</code> },
     { title: t('audit.target'), dataIndex: 'target', ellipsis: true },
     {
       title: t('audit.outcome'),
@@ -124,7 +116,7 @@ export default function AuditPage() {
       dataIndex: 'details',
       ellipsis: true,
       render: (v: string) => (
-        <Typography.Text type="secondary" style={mono}>
+        <Typography.Text type="secondary" style={monoSmall}>
           {v === '{}' || v === 'null' ? '—' : v}
         </Typography.Text>
       ),
@@ -152,7 +144,7 @@ export default function AuditPage() {
 
   return (
     <div>
-      <Space style={{ width: '100%', justifyContent: 'space-between' }} align="center">
+      <Space style={spread} align="center">
         <Typography.Title level={3}>{t('audit.title')}</Typography.Title>
         <Space>
           <Button icon={<ReloadOutlined />} loading={loading} onClick={() => void load()} data-testid="audit-refresh">
@@ -164,10 +156,10 @@ export default function AuditPage() {
         </Space>
       </Space>
 
-      <ErrorAlert error={verifyError} style={{ marginBottom: 12 }} />
+      <ErrorAlert error={verifyError} style={below.md} />
       {verification && (
         <Alert
-          style={{ marginBottom: 12 }}
+          style={below.md}
           type={verification.problems.length === 0 ? 'success' : 'error'}
           showIcon
           closable
@@ -183,7 +175,7 @@ export default function AuditPage() {
           description={
             <div>
               <div>
-                {t('audit.head', { seq: verification.head_seq })} <code style={mono}>{shortHash(verification.head_hash, 16, 8)}</code>
+                {t('audit.head', { seq: verification.head_seq })} <code style={monoSmall}>{shortHash(verification.head_hash, 16, 8)}</code>
               </div>
               {first && (
                 <>
@@ -202,7 +194,7 @@ export default function AuditPage() {
         />
       )}
 
-      <Space wrap style={{ marginBottom: 12 }}>
+      <Space wrap style={below.md}>
         <Input
           value={actionInput}
           allowClear
@@ -228,7 +220,7 @@ export default function AuditPage() {
         </Button>
         <Typography.Text type="secondary">{t('audit.filter_help')}</Typography.Text>
       </Space>
-      <ErrorAlert error={loadError} onRetry={() => void load()} style={{ marginBottom: 12 }} />
+      <ErrorAlert error={loadError} onRetry={() => void load()} style={below.md} />
 
       <div data-testid="audit-table" data-total={data?.total ?? 0}>
         <Table<AuditEntry>
@@ -248,10 +240,10 @@ export default function AuditPage() {
           expandable={{
             expandedRowRender: (e) => (
               <div>
-                <pre style={{ ...mono, whiteSpace: 'pre-wrap', margin: 0 }} data-testid={`audit-details-${e.seq}`}>
+                <pre style={{ ...monoSmall, whiteSpace: 'pre-wrap', margin: 0 }} data-testid={`audit-details-${e.seq}`}>
                   {prettyDetails(e.details)}
                 </pre>
-                <Typography.Text type="secondary" style={mono}>
+                <Typography.Text type="secondary" style={monoSmall}>
                   {t('audit.hash')}: {e.hash} · {t('audit.prev_hash')}: {e.prev_hash}
                 </Typography.Text>
               </div>

@@ -7,7 +7,9 @@ import { ApiOutlined, ClockCircleOutlined, ReloadOutlined } from '@ant-design/ic
 import { useTranslation } from 'react-i18next';
 import { call } from '../../api';
 import { ErrorAlert } from '../../components/ErrorNotice';
+import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
+import { above, below, mono, spread, tabular } from '../../styles';
 import type { AppInfo, ConnectionTest, Settings, SettingsAccount } from '../../types';
 
 /** The settings view as the backend sends it (SettingsView also carries these). */
@@ -36,39 +38,35 @@ export function normalizeSchedule(text: string): string | null {
   return `${h.padStart(2, '0')}:${m}`;
 }
 
-const mono: React.CSSProperties = { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' };
-
 export default function SettingsPage() {
   const { t } = useTranslation('admin');
   const { setAppInfo } = useSession();
   const [settings, setSettings] = useState<SettingsView | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { run: readSettings, loading, error: loadError } = useCommand(() => call<SettingsView>('settings'));
 
   const [url, setUrl] = useState('');
   const [urlError, setUrlError] = useState<string | null>(null);
-  const [testing, setTesting] = useState(false);
   const [testResult, setTestResult] = useState<ConnectionTest | null>(null);
-  const [testError, setTestError] = useState<unknown>(null);
+  const {
+    run: testUrl,
+    loading: testing,
+    error: testError,
+  } = useCommand((u: string) => call<ConnectionTest>('test_connection', { url: u }));
 
   const [schedule, setSchedule] = useState('');
   const [scheduleError, setScheduleError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const [saveError, setSaveError] = useState<unknown>(null);
+  const {
+    run: saveTime,
+    loading: saving,
+    error: saveError,
+  } = useCommand((text: string) => call<AppInfo>('save_schedule', { time: normalizeSchedule(text) }));
 
   const load = useCallback(async () => {
-    setLoading(true);
-    setLoadError(null);
-    try {
-      const s = await call<SettingsView>('settings');
-      setSettings(s);
-      setSchedule(s.schedule ?? '');
-    } catch (e) {
-      setLoadError(e);
-    } finally {
-      setLoading(false);
-    }
-  }, []);
+    const r = await readSettings();
+    if (r.status !== 'ok') return;
+    setSettings(r.value);
+    setSchedule(r.value.schedule ?? '');
+  }, [readSettings]);
 
   useEffect(() => {
     void load();
@@ -86,16 +84,9 @@ export default function SettingsPage() {
       return;
     }
     setUrlError(null);
-    setTesting(true);
-    setTestError(null);
     setTestResult(null);
-    try {
-      setTestResult(await call<ConnectionTest>('test_connection', { url: u }));
-    } catch (e) {
-      setTestError(e);
-    } finally {
-      setTesting(false);
-    }
+    const r = await testUrl(u);
+    if (r.status === 'ok') setTestResult(r.value);
   }
 
   async function saveSchedule() {
@@ -103,20 +94,13 @@ export default function SettingsPage() {
     const problem = scheduleProblem(schedule);
     setScheduleError(problem ? t(problem) : null);
     if (problem) return;
-    setSaving(true);
-    setSaveError(null);
-    try {
-      const time = normalizeSchedule(schedule);
-      const info = await call<AppInfo>('save_schedule', { time });
-      setAppInfo(info);
-      setSchedule(info.schedule ?? '');
-      setSettings((prev) => (prev ? { ...prev, schedule: info.schedule } : prev));
-      void message.success(info.schedule ? t('settings.schedule_saved', { time: info.schedule }) : t('settings.schedule_off_saved'));
-    } catch (e) {
-      setSaveError(e);
-    } finally {
-      setSaving(false);
-    }
+    const r = await saveTime(schedule);
+    if (r.status !== 'ok') return;
+    const info = r.value;
+    setAppInfo(info);
+    setSchedule(info.schedule ?? '');
+    setSettings((prev) => (prev ? { ...prev, schedule: info.schedule } : prev));
+    void message.success(info.schedule ? t('settings.schedule_saved', { time: info.schedule }) : t('settings.schedule_off_saved'));
   }
 
   const accountColumns: ColumnsType<SettingsView['accounts'][number]> = [
@@ -140,13 +124,13 @@ export default function SettingsPage() {
 
   return (
     <div>
-      <Space style={{ width: '100%', justifyContent: 'space-between' }} align="center">
+      <Space style={spread} align="center">
         <Typography.Title level={3}>{t('settings.title')}</Typography.Title>
         <Button icon={<ReloadOutlined />} loading={loading} onClick={() => void load()} data-testid="settings-refresh">
           {t('common:actions.refresh')}
         </Button>
       </Space>
-      <ErrorAlert error={loadError} onRetry={() => void load()} style={{ marginBottom: 12 }} />
+      <ErrorAlert error={loadError} onRetry={() => void load()} style={below.md} />
       {!settings && loading && <Spin />}
 
       {settings && (
@@ -154,7 +138,7 @@ export default function SettingsPage() {
           <Alert
             type="info"
             showIcon
-            style={{ marginBottom: 16 }}
+            style={below.lg}
             data-testid="settings-config-file"
             message={t('settings.edit_in_file')}
             description={
@@ -253,7 +237,7 @@ export default function SettingsPage() {
                         setScheduleError(null);
                       }}
                       onPressEnter={() => void saveSchedule()}
-                      style={{ width: 140, fontVariantNumeric: 'tabular-nums' }}
+                      style={{ width: 140, ...tabular }}
                       data-testid="settings-schedule"
                       aria-label={t('settings.schedule_label')}
                     />
@@ -269,14 +253,14 @@ export default function SettingsPage() {
                     {t('common:actions.save')}
                   </Button>
                 </Space>
-                <div style={{ marginTop: 8 }}>
+                <div style={above.sm}>
                   <Typography.Text data-testid="settings-schedule-current">
                     {settings.schedule
                       ? t('settings.schedule_current', { time: settings.schedule, tz: settings.timezone })
                       : t('settings.schedule_off')}
                   </Typography.Text>
                 </div>
-                <ErrorAlert error={saveError} style={{ marginTop: 8 }} />
+                <ErrorAlert error={saveError} style={above.sm} />
               </Card>
             </Col>
             <Col xs={24} xl={12}>
@@ -304,7 +288,7 @@ export default function SettingsPage() {
                 {urlError && <Typography.Text type="danger">{urlError}</Typography.Text>}
                 {testResult && (
                   <Alert
-                    style={{ marginTop: 8 }}
+                    style={above.sm}
                     type={testResult.ok ? 'success' : 'error'}
                     showIcon
                     data-testid="settings-test-result"
@@ -313,7 +297,7 @@ export default function SettingsPage() {
                     description={testResult.message}
                   />
                 )}
-                <ErrorAlert error={testError} style={{ marginTop: 8 }} />
+                <ErrorAlert error={testError} style={above.sm} />
               </Card>
             </Col>
           </Row>

@@ -8,7 +8,9 @@ import { useTranslation } from 'react-i18next';
 import { call } from '../../api';
 import { ErrorAlert, showError } from '../../components/ErrorNotice';
 import { formatDateTime } from '../../format';
+import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
+import { below, spread } from '../../styles';
 import type { Role, UserRecord } from '../../types';
 import { ROLES } from '../../types';
 import { PASSWORD_MIN, passwordProblem, rolesProblem, usernameProblem } from './userRules';
@@ -19,24 +21,16 @@ export default function UsersPage() {
   const { t } = useTranslation('admin');
   const { lang, me } = useSession();
   const [users, setUsers] = useState<UserRecord[]>([]);
-  const [loading, setLoading] = useState(false);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { run: readUsers, loading, error: loadError } = useCommand(() => call<UserRecord[]>('users'));
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<UserRecord | null>(null);
   const [resetting, setResetting] = useState<UserRecord | null>(null);
   const [toggling, setToggling] = useState<string | null>(null);
 
   const load = useCallback(async () => {
-    setLoading(true);
-    setLoadError(null);
-    try {
-      setUsers(await call<UserRecord[]>('users'));
-    } catch (e) {
-      setLoadError(e);
-    } finally {
-      setLoading(false);
-    }
-  }, []);
+    const r = await readUsers();
+    if (r.status === 'ok') setUsers(r.value);
+  }, [readUsers]);
 
   useEffect(() => {
     void load();
@@ -157,7 +151,7 @@ export default function UsersPage() {
 
   return (
     <div>
-      <Space style={{ width: '100%', justifyContent: 'space-between' }} align="center">
+      <Space style={spread} align="center">
         <Typography.Title level={3}>{t('users.title')}</Typography.Title>
         <Space>
           <Button icon={<ReloadOutlined />} loading={loading} onClick={() => void load()} data-testid="users-refresh">
@@ -168,7 +162,7 @@ export default function UsersPage() {
           </Button>
         </Space>
       </Space>
-      <ErrorAlert error={loadError} onRetry={() => void load()} style={{ marginBottom: 12 }} />
+      <ErrorAlert error={loadError} onRetry={() => void load()} style={below.md} />
       <Table<UserRecord>
         size="small"
         rowKey="username"
@@ -242,8 +236,14 @@ function CreateUserDialog({
   const [password, setPassword] = useState('');
   const [roles, setRoles] = useState<Role[]>([]);
   const [errors, setErrors] = useState<FormErrors>({});
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>(null);
+  const {
+    run: createUser,
+    loading: busy,
+    error: failure,
+    setError: setFailure,
+  } = useCommand((u: string, p: string, rs: Role[]) =>
+    call<UserRecord>('create_user', { username: u, password: p, roles: rs }),
+  );
   const first = useRef<InputRef>(null);
 
   useEffect(() => {
@@ -254,7 +254,7 @@ function CreateUserDialog({
       setErrors({});
       setFailure(null);
     }
-  }, [open]);
+  }, [open, setFailure]);
 
   useEffect(() => {
     if (open) setTimeout(() => first.current?.focus(), 0);
@@ -271,16 +271,10 @@ function CreateUserDialog({
     if (r) errs.roles = t(r);
     setErrors(errs);
     if (errs.username || errs.password || errs.roles) return;
-    setBusy(true);
-    setFailure(null);
-    try {
-      const created = await call<UserRecord>('create_user', { username: username.trim(), password, roles });
+    const res = await createUser(username.trim(), password, roles);
+    if (res.status === 'ok') {
       setPassword('');
-      onCreated(created);
-    } catch (e) {
-      setFailure(e);
-    } finally {
-      setBusy(false);
+      onCreated(res.value);
     }
   }
 
@@ -355,8 +349,12 @@ function RolesDialog({
   const { t } = useTranslation('admin');
   const [roles, setRoles] = useState<Role[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>(null);
+  const {
+    run: saveRoles,
+    loading: busy,
+    error: failure,
+    setError: setFailure,
+  } = useCommand((username: string, rs: Role[]) => call<UserRecord>('set_roles', { username, roles: rs }));
 
   useEffect(() => {
     if (user) {
@@ -364,22 +362,15 @@ function RolesDialog({
       setError(null);
       setFailure(null);
     }
-  }, [user]);
+  }, [user, setFailure]);
 
   async function submit() {
     if (!user || busy) return;
     const r = rolesProblem(roles);
     setError(r ? t(r) : null);
     if (r) return;
-    setBusy(true);
-    setFailure(null);
-    try {
-      onSaved(await call<UserRecord>('set_roles', { username: user.username, roles }));
-    } catch (e) {
-      setFailure(e);
-    } finally {
-      setBusy(false);
-    }
+    const res = await saveRoles(user.username, roles);
+    if (res.status === 'ok') onSaved(res.value);
   }
 
   return (
@@ -419,30 +410,28 @@ function ResetPasswordDialog({
   const { t } = useTranslation('admin');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>(null);
+  const {
+    run: resetPassword,
+    loading: busy,
+    error: failure,
+    setError: setFailure,
+  } = useCommand((username: string, p: string) => call<null>('reset_password', { username, password: p }));
 
   useEffect(() => {
     setPassword('');
     setError(null);
     setFailure(null);
-  }, [user]);
+  }, [user, setFailure]);
 
   async function submit() {
     if (!user || busy) return;
     const p = passwordProblem(user.username, password);
     setError(p ? t(p, { min: PASSWORD_MIN }) : null);
     if (p) return;
-    setBusy(true);
-    setFailure(null);
-    try {
-      await call<null>('reset_password', { username: user.username, password });
+    const res = await resetPassword(user.username, password);
+    if (res.status === 'ok') {
       setPassword('');
       onDone(user.username);
-    } catch (e) {
-      setFailure(e);
-    } finally {
-      setBusy(false);
     }
   }
 
