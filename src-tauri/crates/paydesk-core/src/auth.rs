@@ -2,13 +2,29 @@
 //! user against it before doing anything, so the desktop app, the CLI and any future surface
 //! obey the same rules.
 
+use crate::names::{self, Case};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt;
 use std::str::FromStr;
+use strum::VariantArray;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Runs reconciliations, reviews and resolves discrepancies, exports reports.
     Finance,
@@ -21,103 +37,87 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Finance, Role::Support, Role::Approver, Role::Admin];
+    pub const ALL: [Role; 4] = names::array(Role::VARIANTS);
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Finance => "finance",
-            Role::Support => "support",
-            Role::Approver => "approver",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                format!("unknown role {s:?} (expected finance, support, approver or admin)")
-            })
+        names::parse(s, Case::Insensitive, &[]).ok_or_else(|| {
+            format!(
+                "unknown role {s:?} (expected {})",
+                names::listed::<Role>(" or ")
+            )
+        })
     }
 }
 
-/// An operation that needs permission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// An operation that needs permission. Its name (`as_str`) is `area.action`; JSON uses the
+/// snake_case variant name (`reconcile_run`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// Start a reconciliation run, import a statement.
+    #[strum(serialize = "reconcile.run")]
     ReconcileRun,
     /// See runs and discrepancies.
+    #[strum(serialize = "discrepancy.view")]
     DiscrepancyView,
     /// Annotate, assign, resolve (also in bulk and by spreadsheet re-import).
+    #[strum(serialize = "discrepancy.review")]
     DiscrepancyReview,
     /// Export reports (CSV/XLSX).
+    #[strum(serialize = "report.export")]
     ReportExport,
     /// Find orders and see their payments and refunds.
+    #[strum(serialize = "order.view")]
     OrderView,
     /// Request a refund.
+    #[strum(serialize = "refund.request")]
     RefundRequest,
     /// Approve or reject a refund over the limit.
+    #[strum(serialize = "refund.approve")]
     RefundApprove,
     /// See provider credentials' fingerprints, states and expiry.
+    #[strum(serialize = "key.view")]
     KeyView,
     /// Import, generate, test, activate, retire keys; rotate the master key.
+    #[strum(serialize = "key.manage")]
     KeyManage,
     /// Create, disable users; change roles.
+    #[strum(serialize = "user.manage")]
     UserManage,
     /// Read and verify the audit log.
+    #[strum(serialize = "audit.view")]
     AuditView,
     /// Change settings (databases, accounts, schedule, tolerances, limits).
+    #[strum(serialize = "settings.manage")]
     SettingsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
-        Permission::ReconcileRun,
-        Permission::DiscrepancyView,
-        Permission::DiscrepancyReview,
-        Permission::ReportExport,
-        Permission::OrderView,
-        Permission::RefundRequest,
-        Permission::RefundApprove,
-        Permission::KeyView,
-        Permission::KeyManage,
-        Permission::UserManage,
-        Permission::AuditView,
-        Permission::SettingsManage,
-    ];
+    pub const ALL: [Permission; 12] = names::array(Permission::VARIANTS);
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Permission::ReconcileRun => "reconcile.run",
-            Permission::DiscrepancyView => "discrepancy.view",
-            Permission::DiscrepancyReview => "discrepancy.review",
-            Permission::ReportExport => "report.export",
-            Permission::OrderView => "order.view",
-            Permission::RefundRequest => "refund.request",
-            Permission::RefundApprove => "refund.approve",
-            Permission::KeyView => "key.view",
-            Permission::KeyManage => "key.manage",
-            Permission::UserManage => "user.manage",
-            Permission::AuditView => "audit.view",
-            Permission::SettingsManage => "settings.manage",
-        }
-    }
-}
-
-impl fmt::Display for Permission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -203,6 +203,28 @@ pub fn granting_roles(permission: Permission) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        names::assert_round_trip::<Role>(|s| s.parse().ok());
+        names::assert_round_trip::<Permission>(|s| names::parse(s, Case::Sensitive, &[]));
+        assert_eq!(Role::ALL.as_slice(), Role::VARIANTS);
+        assert_eq!(Permission::ALL.as_slice(), Permission::VARIANTS);
+        assert_eq!(P::ReconcileRun.as_str(), "reconcile.run");
+        assert_eq!(P::SettingsManage.to_string(), "settings.manage");
+        assert_eq!(
+            serde_json::to_value(P::ReconcileRun).ok(),
+            Some("reconcile_run".into())
+        );
+        for r in Role::ALL {
+            assert_eq!(serde_json::to_value(r).ok(), Some(r.as_str().into()));
+        }
+        assert_eq!(" Admin ".parse::<Role>(), Ok(Role::Admin));
+        assert_eq!(
+            "Boss".parse::<Role>(),
+            Err("unknown role \"Boss\" (expected finance, support, approver or admin)".into())
+        );
+    }
 
     #[test]
     fn admin_can_do_everything() {

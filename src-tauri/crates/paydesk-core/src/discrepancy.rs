@@ -3,13 +3,29 @@
 //! 长款/短款 mean opposite things in different shops, so every class carries a description
 //! that says which side has what, in Chinese and English.
 
+use crate::names::{self, Case};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
+use strum::VariantArray;
 
 /// The outcome of one statement line, order or refund in a reconciliation run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OutcomeClass {
     Matched,
     /// 长款: the provider has money we have no order for.
@@ -31,21 +47,7 @@ pub enum OutcomeClass {
 }
 
 impl OutcomeClass {
-    pub const ALL: [OutcomeClass; 13] = [
-        OutcomeClass::Matched,
-        OutcomeClass::ProviderOnly,
-        OutcomeClass::OrderOnly,
-        OutcomeClass::AmountMismatch,
-        OutcomeClass::CurrencyMismatch,
-        OutcomeClass::StatusMismatch,
-        OutcomeClass::DuplicatePayment,
-        OutcomeClass::RefundOnlyAtProvider,
-        OutcomeClass::RefundOnlyLocal,
-        OutcomeClass::RefundAmountMismatch,
-        OutcomeClass::FeeVariance,
-        OutcomeClass::ProviderAdjustment,
-        OutcomeClass::TimingDifference,
-    ];
+    pub const ALL: [OutcomeClass; 13] = names::array(OutcomeClass::VARIANTS);
 
     /// Every class a reviewer sees as a discrepancy (all but `Matched`).
     pub fn discrepancy_classes() -> impl Iterator<Item = OutcomeClass> {
@@ -57,21 +59,7 @@ impl OutcomeClass {
     }
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            OutcomeClass::Matched => "matched",
-            OutcomeClass::ProviderOnly => "provider_only",
-            OutcomeClass::OrderOnly => "order_only",
-            OutcomeClass::AmountMismatch => "amount_mismatch",
-            OutcomeClass::CurrencyMismatch => "currency_mismatch",
-            OutcomeClass::StatusMismatch => "status_mismatch",
-            OutcomeClass::DuplicatePayment => "duplicate_payment",
-            OutcomeClass::RefundOnlyAtProvider => "refund_only_at_provider",
-            OutcomeClass::RefundOnlyLocal => "refund_only_local",
-            OutcomeClass::RefundAmountMismatch => "refund_amount_mismatch",
-            OutcomeClass::FeeVariance => "fee_variance",
-            OutcomeClass::ProviderAdjustment => "provider_adjustment",
-            OutcomeClass::TimingDifference => "timing_difference",
-        }
+        self.into()
     }
 
     /// Short label in English.
@@ -155,25 +143,35 @@ impl OutcomeClass {
     }
 }
 
-impl fmt::Display for OutcomeClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for OutcomeClass {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OutcomeClass::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s.trim())
+        names::parse(s, Case::Sensitive, &[])
             .ok_or_else(|| format!("unknown discrepancy class {s:?}"))
     }
 }
 
 /// Which rule tied a line to a record, so a reviewer can ask "why was this matched?".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[strum(
+    parse_err_ty = String,
+    parse_err_fn = unknown_match_rule
+)]
 pub enum MatchRule {
     /// Nothing on the other side was found.
     NoCounterpart,
@@ -189,21 +187,31 @@ pub enum MatchRule {
 
 impl MatchRule {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            MatchRule::NoCounterpart => "no_counterpart",
-            MatchRule::MerchantOrderNo => "merchant_order_no",
-            MatchRule::ProviderTxnId => "provider_txn_id",
-            MatchRule::MerchantRefundNo => "merchant_refund_no",
-            MatchRule::ProviderRefundId => "provider_refund_id",
-            MatchRule::BalanceMovement => "balance_movement",
-            MatchRule::DateWindow => "date_window",
-        }
+        self.into()
     }
 }
 
+/// `MatchRule`'s `FromStr` (derived, exact: the words Paydesk stores) fails with this.
+fn unknown_match_rule(s: &str) -> String {
+    format!("unknown match rule {s:?}")
+}
+
 /// Review state of a discrepancy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReviewState {
     Open,
     Investigating,
@@ -212,31 +220,39 @@ pub enum ReviewState {
 
 impl ReviewState {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            ReviewState::Open => "open",
-            ReviewState::Investigating => "investigating",
-            ReviewState::Resolved => "resolved",
-        }
+        self.into()
     }
 }
 
 impl FromStr for ReviewState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "open" => Ok(ReviewState::Open),
-            "investigating" => Ok(ReviewState::Investigating),
-            "resolved" => Ok(ReviewState::Resolved),
-            other => Err(format!(
-                "unknown review state {other:?} (expected open, investigating or resolved)"
-            )),
-        }
+        names::parse(s, Case::Insensitive, &[]).ok_or_else(|| {
+            format!(
+                "unknown review state {:?} (expected {})",
+                s.trim().to_ascii_lowercase(),
+                names::listed::<ReviewState>(" or ")
+            )
+        })
     }
 }
 
 /// How a resolved discrepancy was settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ResolutionKind {
     /// Our records were corrected to agree with the provider.
     CorrectedLocally,
@@ -251,36 +267,80 @@ pub enum ResolutionKind {
 }
 
 impl ResolutionKind {
-    pub const ALL: [ResolutionKind; 5] = [
-        ResolutionKind::CorrectedLocally,
-        ResolutionKind::CorrectedAtProvider,
-        ResolutionKind::WrittenOff,
-        ResolutionKind::NotAnIssue,
-        ResolutionKind::AutoMatched,
-    ];
+    pub const ALL: [ResolutionKind; 5] = names::array(ResolutionKind::VARIANTS);
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            ResolutionKind::CorrectedLocally => "corrected_locally",
-            ResolutionKind::CorrectedAtProvider => "corrected_at_provider",
-            ResolutionKind::WrittenOff => "written_off",
-            ResolutionKind::NotAnIssue => "not_an_issue",
-            ResolutionKind::AutoMatched => "auto_matched",
-        }
+        self.into()
     }
 }
 
 impl FromStr for ResolutionKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ResolutionKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                format!(
-                    "unknown resolution {s:?} (expected one of: {})",
-                    ResolutionKind::ALL.map(|k| k.as_str()).join(", ")
-                )
-            })
+        names::parse(s, Case::Insensitive, &[]).ok_or_else(|| {
+            format!(
+                "unknown resolution {s:?} (expected one of: {})",
+                names::listed::<ResolutionKind>(", ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        names::assert_round_trip::<OutcomeClass>(|s| s.parse().ok());
+        names::assert_round_trip::<MatchRule>(|s| s.parse().ok());
+        names::assert_round_trip::<ReviewState>(|s| s.parse().ok());
+        names::assert_round_trip::<ResolutionKind>(|s| s.parse().ok());
+        assert_eq!(OutcomeClass::ALL.as_slice(), OutcomeClass::VARIANTS);
+        assert_eq!(ResolutionKind::ALL.as_slice(), ResolutionKind::VARIANTS);
+        for c in OutcomeClass::ALL {
+            assert_eq!(c.to_string(), c.as_str());
+            assert_eq!(serde_json::to_value(c).ok(), Some(c.as_str().into()));
+        }
+        for r in MatchRule::VARIANTS {
+            assert_eq!(serde_json::to_value(r).ok(), Some(r.as_str().into()));
+        }
+        for r in ReviewState::VARIANTS {
+            assert_eq!(serde_json::to_value(r).ok(), Some(r.as_str().into()));
+        }
+        for r in ResolutionKind::ALL {
+            assert_eq!(serde_json::to_value(r).ok(), Some(r.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn parsing_keeps_its_strictness_and_messages() {
+        // Classes: blanks trimmed, case kept.
+        assert_eq!(
+            " fee_variance ".parse::<OutcomeClass>(),
+            Ok(OutcomeClass::FeeVariance)
+        );
+        assert_eq!(
+            "Fee_Variance".parse::<OutcomeClass>(),
+            Err("unknown discrepancy class \"Fee_Variance\"".into())
+        );
+        // Match rules: exact.
+        assert_eq!(
+            " date_window".parse::<MatchRule>(),
+            Err("unknown match rule \" date_window\"".into())
+        );
+        assert_eq!(" Open ".parse::<ReviewState>(), Ok(ReviewState::Open));
+        assert_eq!(
+            "Done".parse::<ReviewState>(),
+            Err("unknown review state \"done\" (expected open, investigating or resolved)".into())
+        );
+        assert_eq!(
+            "Written_Off ".parse::<ResolutionKind>(),
+            Ok(ResolutionKind::WrittenOff)
+        );
+        assert_eq!(
+            "x".parse::<ResolutionKind>(),
+            Err("unknown resolution \"x\" (expected one of: corrected_locally, corrected_at_provider, written_off, not_an_issue, auto_matched)".into())
+        );
     }
 }

@@ -1,14 +1,31 @@
 //! The normalized records every adapter produces and the matcher consumes.
 
 use crate::money::{milli_to_minor_rounded, Currency};
+use crate::names::{self, Case};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use strum::VariantArray;
 
 /// A payment provider Paydesk speaks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Provider {
     Alipay,
     Wechat,
@@ -18,20 +35,26 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub const ALL: [Provider; 4] = [
-        Provider::Alipay,
-        Provider::Wechat,
-        Provider::Stripe,
-        Provider::Manual,
+    pub const ALL: [Provider; 4] = names::array(Provider::VARIANTS);
+
+    /// Other words [`FromStr`] accepts (ASCII case-insensitively).
+    pub const ALIASES: &'static [(&'static str, Provider)] = &[
+        ("wechatpay", Provider::Wechat),
+        ("weixin", Provider::Wechat),
     ];
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Provider::Alipay => "alipay",
-            Provider::Wechat => "wechat",
-            Provider::Stripe => "stripe",
-            Provider::Manual => "manual",
-        }
+        self.into()
+    }
+
+    /// The provider's name and its aliases: the words that parse to it.
+    pub fn words(self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.as_str()).chain(
+            Self::ALIASES
+                .iter()
+                .filter(move |(_, p)| *p == self)
+                .map(|(w, _)| *w),
+        )
     }
 
     /// The timezone the provider draws its day boundaries in. Alipay and WeChat bills are
@@ -44,30 +67,37 @@ impl Provider {
     }
 }
 
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Provider {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "alipay" => Ok(Provider::Alipay),
-            "wechat" | "wechatpay" | "weixin" => Ok(Provider::Wechat),
-            "stripe" => Ok(Provider::Stripe),
-            "manual" => Ok(Provider::Manual),
-            other => Err(format!(
-                "unknown provider {other:?} (expected alipay, wechat, stripe or manual)"
-            )),
-        }
+        names::parse(s, Case::Insensitive, Provider::ALIASES).ok_or_else(|| {
+            format!(
+                "unknown provider {:?} (expected {})",
+                s.trim().to_ascii_lowercase(),
+                names::listed::<Provider>(" or ")
+            )
+        })
     }
 }
 
 /// What a statement line records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum LineKind {
     Payment,
     Refund,
@@ -78,29 +108,20 @@ pub enum LineKind {
 
 impl LineKind {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            LineKind::Payment => "payment",
-            LineKind::Refund => "refund",
-            LineKind::Fee => "fee",
-            LineKind::Adjustment => "adjustment",
-            LineKind::Payout => "payout",
-        }
+        self.into()
     }
 }
 
 impl FromStr for LineKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "payment" => Ok(LineKind::Payment),
-            "refund" => Ok(LineKind::Refund),
-            "fee" => Ok(LineKind::Fee),
-            "adjustment" => Ok(LineKind::Adjustment),
-            "payout" => Ok(LineKind::Payout),
-            other => Err(format!(
-                "unknown line kind {other:?} (expected payment, refund, fee, adjustment or payout)"
-            )),
-        }
+        names::parse(s, Case::Insensitive, &[]).ok_or_else(|| {
+            format!(
+                "unknown line kind {:?} (expected {})",
+                s.trim().to_ascii_lowercase(),
+                names::listed::<LineKind>(" or ")
+            )
+        })
     }
 }
 
@@ -155,8 +176,21 @@ impl StatementLine {
 }
 
 /// The merchant's view of an order's payment state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// Created, not paid yet.
     Pending,
@@ -168,14 +202,24 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Other words [`FromStr`] accepts (ASCII case-insensitively): what providers and shop
+    /// systems commonly write.
+    pub const ALIASES: &'static [(&'static str, OrderStatus)] = &[
+        ("unpaid", OrderStatus::Pending),
+        ("created", OrderStatus::Pending),
+        ("notpay", OrderStatus::Pending),
+        ("success", OrderStatus::Paid),
+        ("succeeded", OrderStatus::Paid),
+        ("completed", OrderStatus::Paid),
+        ("cancelled", OrderStatus::Closed),
+        ("canceled", OrderStatus::Closed),
+        ("expired", OrderStatus::Closed),
+        ("failed", OrderStatus::Closed),
+        ("partial_refund", OrderStatus::PartiallyRefunded),
+    ];
+
     pub fn as_str(&self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Closed => "closed",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-            OrderStatus::Refunded => "refunded",
-        }
+        self.into()
     }
 
     /// Whether the merchant believes money was received for this order.
@@ -190,16 +234,13 @@ impl OrderStatus {
 impl FromStr for OrderStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "pending" | "unpaid" | "created" | "notpay" => Ok(OrderStatus::Pending),
-            "paid" | "success" | "succeeded" | "completed" => Ok(OrderStatus::Paid),
-            "closed" | "cancelled" | "canceled" | "expired" | "failed" => Ok(OrderStatus::Closed),
-            "partially_refunded" | "partial_refund" => Ok(OrderStatus::PartiallyRefunded),
-            "refunded" => Ok(OrderStatus::Refunded),
-            other => Err(format!(
-                "unknown order status {other:?} (expected pending, paid, closed, partially_refunded or refunded)"
-            )),
-        }
+        names::parse(s, Case::Insensitive, OrderStatus::ALIASES).ok_or_else(|| {
+            format!(
+                "unknown order status {:?} (expected {})",
+                s.trim().to_ascii_lowercase(),
+                names::listed::<OrderStatus>(" or ")
+            )
+        })
     }
 }
 
@@ -293,5 +334,63 @@ fn day_start(date: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
 impl fmt::Display for BillDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        names::assert_round_trip::<Provider>(|s| s.parse().ok());
+        names::assert_round_trip::<LineKind>(|s| s.parse().ok());
+        names::assert_round_trip::<OrderStatus>(|s| s.parse().ok());
+        assert_eq!(Provider::ALL.as_slice(), Provider::VARIANTS);
+        for p in Provider::ALL {
+            assert_eq!(p.to_string(), p.as_str());
+            assert_eq!(serde_json::to_value(p).ok(), Some(p.as_str().into()));
+            for w in p.words() {
+                assert_eq!(w.to_ascii_uppercase().parse::<Provider>(), Ok(p));
+            }
+        }
+        for k in LineKind::VARIANTS {
+            assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));
+        }
+        for o in OrderStatus::VARIANTS {
+            assert_eq!(o.to_string(), o.as_str());
+            assert_eq!(serde_json::to_value(o).ok(), Some(o.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn lenient_parsing_and_messages_stay() {
+        assert_eq!(" WeChatPay ".parse::<Provider>(), Ok(Provider::Wechat));
+        assert_eq!("Weixin".parse::<Provider>(), Ok(Provider::Wechat));
+        assert_eq!(
+            " Paypal ".parse::<Provider>(),
+            Err("unknown provider \"paypal\" (expected alipay, wechat, stripe or manual)".into())
+        );
+        assert_eq!(" Payout\t".parse::<LineKind>(), Ok(LineKind::Payout));
+        assert_eq!(
+            "Bonus".parse::<LineKind>(),
+            Err(
+                "unknown line kind \"bonus\" (expected payment, refund, fee, adjustment or payout)"
+                    .into()
+            )
+        );
+        for (word, status) in [
+            ("NOTPAY", OrderStatus::Pending),
+            ("Succeeded", OrderStatus::Paid),
+            ("canceled", OrderStatus::Closed),
+            ("partial_refund", OrderStatus::PartiallyRefunded),
+            ("partially_refunded ", OrderStatus::PartiallyRefunded),
+        ] {
+            assert_eq!(word.parse::<OrderStatus>(), Ok(status), "{word}");
+        }
+        assert_eq!(
+            "Lost".parse::<OrderStatus>(),
+            Err("unknown order status \"lost\" (expected pending, paid, closed, partially_refunded or refunded)".into())
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod discrepancy;
 pub mod domain;
 pub mod matcher;
 pub mod money;
+pub mod names;
 pub mod review;
 
 pub use auth::{Actor, Denied, Permission, Role};
