@@ -25,6 +25,7 @@ import type { Permission } from './types';
 import { ErrorAlert, NotificationBridge } from './components/ErrorNotice';
 import LoginPage from './pages/LoginPage';
 import { LangSwitch } from './components/LangSwitch';
+import { COLOR } from './styles';
 
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
 const ReconcilePage = lazy(() => import('./pages/ReconcilePage'));
@@ -121,7 +122,7 @@ function Shell() {
 
   return (
     <Layout style={{ height: '100vh' }}>
-      <Layout.Sider width={212} theme="light" style={{ borderRight: '1px solid #f0f0f0', overflow: 'auto' }}>
+      <Layout.Sider width={212} theme="light" style={{ borderRight: `1px solid ${COLOR.border}`, overflow: 'auto' }}>
         <div style={{ padding: '16px 20px 12px', fontWeight: 600, fontSize: 18 }}>
           {t('app.name')}
           {appInfo?.demo && (
@@ -146,7 +147,7 @@ function Shell() {
             display: 'flex',
             alignItems: 'center',
             justifyContent: 'space-between',
-            borderBottom: '1px solid #f0f0f0',
+            borderBottom: `1px solid ${COLOR.border}`,
             height: 52,
             lineHeight: '52px',
           }}

@@ -16,12 +16,13 @@ import { useNavigate } from '../nav';
 import { Chart } from '../components/Chart';
 import type { EChartsOption } from '../components/Chart';
 import { ErrorAlert } from '../components/ErrorNotice';
+import { useCommand } from '../hooks/useCommand';
+import { below, COLOR, tabular } from '../styles';
 import { formatCount, formatDate, formatDateTime, formatMoney, minorToMajorNumber } from '../format';
 import type { Dashboard, DashboardAccount, Lang, OutcomeClass, RunEvent } from '../types';
 import { DISCREPANCY_CLASSES } from '../types';
 import { useKeyWarningText, warningKey } from './keys/keyWarnings';
 
-const num: React.CSSProperties = { fontVariantNumeric: 'tabular-nums' };
 
 export function buildChartOption(
   data: Dashboard,
@@ -136,22 +137,22 @@ function AccountCard({
       {/* Amounts at stake get half the card: "US$1,621.09" must fit at 1280 px. */}
       <Row gutter={12}>
         <Col span={6}>
-          <Statistic title={t('matched')} value={formatCount(matched, lang)} valueStyle={num} />
+          <Statistic title={t('matched')} value={formatCount(matched, lang)} valueStyle={tabular} />
         </Col>
         <Col span={6}>
           <Statistic
             title={t('open')}
             value={formatCount(acc.open, lang)}
-            valueStyle={{ ...num, color: acc.open > 0 ? '#cf1322' : undefined }}
+            valueStyle={{ ...tabular, color: acc.open > 0 ? COLOR.danger : undefined }}
           />
         </Col>
         <Col span={12}>
           <div style={{ color: 'rgba(0,0,0,0.45)', fontSize: 14, marginBottom: 4 }}>{t('at_stake')}</div>
           {atStake.length === 0 ? (
-            <div style={num}>—</div>
+            <div style={tabular}>—</div>
           ) : (
             atStake.map(([cur, minor]) => (
-              <div key={cur} style={{ ...num, fontSize: 20, lineHeight: 1.6, whiteSpace: 'nowrap' }} data-testid={`dashboard-at-stake-${acc.account}-${cur}`}>
+              <div key={cur} style={{ ...tabular, fontSize: 20, lineHeight: 1.6, whiteSpace: 'nowrap' }} data-testid={`dashboard-at-stake-${acc.account}-${cur}`}>
                 {formatMoney(minor, cur, lang)}
               </div>
             ))
@@ -168,7 +169,7 @@ function AccountCard({
               data-testid={`dashboard-class-${acc.account}-${c}`}
               onClick={() => navigate('discrepancies', { account: acc.account, classes: c })}
             >
-              {t(`common:class.${c}`)}: <b style={{ fontVariantNumeric: 'tabular-nums' }}>{formatCount(n, lang)}</b>
+              {t(`common:class.${c}`)}: <b style={tabular}>{formatCount(n, lang)}</b>
             </Tag>
           ))}
         </div>
@@ -183,25 +184,20 @@ export default function DashboardPage() {
   const warningText = useKeyWarningText();
   const navigate = useNavigate();
   const [data, setData] = useState<Dashboard | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(false);
+  // The last error stays shown while the dashboard reloads (it refreshes itself after runs).
+  const { run: readDashboard, loading, error } = useCommand(() => call<Dashboard>('dashboard', { days: 30 }), {
+    clearErrorOnRun: false,
+  });
   const [loadedAt, setLoadedAt] = useState<Date | null>(null);
   /** account → current stage while a run is going. */
   const [running, setRunning] = useState<Record<string, string>>({});
 
   const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const d = await call<Dashboard>('dashboard', { days: 30 });
-      setData(d);
-      setError(null);
-      setLoadedAt(new Date());
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  }, []);
+    const r = await readDashboard();
+    if (r.status !== 'ok') return;
+    setData(r.value);
+    setLoadedAt(new Date());
+  }, [readDashboard]);
 
   useEffect(() => {
     void load();
@@ -265,7 +261,7 @@ export default function DashboardPage() {
         </Space>
       </Space>
 
-      <ErrorAlert error={error} onRetry={() => void load()} style={{ marginBottom: 16 }} />
+      <ErrorAlert error={error} onRetry={() => void load()} style={below.lg} />
 
       {!data && loading && (
         <div style={{ padding: 48, textAlign: 'center' }}>
@@ -286,7 +282,7 @@ export default function DashboardPage() {
                 actions={[<RightOutlined key="go" />]}
               >
                 <Space>
-                  <ExclamationCircleOutlined style={{ color: att.overdue_discrepancies ? '#cf1322' : '#d48806' }} />
+                  <ExclamationCircleOutlined style={{ color: att.overdue_discrepancies ? COLOR.danger : COLOR.warning }} />
                   <span>{t('attention.open', { count: att.open_discrepancies })}</span>
                   {att.overdue_discrepancies > 0 && (
                     <Tag color="red">{t('attention.overdue', { count: att.overdue_discrepancies })}</Tag>

@@ -23,6 +23,8 @@ import { call, onEvent, toAppError } from '../api';
 import { useSession } from '../session';
 import { useNavigate } from '../nav';
 import { showError } from '../components/ErrorNotice';
+import { useCommand } from '../hooks/useCommand';
+import { COLOR } from '../styles';
 import { formatCount, formatDate, formatDateTime, formatMoney, shortHash } from '../format';
 import type { OutcomeClass, RunBatch, RunEvent, RunRecord, RunReport, RunStage, RunTrigger } from '../types';
 import { DISCREPANCY_CLASSES, RUN_STAGES } from '../types';
@@ -174,7 +176,7 @@ function AccountProgressCard({ p }: { p: AccountProgress }) {
       data-testid={`run-progress-${p.account}`}
       data-stage={p.stage ?? ''}
       data-state={p.state}
-      style={{ padding: '10px 12px', border: '1px solid #f0f0f0', borderRadius: 6, marginBottom: 10 }}
+      style={{ padding: '10px 12px', border: `1px solid ${COLOR.border}`, borderRadius: 6, marginBottom: 10 }}
     >
       <Space style={{ width: '100%', justifyContent: 'space-between', marginBottom: 8 }}>
         <b>{p.account}</b>
@@ -315,7 +317,13 @@ export default function ReconcilePage() {
   const [starting, setStarting] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [runs, setRuns] = useState<RunRecord[]>([]);
-  const [runsLoading, setRunsLoading] = useState(false);
+  const { run: readRuns, loading: runsLoading } = useCommand(() => call<RunRecord[]>('runs', { account: null }), {
+    // The history is secondary here: a failure is a notification, not a box.
+    onError: (e) => {
+      showError(e);
+      return true;
+    },
+  });
   const dateWrap = useRef<HTMLSpanElement>(null);
 
   // The e2e suite types into the DatePicker's <input>: put the test id there.
@@ -329,15 +337,9 @@ export default function ReconcilePage() {
   }, [appInfo, date]);
 
   const loadRuns = useCallback(async () => {
-    setRunsLoading(true);
-    try {
-      setRuns(await call<RunRecord[]>('runs', { account: null }));
-    } catch (e) {
-      showError(e);
-    } finally {
-      setRunsLoading(false);
-    }
-  }, []);
+    const r = await readRuns();
+    if (r.status === 'ok') setRuns(r.value);
+  }, [readRuns]);
 
   useEffect(() => {
     void loadRuns();
