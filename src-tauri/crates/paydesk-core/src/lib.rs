@@ -7,6 +7,7 @@ pub mod domain;
 pub mod matcher;
 pub mod money;
 pub mod names;
+pub mod refund;
 pub mod review;
 
 pub use auth::{Actor, Denied, Permission, Role};
@@ -19,4 +20,5 @@ pub use matcher::{
     match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
 };
 pub use money::{Currency, Money, MoneyError};
+pub use refund::RefundState;
 pub use review::{DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ReviewChange};
