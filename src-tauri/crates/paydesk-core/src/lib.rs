@@ -19,6 +19,6 @@ pub use domain::{
 pub use matcher::{
     match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
 };
-pub use money::{Currency, Money, MoneyError};
+pub use money::{AmountUnit, Currency, Money, MoneyError};
 pub use refund::RefundState;
 pub use review::{DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ReviewChange};

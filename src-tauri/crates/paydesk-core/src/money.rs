@@ -127,6 +127,46 @@ impl From<Currency> for String {
     }
 }
 
+/// How a file or a database writes amounts: decimal major units ("12.34") or integer minor
+/// units ("1234"). Shared by the manual statement mapping and the order mirror mapping, in
+/// configuration as `"major"` / `"minor"`. No `Default`: each mapping states its own (manual
+/// statements: major, the order mirror: minor).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AmountUnit {
+    /// Decimal major units ("12.34"), text or NUMERIC; parsed exactly.
+    Major,
+    /// Integer minor units (fen, cents).
+    Minor,
+}
+
+impl AmountUnit {
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+
+    /// Minor units from `text` written in this unit of `currency`.
+    pub fn parse(&self, text: &str, currency: Currency) -> Result<i64, MoneyError> {
+        match self {
+            AmountUnit::Major => parse_minor(text, currency),
+            AmountUnit::Minor => parse_scaled(text, 0),
+        }
+    }
+}
+
 /// An amount in minor units of a currency.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
@@ -342,6 +382,22 @@ pub fn milli_to_minor_rounded(milli: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amount_unit_names_round_trip() {
+        use strum::VariantArray;
+        for u in AmountUnit::VARIANTS {
+            let json = serde_json::to_value(u).ok();
+            assert_eq!(json, Some(u.as_str().into()));
+            assert_eq!(u.to_string(), u.as_str());
+            let back: Option<AmountUnit> = json.and_then(|j| serde_json::from_value(j).ok());
+            assert_eq!(back, Some(*u));
+        }
+        assert_eq!(AmountUnit::Major.as_str(), "major");
+        assert_eq!(AmountUnit::Minor.as_str(), "minor");
+        assert_eq!(AmountUnit::Major.parse("12.34", Currency::CNY), Ok(1234));
+        assert_eq!(AmountUnit::Minor.parse("1234", Currency::CNY), Ok(1234));
+    }
 
     fn cny(s: &str) -> Result<i64, MoneyError> {
         parse_minor(s, Currency::CNY)

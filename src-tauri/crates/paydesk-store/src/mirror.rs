@@ -10,7 +10,7 @@ use crate::codec::{like_escape, placeholders};
 use crate::db::{connect_pool, Backend};
 use crate::error::{DbContext, Result, StoreError};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use paydesk_core::money::{parse_minor, parse_scaled};
+use paydesk_core::money::parse_scaled;
 use paydesk_core::{Currency, LocalRefund, Order, OrderStatus, Provider, RefundOrigin};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -75,16 +75,8 @@ impl Default for RefundColumns {
     }
 }
 
-/// How the mirror writes amounts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AmountUnit {
-    /// Integer minor units (fen, cents).
-    #[default]
-    Minor,
-    /// Decimal major units ("12.34"), text or NUMERIC; parsed exactly.
-    Major,
-}
+/// How the mirror writes amounts (the one type shared with manual statements).
+pub use paydesk_core::AmountUnit;
 
 /// How the mirror writes times. In configuration: `"unix_seconds"`, `"unix_millis"`,
 /// `"text"` (= `"%Y-%m-%d %H:%M:%S"`) or a chrono format string such as
@@ -147,16 +139,10 @@ pub struct MirrorMapping {
 
 impl Default for MirrorMapping {
     fn default() -> Self {
-        let status_values = [
-            OrderStatus::Pending,
-            OrderStatus::Paid,
-            OrderStatus::Closed,
-            OrderStatus::Refunded,
-            OrderStatus::PartiallyRefunded,
-        ]
-        .into_iter()
-        .map(|s| (s.as_str().to_string(), s))
-        .collect();
+        let status_values = <OrderStatus as strum::VariantArray>::VARIANTS
+            .iter()
+            .map(|s| (s.as_str().to_string(), *s))
+            .collect();
         MirrorMapping {
             orders_table: "orders".into(),
             order_columns: OrderColumns::default(),
@@ -190,13 +176,10 @@ fn ident(name: &str) -> String {
         .join(".")
 }
 
-fn provider_words(p: Provider) -> &'static [&'static str] {
-    match p {
-        Provider::Alipay => &["alipay"],
-        Provider::Wechat => &["wechat", "wechatpay", "weixin"],
-        Provider::Stripe => &["stripe"],
-        Provider::Manual => &["manual"],
-    }
+/// The words the mirror's provider column may hold for `p` (lowercase): its name and the
+/// aliases `Provider`'s `FromStr` accepts.
+fn provider_words(p: Provider) -> Vec<&'static str> {
+    p.words().collect()
 }
 
 /// How a time column can be range-filtered in SQL.
@@ -556,7 +539,7 @@ impl OrderMirror {
         );
         let mut q = sqlx::query(&sql);
         if t.col("provider").is_some() {
-            for w in words {
+            for w in &words {
                 q = q.bind(*w);
             }
         }
@@ -596,7 +579,7 @@ impl OrderMirror {
                 placeholders(words.len() + 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
-            for w in words {
+            for w in &words {
                 q = q.bind(*w);
             }
             for v in chunk {
@@ -811,20 +794,10 @@ impl<'r> MirrorRow<'r> {
 
     fn amount(&self, col: ColRef<'_>, currency: Currency, unit: AmountUnit) -> Result<i64> {
         let s = self.required(col.field, col)?;
-        match unit {
-            AmountUnit::Minor => parse_scaled(&s, 0),
-            AmountUnit::Major => parse_minor(&s, currency),
-        }
-        .map_err(|e| {
+        unit.parse(&s, currency).map_err(|e| {
             self.err(
                 col,
-                format!(
-                    "{e} (amounts are configured as {} units of {currency})",
-                    match unit {
-                        AmountUnit::Minor => "minor",
-                        AmountUnit::Major => "major",
-                    }
-                ),
+                format!("{e} (amounts are configured as {unit} units of {currency})"),
             )
         })
     }

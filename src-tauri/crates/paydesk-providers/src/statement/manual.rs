@@ -17,13 +17,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-/// Whether amounts are written in major units ("12.34") or minor units ("1234").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AmountUnit {
-    #[default]
-    Major,
-    Minor,
+/// Whether amounts are written in major units ("12.34") or minor units ("1234"): the one
+/// type shared with the order mirror. A manual mapping without one reads major units.
+pub use paydesk_core::money::AmountUnit;
+
+fn default_amount_unit() -> AmountUnit {
+    AmountUnit::Major
 }
 
 /// How the file writes refund amounts.
@@ -84,7 +83,7 @@ pub struct ColumnMapping {
     /// IANA zone for times without an offset; none means the context's timezone.
     #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(default)]
+    #[serde(default = "default_amount_unit")]
     pub amount_unit: AmountUnit,
     #[serde(default)]
     pub refund_sign: RefundSign,
@@ -129,7 +128,7 @@ impl ColumnMapping {
             time: time.into(),
             time_format: default_time_format(),
             timezone: None,
-            amount_unit: AmountUnit::Major,
+            amount_unit: default_amount_unit(),
             refund_sign: RefundSign::Negative,
             provider_refund_id: None,
             merchant_refund_no: None,
