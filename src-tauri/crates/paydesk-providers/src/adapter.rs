@@ -87,8 +87,21 @@ pub struct RefundQuery {
     pub provider_payment_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RefundState {
     /// Accepted but not confirmed (Alipay fund_change=N awaiting query; Stripe pending).
     Pending,
@@ -103,13 +116,7 @@ pub enum RefundState {
 
 impl RefundState {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            RefundState::Pending => "pending",
-            RefundState::Processing => "processing",
-            RefundState::Succeeded => "succeeded",
-            RefundState::Failed => "failed",
-            RefundState::NeedsAttention => "needs_attention",
-        }
+        self.into()
     }
 
     pub fn is_final(&self) -> bool {
@@ -157,4 +164,21 @@ pub struct FetchedCertificate {
 #[async_trait]
 pub trait CertificateSink: Send + Sync {
     async fn learned(&self, provider: Provider, certificates: Vec<FetchedCertificate>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paydesk_core::names::{self, Case};
+    use strum::VariantArray;
+
+    #[test]
+    fn refund_state_names_round_trip() {
+        names::assert_round_trip::<RefundState>(|s| names::parse(s, Case::Sensitive, &[]));
+        for s in RefundState::VARIANTS {
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        assert_eq!(RefundState::NeedsAttention.as_str(), "needs_attention");
+    }
 }

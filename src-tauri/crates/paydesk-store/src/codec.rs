@@ -27,23 +27,6 @@ pub(crate) fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-pub(crate) const MATCH_RULES: [MatchRule; 7] = [
-    MatchRule::NoCounterpart,
-    MatchRule::MerchantOrderNo,
-    MatchRule::ProviderTxnId,
-    MatchRule::MerchantRefundNo,
-    MatchRule::ProviderRefundId,
-    MatchRule::BalanceMovement,
-    MatchRule::DateWindow,
-];
-
-pub(crate) fn parse_rule(s: &str) -> std::result::Result<MatchRule, String> {
-    MATCH_RULES
-        .into_iter()
-        .find(|r| r.as_str() == s)
-        .ok_or_else(|| format!("unknown match rule {s:?}"))
-}
-
 /// Reads typed columns of one row of `table`, naming the row's `key` in errors.
 pub(crate) struct RowReader<'r> {
     pub row: &'r AnyRow,
@@ -148,7 +131,7 @@ impl<'r> RowReader<'r> {
 
     pub fn rule(&self, column: &'static str) -> Result<MatchRule> {
         let s = self.text(column)?;
-        parse_rule(&s).map_err(|e| self.corrupt(column, e))
+        s.parse::<MatchRule>().map_err(|e| self.corrupt(column, e))
     }
 
     pub fn currency(&self, column: &'static str) -> Result<Currency> {
@@ -301,12 +284,5 @@ mod tests {
         assert_eq!(numbered("a = ?", Backend::Sqlite), "a = ?");
         assert_eq!(placeholders(3, 2), "$3,$4");
         assert!(chunk_rows(17) * 17 <= 32_766);
-    }
-
-    #[test]
-    fn rules_round_trip() {
-        for r in MATCH_RULES {
-            assert_eq!(parse_rule(r.as_str()), Ok(r));
-        }
     }
 }

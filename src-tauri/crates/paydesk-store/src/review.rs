@@ -4,6 +4,7 @@ use crate::codec::{bind_params, date_text, like_escape, now_ms, Param, RowReader
 use crate::db::AppDb;
 use crate::error::{DbContext, Result, StoreError};
 use crate::runs::{insert_history, NewHistory};
+use paydesk_core::names::{self, Case};
 use paydesk_core::{
     BillDate, Currency, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, OutcomeClass,
     ResolutionKind, ReviewChange, ReviewState,
@@ -12,10 +13,25 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::str::FromStr;
+use strum::VariantArray;
 
 /// How to order a discrepancy list. Ties are broken by id, so paging is stable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DiscrepancySort {
     /// Newest bill date first.
     #[default]
@@ -33,26 +49,10 @@ pub enum DiscrepancySort {
 }
 
 impl DiscrepancySort {
-    pub const ALL: [DiscrepancySort; 7] = [
-        DiscrepancySort::DateDesc,
-        DiscrepancySort::DateAsc,
-        DiscrepancySort::AmountDesc,
-        DiscrepancySort::AmountAsc,
-        DiscrepancySort::Class,
-        DiscrepancySort::State,
-        DiscrepancySort::DueAsc,
-    ];
+    pub const ALL: [DiscrepancySort; 7] = names::array(DiscrepancySort::VARIANTS);
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            DiscrepancySort::DateDesc => "date_desc",
-            DiscrepancySort::DateAsc => "date_asc",
-            DiscrepancySort::AmountDesc => "amount_desc",
-            DiscrepancySort::AmountAsc => "amount_asc",
-            DiscrepancySort::Class => "class",
-            DiscrepancySort::State => "state",
-            DiscrepancySort::DueAsc => "due_asc",
-        }
+        self.into()
     }
 
     fn order_by(&self) -> &'static str {
@@ -73,15 +73,12 @@ impl DiscrepancySort {
 impl FromStr for DiscrepancySort {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        DiscrepancySort::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                format!(
-                    "unknown sort {s:?} (expected one of: {})",
-                    DiscrepancySort::ALL.map(|x| x.as_str()).join(", ")
-                )
-            })
+        names::parse(s, Case::Insensitive, &[]).ok_or_else(|| {
+            format!(
+                "unknown sort {s:?} (expected one of: {})",
+                names::listed::<DiscrepancySort>(", ")
+            )
+        })
     }
 }
 
@@ -542,5 +539,25 @@ impl AppDb {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_names_round_trip() {
+        names::assert_round_trip::<DiscrepancySort>(|s| s.parse().ok());
+        assert_eq!(DiscrepancySort::ALL.as_slice(), DiscrepancySort::VARIANTS);
+        for s in DiscrepancySort::ALL {
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        assert_eq!(" Due_Asc ".parse(), Ok(DiscrepancySort::DueAsc));
+        assert_eq!(
+            "size".parse::<DiscrepancySort>(),
+            Err("unknown sort \"size\" (expected one of: date_desc, date_asc, amount_desc, amount_asc, class, state, due_asc)".into())
+        );
     }
 }
