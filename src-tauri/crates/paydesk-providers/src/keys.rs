@@ -8,11 +8,13 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use paydesk_vault::PemError;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// Why a key or certificate could not be read. Never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,37 +143,17 @@ pub fn rewrap_pem(label: &str, text: &str) -> String {
     out
 }
 
-/// Strips PEM armour if present (any label) and decodes the base64 body to DER.
-fn pem_or_base64_to_der(text: &str) -> Result<Vec<u8>, KeyError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
+/// PEM (any label) or bare base64 → DER, through the vault's one reader
+/// ([`paydesk_vault::pem_or_base64_to_der`]); armour with nothing inside is empty too.
+fn pem_or_base64_to_der(text: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let der = paydesk_vault::pem_or_base64_to_der(text).map_err(|e| match e {
+        PemError::Empty => KeyError::Empty,
+        PemError::NotBase64 => KeyError::NotBase64,
+    })?;
+    if der.is_empty() {
         return Err(KeyError::Empty);
     }
-    let body: String = if trimmed.contains("-----BEGIN") {
-        let mut inside = false;
-        let mut acc = String::new();
-        for line in trimmed.lines() {
-            let l = line.trim();
-            if l.starts_with("-----BEGIN") {
-                inside = true;
-                continue;
-            }
-            if l.starts_with("-----END") {
-                break;
-            }
-            // Skip RFC 1421 headers such as "Proc-Type:".
-            if inside && !l.contains(':') {
-                acc.push_str(l);
-            }
-        }
-        acc
-    } else {
-        trimmed.chars().filter(|c| !c.is_whitespace()).collect()
-    };
-    if body.is_empty() {
-        return Err(KeyError::Empty);
-    }
-    B64.decode(body.as_bytes()).map_err(|_| KeyError::NotBase64)
+    Ok(der)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -41,9 +41,11 @@
 pub mod envelope;
 pub mod error;
 pub mod material;
+pub mod pem;
 pub mod version;
 
 pub use envelope::{DataKey, KdfParams, MasterKey, MasterSpec, WrappedDataKey};
 pub use error::VaultError;
 pub use material::{KeyInfo, Material, Purpose};
+pub use pem::{pem_or_base64_to_der, PemError};
 pub use version::VersionState;

@@ -6,6 +6,7 @@
 //! validity, a Stripe key's type and last four characters. `KeyInfo` never holds secret bytes.
 
 use crate::error::VaultError;
+use crate::pem::{pem_or_base64_to_der, PemError};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -18,11 +19,27 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use strum::VariantArray;
 use zeroize::Zeroizing;
 
 /// What a credential is for. One credential per (account, purpose).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Purpose {
     /// Alipay app private key (signs requests).
     AlipayAppKey,
@@ -42,40 +59,28 @@ pub enum Purpose {
     StripeWebhookSecret,
 }
 
-pub const ALL_PURPOSES: [Purpose; 8] = [
-    Purpose::AlipayAppKey,
-    Purpose::AlipayPublicKey,
-    Purpose::WechatMerchantKey,
-    Purpose::WechatApiv3Key,
-    Purpose::WechatPlatformCert,
-    Purpose::WechatPublicKey,
-    Purpose::StripeSecretKey,
-    Purpose::StripeWebhookSecret,
-];
+pub const ALL_PURPOSES: &[Purpose] = Purpose::VARIANTS;
 
 impl Purpose {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Purpose::AlipayAppKey => "alipay_app_key",
-            Purpose::AlipayPublicKey => "alipay_public_key",
-            Purpose::WechatMerchantKey => "wechat_merchant_key",
-            Purpose::WechatApiv3Key => "wechat_apiv3_key",
-            Purpose::WechatPlatformCert => "wechat_platform_cert",
-            Purpose::WechatPublicKey => "wechat_public_key",
-            Purpose::StripeSecretKey => "stripe_secret_key",
-            Purpose::StripeWebhookSecret => "stripe_webhook_secret",
-        }
+        self.into()
     }
 
+    /// Blanks trimmed, `-` read as `_`, ASCII case ignored.
     pub fn parse(s: &str) -> Result<Purpose, String> {
-        let norm = s.trim().replace('-', "_").to_ascii_lowercase();
-        ALL_PURPOSES
-            .into_iter()
-            .find(|p| p.as_str() == norm)
+        let norm = s.trim().replace('-', "_");
+        Purpose::VARIANTS
+            .iter()
+            .copied()
+            .find(|p| p.as_str().eq_ignore_ascii_case(&norm))
             .ok_or_else(|| {
                 format!(
                     "unknown key purpose {s:?}; expected one of {}",
-                    ALL_PURPOSES.map(|p| p.as_str()).join(", ")
+                    ALL_PURPOSES
+                        .iter()
+                        .map(Purpose::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
     }
@@ -97,12 +102,6 @@ impl Purpose {
     /// Paydesk can generate this key itself (RSA app / merchant keys).
     pub fn generatable(&self) -> bool {
         matches!(self, Purpose::AlipayAppKey | Purpose::WechatMerchantKey)
-    }
-}
-
-impl std::fmt::Display for Purpose {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -232,46 +231,21 @@ fn rsa_info(kind: &str, key: &RsaPublicKey) -> Result<KeyInfo, VaultError> {
     })
 }
 
-/// PEM (any label) or bare base64 → DER. Never echoes the input.
+/// PEM (any label) or bare base64 → DER ([`crate::pem`]). Never echoes the input.
 fn to_der(what: &str, text: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(bad(what, "the text is empty"));
-    }
-    let body: Zeroizing<String> = Zeroizing::new(if trimmed.contains("-----BEGIN") {
-        let mut inside = false;
-        let mut acc = String::new();
-        for line in trimmed.lines() {
-            let l = line.trim();
-            if l.starts_with("-----BEGIN") {
-                inside = true;
-                continue;
-            }
-            if l.starts_with("-----END") {
-                break;
-            }
-            if inside && !l.contains(':') {
-                acc.push_str(l);
-            }
-        }
-        acc
-    } else {
-        trimmed.chars().filter(|c| !c.is_whitespace()).collect()
-    });
-    if trimmed.contains("ENCRYPTED PRIVATE KEY") || trimmed.contains("Proc-Type: 4,ENCRYPTED") {
+    if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(bad(
             what,
             "the key is password-protected; export it without a password (openssl pkcs8 -nocrypt) and import again",
         ));
     }
-    B64.decode(body.as_bytes())
-        .map(Zeroizing::new)
-        .map_err(|_| {
-            bad(
-                what,
-                "not PEM or base64 (expected -----BEGIN ...----- or one line of base64)",
-            )
-        })
+    pem_or_base64_to_der(text).map_err(|e| match e {
+        PemError::Empty => bad(what, "the text is empty"),
+        PemError::NotBase64 => bad(
+            what,
+            "not PEM or base64 (expected -----BEGIN ...----- or one line of base64)",
+        ),
+    })
 }
 
 fn parse_private(what: &str, text: &str) -> Result<RsaPrivateKey, VaultError> {
@@ -694,6 +668,26 @@ impl Cert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn purpose_names_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in ALL_PURPOSES {
+            assert!(seen.insert(p.as_str()));
+            assert_eq!(p.as_str().parse::<Purpose>(), Ok(*p));
+            assert_eq!(p.to_string(), p.as_str());
+            assert_eq!(serde_json::to_value(p).ok(), Some(p.as_str().into()));
+        }
+        assert_eq!(ALL_PURPOSES.len(), 8);
+        assert_eq!(
+            Purpose::parse(" Wechat-APIv3-Key "),
+            Ok(Purpose::WechatApiv3Key)
+        );
+        assert_eq!(
+            Purpose::parse("x"),
+            Err("unknown key purpose \"x\"; expected one of alipay_app_key, alipay_public_key, wechat_merchant_key, wechat_apiv3_key, wechat_platform_cert, wechat_public_key, stripe_secret_key, stripe_webhook_secret".into())
+        );
+    }
 
     /// A self-signed certificate with the given CN (test helper, mirrors the sandbox's).
     pub(crate) fn self_signed(key: &RsaPrivateKey, serial: &[u8], cn: &str) -> String {

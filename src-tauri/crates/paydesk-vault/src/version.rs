@@ -8,8 +8,27 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Stored as `pending` / `active` / `retired`; parsed exactly (the words the vault writes).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = String,
+    parse_err_fn = unknown_version_state
+)]
 pub enum VersionState {
     Pending,
     Active,
@@ -18,20 +37,11 @@ pub enum VersionState {
 
 impl VersionState {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            VersionState::Pending => "pending",
-            VersionState::Active => "active",
-            VersionState::Retired => "retired",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Result<VersionState, String> {
-        match s {
-            "pending" => Ok(VersionState::Pending),
-            "active" => Ok(VersionState::Active),
-            "retired" => Ok(VersionState::Retired),
-            other => Err(format!("unknown version state {other:?}")),
-        }
+        s.parse()
     }
 
     /// Whether `self → to` is allowed.
@@ -45,17 +55,8 @@ impl VersionState {
     }
 }
 
-impl std::str::FromStr for VersionState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        VersionState::parse(s)
-    }
-}
-
-impl std::fmt::Display for VersionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+fn unknown_version_state(s: &str) -> String {
+    format!("unknown version state {s:?}")
 }
 
 /// Whether a version may still be used at `now`: active and not expired, or retired with a
@@ -80,6 +81,27 @@ pub fn usable_at(
 mod tests {
     use super::*;
     use chrono::Duration;
+    use strum::VariantArray;
+
+    #[test]
+    fn names_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in VersionState::VARIANTS {
+            assert!(seen.insert(s.as_str()));
+            assert_eq!(s.as_str().parse::<VersionState>(), Ok(*s));
+            assert_eq!(s.to_string(), s.as_str());
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+        }
+        // Exact, as before: no trimming, no case folding.
+        assert_eq!(
+            VersionState::parse(" active"),
+            Err("unknown version state \" active\"".into())
+        );
+        assert_eq!(
+            "Active".parse::<VersionState>(),
+            Err("unknown version state \"Active\"".into())
+        );
+    }
 
     #[test]
     fn transitions() {
