@@ -198,7 +198,10 @@ impl RowSource for StripeParser<'_> {
 
 const WHAT: &str = "stripe report";
 
-pub(crate) const HEADER: [&str; 19] = [
+/// The columns of the Reporting API `balance_change_from_activity.itemized.3` layout (times
+/// in UTC), before the metadata columns: the one list for this writer and for the CSV the
+/// Stripe adapter builds from balance transactions (`stripe::REPORT_COLUMNS`).
+pub const REPORT_COLUMNS: &[&str] = &[
     "balance_transaction_id",
     "created_utc",
     "created",
@@ -216,12 +219,18 @@ pub(crate) const HEADER: [&str; 19] = [
     "automatic_payout_id",
     "charge_id",
     "payment_intent_id",
-    "payment_metadata[order_id]",
-    "refund_metadata[refund_id]",
 ];
 
+/// The metadata columns the writer adds after [`REPORT_COLUMNS`] (the default metadata keys).
+const METADATA_COLUMNS: [&str; 2] = ["payment_metadata[order_id]", "refund_metadata[refund_id]"];
+
+/// Cells per written row.
+const ROW_LEN: usize = 19;
+const _: () = assert!(REPORT_COLUMNS.len() + METADATA_COLUMNS.len() == ROW_LEN);
+
 /// Writes a `balance_change_from_activity.itemized` CSV (report timezone UTC, so `created`
-/// equals `created_utc`) with the columns in [`HEADER`], streaming. `balance_transaction_id`
+/// equals `created_utc`) with the columns in [`REPORT_COLUMNS`] and the default metadata
+/// columns, streaming. `balance_transaction_id`
 /// is synthesized (`txn_` + the line's position); `reporting_category` is the line's
 /// provider_status when that names a category of the line's kind, else the canonical one.
 pub fn write_stripe_report<'l, W: Write>(
@@ -230,7 +239,12 @@ pub fn write_stripe_report<'l, W: Write>(
 ) -> Result<(), StatementError> {
     let mut w = std::io::BufWriter::with_capacity(64 * 1024, out);
     let io = |e: std::io::Error| super::io_write_err(WHAT, e);
-    w.write_all(HEADER.join(",").as_bytes()).map_err(io)?;
+    let header: Vec<&str> = REPORT_COLUMNS
+        .iter()
+        .chain(&METADATA_COLUMNS)
+        .copied()
+        .collect();
+    w.write_all(header.join(",").as_bytes()).map_err(io)?;
     w.write_all(b"\n").map_err(io)?;
     let mut row = String::with_capacity(512);
     for (i, l) in lines.into_iter().enumerate() {
@@ -262,7 +276,7 @@ pub fn write_stripe_report<'l, W: Write>(
         let code = cur.code().to_ascii_lowercase();
         let gross = cur.format_minor(l.gross);
         let txn = format!("txn_{:024}", i + 1);
-        let cells: [&str; 19] = [
+        let cells: [&str; ROW_LEN] = [
             &txn,
             &time,
             &time,

@@ -19,26 +19,9 @@ use std::collections::HashMap;
 pub const STRIPE_VERSION: &str = "2026-07-29.dahlia";
 
 /// The columns of the CSV built by [`StripeAdapter::download_statement`]: the Reporting API
-/// `balance_change_from_activity.itemized.3` layout (times in UTC).
-pub const REPORT_COLUMNS: &[&str] = &[
-    "balance_transaction_id",
-    "created_utc",
-    "created",
-    "available_on_utc",
-    "available_on",
-    "currency",
-    "gross",
-    "fee",
-    "net",
-    "reporting_category",
-    "source_id",
-    "description",
-    "customer_facing_amount",
-    "customer_facing_currency",
-    "automatic_payout_id",
-    "charge_id",
-    "payment_intent_id",
-];
+/// `balance_change_from_activity.itemized.3` layout (times in UTC), the list the statement
+/// writer uses too.
+pub use crate::statement::STRIPE_REPORT_COLUMNS as REPORT_COLUMNS;
 
 #[derive(Clone)]
 pub struct StripeConfig {
