@@ -4,9 +4,11 @@
 //!   (`refund_ledgers`) with a conditional UPDATE in one write transaction (BEGIN IMMEDIATE on
 //!   SQLite; the row lock of the upsert on PostgreSQL), so concurrent consoles can never
 //!   reserve more than `paid - refunded outside Paydesk - reserved`.
-//! - [`AppDb::transition_refund`] moves a refund from one of the expected states to a new one
-//!   with a conditional UPDATE, records the event, and releases the reservation when a refund
-//!   ends failed or rejected, all in one transaction.
+//! - [`AppDb::transition_refund`] applies a lifecycle event ([`paydesk_core::refund::Event`])
+//!   to a refund: the core's [`transition`](paydesk_core::refund::transition) table, checked
+//!   against the state the transaction reads, gives the step; a conditional UPDATE on the
+//!   step's `from` makes it; the event is recorded and, when the refund ends failed or
+//!   rejected, the reservation released, all in one transaction.
 //! - [`AppDb::paydesk_refunds_between`] / [`AppDb::paydesk_refunds_by_numbers`] give the
 //!   refunds Paydesk executed to reconciliation as [`LocalRefund`]s.
 
@@ -14,104 +16,12 @@ use crate::codec::{ms, now_ms, numbered, qmarks, RowReader};
 use crate::db::AppDb;
 use crate::error::{DbContext, Result, StoreError};
 use chrono::{DateTime, Utc};
+use paydesk_core::refund::{self, Event, RefundAmounts};
 use paydesk_core::{Currency, LocalRefund, Provider, RefundOrigin};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
-/// Where a Paydesk refund is in its life.
-///
-/// `requested → (awaiting_approval → requested | rejected) → sending → processing →
-/// succeeded | failed | needs_attention`; `sending` may also go straight to a final state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundState {
-    /// Admitted (amount reserved on the ledger), within limits or approved; not sent yet.
-    Requested,
-    /// Over the requester's limit: waits for another user's approval.
-    AwaitingApproval,
-    /// The intent is committed and the provider is (or may have been) called; outcome unknown.
-    Sending,
-    /// The provider accepted it and has not finished (WeChat PROCESSING, Stripe pending,
-    /// Alipay fund_change=N not yet confirmed).
-    Processing,
-    Succeeded,
-    /// Final failure at the provider; the reservation is released.
-    Failed,
-    /// Needs a person (WeChat ABNORMAL, Stripe requires_action, amount disagreement).
-    NeedsAttention,
-    /// An approver rejected it; the reservation is released.
-    Rejected,
-}
-
-impl RefundState {
-    pub const ALL: [RefundState; 8] = [
-        RefundState::Requested,
-        RefundState::AwaitingApproval,
-        RefundState::Sending,
-        RefundState::Processing,
-        RefundState::Succeeded,
-        RefundState::Failed,
-        RefundState::NeedsAttention,
-        RefundState::Rejected,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RefundState::Requested => "requested",
-            RefundState::AwaitingApproval => "awaiting_approval",
-            RefundState::Sending => "sending",
-            RefundState::Processing => "processing",
-            RefundState::Succeeded => "succeeded",
-            RefundState::Failed => "failed",
-            RefundState::NeedsAttention => "needs_attention",
-            RefundState::Rejected => "rejected",
-        }
-    }
-
-    /// No further automatic or human step changes it.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            RefundState::Succeeded | RefundState::Failed | RefundState::Rejected
-        )
-    }
-
-    /// The refund's amount counts against the order's refundable amount.
-    pub fn holds_reservation(&self) -> bool {
-        !matches!(self, RefundState::Failed | RefundState::Rejected)
-    }
-
-    /// States the executor (and `paydesk refunds resume`) drives forward.
-    pub fn is_unfinished(&self) -> bool {
-        matches!(
-            self,
-            RefundState::Requested | RefundState::Sending | RefundState::Processing
-        )
-    }
-}
-
-impl fmt::Display for RefundState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RefundState {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase();
-        RefundState::ALL
-            .into_iter()
-            .find(|r| r.as_str() == t)
-            .ok_or_else(|| {
-                format!(
-                    "unknown refund state {s:?} (expected one of {})",
-                    RefundState::ALL.map(|r| r.as_str()).join(", ")
-                )
-            })
-    }
-}
+/// The lifecycle states live in the core ([`paydesk_core::refund`]), with the transition table.
+pub use paydesk_core::RefundState;
 
 /// A refund as Paydesk records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,8 +96,21 @@ pub struct RefundLedger {
 }
 
 impl RefundLedger {
+    /// `paid - refunded_external - reserved` ([`paydesk_core::refund::refundable`]; the ledger
+    /// keeps Paydesk's succeeded and in-flight refunds as one sum, `reserved`). Saturates at
+    /// the `i64` bounds, which real amounts never reach.
     pub fn refundable(&self) -> i64 {
-        self.paid - self.refunded_external - self.reserved
+        let amounts = RefundAmounts {
+            paid: self.paid,
+            refunded_outside: self.refunded_external,
+            refunded_by_paydesk: 0,
+            in_flight: self.reserved,
+        };
+        refund::refundable(&amounts).unwrap_or_else(|| {
+            self.paid
+                .saturating_sub(self.refunded_external)
+                .saturating_sub(self.reserved)
+        })
     }
 }
 
@@ -399,11 +322,19 @@ impl AppDb {
                 ));
             }
         }
-        let state = if approval_reason.is_some() {
-            RefundState::AwaitingApproval
-        } else {
-            RefundState::Requested
+        // A refund is created `requested`; over a limit it is held for approval at once.
+        let hold = match approval_reason {
+            Some(_) => Some(
+                refund::transition(RefundState::INITIAL, Event::HoldForApproval).map_err(|e| {
+                    StoreError::Invalid {
+                        what: format!("refund of order {}", n.order_no),
+                        reason: e.to_string(),
+                    }
+                })?,
+            ),
+            None => None,
         };
+        let state = hold.map_or(RefundState::INITIAL, |t| t.to);
         let row = sqlx::query(
             "INSERT INTO refunds (refund_no, provider, account, order_no, provider_txn_id, \
              order_total, amount, currency, reason, state, requested_by, requested_at, \
@@ -433,18 +364,18 @@ impl AppDb {
             now,
             &n.requested_by,
             None,
-            RefundState::Requested,
+            RefundState::INITIAL,
             Some(&n.reason),
         )
         .await?;
-        if state == RefundState::AwaitingApproval {
+        if let Some(t) = hold {
             insert_event(
                 &mut *tx,
                 id,
                 now,
                 &n.requested_by,
-                Some(RefundState::Requested),
-                state,
+                Some(t.from),
+                t.to,
                 approval_reason.as_deref(),
             )
             .await?;
@@ -457,14 +388,16 @@ impl AppDb {
         Ok(RefundAdmission::Created(Box::new(rec)))
     }
 
-    /// Moves refund `id` from one of `from` to `to`. Returns the updated record, or `None`
-    /// (nothing written) when the refund was not in one of `from` any more. Moving to failed
-    /// or rejected releases the amount on the order's ledger in the same transaction.
+    /// Applies `event` to refund `id`: the step is [`refund::transition`] of the state this
+    /// transaction reads, made with a conditional UPDATE on the step's `from`. Returns the
+    /// updated record, or `None` (nothing written) when the refund's state does not accept
+    /// the event (any more). A step that keeps the state (`processing` answered
+    /// `provider_accepted` again) is still written and recorded. A step to failed or rejected
+    /// releases the amount on the order's ledger in the same transaction.
     pub async fn transition_refund(
         &self,
         id: i64,
-        from: &[RefundState],
-        to: RefundState,
+        event: Event,
         actor: &str,
         note: Option<&str>,
         update: &RefundUpdate,
@@ -484,10 +417,10 @@ impl AppDb {
             });
         };
         let before = read_refund(&row)?;
-        if !from.contains(&before.state) {
+        let Ok(step) = refund::transition(before.state, event) else {
             tx.rollback().await.ctx(op, id)?;
             return Ok(None);
-        }
+        };
         let (decided_by, decided_at) = match &update.decided_by {
             Some(d) => (Some(d.clone()), Some(now)),
             None => (before.decided_by.clone(), before.decided_at.map(ms)),
@@ -499,7 +432,7 @@ impl AppDb {
             self.backend,
         );
         let done = sqlx::query(&sql)
-            .bind(to.as_str())
+            .bind(step.to.as_str())
             .bind(
                 update
                     .provider_refund_id
@@ -534,7 +467,7 @@ impl AppDb {
             })
             .bind(now)
             .bind(id)
-            .bind(before.state.as_str())
+            .bind(step.from.as_str())
             .execute(&mut *tx)
             .await
             .ctx(op, id)?;
@@ -542,7 +475,7 @@ impl AppDb {
             tx.rollback().await.ctx(op, id)?;
             return Ok(None);
         }
-        if before.state.holds_reservation() && !to.holds_reservation() {
+        if step.releases_reservation() {
             sqlx::query(
                 "UPDATE refund_ledgers SET reserved = reserved - $1, updated_at = $2 \
                  WHERE provider = $3 AND order_no = $4",
@@ -555,7 +488,7 @@ impl AppDb {
             .await
             .ctx("release the ledger reservation of refund", id)?;
         }
-        insert_event(&mut *tx, id, now, actor, Some(before.state), to, note).await?;
+        insert_event(&mut *tx, id, now, actor, Some(step.from), step.to, note).await?;
         tx.commit().await.ctx(op, id)?;
         self.refund(id).await
     }
@@ -768,13 +701,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn states_round_trip() {
-        for s in RefundState::ALL {
-            assert_eq!(s.as_str().parse::<RefundState>(), Ok(s));
-        }
-        assert!("bogus".parse::<RefundState>().is_err());
-        assert!(RefundState::Sending.holds_reservation());
-        assert!(!RefundState::Rejected.holds_reservation());
-        assert!(RefundState::Processing.is_unfinished());
+    fn ledger_refundable() {
+        let l = |paid, refunded_external, reserved| RefundLedger {
+            currency: Currency::CNY,
+            paid,
+            refunded_external,
+            reserved,
+        };
+        assert_eq!(l(10_000, 1_000, 2_500).refundable(), 6_500);
+        assert_eq!(l(1_000, 1_500, 0).refundable(), -500);
+        assert_eq!(l(i64::MIN, 1, 0).refundable(), i64::MIN);
+        assert_eq!(l(i64::MAX, -1, 0).refundable(), i64::MAX);
     }
 }
