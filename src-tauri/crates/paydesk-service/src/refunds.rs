@@ -17,9 +17,11 @@
 //!   to a final state after a restart.
 //!
 //! # States
+//! The lifecycle (states, events, the transition table) is [`paydesk_core::refund`]:
 //! `requested → [awaiting_approval → requested | rejected] → sending → processing →
-//! succeeded | failed | needs_attention`. Every transition is recorded with time and actor
-//! (`refund_events`) and audited.
+//! succeeded | failed | needs_attention`. Every transition goes through
+//! [`paydesk_core::refund::transition`], is recorded with time and actor (`refund_events`) and
+//! audited.
 
 use crate::auth::{audit, require};
 use crate::config::{Account, Endpoint, RefundSettings};
@@ -41,23 +43,37 @@ use paydesk_store::{
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Env var naming a test-only crash point: `after_intent`, `before_send`, `after_send`,
-/// `before_record`. The process aborts there (as a SIGKILL would stop it).
+/// `before_record`. The process aborts there (as a SIGKILL would stop it). Read only when
+/// built with the `crash-hooks` feature (paydesk-cli's tests); without it the hook is not
+/// compiled in.
 pub const CRASH_ENV: &str = "PAYDESK_TEST_CRASH_AT";
 /// For `after_send`: milliseconds to wait for the answer before aborting (default 300).
 pub const CRASH_DELAY_ENV: &str = "PAYDESK_TEST_CRASH_DELAY_MS";
 
+#[cfg(feature = "crash-hooks")]
+fn crash_armed(name: &str) -> bool {
+    std::env::var(CRASH_ENV).is_ok_and(|v| v == name)
+}
+
+#[cfg(feature = "crash-hooks")]
 fn crash_point(name: &str) {
-    if std::env::var(CRASH_ENV).is_ok_and(|v| v == name) {
+    if crash_armed(name) {
         eprintln!("{CRASH_ENV}={name}: aborting the process here (test hook)");
         std::process::abort();
     }
 }
 
-fn crash_delay() -> Duration {
-    Duration::from_millis(
+/// Without the `crash-hooks` feature: nothing.
+#[cfg(not(feature = "crash-hooks"))]
+#[inline(always)]
+fn crash_point(_name: &str) {}
+
+#[cfg(feature = "crash-hooks")]
+fn crash_delay() -> std::time::Duration {
+    std::time::Duration::from_millis(
         std::env::var(CRASH_DELAY_ENV)
             .ok()
             .and_then(|v| v.parse().ok())
@@ -364,6 +380,18 @@ pub async fn order_detail(
             conn.close().await;
         }
     }
+    let refundable = paydesk_core::refund::refundable(&paydesk_core::refund::RefundAmounts {
+        paid: a.paid,
+        refunded_outside: a.external,
+        refunded_by_paydesk: a.by_paydesk,
+        in_flight: a.in_flight,
+    })
+    .ok_or_else(|| {
+        bad(format!(
+            "the refund amounts of order {} are out of range",
+            order.order_no
+        ))
+    })?;
     Ok(OrderDetail {
         currency: order.currency,
         account: account.map(|a| a.name.clone()),
@@ -371,7 +399,7 @@ pub async fn order_detail(
         refunded_outside_paydesk: a.external,
         refunded_by_paydesk: a.by_paydesk,
         in_flight: a.in_flight,
-        refundable: a.paid - a.external - a.by_paydesk - a.in_flight,
+        refundable,
         order,
         mirror_refunds,
         paydesk_refunds,
@@ -609,24 +637,23 @@ pub async fn decide_refund(
         .await?;
         return Err(ServiceError::BadInput(reason));
     }
-    if rec.state != RefundState::AwaitingApproval {
+    let event = if approve {
+        paydesk_core::refund::Event::Approve
+    } else {
+        paydesk_core::refund::Event::Reject
+    };
+    if paydesk_core::refund::transition(rec.state, event).is_err() {
         return Err(bad(format!(
             "refund {id} is {}, not awaiting approval",
             rec.state
         )));
     }
     let note = note.map(str::trim).filter(|n| !n.is_empty());
-    let to = if approve {
-        RefundState::Requested
-    } else {
-        RefundState::Rejected
-    };
     let updated = w
         .db
         .transition_refund(
             id,
-            &[RefundState::AwaitingApproval],
-            to,
+            event,
             &actor.username,
             Some(note.unwrap_or(if approve { "approved" } else { "rejected" })),
             &RefundUpdate {
@@ -770,7 +797,8 @@ fn provider_query(r: &RefundRecord) -> RefundQuery {
 async fn create_call(s: RefundSettings, adapter: &dyn ProviderAdapter, r: &RefundRecord) -> Answer {
     let req = provider_request(r);
     let call = timed(s, r.provider, adapter.create_refund(&req));
-    let result = if std::env::var(CRASH_ENV).is_ok_and(|v| v == "after_send") {
+    #[cfg(feature = "crash-hooks")]
+    let result = if crash_armed("after_send") {
         // Test hook: the request goes out; the process dies before it reads the answer.
         tokio::pin!(call);
         let _ = tokio::time::timeout(crash_delay(), &mut call).await;
@@ -779,6 +807,8 @@ async fn create_call(s: RefundSettings, adapter: &dyn ProviderAdapter, r: &Refun
     } else {
         call.await
     };
+    #[cfg(not(feature = "crash-hooks"))]
+    let result = call.await;
     match result {
         Ok(st) => Answer::Known(st),
         Err(e) if unknown_outcome(&e) => Answer::Unknown(e.to_string()),
@@ -834,8 +864,7 @@ async fn drive(
             RefundState::Requested => {
                 w.db.transition_refund(
                     id,
-                    &[RefundState::Requested],
-                    RefundState::Sending,
+                    paydesk_core::refund::Event::Send,
                     who,
                     Some(&format!("sending to {} as {}", rec.provider, rec.refund_no)),
                     &RefundUpdate::default(),
@@ -916,10 +945,10 @@ async fn record_answer(
     rec: &RefundRecord,
     answer: Answer,
 ) -> Result<bool, ServiceError> {
+    use paydesk_core::refund::{self as lifecycle, Event, Reported};
     let who = actor.username.as_str();
     let id = rec.id;
-    let from = [RefundState::Sending, RefundState::Processing];
-    let (to, update, note) = match answer {
+    let (event, update, note) = match answer {
         Answer::Unknown(e) => {
             w.db.record_refund_attempt(id, who, Some(&format!("outcome unknown: {e}")))
                 .await?;
@@ -930,7 +959,7 @@ async fn record_answer(
             return Ok(true);
         }
         Answer::Refused(e) => (
-            RefundState::Failed,
+            Event::ProviderRefused,
             RefundUpdate {
                 failure_reason: Some(e.clone()),
                 clear_error: true,
@@ -946,22 +975,17 @@ async fn record_answer(
                 clear_error: true,
                 ..Default::default()
             };
-            let amount_disagrees = st.amount.is_some_and(|a| a != rec.amount);
-            let to = match st.state {
-                _ if amount_disagrees && st.state != ProviderRefundState::Failed => {
-                    RefundState::NeedsAttention
-                }
-                ProviderRefundState::Succeeded => RefundState::Succeeded,
-                ProviderRefundState::Pending | ProviderRefundState::Processing => {
-                    RefundState::Processing
-                }
-                ProviderRefundState::Failed => RefundState::Failed,
-                ProviderRefundState::NeedsAttention => RefundState::NeedsAttention,
+            let amount_disagrees = lifecycle::amount_disagrees(st.amount, rec.amount);
+            let reported = match st.state {
+                ProviderRefundState::Pending => Reported::Pending,
+                ProviderRefundState::Processing => Reported::Processing,
+                ProviderRefundState::Succeeded => Reported::Succeeded,
+                ProviderRefundState::Failed => Reported::Failed,
+                ProviderRefundState::NeedsAttention => Reported::NeedsAttention,
             };
-            if matches!(
-                to,
-                RefundState::Succeeded | RefundState::Processing | RefundState::NeedsAttention
-            ) {
+            let event = lifecycle::settle(reported, st.amount, rec.amount);
+            // Succeeded, processing or needing attention: the provider holds the refund.
+            if event != Event::ProviderFailed {
                 update.refunded_at = Some(Utc::now());
             }
             let note = if amount_disagrees {
@@ -975,16 +999,18 @@ async fn record_answer(
             } else {
                 format!("{} answered {}", rec.provider, st.provider_status)
             };
-            if to == RefundState::Processing && rec.state == RefundState::Processing {
+            if lifecycle::transition(rec.state, event).is_ok_and(|t| t.is_stay()) {
                 // Still processing: an attempt, not a transition.
                 w.db.record_refund_attempt(id, who, None).await?;
                 return Ok(true);
             }
-            (to, update, note)
+            (event, update, note)
         }
     };
+    // The store applies the event to the state its transaction reads (sending or
+    // processing); any other state (another executor got there first) writes nothing.
     let done =
-        w.db.transition_refund(id, &from, to, who, Some(&note), &update)
+        w.db.transition_refund(id, event, who, Some(&note), &update)
             .await?;
     let Some(done) = done else {
         // Another executor recorded the outcome first; the caller re-reads it.
