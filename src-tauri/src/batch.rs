@@ -4,7 +4,7 @@
 use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
 use paydesk_core::{Actor, BillDate};
-use paydesk_service::progress::{CancelFlag, Progress, Stage};
+use paydesk_service::context::progress::{CancelFlag, Progress, Stage};
 use paydesk_service::reconcile::{reconcile_account, DryRun, RunReport};
 use paydesk_service::ServiceError;
 use serde::Serialize;

@@ -7,7 +7,7 @@ use crate::batch::{self, EventSink};
 use crate::state::DesktopState;
 use chrono::Utc;
 use paydesk_core::{Actor, BillDate, Permission};
-use paydesk_service::keys::{self, AccountCertificateCheck, CertificateCheck};
+use paydesk_service::vault::{AccountCertificateCheck, CertificateCheck, WorkspaceVault};
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -100,7 +100,14 @@ pub async fn certificate_tick(state: &DesktopState) -> Vec<AccountCertificateChe
     let Some(vault) = w.unlocked_vault().await else {
         return Vec::new();
     };
-    match keys::refresh_due_certificates(&w, &vault, &Actor::system(), Utc::now()).await {
+    match paydesk_service::connect::certificates::refresh_due_certificates(
+        &w,
+        &vault,
+        &Actor::system(),
+        Utc::now(),
+    )
+    .await
+    {
         Ok(checks) => {
             for c in &checks {
                 match &c.check {

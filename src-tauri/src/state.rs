@@ -4,11 +4,12 @@
 use crate::error::{AppError, CmdResult};
 use chrono::{NaiveTime, Utc};
 use paydesk_core::{Actor, BillDate};
-use paydesk_service::config::Endpoint;
-use paydesk_service::keys::Vault;
-use paydesk_service::progress::CancelFlag;
-use paydesk_service::workspace::Workspace;
-use paydesk_service::{auth, ServiceError};
+use paydesk_service::context::config::Endpoint;
+use paydesk_service::context::progress::CancelFlag;
+use paydesk_service::context::workspace::Workspace;
+use paydesk_service::vault::Vault;
+use paydesk_service::vault::WorkspaceVault;
+use paydesk_service::{context::auth, ServiceError};
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -217,10 +218,14 @@ impl DesktopState {
 }
 
 async fn open_workspace(dir: &Path) -> Result<Workspace, ServiceError> {
-    if dir.join(paydesk_service::config::CONFIG_FILE).is_file() {
+    if dir
+        .join(paydesk_service::context::config::CONFIG_FILE)
+        .is_file()
+    {
         Workspace::open(dir).await
     } else {
-        paydesk_service::demo::prepare(dir, paydesk_service::demo::default_demo_date()).await
+        paydesk_service::demo::prepare(dir, paydesk_service::sandbox::history::default_demo_date())
+            .await
     }
 }
 
@@ -236,7 +241,7 @@ async fn start_sandbox(
     {
         return Ok(None);
     }
-    let last = paydesk_service::demo::default_demo_date();
+    let last = paydesk_service::sandbox::history::default_demo_date();
     let handle = paydesk_service::sandbox::start(w, 0, &[last.pred(), last]).await?;
     for account in &mut w.config.accounts {
         if account.endpoint == Endpoint::Sandbox {

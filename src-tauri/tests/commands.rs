@@ -441,7 +441,7 @@ fn key_rotation_through_the_sandbox() {
 #[test]
 fn platform_certificates_are_downloaded_on_the_schedule() {
     use paydesk_providers::keys::{Certificate, PrivateKey};
-    use paydesk_service::keys::CertificateCheck;
+    use paydesk_service::vault::CertificateCheck;
     use tauri::Manager;
     let app = demo_app();
     app.login("admin", "orchid-harbor-2026");

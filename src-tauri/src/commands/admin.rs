@@ -4,8 +4,8 @@ use crate::commands::session::{app_info_of, AppInfo};
 use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
 use paydesk_core::Role;
-use paydesk_service::auth;
-use paydesk_service::settings::{self, ConnectionTest, SettingsView};
+use paydesk_service::context::auth;
+use paydesk_service::context::settings::{self, ConnectionTest, SettingsView};
 use paydesk_store::{AuditEntry, AuditFilter, AuditVerification, UserRecord};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -124,7 +124,7 @@ pub async fn audit_entries(
 #[tauri::command]
 pub async fn audit_verify(state: State<'_, DesktopState>) -> CmdResult<AuditVerification> {
     let (w, actor) = state.actor().await?;
-    Ok(paydesk_service::audit::verify(&w, &actor).await?)
+    Ok(paydesk_service::context::audit::verify(&w, &actor).await?)
 }
 
 #[tauri::command]

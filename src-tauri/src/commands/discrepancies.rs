@@ -242,5 +242,5 @@ pub async fn export_discrepancies(
 #[tauri::command]
 pub async fn reviewers(state: State<'_, DesktopState>) -> CmdResult<Vec<String>> {
     let (w, actor) = state.actor().await?;
-    Ok(paydesk_service::auth::reviewers(&w.db, &actor).await?)
+    Ok(paydesk_service::context::auth::reviewers(&w.db, &actor).await?)
 }

@@ -4,11 +4,12 @@
 
 use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
-use paydesk_service::config::Account;
-use paydesk_service::keys::{
+use paydesk_service::context::config::Account;
+use paydesk_service::context::workspace::Workspace;
+use paydesk_service::vault::WorkspaceVault;
+use paydesk_service::vault::{
     self, ImportInput, KeyListing, MasterSource, PublicExport, VersionListing,
 };
-use paydesk_service::workspace::Workspace;
 use paydesk_vault::Purpose;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub struct VaultStatus {
 }
 
 async fn status(state: &DesktopState, w: &Workspace) -> CmdResult<VaultStatus> {
-    let configured = keys::is_configured(&w.db).await?;
+    let configured = vault::is_configured(&w.db).await?;
     let unlocked = state.vault_if_unlocked().await.is_some();
     let source = match MasterSource::for_workspace(&w.config) {
         Some(MasterSource::KeyFile(_)) => Some("key_file"),
@@ -56,8 +57,13 @@ fn account<'a>(w: &'a Workspace, name: &str) -> CmdResult<&'a Account> {
 #[tauri::command]
 pub async fn vault_status(state: State<'_, DesktopState>) -> CmdResult<VaultStatus> {
     let (w, actor) = state.actor().await?;
-    paydesk_service::auth::require(&w.db, &actor, paydesk_core::Permission::KeyView, "vault")
-        .await?;
+    paydesk_service::context::auth::require(
+        &w.db,
+        &actor,
+        paydesk_core::Permission::KeyView,
+        "vault",
+    )
+    .await?;
     status(&state, &w).await
 }
 
@@ -73,10 +79,13 @@ pub async fn vault_init(
         ));
     }
     let source = self::passphrase(passphrase)?;
-    keys::init(&w.db, &actor, &source, None).await?;
+    vault::init(&w.db, &actor, &source, None).await?;
     let vault = w.unlock_vault(&actor, &source).await?;
     if let Some(sandbox) = state.sandbox() {
-        paydesk_service::sandbox::import_sandbox_public_keys(&vault, &actor, &w, sandbox).await?;
+        paydesk_service::vault::sandbox_keys::import_sandbox_public_keys(
+            &vault, &actor, &w, sandbox,
+        )
+        .await?;
     }
     state.set_vault(Some(vault)).await;
     status(&state, &w).await
@@ -88,8 +97,13 @@ pub async fn vault_unlock(
     passphrase: String,
 ) -> CmdResult<VaultStatus> {
     let (w, actor) = state.actor().await?;
-    paydesk_service::auth::require(&w.db, &actor, paydesk_core::Permission::KeyView, "vault")
-        .await?;
+    paydesk_service::context::auth::require(
+        &w.db,
+        &actor,
+        paydesk_core::Permission::KeyView,
+        "vault",
+    )
+    .await?;
     let source = self::passphrase(passphrase)?;
     let vault = w.unlock_vault(&actor, &source).await?;
     state.set_vault(Some(vault)).await;
@@ -220,17 +234,17 @@ pub async fn keys_register_with_sandbox(
     let (w, actor) = state.actor().await?;
     let vault = state.vault().await?;
     let acct = self::account(&w, &account)?;
-    paydesk_service::auth::require(
+    paydesk_service::context::auth::require(
         &w.db,
         &actor,
         paydesk_core::Permission::KeyManage,
         &acct.name,
     )
     .await?;
-    Ok(
-        paydesk_service::sandbox::register_with_sandbox(&vault, &actor, acct, purpose, version)
-            .await?,
+    Ok(paydesk_service::vault::sandbox_keys::register_with_sandbox(
+        &vault, &actor, acct, purpose, version,
     )
+    .await?)
 }
 
 #[tauri::command]
@@ -243,12 +257,12 @@ pub async fn keys_test(
     let (w, actor) = state.actor().await?;
     let vault = state.vault().await?;
     let acct = self::account(&w, &account)?;
-    let url = paydesk_service::sandbox::provider_base_url(acct)?;
+    let url = paydesk_service::connect::provider_base_url(acct)?;
     Ok(vault.test(&actor, acct, purpose, version, &url).await?)
 }
 
 /// The grace period asked for, or the workspace's `[vault] grace_hours`.
-fn grace(hours: Option<i64>, vault: &keys::Vault) -> CmdResult<chrono::Duration> {
+fn grace(hours: Option<i64>, vault: &vault::Vault) -> CmdResult<chrono::Duration> {
     let Some(h) = hours else {
         return Ok(vault.settings().grace);
     };
@@ -310,6 +324,6 @@ pub async fn keys_refresh_wechat_certs(
     let (w, actor) = state.actor().await?;
     let vault = state.vault().await?;
     let acct = self::account(&w, &account)?;
-    let url = paydesk_service::sandbox::provider_base_url(acct)?;
+    let url = paydesk_service::connect::provider_base_url(acct)?;
     Ok(vault.refresh_wechat_certs(&actor, acct, &url).await?)
 }

@@ -28,7 +28,7 @@ pub async fn start_reconcile<R: Runtime>(
 pub async fn cancel_reconcile(state: State<'_, DesktopState>) -> CmdResult<bool> {
     // Only someone who may run reconciliations may stop one.
     let (w, actor) = state.actor().await?;
-    paydesk_service::auth::require(
+    paydesk_service::context::auth::require(
         &w.db,
         &actor,
         paydesk_core::Permission::ReconcileRun,

@@ -4,8 +4,8 @@ use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
 use chrono::Utc;
 use paydesk_core::{Actor, Permission, Provider, Role};
-use paydesk_service::auth;
-use paydesk_service::settings::endpoint_kind;
+use paydesk_service::context::auth;
+use paydesk_service::context::settings::endpoint_kind;
 use serde::Serialize;
 use tauri::State;
 

@@ -5,9 +5,10 @@
 use crate::{login, secret_input, WorkspaceArg};
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
-use paydesk_service::config::Account;
-use paydesk_service::keys::{self, ImportInput, MasterSource, Vault};
-use paydesk_service::workspace::Workspace;
+use paydesk_service::context::config::Account;
+use paydesk_service::context::workspace::Workspace;
+use paydesk_service::vault::WorkspaceVault;
+use paydesk_service::vault::{self, ImportInput, MasterSource, Vault};
 use paydesk_vault::Purpose;
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
@@ -163,7 +164,7 @@ fn master_source(w: &Workspace) -> Result<MasterSource> {
     if let Some(s) = MasterSource::for_workspace(&w.config) {
         return Ok(s);
     }
-    let p = secret_input(keys::PASSPHRASE_VAR, "Vault passphrase: ")?;
+    let p = secret_input(vault::PASSPHRASE_VAR, "Vault passphrase: ")?;
     Ok(MasterSource::Passphrase(SecretString::from(p)))
 }
 
@@ -173,7 +174,7 @@ fn key_file_source(
     create: Option<PathBuf>,
 ) -> Result<Option<(MasterSource, bool)>> {
     if let Some(path) = create {
-        keys::create_key_file(&path)?;
+        vault::create_key_file(&path)?;
         eprintln!(
             "wrote a new master key file {} (mode 0600); back it up somewhere safe",
             path.display()
@@ -213,7 +214,7 @@ fn account<'a>(w: &'a Workspace, name: &str) -> Result<&'a Account> {
 fn base_url(account: &Account, given: Option<String>) -> Result<String> {
     match given {
         Some(u) => Ok(u),
-        None => paydesk_service::sandbox::provider_base_url(account)
+        None => paydesk_service::connect::provider_base_url(account)
             .map_err(|e| anyhow!("{e}; or give --base-url")),
     }
 }
@@ -465,12 +466,20 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                     let a = account(&w, &name)?;
                     let url = base_url(a, url)?;
                     let added = vault.refresh_wechat_certs(&actor, a, &url).await?;
-                    vec![keys::AccountCertificateCheck {
+                    vec![vault::AccountCertificateCheck {
                         account: name,
-                        check: keys::CertificateCheck::Refreshed { added },
+                        check: vault::CertificateCheck::Refreshed { added },
                     }]
                 }
-                _ => keys::refresh_due_certificates(&w, &vault, &actor, chrono::Utc::now()).await?,
+                _ => {
+                    paydesk_service::connect::certificates::refresh_due_certificates(
+                        &w,
+                        &vault,
+                        &actor,
+                        chrono::Utc::now(),
+                    )
+                    .await?
+                }
             };
             if json {
                 print_json(&checks)?;
@@ -481,7 +490,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             }
             let failed: Vec<&str> = checks
                 .iter()
-                .filter(|c| matches!(c.check, keys::CertificateCheck::Failed { .. }))
+                .filter(|c| matches!(c.check, vault::CertificateCheck::Failed { .. }))
                 .map(|c| c.account.as_str())
                 .collect();
             if !failed.is_empty() {
@@ -495,8 +504,8 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
     }
 }
 
-fn describe_check(c: &keys::AccountCertificateCheck) -> String {
-    use keys::CertificateCheck::*;
+fn describe_check(c: &vault::AccountCertificateCheck) -> String {
+    use vault::CertificateCheck::*;
     let name = &c.account;
     match &c.check {
         Refreshed { added } if added.is_empty() => {
@@ -525,14 +534,14 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
                 Some(s) => s,
                 None => (master_source(&w)?, false),
             };
-            if let Err(e) = keys::init(&w.db, &actor, &source, None).await {
+            if let Err(e) = vault::init(&w.db, &actor, &source, None).await {
                 if let (true, MasterSource::KeyFile(p)) = (created, &source) {
                     let _ = std::fs::remove_file(p);
                 }
                 return Err(e.into());
             }
             if let MasterSource::KeyFile(p) = &source {
-                keys::remember_key_file(&w, Some(p))?;
+                vault::remember_key_file(&w, Some(p))?;
             }
             out!(
                 "created the key vault of {} ({})",
@@ -559,7 +568,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
                 MasterSource::KeyFile(p) => Some(p.as_path()),
                 MasterSource::Passphrase(_) => None,
             };
-            keys::remember_key_file(&w, file).context(
+            vault::remember_key_file(&w, file).context(
                 "the vault now opens with the NEW master key, but paydesk.toml could not be updated; set [vault] key_file by hand",
             )?;
             out!(

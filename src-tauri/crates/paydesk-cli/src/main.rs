@@ -7,9 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use paydesk_core::{
     Actor, BillDate, DiscrepancyFilter, OutcomeClass, Provider, ReviewChange, ReviewState, Role,
 };
-use paydesk_service::progress::{Progress, Stage};
+use paydesk_service::context::progress::{Progress, Stage};
+use paydesk_service::context::workspace::Workspace;
 use paydesk_service::reconcile::{DryRun, RunReport};
-use paydesk_service::workspace::Workspace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -296,7 +296,8 @@ fn plain_input(var: &str, prompt: &str) -> Result<String> {
 async fn login(w: &Workspace) -> Result<Actor> {
     let user = plain_input("PAYDESK_USER", "Paydesk user: ")?;
     let password = secret_input("PAYDESK_PASSWORD", "Password: ")?;
-    let session = paydesk_service::auth::login(&w.db, &user, &password, chrono::Utc::now()).await?;
+    let session =
+        paydesk_service::context::auth::login(&w.db, &user, &password, chrono::Utc::now()).await?;
     Ok(session.actor)
 }
 
@@ -505,13 +506,13 @@ fn one_line(e: &anyhow::Error) -> String {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init { ws, demo } => {
-            let w = paydesk_service::workspace::init(&ws.workspace, demo).await?;
+            let w = paydesk_service::context::workspace::init(&ws.workspace, demo).await?;
             if demo {
-                paydesk_service::auth::ensure_demo_users(&w.db).await?;
+                paydesk_service::context::auth::ensure_demo_users(&w.db).await?;
             } else if w.db.user_count().await? == 0 {
                 let user = plain_input("PAYDESK_USER", "First admin's username: ")?;
                 let password = secret_input("PAYDESK_PASSWORD", "First admin's password: ")?;
-                paydesk_service::auth::bootstrap_admin(&w.db, &user, &password).await?;
+                paydesk_service::context::auth::bootstrap_admin(&w.db, &user, &password).await?;
                 eprintln!("created admin {user}");
             }
             eprintln!(
@@ -528,7 +529,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let date = match date {
                 Some(d) => parse_date(&d)?,
-                None => paydesk_service::demo::default_demo_date(),
+                None => paydesk_service::sandbox::history::default_demo_date(),
             };
             let progress = StderrProgress {
                 quiet: json,
@@ -711,8 +712,8 @@ async fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let date = parse_date(&date)?;
-            let mix =
-                paydesk_service::generate::Mix::parse(&mix).map_err(|e| anyhow!("--mix: {e}"))?;
+            let mix = paydesk_service::sandbox::generate::Mix::parse(&mix)
+                .map_err(|e| anyhow!("--mix: {e}"))?;
             let mut accounts = Vec::new();
             for p in providers
                 .split(',')
@@ -721,13 +722,13 @@ async fn run(cli: Cli) -> Result<()> {
             {
                 let provider: Provider =
                     p.parse().map_err(|e: String| anyhow!("--providers: {e}"))?;
-                accounts.push(paydesk_service::generate::GenAccount::new(
+                accounts.push(paydesk_service::sandbox::generate::GenAccount::new(
                     &format!("{provider}-main"),
                     provider,
                 ));
             }
-            let written = paydesk_service::demo::generate_to_dir(
-                &paydesk_service::generate::GenerateParams {
+            let written = paydesk_service::sandbox::files::generate_to_dir(
+                &paydesk_service::sandbox::generate::GenerateParams {
                     orders,
                     date,
                     seed,
@@ -1081,7 +1082,7 @@ fn print_run(r: &RunReport) {
 }
 
 async fn users(command: UserCommand) -> Result<()> {
-    use paydesk_service::auth;
+    use paydesk_service::context::auth;
     match command {
         UserCommand::List { ws, json } => {
             let w = Workspace::open(&ws.workspace).await?;
@@ -1180,7 +1181,8 @@ async fn audit(command: AuditCommand) -> Result<()> {
                 target,
                 ..Default::default()
             };
-            let entries = paydesk_service::audit::entries(&w, &actor, &filter, limit, 0).await?;
+            let entries =
+                paydesk_service::context::audit::entries(&w, &actor, &filter, limit, 0).await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&entries)?);
             } else {
@@ -1202,7 +1204,7 @@ async fn audit(command: AuditCommand) -> Result<()> {
         AuditCommand::Verify { ws, json } => {
             let w = Workspace::open(&ws.workspace).await?;
             let actor = login(&w).await?;
-            let v = paydesk_service::audit::verify(&w, &actor).await?;
+            let v = paydesk_service::context::audit::verify(&w, &actor).await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -1232,11 +1234,13 @@ async fn audit(command: AuditCommand) -> Result<()> {
             let actor = login(&w).await?;
             let filter = paydesk_store::AuditFilter::default();
             if format == "csv" {
-                let n = paydesk_service::audit::export_csv(&w, &actor, &filter, &out).await?;
+                let n =
+                    paydesk_service::context::audit::export_csv(&w, &actor, &filter, &out).await?;
                 eprintln!("wrote {n} entries to {}", out.display());
             } else {
                 let entries =
-                    paydesk_service::audit::entries(&w, &actor, &filter, u32::MAX, 0).await?;
+                    paydesk_service::context::audit::entries(&w, &actor, &filter, u32::MAX, 0)
+                        .await?;
                 std::fs::write(&out, serde_json::to_vec_pretty(&entries)?)
                     .with_context(|| format!("writing {}", out.display()))?;
                 eprintln!("wrote {} entries to {}", entries.len(), out.display());

@@ -7,8 +7,8 @@ use anyhow::{anyhow, Result};
 use clap::Subcommand;
 use paydesk_core::money::{parse_minor, Money};
 use paydesk_core::{Currency, OrderStatus, Provider};
+use paydesk_service::context::workspace::Workspace;
 use paydesk_service::refunds::{self as svc, RefundInput};
-use paydesk_service::workspace::Workspace;
 use paydesk_store::{RefundRecord, RefundState};
 
 #[derive(Subcommand)]

@@ -8,8 +8,8 @@
 #![allow(clippy::float_arithmetic)]
 
 use paydesk_core::{Actor, DiscrepancyFilter, OutcomeClass, ReviewState, Role};
+use paydesk_service::context::workspace::Workspace;
 use paydesk_service::review;
-use paydesk_service::workspace::Workspace;
 use paydesk_store::DiscrepancySort;
 use std::time::Instant;
 

@@ -1,9 +1,9 @@
 //! The morning overview: per account the last run and what is still open, a daily series of
 //! discrepancies and unmatched amounts, and what needs a person today.
 
-use crate::auth::require;
-use crate::keys::Vault;
-use crate::workspace::Workspace;
+use crate::context::auth::require;
+use crate::context::workspace::Workspace;
+use crate::vault::Vault;
 use crate::ServiceError;
 use chrono::{DateTime, Utc};
 use paydesk_core::{Actor, BillDate, DiscrepancyFilter, OutcomeClass, Permission, Provider};

@@ -2,23 +2,19 @@
 //! from the core, the store and the provider adapters. The `paydesk` CLI and the desktop app
 //! call only these.
 
-pub mod audit;
-pub mod auth;
-pub mod config;
+// The layers, bottom to top. A module uses only the layers listed before it (checked by
+// `tests/layers.rs`); the crate root holds only `ServiceError`, which every layer returns.
 pub mod connect;
+pub mod context;
 pub mod dashboard;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod download;
-pub mod generate;
-pub mod keys;
-pub mod progress;
 pub mod reconcile;
 pub mod refunds;
-pub mod report;
 pub mod review;
+#[cfg(feature = "demo")]
 pub mod sandbox;
-pub mod settings;
-pub mod workspace;
+pub mod vault;
 
 /// What a service call can fail with. `BadInput` and `Busy` are the caller's to fix; the
 /// message always says what was wrong and with which input.
@@ -37,7 +33,7 @@ pub enum ServiceError {
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
-    Config(#[from] config::ConfigError),
+    Config(#[from] context::config::ConfigError),
     #[error("{0}")]
     Store(#[from] paydesk_store::StoreError),
     #[error("{0}")]

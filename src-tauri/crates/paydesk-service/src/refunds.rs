@@ -23,10 +23,10 @@
 //! [`paydesk_core::refund::transition`], is recorded with time and actor (`refund_events`) and
 //! audited.
 
-use crate::auth::{audit, require};
-use crate::config::{Account, Endpoint, RefundSettings};
 use crate::connect::{ProviderConn, SandboxHistory};
-use crate::workspace::Workspace;
+use crate::context::auth::{audit, require};
+use crate::context::config::{Account, Endpoint, RefundSettings};
+use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use paydesk_core::money::Money;
@@ -249,7 +249,7 @@ fn refund_account<'a>(
         .ok_or_else(|| {
             bad(format!(
                 "no {provider} account with an endpoint in {}: refunds need `endpoint` set to the provider's URL (or \"sandbox\")",
-                w.dir.join(crate::config::CONFIG_FILE).display()
+                w.dir.join(crate::context::config::CONFIG_FILE).display()
             ))
         })
 }

@@ -4,9 +4,9 @@
 use chrono::{Duration, Utc};
 use paydesk_core::auth::role_grants;
 use paydesk_core::{Actor, BillDate, DiscrepancyFilter, Permission, ReviewChange, Role};
+use paydesk_service::context::workspace::{self, Workspace};
 use paydesk_service::reconcile::DryRun;
-use paydesk_service::workspace::{self, Workspace};
-use paydesk_service::{auth, progress::Silent, ServiceError};
+use paydesk_service::{context::auth, context::progress::Silent, ServiceError};
 use std::path::{Path, PathBuf};
 
 fn samples() -> PathBuf {
@@ -108,8 +108,8 @@ async fn user_with(w: &Workspace, admin: &Actor, name: &str, roles: &[Role]) -> 
 }
 
 /// The vault's master key file for the matrix workspace (created by the admin first).
-fn master_key_file(tmp: &Path) -> paydesk_service::keys::MasterSource {
-    paydesk_service::keys::MasterSource::KeyFile(tmp.join("master.key"))
+fn master_key_file(tmp: &Path) -> paydesk_service::vault::MasterSource {
+    paydesk_service::vault::MasterSource::KeyFile(tmp.join("master.key"))
 }
 
 /// Calls the service entry point guarded by `permission`. `Ok(true)` = allowed (whatever the
@@ -159,7 +159,9 @@ async fn attempt(w: &Workspace, actor: &Actor, permission: Permission, tmp: &Pat
         .await
         .map(|_| ()),
         Permission::UserManage => auth::list_users(&w.db, actor).await.map(|_| ()),
-        Permission::AuditView => paydesk_service::audit::verify(w, actor).await.map(|_| ()),
+        Permission::AuditView => paydesk_service::context::audit::verify(w, actor)
+            .await
+            .map(|_| ()),
         Permission::OrderView => paydesk_service::refunds::find_orders(w, actor, "AP", 5)
             .await
             .map(|_| ()),
@@ -181,13 +183,13 @@ async fn attempt(w: &Workspace, actor: &Actor, permission: Permission, tmp: &Pat
                 .map(|_| ())
         }
         Permission::KeyView => {
-            match paydesk_service::keys::unlock(&w.db, actor, &master_key_file(tmp)).await {
+            match paydesk_service::vault::unlock(&w.db, actor, &master_key_file(tmp)).await {
                 Ok(vault) => vault.list(actor).await.map(|_| ()),
                 Err(e) => Err(e),
             }
         }
         Permission::KeyManage => {
-            match paydesk_service::keys::unlock(&w.db, actor, &master_key_file(tmp)).await {
+            match paydesk_service::vault::unlock(&w.db, actor, &master_key_file(tmp)).await {
                 Ok(vault) => vault
                     .retire(
                         actor,
@@ -229,7 +231,7 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
         )
         .expect("chmod 600");
     }
-    paydesk_service::keys::init(&w.db, &admin, &master_key_file(tmp), None)
+    paydesk_service::vault::init(&w.db, &admin, &master_key_file(tmp), None)
         .await
         .expect("vault");
     let mut checked = 0;
@@ -400,7 +402,7 @@ async fn tamper_checks(w: &Workspace) {
     )
     .await
     .expect("roles");
-    let clean = paydesk_service::audit::verify(w, &admin)
+    let clean = paydesk_service::context::audit::verify(w, &admin)
         .await
         .expect("verify");
     assert!(clean.intact(), "{:?}", clean.problems);
@@ -424,7 +426,7 @@ async fn tamper_checks(w: &Workspace) {
         v.problems
     );
     assert!(v.problems[0].reason.contains("edited"));
-    let broken = paydesk_service::audit::verify(w, &admin)
+    let broken = paydesk_service::context::audit::verify(w, &admin)
         .await
         .expect("verify");
     assert!(!broken.intact());

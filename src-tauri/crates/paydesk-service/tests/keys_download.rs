@@ -2,10 +2,10 @@
 //! verifies with the vault's provider key — no credential files involved.
 
 use paydesk_core::{Actor, BillDate, Role};
-use paydesk_service::keys::{self, ImportInput, MasterSource};
+use paydesk_service::context::workspace::{self, Workspace};
 use paydesk_service::reconcile::{reconcile_account, DryRun};
-use paydesk_service::workspace::{self, Workspace};
-use paydesk_service::{progress::Silent, ServiceError};
+use paydesk_service::vault::{self, ImportInput, MasterSource};
+use paydesk_service::{context::progress::Silent, ServiceError};
 use secrecy::SecretString;
 
 #[tokio::test]
@@ -32,12 +32,12 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
 
     // The merchant's Alipay keys go into the vault.
     let key_file = tmp.path().join("master.key");
-    keys::create_key_file(&key_file).expect("key file");
+    vault::create_key_file(&key_file).expect("key file");
     let source = MasterSource::KeyFile(key_file.clone());
-    keys::init(&w.db, &admin, &source, None)
+    vault::init(&w.db, &admin, &source, None)
         .await
         .expect("vault");
-    let vault = keys::unlock(&w.db, &admin, &source).await.expect("unlock");
+    let vault = vault::unlock(&w.db, &admin, &source).await.expect("unlock");
     let app_key =
         std::fs::read_to_string(dir.join("keys/alipay_app_private_key.pem")).expect("demo key");
     vault
@@ -63,8 +63,8 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
         .expect("import alipay key");
 
     // Locked vault: a clear error naming how to unlock it.
-    std::env::remove_var(keys::KEY_FILE_VAR);
-    std::env::remove_var(keys::PASSPHRASE_VAR);
+    std::env::remove_var(vault::KEY_FILE_VAR);
+    std::env::remove_var(vault::PASSPHRASE_VAR);
     let err = reconcile_account(&w, "alipay-main", date, None, DryRun::Yes, &admin, &Silent)
         .await
         .expect_err("locked");
@@ -74,7 +74,7 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
     // Unlocked by the key file the workspace names in paydesk.toml (no environment):
     // downloaded, verified and parsed with the vault's keys (the account names no credential
     // files, so nothing else could have signed).
-    keys::remember_key_file(&w, Some(&key_file)).expect("remember key file");
+    vault::remember_key_file(&w, Some(&key_file)).expect("remember key file");
     let text = std::fs::read_to_string(dir.join("paydesk.toml")).expect("config");
     assert!(
         text.contains("[vault]") && text.contains("key_file"),

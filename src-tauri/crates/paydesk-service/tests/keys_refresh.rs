@@ -15,9 +15,10 @@ use keys_common::*;
 use paydesk_core::{Actor, BillDate, Provider, Role};
 use paydesk_providers::keys::{Certificate, PrivateKey};
 use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxKeys};
-use paydesk_service::config::VaultSettings;
-use paydesk_service::keys::{self, CertificateCheck, MasterSource};
-use paydesk_service::workspace::{self, Workspace};
+use paydesk_service::context::config::VaultSettings;
+use paydesk_service::context::workspace::{self, Workspace};
+use paydesk_service::vault::WorkspaceVault;
+use paydesk_service::vault::{self, CertificateCheck, MasterSource};
 use paydesk_vault::{Purpose, VersionState};
 
 const MCHID: &str = "1900000001";
@@ -38,7 +39,7 @@ async fn sandbox(merchant: &PrivateKey, serial: &str) -> paydesk_sandbox::Sandbo
     sb
 }
 
-fn warning_codes(listing: &[keys::KeyListing], purpose: Purpose) -> Vec<&'static str> {
+fn warning_codes(listing: &[vault::KeyListing], purpose: Purpose) -> Vec<&'static str> {
     listing
         .iter()
         .filter(|l| l.purpose == purpose)
@@ -59,7 +60,7 @@ async fn scheduled_download_runs_when_due_and_a_failure_is_recorded_and_retried_
     };
     for t in backends().await {
         let db = vault_db(&t).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap()
             .with_settings(&settings);
@@ -188,7 +189,7 @@ async fn a_certificate_fetched_on_an_unknown_serial_is_kept_in_the_vault() {
     let date = BillDate::parse("2026-01-15").unwrap();
     for t in backends().await {
         let db = vault_db(&t).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         import_wechat_merchant(&v, &merchant, &cert, APIV3).await;
@@ -259,7 +260,7 @@ async fn a_certificate_fetched_on_an_unknown_serial_is_kept_in_the_vault() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_workspace_schedule_checks_every_wechat_account() {
     let (_tmp, dir, w, adm) = demo_workspace_with_key_file_vault().await;
-    keys::remember_key_file(&w, Some(&dir.join("vault.key"))).unwrap();
+    vault::remember_key_file(&w, Some(&dir.join("vault.key"))).unwrap();
     let text = std::fs::read_to_string(dir.join("paydesk.toml")).unwrap();
     assert!(
         text.contains("key_file = \"vault.key\""),
@@ -274,9 +275,14 @@ async fn the_workspace_schedule_checks_every_wechat_account() {
         .unwrap()
         .expect("unlocked by key file");
     // Without WeChat credentials in the vault the account is skipped, with the reason.
-    let checks = keys::refresh_due_certificates(&w, &vault, &adm, Utc::now())
-        .await
-        .unwrap();
+    let checks = paydesk_service::connect::certificates::refresh_due_certificates(
+        &w,
+        &vault,
+        &adm,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(checks.len(), 1, "{checks:?}");
     assert_eq!(checks[0].account, "wechat-main");
     assert!(
@@ -290,9 +296,10 @@ async fn the_workspace_schedule_checks_every_wechat_account() {
     let apiv3 = demo_apiv3_key(&dir);
     import_wechat_merchant(&vault, &merchant, &cert, &apiv3).await;
     let now = Utc::now();
-    let checks = keys::refresh_due_certificates(&w, &vault, &adm, now)
-        .await
-        .unwrap();
+    let checks =
+        paydesk_service::connect::certificates::refresh_due_certificates(&w, &vault, &adm, now)
+            .await
+            .unwrap();
     let CertificateCheck::Refreshed { added } = &checks[0].check else {
         panic!("{checks:?}");
     };
@@ -301,9 +308,10 @@ async fn the_workspace_schedule_checks_every_wechat_account() {
         1,
         "the sandbox's platform certificate is stored"
     );
-    let checks = keys::refresh_due_certificates(&w, &vault, &adm, now)
-        .await
-        .unwrap();
+    let checks =
+        paydesk_service::connect::certificates::refresh_due_certificates(&w, &vault, &adm, now)
+            .await
+            .unwrap();
     assert!(
         matches!(checks[0].check, CertificateCheck::NotDue { .. }),
         "{checks:?}"
@@ -317,7 +325,7 @@ async fn the_workspace_schedule_checks_every_wechat_account() {
 
 #[test]
 fn expiry_warnings_come_early_and_stop_once_a_successor_is_there() {
-    use paydesk_service::keys::{credential_warnings, VersionListing};
+    use paydesk_service::vault::{credential_warnings, VersionListing};
     let now = Utc::now();
     let settings = VaultSettings::default();
     let cert = |version: i64, days_left: i64| VersionListing {
@@ -409,7 +417,7 @@ async fn a_published_successor_certificate_is_stored_before_wechat_pay_switches_
     for t in backends().await {
         let sb = sandbox(&merchant, &cert.serial_hex).await;
         let db = vault_db(&t).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         import_wechat_merchant(&v, &merchant, &cert, APIV3).await;
@@ -480,7 +488,7 @@ async fn public_key_mode_accounts_have_no_certificates_to_download() {
         .import(
             &adm,
             "wechat-main",
-            &keys::ImportInput::WechatPublicKey {
+            &vault::ImportInput::WechatPublicKey {
                 text: paydesk_providers::keys::public_key_pem(&wechat_pay_key.public_key())
                     .unwrap(),
                 key_id: "PUB_KEY_ID_0114232134912410000000000000".into(),
@@ -488,9 +496,14 @@ async fn public_key_mode_accounts_have_no_certificates_to_download() {
         )
         .await
         .unwrap();
-    let checks = keys::refresh_due_certificates(&w, &vault, &adm, Utc::now())
-        .await
-        .unwrap();
+    let checks = paydesk_service::connect::certificates::refresh_due_certificates(
+        &w,
+        &vault,
+        &adm,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(&checks[0].check, CertificateCheck::Skipped { reason } if reason.contains("public-key mode")),
         "{checks:?}"
@@ -507,13 +520,18 @@ async fn public_key_mode_accounts_have_no_certificates_to_download() {
         .import(
             &adm,
             "wechat-main",
-            &keys::ImportInput::WechatPlatformCert { pem },
+            &vault::ImportInput::WechatPlatformCert { pem },
         )
         .await
         .unwrap();
-    let checks = keys::refresh_due_certificates(&w, &vault, &adm, Utc::now())
-        .await
-        .unwrap();
+    let checks = paydesk_service::connect::certificates::refresh_due_certificates(
+        &w,
+        &vault,
+        &adm,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         checks[0].check,
         CertificateCheck::Refreshed { added: vec![] },
@@ -536,8 +554,8 @@ async fn demo_workspace_with_key_file_vault(
     let dir = tmp.path().join("ws");
     let w = workspace::init(&dir, true).await.unwrap();
     let adm = Actor::new("admin", [Role::Admin]);
-    keys::create_key_file(&dir.join("vault.key")).unwrap();
-    keys::init(
+    vault::create_key_file(&dir.join("vault.key")).unwrap();
+    vault::init(
         &w.db,
         &adm,
         &MasterSource::KeyFile(dir.join("vault.key")),

@@ -20,7 +20,7 @@ use paydesk_core::{BillDate, Provider};
 use paydesk_providers::alipay::sign::request_sign_content;
 use paydesk_providers::keys::{verify_sha256_b64, Certificate, PrivateKey};
 use paydesk_sandbox::{Fault, FaultKind, Sandbox, SandboxKeys};
-use paydesk_service::keys::{self, ImportInput};
+use paydesk_service::vault::{self, ImportInput};
 use paydesk_vault::{Purpose, VersionState};
 use rsa::RsaPublicKey;
 use secrecy::SecretString;
@@ -124,7 +124,7 @@ async fn activating_the_alipay_app_key_under_load_loses_no_request() {
         g.new_hits.store(0, Ordering::SeqCst);
         let db = vault_db(&t).await;
         let v = Arc::new(
-            keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
                 .await
                 .unwrap(),
         );
@@ -300,7 +300,7 @@ async fn wechat_certificates_refresh_on_unknown_serial_and_fail_closed() {
     let date = BillDate::parse("2026-01-15").unwrap();
     for t in backends().await {
         let db = vault_db(&t).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         let adm = admin();
@@ -435,7 +435,7 @@ async fn rolling_the_stripe_key_keeps_calls_working_through_the_end_of_the_overl
         charge.provider_txn_id = "ch_3RollTest0001".into();
         sb.add_transactions(Provider::Stripe, vec![charge]);
         let db = vault_db(&t).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         let adm = admin();

@@ -14,7 +14,7 @@ use base64::Engine;
 use chrono::{Duration, Utc};
 use keys_common::*;
 use paydesk_providers::keys::{public_key_base64, Certificate, PrivateKey};
-use paydesk_service::keys::{self, ImportInput, MasterSource};
+use paydesk_service::vault::{self, ImportInput, MasterSource};
 use paydesk_store::AuditFilter;
 use paydesk_vault::Purpose;
 use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -68,7 +68,7 @@ fn assert_absent(haystack: &[u8], needles: &[(String, Vec<u8>)], where_: &str) {
 }
 
 async fn import_all(db: &paydesk_store::AppDb, s: &Secrets) {
-    let v = keys::unlock(db, &admin(), &passphrase(PASSPHRASE))
+    let v = vault::unlock(db, &admin(), &passphrase(PASSPHRASE))
         .await
         .unwrap();
     let a = admin();
@@ -136,7 +136,7 @@ async fn no_secret_bytes_in_database_listing_or_audit() {
     for t in backends().await {
         let db = vault_db(&t).await;
         import_all(&db, &s).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         let listing = v.list(&admin()).await.unwrap();
@@ -214,7 +214,7 @@ async fn tampered_and_swapped_ciphertexts_fail_and_wrong_passphrase_is_clear() {
         import_all(&db, &s).await;
 
         // Wrong passphrase: a clear error, audited, no garbage.
-        let e = keys::unlock(&db, &admin(), &passphrase("not-the-passphrase"))
+        let e = vault::unlock(&db, &admin(), &passphrase("not-the-passphrase"))
             .await
             .unwrap_err()
             .to_string();
@@ -237,13 +237,13 @@ async fn tampered_and_swapped_ciphertexts_fail_and_wrong_passphrase_is_clear() {
             .iter()
             .any(|a| a.outcome == "failed" && a.actor == "keyadmin"));
         // A key file given for a passphrase vault is named as the problem.
-        let e = keys::unlock(&db, &admin(), &MasterSource::KeyFile("/nonexistent".into()))
+        let e = vault::unlock(&db, &admin(), &MasterSource::KeyFile("/nonexistent".into()))
             .await
             .unwrap_err()
             .to_string();
         assert!(e.contains("opened with a passphrase"), "{e}");
 
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         v.list(&admin()).await.expect("intact vault lists");
@@ -341,7 +341,7 @@ async fn tampered_and_swapped_ciphertexts_fail_and_wrong_passphrase_is_clear() {
 }
 
 async fn readable_with(db: &paydesk_store::AppDb, p: &str) -> bool {
-    match keys::unlock(db, &admin(), &passphrase(p)).await {
+    match vault::unlock(db, &admin(), &passphrase(p)).await {
         Ok(v) => {
             let l = v
                 .list(&admin())
@@ -392,7 +392,7 @@ async fn master_rotation_is_all_or_nothing() {
             .await
             .unwrap();
         }
-        let mut v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let mut v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         let e = v
@@ -424,7 +424,7 @@ async fn master_rotation_is_all_or_nothing() {
             .enumerate()
         {
             let next = format!("rotated-passphrase-{i}");
-            let mut v = keys::unlock(&db, &admin(), &passphrase(&current))
+            let mut v = vault::unlock(&db, &admin(), &passphrase(&current))
                 .await
                 .unwrap();
             let _ = tokio::time::timeout(
@@ -446,7 +446,7 @@ async fn master_rotation_is_all_or_nothing() {
         }
 
         // 3. A completed rotation: the new key opens, the old does not.
-        let mut v = keys::unlock(&db, &admin(), &passphrase(&current))
+        let mut v = vault::unlock(&db, &admin(), &passphrase(&current))
             .await
             .unwrap();
         v.rotate_master(&admin(), &passphrase(NEW), kdf())
@@ -484,15 +484,17 @@ async fn master_rotation_is_all_or_nothing() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&kf, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        let mut v = keys::unlock(&db, &admin(), &passphrase(NEW)).await.unwrap();
+        let mut v = vault::unlock(&db, &admin(), &passphrase(NEW))
+            .await
+            .unwrap();
         v.rotate_master(&admin(), &MasterSource::KeyFile(kf.clone()), None)
             .await
             .unwrap();
-        let v = keys::unlock(&db, &admin(), &MasterSource::KeyFile(kf))
+        let v = vault::unlock(&db, &admin(), &MasterSource::KeyFile(kf))
             .await
             .unwrap();
         assert_eq!(v.list(&admin()).await.unwrap().len(), 5);
-        let e = keys::unlock(&db, &admin(), &passphrase(NEW))
+        let e = vault::unlock(&db, &admin(), &passphrase(NEW))
             .await
             .unwrap_err()
             .to_string();
@@ -506,7 +508,7 @@ async fn master_rotation_is_all_or_nothing() {
 async fn previous_verification_key_works_inside_grace_and_not_after() {
     for t in backends().await {
         let db = vault_db(&t).await;
-        let v = keys::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
             .await
             .unwrap();
         let a = admin();

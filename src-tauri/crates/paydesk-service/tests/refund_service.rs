@@ -11,8 +11,8 @@ use chrono::{Duration, Utc};
 use paydesk_core::money::Money;
 use paydesk_core::{Actor, Currency, Provider, Role};
 use paydesk_sandbox::{Fault, FaultKind};
+use paydesk_service::context::workspace::Workspace;
 use paydesk_service::refunds::{self, RefundInput};
-use paydesk_service::workspace::Workspace;
 use paydesk_service::ServiceError;
 use paydesk_store::{AuditFilter, RefundState};
 use refund_support::*;
@@ -471,7 +471,7 @@ async fn reconciliation_matches_paydesk_refunds() {
         None,
         paydesk_service::reconcile::DryRun::Yes,
         &Actor::new("finance", [Role::Finance]),
-        &paydesk_service::progress::Silent,
+        &paydesk_service::context::progress::Silent,
     )
     .await
     .expect("reconcile");

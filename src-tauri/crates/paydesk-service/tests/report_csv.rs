@@ -11,7 +11,7 @@ use paydesk_core::discrepancy::{OutcomeClass, ResolutionKind, ReviewState};
 use paydesk_core::domain::Provider;
 use paydesk_core::money::Currency;
 use paydesk_core::review::DiscrepancyRecord;
-use paydesk_service::report::{neutralize, write_csv, Lang, ReportMeta};
+use paydesk_service::review::report::{neutralize, write_csv, Lang, ReportMeta};
 
 fn meta(lang: Lang) -> ReportMeta {
     ReportMeta {

@@ -9,7 +9,7 @@ use paydesk_core::discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewS
 use paydesk_core::domain::{BillDate, Provider};
 use paydesk_core::money::Currency;
 use paydesk_core::review::{DiscrepancyRecord, ReviewChange};
-use paydesk_service::report::{
+use paydesk_service::review::report::{
     read_review_xlsx, write_xlsx, Lang, RejectedRow, ReportError, ReportMeta, ReviewImportRow,
 };
 use std::collections::HashMap;

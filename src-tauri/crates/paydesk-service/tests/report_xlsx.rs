@@ -12,7 +12,7 @@ use paydesk_core::discrepancy::OutcomeClass;
 use paydesk_core::domain::Provider;
 use paydesk_core::money::{parse_minor, Currency};
 use paydesk_core::review::DiscrepancyRecord;
-use paydesk_service::report::{write_xlsx, Lang, ReportMeta};
+use paydesk_service::review::report::{write_xlsx, Lang, ReportMeta};
 use std::collections::BTreeMap;
 use std::path::Path;
 

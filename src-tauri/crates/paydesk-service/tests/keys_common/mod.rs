@@ -8,8 +8,8 @@
 #![allow(dead_code)]
 
 use paydesk_core::{Actor, Role};
-use paydesk_service::config::{Account, Config};
-use paydesk_service::keys::{self, MasterSource};
+use paydesk_service::context::config::{Account, Config};
+use paydesk_service::vault::{self, MasterSource};
 use paydesk_store::AppDb;
 use paydesk_vault::KdfParams;
 use secrecy::SecretString;
@@ -35,8 +35,11 @@ pub fn kdf() -> Option<KdfParams> {
 
 pub fn accounts() -> Vec<Account> {
     let dir = std::env::temp_dir();
-    let cfg = Config::parse(&paydesk_service::workspace::template_config(true), &dir)
-        .expect("template config parses");
+    let cfg = Config::parse(
+        &paydesk_service::context::workspace::template_config(true),
+        &dir,
+    )
+    .expect("template config parses");
     cfg.accounts
 }
 
@@ -139,7 +142,7 @@ pub async fn backends() -> Vec<TestDb> {
 /// Opens the app database and creates a passphrase vault.
 pub async fn vault_db(t: &TestDb) -> AppDb {
     let db = AppDb::open(t.url()).await.expect("open app db");
-    keys::init(&db, &admin(), &passphrase(PASSPHRASE), kdf())
+    vault::init(&db, &admin(), &passphrase(PASSPHRASE), kdf())
         .await
         .expect("init vault");
     db
@@ -174,18 +177,18 @@ pub async fn dump_text(db: &AppDb) -> String {
 /// Imports a WeChat Pay merchant key with its certificate (merchant 1900000001) and the APIv3
 /// key into `wechat-main`: what an admin has before any platform certificate.
 pub async fn import_wechat_merchant(
-    v: &keys::Vault,
+    v: &vault::Vault,
     merchant: &paydesk_providers::keys::PrivateKey,
     cert: &paydesk_providers::keys::Certificate,
     apiv3: &str,
 ) {
     for input in [
-        keys::ImportInput::WechatMerchant {
+        vault::ImportInput::WechatMerchant {
             key: SecretString::from(merchant.to_pkcs8_pem().expect("PKCS#8")),
             cert: cert.to_pem(),
             mchid: "1900000001".into(),
         },
-        keys::ImportInput::WechatApiv3Key {
+        vault::ImportInput::WechatApiv3Key {
             key: SecretString::from(apiv3.to_string()),
         },
     ] {

@@ -11,7 +11,7 @@ use paydesk_core::{
     StatementLine,
 };
 use paydesk_sandbox::SandboxHandle;
-use paydesk_service::workspace::{self, Workspace};
+use paydesk_service::context::workspace::{self, Workspace};
 use std::path::Path;
 
 pub struct TestOrder {
@@ -104,7 +104,7 @@ pub fn account_of(p: Provider) -> &'static str {
 /// external app database, without touching endpoints yet.
 pub async fn init_workspace(dir: &Path, database_url: Option<&str>) {
     let w = workspace::init(dir, true).await.expect("init workspace");
-    paydesk_service::auth::ensure_demo_users(&w.db)
+    paydesk_service::context::auth::ensure_demo_users(&w.db)
         .await
         .expect("demo users");
     let now = Utc::now();
@@ -140,7 +140,7 @@ pub async fn init_workspace(dir: &Path, database_url: Option<&str>) {
         set_database(dir, url);
         // Migrate and seed the users there too.
         let w = Workspace::open(dir).await.expect("open on the database");
-        paydesk_service::auth::ensure_demo_users(&w.db)
+        paydesk_service::context::auth::ensure_demo_users(&w.db)
             .await
             .expect("demo users");
         w.db.close().await;

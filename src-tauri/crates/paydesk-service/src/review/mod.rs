@@ -1,13 +1,15 @@
 //! Review round trips: export discrepancies to CSV/XLSX, re-import a reviewed XLSX.
 
-use crate::auth::{audit, require};
-use crate::report::{self, Lang, ReportMeta};
-use crate::workspace::Workspace;
+pub mod report;
+
+use crate::context::auth::{audit, require};
+use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{
     Actor, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Permission, ReviewChange,
 };
 use paydesk_store::DiscrepancySort;
+use report::{Lang, ReportMeta};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;

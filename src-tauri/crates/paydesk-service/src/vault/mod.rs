@@ -1,6 +1,10 @@
 //! The key vault service: unlocking, importing, generating, testing, activating and retiring
 //! provider credentials, master key rotation, WeChat platform certificate refresh, and
-//! building provider adapters from the vault.
+//! resolving provider configurations from the vault.
+//!
+//! This layer stands on `context` (and `sandbox` with the `demo` feature, for the demo's key
+//! uploads). The unlocked vault of a process is kept in the workspace's slot
+//! ([`WorkspaceVault`]), so the context layer never needs to know what a vault is.
 //!
 //! Envelope encryption and key formats live in `paydesk-vault` (its crate documentation
 //! describes the scheme); storage in `paydesk-store::vault`. Every key event is audited with
@@ -9,16 +13,21 @@
 //! `vault.rotate_master`). Nothing here returns, logs or audits secret bytes: listings carry
 //! [`KeyInfo`] only (fingerprints, sizes, serials, validity, states, dates).
 
-use crate::auth::{audit, require};
-use crate::config::{Account, VaultSettings};
+#[cfg(feature = "demo")]
+pub mod sandbox_keys;
+
+use crate::context::auth::{audit, require};
+use crate::context::config::{Account, VaultSettings};
+use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use chrono::{DateTime, Duration, Utc};
 use paydesk_core::{Actor, Permission, Provider};
 use paydesk_providers::adapter::{CertificateSink, FetchedCertificate, ProviderAdapter};
-use paydesk_providers::alipay::{AlipayAdapter, AlipayConfig};
+use paydesk_providers::alipay::AlipayConfig;
+use paydesk_providers::factory::{build_adapter, ProviderConfig};
 use paydesk_providers::http::HttpOptions;
 use paydesk_providers::keys::verify_sha256_b64;
-use paydesk_providers::stripe::{StripeAdapter, StripeConfig};
+use paydesk_providers::stripe::StripeConfig;
 use paydesk_providers::wechat::{WechatAdapter, WechatConfig};
 use paydesk_store::{AppDb, NewVaultVersion, VaultCredential, VaultVersion};
 use paydesk_vault::envelope::secret_aad;
@@ -33,6 +42,101 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The purpose of the credential that signs an account's requests.
+pub fn signing_purpose(provider: Provider) -> Option<Purpose> {
+    match provider {
+        Provider::Alipay => Some(Purpose::AlipayAppKey),
+        Provider::Wechat => Some(Purpose::WechatMerchantKey),
+        Provider::Stripe => Some(Purpose::StripeSecretKey),
+        Provider::Manual => None,
+    }
+}
+
+/// Whether the vault holds an active version of `purpose` for `account`. Reads only the
+/// vault's public columns: no master key, no decryption (cheap enough for a timer).
+pub async fn has_active(db: &AppDb, account: &str, purpose: Purpose) -> Result<bool, ServiceError> {
+    let Some(c) = db.vault_credential(account, purpose.as_str()).await? else {
+        return Ok(false);
+    };
+    Ok(db
+        .vault_versions(c.id)
+        .await?
+        .iter()
+        .any(|v| v.state == "active"))
+}
+
+/// Whether the vault holds an active signing credential for the account.
+pub async fn signs_for(db: &AppDb, account: &Account) -> Result<bool, ServiceError> {
+    match signing_purpose(account.provider) {
+        Some(purpose) => has_active(db, &account.name, purpose).await,
+        None => Ok(false),
+    }
+}
+
+/// The vault unlocked in this process, kept in the workspace's slot: a person's passphrase
+/// in the desktop app, or the workspace's key file / environment on first need.
+#[allow(async_fn_in_trait)]
+pub trait WorkspaceVault {
+    /// Unlocks the vault with `source`, with this workspace's `[vault]` settings (grace
+    /// period, certificate refresh interval, expiry warnings). Does not keep it.
+    async fn unlock_vault(
+        &self,
+        actor: &Actor,
+        source: &MasterSource,
+    ) -> Result<Vault, ServiceError>;
+    /// The vault if it is unlocked in this process.
+    async fn unlocked_vault(&self) -> Option<Arc<Vault>>;
+    /// Keeps (or with `None` forgets, i.e. locks) the unlocked vault for this process.
+    async fn set_unlocked_vault(&self, vault: Option<Vault>);
+    /// The vault for provider calls: the one already unlocked, else unlocked now with the
+    /// master key this workspace names without asking anyone (`[vault] key_file`,
+    /// `PAYDESK_VAULT_KEY_FILE`, `PAYDESK_VAULT_PASSPHRASE`) and kept. `None` when no vault
+    /// exists or no master key is available that way.
+    async fn vault_for_calls(&self, actor: &Actor) -> Result<Option<Arc<Vault>>, ServiceError>;
+}
+
+impl WorkspaceVault for Workspace {
+    async fn unlock_vault(
+        &self,
+        actor: &Actor,
+        source: &MasterSource,
+    ) -> Result<Vault, ServiceError> {
+        Ok(unlock(&self.db, actor, source)
+            .await?
+            .with_settings(&self.config.vault))
+    }
+
+    async fn unlocked_vault(&self) -> Option<Arc<Vault>> {
+        self.unlocked_master().await.map(|master| {
+            Arc::new(Vault {
+                db: self.db.clone(),
+                master,
+                settings: self.config.vault.clone(),
+            })
+        })
+    }
+
+    async fn set_unlocked_vault(&self, vault: Option<Vault>) {
+        self.keep_unlocked_master(vault.map(|v| v.master)).await;
+    }
+
+    async fn vault_for_calls(&self, actor: &Actor) -> Result<Option<Arc<Vault>>, ServiceError> {
+        if let Some(v) = self.unlocked_vault().await {
+            return Ok(Some(v));
+        }
+        if !is_configured(&self.db).await? {
+            return Ok(None);
+        }
+        let Some(source) = MasterSource::for_workspace(&self.config) else {
+            return Ok(None);
+        };
+        let vault = self.unlock_vault(actor, &source).await?;
+        self.keep_unlocked_master(Some(vault.master.clone())).await;
+        Ok(Some(Arc::new(vault)))
+    }
+}
 
 /// Environment variable holding the vault passphrase.
 pub const PASSPHRASE_VAR: &str = "PAYDESK_VAULT_PASSPHRASE";
@@ -57,7 +161,7 @@ impl MasterSource {
     /// Where this workspace's master key comes from without asking anyone: the key file of
     /// `PAYDESK_VAULT_KEY_FILE`, else `[vault] key_file` of `paydesk.toml`, else the
     /// passphrase in `PAYDESK_VAULT_PASSPHRASE`. `None`: a person must type the passphrase.
-    pub fn for_workspace(config: &crate::config::Config) -> Option<MasterSource> {
+    pub fn for_workspace(config: &crate::context::config::Config) -> Option<MasterSource> {
         Self::key_file_from_env()
             .or_else(|| config.vault.key_file.clone().map(MasterSource::KeyFile))
             .or_else(Self::passphrase_from_env)
@@ -185,7 +289,7 @@ fn target(account: &str, purpose: Purpose) -> String {
 /// Records the master key file in `paydesk.toml` (`[vault] key_file`; `None` removes it when
 /// the vault moved to a passphrase). A file inside the workspace is written relative to it.
 pub fn remember_key_file(
-    w: &crate::workspace::Workspace,
+    w: &crate::context::workspace::Workspace,
     path: Option<&std::path::Path>,
 ) -> Result<(), ServiceError> {
     let shown = path.map(|p| {
@@ -195,7 +299,7 @@ pub fn remember_key_file(
             .map(|r| r.to_path_buf())
             .unwrap_or(abs)
     });
-    crate::config::save_vault_key_file(&w.dir, shown.as_deref())
+    crate::context::config::save_vault_key_file(&w.dir, shown.as_deref())
         .map(|_| ())
         .map_err(|e| ServiceError::BadInput(e.to_string()))
 }
@@ -294,88 +398,6 @@ pub struct AccountCertificateCheck {
     pub account: String,
     #[serde(flatten)]
     pub check: CertificateCheck,
-}
-
-/// The scheduled refresh of WeChat Pay platform certificates (the desktop app calls it while
-/// it runs; headless, `paydesk keys refresh-wechat-certs --due` from cron): every WeChat Pay
-/// account whose merchant key and APIv3 key are in the vault is downloaded when due at `now`.
-/// One account's failure does not stop the others.
-pub async fn refresh_due_certificates(
-    w: &crate::workspace::Workspace,
-    vault: &Vault,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<Vec<AccountCertificateCheck>, ServiceError> {
-    require(&w.db, actor, Permission::KeyManage, "vault").await?;
-    let mut out = Vec::new();
-    for account in w
-        .config
-        .accounts
-        .iter()
-        .filter(|a| a.provider == Provider::Wechat)
-    {
-        let check = check_account_certificates(w, vault, actor, account, now).await?;
-        out.push(AccountCertificateCheck {
-            account: account.name.clone(),
-            check,
-        });
-    }
-    Ok(out)
-}
-
-async fn check_account_certificates(
-    w: &crate::workspace::Workspace,
-    vault: &Vault,
-    actor: &Actor,
-    account: &Account,
-    now: DateTime<Utc>,
-) -> Result<CertificateCheck, ServiceError> {
-    let skipped = |reason: &str| {
-        Ok(CertificateCheck::Skipped {
-            reason: reason.into(),
-        })
-    };
-    if account.endpoint == crate::config::Endpoint::FileOnly {
-        return skipped("endpoint = \"file\": no provider API");
-    }
-    // Runs on a timer: decide from the vault's public columns, without decrypting anything.
-    let has = |purpose| crate::connect::vault_has_active(&w.db, &account.name, purpose);
-    for purpose in [Purpose::WechatMerchantKey, Purpose::WechatApiv3Key] {
-        if !has(purpose).await? {
-            return skipped(&format!("no active {purpose} in the vault"));
-        }
-    }
-    // WeChat Pay public-key mode (`PUB_KEY_ID_...`, the only mode of new merchants): there
-    // are no platform certificates to download. During a migration both are held, and the
-    // certificates are still kept current.
-    let public_key_mode = has(Purpose::WechatPublicKey).await?
-        && vault
-            .credential(&account.name, Purpose::WechatPlatformCert)
-            .await?
-            .is_none();
-    if public_key_mode {
-        return skipped(
-            "WeChat Pay public-key mode (PUB_KEY_ID): no platform certificates to download",
-        );
-    }
-    // Not due: no sandbox to start, no connection to open.
-    let next_at = vault.next_certificate_refresh(&account.name, now).await?;
-    if next_at > now {
-        return Ok(CertificateCheck::NotDue { next_at });
-    }
-    let (base_url, sandbox) = match crate::connect::vault_endpoint(w, vault, account).await {
-        Ok(v) => v,
-        Err(e) => {
-            return Ok(CertificateCheck::Failed {
-                error: e.to_string(),
-            })
-        }
-    };
-    let result = vault.refresh_if_due(actor, account, &base_url, now).await;
-    if let Some(s) = sandbox {
-        s.shutdown().await;
-    }
-    result
 }
 
 /// The warnings of one credential at `now` (pure: the listing and the tests use it).
@@ -552,7 +574,7 @@ impl ImportInput {
 #[derive(Clone)]
 pub struct Vault {
     db: AppDb,
-    master: std::sync::Arc<MasterKey>,
+    master: Arc<MasterKey>,
     settings: VaultSettings,
 }
 
@@ -583,7 +605,7 @@ pub async fn unlock(
     match result {
         Ok(master) => Ok(Vault {
             db: db.clone(),
-            master: std::sync::Arc::new(master),
+            master: Arc::new(master),
             settings: VaultSettings::default(),
         }),
         Err(e) => {
@@ -667,7 +689,7 @@ impl Vault {
         }
     }
 
-    async fn credential(
+    pub(crate) async fn credential(
         &self,
         account: &str,
         purpose: Purpose,
@@ -1273,7 +1295,7 @@ impl Vault {
         account: &Account,
         version: Option<i64>,
     ) -> Result<serde_json::Value, ServiceError> {
-        let purpose = crate::connect::signing_purpose(account.provider).ok_or_else(|| {
+        let purpose = signing_purpose(account.provider).ok_or_else(|| {
             ServiceError::BadInput(format!("account {} signs nothing", account.name))
         })?;
         let o = match version {
@@ -1301,6 +1323,33 @@ impl Vault {
         })
     }
 
+    /// The account's configuration for calls from the vault (the active signing key, or
+    /// `version` of it to test that version).
+    pub async fn provider_config(
+        &self,
+        account: &Account,
+        base_url: &str,
+        version: Option<i64>,
+    ) -> Result<ProviderConfig, ServiceError> {
+        Ok(match account.provider {
+            Provider::Alipay => {
+                ProviderConfig::Alipay(self.alipay_config(account, base_url, version).await?)
+            }
+            Provider::Wechat => {
+                ProviderConfig::Wechat(self.wechat_config(account, base_url, version).await?)
+            }
+            Provider::Stripe => {
+                ProviderConfig::Stripe(self.stripe_config(account, base_url, version).await?)
+            }
+            Provider::Manual => {
+                return Err(ServiceError::BadInput(format!(
+                    "account {} is a manual account; it has no provider keys",
+                    account.name
+                )))
+            }
+        })
+    }
+
     /// The account's adapter for calls made on behalf of `actor`: like [`Vault::adapter`],
     /// and WeChat Pay platform certificates the adapter fetches on an unknown serial are kept
     /// in the vault.
@@ -1310,21 +1359,14 @@ impl Vault {
         base_url: &str,
         actor: &Actor,
     ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
-        if account.provider != Provider::Wechat {
-            return self.adapter(account, base_url).await;
-        }
-        let sink = std::sync::Arc::new(VaultCertificateSink {
+        let sink: Arc<dyn CertificateSink> = Arc::new(VaultCertificateSink {
             vault: self.clone(),
             account: account.name.clone(),
             during: actor.username.clone(),
         });
-        let adapter = WechatAdapter::new(
-            self.wechat_config(account, base_url, None).await?,
-            HttpOptions::default(),
-        )
-        .map_err(|e| ServiceError::Provider(e.to_string()))?
-        .with_certificate_sink(sink);
-        Ok(Box::new(adapter))
+        let config = self.provider_config(account, base_url, None).await?;
+        build_adapter(config, HttpOptions::default(), Some(sink))
+            .map_err(|e| ServiceError::Provider(e.to_string()))
     }
 
     /// Builds the account's adapter from the vault (each call reads the active versions, so
@@ -1343,29 +1385,9 @@ impl Vault {
         base_url: &str,
         version: Option<i64>,
     ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
-        let opts = HttpOptions::default();
-        let perr =
-            |e: paydesk_providers::error::ProviderError| ServiceError::Provider(e.to_string());
-        Ok(match account.provider {
-            Provider::Alipay => Box::new(
-                AlipayAdapter::new(self.alipay_config(account, base_url, version).await?, opts)
-                    .map_err(perr)?,
-            ),
-            Provider::Wechat => Box::new(
-                WechatAdapter::new(self.wechat_config(account, base_url, version).await?, opts)
-                    .map_err(perr)?,
-            ),
-            Provider::Stripe => Box::new(
-                StripeAdapter::new(self.stripe_config(account, base_url, version).await?, opts)
-                    .map_err(perr)?,
-            ),
-            Provider::Manual => {
-                return Err(ServiceError::BadInput(format!(
-                    "account {} is a manual account; it has no provider keys",
-                    account.name
-                )))
-            }
-        })
+        let config = self.provider_config(account, base_url, version).await?;
+        build_adapter(config, HttpOptions::default(), None)
+            .map_err(|e| ServiceError::Provider(e.to_string()))
     }
 
     /// Calls the provider with a (pending) version: a signed order query for an order that

@@ -2,8 +2,10 @@
 //! match, and save the outcomes, under a per-(account, day) lock so that two consoles on one
 //! database cannot interleave runs.
 
-use crate::config::{Account, Config};
-use crate::progress::{Progress, Stage};
+pub mod download;
+
+use crate::context::config::{Account, Config};
+use crate::context::progress::{Progress, Stage};
 use crate::ServiceError;
 use chrono::Utc;
 use paydesk_core::{
@@ -658,7 +660,7 @@ pub fn format_name(format: &StatementFormat) -> &'static str {
 /// Reconciles an account for a day from a file, or by downloading the statement from the
 /// account's endpoint (the provider, or the built-in sandbox).
 pub async fn reconcile_account(
-    w: &crate::workspace::Workspace,
+    w: &crate::context::workspace::Workspace,
     account: &str,
     date: BillDate,
     statement_file: Option<std::path::PathBuf>,
@@ -666,7 +668,7 @@ pub async fn reconcile_account(
     actor: &paydesk_core::Actor,
     progress: &dyn Progress,
 ) -> Result<RunReport, ServiceError> {
-    crate::auth::require(
+    crate::context::auth::require(
         &w.db,
         actor,
         paydesk_core::Permission::ReconcileRun,
@@ -678,7 +680,8 @@ pub async fn reconcile_account(
         Some(path) => StatementInput::File(path),
         None => {
             progress.update(Stage::Download, 0, None);
-            let downloaded = crate::download::download_statement(w, acct, date, actor).await?;
+            let downloaded =
+                crate::reconcile::download::download_statement(w, acct, date, actor).await?;
             progress.update(Stage::Download, 1, Some(1));
             downloaded
         }
@@ -702,11 +705,11 @@ pub async fn reconcile_account(
 
 /// Run history, newest first.
 pub async fn runs(
-    w: &crate::workspace::Workspace,
+    w: &crate::context::workspace::Workspace,
     actor: &paydesk_core::Actor,
     account: Option<&str>,
 ) -> Result<Vec<paydesk_store::RunRecord>, ServiceError> {
-    crate::auth::require(
+    crate::context::auth::require(
         &w.db,
         actor,
         paydesk_core::Permission::DiscrepancyView,

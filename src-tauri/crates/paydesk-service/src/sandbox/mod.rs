@@ -2,16 +2,29 @@
 //! (generated deterministically, the same data the demo loads into the order mirror),
 //! served over HTTP with the providers' real protocols and signatures.
 //!
+//! This layer (behind the `demo` cargo feature) stands on `context` only: the connect layer
+//! asks it for a running sandbox and for the demo credentials that sign against it.
+//!
 //! The merchant-side demo credentials live in `<workspace>/keys/` and the sandbox's own keys
 //! in `<workspace>/sandbox/`. They are test keys for the sandbox only: real provider
 //! credentials belong in the key vault.
 
-use crate::workspace::Workspace;
+pub mod files;
+pub mod generate;
+pub mod history;
+
+use crate::context::config::Account;
+use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{BillDate, Provider};
+use paydesk_providers::alipay::AlipayConfig;
+use paydesk_providers::factory::ProviderConfig;
 use paydesk_providers::keys::PrivateKey;
+use paydesk_providers::stripe::StripeConfig;
+use paydesk_providers::wechat::WechatConfig;
 use paydesk_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SandboxKeys};
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Merchant-side credentials the demo accounts use against the sandbox.
@@ -132,7 +145,7 @@ pub async fn start(
     if let Some(first) = sorted.first().copied() {
         // The day before contributes only its late payments, which the providers book on
         // the first day.
-        let before = crate::demo::demo_day(w, first.pred());
+        let before = history::demo_day(w, first.pred());
         for account in &w.config.accounts {
             if let Some(lines) = before.next_day_lines.get(&account.name) {
                 handle.add_transactions(account.provider, lines.clone());
@@ -140,7 +153,7 @@ pub async fn start(
         }
     }
     for day in &sorted {
-        let gen = crate::demo::demo_day(w, *day);
+        let gen = history::demo_day(w, *day);
         for account in &w.config.accounts {
             // Late payments carry next-day booking times: the sandbox puts them in the next
             // day's statement, as the provider would.
@@ -170,87 +183,13 @@ pub async fn start_recent(
     port: u16,
     days: u32,
 ) -> Result<SandboxHandle, ServiceError> {
-    let last = crate::demo::default_demo_date();
+    let last = history::default_demo_date();
     let mut dates = vec![last];
     for _ in 1..days.max(1) {
         let prev = dates.last().copied().unwrap_or(last).pred();
         dates.push(prev);
     }
     start(w, port, &dates).await
-}
-
-/// The path an account's provider calls take below a sandbox's base URL.
-pub fn sandbox_path(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Alipay => "/alipay/gateway.do",
-        Provider::Wechat => "/wechat",
-        Provider::Stripe => "/stripe",
-        Provider::Manual => "",
-    }
-}
-
-/// The base URL an account's provider calls go to (`…/alipay/gateway.do`, `…/wechat`,
-/// `…/stripe` on a sandbox), or an error naming the account if it has none.
-pub fn provider_base_url(account: &crate::config::Account) -> Result<String, ServiceError> {
-    use crate::config::Endpoint;
-    let suffix = sandbox_path(account.provider);
-    match &account.endpoint {
-        Endpoint::Url(u) => Ok(u.clone()),
-        Endpoint::SandboxAt(u) => Ok(format!("{}{suffix}", u.trim_end_matches('/'))),
-        Endpoint::Sandbox => Err(ServiceError::BadInput(format!(
-            "account {} uses the in-process sandbox, which only runs during a download; \
-             serve it with `paydesk sandbox serve` and set endpoint = \"sandbox:URL\"",
-            account.name
-        ))),
-        Endpoint::FileOnly => Err(ServiceError::BadInput(format!(
-            "account {} has no provider endpoint (statements come from files)",
-            account.name
-        ))),
-    }
-}
-
-/// Demo only: registers a (pending) signing key version with the running sandbox, standing
-/// in for the admin uploading it in the provider's console (Alipay app public key, WeChat
-/// merchant certificate key and serial, Stripe secret key), so that the key can be tested and
-/// activated end to end. Refused for accounts that talk to a real provider.
-pub async fn register_with_sandbox(
-    vault: &crate::keys::Vault,
-    actor: &paydesk_core::Actor,
-    account: &crate::config::Account,
-    purpose: paydesk_vault::Purpose,
-    version: i64,
-) -> Result<(), ServiceError> {
-    use crate::config::Endpoint;
-    let Endpoint::SandboxAt(base) = &account.endpoint else {
-        return Err(ServiceError::BadInput(format!(
-            "account {} is not served by the sandbox: upload the public key in the provider's console",
-            account.name
-        )));
-    };
-    crate::auth::require(
-        vault.db(),
-        actor,
-        paydesk_core::Permission::KeyManage,
-        &account.name,
-    )
-    .await?;
-    if crate::connect::signing_purpose(account.provider) != Some(purpose) {
-        return Err(ServiceError::BadInput(format!(
-            "the sandbox takes the signing key of {} accounts, not {purpose}",
-            account.provider
-        )));
-    }
-    let body = vault.sandbox_registration(account, Some(version)).await?;
-    post_control(base, "/_control/keys", &body).await?;
-    crate::auth::audit(
-        vault.db(),
-        &actor.username,
-        "key.upload_sandbox",
-        &format!("{}/{purpose}", account.name),
-        "ok",
-        serde_json::json!({ "version": version }),
-    )
-    .await
 }
 
 /// POSTs a JSON body to a sandbox control endpoint (`/_control/...`).
@@ -276,41 +215,78 @@ pub async fn post_control(
     Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
-/// Demo only: stores the sandbox's own verification keys (Alipay public key, WeChat Pay
-/// platform certificate) in a new vault for the accounts it serves, as an admin would
-/// download them from the provider's console. Accounts that already have one are skipped.
-pub async fn import_sandbox_public_keys(
-    vault: &crate::keys::Vault,
-    actor: &paydesk_core::Actor,
-    w: &Workspace,
-    handle: &SandboxHandle,
-) -> Result<(), ServiceError> {
-    use crate::config::Endpoint;
-    use crate::keys::ImportInput;
-    let listed = vault.list(actor).await?;
-    let has = |account: &str, purpose: paydesk_vault::Purpose| {
-        listed
-            .iter()
-            .any(|l| l.account == account && l.purpose == purpose)
-    };
-    for account in &w.config.accounts {
-        if !matches!(account.endpoint, Endpoint::SandboxAt(ref u) if *u == handle.base_url) {
-            continue;
+/// Where a sandbox listens and the key it signs Alipay answers with.
+pub struct SandboxEndpoint {
+    pub base_url: String,
+    pub alipay_public_key_pem: String,
+}
+
+impl SandboxEndpoint {
+    pub fn of(handle: &SandboxHandle) -> SandboxEndpoint {
+        SandboxEndpoint {
+            base_url: handle.base_url.clone(),
+            alipay_public_key_pem: handle.alipay_public_key_pem.clone(),
         }
-        let input = match account.provider {
-            Provider::Alipay if !has(&account.name, paydesk_vault::Purpose::AlipayPublicKey) => {
-                ImportInput::AlipayPublicKey {
-                    text: handle.alipay_public_key_pem.clone(),
-                }
-            }
-            Provider::Wechat if !has(&account.name, paydesk_vault::Purpose::WechatPlatformCert) => {
-                ImportInput::WechatPlatformCert {
-                    pem: handle.wechat_platform_cert_pem.clone(),
-                }
-            }
-            _ => continue,
-        };
-        vault.import(actor, &account.name, &input).await?;
     }
-    Ok(())
+
+    /// A sandbox served by `paydesk sandbox serve` for this workspace (same key folder).
+    pub fn external(w: &Workspace, base_url: &str) -> Result<SandboxEndpoint, ServiceError> {
+        let keys = SandboxKeys::load_or_create(&w.dir.join("sandbox"))
+            .map_err(|e| ServiceError::Io(format!("sandbox keys: {e}")))?;
+        let pem = paydesk_providers::keys::public_key_pem(&keys.alipay.public_key())
+            .map_err(|e| ServiceError::Io(format!("sandbox keys: {e}")))?;
+        Ok(SandboxEndpoint {
+            base_url: base_url.to_string(),
+            alipay_public_key_pem: pem,
+        })
+    }
+
+    /// The account's configuration for calls to this sandbox with the workspace's demo
+    /// credentials.
+    pub fn demo_config(
+        &self,
+        w: &Workspace,
+        account: &Account,
+    ) -> Result<ProviderConfig, ServiceError> {
+        let cred =
+            |key: &str, default: &str| account.credential(key).unwrap_or(default).to_string();
+        let creds = DemoCredentials::load_or_create(&w.dir.join("keys"))?;
+        let pem = |key: &PrivateKey| {
+            key.to_pkcs8_pem()
+                .map(SecretString::from)
+                .map_err(|e| ServiceError::Io(e.to_string()))
+        };
+        Ok(match account.provider {
+            Provider::Alipay => ProviderConfig::Alipay(AlipayConfig {
+                app_id: cred("app_id", "2021000000000001"),
+                gateway_url: format!("{}/alipay/gateway.do", self.base_url),
+                app_private_key: pem(&creds.alipay_app_key)?,
+                alipay_public_key: self.alipay_public_key_pem.clone(),
+                pid: cred("pid", "2088000000000001"),
+            }),
+            Provider::Wechat => ProviderConfig::Wechat(WechatConfig {
+                mchid: cred("mchid", "1900000001"),
+                base_url: format!("{}/wechat", self.base_url),
+                merchant_serial: creds.wechat_merchant_serial.clone(),
+                merchant_private_key: pem(&creds.wechat_merchant_key)?,
+                apiv3_key: creds.apiv3_key.clone(),
+                // Empty: the adapter fetches /v3/certificates and pins what it gets.
+                platform_keys: BTreeMap::new(),
+            }),
+            Provider::Stripe => {
+                let mut cfg = StripeConfig::new(
+                    format!("{}/stripe", self.base_url),
+                    creds.stripe_secret_key.clone(),
+                );
+                cfg.order_metadata_key = cred("order_metadata_key", "order_id");
+                ProviderConfig::Stripe(cfg)
+            }
+            Provider::Manual => {
+                return Err(ServiceError::BadInput(format!(
+                    "account {}: {} statements come from files; give --statement FILE",
+                    account.name, account.provider
+                )))
+            }
+        })
+    }
 }

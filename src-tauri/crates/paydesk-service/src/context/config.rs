@@ -873,7 +873,7 @@ fees = [{ currency = "USD", rate = "2.9%", fixed = "0.30" }]
         assert_eq!(c.vault.grace, chrono::Duration::hours(24));
         assert_eq!(c.vault.certificate_refresh, chrono::Duration::hours(6));
         assert_eq!(c.vault.expiry_warning, chrono::Duration::days(90));
-        let view = crate::settings::view_of(&c).vault;
+        let view = crate::context::settings::view_of(&c).vault;
         assert_eq!(view.key_file.as_deref(), Some("/ws/secrets/vault.key"));
         assert_eq!(
             (

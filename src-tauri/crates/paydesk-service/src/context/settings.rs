@@ -1,9 +1,9 @@
 //! What the settings screen shows (never a password), a database connection test, and the
 //! daily schedule.
 
-use crate::auth::{audit, require};
-use crate::config::{Config, Endpoint};
-use crate::workspace::Workspace;
+use crate::context::auth::{audit, require};
+use crate::context::config::{Config, Endpoint};
+use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::money::format_scaled;
 use paydesk_core::{Actor, Permission, Provider};
@@ -107,7 +107,7 @@ pub fn view_of(c: &Config) -> SettingsView {
         workspace: c.workspace.display().to_string(),
         config_file: c
             .workspace
-            .join(crate::config::CONFIG_FILE)
+            .join(crate::context::config::CONFIG_FILE)
             .display()
             .to_string(),
         database: redact_url(&c.database_url),
@@ -198,7 +198,7 @@ pub async fn save_schedule(
 ) -> Result<Config, ServiceError> {
     require(&w.db, actor, Permission::SettingsManage, "settings").await?;
     let time = time.map(str::trim).filter(|t| !t.is_empty());
-    let config = crate::config::save_daily_run_at(&w.config.workspace, time)?;
+    let config = crate::context::config::save_daily_run_at(&w.config.workspace, time)?;
     audit(
         &w.db,
         &actor.username,

@@ -107,7 +107,7 @@ impl Mix {
                     "`matched` is what is left over; give rates for discrepancy classes".into(),
                 );
             }
-            let ppm = crate::config::parse_percent_ppm(rate)?;
+            let ppm = crate::context::config::parse_percent_ppm(rate)?;
             // "1%" → 10_000 parts per million.
             mix.rates_ppm
                 .insert(class, u32::try_from(ppm).unwrap_or(u32::MAX));

@@ -1,7 +1,7 @@
 //! Reading and verifying the audit log.
 
-use crate::auth::{audit, require};
-use crate::workspace::Workspace;
+use crate::context::auth::{audit, require};
+use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{Actor, Permission};
 use paydesk_store::{AuditEntry, AuditFilter, AuditVerification};
@@ -69,7 +69,7 @@ pub async fn export_csv(
         ])
         .map_err(io)?;
     for e in &rows {
-        let n = crate::report::neutralize;
+        let n = crate::context::cells::neutralize;
         writer
             .write_record([
                 e.seq.to_string().as_str(),

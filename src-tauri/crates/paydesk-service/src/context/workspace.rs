@@ -1,10 +1,9 @@
 //! Opening and creating workspaces.
 
-use crate::config::{Config, CONFIG_FILE};
-use crate::keys::{MasterSource, Vault};
+use crate::context::config::{Config, CONFIG_FILE};
 use crate::ServiceError;
-use paydesk_core::Actor;
 use paydesk_store::{AppDb, MirrorMapping, OrderMirror};
+use paydesk_vault::MasterKey;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,9 +14,9 @@ pub struct Workspace {
     pub config: Config,
     pub db: AppDb,
     pub mirror: OrderMirror,
-    /// The vault unlocked in this process (by a person's passphrase in the desktop app, or
-    /// from the workspace's key file / environment on first need).
-    vault: tokio::sync::RwLock<Option<Arc<Vault>>>,
+    /// The master key of the vault unlocked in this process (by a person's passphrase in the
+    /// desktop app, or from the workspace's key file / environment on first need).
+    vault: tokio::sync::RwLock<Option<Arc<MasterKey>>>,
 }
 
 impl Workspace {
@@ -42,45 +41,15 @@ impl Workspace {
         })
     }
 
-    /// Unlocks the vault with `source`, with this workspace's `[vault]` settings (grace
-    /// period, certificate refresh interval, expiry warnings). Does not keep it.
-    pub async fn unlock_vault(
-        &self,
-        actor: &Actor,
-        source: &MasterSource,
-    ) -> Result<Vault, ServiceError> {
-        Ok(crate::keys::unlock(&self.db, actor, source)
-            .await?
-            .with_settings(&self.config.vault))
-    }
-
-    /// The vault if it is unlocked in this process.
-    pub async fn unlocked_vault(&self) -> Option<Arc<Vault>> {
+    /// The master key of the vault unlocked in this process, if any (see
+    /// `vault::WorkspaceVault`, which is how callers use it).
+    pub async fn unlocked_master(&self) -> Option<Arc<MasterKey>> {
         self.vault.read().await.clone()
     }
 
-    /// Keeps (or with `None` forgets, i.e. locks) the unlocked vault for this process.
-    pub async fn set_unlocked_vault(&self, vault: Option<Vault>) {
-        *self.vault.write().await = vault.map(Arc::new);
-    }
-
-    /// The vault for provider calls: the one already unlocked, else unlocked now with the
-    /// master key this workspace names without asking anyone (`[vault] key_file`,
-    /// `PAYDESK_VAULT_KEY_FILE`, `PAYDESK_VAULT_PASSPHRASE`) and kept. `None` when no vault
-    /// exists or no master key is available that way.
-    pub async fn vault_for_calls(&self, actor: &Actor) -> Result<Option<Arc<Vault>>, ServiceError> {
-        if let Some(v) = self.unlocked_vault().await {
-            return Ok(Some(v));
-        }
-        if !crate::keys::is_configured(&self.db).await? {
-            return Ok(None);
-        }
-        let Some(source) = MasterSource::for_workspace(&self.config) else {
-            return Ok(None);
-        };
-        let vault = Arc::new(self.unlock_vault(actor, &source).await?);
-        *self.vault.write().await = Some(vault.clone());
-        Ok(Some(vault))
+    /// Keeps (or with `None` forgets, i.e. locks) the unlocked vault's master key.
+    pub async fn keep_unlocked_master(&self, master: Option<Arc<MasterKey>>) {
+        *self.vault.write().await = master;
     }
 }
 
