@@ -17,7 +17,8 @@ pub use domain::{
     StatementLine,
 };
 pub use matcher::{
-    match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
+    discrepancy_key, local_key, match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult,
+    MatchSettings, Outcome,
 };
 pub use money::{AmountUnit, Currency, Money, MoneyError};
 pub use refund::RefundState;

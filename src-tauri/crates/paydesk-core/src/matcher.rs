@@ -132,6 +132,38 @@ impl DiscrepancyDraft {
     }
 }
 
+/// The key of a local item (an order, or one of our refunds): how an item carried over from
+/// an earlier day is named, and a discrepancy without a statement line.
+pub fn local_key(order: Option<&Order>, refund: Option<&LocalRefund>) -> Option<String> {
+    match (order, refund) {
+        (Some(o), _) => Some(format!("order:{}", o.order_no)),
+        (None, Some(r)) => Some(format!("refund:{}", r.refund_no)),
+        (None, None) => None,
+    }
+}
+
+/// A discrepancy's key. It names the item, not the class: a re-run that reclassifies an item
+/// (say an amount mismatch corrected into a match) still finds the reviewer's notes by key.
+pub fn discrepancy_key(
+    class: OutcomeClass,
+    line: Option<&StatementLine>,
+    order: Option<&Order>,
+    refund: Option<&LocalRefund>,
+) -> String {
+    match line {
+        // A refund line is named by the refund, not by the payment transaction it shares.
+        Some(l) if l.kind == LineKind::Refund => format!(
+            "line:refund:{}",
+            l.merchant_refund_no
+                .as_deref()
+                .or(l.provider_refund_id.as_deref())
+                .unwrap_or(&l.provider_txn_id)
+        ),
+        Some(l) => format!("line:{}:{}", l.kind.as_str(), l.provider_txn_id),
+        None => local_key(order, refund).unwrap_or_else(|| format!("outcome:{}", class.as_str())),
+    }
+}
+
 /// Matches one account's day.
 pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
     let mut orders_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
@@ -501,20 +533,7 @@ impl MatchResult {
 
         // The key names the item, not the class: a re-run that reclassifies an item (say an
         // amount mismatch corrected into a match) still finds the reviewer's notes by key.
-        let key = match (line, order, refund) {
-            // A refund line is named by the refund, not by the payment transaction it shares.
-            (Some(l), _, _) if l.kind == LineKind::Refund => format!(
-                "line:refund:{}",
-                l.merchant_refund_no
-                    .as_deref()
-                    .or(l.provider_refund_id.as_deref())
-                    .unwrap_or(&l.provider_txn_id)
-            ),
-            (Some(l), _, _) => format!("line:{}:{}", l.kind.as_str(), l.provider_txn_id),
-            (None, Some(o), _) => format!("order:{}", o.order_no),
-            (None, None, Some(r)) => format!("refund:{}", r.refund_no),
-            (None, None, None) => format!("outcome:{}", outcome.class.as_str()),
-        };
+        let key = discrepancy_key(outcome.class, line, order, refund);
 
         let explanation = explain(outcome, line, order, refund, settings, currency, difference);
 

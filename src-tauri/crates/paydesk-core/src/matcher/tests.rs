@@ -418,3 +418,50 @@ fn day_bounds_follow_the_provider_timezone() {
         "2026-11-23"
     );
 }
+
+#[test]
+fn amount_at_stake_is_the_difference_else_the_amount() {
+    let mut d = DiscrepancyDraft {
+        key: "order:A".into(),
+        class: OutcomeClass::AmountMismatch,
+        rule: MatchRule::MerchantOrderNo,
+        order_no: Some("A".into()),
+        provider_txn_id: None,
+        refund_no: None,
+        currency: Currency::CNY,
+        provider_amount: Some(100_000),
+        local_amount: Some(99_999),
+        difference: 1,
+        provider_currency: None,
+        local_currency: None,
+        provider_time: None,
+        local_time: None,
+        evidence: None,
+        explanation: String::new(),
+    };
+    // A cent off a large order is a cent at stake (the SLA and the dashboard agree on it).
+    assert_eq!(d.amount_at_stake(), 1);
+    d.difference = -250;
+    assert_eq!(d.amount_at_stake(), 250);
+    // No difference (a status or currency mismatch): the amount that is there.
+    d.difference = 0;
+    d.provider_amount = None;
+    assert_eq!(d.amount_at_stake(), 99_999);
+}
+
+#[test]
+fn keys_name_the_item_not_the_class() {
+    let order = order("SO-1", 100, OrderStatus::Paid, "2026-11-22 10:00:00");
+    assert_eq!(
+        crate::local_key(Some(&order), None).as_deref(),
+        Some("order:SO-1")
+    );
+    assert_eq!(
+        crate::discrepancy_key(OutcomeClass::OrderOnly, None, Some(&order), None),
+        crate::discrepancy_key(OutcomeClass::AmountMismatch, None, Some(&order), None)
+    );
+    assert_eq!(
+        crate::discrepancy_key(OutcomeClass::OrderOnly, None, None, None),
+        "outcome:order_only"
+    );
+}

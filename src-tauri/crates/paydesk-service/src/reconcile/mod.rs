@@ -2,6 +2,7 @@
 //! match, and save the outcomes, under a per-(account, day) lock so that two consoles on one
 //! database cannot interleave runs.
 
+pub mod batch;
 pub mod download;
 
 use crate::context::config::{Account, Config};
@@ -410,12 +411,7 @@ async fn run_locked(
             .is_discrepancy()
             .then(|| MatchResult::discrepancy(outcome, &input, &settings));
         if outcome.closes_carry_over {
-            let key = match (order, refund) {
-                (Some(o), _) => format!("order:{}", o.order_no),
-                (None, Some(r)) => format!("refund:{}", r.refund_no),
-                _ => String::new(),
-            };
-            if !key.is_empty() {
+            if let Some(key) = paydesk_core::local_key(order, refund) {
                 if matches!(
                     outcome.class,
                     OutcomeClass::OrderOnly | OutcomeClass::RefundOnlyLocal
@@ -472,13 +468,7 @@ async fn run_locked(
                 account: account.name.clone(),
                 provider: account.provider,
                 bill_date: req.date,
-                due_at: config.due_at(
-                    now,
-                    d.difference
-                        .abs()
-                        .max(d.provider_amount.unwrap_or(0).abs())
-                        .max(d.local_amount.unwrap_or(0).abs()),
-                ),
+                due_at: config.due_at(now, d.amount_at_stake()),
             })
             .collect();
         let record = db
