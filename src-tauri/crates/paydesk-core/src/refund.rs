@@ -29,13 +29,30 @@
 //!
 //! The state strings ([`RefundState::as_str`], the serde form) are what the database stores.
 
+use crate::names::{self, Case};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use strum::VariantArray;
 
 /// Where a Paydesk refund is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RefundState {
     /// Admitted (amount reserved on the ledger), within limits or approved; not sent yet.
     Requested,
@@ -56,31 +73,13 @@ pub enum RefundState {
 }
 
 impl RefundState {
-    pub const ALL: [RefundState; 8] = [
-        RefundState::Requested,
-        RefundState::AwaitingApproval,
-        RefundState::Sending,
-        RefundState::Processing,
-        RefundState::Succeeded,
-        RefundState::Failed,
-        RefundState::NeedsAttention,
-        RefundState::Rejected,
-    ];
+    pub const ALL: [RefundState; 8] = names::array(RefundState::VARIANTS);
 
     /// The state a refund is created in.
     pub const INITIAL: RefundState = RefundState::Requested;
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            RefundState::Requested => "requested",
-            RefundState::AwaitingApproval => "awaiting_approval",
-            RefundState::Sending => "sending",
-            RefundState::Processing => "processing",
-            RefundState::Succeeded => "succeeded",
-            RefundState::Failed => "failed",
-            RefundState::NeedsAttention => "needs_attention",
-            RefundState::Rejected => "rejected",
-        }
+        self.into()
     }
 
     /// No further automatic or human step changes it.
@@ -105,25 +104,15 @@ impl RefundState {
     }
 }
 
-impl fmt::Display for RefundState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for RefundState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase();
-        RefundState::ALL
-            .into_iter()
-            .find(|r| r.as_str() == t)
-            .ok_or_else(|| {
-                format!(
-                    "unknown refund state {s:?} (expected one of {})",
-                    RefundState::ALL.map(|r| r.as_str()).join(", ")
-                )
-            })
+        names::parse(s, Case::Insensitive, &[]).ok_or_else(|| {
+            format!(
+                "unknown refund state {s:?} (expected one of {})",
+                names::listed::<RefundState>(", ")
+            )
+        })
     }
 }
 
