@@ -208,7 +208,7 @@ async fn resolve_order(w: &Workspace, key: &str) -> Result<Order, ServiceError> 
             }
         }
     }
-    Err(bad(format!(
+    Err(ServiceError::NotFound(format!(
         "no order {key:?} in the order mirror (searched order numbers, provider transaction ids and customer references)"
     )))
 }
@@ -463,18 +463,21 @@ pub async fn request_refund(
 ) -> Result<RefundRecord, ServiceError> {
     let target = format!("order {}", input.order.trim());
     require(&w.db, actor, Permission::RefundRequest, &target).await?;
-    let refused = |reason: String| async move {
+    // Audits the refusal; `as_error` picks the error's code (bad_input, unless named).
+    let audit_target = target.as_str();
+    let refused_as = move |reason: String, as_error: fn(String) -> ServiceError| async move {
         audit(
             &w.db,
             &actor.username,
             "refund.request",
-            &target,
+            audit_target,
             "refused",
             json!({"reason": reason}),
         )
         .await?;
-        Err::<RefundRecord, ServiceError>(bad(reason))
+        Err::<RefundRecord, ServiceError>(as_error(reason))
     };
+    let refused = |reason: String| refused_as(reason, ServiceError::BadInput);
     let reason = input.reason.trim();
     if reason.is_empty() {
         return refused("give a reason for the refund (--reason TEXT)".into()).await;
@@ -569,7 +572,11 @@ pub async fn request_refund(
             Ok(*rec)
         }
         RefundAdmission::ExceedsRefundable { ledger } => {
-            refused(exceeds_message(&order, input.amount.minor, &ledger)).await
+            refused_as(
+                exceeds_message(&order, input.amount.minor, &ledger),
+                ServiceError::RefundExceedsRefundable,
+            )
+            .await
         }
         RefundAdmission::CurrencyMismatch { ledger } => {
             refused(format!(
@@ -597,7 +604,7 @@ fn exceeds_message(order: &Order, amount: i64, l: &RefundLedger) -> String {
 
 async fn refund_by_id(w: &Workspace, id: i64) -> Result<RefundRecord, ServiceError> {
     w.db.refund(id).await?.ok_or_else(|| {
-        bad(format!(
+        ServiceError::NotFound(format!(
             "no refund with id {id} (list them with `paydesk refunds list`)"
         ))
     })
@@ -643,7 +650,7 @@ pub async fn decide_refund(
         paydesk_core::refund::Event::Reject
     };
     if paydesk_core::refund::transition(rec.state, event).is_err() {
-        return Err(bad(format!(
+        return Err(ServiceError::Conflict(format!(
             "refund {id} is {}, not awaiting approval",
             rec.state
         )));

@@ -68,7 +68,8 @@ async fn reconcile_downloads_with_credentials_from_the_vault() {
     let err = reconcile_account(&w, "alipay-main", date, None, DryRun::Yes, &admin, &Silent)
         .await
         .expect_err("locked");
-    assert!(matches!(err, ServiceError::BadInput(_)), "{err}");
+    assert!(matches!(err, ServiceError::VaultLocked(_)), "{err}");
+    assert_eq!(err.code(), "vault_locked");
     assert!(err.to_string().contains("[vault] key_file"), "{err}");
 
     // Unlocked by the key file the workspace names in paydesk.toml (no environment):

@@ -58,9 +58,15 @@ async fn env(refunds_extra: &str) -> Env {
     }
 }
 
+/// A refusal: bad input, or a more precise code (not found, conflict, over the refundable).
 fn bad_input(r: Result<impl std::fmt::Debug, ServiceError>) -> String {
     match r {
-        Err(ServiceError::BadInput(m)) => m,
+        Err(
+            ServiceError::BadInput(m)
+            | ServiceError::NotFound(m)
+            | ServiceError::Conflict(m)
+            | ServiceError::RefundExceedsRefundable(m),
+        ) => m,
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -145,9 +151,12 @@ async fn amounts_are_validated_in_the_service() {
     let m =
         bad_input(refunds::request_refund(&e.w, &s, &input("ALI-1001", 5_00, Currency::USD)).await);
     assert!(m.contains("paid in CNY") && m.contains("USD"), "{m}");
-    let m = bad_input(
-        refunds::request_refund(&e.w, &s, &input("ALI-1001", 100_01, Currency::CNY)).await,
+    let over = refunds::request_refund(&e.w, &s, &input("ALI-1001", 100_01, Currency::CNY)).await;
+    assert_eq!(
+        over.as_ref().err().map(ServiceError::code),
+        Some("refund_exceeds_refundable")
     );
+    let m = bad_input(over);
     assert!(m.contains("refundable amount of 100.00 CNY"), "{m}");
     let mut no_reason = input("ALI-1001", 1_00, Currency::CNY);
     no_reason.reason = "  ".into();

@@ -179,7 +179,7 @@ async fn connect(
         return Ok((build(config)?, source));
     }
     let vault = w.vault_for_calls(actor).await?.ok_or_else(|| {
-        ServiceError::BadInput(format!(
+        ServiceError::VaultLocked(format!(
             "account {}'s keys are in the key vault, which is locked: unlock it (desktop: Keys), or name the master key file in paydesk.toml ([vault] key_file) or set {}",
             account.name,
             crate::vault::PASSPHRASE_VAR
@@ -201,8 +201,7 @@ async fn connect(
 
 /// The one adapter factory, with the default HTTP options.
 pub fn build(config: ProviderConfig) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
-    build_adapter(config, HttpOptions::default(), None)
-        .map_err(|e| ServiceError::Provider(e.to_string()))
+    build_adapter(config, HttpOptions::default(), None).map_err(|e| ServiceError::provider(&e))
 }
 
 /// Tells an in-process sandbox the vault's active signing key of the account, as the merchant

@@ -19,7 +19,7 @@ pub async fn download_with(
     let statement = adapter
         .download_statement(date)
         .await
-        .map_err(|e| ServiceError::Provider(format!("account {}: {e}", account.name)))?;
+        .map_err(|e| ServiceError::provider_said(&e, format!("account {}: {e}", account.name)))?;
     Ok(StatementInput::Downloaded {
         file_name: statement.file_name,
         bytes: statement.bytes,

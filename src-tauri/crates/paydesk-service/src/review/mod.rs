@@ -53,7 +53,7 @@ pub async fn show(
     let d =
         w.db.discrepancy(id)
             .await?
-            .ok_or_else(|| ServiceError::BadInput(format!("no discrepancy with id {id}")))?;
+            .ok_or_else(|| ServiceError::NotFound(format!("no discrepancy with id {id}")))?;
     Ok((d, w.db.discrepancy_history(id).await?))
 }
 

@@ -137,7 +137,7 @@ pub async fn start(
         port,
     )
     .await
-    .map_err(|e| ServiceError::Provider(format!("cannot start the provider sandbox: {e}")))?;
+    .map_err(|e| ServiceError::provider_other(format!("cannot start the provider sandbox: {e}")))?;
 
     let mut sorted: Vec<BillDate> = days.to_vec();
     sorted.sort();
@@ -204,11 +204,11 @@ pub async fn post_control(
         .json(body)
         .send()
         .await
-        .map_err(|e| ServiceError::Provider(format!("sandbox at {base}: {e}")))?;
+        .map_err(|e| ServiceError::provider_other(format!("sandbox at {base}: {e}")))?;
     let status = answer.status();
     let text = answer.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(ServiceError::Provider(format!(
+        return Err(ServiceError::provider_other(format!(
             "sandbox at {base} refused {path} ({status}): {text}"
         )));
     }

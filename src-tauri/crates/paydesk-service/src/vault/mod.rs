@@ -19,7 +19,7 @@ pub mod sandbox_keys;
 use crate::context::auth::{audit, require};
 use crate::context::config::{Account, VaultSettings};
 use crate::context::workspace::Workspace;
-use crate::ServiceError;
+use crate::{ProviderFailure, ProviderFault, ServiceError};
 use chrono::{DateTime, Duration, Utc};
 use paydesk_core::{Actor, Permission, Provider};
 use paydesk_providers::adapter::{CertificateSink, FetchedCertificate, ProviderAdapter};
@@ -684,7 +684,7 @@ impl Vault {
             .await
         {
             Ok(added) => Ok(CertificateCheck::Refreshed { added }),
-            Err(ServiceError::Provider(error)) => Ok(CertificateCheck::Failed { error }),
+            Err(ServiceError::Provider(f)) => Ok(CertificateCheck::Failed { error: f.message }),
             Err(e) => Err(e),
         }
     }
@@ -991,7 +991,7 @@ impl Vault {
             .into_iter()
             .find(|o| o.row.version == version)
             .ok_or_else(|| {
-                ServiceError::BadInput(format!(
+                ServiceError::NotFound(format!(
                     "{purpose} of account {account} has no version {version}; see `paydesk keys list`"
                 ))
             })
@@ -1029,7 +1029,7 @@ impl Vault {
         let o = self.version(account, purpose, version).await?;
         let state = VersionState::parse(&o.row.state).map_err(ServiceError::Io)?;
         if !state.can_become(VersionState::Active) {
-            return Err(ServiceError::BadInput(format!(
+            return Err(ServiceError::Conflict(format!(
                 "{purpose} version {version} of {account} is {state}; only a pending version can be activated"
             )));
         }
@@ -1366,7 +1366,7 @@ impl Vault {
         });
         let config = self.provider_config(account, base_url, None).await?;
         build_adapter(config, HttpOptions::default(), Some(sink))
-            .map_err(|e| ServiceError::Provider(e.to_string()))
+            .map_err(|e| ServiceError::provider(&e))
     }
 
     /// Builds the account's adapter from the vault (each call reads the active versions, so
@@ -1386,8 +1386,7 @@ impl Vault {
         version: Option<i64>,
     ) -> Result<Box<dyn ProviderAdapter>, ServiceError> {
         let config = self.provider_config(account, base_url, version).await?;
-        build_adapter(config, HttpOptions::default(), None)
-            .map_err(|e| ServiceError::Provider(e.to_string()))
+        build_adapter(config, HttpOptions::default(), None).map_err(|e| ServiceError::provider(&e))
     }
 
     /// Calls the provider with a (pending) version: a signed order query for an order that
@@ -1407,26 +1406,31 @@ impl Vault {
             purpose,
             Purpose::AlipayAppKey | Purpose::WechatMerchantKey | Purpose::StripeSecretKey
         );
-        let result: Result<String, String> = if !signing {
-            Err(format!(
-                "{purpose} cannot be tested by a call; it is checked when answers are verified"
+        // The failure keeps the provider error's kind (signature, unavailable, refused…).
+        let result: Result<String, (ProviderFault, String)> = if !signing {
+            Err((
+                ProviderFault::Other,
+                format!(
+                    "{purpose} cannot be tested by a call; it is checked when answers are verified"
+                ),
             ))
         } else {
             match self.adapter_with(account, base_url, Some(version)).await {
-                Err(e) => Err(e.to_string()),
+                Err(ServiceError::Provider(f)) => Err((f.fault, f.message)),
+                Err(e) => Err((ProviderFault::Other, e.to_string())),
                 Ok(adapter) => {
                     let probe = format!("paydesk-key-test-{}", uuid::Uuid::new_v4().simple());
                     match adapter.query_payment(&probe).await {
                         Ok(_) => Ok("accepted".to_string()),
                         Err(e) if e.is_not_found() => Ok("accepted".to_string()),
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err((ProviderFault::of(&e), e.to_string())),
                     }
                 }
             }
         };
         let (outcome, text) = match &result {
             Ok(t) => ("ok", t.clone()),
-            Err(e) => ("failed", e.clone()),
+            Err((_, e)) => ("failed", e.clone()),
         };
         self.db
             .vault_record_test(o.row.id, &format!("{outcome}: {text}"), Utc::now())
@@ -1440,11 +1444,14 @@ impl Vault {
             json!({ "version": version, "result": text }),
         )
         .await?;
-        result.map_err(|e| {
-            ServiceError::Provider(format!(
-                "{purpose} version {version} of {} was refused: {e}",
-                account.name
-            ))
+        result.map_err(|(fault, e)| {
+            ServiceError::Provider(ProviderFailure {
+                fault,
+                message: format!(
+                    "{purpose} version {version} of {} was refused: {e}",
+                    account.name
+                ),
+            })
         })
     }
 
@@ -1500,12 +1507,12 @@ impl Vault {
     ) -> Result<Vec<FetchedCertificate>, ServiceError> {
         let cfg = self.wechat_config(account, base_url, None).await?;
         let adapter = WechatAdapter::new(cfg, HttpOptions::default())
-            .map_err(|e| ServiceError::Provider(e.to_string()))?;
+            .map_err(|e| ServiceError::provider(&e))?;
         adapter.refresh_certificates().await.map_err(|e| {
-            ServiceError::Provider(format!(
-                "account {}: {e}; no certificate was stored",
-                account.name
-            ))
+            ServiceError::provider_said(
+                &e,
+                format!("account {}: {e}; no certificate was stored", account.name),
+            )
         })
     }
 
