@@ -2,7 +2,7 @@
 //! admission, the approval hold, events applied against the state the transaction reads,
 //! illegal events writing nothing, and reservations released on failed and rejected.
 
-mod common;
+use paydesk_testkit::db_tests;
 
 use paydesk_core::refund::Event;
 use paydesk_core::{Currency, Provider};

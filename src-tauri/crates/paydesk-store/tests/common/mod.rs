@@ -1,8 +1,6 @@
-//! Test harness: every scenario runs against a SQLite temp file and a fresh PostgreSQL
-//! database (`CREATE DATABASE paydesk_t_<uuid>`, dropped afterwards).
-//!
-//! PostgreSQL: `PAYDESK_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
-//! Unreachable → the test fails when `CI` is set, otherwise it prints a loud skip notice.
+//! The store's test records (statement lines, statements, runs, discrepancy drafts). The
+//! databases — a SQLite temp file and a fresh PostgreSQL database per scenario, with the CI
+//! rule — and `db_tests!` come from `paydesk_testkit::db`.
 #![allow(dead_code)]
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -11,132 +9,9 @@ use paydesk_core::{
     StatementLine,
 };
 use paydesk_store::{NewDiscrepancy, NewRun, NewStatement, OutcomeRow};
-use sqlx::Connection;
 use std::collections::BTreeMap;
-use std::future::Future;
 
-pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-pub fn pg_admin_url() -> String {
-    std::env::var("PAYDESK_TEST_PG_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_PG_URL.to_string())
-}
-
-/// Runs `f` with the URL of a fresh SQLite file.
-pub async fn run_sqlite<F, Fut>(f: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("paydesk-test.db");
-    let url = format!("sqlite://{}", path.display());
-    f(url).await;
-    drop(dir);
-}
-
-/// A fresh PostgreSQL database, or None (skip) when the server is unreachable outside CI.
-pub struct PgDb {
-    pub url: String,
-    admin: String,
-    name: String,
-}
-
-impl PgDb {
-    pub async fn create() -> Option<PgDb> {
-        sqlx::any::install_default_drivers();
-        let admin = pg_admin_url();
-        let mut conn = match sqlx::AnyConnection::connect(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                if std::env::var_os("CI").is_some() {
-                    panic!(
-                        "PostgreSQL test database at {admin} is unreachable and CI is set, so \
-                         this is a failure, not a skip: {e}. Start PostgreSQL or set \
-                         PAYDESK_TEST_PG_URL."
-                    );
-                }
-                eprintln!(
-                    "\n\
-                     ##################################################################\n\
-                     ## SKIPPING PostgreSQL half of this test: cannot connect to      ##\n\
-                     ## {admin}\n\
-                     ## ({e})\n\
-                     ## Set PAYDESK_TEST_PG_URL or start PostgreSQL. With CI set this ##\n\
-                     ## is a failure.                                                ##\n\
-                     ##################################################################\n"
-                );
-                return None;
-            }
-        };
-        let name = format!("paydesk_t_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let _ = conn.close().await;
-        let mut url = url::Url::parse(&admin).expect("PAYDESK_TEST_PG_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Some(PgDb {
-            url: url.to_string(),
-            admin,
-            name,
-        })
-    }
-
-    pub async fn drop_db(self) {
-        if let Ok(mut conn) = sqlx::AnyConnection::connect(&self.admin).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await;
-            let _ = conn.close().await;
-        }
-    }
-}
-
-/// Runs `f` with the URL of a fresh PostgreSQL database, dropping it afterwards even when
-/// `f` panics.
-pub async fn run_pg<F, Fut>(f: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some(db) = PgDb::create().await else {
-        return;
-    };
-    let result = tokio::spawn(f(db.url.clone())).await;
-    db.drop_db().await;
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("test task failed: {e}");
-    }
-}
-
-/// Declares `mod name { sqlite(), postgres() }` test pairs for `async fn name(url: String)`.
-#[macro_export]
-macro_rules! db_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    $crate::common::run_sqlite(super::$name).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    $crate::common::run_pg(super::$name).await;
-                }
-            }
-        )*
-    };
-}
+pub use paydesk_testkit::db_tests;
 
 pub fn date(s: &str) -> BillDate {
     BillDate(NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date"))
