@@ -4,11 +4,12 @@
 use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
 use paydesk_core::{Actor, BillDate};
-use paydesk_service::context::progress::{CancelFlag, Progress, Stage};
-use paydesk_service::reconcile::{reconcile_account, DryRun, RunReport};
+use paydesk_service::context::progress::Stage;
+use paydesk_service::reconcile::batch::{self as service_batch, Batch, BatchObserver, OnFailure};
+use paydesk_service::reconcile::{DryRun, RunReport};
 use paydesk_service::ServiceError;
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tauri::{Emitter, Runtime};
 
@@ -16,11 +17,13 @@ pub const RUN_EVENT: &str = "run-event";
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum RunEvent {
     Started {
         batch: u64,
         accounts: Vec<String>,
         date: String,
+        #[cfg_attr(test, ts(type = "RunTrigger"))]
         trigger: &'static str,
     },
     Stage {
@@ -47,12 +50,14 @@ pub enum RunEvent {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Failure {
     pub account: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RunBatch {
     pub reports: Vec<RunReport>,
     pub failures: Vec<Failure>,
@@ -72,18 +77,20 @@ impl<R: Runtime> EventSink for tauri::AppHandle<R> {
     }
 }
 
-/// Reports stage progress as events, at most every 100 ms per stage (a million-line parse
-/// must not flood the window), and stops when the batch is cancelled.
-struct EventProgress<'a> {
+/// Hands a batch's progress to the sink as events: stages at most every 100 ms per stage of
+/// an account (a million-line parse must not flood the window), each account's end.
+struct EventObserver<'a> {
     sink: &'a dyn EventSink,
     batch: u64,
-    account: String,
-    cancel: Arc<CancelFlag>,
     last: Mutex<Option<(Stage, Instant)>>,
 }
 
-impl Progress for EventProgress<'_> {
-    fn update(&self, stage: Stage, done: u64, total: Option<u64>) {
+impl BatchObserver for EventObserver<'_> {
+    fn account_started(&self, _account: &str) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn stage(&self, account: &str, stage: Stage, done: u64, total: Option<u64>) {
         let now = Instant::now();
         {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
@@ -97,15 +104,27 @@ impl Progress for EventProgress<'_> {
         }
         self.sink.send(RunEvent::Stage {
             batch: self.batch,
-            account: self.account.clone(),
+            account: account.to_string(),
             stage,
             done,
             total,
         });
     }
 
-    fn is_cancelled(&self) -> bool {
-        self.cancel.is_set()
+    fn account_done(&self, account: &str, report: &RunReport) {
+        self.sink.send(RunEvent::AccountDone {
+            batch: self.batch,
+            account: account.to_string(),
+            report: Box::new(report.clone()),
+        });
+    }
+
+    fn account_failed(&self, account: &str, error: &ServiceError) {
+        self.sink.send(RunEvent::AccountFailed {
+            batch: self.batch,
+            account: account.to_string(),
+            message: error.to_string(),
+        });
     }
 }
 
@@ -115,7 +134,7 @@ pub fn resolve_accounts(
     accounts: Option<Vec<String>>,
 ) -> CmdResult<Vec<String>> {
     let w = state.workspace()?;
-    let all: Vec<String> = w.config.accounts.iter().map(|a| a.name.clone()).collect();
+    let all = service_batch::accounts_of(&w.config, None);
     match accounts {
         None => Ok(all),
         Some(list) if list.is_empty() => Ok(all),
@@ -133,7 +152,8 @@ pub fn resolve_accounts(
     }
 }
 
-/// Runs the batch to the end (or until cancelled). One batch at a time per app.
+/// Runs the batch to the end (or until cancelled) with the service's batch runner. One batch
+/// at a time per app.
 pub async fn run_batch(
     state: &DesktopState,
     sink: &dyn EventSink,
@@ -150,65 +170,46 @@ pub async fn run_batch(
         date: date.to_string(),
         trigger,
     });
-    let mut out = RunBatch {
-        reports: Vec::new(),
-        failures: Vec::new(),
-        cancelled: false,
+    let observer = EventObserver {
+        sink,
+        batch,
+        last: Mutex::new(None),
     };
-    for account in accounts {
-        if cancel.is_set() {
-            out.cancelled = true;
-            break;
+    let request = Batch {
+        accounts,
+        date,
+        statement: None,
+        dry_run: DryRun::No,
+        on_failure: OnFailure::Continue,
+    };
+    let result = service_batch::run_batch(&w, actor, request, &cancel, &observer).await;
+    state.end_batch();
+    match result {
+        Ok(outcome) => {
+            sink.send(RunEvent::Finished {
+                batch,
+                cancelled: outcome.cancelled,
+            });
+            Ok(RunBatch {
+                reports: outcome.reports,
+                failures: outcome
+                    .failures
+                    .into_iter()
+                    .map(|f| Failure {
+                        message: f.error.to_string(),
+                        account: f.account,
+                    })
+                    .collect(),
+                cancelled: outcome.cancelled,
+            })
         }
-        let progress = EventProgress {
-            sink,
-            batch,
-            account: account.clone(),
-            cancel: cancel.clone(),
-            last: Mutex::new(None),
-        };
-        match reconcile_account(&w, &account, date, None, DryRun::No, actor, &progress).await {
-            Ok(report) => {
-                sink.send(RunEvent::AccountDone {
-                    batch,
-                    account: account.clone(),
-                    report: Box::new(report.clone()),
-                });
-                out.reports.push(report);
-            }
-            Err(ServiceError::Cancelled) => {
-                out.cancelled = true;
-                sink.send(RunEvent::AccountFailed {
-                    batch,
-                    account: account.clone(),
-                    message: "cancelled".into(),
-                });
-                break;
-            }
-            Err(e) => {
-                let message = e.to_string();
-                sink.send(RunEvent::AccountFailed {
-                    batch,
-                    account: account.clone(),
-                    message: message.clone(),
-                });
-                out.failures.push(Failure { account, message });
-                // A refused permission is the same for every account: stop at once.
-                if matches!(e, ServiceError::Denied(_)) {
-                    state.end_batch();
-                    sink.send(RunEvent::Finished {
-                        batch,
-                        cancelled: false,
-                    });
-                    return Err(e.into());
-                }
-            }
+        // A refused permission stopped the batch at once.
+        Err(failure) => {
+            sink.send(RunEvent::Finished {
+                batch,
+                cancelled: false,
+            });
+            Err(failure.error.into())
         }
     }
-    state.end_batch();
-    sink.send(RunEvent::Finished {
-        batch,
-        cancelled: out.cancelled,
-    });
-    Ok(out)
 }
