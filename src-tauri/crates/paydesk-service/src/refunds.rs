@@ -1072,3 +1072,35 @@ pub async fn executed_refunds_between(
 ) -> Result<Vec<LocalRefund>, ServiceError> {
     Ok(w.db.paydesk_refunds_between(provider, start, end).await?)
 }
+
+/// Why a refund amount as typed is not money.
+#[derive(Debug)]
+pub enum AmountTextError {
+    /// The currency named is not one Paydesk knows.
+    Currency(paydesk_core::money::MoneyError),
+    /// The amount is not a decimal in the currency's units ("12.34").
+    Amount(paydesk_core::money::MoneyError),
+    /// The order (read for its currency) could not be read.
+    Order(ServiceError),
+}
+
+/// A refund amount as a person typed it, as money: in the currency they named, else in the
+/// order's. The CLI and the desktop app word the errors for their own fields.
+pub async fn refund_amount(
+    w: &Workspace,
+    actor: &Actor,
+    order: &str,
+    amount: &str,
+    currency: Option<&str>,
+) -> Result<Money, AmountTextError> {
+    let currency = match currency {
+        Some(c) => Currency::parse(c).map_err(AmountTextError::Currency)?,
+        None => {
+            order_detail(w, actor, order, false)
+                .await
+                .map_err(AmountTextError::Order)?
+                .currency
+        }
+    };
+    Money::parse(amount, currency).map_err(AmountTextError::Amount)
+}

@@ -309,13 +309,31 @@ pub async fn is_configured(db: &AppDb) -> Result<bool, ServiceError> {
     Ok(db.vault_meta().await?.is_some())
 }
 
+/// The fewest characters a new vault passphrase may have.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// The rule for a new master key (at init and at rotation): a passphrase has at least
+/// [`MIN_PASSPHRASE_CHARS`] characters. A key file is 32 random bytes, checked when read.
+pub fn check_new_master(source: &MasterSource) -> Result<(), ServiceError> {
+    match source {
+        MasterSource::Passphrase(p) if p.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS => {
+            Err(ServiceError::BadInput(format!(
+                "passphrase: use at least {MIN_PASSPHRASE_CHARS} characters"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Creates the vault (once per workspace database). `kdf` overrides the Argon2id costs.
+/// A passphrase must pass [`check_new_master`].
 pub async fn init(
     db: &AppDb,
     actor: &Actor,
     source: &MasterSource,
     kdf: Option<KdfParams>,
 ) -> Result<(), ServiceError> {
+    check_new_master(source)?;
     require(db, actor, Permission::KeyManage, "vault").await?;
     let spec = source.new_spec(kdf);
     let master = source.derive(&spec)?;
@@ -1123,7 +1141,8 @@ impl Vault {
 
     /// Rotates the master key: every data key is re-wrapped under the new master key and
     /// written with the new header in ONE transaction. Before the commit the vault opens with
-    /// the old key only; after it, with the new key only.
+    /// the old key only; after it, with the new key only. A new passphrase must pass
+    /// [`check_new_master`].
     pub async fn rotate_master(
         &mut self,
         actor: &Actor,
@@ -1148,6 +1167,7 @@ impl Vault {
             .db
             .vault_rotate_master(
                 meta.generation,
+        check_new_master(new_source)?;
                 &spec.to_json(),
                 &new_master.check_value(),
                 &rewrapped,
@@ -1308,6 +1328,7 @@ impl Vault {
             o.material.info.public_key_pem().ok_or_else(|| {
                 ServiceError::Io(format!("{purpose} of {} has no public key", account.name))
             })
+    #[cfg(feature = "demo")]
         };
         Ok(match account.provider {
             Provider::Alipay => json!({ "provider": "alipay", "public_key": public()? }),
