@@ -1149,6 +1149,7 @@ impl Vault {
         new_source: &MasterSource,
         kdf: Option<KdfParams>,
     ) -> Result<(), ServiceError> {
+        check_new_master(new_source)?;
         require(&self.db, actor, Permission::KeyManage, "vault").await?;
         let meta = self
             .db
@@ -1167,7 +1168,6 @@ impl Vault {
             .db
             .vault_rotate_master(
                 meta.generation,
-        check_new_master(new_source)?;
                 &spec.to_json(),
                 &new_master.check_value(),
                 &rewrapped,
@@ -1310,6 +1310,7 @@ impl Vault {
     /// The body of a sandbox's `/_control/keys` for the account's signing key (`version`, or
     /// the active one): what the merchant uploads in the provider's console. Demo sandboxes
     /// only; the Stripe secret goes to a sandbox on 127.0.0.1.
+    #[cfg(feature = "demo")]
     pub(crate) async fn sandbox_registration(
         &self,
         account: &Account,
@@ -1328,7 +1329,6 @@ impl Vault {
             o.material.info.public_key_pem().ok_or_else(|| {
                 ServiceError::Io(format!("{purpose} of {} has no public key", account.name))
             })
-    #[cfg(feature = "demo")]
         };
         Ok(match account.provider {
             Provider::Alipay => json!({ "provider": "alipay", "public_key": public()? }),
