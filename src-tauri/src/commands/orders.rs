@@ -3,10 +3,12 @@
 
 use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
-use paydesk_core::money::{format_scaled, parse_minor};
-use paydesk_core::{Actor, Currency, Money, Order};
+use paydesk_core::money::format_scaled;
+use paydesk_core::{Actor, Order};
 use paydesk_service::context::workspace::Workspace;
-use paydesk_service::refunds::{self as svc, OrderDetail, RefundDetail, RefundInput};
+use paydesk_service::refunds::{
+    self as svc, AmountTextError, OrderDetail, RefundDetail, RefundInput,
+};
 use paydesk_store::{RefundRecord, RefundState};
 use serde::Serialize;
 use std::sync::Arc;
@@ -104,19 +106,22 @@ pub async fn request_refund<R: Runtime>(
     if order.is_empty() {
         return Err(AppError::bad_input("order: missing"));
     }
-    let currency = match currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => Currency::parse(c).map_err(|e| AppError::bad_input(format!("currency: {e}")))?,
-        None => svc::order_detail(&w, &actor, &order, false).await?.currency,
-    };
-    let minor = parse_minor(amount.trim(), currency).map_err(|e| {
-        AppError::bad_input(format!("amount {:?}: {e} (e.g. 12.34)", amount.trim()))
-    })?;
+    let currency = currency.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let money = svc::refund_amount(&w, &actor, &order, amount.trim(), currency)
+        .await
+        .map_err(|e| match e {
+            AmountTextError::Currency(e) => AppError::bad_input(format!("currency: {e}")),
+            AmountTextError::Amount(e) => {
+                AppError::bad_input(format!("amount {:?}: {e} (e.g. 12.34)", amount.trim()))
+            }
+            AmountTextError::Order(e) => e.into(),
+        })?;
     let rec = svc::request_refund(
         &w,
         &actor,
         &RefundInput {
             order,
-            amount: Money::new(minor, currency),
+            amount: money,
             reason,
             account: account.filter(|a| !a.trim().is_empty()),
         },
