@@ -2,13 +2,12 @@
 //! approve, reject, show, list and resume refunds. Each command calls one service in
 //! `paydesk_service::refunds`; `--json` prints one JSON document on stdout.
 
-use crate::{login, WorkspaceArg};
+use super::{Session, WorkspaceArg};
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use paydesk_core::money::{parse_minor, Money};
+use paydesk_core::money::Money;
 use paydesk_core::{Currency, OrderStatus, Provider};
-use paydesk_service::context::workspace::Workspace;
-use paydesk_service::refunds::{self as svc, RefundInput};
+use paydesk_service::refunds::{self as svc, AmountTextError, RefundInput};
 use paydesk_store::{RefundRecord, RefundState};
 
 #[derive(Subcommand)]
@@ -217,8 +216,7 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
                 .map(|s| s.parse::<OrderStatus>())
                 .transpose()
                 .map_err(|e| anyhow!("--status: {e}"))?;
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let orders = svc::list_orders(&w, &actor, provider, status, days).await?;
             if json {
                 return print_json(&orders);
@@ -252,8 +250,7 @@ pub async fn orders(command: OrdersCommand) -> Result<()> {
             query_provider,
             json,
         } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let d = svc::order_detail(&w, &actor, &no, query_provider).await?;
             if json {
                 return print_json(&d);
@@ -335,20 +332,22 @@ pub async fn refund(command: RefundCommand) -> Result<()> {
             account,
             json,
         } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
-            let currency = match currency {
-                Some(c) => Currency::parse(&c).map_err(|e| anyhow!("--currency: {e}"))?,
-                None => svc::order_detail(&w, &actor, &order, false).await?.currency,
-            };
-            let minor = parse_minor(&amount, currency)
-                .map_err(|e| anyhow!("--amount {amount:?}: {e} (give e.g. 12.34)"))?;
+            let Session { w, actor } = Session::open(&ws).await?;
+            let money = svc::refund_amount(&w, &actor, &order, &amount, currency.as_deref())
+                .await
+                .map_err(|e| match e {
+                    AmountTextError::Currency(e) => anyhow!("--currency: {e}"),
+                    AmountTextError::Amount(e) => {
+                        anyhow!("--amount {amount:?}: {e} (give e.g. 12.34)")
+                    }
+                    AmountTextError::Order(e) => e.into(),
+                })?;
             let rec = svc::request_refund(
                 &w,
                 &actor,
                 &RefundInput {
                     order,
-                    amount: Money::new(minor, currency),
+                    amount: money,
                     reason,
                     account,
                 },
@@ -362,21 +361,18 @@ pub async fn refund(command: RefundCommand) -> Result<()> {
             report(&rec, json)
         }
         RefundCommand::Approve { ws, id, note, json } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let rec = svc::decide_refund(&w, &actor, id, true, note.as_deref()).await?;
             let rec = svc::execute_refund(&w, &actor, rec.id).await?;
             report(&rec, json)
         }
         RefundCommand::Reject { ws, id, note, json } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let rec = svc::decide_refund(&w, &actor, id, false, note.as_deref()).await?;
             report(&rec, json)
         }
         RefundCommand::Show { ws, id, json } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let d = svc::refund_detail(&w, &actor, id).await?;
             if json {
                 return print_json(&d);
@@ -426,8 +422,7 @@ pub async fn refunds(command: RefundsCommand) -> Result<()> {
                 .map(|s| s.parse::<RefundState>())
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| anyhow!("--state: {e}"))?;
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let list = svc::list_refunds(&w, &actor, &states, limit).await?;
             if json {
                 return print_json(&list);
@@ -439,8 +434,7 @@ pub async fn refunds(command: RefundsCommand) -> Result<()> {
             Ok(())
         }
         RefundsCommand::Resume { ws, json } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let done = svc::resume_refunds(&w, &actor).await?;
             if json {
                 return print_json(&done);

@@ -2,7 +2,7 @@
 //! are read from files or environment variables, never from arguments (which `ps` shows),
 //! and never printed: listings show fingerprints, sizes, serials, states and dates.
 
-use crate::{login, secret_input, WorkspaceArg};
+use super::{secret_input, Session, WorkspaceArg};
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
 use paydesk_service::context::config::Account;
@@ -185,8 +185,7 @@ fn key_file_source(
 }
 
 async fn open(ws: &WorkspaceArg) -> Result<(Workspace, paydesk_core::Actor, Vault)> {
-    let w = Workspace::open(&ws.workspace).await?;
-    let actor = login(&w).await?;
+    let Session { w, actor } = Session::open(ws).await?;
     let vault = w.unlock_vault(&actor, &master_source(&w)?).await?;
     Ok((w, actor, vault))
 }
@@ -292,7 +291,7 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             json,
         } => {
             let purpose = purpose(&p)?;
-            let (_w, actor, vault) = open(&ws).await?;
+            let (w, actor, vault) = open(&ws).await?;
             let input = match purpose {
                 Purpose::AlipayAppKey => ImportInput::AlipayAppKey {
                     private_key: read_secret(&file)?,
@@ -302,7 +301,6 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
                     text: read_text(&file)?,
                 },
                 Purpose::WechatMerchantKey => {
-                    let w = Workspace::open(&ws.workspace).await?;
                     let mchid = w
                         .config
                         .accounts
@@ -528,8 +526,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             key_file,
             create_key_file,
         } => {
-            let w = Workspace::open(&ws.workspace).await?;
-            let actor = login(&w).await?;
+            let Session { w, actor } = Session::open(&ws).await?;
             let (source, created) = match key_file_source(key_file, create_key_file)? {
                 Some(s) => s,
                 None => (master_source(&w)?, false),
