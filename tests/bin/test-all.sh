@@ -28,6 +28,7 @@ status=0
 echo "=== UI component tests (vitest)" >&2
 (cd ui && npx vitest run --reporter=dot) || status=1
 echo "=== Rust tests" >&2
+cargo build -p paydesk-cli --no-default-features || status=1
 cargo test --workspace --no-fail-fast "$@" || status=1
 echo "=== desktop end-to-end (WebDriver, Xvfb)" >&2
 bash tests/e2e/run.sh || status=1
