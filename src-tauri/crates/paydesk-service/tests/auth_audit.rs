@@ -7,104 +7,12 @@ use paydesk_core::{Actor, BillDate, DiscrepancyFilter, Permission, ReviewChange,
 use paydesk_service::context::workspace::{self, Workspace};
 use paydesk_service::reconcile::DryRun;
 use paydesk_service::{context::auth, context::progress::Silent, ServiceError};
+use paydesk_testkit::db::PgDb;
+use paydesk_testkit::workspace::{demo_workspace, login_new_user};
 use std::path::{Path, PathBuf};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/samples")
-}
-
-/// A fresh PostgreSQL database, dropped at the end.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create() -> Option<PgDb> {
-        use sqlx::Executor;
-        sqlx::any::install_default_drivers();
-        let admin = std::env::var("PAYDESK_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("paydesk_auth_{}", uuid_like());
-        match sqlx::AnyPool::connect(&admin).await {
-            Ok(pool) => {
-                pool.execute(format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .expect("create database");
-                pool.close().await;
-            }
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "PostgreSQL is required under CI: {e}"
-                );
-                eprintln!("SKIPPED: no PostgreSQL at {admin}: {e}");
-                return None;
-            }
-        }
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        Some(PgDb {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-
-    async fn drop_db(self) {
-        use sqlx::Executor;
-        if let Ok(pool) = sqlx::AnyPool::connect(&self.admin).await {
-            let _ = pool
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-                .await;
-            pool.close().await;
-        }
-    }
-}
-
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-/// A demo-style workspace (SQLite app database unless `pg_url`), with demo users.
-async fn workspace(dir: &Path, pg_url: Option<&str>) -> Workspace {
-    std::fs::create_dir_all(dir).expect("dir");
-    let mut config = workspace::template_config(true);
-    if let Some(url) = pg_url {
-        config = config.replace(
-            "database_url = \"sqlite://paydesk.db\"",
-            &format!("database_url = \"{url}\""),
-        );
-    }
-    std::fs::write(dir.join("paydesk.toml"), config).expect("config");
-    let w = workspace::init(dir, true).await.expect("init");
-    auth::ensure_demo_users(&w.db).await.expect("demo users");
-    w
-}
-
-async fn user_with(w: &Workspace, admin: &Actor, name: &str, roles: &[Role]) -> Actor {
-    auth::create_user(
-        &w.db,
-        admin,
-        name,
-        name,
-        "matrix-pass-2026",
-        roles.iter().copied().collect(),
-    )
-    .await
-    .expect("create user");
-    auth::login(&w.db, name, "matrix-pass-2026", Utc::now())
-        .await
-        .expect("login")
-        .actor
 }
 
 /// The vault's master key file for the matrix workspace (created by the admin first).
@@ -236,7 +144,7 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
         .expect("vault");
     let mut checked = 0;
     for role in Role::ALL {
-        let actor = user_with(w, &admin, &format!("m-{}", role.as_str()), &[role]).await;
+        let actor = login_new_user(w, &admin, &format!("m-{}", role.as_str()), &[role]).await;
         for permission in Permission::ALL {
             if let Some(allowed) = attempt(w, &actor, permission, tmp).await {
                 assert_eq!(
@@ -274,17 +182,17 @@ async fn walk_matrix(w: &Workspace, tmp: &Path) {
 #[tokio::test]
 async fn permission_matrix_on_sqlite() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let w = workspace(&tmp.path().join("ws"), None).await;
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
     walk_matrix(&w, tmp.path()).await;
 }
 
 #[tokio::test]
 async fn permission_matrix_on_postgres() {
-    let Some(pg) = PgDb::create().await else {
+    let Some(pg) = PgDb::create("paydesk_auth").await else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tmp");
-    let w = workspace(&tmp.path().join("ws"), Some(&pg.url)).await;
+    let w = demo_workspace(&tmp.path().join("ws"), Some(&pg.url)).await;
     walk_matrix(&w, tmp.path()).await;
     w.db.close().await;
     pg.drop_db().await;
@@ -293,7 +201,7 @@ async fn permission_matrix_on_postgres() {
 #[tokio::test]
 async fn lockout_after_repeated_failures_then_cool_down() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let w = workspace(&tmp.path().join("ws"), None).await;
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
     let now = Utc::now();
     for _ in 0..auth::LOCK_AFTER_FAILURES {
         let err = auth::login(&w.db, "finance", "not-the-password-1", now)
@@ -321,7 +229,7 @@ async fn lockout_after_repeated_failures_then_cool_down() {
 #[tokio::test]
 async fn sessions_expire_after_inactivity_and_end_when_disabled() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let w = workspace(&tmp.path().join("ws"), None).await;
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
     let t0 = Utc::now();
     let session = auth::login(&w.db, "support", "helpdesk-river-2026", t0)
         .await
@@ -475,17 +383,17 @@ async fn tamper_checks(w: &Workspace) {
 #[tokio::test]
 async fn audit_tampering_is_detected_on_sqlite() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let w = workspace(&tmp.path().join("ws"), None).await;
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
     tamper_checks(&w).await;
 }
 
 #[tokio::test]
 async fn audit_tampering_is_detected_on_postgres() {
-    let Some(pg) = PgDb::create().await else {
+    let Some(pg) = PgDb::create("paydesk_auth").await else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tmp");
-    let w = workspace(&tmp.path().join("ws"), Some(&pg.url)).await;
+    let w = demo_workspace(&tmp.path().join("ws"), Some(&pg.url)).await;
     tamper_checks(&w).await;
     w.db.close().await;
     pg.drop_db().await;

@@ -5,8 +5,6 @@
 // Amounts are written yuan_fen (100_00 = 100.00) on purpose.
 #![allow(clippy::inconsistent_digit_grouping)]
 
-mod refund_support;
-
 use chrono::{Duration, Utc};
 use paydesk_core::money::Money;
 use paydesk_core::{Actor, Currency, Provider, Role};
@@ -15,20 +13,8 @@ use paydesk_service::context::workspace::Workspace;
 use paydesk_service::refunds::{self, RefundInput};
 use paydesk_service::ServiceError;
 use paydesk_store::{AuditFilter, RefundState};
-use refund_support::*;
-
-fn support() -> Actor {
-    Actor::new("support", [Role::Support])
-}
-fn approver() -> Actor {
-    Actor::new("approver", [Role::Approver, Role::Support])
-}
-fn finance() -> Actor {
-    Actor::new("finance", [Role::Finance])
-}
-fn admin() -> Actor {
-    Actor::new("admin", [Role::Admin])
-}
+use paydesk_testkit::actors::{admin, approver, finance, support};
+use paydesk_testkit::refunds::*;
 
 fn input(order: &str, minor: i64, currency: Currency) -> RefundInput {
     RefundInput {

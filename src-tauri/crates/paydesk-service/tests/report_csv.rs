@@ -4,24 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod report_common;
-use report_common::record;
+use report_common::{meta, record};
 
-use chrono::{TimeZone, Utc};
 use paydesk_core::discrepancy::{OutcomeClass, ResolutionKind, ReviewState};
 use paydesk_core::domain::Provider;
 use paydesk_core::money::Currency;
 use paydesk_core::review::DiscrepancyRecord;
-use paydesk_service::review::report::{neutralize, write_csv, Lang, ReportMeta};
-
-fn meta(lang: Lang) -> ReportMeta {
-    ReportMeta {
-        title: "Open discrepancies".into(),
-        generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
-        generated_by: "finance@example.com".into(),
-        scope: "run 12: alipay-main 2026-11-22".into(),
-        lang,
-    }
-}
+use paydesk_service::review::report::{neutralize, write_csv, Lang};
 
 fn fixture() -> Vec<DiscrepancyRecord> {
     let mut hostile = record(1, OutcomeClass::AmountMismatch, Currency::CNY);

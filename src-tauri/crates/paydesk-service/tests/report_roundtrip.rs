@@ -3,60 +3,28 @@
 // Test helpers panic on purpose: a panic is how a test reports a broken fixture.
 #![allow(clippy::unwrap_used)]
 
+mod report_common;
+use report_common::meta;
+
 use calamine::{open_workbook, Data, Reader, Xlsx};
-use chrono::{TimeZone, Utc};
-use paydesk_core::discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewState};
-use paydesk_core::domain::{BillDate, Provider};
+use paydesk_core::discrepancy::{OutcomeClass, ResolutionKind, ReviewState};
 use paydesk_core::money::Currency;
 use paydesk_core::review::{DiscrepancyRecord, ReviewChange};
 use paydesk_service::review::report::{
-    read_review_xlsx, write_xlsx, Lang, RejectedRow, ReportError, ReportMeta, ReviewImportRow,
+    read_review_xlsx, write_xlsx, Lang, RejectedRow, ReportError, ReviewImportRow,
 };
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The report tests' record, as a reviewed amount mismatch.
 fn record(id: i64, class: OutcomeClass, currency: Currency) -> DiscrepancyRecord {
-    let t = Utc.with_ymd_and_hms(2026, 11, 22, 3, 4, 5).unwrap();
     DiscrepancyRecord {
-        id,
-        account: "alipay-main".into(),
-        provider: Provider::Alipay,
-        bill_date: BillDate::parse("2026-11-22").unwrap(),
-        key: format!("k{id}"),
-        class,
-        rule: MatchRule::MerchantOrderNo,
-        order_no: Some(format!("ORD{id}")),
-        provider_txn_id: Some(format!("2026112222001{id}")),
-        refund_no: None,
-        currency,
-        provider_amount: Some(10_000),
         local_amount: Some(9_000),
         difference: 1_000,
-        provider_time: Some(t),
-        local_time: Some(t),
-        evidence_file: Some("alipay_20261122.csv".into()),
         evidence_line: Some(id as u64),
         explanation: "双方都有这笔支付，但金额不同。".into(),
-        state: ReviewState::Open,
-        resolution: None,
-        note: None,
         assignee: Some("zhang.san".into()),
-        due_at: Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap(),
-        created_at: t,
-        updated_at: t,
-        first_run_id: 12,
-        last_run_id: 12,
-        present: true,
-    }
-}
-
-fn meta(lang: Lang) -> ReportMeta {
-    ReportMeta {
-        title: "Open discrepancies".into(),
-        generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
-        generated_by: "finance@example.com".into(),
-        scope: "run 12: alipay-main 2026-11-22".into(),
-        lang,
+        ..report_common::record(id, class, currency)
     }
 }
 

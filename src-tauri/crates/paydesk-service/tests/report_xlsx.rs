@@ -7,7 +7,6 @@ mod report_common;
 use report_common::record;
 
 use calamine::{open_workbook, Data, Range, Reader, Xlsx};
-use chrono::{TimeZone, Utc};
 use paydesk_core::discrepancy::OutcomeClass;
 use paydesk_core::domain::Provider;
 use paydesk_core::money::{parse_minor, Currency};
@@ -16,13 +15,11 @@ use paydesk_service::review::report::{write_xlsx, Lang, ReportMeta};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// A title that starts with `=` and holds Chinese (neutralized, kept whole).
 fn meta(lang: Lang) -> ReportMeta {
     ReportMeta {
         title: "=Open discrepancies 未处理差异".into(),
-        generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
-        generated_by: "finance@example.com".into(),
-        scope: "run 12: alipay-main 2026-11-22".into(),
-        lang,
+        ..report_common::meta(lang)
     }
 }
 

@@ -8,7 +8,6 @@
 //! - [`actors`]: the role holders the tests act as.
 //! - With the `service` feature: [`workspace`] (demo workspaces, config edits, logins),
 //!   [`sandbox`] (the provider sandbox on port 0) and [`refunds`] (the refund fixture).
-#![allow(clippy::unwrap_used)]
 
 pub mod actors;
 pub mod ci;

@@ -1,5 +1,6 @@
-//! Shared helpers of the key vault tests: a fresh SQLite file and a fresh PostgreSQL database
-//! per test (`paydesk_vault_<uuid>`, dropped afterwards), an admin actor, test accounts.
+//! Shared helpers of the key vault tests: an admin actor, the vault's passphrase and costs,
+//! test accounts, the sandbox's view of the merchant. The databases (a fresh SQLite file and a
+//! fresh PostgreSQL database per test, `paydesk_vault_<uuid>`) come from `paydesk_testkit::db`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,9 +14,9 @@ use paydesk_service::vault::{self, MasterSource};
 use paydesk_store::AppDb;
 use paydesk_vault::KdfParams;
 use secrecy::SecretString;
-use sqlx::Connection;
 
-pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub use paydesk_testkit::db::TestDb;
+
 pub const PASSPHRASE: &str = "blue-lantern-orchard-42";
 /// The APIv3 key the test sandboxes share with the merchant.
 pub const APIV3: &str = "Sandbox0ApiV3Key0For0Vault0Tests";
@@ -50,93 +51,10 @@ pub fn account(name: &str) -> Account {
         .expect("template account")
 }
 
-pub enum TestDb {
-    Sqlite {
-        dir: tempfile::TempDir,
-        url: String,
-    },
-    Pg {
-        admin: String,
-        name: String,
-        url: String,
-    },
-}
-
-impl TestDb {
-    pub fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("vault-test.db").display());
-        TestDb::Sqlite { dir, url }
-    }
-
-    /// A fresh PostgreSQL database, or None (skip, loudly) when unreachable outside CI.
-    pub async fn pg() -> Option<TestDb> {
-        sqlx::any::install_default_drivers();
-        let admin = std::env::var("PAYDESK_TEST_PG_URL")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_PG_URL.to_string());
-        let mut conn = match sqlx::AnyConnection::connect(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                if std::env::var_os("CI").is_some() {
-                    panic!("PostgreSQL at {admin} is unreachable and CI is set: {e}");
-                }
-                eprintln!("SKIPPED PostgreSQL half: cannot connect to {admin} ({e}); set PAYDESK_TEST_PG_URL");
-                return None;
-            }
-        };
-        let name = format!("paydesk_vault_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let _ = conn.close().await;
-        let mut url = url::Url::parse(&admin).expect("PG URL");
-        url.set_path(&format!("/{name}"));
-        Some(TestDb::Pg {
-            admin,
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    pub fn url(&self) -> &str {
-        match self {
-            TestDb::Sqlite { url, .. } | TestDb::Pg { url, .. } => url,
-        }
-    }
-
-    pub fn is_pg(&self) -> bool {
-        matches!(self, TestDb::Pg { .. })
-    }
-
-    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
-        match self {
-            TestDb::Sqlite { dir, .. } => Some(dir.path().join("vault-test.db")),
-            TestDb::Pg { .. } => None,
-        }
-    }
-
-    pub async fn drop_db(self) {
-        if let TestDb::Pg { admin, name, .. } = self {
-            if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-            }
-        }
-    }
-}
-
-/// SQLite always; PostgreSQL when reachable.
+/// SQLite always (`vault-test.db`); PostgreSQL (`paydesk_vault_<uuid>`) when reachable, a
+/// failure under CI when not.
 pub async fn backends() -> Vec<TestDb> {
-    let mut v = vec![TestDb::sqlite()];
-    if let Some(pg) = TestDb::pg().await {
-        v.push(pg);
-    }
-    v
+    paydesk_testkit::db::backends("vault-test.db", "paydesk_vault").await
 }
 
 /// Opens the app database and creates a passphrase vault.

@@ -1,10 +1,24 @@
-//! A discrepancy record for report tests (shared by report_csv and report_xlsx).
+//! A discrepancy record and report metadata for the report tests (report_csv, report_xlsx,
+//! report_roundtrip).
+#![allow(dead_code)]
 
 use chrono::{TimeZone, Utc};
 use paydesk_core::discrepancy::{MatchRule, OutcomeClass, ReviewState};
 use paydesk_core::domain::{BillDate, Provider};
 use paydesk_core::money::Currency;
 use paydesk_core::review::DiscrepancyRecord;
+use paydesk_service::review::report::{Lang, ReportMeta};
+
+/// The metadata of an English-titled report of run 12.
+pub fn meta(lang: Lang) -> ReportMeta {
+    ReportMeta {
+        title: "Open discrepancies".into(),
+        generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
+        generated_by: "finance@example.com".into(),
+        scope: "run 12: alipay-main 2026-11-22".into(),
+        lang,
+    }
+}
 
 pub fn record(id: i64, class: OutcomeClass, currency: Currency) -> DiscrepancyRecord {
     let t = Utc.with_ymd_and_hms(2026, 11, 22, 3, 4, 5).unwrap();
