@@ -24,10 +24,10 @@ pub fn crosscheck_dir() -> PathBuf {
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/crosscheck"))
 }
 
-/// When a peer is missing: fail under CI (`CI` set), otherwise say so loudly and skip.
-/// Returns `false` so callers can `return` early.
+/// When a peer is missing: fail under CI (`paydesk_testkit::ci`), otherwise say so loudly and
+/// skip. Returns `false` so callers can `return` early.
 pub fn unavailable(test: &str, why: &str) -> bool {
-    if std::env::var_os("CI").is_some() {
+    if paydesk_testkit::ci::is_ci() {
         panic!("{test}: cross-check peer unavailable under CI: {why}");
     }
     eprintln!();
