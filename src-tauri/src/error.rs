@@ -5,16 +5,16 @@ use paydesk_service::ServiceError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppError {
     /// What the UI acts on and titles the error with: `bad_input`, `busy`, `denied`,
     /// `unauthenticated`, `cancelled`, `config`, `store`, `provider`, `io` or `vault_locked`
     /// (the kind of [`code`](AppError::code), see [`kind_of`]).
-    #[cfg_attr(feature = "ts", ts(type = "ErrorKind"))]
+    #[cfg_attr(test, ts(type = "ErrorKind"))]
     pub kind: &'static str,
     /// The stable machine-readable code, `ServiceError::code()` (one of
     /// `paydesk_service::ERROR_CODES`) for an error from a service.
-    #[cfg_attr(feature = "ts", ts(type = "ErrorCode"))]
+    #[cfg_attr(test, ts(type = "ErrorCode"))]
     pub code: &'static str,
     pub message: String,
 }

@@ -7,6 +7,8 @@ pub mod commands;
 pub mod error;
 pub mod scheduler;
 pub mod state;
+#[cfg(test)]
+mod ts_bindings;
 
 use state::DesktopState;
 use tauri::{Manager, Runtime};

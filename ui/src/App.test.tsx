@@ -210,6 +210,7 @@ describe('shell', () => {
     await act(async () => {
       await expect(call('dashboard', { days: 30 })).rejects.toEqual({
         kind: 'unauthenticated',
+        code: 'unauthenticated',
         message: 'Please sign in.',
       });
     });

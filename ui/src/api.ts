@@ -1,10 +1,10 @@
 // The only place that talks to the backend: Tauri commands (invoke) and events (listen).
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import type { AppError, ErrorKind } from './types';
-import { ERROR_KINDS } from './types';
+import type { AppError, ErrorCode } from './types';
+import { ERROR_CODES, ERROR_KINDS } from './types';
 
-export type { AppError, ErrorKind } from './types';
+export type { AppError, ErrorCode, ErrorKind } from './types';
 
 export function isAppError(e: unknown): e is AppError {
   return (
@@ -16,22 +16,28 @@ export function isAppError(e: unknown): e is AppError {
   );
 }
 
+/** The error's code when it is one this UI knows, else its kind (an error made without one). */
+function codeOf(e: AppError): ErrorCode {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && (ERROR_CODES as string[]).includes(code) ? (code as ErrorCode) : e.kind;
+}
+
 /** Turns whatever a command rejected with into an AppError. */
 export function toAppError(e: unknown): AppError {
-  if (isAppError(e)) return { kind: e.kind, message: e.message };
+  if (isAppError(e)) return { kind: e.kind, code: codeOf(e), message: e.message };
   if (typeof e === 'string') {
     try {
       const parsed: unknown = JSON.parse(e);
-      if (isAppError(parsed)) return { kind: parsed.kind, message: parsed.message };
+      if (isAppError(parsed)) return { kind: parsed.kind, code: codeOf(parsed), message: parsed.message };
     } catch {
       // a plain message
     }
-    return { kind: 'io', message: e };
+    return { kind: 'io', code: 'io', message: e };
   }
   // An Error, or an error object of a kind this UI does not know yet: keep its message.
   const message = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
-  if (typeof message === 'string') return { kind: 'io', message };
-  return { kind: 'io', message: String(e) };
+  if (typeof message === 'string') return { kind: 'io', code: 'io', message };
+  return { kind: 'io', code: 'io', message: String(e) };
 }
 
 type UnauthenticatedHandler = () => void;

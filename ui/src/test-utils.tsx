@@ -38,6 +38,7 @@ export function makeAppInfo(over: Partial<AppInfo> = {}): AppInfo {
     demo: true,
     timezone: 'Asia/Shanghai',
     yesterday: '2026-03-14',
+    error: null,
     accounts: [
       { name: 'alipay-main', provider: 'alipay', currency: 'CNY', endpoint: 'sandbox' },
       { name: 'wechat-main', provider: 'wechat', currency: 'CNY', endpoint: 'sandbox' },

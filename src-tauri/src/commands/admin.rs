@@ -81,6 +81,7 @@ pub async fn reset_password(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AuditPage {
     pub total: u64,
     pub entries: Vec<AuditEntry>,

@@ -15,16 +15,20 @@ use tauri::State;
 /// The filter as the UI sends it: every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct FilterIn {
     pub account: Option<String>,
     pub provider: Option<Provider>,
     pub date_from: Option<String>,
     pub date_to: Option<String>,
+    #[cfg_attr(test, ts(as = "Option<Vec<OutcomeClass>>", optional))]
     pub classes: Vec<OutcomeClass>,
+    #[cfg_attr(test, ts(as = "Option<Vec<ReviewState>>", optional))]
     pub states: Vec<ReviewState>,
     pub assignee: Option<String>,
     pub min_abs_difference: Option<i64>,
     pub text: Option<String>,
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub include_gone: bool,
     pub run_id: Option<i64>,
 }
@@ -74,11 +78,13 @@ impl FilterIn {
 /// cleared.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ChangeIn {
     pub state: Option<ReviewState>,
     pub resolution: Option<ResolutionKind>,
     pub note: Option<String>,
     #[serde(deserialize_with = "present")]
+    #[cfg_attr(test, ts(type = "string | null", optional))]
     pub assignee: Option<Option<String>>,
 }
 
@@ -128,6 +134,7 @@ pub async fn list_discrepancies(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DiscrepancyDetail {
     pub record: DiscrepancyRecord,
     pub history: Vec<HistoryEntry>,
@@ -180,6 +187,7 @@ pub async fn update_discrepancy(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct BulkResult {
     pub updated: u64,
 }
@@ -207,6 +215,7 @@ pub async fn bulk_update_discrepancies(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ExportResult {
     pub path: String,
     pub rows: usize,

@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use tauri::State;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct VaultStatus {
     pub configured: bool,
     pub unlocked: bool,
     /// Where the master key came from when the app unlocked it by itself.
+    #[cfg_attr(test, ts(type = "VaultSource | null"))]
     pub source: Option<&'static str>,
 }
 
@@ -116,6 +118,7 @@ pub async fn keys_list(state: State<'_, DesktopState>) -> CmdResult<Vec<KeyListi
 /// Import fields; which ones a purpose needs is in `to_input`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ImportFields {
     pub private_key: Option<String>,
     pub public_key: Option<String>,

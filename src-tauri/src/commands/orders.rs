@@ -74,6 +74,7 @@ pub async fn order_detail(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RefundLimits {
     pub support_limit: String,
     pub admin_limit: Option<String>,

@@ -10,14 +10,17 @@ use serde::Serialize;
 use tauri::State;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AccountInfo {
     pub name: String,
     pub provider: Provider,
     pub currency: String,
+    #[cfg_attr(test, ts(type = "Endpoint"))]
     pub endpoint: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppInfo {
     pub workspace: String,
     pub version: &'static str,
@@ -32,6 +35,7 @@ pub struct AppInfo {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Me {
     pub username: String,
     pub roles: Vec<Role>,

@@ -52,7 +52,7 @@ describe('useCommand', () => {
       d.reject({ kind: 'denied', message: 'support lacks the permission key.manage' });
       await pending;
     });
-    const failure = { kind: 'denied', message: 'support lacks the permission key.manage' };
+    const failure = { kind: 'denied', code: 'denied', message: 'support lacks the permission key.manage' };
     await expect(pending).resolves.toEqual({ status: 'failed', error: failure });
     expect(result.current.loading).toBe(false);
     expect(result.current.error).toEqual(failure);
@@ -65,7 +65,7 @@ describe('useCommand', () => {
     await act(async () => {
       await result.current.run();
     });
-    expect(result.current.error).toEqual({ kind: 'io', message: 'refund 11 was decided meanwhile' });
+    expect(result.current.error).toEqual({ kind: 'io', code: 'io', message: 'refund 11 was decided meanwhile' });
     // Rendered as before: the same box as for the raw rejection.
     renderWithSession(<ErrorAlert error={result.current.error} data-testid="from-hook" />);
     renderWithSession(<ErrorAlert error={{ kind: 'brand_new_kind', message: 'refund 11 was decided meanwhile' }} data-testid="raw" />);
@@ -85,14 +85,14 @@ describe('useCommand', () => {
     await act(async () => {
       await result.current.run();
     });
-    expect(result.current.error).toEqual({ kind: 'io', message: 'down' });
+    expect(result.current.error).toEqual({ kind: 'io', code: 'io', message: 'down' });
     fail = false;
     const d = deferred<void>();
     const { result: slow } = renderHook(() => useCommand(() => d.promise));
     act(() => {
       slow.current.setError({ kind: 'busy', message: 'a run is going' });
     });
-    expect(slow.current.error).toEqual({ kind: 'busy', message: 'a run is going' });
+    expect(slow.current.error).toEqual({ kind: 'busy', code: 'busy', message: 'a run is going' });
     let pending!: Promise<unknown>;
     act(() => {
       pending = slow.current.run();
@@ -123,7 +123,7 @@ describe('useCommand', () => {
       pending = result.current.run();
     });
     expect(result.current.loading).toBe(true);
-    expect(result.current.error).toEqual({ kind: 'io', message: 'down' });
+    expect(result.current.error).toEqual({ kind: 'io', code: 'io', message: 'down' });
     await act(async () => {
       d.resolve('up');
       await pending;
@@ -140,8 +140,8 @@ describe('useCommand', () => {
     await act(async () => {
       outcome = await result.current.run();
     });
-    expect(onError).toHaveBeenCalledWith({ kind: 'vault_locked', message: 'the vault is locked' });
-    expect(outcome).toEqual({ status: 'failed', error: { kind: 'vault_locked', message: 'the vault is locked' } });
+    expect(onError).toHaveBeenCalledWith({ kind: 'vault_locked', code: 'vault_locked', message: 'the vault is locked' });
+    expect(outcome).toEqual({ status: 'failed', error: { kind: 'vault_locked', code: 'vault_locked', message: 'the vault is locked' } });
     expect(result.current.error).toBeNull();
     expect(result.current.loading).toBe(false);
   });
@@ -201,9 +201,9 @@ describe('useCommand', () => {
       calls[3].reject({ kind: 'io', message: 'down' });
       await fourth;
     });
-    await expect(fourth).resolves.toEqual({ status: 'failed', error: { kind: 'io', message: 'down' } });
+    await expect(fourth).resolves.toEqual({ status: 'failed', error: { kind: 'io', code: 'io', message: 'down' } });
     expect(result.current.loading).toBe(false);
-    expect(result.current.error).toEqual({ kind: 'io', message: 'down' });
+    expect(result.current.error).toEqual({ kind: 'io', code: 'io', message: 'down' });
   });
 
   it('keeps run() the same function across renders and calls the newest fn', async () => {

@@ -30,6 +30,7 @@ const DASH: Dashboard = {
       },
       open: 3,
       counts: { amount_mismatch: 2, order_only: 1 },
+      open_amounts: {},
     },
     {
       account: 'stripe-jp',
@@ -38,6 +39,7 @@ const DASH: Dashboard = {
       last_run: null,
       open: 0,
       counts: {},
+      open_amounts: {},
     },
   ],
   daily: [
@@ -133,6 +135,7 @@ describe('DashboardPage', () => {
         version: 3,
         code: 'refresh_failed',
         message: `the last certificate download (2026-03-14 07:30 UTC) failed: ${error}`,
+        serial: null,
         at: '2026-03-14T07:30:00Z',
         expires_at: '2026-09-01T00:00:00Z',
       },
@@ -142,6 +145,8 @@ describe('DashboardPage', () => {
         version: null,
         code: 'no_active',
         message: 'no active version: stripe_secret_key of stripe-jp is not usable',
+        serial: null,
+        at: null,
         expires_at: null,
       },
       {
@@ -150,6 +155,8 @@ describe('DashboardPage', () => {
         version: 1,
         code: 'brand_new' as never,
         message: 'something the UI has no words for yet',
+        serial: null,
+        at: null,
         expires_at: null,
       },
     ];
@@ -223,13 +230,13 @@ describe('DashboardPage', () => {
     expect(calls.filter((c) => c.cmd === 'dashboard')).toHaveLength(1);
 
     await act(async () => {
-      await emit('run-event', { kind: 'stage', batch: 'b', account: 'stripe-jp', stage: 'match', done: 1, total: 2 });
+      await emit('run-event', { kind: 'stage', batch: 1, account: 'stripe-jp', stage: 'match', done: 1, total: 2 });
     });
     expect(screen.getByTestId('dashboard-account-stripe-jp')).toHaveAttribute('data-state', 'running');
     expect(screen.getByTestId('dashboard-account-stripe-jp')).toHaveTextContent('Running: Match');
 
     await act(async () => {
-      await emit('run-event', { kind: 'finished', batch: 'b', cancelled: false });
+      await emit('run-event', { kind: 'finished', batch: 1, cancelled: false });
     });
     await waitFor(() => expect(calls.filter((c) => c.cmd === 'dashboard')).toHaveLength(2));
     expect(screen.getByTestId('dashboard-account-stripe-jp')).toHaveAttribute('data-state', 'never');

@@ -117,33 +117,33 @@ describe('ReconcilePage', () => {
     expect(ctl.calls.find((c) => c.cmd === 'start_reconcile')?.args).toEqual({ accounts: null, date: '2026-03-14' });
     expect(screen.getByTestId('reconcile-cancel')).toBeEnabled();
 
-    await fire({ kind: 'started', batch: 'b1', accounts: ['alipay-main', 'wechat-main'], date: '2026-03-14', trigger: 'manual' });
+    await fire({ kind: 'started', batch: 1, accounts: ['alipay-main', 'wechat-main'], date: '2026-03-14', trigger: 'manual' });
     const ali = screen.getByTestId('run-progress-alipay-main');
     expect(ali).toHaveAttribute('data-state', 'running');
     expect(ali).toHaveAttribute('data-stage', '');
     expect(ali).toHaveTextContent('Waiting');
 
-    await fire({ kind: 'stage', batch: 'b1', account: 'alipay-main', stage: 'parse', done: 40, total: 200 });
+    await fire({ kind: 'stage', batch: 1, account: 'alipay-main', stage: 'parse', done: 40, total: 200 });
     expect(ali).toHaveAttribute('data-stage', 'parse');
     expect(ali).toHaveTextContent('40 / 200');
     // download and verify finished, parse in progress.
     expect(ali.querySelectorAll('.ant-steps-item-finish')).toHaveLength(2);
     expect(ali.querySelector('.ant-steps-item-process')).toHaveTextContent('Parse');
 
-    await fire({ kind: 'stage', batch: 'b1', account: 'wechat-main', stage: 'download', done: 0, total: null });
-    await fire({ kind: 'account_failed', batch: 'b1', account: 'wechat-main', message: 'The statement signature does not verify.' });
+    await fire({ kind: 'stage', batch: 1, account: 'wechat-main', stage: 'download', done: 0, total: null });
+    await fire({ kind: 'account_failed', batch: 1, account: 'wechat-main', message: 'The statement signature does not verify.' });
     const wx = screen.getByTestId('run-progress-wechat-main');
     expect(wx).toHaveAttribute('data-state', 'failed');
     expect(wx).toHaveTextContent('The statement signature does not verify.');
 
     const rep = report('alipay-main', 195, { amount_mismatch: 3, order_only: 2 }, { CNY: 12345 });
-    await fire({ kind: 'stage', batch: 'b1', account: 'alipay-main', stage: 'save', done: 1, total: 1 });
-    await fire({ kind: 'account_done', batch: 'b1', account: 'alipay-main', report: rep });
+    await fire({ kind: 'stage', batch: 1, account: 'alipay-main', stage: 'save', done: 1, total: 1 });
+    await fire({ kind: 'account_done', batch: 1, account: 'alipay-main', report: rep });
     expect(ali).toHaveAttribute('data-state', 'done');
     expect(ali).toHaveAttribute('data-stage', 'save');
     expect(screen.queryByTestId('run-finished')).toBeNull();
 
-    await fire({ kind: 'finished', batch: 'b1', cancelled: false });
+    await fire({ kind: 'finished', batch: 1, cancelled: false });
     const fin = screen.getByTestId('run-finished');
     expect(fin).toHaveTextContent('1 of 2 accounts done');
     expect(fin).toHaveTextContent('195 matched, 5 discrepancies');
@@ -180,11 +180,11 @@ describe('ReconcilePage', () => {
       expect(ctl.calls.find((c) => c.cmd === 'start_reconcile')?.args).toEqual({ accounts: ['stripe-us'], date: '2026-03-14' }),
     );
 
-    await fire({ kind: 'started', batch: 'b2', accounts: ['stripe-us'], date: '2026-03-14', trigger: 'manual' });
-    await fire({ kind: 'stage', batch: 'b2', account: 'stripe-us', stage: 'download', done: 3, total: null });
+    await fire({ kind: 'started', batch: 2, accounts: ['stripe-us'], date: '2026-03-14', trigger: 'manual' });
+    await fire({ kind: 'stage', batch: 2, account: 'stripe-us', stage: 'download', done: 3, total: null });
     await user.click(screen.getByTestId('reconcile-cancel'));
     await waitFor(() => expect(ctl.calls.some((c) => c.cmd === 'cancel_reconcile')).toBe(true));
-    await fire({ kind: 'finished', batch: 'b2', cancelled: true });
+    await fire({ kind: 'finished', batch: 2, cancelled: true });
 
     expect(screen.getByTestId('run-progress-stripe-us')).toHaveAttribute('data-state', 'cancelled');
     expect(screen.getByTestId('run-progress-stripe-us')).toHaveAttribute('data-stage', 'download');
@@ -195,7 +195,7 @@ describe('ReconcilePage', () => {
   it('follows a scheduled run it did not start', async () => {
     backend();
     renderWithSession(<ReconcilePage />);
-    await fire({ kind: 'started', batch: 'sched', accounts: ['alipay-main'], date: '2026-03-14', trigger: 'schedule' });
+    await fire({ kind: 'started', batch: 3, accounts: ['alipay-main'], date: '2026-03-14', trigger: 'schedule' });
     expect(screen.getByText('Scheduled run')).toBeInTheDocument();
     expect(screen.getByTestId('run-progress-alipay-main')).toHaveAttribute('data-state', 'running');
   });
@@ -203,9 +203,9 @@ describe('ReconcilePage', () => {
 
 describe('applyRunEvent', () => {
   it('adopts a batch seen mid-way and ignores nothing', () => {
-    let s = applyRunEvent(null, { kind: 'stage', batch: 'x', account: 'a', stage: 'match', done: 5, total: 10 });
+    let s = applyRunEvent(null, { kind: 'stage', batch: 9, account: 'a', stage: 'match', done: 5, total: 10 });
     expect(s?.byAccount.a).toMatchObject({ stage: 'match', done: 5, total: 10, state: 'running' });
-    s = applyRunEvent(s, { kind: 'finished', batch: 'x', cancelled: false });
+    s = applyRunEvent(s, { kind: 'finished', batch: 9, cancelled: false });
     expect(s?.finished).toBe(true);
     // An account still running when a batch ends without cancel did not finish: failed.
     expect(s?.byAccount.a.state).toBe('failed');

@@ -45,7 +45,7 @@ export interface AccountProgress {
 }
 
 export interface BatchProgress {
-  batch: string;
+  batch: number;
   date: string;
   trigger: RunTrigger;
   accounts: string[];
@@ -118,7 +118,7 @@ export function applyRunEvent(prev: BatchProgress | null, ev: RunEvent): BatchPr
 /** Merges the command's final answer in, in case events were missed. */
 export function applyBatchResult(prev: BatchProgress | null, res: RunBatch, date: string): BatchProgress {
   const cur: BatchProgress = prev ?? {
-    batch: 'result',
+    batch: 0,
     date,
     trigger: 'manual',
     accounts: [],

@@ -25,6 +25,7 @@ use strum::VariantArray;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Role {
     /// Runs reconciliations, reviews and resolves discrepancies, exports reports.
     Finance,
@@ -74,6 +75,7 @@ impl FromStr for Role {
     strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Permission {
     /// Start a reconciliation run, import a statement.
     #[strum(serialize = "reconcile.run")]

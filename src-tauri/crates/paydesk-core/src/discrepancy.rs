@@ -26,6 +26,7 @@ use strum::VariantArray;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum OutcomeClass {
     Matched,
     /// 长款: the provider has money we have no order for.
@@ -172,6 +173,7 @@ impl FromStr for OutcomeClass {
     parse_err_ty = String,
     parse_err_fn = unknown_match_rule
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MatchRule {
     /// Nothing on the other side was found.
     NoCounterpart,
@@ -212,6 +214,7 @@ fn unknown_match_rule(s: &str) -> String {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ReviewState {
     Open,
     Investigating,
@@ -253,6 +256,7 @@ impl FromStr for ReviewState {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ResolutionKind {
     /// Our records were corrected to agree with the provider.
     CorrectedLocally,

@@ -26,6 +26,7 @@ use strum::VariantArray;
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Provider {
     Alipay,
     Wechat,
@@ -98,6 +99,7 @@ impl FromStr for Provider {
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum LineKind {
     Payment,
     Refund,
@@ -127,6 +129,7 @@ impl FromStr for LineKind {
 
 /// Where a statement line came from, kept as evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceRef {
     /// File name (not a full path) or API call that delivered the line.
     pub file: String,
@@ -140,6 +143,7 @@ pub struct SourceRef {
 /// `gross` whatever sign the provider's file used; `fee_milli` is positive when the provider
 /// charges a fee (negative when a refund returns part of it); `net = gross - fee`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatementLine {
     pub provider: Provider,
     /// The provider account name from `paydesk.toml` (e.g. "alipay-main").
@@ -191,6 +195,7 @@ impl StatementLine {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum OrderStatus {
     /// Created, not paid yet.
     Pending,
@@ -246,6 +251,7 @@ impl FromStr for OrderStatus {
 
 /// An order as the merchant's order mirror records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Order {
     pub order_no: String,
     pub provider: Provider,
@@ -264,6 +270,7 @@ pub struct Order {
 /// Where a refund record comes from: the merchant's mirror, or Paydesk's own refund service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RefundOrigin {
     Mirror,
     Paydesk,
@@ -271,6 +278,7 @@ pub enum RefundOrigin {
 
 /// A refund the merchant (or Paydesk) believes was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocalRefund {
     /// Merchant refund number = the provider idempotency key (out_request_no / out_refund_no).
     pub refund_no: String,
@@ -286,6 +294,7 @@ pub struct LocalRefund {
 
 /// A calendar day of a provider account's statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct BillDate(pub NaiveDate);
 
 impl BillDate {

@@ -11,6 +11,7 @@ use std::str::FromStr;
 /// An ISO 4217 currency that Paydesk knows the minor-unit exponent of.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Currency {
     code: [u8; 3],
     exponent: u8,
@@ -169,6 +170,7 @@ impl AmountUnit {
 
 /// An amount in minor units of a currency.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Money {
     pub minor: i64,
     pub currency: Currency,

@@ -53,6 +53,7 @@ use strum::VariantArray;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RefundState {
     /// Admitted (amount reserved on the ledger), within limits or approved; not sent yet.
     Requested,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A discrepancy as the app database holds it, with its review state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DiscrepancyRecord {
     pub id: i64,
     pub account: String,
@@ -47,6 +48,7 @@ pub struct DiscrepancyRecord {
 
 /// A reviewer's change to a discrepancy. `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReviewChange {
     pub state: Option<ReviewState>,
     pub resolution: Option<ResolutionKind>,
@@ -91,6 +93,7 @@ impl ReviewChange {
 
 /// One entry of a discrepancy's history: who changed what, when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryEntry {
     pub discrepancy_id: i64,
     pub at: DateTime<Utc>,

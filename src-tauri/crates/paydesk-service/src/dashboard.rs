@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Dashboard {
     pub accounts: Vec<AccountCard>,
     /// One point per day of the window, oldest first (days without discrepancies included).
@@ -21,6 +22,7 @@ pub struct Dashboard {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountCard {
     pub account: String,
     pub provider: Provider,
@@ -35,6 +37,7 @@ pub struct AccountCard {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayPoint {
     pub date: BillDate,
     /// Discrepancies found for that bill date (still present), any review state.
@@ -46,6 +49,7 @@ pub struct DayPoint {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Attention {
     pub open_discrepancies: u64,
     pub overdue_discrepancies: u64,
@@ -55,11 +59,14 @@ pub struct Attention {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyAttention {
     pub account: String,
+    #[cfg_attr(feature = "ts", ts(type = "Purpose"))]
     pub purpose: String,
     pub version: Option<i64>,
     /// The warning's stable code (see `keys::KeyWarning`), for the UI's own wording.
+    #[cfg_attr(feature = "ts", ts(type = "KeyWarningCode"))]
     pub code: &'static str,
     pub message: String,
     /// The certificate serial the warning is about, if any.

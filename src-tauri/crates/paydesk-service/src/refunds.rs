@@ -93,6 +93,7 @@ fn money(minor: i64, currency: Currency) -> String {
 
 /// A refund as the provider reports it (on request, by query).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProviderRefundView {
     pub refund_no: String,
     /// "succeeded", "processing", "failed", "needs_attention", "pending", or "not_found".
@@ -106,6 +107,7 @@ pub struct ProviderRefundView {
 
 /// The payment as the provider reports it (on request).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProviderPaymentView {
     pub state: Option<String>,
     pub provider_status: Option<String>,
@@ -115,6 +117,7 @@ pub struct ProviderPaymentView {
 
 /// An order with its payment, every earlier refund and what is still refundable.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderDetail {
     pub order: Order,
     /// The account refunds of this order go through, if one can.
@@ -690,6 +693,7 @@ pub async fn decide_refund(
 
 /// A refund and its history.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefundDetail {
     pub refund: RefundRecord,
     pub events: Vec<RefundEvent>,

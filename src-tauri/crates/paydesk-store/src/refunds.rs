@@ -25,6 +25,7 @@ pub use paydesk_core::RefundState;
 
 /// A refund as Paydesk records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefundRecord {
     pub id: i64,
     /// The provider idempotency key (out_request_no / out_refund_no / Idempotency-Key).
@@ -76,6 +77,7 @@ impl RefundRecord {
 
 /// One recorded transition or provider attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefundEvent {
     pub at: DateTime<Utc>,
     pub actor: String,

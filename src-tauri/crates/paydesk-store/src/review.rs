@@ -32,6 +32,7 @@ use strum::VariantArray;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum DiscrepancySort {
     /// Newest bill date first.
     #[default]

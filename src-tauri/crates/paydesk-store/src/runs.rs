@@ -40,6 +40,7 @@ pub struct NewRun {
 
 /// A saved run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunRecord {
     pub id: i64,
     pub account: String,
@@ -51,6 +52,7 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub counts: BTreeMap<OutcomeClass, u64>,
+    #[cfg_attr(feature = "ts", ts(type = "Partial<Totals> | null"))]
     pub totals_json: serde_json::Value,
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 /// A user as shown to admins (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserRecord {
     pub id: i64,
     pub username: String,

@@ -514,6 +514,7 @@ impl AppDb {
 
 /// When an account's provider certificates were last downloaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VaultRefresh {
     pub account: String,
     pub last_attempt_at: DateTime<Utc>,

@@ -40,6 +40,7 @@ use zeroize::Zeroizing;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Purpose {
     /// Alipay app private key (signs requests).
     AlipayAppKey,
@@ -114,6 +115,7 @@ impl std::str::FromStr for Purpose {
 
 /// The public facts about one key version: safe to show, log and export.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyInfo {
     /// "rsa_private_key", "rsa_public_key", "certificate", "symmetric_key", "api_key".
     pub kind: String,
@@ -121,27 +123,36 @@ pub struct KeyInfo {
     /// domain-separated SHA-256 of the key, shortened to 16 hex digits.
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub key_bits: Option<u32>,
     /// Certificate serial (uppercase hex), e.g. the WeChat merchant / platform serial.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub serial: Option<String>,
     /// Provider key id, e.g. `PUB_KEY_ID_...`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub subject: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub not_before: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub not_after: Option<DateTime<Utc>>,
     /// e.g. "sk_live_…4f2a" for Stripe keys (type and last four, as Stripe's dashboard shows).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub hint: Option<String>,
     /// SPKI DER, base64 (public).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub public_key: Option<String>,
     /// Certificate DER, base64 (public).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub certificate: Option<String>,
 }
 

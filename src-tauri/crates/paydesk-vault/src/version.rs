@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
     parse_err_ty = String,
     parse_err_fn = unknown_version_state
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum VersionState {
     Pending,
     Active,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettingsView {
     pub workspace: String,
     pub config_file: String,
@@ -27,6 +28,7 @@ pub struct SettingsView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TolerancesView {
     pub amount: String,
     pub timing_window_minutes: i64,
@@ -34,6 +36,7 @@ pub struct TolerancesView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SlaView {
     pub days: i64,
     pub large_amount: String,
@@ -41,6 +44,7 @@ pub struct SlaView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefundsView {
     pub support_limit: String,
     pub admin_limit: Option<String>,
@@ -49,6 +53,7 @@ pub struct RefundsView {
 
 /// `[vault]`: where the master key comes from when nobody types it, and the key timings.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VaultView {
     /// The master key file (a path, never its content); `None`: a passphrase.
     pub key_file: Option<String>,
@@ -58,6 +63,7 @@ pub struct VaultView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountView {
     pub name: String,
     pub provider: Provider,
@@ -154,6 +160,7 @@ pub fn view_of(c: &Config) -> SettingsView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConnectionTest {
     pub ok: bool,
     pub message: String,

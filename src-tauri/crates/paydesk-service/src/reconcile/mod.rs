@@ -55,6 +55,7 @@ pub struct ReconcileRequest {
 
 /// What a run found, as the CLI prints it (`--json`) and the UI shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunReport {
     pub run_id: Option<i64>,
     pub dry_run: bool,
@@ -73,6 +74,7 @@ pub struct RunReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatementInfo {
     pub file: String,
     pub format: String,
@@ -86,6 +88,7 @@ pub struct StatementInfo {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Totals {
     /// Per currency: sums over the statement, minor units.
     pub statement_gross: BTreeMap<String, i64>,
@@ -98,6 +101,7 @@ pub struct Totals {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DiscrepancyOut {
     pub key: String,
     pub class: OutcomeClass,

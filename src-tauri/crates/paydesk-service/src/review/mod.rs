@@ -17,6 +17,7 @@ use std::path::Path;
 
 /// A page of discrepancies and how many match in all.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DiscrepancyPage {
     pub total: u64,
     pub discrepancies: Vec<DiscrepancyRecord>,

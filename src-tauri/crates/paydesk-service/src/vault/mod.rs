@@ -352,6 +352,7 @@ pub async fn init(
 
 /// One version as listed (no secret).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VersionListing {
     pub version: i64,
     pub state: VersionState,
@@ -370,6 +371,7 @@ pub struct VersionListing {
 
 /// One credential as listed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyListing {
     pub account: String,
     pub purpose: Purpose,
@@ -377,21 +379,36 @@ pub struct KeyListing {
     pub warnings: Vec<KeyWarning>,
     /// WeChat Pay platform certificates: the last download (scheduled or on an unknown serial).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub refresh: Option<paydesk_store::VaultRefresh>,
 }
+
+/// Every [`KeyWarning::code`].
+pub const KEY_WARNING_CODES: [&str; 5] = [
+    "expires_soon",
+    "expired_no_successor",
+    "no_active",
+    "refresh_failed",
+    "refresh_overdue",
+];
 
 /// Something about a credential an admin should act on. `code` is stable (the UI words it in
 /// its language); `message` says the same in English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyWarning {
     /// "expires_soon", "expired_no_successor", "no_active", "refresh_failed", "refresh_overdue".
+    #[cfg_attr(feature = "ts", ts(type = "KeyWarningCode"))]
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub version: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub serial: Option<String>,
     /// The expiry, or when the last refresh happened.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub at: Option<DateTime<Utc>>,
     pub message: String,
 }
@@ -515,6 +532,7 @@ pub fn credential_warnings(
 
 /// A generated key's public half, in the forms the provider consoles expect.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PublicExport {
     pub account: String,
     pub purpose: Purpose,
