@@ -1,7 +1,8 @@
 // Who is logged in, what the workspace is, and the UI language.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
-import { call, setUnauthenticatedHandler, toAppError } from './api';
+import { setUnauthenticatedHandler, toAppError } from './api';
+import * as commands from './commands';
 import type { AppError, AppInfo, Lang, Me, Permission } from './types';
 import i18n, { detectLang, setLanguage } from './i18n';
 
@@ -39,13 +40,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     let alive = true;
     (async () => {
       try {
-        const info = await call<AppInfo>('app_info');
+        const info = await commands.appInfo();
         if (alive) setAppInfo(info);
       } catch (e) {
         if (alive) setLoadError(toAppError(e));
       }
       try {
-        const who = await call<Me | null>('me');
+        const who = await commands.me();
         if (alive) setMe(who ?? null);
       } catch {
         if (alive) setMe(null);
@@ -63,21 +64,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const login = useCallback(async (username: string, password: string) => {
-    const who = await call<Me>('login', { username, password });
+    const who = await commands.login(username, password);
     setMe(who);
     return who;
   }, []);
 
   const logout = useCallback(async () => {
     try {
-      await call<null>('logout');
+      await commands.logout();
     } finally {
       setMe(null);
     }
   }, []);
 
   const refreshAppInfo = useCallback(async () => {
-    const info = await call<AppInfo>('app_info');
+    const info = await commands.appInfo();
     setAppInfo(info);
   }, []);
 

@@ -1,6 +1,6 @@
 // The loading / error state around one backend call, in one place:
 //
-//   const detail = useCommand((no: string) => call<OrderDetail>('order_detail', { key: no }));
+//   const detail = useCommand((no: string) => orderDetail(no, false));
 //   const r = await detail.run('ORDER-1');
 //   if (r.status === 'ok') setDetail(r.value);
 //   …

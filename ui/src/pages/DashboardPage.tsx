@@ -10,7 +10,8 @@ import {
   RollbackOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call, onEvent } from '../api';
+import { onEvent } from '../api';
+import * as commands from '../commands';
 import { useSession } from '../session';
 import { useNavigate } from '../nav';
 import { Chart } from '../components/Chart';
@@ -185,7 +186,7 @@ export default function DashboardPage() {
   const navigate = useNavigate();
   const [data, setData] = useState<Dashboard | null>(null);
   // The last error stays shown while the dashboard reloads (it refreshes itself after runs).
-  const { run: readDashboard, loading, error } = useCommand(() => call<Dashboard>('dashboard', { days: 30 }), {
+  const { run: readDashboard, loading, error } = useCommand(() => commands.dashboard(30), {
     clearErrorOnRun: false,
   });
   const [loadedAt, setLoadedAt] = useState<Date | null>(null);

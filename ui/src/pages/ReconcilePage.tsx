@@ -19,7 +19,8 @@ import { CalendarOutlined, PlayCircleOutlined, ReloadOutlined, StopOutlined } fr
 import dayjs from 'dayjs';
 import type { Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { call, onEvent, toAppError } from '../api';
+import { onEvent, toAppError } from '../api';
+import * as commands from '../commands';
 import { useSession } from '../session';
 import { useNavigate } from '../nav';
 import { showError } from '../components/ErrorNotice';
@@ -317,7 +318,7 @@ export default function ReconcilePage() {
   const [starting, setStarting] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [runs, setRuns] = useState<RunRecord[]>([]);
-  const { run: readRuns, loading: runsLoading } = useCommand(() => call<RunRecord[]>('runs', { account: null }), {
+  const { run: readRuns, loading: runsLoading } = useCommand(() => commands.runs(null), {
     // The history is secondary here: a failure is a notification, not a box.
     onError: (e) => {
       showError(e);
@@ -372,10 +373,7 @@ export default function ReconcilePage() {
     setStarting(true);
     setBatch(null);
     try {
-      const res = await call<RunBatch>('start_reconcile', {
-        accounts: account === ALL ? null : [account],
-        date: day,
-      });
+      const res = await commands.startReconcile(account === ALL ? null : [account], day);
       setBatch((b) => applyBatchResult(b, res, day));
       void loadRuns();
     } catch (e) {
@@ -390,7 +388,7 @@ export default function ReconcilePage() {
   const cancel = async () => {
     setCancelling(true);
     try {
-      await call<boolean>('cancel_reconcile');
+      await commands.cancelReconcile();
     } catch (e) {
       showError(e);
     } finally {

@@ -5,7 +5,7 @@ import { Alert, Button, Input, Space, Table, Tag, Tooltip, Typography } from 'an
 import type { ColumnsType, TablePaginationConfig } from 'antd/es/table';
 import { FilterOutlined, ReloadOutlined, SafetyOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { formatCount, formatDateTime, shortHash } from '../../format';
 import { useCommand } from '../../hooks/useCommand';
@@ -46,10 +46,10 @@ export default function AuditPage() {
     loading,
     error: loadError,
   } = useCommand((args: { limit: number; offset: number; action: string | null; actor: string | null }) =>
-    call<AuditPageResult>('audit_entries', args),
+    commands.auditEntries(args),
   );
   const { run: verifyChain, loading: verifying, error: verifyError } = useCommand(() =>
-    call<AuditVerification>('audit_verify'),
+    commands.auditVerify(),
   );
 
   const load = useCallback(async () => {

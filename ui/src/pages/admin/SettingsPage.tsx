@@ -5,12 +5,12 @@ import { Alert, Button, Card, Col, Descriptions, Input, Row, Space, Spin, Table,
 import type { ColumnsType } from 'antd/es/table';
 import { ApiOutlined, ClockCircleOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
 import { above, below, mono, spread, tabular } from '../../styles';
-import type { AppInfo, ConnectionTest, Settings, SettingsAccount } from '../../types';
+import type { ConnectionTest, Settings, SettingsAccount } from '../../types';
 
 /** The settings view as the backend sends it (SettingsView also carries these). */
 export type SettingsView = Settings & {
@@ -42,7 +42,7 @@ export default function SettingsPage() {
   const { t } = useTranslation('admin');
   const { setAppInfo } = useSession();
   const [settings, setSettings] = useState<SettingsView | null>(null);
-  const { run: readSettings, loading, error: loadError } = useCommand(() => call<SettingsView>('settings'));
+  const { run: readSettings, loading, error: loadError } = useCommand(() => commands.settings());
 
   const [url, setUrl] = useState('');
   const [urlError, setUrlError] = useState<string | null>(null);
@@ -51,7 +51,7 @@ export default function SettingsPage() {
     run: testUrl,
     loading: testing,
     error: testError,
-  } = useCommand((u: string) => call<ConnectionTest>('test_connection', { url: u }));
+  } = useCommand((u: string) => commands.testConnection(u));
 
   const [schedule, setSchedule] = useState('');
   const [scheduleError, setScheduleError] = useState<string | null>(null);
@@ -59,7 +59,7 @@ export default function SettingsPage() {
     run: saveTime,
     loading: saving,
     error: saveError,
-  } = useCommand((text: string) => call<AppInfo>('save_schedule', { time: normalizeSchedule(text) }));
+  } = useCommand((text: string) => commands.saveSchedule(normalizeSchedule(text)));
 
   const load = useCallback(async () => {
     const r = await readSettings();

@@ -5,7 +5,7 @@ import { Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Tool
 import type { ColumnsType } from 'antd/es/table';
 import { KeyOutlined, PlusOutlined, ReloadOutlined, TeamOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert, showError } from '../../components/ErrorNotice';
 import { formatDateTime } from '../../format';
 import { useCommand } from '../../hooks/useCommand';
@@ -21,7 +21,7 @@ export default function UsersPage() {
   const { t } = useTranslation('admin');
   const { lang, me } = useSession();
   const [users, setUsers] = useState<UserRecord[]>([]);
-  const { run: readUsers, loading, error: loadError } = useCommand(() => call<UserRecord[]>('users'));
+  const { run: readUsers, loading, error: loadError } = useCommand(() => commands.users());
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<UserRecord | null>(null);
   const [resetting, setResetting] = useState<UserRecord | null>(null);
@@ -48,7 +48,7 @@ export default function UsersPage() {
   async function toggle(u: UserRecord) {
     setToggling(u.username);
     try {
-      const updated = await call<UserRecord>('set_disabled', { username: u.username, disabled: !u.disabled });
+      const updated = await commands.setDisabled(u.username, !u.disabled);
       replace(updated);
       void message.success(t(updated.disabled ? 'users.disabled_msg' : 'users.enabled_msg', { user: u.username }));
     } catch (e) {
@@ -242,7 +242,7 @@ function CreateUserDialog({
     error: failure,
     setError: setFailure,
   } = useCommand((u: string, p: string, rs: Role[]) =>
-    call<UserRecord>('create_user', { username: u, password: p, roles: rs }),
+    commands.createUser(u, p, rs),
   );
   const first = useRef<InputRef>(null);
 
@@ -354,7 +354,7 @@ function RolesDialog({
     loading: busy,
     error: failure,
     setError: setFailure,
-  } = useCommand((username: string, rs: Role[]) => call<UserRecord>('set_roles', { username, roles: rs }));
+  } = useCommand((username: string, rs: Role[]) => commands.setRoles(username, rs));
 
   useEffect(() => {
     if (user) {
@@ -415,7 +415,7 @@ function ResetPasswordDialog({
     loading: busy,
     error: failure,
     setError: setFailure,
-  } = useCommand((username: string, p: string) => call<null>('reset_password', { username, password: p }));
+  } = useCommand((username: string, p: string) => commands.resetPassword(username, p));
 
   useEffect(() => {
     setPassword('');

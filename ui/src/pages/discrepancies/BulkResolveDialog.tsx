@@ -3,11 +3,12 @@
 import { memo, useEffect, useState } from 'react';
 import { Alert, Button, Input, Modal, Select, Space, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { call, toAppError } from '../../api';
+import { toAppError } from '../../api';
+import * as commands from '../../commands';
 import { showError } from '../../components/ErrorNotice';
 import { formatCount } from '../../format';
 import { REVIEWER_RESOLUTIONS } from '../../types';
-import type { BulkUpdateResult, Filter, Lang, ResolutionKind, ReviewChange } from '../../types';
+import type { Filter, Lang, ResolutionKind, ReviewChange } from '../../types';
 import { useLabel } from './labels';
 
 export interface BulkResolveDialogProps {
@@ -47,11 +48,7 @@ function BulkResolveDialog(props: BulkResolveDialogProps) {
     const trimmed = note.trim();
     if (trimmed !== '') change.note = trimmed;
     try {
-      const res = await call<BulkUpdateResult>('bulk_update_discrepancies', {
-        filter,
-        change,
-        expected: total,
-      });
+      const res = await commands.bulkUpdateDiscrepancies(filter, change, total);
       setNote('');
       onDone(res.updated);
     } catch (e) {

@@ -11,7 +11,7 @@ import {
   UserAddOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { showError } from '../../components/ErrorNotice';
 import { formatDate, formatDateTime, formatMoney } from '../../format';
 import { REVIEWER_RESOLUTIONS } from '../../types';
@@ -64,7 +64,7 @@ function DetailPane(props: DetailPaneProps) {
     setLoading(true);
     setLoadError(null);
     const timer = setTimeout(() => {
-      call<DiscrepancyDetail>('discrepancy_detail', { id })
+      commands.discrepancyDetail(id)
         .then((d) => {
           if (!alive) return;
           setDetail(d);
@@ -109,7 +109,7 @@ function DetailPane(props: DetailPaneProps) {
     async (change: ReviewChange, kind: 'save' | 'resolve' | 'take') => {
       setSaving(kind);
       try {
-        const updated = await call<DiscrepancyRecord>('update_discrepancy', { id, change });
+        const updated = await commands.updateDiscrepancy(id, change);
         onUpdated(updated);
         setDetail((d) => (d && d.record.id === updated.id ? { ...d, record: updated } : d));
         setTick((n) => n + 1); // fresh history

@@ -11,13 +11,12 @@ import {
   ReloadOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert, showError } from '../../components/ErrorNotice';
 import { formatCount } from '../../format';
 import { useSession } from '../../session';
 import { buildHash, useNav } from '../../nav';
 import type {
-  DiscrepancyPage,
   DiscrepancyRecord,
   ExportFormat,
   ExportResult,
@@ -55,7 +54,7 @@ function isEditable(target: EventTarget | null): boolean {
 export function makeFetcher() {
   return async (key: string, offset: number, limit: number) => {
     const [sort, filter] = JSON.parse(key) as [Sort, Filter];
-    const page = await call<DiscrepancyPage>('list_discrepancies', { filter, sort, limit, offset });
+    const page = await commands.listDiscrepancies(filter, sort, limit, offset);
     return { total: page.total, rows: page.discrepancies };
   };
 }
@@ -136,7 +135,7 @@ export default function DiscrepanciesPage() {
   const [reviewers, setReviewers] = useState<string[]>([]);
   useEffect(() => {
     let alive = true;
-    call<string[]>('reviewers')
+    commands.reviewers()
       .then((r) => alive && setReviewers(r))
       .catch(() => undefined); // the pickers just stay empty
     return () => {
@@ -219,7 +218,7 @@ export default function DiscrepanciesPage() {
     setExporting(format);
     setExported(null);
     try {
-      const res = await call<ExportResult>('export_discrepancies', { filter, format, lang });
+      const res = await commands.exportDiscrepancies(filter, format, lang);
       setExported(res);
     } catch (e) {
       showError(e);

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { Alert, Button, Form, Modal, Select } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { useCommand } from '../../hooks/useCommand';
 import { shortHash } from '../../format';
@@ -33,7 +33,7 @@ export default function ImportDialog({ open, accounts, account, purpose, onClose
     error: failure,
     setError: setFailure,
   } = useCommand((a: string, p: Purpose, fields: ReturnType<typeof importArgs>) =>
-    call<VersionListing>('keys_import', { account: a, purpose: p, fields }),
+    commands.keysImport(a, p, fields),
   );
   const [done, setDone] = useState<VersionListing | null>(null);
 

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Card, Empty, Space, Spin, Tag } from 'antd';
 import { ImportOutlined, ReloadOutlined, SafetyCertificateOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert, showError } from '../../components/ErrorNotice';
 import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
@@ -39,7 +39,7 @@ export default function KeyList({ onLocked }: { onLocked: () => void }) {
     run: list,
     loading,
     error,
-  } = useCommand(() => call<KeyListing[]>('keys_list'), {
+  } = useCommand(() => commands.keysList(), {
     // The vault was locked meanwhile: back to the unlock form instead of an error.
     onError: (e) => {
       if (e.kind !== 'vault_locked') return false;
@@ -74,7 +74,7 @@ export default function KeyList({ onLocked }: { onLocked: () => void }) {
   async function refreshCerts(account: string) {
     setRefreshing(account);
     try {
-      const serials = await call<string[]>('keys_refresh_wechat_certs', { account });
+      const serials = await commands.keysRefreshWechatCerts(account);
       setCertResults((prev) => ({ ...prev, [account]: serials }));
     } catch (e) {
       showError(e);
@@ -87,7 +87,7 @@ export default function KeyList({ onLocked }: { onLocked: () => void }) {
 
   async function showPublic(account: string, purpose: Purpose, version: number) {
     try {
-      setPublicKey(await call<PublicExport>('keys_export_public', { account, purpose, version }));
+      setPublicKey(await commands.keysExportPublic(account, purpose, version));
     } catch (e) {
       showError(e);
     }

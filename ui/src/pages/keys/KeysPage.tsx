@@ -12,7 +12,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Alert, Space, Spin, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
@@ -25,7 +25,7 @@ export default function KeysPage() {
   const { t } = useTranslation('keys');
   const { can } = useSession();
   const [status, setStatus] = useState<VaultStatus | null>(null);
-  const { run: readStatus, error: statusError } = useCommand(() => call<VaultStatus>('vault_status'));
+  const { run: readStatus, error: statusError } = useCommand(() => commands.vaultStatus());
 
   const loadStatus = useCallback(async () => {
     const r = await readStatus();

@@ -19,9 +19,10 @@ import {
 } from 'antd';
 import { CopyOutlined, CloudUploadOutlined, ExperimentOutlined, KeyOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call, toAppError } from '../../api';
+import { toAppError } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
-import type { Endpoint, Purpose, PublicExport, VersionListing } from '../../types';
+import type { Endpoint, Purpose, PublicExport } from '../../types';
 import { below, MONO_FONT, WIDTH } from '../../styles';
 import ImportFields from './ImportFields';
 import type { FieldName, FieldValues } from './keyMeta';
@@ -120,7 +121,7 @@ export default function RotationWizard({
 
   async function generate() {
     const e = await run('generate', () =>
-      call<PublicExport>('keys_generate', { account, purpose, bits }),
+      commands.keysGenerate(account, purpose, bits),
     );
     if (e) {
       setExported(e);
@@ -135,7 +136,7 @@ export default function RotationWizard({
     setFieldErrors(errs);
     if (Object.keys(errs).length) return;
     const v = await run('import', () =>
-      call<VersionListing>('keys_import', { account, purpose, fields: importArgs(purpose, values) }),
+      commands.keysImport(account, purpose, importArgs(purpose, values)),
     );
     if (v) {
       setValues({});
@@ -156,7 +157,7 @@ export default function RotationWizard({
   async function upload() {
     if (version === null) return;
     await run('upload', async () => {
-      await call<null>('keys_register_with_sandbox', { account, purpose, version });
+      await commands.keysRegisterWithSandbox(account, purpose, version);
       setUploaded(true);
     });
   }
@@ -166,7 +167,7 @@ export default function RotationWizard({
     setBusy('test');
     setError(null);
     try {
-      const outcome = await call<string>('keys_test', { account, purpose, version });
+      const outcome = await commands.keysTest(account, purpose, version);
       setTest({ ok: true, text: outcome });
     } catch (e) {
       const err = toAppError(e);
@@ -182,7 +183,7 @@ export default function RotationWizard({
     if (version === null) return;
     const hours = grace ?? 0;
     const ok = await run('activate', async () => {
-      await call<null>('keys_activate', { account, purpose, version, graceHours: hours });
+      await commands.keysActivate(account, purpose, version, hours);
       return true;
     });
     if (ok) {

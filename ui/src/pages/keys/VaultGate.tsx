@@ -4,7 +4,7 @@ import type { InputRef } from 'antd';
 import { Alert, Button, Card, Form, Input, Typography } from 'antd';
 import { LockOutlined, UnlockOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { useCommand } from '../../hooks/useCommand';
 import { below, WIDTH } from '../../styles';
@@ -21,7 +21,7 @@ export function VaultInit({ canManage, onDone }: { canManage: boolean; onDone: (
     run: init,
     loading: busy,
     error: failure,
-  } = useCommand((passphrase: string) => call<VaultStatus>('vault_init', { passphrase }));
+  } = useCommand((passphrase: string) => commands.vaultInit(passphrase));
   const first = useRef<InputRef>(null);
 
   useEffect(() => {
@@ -96,7 +96,7 @@ export function VaultUnlock({ onDone }: { onDone: (s: VaultStatus) => void }) {
     run: unlock,
     loading: busy,
     error: failure,
-  } = useCommand((passphrase: string) => call<VaultStatus>('vault_unlock', { passphrase }));
+  } = useCommand((passphrase: string) => commands.vaultUnlock(passphrase));
   const [empty, setEmpty] = useState(false);
   const input = useRef<InputRef>(null);
 

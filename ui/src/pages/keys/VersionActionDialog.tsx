@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { Button, InputNumber, Modal, Space, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { useCommand } from '../../hooks/useCommand';
 import { above } from '../../styles';
@@ -32,12 +32,12 @@ export default function VersionActionDialog({
     error: failure,
     setError: setFailure,
   } = useCommand((a: VersionAction, graceHours: number) =>
-    call<null>(a.kind === 'activate' ? 'keys_activate' : 'keys_retire', {
-      account: a.account,
-      purpose: a.purpose,
-      version: a.version,
+    (a.kind === 'activate' ? commands.keysActivate : commands.keysRetire)(
+      a.account,
+      a.purpose,
+      a.version,
       graceHours,
-    }),
+    ),
   );
 
   useEffect(() => {

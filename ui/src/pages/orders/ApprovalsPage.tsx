@@ -6,7 +6,7 @@ import { Badge, Button, Card, Input, Modal, Select, Space, Table, Tag, Timeline,
 import type { ColumnsType } from 'antd/es/table';
 import { CheckOutlined, CloseOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { formatDateTime, formatMoney } from '../../format';
 import { useCommand } from '../../hooks/useCommand';
@@ -44,8 +44,8 @@ export default function ApprovalsPage() {
     error: loadError,
   } = useCommand(() =>
     Promise.all([
-      call<RefundRecord[]>('refunds', { states: ['awaiting_approval'], limit: QUEUE_LIMIT }),
-      call<RefundRecord[]>('refunds', { states: null, limit: RECENT_LIMIT }),
+      commands.refunds(['awaiting_approval'], QUEUE_LIMIT),
+      commands.refunds(null, RECENT_LIMIT),
     ]),
   );
   const {
@@ -54,7 +54,7 @@ export default function ApprovalsPage() {
     error: decideError,
     setError: setDecideError,
   } = useCommand((d: Decision, decisionNote: string | null) =>
-    call<RefundRecord>('decide_refund', { id: d.rec.id, approve: d.approve, note: decisionNote }),
+    commands.decideRefund(d.rec.id, d.approve, decisionNote),
   );
 
   const load = useCallback(async () => {
@@ -75,7 +75,7 @@ export default function ApprovalsPage() {
   const loadEvents = useCallback(async (id: number) => {
     setEvents((prev) => ({ ...prev, [id]: prev[id] && prev[id] !== 'loading' ? prev[id] : 'loading' }));
     try {
-      const d = await call<RefundDetail>('refund_detail', { id });
+      const d = await commands.refundDetail(id);
       setEvents((prev) => ({ ...prev, [id]: d }));
     } catch (e) {
       setEvents((prev) => ({ ...prev, [id]: { error: e } }));

@@ -9,7 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { InputRef } from 'antd';
 import { Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { useCommand } from '../../hooks/useCommand';
 import { useNavParams } from '../../nav';
 import { useSession } from '../../session';
@@ -32,7 +32,7 @@ export default function OrdersPage() {
     run: searchOrders,
     loading: searching,
     error: searchError,
-  } = useCommand((q: string) => call<Order[]>('search_orders', { text: q, limit: SEARCH_LIMIT }));
+  } = useCommand((q: string) => commands.searchOrders(q, SEARCH_LIMIT));
 
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<OrderDetail | null>(null);
@@ -42,7 +42,7 @@ export default function OrdersPage() {
     loading: detailLoading,
     error: detailError,
   } = useCommand((orderNo: string, qp: boolean) =>
-    call<OrderDetail>('order_detail', { key: orderNo, queryProvider: qp }),
+    commands.orderDetail(orderNo, qp),
   );
 
   const [limits, setLimits] = useState<RefundLimits | null>(null);
@@ -67,7 +67,7 @@ export default function OrdersPage() {
 
   useEffect(() => {
     if (!canRefund) return;
-    call<RefundLimits>('refund_limits')
+    commands.refundLimits()
       .then(setLimits)
       .catch(() => setLimits(null));
   }, [canRefund]);
@@ -91,7 +91,7 @@ export default function OrdersPage() {
   const refreshAmounts = useCallback((orderNo: string) => {
     if (refreshTimer.current) clearTimeout(refreshTimer.current);
     refreshTimer.current = setTimeout(() => {
-      call<OrderDetail>('order_detail', { key: orderNo, queryProvider: false })
+      commands.orderDetail(orderNo, false)
         .then((d) =>
           setDetail((prev) => {
             if (!prev || prev.order.order_no !== d.order.order_no) return prev;

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { InputRef } from 'antd';
 import { Alert, Button, Descriptions, Form, Input, Modal, Space, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { call } from '../../api';
+import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import { currencyExponent, formatMoney, minorToDecimalString, parseMoneyInput } from '../../format';
 import { useSession } from '../../session';
@@ -89,12 +89,12 @@ export default function RefundDialog({ open, detail, limits, onClose, onCreated 
     setSending(true);
     setFailure(null);
     try {
-      const rec = await call<RefundRecord>('request_refund', {
-        order: detail.order.order_no,
-        amount: minorToDecimalString(v.minor, currency),
-        reason: v.reason,
-        account: detail.account ?? null,
-      });
+      const rec = await commands.requestRefund(
+        detail.order.order_no,
+        minorToDecimalString(v.minor, currency),
+        v.reason,
+        detail.account ?? null,
+      );
       setResult(rec);
       onCreated(rec);
     } catch (e) {

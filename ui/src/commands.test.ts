@@ -1,0 +1,33 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { call } from './api';
+import * as commands from './commands';
+
+vi.mock('./api', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('./api')>();
+  return { ...orig, call: vi.fn(() => Promise.resolve(null)) };
+});
+
+const mockedCall = vi.mocked(call);
+
+describe('commands', () => {
+  beforeEach(() => mockedCall.mockClear());
+
+  it('passes the argument keys the backend takes (camelCase where Tauri maps them)', async () => {
+    await commands.orderDetail('O-1', true);
+    await commands.keysActivate('acct', 'stripe_secret_key', 2, 24);
+    await commands.keysRetire('acct', 'stripe_secret_key', 1, 0);
+    await commands.startReconcile(null, '2024-01-02');
+    await commands.requestRefund('O-1', '1.00', 'dup', null);
+    await commands.refunds(['awaiting_approval'], 50);
+    await commands.cancelReconcile();
+    expect(mockedCall.mock.calls).toEqual([
+      ['order_detail', { key: 'O-1', queryProvider: true }],
+      ['keys_activate', { account: 'acct', purpose: 'stripe_secret_key', version: 2, graceHours: 24 }],
+      ['keys_retire', { account: 'acct', purpose: 'stripe_secret_key', version: 1, graceHours: 0 }],
+      ['start_reconcile', { accounts: null, date: '2024-01-02' }],
+      ['request_refund', { order: 'O-1', amount: '1.00', reason: 'dup', account: null }],
+      ['refunds', { states: ['awaiting_approval'], limit: 50 }],
+      ['cancel_reconcile'],
+    ]);
+  });
+});
