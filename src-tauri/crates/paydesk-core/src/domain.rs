@@ -1,6 +1,6 @@
 //! The normalized records every adapter produces and the matcher consumes.
 
-use crate::money::{milli_to_minor_rounded, Currency};
+use crate::money::{milli_to_minor_rounded, Currency, Money};
 use crate::names::{self, Case};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -170,6 +170,14 @@ pub struct StatementLine {
     /// The provider's status word for the line, as written ("SUCCESS", "REFUND", "交易").
     pub provider_status: String,
     pub source: SourceRef,
+    /// Stripe: the PaymentIntent (`pi_...`) of the line's charge; `provider_txn_id` holds the
+    /// charge (`ch_...`).
+    #[serde(default)]
+    pub payment_intent_id: Option<String>,
+    /// What the customer was charged when it differs from the settlement currency (Stripe's
+    /// `customer_facing_amount` / `customer_facing_currency`), signed like `gross`.
+    #[serde(default)]
+    pub presentment: Option<Money>,
 }
 
 impl StatementLine {

@@ -16,6 +16,8 @@ fn lines(n: usize) -> Vec<StatementLine> {
             let amount = 100 + (i as i64 * 7919) % 1_000_000;
             let fee = amount * 6; // 0.6% in thousandths of a fen
             StatementLine {
+                payment_intent_id: None,
+                presentment: None,
                 provider: Provider::Wechat,
                 account: "bench".into(),
                 provider_txn_id: format!("42000002632019{i:014}"),

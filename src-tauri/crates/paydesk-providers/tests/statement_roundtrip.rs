@@ -43,6 +43,8 @@ fn line(
     status: &str,
 ) -> StatementLine {
     StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider,
         account: "acct".into(),
         provider_txn_id: txn,

@@ -310,6 +310,8 @@ pub(crate) fn refund_line(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Stat
         _ => "refund",
     };
     StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider: r.provider,
         account: p.map(|p| p.account.clone()).unwrap_or_default(),
         provider_txn_id: r.txn_id.clone(),

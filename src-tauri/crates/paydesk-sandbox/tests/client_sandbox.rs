@@ -123,6 +123,8 @@ fn line(
     hour: u32,
 ) -> StatementLine {
     StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider,
         account: format!("{provider}-main"),
         provider_txn_id: txn.into(),

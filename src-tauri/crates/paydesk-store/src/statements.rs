@@ -410,6 +410,8 @@ async fn read_lines_where(
             None => st.provider,
         };
         out.push(StatementLine {
+            payment_intent_id: None,
+            presentment: None,
             provider,
             account: r.opt_text("account")?.unwrap_or_else(|| st.account.clone()),
             provider_txn_id: r.text("provider_txn_id")?,

@@ -73,6 +73,8 @@ pub const EARLIER_REFUND: (&str, i64) = ("MERCH-RF-1", 300_00);
 
 pub fn payment_line(o: &TestOrder, account: &str) -> StatementLine {
     StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider: o.provider,
         account: account.to_string(),
         provider_txn_id: o.txn_id.to_string(),

@@ -14,6 +14,8 @@ fn t(s: &str) -> DateTime<Utc> {
 
 fn line(txn: &str, order: Option<&str>, kind: LineKind, gross: i64, at: &str) -> StatementLine {
     StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider: Provider::Alipay,
         account: "alipay-main".into(),
         provider_txn_id: txn.into(),

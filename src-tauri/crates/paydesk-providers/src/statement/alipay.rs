@@ -249,6 +249,8 @@ impl<'a> AlipayParser<'a> {
             .checked_sub(milli_to_minor_rounded(fee))
             .ok_or_else(overflow)?;
         Ok(StatementLine {
+            payment_intent_id: None,
+            presentment: None,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
             provider_txn_id: txn.to_string(),

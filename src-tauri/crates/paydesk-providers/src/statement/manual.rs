@@ -350,6 +350,8 @@ impl Mapper {
             None => raw_kind,
         };
         Ok(StatementLine {
+            payment_intent_id: None,
+            presentment: None,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
             provider_txn_id: txn.to_string(),

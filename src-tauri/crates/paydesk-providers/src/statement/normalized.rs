@@ -138,6 +138,8 @@ impl<'a> NormalizedParser<'a> {
             return Err(at(&c.txn, "provider_txn_id is empty".into()));
         }
         Ok(StatementLine {
+            payment_intent_id: None,
+            presentment: None,
             provider,
             account,
             provider_txn_id: txn.to_string(),

@@ -150,6 +150,8 @@ impl<'a> StripeParser<'a> {
                 )
             })?;
         Ok(StatementLine {
+            payment_intent_id: None,
+            presentment: None,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
             provider_txn_id: provider_txn_id.to_string(),

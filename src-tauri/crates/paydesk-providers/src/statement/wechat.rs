@@ -277,6 +277,8 @@ impl<'a> WechatParser<'a> {
                 .and_then(opt_string)
         };
         Ok(StatementLine {
+            payment_intent_id: None,
+            presentment: None,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
             provider_txn_id: txn.to_string(),

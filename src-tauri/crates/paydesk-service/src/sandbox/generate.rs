@@ -296,6 +296,8 @@ fn generate_order(
     };
     let provider_time = paid_at + Duration::seconds(rng.range(0, 5));
     let mut line = StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider,
         account: account.name.clone(),
         provider_txn_id: txn,

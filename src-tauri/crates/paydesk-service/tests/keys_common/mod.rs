@@ -120,6 +120,8 @@ pub async fn import_wechat_merchant(
 pub fn line(provider: paydesk_core::Provider, account: &str) -> paydesk_core::StatementLine {
     use chrono::TimeZone;
     paydesk_core::StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider,
         account: account.into(),
         provider_txn_id: "4200000000202601150001".into(),

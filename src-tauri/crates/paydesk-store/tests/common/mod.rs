@@ -26,6 +26,8 @@ pub fn at(s: &str) -> DateTime<Utc> {
 pub fn line(i: u64) -> StatementLine {
     let refund = i % 7 == 3;
     StatementLine {
+        payment_intent_id: None,
+        presentment: None,
         provider: Provider::Alipay,
         account: "alipay-main".into(),
         provider_txn_id: format!("2024050122001{i:010}"),
