@@ -19,6 +19,11 @@ pub enum ErrorKind {
     Retryable { code: String, message: String },
     /// The answer's signature (or hash) did not check out. The answer was discarded.
     Verification { detail: String },
+    /// The provider answered with an error (`code`) that carried no signature, or one that did
+    /// not verify (an unsigned Alipay error, a WeChat Pay 4xx failing verification). It is
+    /// not trusted as the provider's word: not a refusal, not "not found"; the outcome of a
+    /// money-moving call is UNKNOWN (query it).
+    Unverified { code: String, message: String },
     /// The statement for that day is not generated yet; try again later.
     NotReady { detail: String },
     /// There is no statement for that day because there was no activity.
@@ -56,7 +61,26 @@ impl ProviderError {
 
     /// Whether a money-moving call may or may not have taken effect.
     pub fn outcome_unknown(&self) -> bool {
-        self.is_retryable()
+        self.is_retryable() || matches!(self.kind, ErrorKind::Unverified { .. })
+    }
+
+    /// The same error from an answer whose signature is missing or did not verify: what the
+    /// provider would have said (refused, not found, no statement) becomes
+    /// [`ErrorKind::Unverified`]; transient and local kinds stay as they are.
+    pub fn unverified(self) -> ProviderError {
+        let kind = match self.kind {
+            ErrorKind::Rejected { code, message } => ErrorKind::Unverified { code, message },
+            ErrorKind::NoStatement => ErrorKind::Unverified {
+                code: "no statement".into(),
+                message: String::new(),
+            },
+            ErrorKind::NotReady { detail } => ErrorKind::Unverified {
+                code: "statement not ready".into(),
+                message: detail,
+            },
+            other => other,
+        };
+        ProviderError { kind, ..self }
     }
 
     /// Whether the provider said the object (trade, refund) does not exist.
@@ -101,6 +125,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Verification { detail } => {
                 write!(f, "answer failed verification and was discarded: {detail}")
             }
+            ErrorKind::Unverified { code, message } => write!(
+                f,
+                "answered {code} without a valid signature (not verified, so not trusted as the provider's answer): {message}"
+            ),
             ErrorKind::NotReady { detail } => write!(f, "statement not generated yet: {detail}"),
             ErrorKind::NoStatement => f.write_str("no statement exists for that day (no activity)"),
             ErrorKind::Protocol { detail } => write!(f, "unexpected answer: {detail}"),

@@ -175,7 +175,7 @@ impl ProviderFault {
             return ProviderFault::NotFound;
         }
         match e.kind {
-            K::Verification { .. } => ProviderFault::Signature,
+            K::Verification { .. } | K::Unverified { .. } => ProviderFault::Signature,
             K::Transport { .. } | K::Retryable { .. } => ProviderFault::Unavailable,
             K::Rejected { .. } => ProviderFault::Rejected,
             K::NotReady { .. } | K::NoStatement => ProviderFault::NotReady,
@@ -294,6 +294,13 @@ mod tests {
                     message: "no such trade".into(),
                 },
                 "provider_not_found",
+            ),
+            (
+                K::Unverified {
+                    code: "ACQ.TRADE_NOT_EXIST".into(),
+                    message: "unsigned".into(),
+                },
+                "provider_signature",
             ),
             (
                 K::NotReady {

@@ -205,7 +205,7 @@ impl AlipayAdapter {
             }
             return Ok(obj);
         }
-        // Error answers may be unsigned; they are only ever used as "not done".
+        // Error answers may be unsigned (the SDKs return them without verifying).
         let sub_code = str_field(&obj, "sub_code").unwrap_or_default();
         let msg = str_field(&obj, "sub_msg")
             .or_else(|| str_field(&obj, "msg"))
@@ -223,7 +223,13 @@ impl AlipayAdapter {
                 message,
             },
         };
-        Err(err(kind))
+        // An unsigned refusal is only "not done, by someone": never the provider's verified
+        // word (providers.md §1.2).
+        if signed {
+            Err(err(kind))
+        } else {
+            Err(err(kind).unverified())
+        }
     }
 
     fn yuan(&self, method: &str, minor: i64, currency: Currency) -> Result<String, ProviderError> {

@@ -235,7 +235,13 @@ impl WechatAdapter {
     ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
         let (status, headers, bytes) = self.send(call, method, url, body).await?;
         if !status.is_success() {
-            return Err(classify_error(call, status, &bytes));
+            // Error answers are signed too; one that does not verify is not the provider's
+            // word (wechatpay-go returns it before validating: an error, never data).
+            let e = classify_error(call, status, &bytes);
+            return Err(match self.verify(call, &headers, &bytes, true).await {
+                Ok(()) => e,
+                Err(_) => e.unverified(),
+            });
         }
         self.verify(call, &headers, &bytes, true).await?;
         Ok((status, bytes))

@@ -1430,7 +1430,7 @@ impl Vault {
 
     /// Calls the provider with a (pending) version: a signed order query for an order that
     /// does not exist. A verified answer ("not found" included) means the provider accepts
-    /// the key. The outcome is recorded on the version and audited.
+    /// the key; an answer without a valid signature is "not verified", never accepted. The outcome is recorded on the version and audited.
     pub async fn test(
         &self,
         actor: &Actor,
@@ -1462,7 +1462,13 @@ impl Vault {
                     match adapter.query_payment(&probe).await {
                         Ok(_) => Ok("accepted".to_string()),
                         Err(e) if e.is_not_found() => Ok("accepted".to_string()),
-                        Err(e) => Err((ProviderFault::of(&e), e.to_string())),
+                        // An answer whose signature is missing or wrong proves nothing.
+                        Err(e) => match ProviderFault::of(&e) {
+                            ProviderFault::Signature => {
+                                Err((ProviderFault::Signature, format!("not verified: {e}")))
+                            }
+                            fault => Err((fault, e.to_string())),
+                        },
                     }
                 }
             }
@@ -1484,13 +1490,15 @@ impl Vault {
         )
         .await?;
         result.map_err(|(fault, e)| {
-            ServiceError::Provider(ProviderFailure {
-                fault,
-                message: format!(
+            let message = if fault == ProviderFault::Signature {
+                format!("{purpose} version {version} of {}: {e}", account.name)
+            } else {
+                format!(
                     "{purpose} version {version} of {} was refused: {e}",
                     account.name
-                ),
-            })
+                )
+            };
+            ServiceError::Provider(ProviderFailure { fault, message })
         })
     }
 
