@@ -75,6 +75,26 @@ pub(crate) async fn gateway(State(st): State<Shared>, uri: Uri, body: Bytes) -> 
         })
         .is_some();
 
+    if st
+        .take_fault(Provider::Alipay, &method, |k| {
+            *k == FaultKind::UnverifiedRefusal
+        })
+        .is_some()
+    {
+        let content = error(
+            "40004",
+            "Business Failed",
+            "ACQ.TRADE_NOT_EXIST",
+            "交易不存在",
+        );
+        // No `sign`: what an unsigned gateway error looks like.
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+            format!("{{\"{key}\":{content}}}"),
+        )
+            .into_response();
+    }
     if get("app_id") != st.cfg.alipay_app_id {
         return respond(
             &st,

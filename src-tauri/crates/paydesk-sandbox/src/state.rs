@@ -104,6 +104,10 @@ pub enum FaultKind {
     UnknownSerial,
     /// Statement download: not generated yet.
     StatementNotReady,
+    /// A "not found" refusal before any effect whose signature does not verify: Alipay
+    /// `40004 ACQ.TRADE_NOT_EXIST` with no `sign`, WeChat Pay `404 RESOURCE_NOT_EXISTS` with a
+    /// flipped signature.
+    UnverifiedRefusal,
 }
 
 /// A fault for the next `times` requests to `provider` (optionally only `path` containing text).

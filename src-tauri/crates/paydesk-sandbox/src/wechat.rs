@@ -132,8 +132,30 @@ fn check_auth(
 
 fn transient(st: &Shared, what: &str) -> Option<Response> {
     match st.take_fault(Provider::Wechat, what, |k| {
-        matches!(k, FaultKind::SystemError | FaultKind::RateLimited)
+        matches!(
+            k,
+            FaultKind::SystemError | FaultKind::RateLimited | FaultKind::UnverifiedRefusal
+        )
     })? {
+        FaultKind::UnverifiedRefusal => {
+            let mut r = error(
+                st,
+                StatusCode::NOT_FOUND,
+                "RESOURCE_NOT_EXISTS",
+                "订单不存在",
+                what,
+            );
+            let flipped = r
+                .headers()
+                .get("Wechatpay-Signature")
+                .and_then(|v| v.to_str().ok())
+                .map(flip_b64)
+                .and_then(|s| HeaderValue::from_str(&s).ok());
+            if let Some(v) = flipped {
+                r.headers_mut().insert("Wechatpay-Signature", v);
+            }
+            Some(r)
+        }
         FaultKind::RateLimited => Some(error(
             st,
             StatusCode::TOO_MANY_REQUESTS,
