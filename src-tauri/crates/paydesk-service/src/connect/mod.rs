@@ -260,7 +260,7 @@ pub fn sandbox_path(provider: Provider) -> &'static str {
 pub fn provider_base_url(account: &Account) -> Result<String, ServiceError> {
     let suffix = sandbox_path(account.provider);
     match &account.endpoint {
-        Endpoint::Url(u) => Ok(u.clone()),
+        Endpoint::Url(u) => Ok(provider_url(account.provider, u)),
         Endpoint::SandboxAt(u) => Ok(format!("{}{suffix}", u.trim_end_matches('/'))),
         Endpoint::Sandbox => Err(ServiceError::BadInput(format!(
             "account {} uses the in-process sandbox, which only runs during a download; \
@@ -274,10 +274,65 @@ pub fn provider_base_url(account: &Account) -> Result<String, ServiceError> {
     }
 }
 
+/// An account's URL as its adapter takes it, whichever usual form it was given in: Alipay's
+/// gateway (`https://openapi.alipay.com` gets `/gateway.do`), WeChat Pay's and Stripe's base
+/// without the API version (`…/v3`, `…/v1` are dropped: the adapters add it to each path).
+pub fn provider_url(provider: Provider, url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let version = match provider {
+        Provider::Wechat => "/v3",
+        Provider::Stripe => "/v1",
+        Provider::Alipay | Provider::Manual => "",
+    };
+    let url = match url.strip_suffix(version) {
+        Some(base) if !version.is_empty() => base.trim_end_matches('/'),
+        _ => url,
+    };
+    let has_path = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .contains('/');
+    if provider == Provider::Alipay && !has_path {
+        return format!("{url}/gateway.do");
+    }
+    url.to_string()
+}
+
+/// The `accounts.credentials` keys an account of `provider` calls its provider with: the
+/// required ones, then the optional ones (with their defaults).
+pub fn credential_keys(provider: Provider) -> (&'static [&'static str], &'static [&'static str]) {
+    match provider {
+        Provider::Alipay => (
+            &[
+                "app_id",
+                "pid",
+                "app_private_key_file",
+                "alipay_public_key_file",
+            ],
+            &[],
+        ),
+        Provider::Wechat => (
+            &[
+                "mchid",
+                "merchant_serial",
+                "merchant_private_key_file",
+                "apiv3_key_file",
+            ],
+            &[],
+        ),
+        Provider::Stripe => (&["secret_key_file"], &["order_metadata_key"]),
+        Provider::Manual => (&[], &[]),
+    }
+}
+
 fn missing(account: &Account, key: &str) -> ServiceError {
+    let (required, _) = credential_keys(account.provider);
     ServiceError::BadInput(format!(
-        "account {}: key `accounts.credentials.{key}` is required to talk to {}",
-        account.name, account.provider
+        "account {}: key `accounts.credentials.{key}` is missing; {} calls need [accounts.credentials] {} (files are read relative to the workspace), or keep the keys in the key vault instead: `paydesk keys import --account {} --purpose … --file …`",
+        account.name,
+        account.provider,
+        required.join(", "),
+        account.name
     ))
 }
 
@@ -311,6 +366,7 @@ fn files_config(w: &Workspace, account: &Account) -> Result<ProviderConfig, Serv
             account.name
         )));
     };
+    let url = &provider_url(account.provider, url);
     let required = |key: &str| {
         account
             .credential(key)
@@ -351,4 +407,145 @@ fn files_config(w: &Workspace, account: &Account) -> Result<ProviderConfig, Serv
             )))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_urls_take_the_base_or_the_full_url() {
+        for (provider, given, expected) in [
+            (
+                Provider::Alipay,
+                "https://openapi.alipay.com",
+                "https://openapi.alipay.com/gateway.do",
+            ),
+            (
+                Provider::Alipay,
+                "https://openapi.alipay.com/",
+                "https://openapi.alipay.com/gateway.do",
+            ),
+            (
+                Provider::Alipay,
+                "https://openapi.alipay.com/gateway.do",
+                "https://openapi.alipay.com/gateway.do",
+            ),
+            (
+                Provider::Alipay,
+                "https://openapi.alipay.com/gateway.do/",
+                "https://openapi.alipay.com/gateway.do",
+            ),
+            (
+                Provider::Wechat,
+                "https://api.mch.weixin.qq.com",
+                "https://api.mch.weixin.qq.com",
+            ),
+            (
+                Provider::Wechat,
+                "https://api.mch.weixin.qq.com/",
+                "https://api.mch.weixin.qq.com",
+            ),
+            (
+                Provider::Wechat,
+                "https://api.mch.weixin.qq.com/v3",
+                "https://api.mch.weixin.qq.com",
+            ),
+            (
+                Provider::Wechat,
+                "https://api.mch.weixin.qq.com/v3/",
+                "https://api.mch.weixin.qq.com",
+            ),
+            (
+                Provider::Stripe,
+                "https://api.stripe.com",
+                "https://api.stripe.com",
+            ),
+            (
+                Provider::Stripe,
+                "https://api.stripe.com/v1",
+                "https://api.stripe.com",
+            ),
+            (
+                Provider::Stripe,
+                "https://api.stripe.com/v1/",
+                "https://api.stripe.com",
+            ),
+            (
+                Provider::Stripe,
+                "https://api.stripe.com/",
+                "https://api.stripe.com",
+            ),
+        ] {
+            assert_eq!(
+                provider_url(provider, given),
+                expected,
+                "{provider} {given}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_provider_url_form_reaches_the_same_adapter_url() {
+        let template = crate::context::workspace::template_config(true);
+        let dir = std::env::temp_dir();
+        for (provider, forms) in [
+            (
+                Provider::Alipay,
+                [
+                    "https://openapi.alipay.com",
+                    "https://openapi.alipay.com/gateway.do",
+                ],
+            ),
+            (
+                Provider::Wechat,
+                [
+                    "https://api.mch.weixin.qq.com",
+                    "https://api.mch.weixin.qq.com/v3",
+                ],
+            ),
+            (
+                Provider::Stripe,
+                ["https://api.stripe.com/", "https://api.stripe.com/v1"],
+            ),
+        ] {
+            let urls: Vec<String> = forms
+                .iter()
+                .map(|form| {
+                    let text = template.replacen(
+                        "endpoint = \"sandbox\"",
+                        &format!("endpoint = \"{form}\""),
+                        3,
+                    );
+                    let cfg = crate::context::config::Config::parse(&text, &dir).expect("parses");
+                    let account = cfg
+                        .accounts
+                        .iter()
+                        .find(|a| a.provider == provider)
+                        .expect("account");
+                    provider_base_url(account).expect("a URL")
+                })
+                .collect();
+            assert_eq!(urls[0], urls[1], "{provider}");
+        }
+    }
+
+    #[test]
+    fn a_missing_credential_names_every_key_and_the_vault() {
+        let dir = std::env::temp_dir();
+        let cfg = crate::context::config::Config::parse(
+            &crate::context::workspace::template_config(true),
+            &dir,
+        )
+        .expect("parses");
+        for account in &cfg.accounts {
+            let (required, _) = credential_keys(account.provider);
+            let text = missing(account, required[0]).to_string();
+            for key in required {
+                assert!(text.contains(key), "{text} names {key}");
+            }
+            assert!(text.contains("paydesk keys import"), "{text}");
+            assert!(text.contains(&account.name), "{text}");
+        }
+    }
 }
