@@ -2,11 +2,8 @@
 //! moment, on SQLite and on PostgreSQL: exactly one succeeds, the other is refused with a
 //! reason naming the refundable amount, and the provider holds exactly one refund.
 
-#[path = "../../paydesk-service/tests/refund_support/mod.rs"]
-mod refund_support;
-
 use paydesk_sandbox::SandboxHandle;
-use refund_support::*;
+use paydesk_testkit::refunds::*;
 use serde_json::Value;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};

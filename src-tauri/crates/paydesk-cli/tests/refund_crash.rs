@@ -5,12 +5,9 @@
 //! (`GET /_control/refunds?order_no=`) shows exactly one refund for the intent, with the
 //! right amount, and Paydesk's record agrees.
 
-#[path = "../../paydesk-service/tests/refund_support/mod.rs"]
-mod refund_support;
-
 use paydesk_core::Provider;
 use paydesk_sandbox::{Fault, FaultKind, SandboxHandle};
-use refund_support::*;
+use paydesk_testkit::refunds::*;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Output, Stdio};
