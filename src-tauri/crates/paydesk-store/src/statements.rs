@@ -6,7 +6,7 @@ use crate::error::{DbContext, Result, StoreError};
 use chrono::{DateTime, Utc};
 use paydesk_core::{BillDate, Provider, SourceRef, StatementLine};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 /// A statement file about to be saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +134,26 @@ impl AppDb {
     ) -> Result<SavedStatement> {
         let op = "save statement";
         let object = format!("{} of {} {}", s.file_name, s.account, s.bill_date);
+        let mut tx = self.begin_write(op, &object).await?;
+        let saved = self.save_statement_in(&mut tx, s, lines).await?;
+        if saved.unchanged {
+            tx.rollback().await.ctx(op, &object)?;
+        } else {
+            tx.commit().await.ctx(op, &object)?;
+        }
+        Ok(saved)
+    }
+
+    /// [`AppDb::save_statement`] inside the caller's transaction: nothing is visible (and
+    /// the day's current statement does not change) until the caller commits.
+    pub(crate) async fn save_statement_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        s: &NewStatement,
+        lines: &[StatementLine],
+    ) -> Result<SavedStatement> {
+        let op = "save statement";
+        let object = format!("{} of {} {}", s.file_name, s.account, s.bill_date);
         if s.account.trim().is_empty() {
             return Err(StoreError::Invalid {
                 what: "statement".into(),
@@ -142,7 +162,6 @@ impl AppDb {
         }
         let date = date_text(s.bill_date);
         let now = now_ms();
-        let mut tx = self.begin_write(op, &object).await?;
 
         // Takes the (account, day) row lock on PostgreSQL so concurrent imports serialize.
         sqlx::query(
@@ -153,7 +172,7 @@ impl AppDb {
         .bind(s.account.as_str())
         .bind(date.as_str())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .ctx(op, &object)?;
 
@@ -164,13 +183,12 @@ impl AppDb {
         ))
         .bind(s.account.as_str())
         .bind(date.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .ctx(op, &object)?;
         let current = current.as_ref().map(statement_from_row).transpose()?;
         if let Some(cur) = &current {
             if cur.content_sha256.eq_ignore_ascii_case(&s.content_sha256) {
-                tx.rollback().await.ctx(op, &object)?;
                 return Ok(SavedStatement {
                     id: cur.id,
                     unchanged: true,
@@ -195,7 +213,7 @@ impl AppDb {
         .bind(s.imported_by.as_str())
         .bind(now)
         .bind(i64_of(lines.len() as u64))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .ctx(op, &object)?
         .try_get("id")
@@ -217,7 +235,7 @@ impl AppDb {
                 q = bind_line(q, id, seq, l, s);
                 seq += 1;
             }
-            q.execute(&mut *tx)
+            q.execute(&mut **tx)
                 .await
                 .ctx(op, format!("lines of {object}"))?;
         }
@@ -227,7 +245,7 @@ impl AppDb {
             sqlx::query("UPDATE statements SET superseded_by = $1 WHERE id = $2")
                 .bind(id)
                 .bind(old)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .ctx(op, &object)?;
         }
@@ -237,10 +255,9 @@ impl AppDb {
         .bind(id)
         .bind(s.account.as_str())
         .bind(date.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .ctx(op, &object)?;
-        tx.commit().await.ctx(op, &object)?;
         Ok(SavedStatement {
             id,
             unchanged: false,
@@ -431,6 +448,7 @@ async fn read_lines_where(
                     .unwrap_or_else(|| st.file_name.clone()),
                 line: r.u64("source_line")?,
             },
+            fee_base: None,
         });
     }
     Ok(out)
