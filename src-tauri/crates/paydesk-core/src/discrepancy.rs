@@ -181,6 +181,13 @@ pub enum MatchRule {
     ProviderTxnId,
     MerchantRefundNo,
     ProviderRefundId,
+    /// Stripe: the line's PaymentIntent id (`pi_...`) is the order's provider_txn_id.
+    PaymentIntentId,
+    /// The line's charge or PaymentIntent id is the order's customer_ref.
+    CustomerRef,
+    /// A refund line without a usable refund number (Alipay uses the trade's out_trade_no):
+    /// the local refund of the same order, amount and day.
+    OrderAmountDay,
     /// Fee and payout lines move the balance; no order is expected for them.
     BalanceMovement,
     /// Order paid within the timing window before midnight, line expected next day.
