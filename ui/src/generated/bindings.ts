@@ -87,7 +87,17 @@ merchant_refund_no: string | null,
 /**
  * The provider's status word for the line, as written ("SUCCESS", "REFUND", "交易").
  */
-provider_status: string, source: SourceRef, };
+provider_status: string, source: SourceRef, 
+/**
+ * Stripe: the PaymentIntent (`pi_...`) of the line's charge; `provider_txn_id` holds the
+ * charge (`ch_...`).
+ */
+payment_intent_id: string | null, 
+/**
+ * What the customer was charged when it differs from the settlement currency (Stripe's
+ * `customer_facing_amount` / `customer_facing_currency`), signed like `gross`.
+ */
+presentment: Money | null, };
 
 /**
  * The merchant's view of an order's payment state.
@@ -182,7 +192,7 @@ export type OutcomeClass = "matched" | "provider_only" | "order_only" | "amount_
 /**
  * Which rule tied a line to a record, so a reviewer can ask "why was this matched?".
  */
-export type MatchRule = "no_counterpart" | "merchant_order_no" | "provider_txn_id" | "merchant_refund_no" | "provider_refund_id" | "balance_movement" | "date_window";
+export type MatchRule = "no_counterpart" | "merchant_order_no" | "provider_txn_id" | "merchant_refund_no" | "provider_refund_id" | "payment_intent_id" | "customer_ref" | "order_amount_day" | "balance_movement" | "date_window";
 
 /**
  * Review state of a discrepancy.
