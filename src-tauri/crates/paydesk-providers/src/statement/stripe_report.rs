@@ -15,7 +15,7 @@ use super::text::{
 };
 use super::{write_err, ParseContext, ParseOptions, RowSource, StatementError};
 use paydesk_core::domain::{LineKind, SourceRef, StatementLine};
-use paydesk_core::money::{parse_fee_milli, parse_minor, Currency, MoneyError};
+use paydesk_core::money::{parse_fee_milli, parse_minor, Currency, Money, MoneyError};
 use std::io::{BufRead, Write};
 
 struct Cols {
@@ -28,6 +28,9 @@ struct Cols {
     category: Col,
     source: Option<Col>,
     charge: Option<Col>,
+    payment_intent: Option<Col>,
+    facing_amount: Option<Col>,
+    facing_currency: Option<Col>,
     order: Option<Col>,
     refund: Option<Col>,
 }
@@ -79,6 +82,9 @@ impl<'a> StripeParser<'a> {
             category: h.require("reporting_category", f)?,
             source: h.find("source_id"),
             charge: h.find("charge_id"),
+            payment_intent: h.find("payment_intent_id"),
+            facing_amount: h.find("customer_facing_amount"),
+            facing_currency: h.find("customer_facing_currency"),
             order: h.find(&self.opts.stripe_order_column),
             refund: h.find(&self.opts.stripe_refund_column),
         });
@@ -135,6 +141,26 @@ impl<'a> StripeParser<'a> {
         } else {
             (gross, fee, net)
         };
+        // What the customer was charged, kept only when it is another currency than the
+        // settlement one (a JPY order settled in USD); signed like gross.
+        let facing_currency = cell(&c.facing_currency);
+        let facing_amount = cell(&c.facing_amount);
+        let presentment = match (&c.facing_amount, facing_amount.is_empty()) {
+            (Some(col), false) if !facing_currency.is_empty() => {
+                let cur = Currency::parse(facing_currency).map_err(|e| {
+                    let name = c.facing_currency.as_ref().map(|c| c.name.as_str());
+                    err(f, Some(line), name, e.to_string())
+                })?;
+                let amount = parse_minor(facing_amount, cur).map_err(|e| money(col, e))?;
+                let amount = if gross < 0 {
+                    -amount.abs()
+                } else {
+                    amount.abs()
+                };
+                (cur != currency).then(|| Money::new(amount, cur))
+            }
+            _ => None,
+        };
         let source = cell(&c.source);
         let charge = cell(&c.charge);
         let txn_id = rec.get(c.txn.idx);
@@ -150,8 +176,8 @@ impl<'a> StripeParser<'a> {
                 )
             })?;
         Ok(StatementLine {
-            payment_intent_id: None,
-            presentment: None,
+            payment_intent_id: opt_string(cell(&c.payment_intent)),
+            presentment,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
             provider_txn_id: provider_txn_id.to_string(),

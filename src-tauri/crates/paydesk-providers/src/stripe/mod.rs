@@ -303,10 +303,21 @@ impl StripeAdapter {
                 String::new(),
                 String::new(),
             );
+            // customer_facing_amount / _currency: the charge's (or refund's) own amount and
+            // currency, which differ from the balance transaction's when Stripe converted.
+            let mut facing = (currency.format_minor(amount), currency);
             match t.get("source") {
                 Some(Value::String(sid)) => source_id = sid.clone(),
                 Some(src @ Value::Object(_)) => {
                     let ss = |k: &str| src.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    let src_amount = src.get("amount").and_then(Value::as_i64);
+                    let src_currency = Currency::parse(&ss("currency")).ok();
+                    if let (Some(a), Some(c)) = (src_amount, src_currency) {
+                        if matches!(ss("object").as_str(), "charge" | "refund") {
+                            let a = if amount < 0 { -a.abs() } else { a.abs() };
+                            facing = (c.format_minor(a), c);
+                        }
+                    }
                     let meta = |k: &str| {
                         src.pointer(&format!("/metadata/{k}"))
                             .and_then(Value::as_str)
@@ -365,14 +376,14 @@ impl StripeAdapter {
                 fmt_t(available),
                 fmt_t(available),
                 currency.code().to_ascii_lowercase(),
-                gross.clone(),
+                gross,
                 currency.format_minor(fee),
                 currency.format_minor(net),
                 category,
                 source_id,
                 s("description"),
-                gross,
-                currency.code().to_ascii_lowercase(),
+                facing.0,
+                facing.1.code().to_ascii_lowercase(),
                 String::new(),
                 charge_id,
                 pi_id,
