@@ -17,8 +17,8 @@ pub use domain::{
     StatementLine,
 };
 pub use matcher::{
-    discrepancy_key, local_key, match_day, DiscrepancyDraft, FeeRule, MatchInput, MatchResult,
-    MatchSettings, Outcome,
+    discrepancy_key, line_key_ordinals, local_key, match_day, with_ordinal, DiscrepancyDraft,
+    FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
 };
 pub use money::{AmountUnit, Currency, Money, MoneyError};
 pub use refund::RefundState;

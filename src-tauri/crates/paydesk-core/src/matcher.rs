@@ -164,6 +164,34 @@ pub fn discrepancy_key(
     }
 }
 
+/// Each line's place (1-based, in file order) among the lines whose
+/// [`discrepancy_key`] is the same: a dispute and its reversal on one charge, or two
+/// adjustments of one payment, share the key of the charge. Counted over all lines, matched
+/// or not, so a re-run of the same file gives every line the same ordinal.
+pub fn line_key_ordinals(lines: &[StatementLine]) -> Vec<u32> {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    lines
+        .iter()
+        .map(|l| {
+            let n = seen
+                .entry(discrepancy_key(OutcomeClass::Matched, Some(l), None, None))
+                .or_insert(0);
+            *n += 1;
+            *n
+        })
+        .collect()
+}
+
+/// A line's own key: the first line of a key keeps it unchanged (so existing reviewers'
+/// notes are still found); the n-th line with the same key gets `#n`.
+pub fn with_ordinal(key: String, ordinal: u32) -> String {
+    if ordinal <= 1 {
+        key
+    } else {
+        format!("{key}#{ordinal}")
+    }
+}
+
 /// Matches one account's day.
 pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
     let mut orders_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
@@ -650,10 +678,17 @@ impl MatchResult {
         input: &'a MatchInput,
         settings: &'a MatchSettings,
     ) -> impl Iterator<Item = DiscrepancyDraft> + 'a {
+        let ordinals = line_key_ordinals(&input.lines);
         self.outcomes
             .iter()
             .filter(|o| o.class.is_discrepancy())
-            .map(move |o| MatchResult::discrepancy(o, input, settings))
+            .map(move |o| {
+                let mut d = MatchResult::discrepancy(o, input, settings);
+                if let Some(n) = o.line.and_then(|i| ordinals.get(i as usize)) {
+                    d.key = with_ordinal(d.key, *n);
+                }
+                d
+            })
     }
 }
 
