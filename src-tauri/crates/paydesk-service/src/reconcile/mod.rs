@@ -139,6 +139,20 @@ impl From<&DiscrepancyDraft> for DiscrepancyOut {
     }
 }
 
+/// The account's parse options: a Stripe account's `order_metadata_key` names the report's
+/// order column (`payment_metadata[<key>]`), for files and downloads alike.
+pub fn parse_options(account: &Account) -> statement::ParseOptions {
+    let mut opts = statement::ParseOptions::default();
+    if let Some(key) = account
+        .credential("order_metadata_key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        opts.stripe_order_column = format!("payment_metadata[{key}]");
+    }
+    opts
+}
+
 /// Parses a statement for an account, checking the file really is that account's kind of
 /// statement and that its lines belong to the day.
 pub fn parse_for_account(
@@ -173,7 +187,7 @@ pub fn parse_for_account(
         currency: account.currency,
         timezone: account.timezone,
     };
-    let parsed = statement::parse_statement(bytes, &format, &ctx)
+    let parsed = statement::parse_statement_with(bytes, &format, &ctx, &parse_options(account))
         .map_err(|e| ServiceError::BadInput(e.to_string()))?;
     // Lines booked more than a day away from the statement's date mean the wrong file or the
     // wrong --date; refuse rather than report every order as 短款.
@@ -564,8 +578,9 @@ async fn gather_input(
                 .as_deref()
                 .is_none_or(|no| !known_orders.contains(no))
         })
-        .map(|l| l.provider_txn_id.clone())
-        .filter(|t| !known_txns.contains(t.as_str()))
+        // The charge id, and the PaymentIntent id many shops store instead.
+        .flat_map(|l| std::iter::once(l.provider_txn_id.clone()).chain(l.payment_intent_id.clone()))
+        .filter(|t| !t.is_empty() && !known_txns.contains(t.as_str()))
         .collect();
     wanted_txns.sort();
     wanted_txns.dedup();
