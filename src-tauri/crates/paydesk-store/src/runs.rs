@@ -5,11 +5,9 @@ use crate::codec::{
 };
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
-use crate::statements::{NewStatement, SavedStatement};
 use chrono::{DateTime, Utc};
 use paydesk_core::{
     BillDate, DiscrepancyDraft, MatchRule, OutcomeClass, Provider, ResolutionKind, ReviewState,
-    StatementLine,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -511,65 +509,6 @@ impl AppDb {
     ) -> Result<RunRecord> {
         let op = "save run of";
         let object = format!("{} {}", run.account, run.bill_date);
-        let mut tx = self.begin_write(op, &object).await?;
-        let record = self
-            .save_run_in(&mut tx, lock, run, outcomes, discrepancies, closes)
-            .await?;
-        tx.commit().await.ctx(op, &object)?;
-        Ok(record)
-    }
-
-    /// Saves the statement ([`AppDb::save_statement`]: unchanged content is not stored
-    /// twice, changed content supersedes the day's current statement) and the run of it
-    /// ([`AppDb::save_run`], `run.statement_id` is replaced by the saved statement's id) in
-    /// ONE transaction: the import becomes the day's current statement only together with
-    /// its run, and a failure anywhere leaves the database as it was.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn save_statement_and_run(
-        &self,
-        lock: &RunLock,
-        statement: &NewStatement,
-        lines: &[StatementLine],
-        run: &NewRun,
-        outcomes: &[OutcomeRow],
-        discrepancies: &[NewDiscrepancy],
-        closes: &CarryOverCloses,
-    ) -> Result<(SavedStatement, RunRecord)> {
-        let op = "save run of";
-        let object = format!("{} {}", run.account, run.bill_date);
-        if statement.account != run.account || statement.bill_date != run.bill_date {
-            return Err(StoreError::Invalid {
-                what: format!("statement {}", statement.file_name),
-                reason: format!(
-                    "it is for {} {}, the run for {} {}",
-                    statement.account, statement.bill_date, run.account, run.bill_date
-                ),
-            });
-        }
-        let mut tx = self.begin_write(op, &object).await?;
-        let saved = self.save_statement_in(&mut tx, statement, lines).await?;
-        let run = NewRun {
-            statement_id: saved.id,
-            ..run.clone()
-        };
-        let record = self
-            .save_run_in(&mut tx, lock, &run, outcomes, discrepancies, closes)
-            .await?;
-        tx.commit().await.ctx(op, &object)?;
-        Ok((saved, record))
-    }
-
-    async fn save_run_in(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        lock: &RunLock,
-        run: &NewRun,
-        outcomes: &[OutcomeRow],
-        discrepancies: &[NewDiscrepancy],
-        closes: &CarryOverCloses,
-    ) -> Result<RunRecord> {
-        let op = "save run of";
-        let object = format!("{} {}", run.account, run.bill_date);
         if lock.account != run.account || lock.date != run.bill_date {
             return Err(lock_lost(
                 lock,
@@ -605,6 +544,7 @@ impl AppDb {
         let date = date_text(run.bill_date);
         let now = now_ms();
         let actor = run.started_by.clone();
+        let mut tx = self.begin_write(op, &object).await?;
 
         // The lock must still be ours; touching the row also blocks a take-over on
         // PostgreSQL until this transaction ends.
@@ -614,7 +554,7 @@ impl AppDb {
         .bind(lock.account.as_str())
         .bind(date.as_str())
         .bind(lock.token.as_str())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .ctx(op, &object)?;
         if held.rows_affected() != 1 {
@@ -640,13 +580,13 @@ impl AppDb {
         .bind(ms(run.finished_at))
         .bind(counts_json)
         .bind(run.totals_json.to_string())
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await
         .ctx(op, &object)?
         .try_get("id")
         .ctx(op, &object)?;
 
-        insert_outcomes(tx, self.backend, run_id, outcomes).await?;
+        insert_outcomes(&mut tx, self.backend, run_id, outcomes).await?;
 
         // Existing discrepancies of the day.
         let rows = sqlx::query(&format!(
@@ -654,7 +594,7 @@ impl AppDb {
         ))
         .bind(run.account.as_str())
         .bind(date.as_str())
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await
         .ctx(op, &object)?;
         let mut existing: HashMap<String, Existing> = HashMap::with_capacity(rows.len());
@@ -794,12 +734,12 @@ impl AppDb {
                 .bind(resolution.as_deref())
                 .bind(auto_closed.as_deref())
                 .bind(ex.id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .ctx(op, format!("discrepancy {key} of {object}"))?;
         }
         update_ids(
-            tx,
+            &mut tx,
             self.backend,
             "last_run_id = ?",
             &[crate::codec::Param::I64(run_id)],
@@ -843,7 +783,7 @@ impl AppDb {
         gone_only.sort_unstable();
         gone_resolve.sort_unstable();
         update_ids(
-            tx,
+            &mut tx,
             self.backend,
             "present = 0, updated_at = ?",
             &[crate::codec::Param::I64(now)],
@@ -852,7 +792,7 @@ impl AppDb {
         )
         .await?;
         update_ids(
-            tx,
+            &mut tx,
             self.backend,
             "present = 0, updated_at = ?, state = ?, resolution = ?, auto_closed = 'gone'",
             &[
@@ -885,7 +825,7 @@ impl AppDb {
                 q = bind_new(q, &discrepancies[*i], keys[*i].as_str(), data, &ctx);
             }
             let rows = q
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *tx)
                 .await
                 .ctx(op, format!("new discrepancies of {object}"))?;
             for row in &rows {
@@ -930,7 +870,7 @@ impl AppDb {
                     q = q.bind(*k);
                 }
                 let rows = q
-                    .fetch_all(&mut **tx)
+                    .fetch_all(&mut *tx)
                     .await
                     .ctx(op, format!("carry-overs of {} {prev}", run.account))?;
                 for row in &rows {
@@ -967,7 +907,7 @@ impl AppDb {
                 ids.push(id);
             }
             update_ids(
-                tx,
+                &mut tx,
                 self.backend,
                 "updated_at = ?, state = ?, resolution = ?, auto_closed = 'carry_over'",
                 &[
@@ -981,7 +921,9 @@ impl AppDb {
             .await?;
         }
 
-        insert_history(tx, self.backend, &history, op).await?;
+        insert_history(&mut tx, self.backend, &history, op).await?;
+        tx.commit().await.ctx(op, &object)?;
+
         Ok(RunRecord {
             id: run_id,
             account: run.account.clone(),

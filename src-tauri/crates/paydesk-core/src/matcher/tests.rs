@@ -467,3 +467,58 @@ fn keys_name_the_item_not_the_class() {
         "outcome:order_only"
     );
 }
+
+/// The provider booked at 23:59:55 on the 22nd, the shop's notification says 00:00:20 on the
+/// 23rd: matched on the 22nd (the line names the order), so never 短款 on the 23rd although the
+/// 23rd's mirror window holds the order again. The same for a refund.
+#[test]
+fn matched_the_day_before_is_never_missing_the_day_after() {
+    let day2 = BillDate::parse("2026-11-23").expect("date");
+    let early = order("SO-EARLY", 800, OrderStatus::Paid, "2026-11-23 00:00:20");
+    let early_refund = refund("RF-EARLY", "SO-OLD", 300, "2026-11-23 00:00:30");
+    let input = MatchInput {
+        lines: vec![],
+        orders: vec![early.clone()],
+        refunds: vec![early_refund.clone()],
+        settled_orders: HashSet::from(["SO-EARLY".to_string()]),
+        settled_refunds: HashSet::from(["RF-EARLY".to_string()]),
+        window: Some(day2.utc_bounds(chrono_tz::Asia::Shanghai)),
+        ..Default::default()
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert!(r.outcomes.is_empty(), "{:?}", classes(&r));
+
+    // Without that knowledge the same day reports both as missing: the rule is what helps.
+    let input = MatchInput {
+        settled_orders: HashSet::new(),
+        settled_refunds: HashSet::new(),
+        ..input
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert_eq!(
+        classes(&r),
+        vec![OutcomeClass::OrderOnly, OutcomeClass::RefundOnlyLocal]
+    );
+
+    // A settled order that a line of today names again is still a second payment.
+    let mut dup = line(
+        "T-2",
+        Some("SO-EARLY"),
+        LineKind::Payment,
+        800,
+        "2026-11-23 08:00:00",
+    );
+    dup.fee_milli = 800 * 6;
+    let input = MatchInput {
+        lines: vec![dup],
+        orders: vec![Order {
+            provider_txn_id: Some("T-1".into()),
+            ..early
+        }],
+        settled_orders: HashSet::from(["SO-EARLY".to_string()]),
+        window: Some(day2.utc_bounds(chrono_tz::Asia::Shanghai)),
+        ..Default::default()
+    };
+    let r = match_day(&input, &MatchSettings::default());
+    assert_eq!(classes(&r), vec![OutcomeClass::DuplicatePayment]);
+}

@@ -139,20 +139,6 @@ impl From<&DiscrepancyDraft> for DiscrepancyOut {
     }
 }
 
-/// The account's parse options: a Stripe account's `order_metadata_key` names the report's
-/// order column (`payment_metadata[<key>]`), for files and downloads alike.
-pub fn parse_options(account: &Account) -> statement::ParseOptions {
-    let mut opts = statement::ParseOptions::default();
-    if let Some(key) = account
-        .credential("order_metadata_key")
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        opts.stripe_order_column = format!("payment_metadata[{key}]");
-    }
-    opts
-}
-
 /// Parses a statement for an account, checking the file really is that account's kind of
 /// statement and that its lines belong to the day.
 pub fn parse_for_account(
@@ -187,7 +173,7 @@ pub fn parse_for_account(
         currency: account.currency,
         timezone: account.timezone,
     };
-    let parsed = statement::parse_statement_with(bytes, &format, &ctx, &parse_options(account))
+    let parsed = statement::parse_statement(bytes, &format, &ctx)
         .map_err(|e| ServiceError::BadInput(e.to_string()))?;
     // Lines booked more than a day away from the statement's date mean the wrong file or the
     // wrong --date; refuse rather than report every order as 短款.
@@ -365,24 +351,35 @@ async fn run_locked(
         timings.insert(name.to_string(), clock.elapsed().as_millis() as u64);
         clock = std::time::Instant::now();
     };
-    // The statement is saved with the run, in the run's transaction (below): an import
-    // becomes the day's current statement only together with a successful run.
-    let new_statement = NewStatement {
-        account: account.name.clone(),
-        provider: account.provider,
-        bill_date: req.date,
-        file_name: file_name.to_string(),
-        format: format_name.to_string(),
-        content_sha256: parsed.content_sha256.clone(),
-        source: source.to_string(),
-        imported_by: req.actor.username.clone(),
-    };
+    // Storing the statement's lines belongs to the parse step: stages only move forward.
+    if lock.is_some() {
+        let saved = db
+            .save_statement(
+                &NewStatement {
+                    account: account.name.clone(),
+                    provider: account.provider,
+                    bill_date: req.date,
+                    file_name: file_name.to_string(),
+                    format: format_name.to_string(),
+                    content_sha256: parsed.content_sha256.clone(),
+                    source: source.to_string(),
+                    imported_by: req.actor.username.clone(),
+                },
+                &parsed.lines,
+            )
+            .await?;
+        info.statement_id = Some(saved.id);
+        info.unchanged = saved.unchanged;
+        info.superseded = saved.superseded;
+    }
+    lap("save_statement", &mut timings_ms);
     progress.check_cancelled()?;
 
     progress.update(Stage::Match, 0, Some(parsed.lines.len() as u64));
     let (carried_orders, carried_refunds) =
         db.open_carry_overs(&account.name, req.date.pred()).await?;
-    let input = gather_input(
+    let settings = account.match_settings(&config.tolerances);
+    let mut input = gather_input(
         mirror,
         db,
         account,
@@ -390,10 +387,14 @@ async fn run_locked(
         parsed.lines,
         carried_orders,
         carried_refunds,
+        settings.timing_window,
     )
     .await?;
+    // Midnight crossings: what the previous day's statement already settled is never
+    // expected again today.
+    (input.settled_orders, input.settled_refunds) =
+        db.settled_on(&account.name, req.date.pred()).await?;
     lap("read_mirror", &mut timings_ms);
-    let settings = account.match_settings(&config.tolerances);
     let result = match_day(&input, &settings);
     progress.update(
         Stage::Match,
@@ -410,27 +411,14 @@ async fn run_locked(
         matched: Vec::new(),
         still_missing: Vec::new(),
     };
-    // Every discrepancy has its own key, and its outcome row carries that key: a line whose
-    // key another line of the file shares gets its ordinal (`#2`, ...).
-    let key_ordinals = paydesk_core::line_key_ordinals(&input.lines);
-    let mut used_keys: HashSet<String> = HashSet::new();
     for (seq, outcome) in result.outcomes.iter().enumerate() {
         let line = outcome.line.map(|i| &input.lines[i as usize]);
         let order = outcome.order.map(|i| &input.orders[i as usize]);
         let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
-        let draft = outcome.class.is_discrepancy().then(|| {
-            let mut d = MatchResult::discrepancy(outcome, &input, &settings);
-            if let Some(n) = outcome.line.and_then(|i| key_ordinals.get(i as usize)) {
-                d.key = paydesk_core::with_ordinal(d.key, *n);
-            }
-            let base = d.key.clone();
-            let mut n = 1;
-            while !used_keys.insert(d.key.clone()) {
-                n += 1;
-                d.key = format!("{base}#{n}");
-            }
-            d
-        });
+        let draft = outcome
+            .class
+            .is_discrepancy()
+            .then(|| MatchResult::discrepancy(outcome, &input, &settings));
         if outcome.closes_carry_over {
             if let Some(key) = paydesk_core::local_key(order, refund) {
                 if matches!(
@@ -480,7 +468,7 @@ async fn run_locked(
         .unwrap_or(0);
     lap("match", &mut timings_ms);
     let mut run_id = None;
-    if let Some(lock) = lock {
+    if let (Some(lock), Some(statement_id)) = (lock, info.statement_id) {
         progress.update(Stage::Save, 0, Some(outcome_rows.len() as u64));
         let new_discrepancies: Vec<NewDiscrepancy> = drafts
             .iter()
@@ -492,17 +480,14 @@ async fn run_locked(
                 due_at: config.due_at(now, d.amount_at_stake()),
             })
             .collect();
-        let (saved, record) = db
-            .save_statement_and_run(
+        let record = db
+            .save_run(
                 lock,
-                &new_statement,
-                &input.lines,
                 &NewRun {
                     account: account.name.clone(),
                     provider: account.provider,
                     bill_date: req.date,
-                    // Replaced by the id of the statement saved in the same transaction.
-                    statement_id: 0,
+                    statement_id,
                     statement_sha256: info.sha256.clone(),
                     started_by: req.actor.username.clone(),
                     started_at,
@@ -515,9 +500,6 @@ async fn run_locked(
                 &closes,
             )
             .await?;
-        info.statement_id = Some(saved.id);
-        info.unchanged = saved.unchanged;
-        info.superseded = saved.superseded;
         run_id = Some(record.id);
         lap("save_run", &mut timings_ms);
         progress.update(
@@ -552,11 +534,15 @@ async fn gather_input(
     lines: Vec<StatementLine>,
     carried_orders: HashSet<String>,
     carried_refunds: HashSet<String>,
+    slack: chrono::Duration,
 ) -> Result<MatchInput, ServiceError> {
     let provider = account.provider;
     let window = date.utc_bounds(account.timezone);
+    // Boundary slack: orders and refunds of the first minutes of the next day are candidates
+    // for this day's lines (the provider booked before midnight, the shop's time is after).
+    // The matcher expects only what falls inside the window itself.
     let mut orders = mirror
-        .orders_paid_between(provider, window.0, window.1)
+        .orders_paid_between(provider, window.0, window.1 + slack)
         .await?;
     let mut known_orders: HashSet<String> = orders.iter().map(|o| o.order_no.clone()).collect();
 
@@ -587,9 +573,8 @@ async fn gather_input(
                 .as_deref()
                 .is_none_or(|no| !known_orders.contains(no))
         })
-        // The charge id, and the PaymentIntent id many shops store instead.
-        .flat_map(|l| std::iter::once(l.provider_txn_id.clone()).chain(l.payment_intent_id.clone()))
-        .filter(|t| !t.is_empty() && !known_txns.contains(t.as_str()))
+        .map(|l| l.provider_txn_id.clone())
+        .filter(|t| !known_txns.contains(t.as_str()))
         .collect();
     wanted_txns.sort();
     wanted_txns.dedup();
@@ -599,7 +584,9 @@ async fn gather_input(
         }
     }
 
-    let mut refunds = mirror.refunds_between(provider, window.0, window.1).await?;
+    let mut refunds = mirror
+        .refunds_between(provider, window.0, window.1 + slack)
+        .await?;
     let mut known_refunds: HashSet<String> = refunds.iter().map(|r| r.refund_no.clone()).collect();
     let mut wanted_refunds: Vec<String> = lines
         .iter()
@@ -618,7 +605,7 @@ async fn gather_input(
     // Refunds Paydesk executed itself (origin Paydesk); the mirror's record of the same
     // refund number wins.
     for r in db
-        .paydesk_refunds_between(provider, window.0, window.1)
+        .paydesk_refunds_between(provider, window.0, window.1 + slack)
         .await?
     {
         if known_refunds.insert(r.refund_no.clone()) {
@@ -644,6 +631,8 @@ async fn gather_input(
         refunds,
         carried_orders,
         carried_refunds,
+        settled_orders: HashSet::new(),
+        settled_refunds: HashSet::new(),
         window: Some(window),
     })
 }
