@@ -182,16 +182,48 @@ pub fn discrepancy_key(
     }
 }
 
+/// Each line's place (1-based, in file order) among the lines whose
+/// [`discrepancy_key`] is the same: a dispute and its reversal on one charge, or two
+/// adjustments of one payment, share the key of the charge. Counted over all lines, matched
+/// or not, so a re-run of the same file gives every line the same ordinal.
+pub fn line_key_ordinals(lines: &[StatementLine]) -> Vec<u32> {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    lines
+        .iter()
+        .map(|l| {
+            let n = seen
+                .entry(discrepancy_key(OutcomeClass::Matched, Some(l), None, None))
+                .or_insert(0);
+            *n += 1;
+            *n
+        })
+        .collect()
+}
+
+/// A line's own key: the first line of a key keeps it unchanged (so existing reviewers'
+/// notes are still found); the n-th line with the same key gets `#n`.
+pub fn with_ordinal(key: String, ordinal: u32) -> String {
+    if ordinal <= 1 {
+        key
+    } else {
+        format!("{key}#{ordinal}")
+    }
+}
+
 /// Matches one account's day.
 pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
     let mut orders_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
     let mut orders_by_txn: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
+    let mut orders_by_ref: HashMap<&str, u32> = HashMap::new();
     for (i, order) in input.orders.iter().enumerate() {
         orders_by_no
             .entry(order.order_no.as_str())
             .or_insert(i as u32);
         if let Some(txn) = order.provider_txn_id.as_deref().filter(|t| !t.is_empty()) {
             orders_by_txn.entry(txn).or_insert(i as u32);
+        }
+        if let Some(r) = order.customer_ref.as_deref().filter(|t| !t.is_empty()) {
+            orders_by_ref.entry(r).or_insert(i as u32);
         }
     }
     let mut refunds_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.refunds.len());
@@ -207,6 +239,13 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
         {
             refunds_by_provider_id.entry(id).or_insert(i as u32);
         }
+    }
+    let mut refunds_by_order: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (i, refund) in input.refunds.iter().enumerate() {
+        refunds_by_order
+            .entry(refund.order_no.as_str())
+            .or_default()
+            .push(i as u32);
     }
 
     // Deterministic order: by provider time, then by position in the file.
@@ -230,6 +269,7 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
                 settings,
                 &orders_by_no,
                 &orders_by_txn,
+                &orders_by_ref,
                 &mut order_taken,
             ),
             LineKind::Refund => match_refund(
@@ -238,6 +278,7 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
                 input,
                 &refunds_by_no,
                 &refunds_by_provider_id,
+                &refunds_by_order,
                 &mut refund_taken,
             ),
             LineKind::Fee | LineKind::Payout => Outcome {
@@ -366,20 +407,33 @@ fn match_payment(
     settings: &MatchSettings,
     orders_by_no: &HashMap<&str, u32>,
     orders_by_txn: &HashMap<&str, u32>,
+    orders_by_ref: &HashMap<&str, u32>,
     order_taken: &mut [bool],
 ) -> Outcome {
-    let by_no = line
-        .merchant_order_no
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .and_then(|no| orders_by_no.get(no).copied());
-    let (found, rule) = match by_no {
-        Some(oi) => (Some(oi), MatchRule::MerchantOrderNo),
-        None => match orders_by_txn.get(line.provider_txn_id.as_str()).copied() {
-            Some(oi) => (Some(oi), MatchRule::ProviderTxnId),
-            None => (None, MatchRule::NoCounterpart),
-        },
-    };
+    // The documented order: merchant order number (Stripe metadata) → charge / transaction id
+    // → PaymentIntent id, each in the order's provider_txn_id → either id in its customer_ref.
+    let pi = line.payment_intent_id.as_deref().filter(|p| !p.is_empty());
+    let txn = Some(line.provider_txn_id.as_str()).filter(|t| !t.is_empty());
+    let in_map = |map: &HashMap<&str, u32>, id: Option<&str>| id.and_then(|k| map.get(k).copied());
+    let candidates = [
+        (
+            line.merchant_order_no
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .and_then(|no| orders_by_no.get(no).copied()),
+            MatchRule::MerchantOrderNo,
+        ),
+        (in_map(orders_by_txn, txn), MatchRule::ProviderTxnId),
+        (in_map(orders_by_txn, pi), MatchRule::PaymentIntentId),
+        (
+            in_map(orders_by_ref, txn).or_else(|| in_map(orders_by_ref, pi)),
+            MatchRule::CustomerRef,
+        ),
+    ];
+    let (found, rule) = candidates
+        .into_iter()
+        .find_map(|(oi, rule)| oi.map(|oi| (Some(oi), rule)))
+        .unwrap_or((None, MatchRule::NoCounterpart));
     let Some(oi) = found else {
         return Outcome {
             class: OutcomeClass::ProviderOnly,
@@ -392,17 +446,19 @@ fn match_payment(
     };
     let order = &input.orders[oi as usize];
     let closes_carry_over = input.carried_orders.contains(&order.order_no);
-    let other_txn_recorded = order
-        .provider_txn_id
-        .as_deref()
-        .is_some_and(|t| !t.is_empty() && t != line.provider_txn_id);
+    let other_txn_recorded = order.provider_txn_id.as_deref().is_some_and(|t| {
+        !t.is_empty() && t != line.provider_txn_id && Some(t) != line.payment_intent_id.as_deref()
+    });
+    // A charge presented in the order's currency and settled in another is compared on what
+    // the customer was charged.
+    let (amount, currency) = line_amount_for(line, order.currency);
     let class = if order_taken[oi as usize] || other_txn_recorded {
         OutcomeClass::DuplicatePayment
-    } else if order.currency != line.currency {
+    } else if order.currency != currency {
         OutcomeClass::CurrencyMismatch
     } else if !order.status.counts_as_paid() {
         OutcomeClass::StatusMismatch
-    } else if (line.gross - order.amount).abs() > settings.amount_tolerance_minor {
+    } else if (amount - order.amount).abs() > settings.amount_tolerance_minor {
         OutcomeClass::AmountMismatch
     } else if fee_variance(line, settings).is_some() {
         OutcomeClass::FeeVariance
@@ -423,6 +479,16 @@ fn match_payment(
     }
 }
 
+/// The line's amount and currency to compare with a local item in `local`: the presentment
+/// (customer-facing) amount when the line was settled in another currency and presented in
+/// `local`, else the settlement gross.
+fn line_amount_for(line: &StatementLine, local: Currency) -> (i64, Currency) {
+    match line.presentment {
+        Some(p) if line.currency != local && p.currency == local => (p.minor, p.currency),
+        _ => (line.gross, line.currency),
+    }
+}
+
 /// Charged fee − expected fee, in thousandths of a minor unit, when beyond tolerance.
 fn fee_variance(line: &StatementLine, settings: &MatchSettings) -> Option<i64> {
     let rule = settings
@@ -440,6 +506,7 @@ fn match_refund(
     input: &MatchInput,
     refunds_by_no: &HashMap<&str, u32>,
     refunds_by_provider_id: &HashMap<&str, u32>,
+    refunds_by_order: &HashMap<&str, Vec<u32>>,
     refund_taken: &mut [bool],
 ) -> Outcome {
     let by_no = line
@@ -455,7 +522,10 @@ fn match_refund(
             .and_then(|id| refunds_by_provider_id.get(id).copied())
         {
             Some(ri) => (Some(ri), MatchRule::ProviderRefundId),
-            None => (None, MatchRule::NoCounterpart),
+            None => match refund_by_order_amount_day(line, input, refunds_by_order, refund_taken) {
+                Some(ri) => (Some(ri), MatchRule::OrderAmountDay),
+                None => (None, MatchRule::NoCounterpart),
+            },
         },
     };
     let Some(ri) = found.filter(|ri| !refund_taken[*ri as usize]) else {
@@ -470,7 +540,8 @@ fn match_refund(
     };
     refund_taken[ri as usize] = true;
     let refund = &input.refunds[ri as usize];
-    let class = if refund.currency != line.currency || line.gross.abs() != refund.amount {
+    let (amount, currency) = line_amount_for(line, refund.currency);
+    let class = if refund.currency != currency || amount.abs() != refund.amount {
         OutcomeClass::RefundAmountMismatch
     } else {
         OutcomeClass::Matched
@@ -483,6 +554,34 @@ fn match_refund(
         refund: Some(ri),
         closes_carry_over: input.carried_refunds.contains(&refund.refund_no),
     }
+}
+
+/// A refund line without a usable refund number: Alipay writes the trade's out_trade_no (or
+/// nothing) when the refund was requested without an out_request_no. The local refund of the
+/// same order, currency and amount, booked the same day (or carried over), not yet taken.
+fn refund_by_order_amount_day(
+    line: &StatementLine,
+    input: &MatchInput,
+    refunds_by_order: &HashMap<&str, Vec<u32>>,
+    refund_taken: &[bool],
+) -> Option<u32> {
+    let order_no = line
+        .merchant_order_no
+        .as_deref()
+        .filter(|n| !n.is_empty())?;
+    let number = line.merchant_refund_no.as_deref().unwrap_or("");
+    if !number.is_empty() && number != order_no {
+        return None;
+    }
+    refunds_by_order.get(order_no)?.iter().copied().find(|&ri| {
+        let r = &input.refunds[ri as usize];
+        let (amount, currency) = line_amount_for(line, r.currency);
+        let same_day = match input.window {
+            Some((start, end)) => r.refunded_at >= start && r.refunded_at < end,
+            None => r.refunded_at.date_naive() == line.provider_time.date_naive(),
+        } || input.carried_refunds.contains(&r.refund_no);
+        !refund_taken[ri as usize] && currency == r.currency && amount.abs() == r.amount && same_day
+    })
 }
 
 impl MatchResult {
@@ -535,10 +634,24 @@ impl MatchResult {
         } else {
             order.map(|o| o.amount)
         };
-        let provider_currency = line.map(|l| l.currency);
         let local_currency = refund
             .map(|r| r.currency)
             .or_else(|| order.map(|o| o.currency));
+        // A charge presented in our currency and settled in another: the provider's side is
+        // what the customer was charged.
+        let presented = line
+            .zip(local_currency)
+            .map(|(l, c)| (l, line_amount_for(l, c)))
+            .filter(|(l, (_, c))| *c != l.currency);
+        let provider_amount = match presented {
+            Some((l, (a, _))) if l.kind == LineKind::Refund => Some(a.abs()),
+            Some((_, (a, _))) => Some(a),
+            None => provider_amount,
+        };
+        let provider_currency = match presented {
+            Some((_, (_, c))) => Some(c),
+            None => line.map(|l| l.currency),
+        };
         let currency = provider_currency
             .or(local_currency)
             .unwrap_or(crate::money::Currency::CNY);
@@ -590,10 +703,17 @@ impl MatchResult {
         input: &'a MatchInput,
         settings: &'a MatchSettings,
     ) -> impl Iterator<Item = DiscrepancyDraft> + 'a {
+        let ordinals = line_key_ordinals(&input.lines);
         self.outcomes
             .iter()
             .filter(|o| o.class.is_discrepancy())
-            .map(move |o| MatchResult::discrepancy(o, input, settings))
+            .map(move |o| {
+                let mut d = MatchResult::discrepancy(o, input, settings);
+                if let Some(n) = o.line.and_then(|i| ordinals.get(i as usize)) {
+                    d.key = with_ordinal(d.key, *n);
+                }
+                d
+            })
     }
 }
 
@@ -613,6 +733,13 @@ fn explain(
         }
         MatchRule::MerchantRefundNo => "matched by merchant refund number",
         MatchRule::ProviderRefundId => "matched by provider refund id",
+        MatchRule::PaymentIntentId => {
+            "matched by PaymentIntent id (the line had no usable order number or charge id)"
+        }
+        MatchRule::CustomerRef => "matched by the order's customer reference",
+        MatchRule::OrderAmountDay => {
+            "matched by order, amount and day (the line had no usable refund number)"
+        }
         MatchRule::BalanceMovement => "balance movement, no order expected",
         MatchRule::DateWindow => "paid inside the timing window before the day ended",
         MatchRule::NoCounterpart => {
@@ -689,11 +816,52 @@ fn explain(
             settings.timing_window.num_minutes()
         ),
     };
+    let by = match settlement_note(line, order, refund) {
+        Some(note) => format!("{by}; {note}"),
+        None => by.to_string(),
+    };
     if detail.is_empty() {
-        by.to_string()
+        by
     } else {
         format!("{detail}; {by}")
     }
+}
+
+/// "presented JPY 3000, settled as USD 20.10 at an implied rate of 1 JPY = 0.006484 USD",
+/// when the line was compared on its presentment amount.
+fn settlement_note(
+    line: Option<&StatementLine>,
+    order: Option<&Order>,
+    refund: Option<&LocalRefund>,
+) -> Option<String> {
+    let line = line?;
+    let local = refund
+        .map(|r| r.currency)
+        .or_else(|| order.map(|o| o.currency))?;
+    let (amount, currency) = line_amount_for(line, local);
+    if currency == line.currency {
+        return None;
+    }
+    let ten = |e: u8| 10i128.checked_pow(u32::from(e));
+    // rate = (gross / 10^es) / (amount / 10^ep), to 6 decimals, rounded half up.
+    let num = i128::from(line.gross).abs() * ten(currency.exponent())? * 1_000_000;
+    let den = i128::from(amount).abs() * ten(line.currency.exponent())?;
+    let rate = if den == 0 {
+        "?".to_string()
+    } else {
+        let r = (2 * num + den) / (2 * den);
+        format!("{}.{:06}", r / 1_000_000, r % 1_000_000)
+    };
+    Some(format!(
+        "presented {} {}, settled as {} {} at an implied rate of 1 {} = {} {}",
+        currency.code(),
+        currency.format_minor(amount),
+        line.currency.code(),
+        line.currency.format_minor(line.gross),
+        currency.code(),
+        rate,
+        line.currency.code()
+    ))
 }
 
 #[cfg(test)]

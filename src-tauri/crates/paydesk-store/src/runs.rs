@@ -5,9 +5,11 @@ use crate::codec::{
 };
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
+use crate::statements::{NewStatement, SavedStatement};
 use chrono::{DateTime, Utc};
 use paydesk_core::{
     BillDate, DiscrepancyDraft, MatchRule, OutcomeClass, Provider, ResolutionKind, ReviewState,
+    StatementLine,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -509,6 +511,65 @@ impl AppDb {
     ) -> Result<RunRecord> {
         let op = "save run of";
         let object = format!("{} {}", run.account, run.bill_date);
+        let mut tx = self.begin_write(op, &object).await?;
+        let record = self
+            .save_run_in(&mut tx, lock, run, outcomes, discrepancies, closes)
+            .await?;
+        tx.commit().await.ctx(op, &object)?;
+        Ok(record)
+    }
+
+    /// Saves the statement ([`AppDb::save_statement`]: unchanged content is not stored
+    /// twice, changed content supersedes the day's current statement) and the run of it
+    /// ([`AppDb::save_run`], `run.statement_id` is replaced by the saved statement's id) in
+    /// ONE transaction: the import becomes the day's current statement only together with
+    /// its run, and a failure anywhere leaves the database as it was.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_statement_and_run(
+        &self,
+        lock: &RunLock,
+        statement: &NewStatement,
+        lines: &[StatementLine],
+        run: &NewRun,
+        outcomes: &[OutcomeRow],
+        discrepancies: &[NewDiscrepancy],
+        closes: &CarryOverCloses,
+    ) -> Result<(SavedStatement, RunRecord)> {
+        let op = "save run of";
+        let object = format!("{} {}", run.account, run.bill_date);
+        if statement.account != run.account || statement.bill_date != run.bill_date {
+            return Err(StoreError::Invalid {
+                what: format!("statement {}", statement.file_name),
+                reason: format!(
+                    "it is for {} {}, the run for {} {}",
+                    statement.account, statement.bill_date, run.account, run.bill_date
+                ),
+            });
+        }
+        let mut tx = self.begin_write(op, &object).await?;
+        let saved = self.save_statement_in(&mut tx, statement, lines).await?;
+        let run = NewRun {
+            statement_id: saved.id,
+            ..run.clone()
+        };
+        let record = self
+            .save_run_in(&mut tx, lock, &run, outcomes, discrepancies, closes)
+            .await?;
+        tx.commit().await.ctx(op, &object)?;
+        Ok((saved, record))
+    }
+
+    async fn save_run_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lock: &RunLock,
+        run: &NewRun,
+        outcomes: &[OutcomeRow],
+        discrepancies: &[NewDiscrepancy],
+        closes: &CarryOverCloses,
+    ) -> Result<RunRecord> {
+        let op = "save run of";
+        let object = format!("{} {}", run.account, run.bill_date);
         if lock.account != run.account || lock.date != run.bill_date {
             return Err(lock_lost(
                 lock,
@@ -544,7 +605,6 @@ impl AppDb {
         let date = date_text(run.bill_date);
         let now = now_ms();
         let actor = run.started_by.clone();
-        let mut tx = self.begin_write(op, &object).await?;
 
         // The lock must still be ours; touching the row also blocks a take-over on
         // PostgreSQL until this transaction ends.
@@ -554,7 +614,7 @@ impl AppDb {
         .bind(lock.account.as_str())
         .bind(date.as_str())
         .bind(lock.token.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .ctx(op, &object)?;
         if held.rows_affected() != 1 {
@@ -580,13 +640,13 @@ impl AppDb {
         .bind(ms(run.finished_at))
         .bind(counts_json)
         .bind(run.totals_json.to_string())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .ctx(op, &object)?
         .try_get("id")
         .ctx(op, &object)?;
 
-        insert_outcomes(&mut tx, self.backend, run_id, outcomes).await?;
+        insert_outcomes(tx, self.backend, run_id, outcomes).await?;
 
         // Existing discrepancies of the day.
         let rows = sqlx::query(&format!(
@@ -594,7 +654,7 @@ impl AppDb {
         ))
         .bind(run.account.as_str())
         .bind(date.as_str())
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .ctx(op, &object)?;
         let mut existing: HashMap<String, Existing> = HashMap::with_capacity(rows.len());
@@ -734,12 +794,12 @@ impl AppDb {
                 .bind(resolution.as_deref())
                 .bind(auto_closed.as_deref())
                 .bind(ex.id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .ctx(op, format!("discrepancy {key} of {object}"))?;
         }
         update_ids(
-            &mut tx,
+            tx,
             self.backend,
             "last_run_id = ?",
             &[crate::codec::Param::I64(run_id)],
@@ -783,7 +843,7 @@ impl AppDb {
         gone_only.sort_unstable();
         gone_resolve.sort_unstable();
         update_ids(
-            &mut tx,
+            tx,
             self.backend,
             "present = 0, updated_at = ?",
             &[crate::codec::Param::I64(now)],
@@ -792,7 +852,7 @@ impl AppDb {
         )
         .await?;
         update_ids(
-            &mut tx,
+            tx,
             self.backend,
             "present = 0, updated_at = ?, state = ?, resolution = ?, auto_closed = 'gone'",
             &[
@@ -825,7 +885,7 @@ impl AppDb {
                 q = bind_new(q, &discrepancies[*i], keys[*i].as_str(), data, &ctx);
             }
             let rows = q
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await
                 .ctx(op, format!("new discrepancies of {object}"))?;
             for row in &rows {
@@ -870,7 +930,7 @@ impl AppDb {
                     q = q.bind(*k);
                 }
                 let rows = q
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut **tx)
                     .await
                     .ctx(op, format!("carry-overs of {} {prev}", run.account))?;
                 for row in &rows {
@@ -907,7 +967,7 @@ impl AppDb {
                 ids.push(id);
             }
             update_ids(
-                &mut tx,
+                tx,
                 self.backend,
                 "updated_at = ?, state = ?, resolution = ?, auto_closed = 'carry_over'",
                 &[
@@ -921,9 +981,7 @@ impl AppDb {
             .await?;
         }
 
-        insert_history(&mut tx, self.backend, &history, op).await?;
-        tx.commit().await.ctx(op, &object)?;
-
+        insert_history(tx, self.backend, &history, op).await?;
         Ok(RunRecord {
             id: run_id,
             account: run.account.clone(),
@@ -1051,6 +1109,50 @@ impl AppDb {
                 refunds.insert(no);
             } else if let Some(no) = r.opt_text("order_no")? {
                 orders.insert(no);
+            }
+        }
+        Ok((orders, refunds))
+    }
+}
+
+impl AppDb {
+    /// What the latest run of (account, date) settled: order numbers and refund numbers a
+    /// statement line accounted for ([`paydesk_core::matcher::SETTLING_CLASSES`]). The next
+    /// day's run never reports them missing (midnight crossings).
+    pub async fn settled_on(
+        &self,
+        account: &str,
+        date: BillDate,
+    ) -> Result<(HashSet<String>, HashSet<String>)> {
+        let op = "read settled items of";
+        let object = format!("{account} {date}");
+        let classes = paydesk_core::matcher::SETTLING_CLASSES;
+        let sql = format!(
+            "SELECT order_no, refund_no FROM run_outcomes WHERE run_id = \
+             (SELECT MAX(id) FROM runs WHERE account = $1 AND bill_date = $2) \
+             AND line_no IS NOT NULL AND class IN ({})",
+            (0..classes.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(account).bind(date_text(date));
+        for c in classes {
+            q = q.bind(c.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await.ctx(op, &object)?;
+        let mut orders = HashSet::new();
+        let mut refunds = HashSet::new();
+        for row in &rows {
+            let r = RowReader::new(row, "run_outcomes", object.clone());
+            match (r.opt_text("refund_no")?, r.opt_text("order_no")?) {
+                (Some(refund_no), _) => {
+                    refunds.insert(refund_no);
+                }
+                (None, Some(order_no)) => {
+                    orders.insert(order_no);
+                }
+                (None, None) => {}
             }
         }
         Ok((orders, refunds))

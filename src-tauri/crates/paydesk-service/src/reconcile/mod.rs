@@ -139,6 +139,20 @@ impl From<&DiscrepancyDraft> for DiscrepancyOut {
     }
 }
 
+/// The account's parse options: a Stripe account's `order_metadata_key` names the report's
+/// order column (`payment_metadata[<key>]`), for files and downloads alike.
+pub fn parse_options(account: &Account) -> statement::ParseOptions {
+    let mut opts = statement::ParseOptions::default();
+    if let Some(key) = account
+        .credential("order_metadata_key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        opts.stripe_order_column = format!("payment_metadata[{key}]");
+    }
+    opts
+}
+
 /// Parses a statement for an account, checking the file really is that account's kind of
 /// statement and that its lines belong to the day.
 pub fn parse_for_account(
@@ -173,7 +187,7 @@ pub fn parse_for_account(
         currency: account.currency,
         timezone: account.timezone,
     };
-    let parsed = statement::parse_statement(bytes, &format, &ctx)
+    let parsed = statement::parse_statement_with(bytes, &format, &ctx, &parse_options(account))
         .map_err(|e| ServiceError::BadInput(e.to_string()))?;
     // Lines booked more than a day away from the statement's date mean the wrong file or the
     // wrong --date; refuse rather than report every order as 短款.
@@ -351,28 +365,18 @@ async fn run_locked(
         timings.insert(name.to_string(), clock.elapsed().as_millis() as u64);
         clock = std::time::Instant::now();
     };
-    // Storing the statement's lines belongs to the parse step: stages only move forward.
-    if lock.is_some() {
-        let saved = db
-            .save_statement(
-                &NewStatement {
-                    account: account.name.clone(),
-                    provider: account.provider,
-                    bill_date: req.date,
-                    file_name: file_name.to_string(),
-                    format: format_name.to_string(),
-                    content_sha256: parsed.content_sha256.clone(),
-                    source: source.to_string(),
-                    imported_by: req.actor.username.clone(),
-                },
-                &parsed.lines,
-            )
-            .await?;
-        info.statement_id = Some(saved.id);
-        info.unchanged = saved.unchanged;
-        info.superseded = saved.superseded;
-    }
-    lap("save_statement", &mut timings_ms);
+    // The statement is saved with the run, in the run's transaction (below): an import
+    // becomes the day's current statement only together with a successful run.
+    let new_statement = NewStatement {
+        account: account.name.clone(),
+        provider: account.provider,
+        bill_date: req.date,
+        file_name: file_name.to_string(),
+        format: format_name.to_string(),
+        content_sha256: parsed.content_sha256.clone(),
+        source: source.to_string(),
+        imported_by: req.actor.username.clone(),
+    };
     progress.check_cancelled()?;
 
     progress.update(Stage::Match, 0, Some(parsed.lines.len() as u64));
@@ -411,14 +415,27 @@ async fn run_locked(
         matched: Vec::new(),
         still_missing: Vec::new(),
     };
+    // Every discrepancy has its own key, and its outcome row carries that key: a line whose
+    // key another line of the file shares gets its ordinal (`#2`, ...).
+    let key_ordinals = paydesk_core::line_key_ordinals(&input.lines);
+    let mut used_keys: HashSet<String> = HashSet::new();
     for (seq, outcome) in result.outcomes.iter().enumerate() {
         let line = outcome.line.map(|i| &input.lines[i as usize]);
         let order = outcome.order.map(|i| &input.orders[i as usize]);
         let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
-        let draft = outcome
-            .class
-            .is_discrepancy()
-            .then(|| MatchResult::discrepancy(outcome, &input, &settings));
+        let draft = outcome.class.is_discrepancy().then(|| {
+            let mut d = MatchResult::discrepancy(outcome, &input, &settings);
+            if let Some(n) = outcome.line.and_then(|i| key_ordinals.get(i as usize)) {
+                d.key = paydesk_core::with_ordinal(d.key, *n);
+            }
+            let base = d.key.clone();
+            let mut n = 1;
+            while !used_keys.insert(d.key.clone()) {
+                n += 1;
+                d.key = format!("{base}#{n}");
+            }
+            d
+        });
         if outcome.closes_carry_over {
             if let Some(key) = paydesk_core::local_key(order, refund) {
                 if matches!(
@@ -468,7 +485,7 @@ async fn run_locked(
         .unwrap_or(0);
     lap("match", &mut timings_ms);
     let mut run_id = None;
-    if let (Some(lock), Some(statement_id)) = (lock, info.statement_id) {
+    if let Some(lock) = lock {
         progress.update(Stage::Save, 0, Some(outcome_rows.len() as u64));
         let new_discrepancies: Vec<NewDiscrepancy> = drafts
             .iter()
@@ -480,14 +497,17 @@ async fn run_locked(
                 due_at: config.due_at(now, d.amount_at_stake()),
             })
             .collect();
-        let record = db
-            .save_run(
+        let (saved, record) = db
+            .save_statement_and_run(
                 lock,
+                &new_statement,
+                &input.lines,
                 &NewRun {
                     account: account.name.clone(),
                     provider: account.provider,
                     bill_date: req.date,
-                    statement_id,
+                    // Replaced by the id of the statement saved in the same transaction.
+                    statement_id: 0,
                     statement_sha256: info.sha256.clone(),
                     started_by: req.actor.username.clone(),
                     started_at,
@@ -500,6 +520,9 @@ async fn run_locked(
                 &closes,
             )
             .await?;
+        info.statement_id = Some(saved.id);
+        info.unchanged = saved.unchanged;
+        info.superseded = saved.superseded;
         run_id = Some(record.id);
         lap("save_run", &mut timings_ms);
         progress.update(
@@ -573,8 +596,9 @@ async fn gather_input(
                 .as_deref()
                 .is_none_or(|no| !known_orders.contains(no))
         })
-        .map(|l| l.provider_txn_id.clone())
-        .filter(|t| !known_txns.contains(t.as_str()))
+        // The charge id, and the PaymentIntent id many shops store instead.
+        .flat_map(|l| std::iter::once(l.provider_txn_id.clone()).chain(l.payment_intent_id.clone()))
+        .filter(|t| !t.is_empty() && !known_txns.contains(t.as_str()))
         .collect();
     wanted_txns.sort();
     wanted_txns.dedup();
