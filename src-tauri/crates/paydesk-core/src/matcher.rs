@@ -437,6 +437,9 @@ fn match_payment(
     let Some(oi) = found else {
         return Outcome {
             class: OutcomeClass::ProviderOnly,
+    if is_revoked(line) {
+        return revoked_payment(li, found, rule, input, order_taken);
+    }
             rule,
             line: Some(li),
             order: None,
@@ -482,6 +485,43 @@ fn match_payment(
 /// The line's amount and currency to compare with a local item in `local`: the presentment
 /// (customer-facing) amount when the line was settled in another currency and presented in
 /// `local`, else the settlement gross.
+/// WeChat Pay's 交易状态 `REVOKED` (撤销): a revoked micropay order, no money moved.
+pub fn is_revoked(line: &StatementLine) -> bool {
+    line.kind == LineKind::Payment
+        && line.provider == crate::domain::Provider::Wechat
+        && line.provider_status == "REVOKED"
+}
+
+/// A revoked payment is no discrepancy, unless the mirror says its order is paid: then the
+/// order is a status mismatch (and is taken, so it is not also 短款). An order already taken
+/// (by its payment line) or not paid stays out of this outcome.
+fn revoked_payment(
+    li: u32,
+    found: Option<u32>,
+    rule: MatchRule,
+    input: &MatchInput,
+    order_taken: &mut [bool],
+) -> Outcome {
+    let paid = found.filter(|&oi| {
+        !order_taken[oi as usize] && input.orders[oi as usize].status.counts_as_paid()
+    });
+    if let Some(oi) = paid {
+        order_taken[oi as usize] = true;
+    }
+    Outcome {
+        class: if paid.is_some() {
+            OutcomeClass::StatusMismatch
+        } else {
+            OutcomeClass::Matched
+        },
+        rule,
+        line: Some(li),
+        order: paid,
+        refund: None,
+        closes_carry_over: false,
+    }
+}
+
 fn line_amount_for(line: &StatementLine, local: Currency) -> (i64, Currency) {
     match line.presentment {
         Some(p) if line.currency != local && p.currency == local => (p.minor, p.currency),
@@ -789,6 +829,10 @@ fn explain(
         ),
         OutcomeClass::RefundOnlyAtProvider => format!(
             "provider refund {} has no refund record here",
+        OutcomeClass::StatusMismatch if line.is_some_and(is_revoked) => format!(
+            "the provider revoked (撤销) this payment, no money moved, but the order is {}",
+            order.map(|o| o.status.as_str()).unwrap_or("?")
+        ),
             line.and_then(|l| l
                 .merchant_refund_no
                 .as_deref()

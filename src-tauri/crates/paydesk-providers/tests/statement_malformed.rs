@@ -226,13 +226,13 @@ fn tampered_wechat_summary_is_rejected() {
 fn wechat_status_and_fee_precision() {
     let e = parse(
         wechat_text()
-            .replacen("`NATIVE,`SUCCESS,", "`NATIVE,`REVOKED,", 1)
+            .replacen("`NATIVE,`SUCCESS,", "`NATIVE,`PAYERROR,", 1)
             .as_bytes(),
         StatementFormat::WechatTradeBill,
     )
     .unwrap_err();
     assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("交易状态")));
-    assert!(e.reason.contains("REVOKED"));
+    assert!(e.reason.contains("PAYERROR"));
     // Six decimals in a fee cannot be held exactly.
     let e = parse(
         wechat_text()

@@ -98,6 +98,7 @@ pub(crate) struct AlipayParser<'a> {
     stated_pay: Option<Stated>,
     stated_refund: Option<Stated>,
     summary: Option<StatementSummary>,
+    identity: super::StatementIdentity,
 }
 
 /// Bills are GBK; a UTF-8 re-save (BOM, or a valid UTF-8 first line) is accepted too.
@@ -151,6 +152,7 @@ impl<'a> AlipayParser<'a> {
             stated_pay: None,
             stated_refund: None,
             summary: None,
+            identity: super::StatementIdentity::default(),
         })
     }
 
@@ -391,7 +393,9 @@ impl RowSource for AlipayParser<'_> {
             }
             match self.state {
                 State::Preamble => {
-                    if !self.rec.is_comment() {
+                    if self.rec.is_comment() {
+                        self.account_line();
+                    } else {
                         self.read_header()?;
                         self.state = State::Rows;
                     }
@@ -425,6 +429,32 @@ impl RowSource for AlipayParser<'_> {
         self.summary.clone()
     }
 }
+
+    fn identity(&self) -> super::StatementIdentity {
+        self.identity.clone()
+    }
+}
+
+impl AlipayParser<'_> {
+    /// `#账号：[20880211096256330156]`: the PID followed by `0156`.
+    fn account_line(&mut self) {
+        let t = self.rec.text.trim().trim_start_matches('#').trim();
+        let Some(rest) = t.strip_prefix("账号：").or_else(|| t.strip_prefix("账号:")) else {
+            return;
+        };
+        let value = rest
+            .trim()
+            .trim_start_matches('[')
+            .split(']')
+            .next()
+            .unwrap_or("")
+            .trim();
+        if value.is_empty() {
+            return;
+        }
+        self.identity.account_header = Some(value.to_string());
+        self.identity.merchant_ids.insert(super::alipay_pid(value));
+    }
 
 // ------------------------------------------------------------------------------------------
 // Writer

@@ -147,6 +147,55 @@ pub struct ParsedStatement {
     pub content_sha256: String,
     /// Totals the file itself states, already checked against the lines.
     pub summary: Option<StatementSummary>,
+    /// Whose statement the file says it is (merchant ids in rows, header and names).
+    pub identity: StatementIdentity,
+}
+
+/// The identities a statement file names, for checking it is the account's statement.
+/// Empty sets mean the file does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementIdentity {
+    /// Merchant ids in the content: WeChat 商户号 of every row; the Alipay PID of the
+    /// `#账号：[...]` line (its `0156` suffix removed).
+    pub merchant_ids: std::collections::BTreeSet<String>,
+    /// WeChat 特约商户号 (sub-merchant) of the rows, `0` and empty left out.
+    pub sub_merchant_ids: std::collections::BTreeSet<String>,
+    /// Alipay `#账号：[...]` value as written.
+    pub account_header: Option<String>,
+    /// Ids in the file name and ZIP entry names that follow the provider's naming
+    /// (`<PID>0156_<YYYYMMDD>…` for Alipay, `<mchid>_<YYYYMMDD>_…` for WeChat): (id, name).
+    pub name_ids: Vec<(String, String)>,
+}
+
+impl StatementIdentity {
+    /// Records the id a provider-style file or entry name carries, if it has one.
+    pub(crate) fn add_name(&mut self, format: &StatementFormat, name: &str) {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        let Some((id, rest)) = base.split_once('_') else {
+            return;
+        };
+        let date_ok = rest.len() >= 8 && rest.bytes().take(8).all(|b| b.is_ascii_digit());
+        if !date_ok || id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return;
+        }
+        let id = match format {
+            StatementFormat::AlipayTradeBill if id.len() == 16 || id.len() == 20 => alipay_pid(id),
+            StatementFormat::WechatTradeBill if (8..=12).contains(&id.len()) => id.to_string(),
+            _ => return,
+        };
+        if !self.name_ids.iter().any(|(i, n)| *i == id && n == base) {
+            self.name_ids.push((id, base.to_string()));
+        }
+    }
+}
+
+/// An Alipay PID from `#账号：[...]` or a file name: 20 digits ending in `0156` lose the suffix.
+pub fn alipay_pid(id: &str) -> String {
+    let id = id.trim();
+    match id.strip_suffix("0156") {
+        Some(pid) if id.len() == 20 && id.bytes().all(|b| b.is_ascii_digit()) => pid.to_string(),
+        _ => id.to_string(),
+    }
 }
 
 /// Why a file could not be parsed (or written), and where.
@@ -185,6 +234,10 @@ pub(crate) trait RowSource {
     fn summary(&self) -> Option<StatementSummary> {
         None
     }
+    /// The identities the rows and header named (complete once the end is reached).
+    fn identity(&self) -> StatementIdentity {
+        StatementIdentity::default()
+    }
 }
 
 /// Streaming statement parser: an iterator of lines. The first error ends the iteration;
@@ -195,6 +248,7 @@ pub struct StatementReader<'a> {
     inner: Box<dyn RowSource + 'a>,
     done: bool,
     summary: Option<StatementSummary>,
+    identity: StatementIdentity,
 }
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
@@ -216,9 +270,14 @@ impl<'a> StatementReader<'a> {
         ctx: &ParseContext,
         opts: &ParseOptions,
     ) -> Result<Self, StatementError> {
+        let mut names = StatementIdentity::default();
         let inner: Box<dyn RowSource + 'a> = match format {
             StatementFormat::AlipayTradeBill if bytes.starts_with(ZIP_MAGIC) => {
-                let (entry, name) = zipio::open_bill_entry(bytes, &ctx.file_name)?;
+                let (entry, name, all) = zipio::open_bill_entry(bytes, &ctx.file_name)?;
+                names.add_name(format, &ctx.file_name);
+                for n in &all {
+                    names.add_name(format, n);
+                }
                 let file = format!("{}:{}", ctx.file_name, name);
                 Box::new(alipay::AlipayParser::new(entry, ctx, file)?)
             }
@@ -231,6 +290,7 @@ impl<'a> StatementReader<'a> {
             inner,
             done: false,
             summary: None,
+            identity: names,
         })
     }
 
@@ -276,16 +336,25 @@ impl<'a> StatementReader<'a> {
             StatementFormat::Normalized => Box::new(normalized::NormalizedParser::new(rd, ctx)),
             StatementFormat::Manual(mapping) => Box::new(manual::CsvParser::new(rd, mapping, ctx)?),
         };
+        let mut identity = StatementIdentity::default();
+        identity.add_name(format, &ctx.file_name);
         Ok(StatementReader {
             inner,
             done: false,
             summary: None,
+            identity,
         })
     }
 
     /// The totals the file states, once the reader has reached the end without error.
     pub fn summary(&self) -> Option<&StatementSummary> {
         self.summary.as_ref()
+    }
+
+    /// Whose statement it is: the file and entry names at once, the rows' and header's ids
+    /// once the reader has reached the end without error.
+    pub fn identity(&self) -> &StatementIdentity {
+        &self.identity
     }
 }
 
@@ -318,6 +387,14 @@ impl Iterator for StatementReader<'_> {
             Ok(None) => {
                 self.done = true;
                 self.summary = self.inner.summary();
+                let found = self.inner.identity();
+                self.identity.merchant_ids.extend(found.merchant_ids);
+                self.identity
+                    .sub_merchant_ids
+                    .extend(found.sub_merchant_ids);
+                if found.account_header.is_some() {
+                    self.identity.account_header = found.account_header;
+                }
                 None
             }
             Err(e) => {
@@ -354,6 +431,7 @@ pub fn parse_statement_with(
         lines,
         content_sha256: sha256_hex(bytes),
         summary: reader.summary.take(),
+        identity: std::mem::take(&mut reader.identity),
     })
 }
 
@@ -369,11 +447,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Alipay; the WeChat trade-bill header; a header with `balance_transaction_id` → Stripe;
 /// the normalized header.
 pub fn detect_format(bytes: &[u8]) -> Option<StatementFormat> {
+    detect_format_checked(bytes, "").ok().flatten()
+}
+
+/// [`detect_format`] that tells a damaged ZIP apart from an unknown file: a ZIP that cannot
+/// be read ("truncated or corrupt zip") or has entry names no provider writes (`..`, absolute
+/// paths, drive letters) is an error naming `file`; an unknown layout is `Ok(None)`.
+pub fn detect_format_checked(
+    bytes: &[u8],
+    file: &str,
+) -> Result<Option<StatementFormat>, StatementError> {
     if bytes.starts_with(ZIP_MAGIC) {
-        return zipio::open_bill_entry(bytes, "")
+        zipio::check_archive(bytes, file)?;
+        return Ok(zipio::open_bill_entry(bytes, file)
             .ok()
-            .map(|_| StatementFormat::AlipayTradeBill);
+            .map(|_| StatementFormat::AlipayTradeBill));
     }
+    Ok(detect_content(bytes))
+}
+
+fn detect_content(bytes: &[u8]) -> Option<StatementFormat> {
     if bytes.starts_with(GZIP_MAGIC) {
         let mut head = Vec::new();
         let dec = flate2::read::MultiGzDecoder::new(bytes);

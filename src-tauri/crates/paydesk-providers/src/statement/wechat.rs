@@ -91,6 +91,8 @@ struct Cols {
     coupon_refund: Option<Col>,
 }
 
+    mchid: Option<Col>,
+    sub_mchid: Option<Col>,
 #[derive(Default)]
 struct Sums {
     count: u64,
@@ -119,6 +121,7 @@ pub(crate) struct WechatParser<'a> {
     summary: Option<StatementSummary>,
 }
 
+    identity: super::StatementIdentity,
 impl<'a> WechatParser<'a> {
     pub fn new(rd: Box<dyn BufRead + 'a>, ctx: &ParseContext) -> Self {
         WechatParser {
@@ -135,6 +138,7 @@ impl<'a> WechatParser<'a> {
             summary: None,
         }
     }
+            identity: super::StatementIdentity::default(),
 
     fn read_header(&mut self) -> Result<(), StatementError> {
         let h = Header::from_record(&self.rec);
@@ -155,6 +159,8 @@ impl<'a> WechatParser<'a> {
             coupon_refund: h.find("充值券退款金额"),
         };
         self.header = Some(h);
+            mchid: h.find("商户号"),
+            sub_mchid: h.find("特约商户号"),
         self.cols = Some(cols);
         Ok(())
     }
@@ -174,14 +180,16 @@ impl<'a> WechatParser<'a> {
         check_width(rec, h, f)?;
         let status = rec.get(c.status.idx);
         let kind = match status {
-            "SUCCESS" => LineKind::Payment,
+            "SUCCESS" | "REVOKED" => LineKind::Payment,
+        // REVOKED (撤销): a revoked micropay order, no money moved; a zero payment line.
+        let revoked = status == "REVOKED";
             "REFUND" => LineKind::Refund,
             other => {
                 return Err(err(
                     f,
                     Some(line),
                     Some(&c.status.name),
-                    format!("unknown 交易状态 {other:?} (expected SUCCESS or REFUND)"),
+                    format!("unknown 交易状态 {other:?} (expected SUCCESS, REFUND or REVOKED)"),
                 ))
             }
         };
@@ -241,8 +249,21 @@ impl<'a> WechatParser<'a> {
 
         let fee_minor = milli_to_minor_rounded(fee);
         let (gross, net) = match kind {
+        for (col, ids) in [
+            (&c.mchid, &mut self.identity.merchant_ids),
+            (&c.sub_mchid, &mut self.identity.sub_merchant_ids),
+        ] {
+            if let Some(v) = col.as_ref().map(|c| rec.get(c.idx)) {
+                if !v.is_empty() && v != "0" && !ids.contains(v) {
+                    ids.insert(v.to_string());
+                }
+            }
+        }
             LineKind::Payment => {
                 s.payments += 1;
+            LineKind::Payment if revoked => {
+                (0, settle.checked_sub(fee_minor).ok_or_else(overflow)?)
+            }
                 (
                     order_amount.unwrap_or(settle),
                     settle.checked_sub(fee_minor).ok_or_else(overflow)?,
@@ -458,6 +479,10 @@ impl RowSource for WechatParser<'_> {
 // ------------------------------------------------------------------------------------------
 // Writer
 
+    fn identity(&self) -> super::StatementIdentity {
+        self.identity.clone()
+    }
+
 const WHAT: &str = "wechat bill";
 
 /// A backtick-prefixed cell; quoted as a whole when it needs quoting.
@@ -518,6 +543,7 @@ pub fn write_wechat_bill<'l, W: Write>(
                     .checked_neg()
                     .ok_or_else(|| bad("amount overflows"))?;
                 if refunded < 0 || requested < 0 {
+            LineKind::Payment if l.provider_status == "REVOKED" => ("REVOKED", settled, 0, 0, 0),
                     return Err(bad("refund line with a positive gross or net"));
                 }
                 ("REFUND", 0, refunded, requested, 0)

@@ -17,22 +17,76 @@ pub(crate) fn decode_name(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
 
+/// Why an entry name cannot come from a provider: `..` components, absolute paths and drive
+/// letters (nothing is ever extracted, but such an archive is not a provider's file).
+fn unsafe_name(name: &str) -> Option<&'static str> {
+    let bytes = name.as_bytes();
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("is an absolute path");
+    }
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Some("starts with a drive letter");
+    }
+    if name.split(['/', '\\']).any(|part| part == "..") {
+        return Some("climbs out of the archive with `..`");
+    }
+    None
+}
+
+/// Opens the archive and checks every entry name: a damaged archive is "truncated or
+/// corrupt zip", an entry name no provider writes is refused.
+fn open_archive<'a>(
+    bytes: &'a [u8],
+    file: &str,
+) -> Result<(zip::ZipArchive<std::io::Cursor<&'a [u8]>>, Vec<String>), StatementError> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| err(file, None, None, format!("truncated or corrupt zip ({e})")))?;
+    let mut names = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| {
+            err(
+                file,
+                None,
+                None,
+                format!(
+                    "truncated or corrupt zip: cannot read entry {} ({e})",
+                    i + 1
+                ),
+            )
+        })?;
+        // The `zip` crate decodes names as UTF-8 when the entry's UTF-8 flag is set (and as
+        // CP437 otherwise): a raw name equal to that is UTF-8; anything else is GBK (Alipay).
+        let name = match std::str::from_utf8(entry.name_raw()) {
+            Ok(utf8) if utf8 == entry.name() => utf8.to_string(),
+            _ => decode_name(entry.name_raw()),
+        };
+        if let Some(why) = unsafe_name(&name) {
+            return Err(err(
+                file,
+                None,
+                None,
+                format!("ZIP entry name {name:?} {why}; a provider's statement never has such an entry, so the file is refused"),
+            ));
+        }
+        names.push(name);
+    }
+    Ok((archive, names))
+}
+
+/// Checks that `bytes` is a readable ZIP whose entry names are all plain relative names.
+pub(crate) fn check_archive(bytes: &[u8], file: &str) -> Result<(), StatementError> {
+    open_archive(bytes, file).map(|_| ())
+}
+
 /// Opens the 业务明细 (detail) entry of an Alipay bill ZIP, ignoring the 汇总 (summary)
-/// entry and whatever order the entries come in.
+/// entry and whatever order the entries come in. Also gives every entry's name.
 pub(crate) fn open_bill_entry<'a>(
     bytes: &'a [u8],
     file: &str,
-) -> Result<(Box<dyn BufRead + 'a>, String), StatementError> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
-        err(
-            file,
-            None,
-            None,
-            format!("not a readable ZIP archive (truncated or corrupt?): {e}"),
-        )
-    })?;
+) -> Result<(Box<dyn BufRead + 'a>, String, Vec<String>), StatementError> {
+    let (mut archive, names) = open_archive(bytes, file)?;
     let mut candidates = Vec::new();
-    for i in 0..archive.len() {
+    for (i, name) in names.iter().enumerate() {
         let entry = archive.by_index_raw(i).map_err(|e| {
             err(
                 file,
@@ -44,7 +98,7 @@ pub(crate) fn open_bill_entry<'a>(
         if entry.is_dir() {
             continue;
         }
-        let name = decode_name(entry.name_raw());
+        let name = name.clone();
         let base = name.rsplit('/').next().unwrap_or(&name).to_string();
         let lower = base.to_ascii_lowercase();
         if base.contains("汇总") || !(lower.ends_with(".csv") || lower.ends_with(".txt")) {
@@ -82,7 +136,14 @@ pub(crate) fn open_bill_entry<'a>(
     let data = start
         .checked_add(len)
         .and_then(|end| bytes.get(start..end))
-        .ok_or_else(|| err(&entry_file, None, None, "the ZIP entry is truncated"))?;
+        .ok_or_else(|| {
+            err(
+                &entry_file,
+                None,
+                None,
+                "truncated or corrupt zip: the entry's data ends early",
+            )
+        })?;
     let expected_crc = entry.crc32();
     let expected_size = entry.size();
     let inner: Box<dyn Read + 'a> = match entry.compression() {
@@ -104,7 +165,11 @@ pub(crate) fn open_bill_entry<'a>(
         expected_size,
         seen: 0,
     };
-    Ok((Box::new(BufReader::with_capacity(64 * 1024, checked)), name))
+    Ok((
+        Box::new(BufReader::with_capacity(64 * 1024, checked)),
+        name,
+        names,
+    ))
 }
 
 /// Passes bytes through and, at the end, checks the entry's CRC-32 and size: a damaged
@@ -135,7 +200,7 @@ impl<R: Read> Read for CrcCheckReader<R> {
         {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                "ZIP entry fails its CRC-32/size check (truncated or corrupt)",
+                "truncated or corrupt zip: the entry fails its CRC-32/size check",
             ));
         }
         Ok(n)
