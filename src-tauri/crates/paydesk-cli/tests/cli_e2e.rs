@@ -166,6 +166,14 @@ fn reconciles_the_providers_real_sample_files() {
     let tmp = tempfile::tempdir().expect("tmp");
     let ws = tmp.path().join("ws");
     ok(&["init", "--workspace", s(&ws), "--demo"]);
+    // The samples are merchant 2088021109625633's and 1921000401's statements: a statement
+    // must be the account's (README, "Statement identity and day").
+    let config = ws.join("paydesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text
+        .replace("pid = \"2088000000000001\"", "pid = \"2088021109625633\"")
+        .replace("mchid = \"1900000001\"", "mchid = \"1921000401\"");
+    std::fs::write(&config, text).expect("config");
 
     let alipay = ok_json(&[
         "reconcile",

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod download;
+pub mod identity;
 
 use crate::context::config::{Account, Config};
 use crate::context::progress::{Progress, Stage};
@@ -161,7 +162,9 @@ pub fn parse_for_account(
     file_name: &str,
     bytes: &[u8],
 ) -> Result<statement::ParsedStatement, ServiceError> {
-    let format = statement::detect_format(bytes).ok_or_else(|| {
+    let format = statement::detect_format_checked(bytes, file_name)
+        .map_err(|e| ServiceError::BadInput(e.to_string()))?
+        .ok_or_else(|| {
         ServiceError::BadInput(format!(
             "{file_name}: not a statement Paydesk recognises (expected an Alipay bill zip/CSV, a WeChat Pay trade bill, a Stripe balance report CSV or Paydesk's normalized CSV)"
         ))
@@ -189,6 +192,8 @@ pub fn parse_for_account(
     };
     let parsed = statement::parse_statement_with(bytes, &format, &ctx, &parse_options(account))
         .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    // Another merchant's statement is refused before anything is stored.
+    identity::check_identity(account, file_name, &parsed)?;
     // Lines booked more than a day away from the statement's date mean the wrong file or the
     // wrong --date; refuse rather than report every order as 短款.
     let (start, end) = date.utc_bounds(account.timezone);
@@ -218,6 +223,8 @@ pub fn parse_for_account(
             )));
         }
     }
+    // Lines near the day pass the check above; a file with none on the day is another day's.
+    identity::check_day(account, date, file_name, &parsed)?;
     Ok(parsed)
 }
 
@@ -383,12 +390,9 @@ async fn run_locked(
     let (carried_orders, carried_refunds) =
         db.open_carry_overs(&account.name, req.date.pred()).await?;
     let settings = account.match_settings(&config.tolerances);
-    let scope = crate::context::workspace::account_scope(config, mirror, account).await?;
-    let paydesk_account = crate::context::workspace::refund_scope(config, account);
     let mut input = gather_input(
         mirror,
         db,
-        (&scope, paydesk_account),
         account,
         req.date,
         parsed.lines,
@@ -555,7 +559,6 @@ async fn run_locked(
 async fn gather_input(
     mirror: &OrderMirror,
     db: &AppDb,
-    (scope, paydesk_account): (&paydesk_store::MirrorScope, Option<&str>),
     account: &Account,
     date: BillDate,
     lines: Vec<StatementLine>,
@@ -569,7 +572,7 @@ async fn gather_input(
     // for this day's lines (the provider booked before midnight, the shop's time is after).
     // The matcher expects only what falls inside the window itself.
     let mut orders = mirror
-        .orders_paid_between(scope, window.0, window.1 + slack)
+        .orders_paid_between(provider, window.0, window.1 + slack)
         .await?;
     let mut known_orders: HashSet<String> = orders.iter().map(|o| o.order_no.clone()).collect();
 
@@ -582,7 +585,7 @@ async fn gather_input(
         .into_iter()
         .collect();
     wanted_orders.sort();
-    for o in mirror.orders_by_numbers(scope, &wanted_orders).await? {
+    for o in mirror.orders_by_numbers(provider, &wanted_orders).await? {
         if known_orders.insert(o.order_no.clone()) {
             orders.push(o);
         }
@@ -606,14 +609,14 @@ async fn gather_input(
         .collect();
     wanted_txns.sort();
     wanted_txns.dedup();
-    for o in mirror.orders_by_txn_ids(scope, &wanted_txns).await? {
+    for o in mirror.orders_by_txn_ids(provider, &wanted_txns).await? {
         if known_orders.insert(o.order_no.clone()) {
             orders.push(o);
         }
     }
 
     let mut refunds = mirror
-        .refunds_between(scope, window.0, window.1 + slack)
+        .refunds_between(provider, window.0, window.1 + slack)
         .await?;
     let mut known_refunds: HashSet<String> = refunds.iter().map(|r| r.refund_no.clone()).collect();
     let mut wanted_refunds: Vec<String> = lines
@@ -625,7 +628,7 @@ async fn gather_input(
         .into_iter()
         .collect();
     wanted_refunds.sort();
-    for r in mirror.refunds_by_numbers(scope, &wanted_refunds).await? {
+    for r in mirror.refunds_by_numbers(provider, &wanted_refunds).await? {
         if known_refunds.insert(r.refund_no.clone()) {
             refunds.push(r);
         }
@@ -633,7 +636,7 @@ async fn gather_input(
     // Refunds Paydesk executed itself (origin Paydesk); the mirror's record of the same
     // refund number wins.
     for r in db
-        .account_refunds_between(provider, paydesk_account, window.0, window.1 + slack)
+        .paydesk_refunds_between(provider, window.0, window.1 + slack)
         .await?
     {
         if known_refunds.insert(r.refund_no.clone()) {
@@ -642,7 +645,7 @@ async fn gather_input(
     }
     wanted_refunds.retain(|no| !known_refunds.contains(no));
     for r in db
-        .account_refunds_by_numbers(provider, paydesk_account, &wanted_refunds)
+        .paydesk_refunds_by_numbers(provider, &wanted_refunds)
         .await?
     {
         if known_refunds.insert(r.refund_no.clone()) {
