@@ -228,13 +228,67 @@ async fn mirror_refunds_of(w: &Workspace, order: &Order) -> Result<Vec<LocalRefu
     Ok(refunds)
 }
 
-/// The account refunds of `provider` go through: `account` if given, else the provider's
-/// first account with an API endpoint.
-fn refund_account<'a>(
+/// The account refunds of `order` go through: the account the order belongs to (README,
+/// "Account scoping"); `account`, if given, must be it. With one account of the provider:
+/// `account` if given, else the provider's first account with an API endpoint.
+async fn refund_account<'a>(
     w: &'a Workspace,
-    provider: Provider,
+    order: &Order,
     account: Option<&str>,
 ) -> Result<&'a Account, ServiceError> {
+    let provider = order.provider;
+    let siblings = w.config.accounts_of(provider);
+    if siblings.len() > 1 {
+        let mut owners = Vec::new();
+        for a in siblings {
+            let scope = crate::context::workspace::account_scope(&w.config, &w.mirror, a).await?;
+            let found = w
+                .mirror
+                .orders_by_numbers(scope, std::slice::from_ref(&order.order_no))
+                .await?;
+            if !found.is_empty() {
+                owners.push(a);
+            }
+        }
+        let owner = match owners.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(bad(format!(
+                    "order {} belongs to none of the {provider} accounts in the order mirror; \
+                     set its account (or the accounts' mirror_filter) so Paydesk knows which \
+                     merchant account to refund through",
+                    order.order_no
+                )))
+            }
+            many => {
+                return Err(bad(format!(
+                    "order {} belongs to more than one {provider} account ({}); make the \
+                     accounts' mirror filters exclusive",
+                    order.order_no,
+                    many.iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        if let Some(name) = account {
+            if name != owner.name {
+                return Err(bad(format!(
+                    "order {} belongs to account {}; it cannot be refunded through {name}",
+                    order.order_no, owner.name
+                )));
+            }
+        }
+        if owner.endpoint == Endpoint::FileOnly {
+            return Err(bad(format!(
+                "account {} has no endpoint in {}: refunds need `endpoint` set to the provider's URL (or \"sandbox\")",
+                owner.name,
+                w.dir.join(crate::context::config::CONFIG_FILE).display()
+            )));
+        }
+        return Ok(owner);
+    }
     if let Some(name) = account {
         let a = w.config.account(name).map_err(bad)?;
         if a.provider != provider {
@@ -305,7 +359,7 @@ pub async fn order_detail(
         w.db.refunds_of_order(order.provider, &order.order_no)
             .await?;
     let a = amounts(&order, &mirror_refunds, &paydesk_refunds);
-    let account = refund_account(w, order.provider, None).ok();
+    let account = refund_account(w, &order, None).await.ok();
     let mut provider_payment = None;
     let mut provider_refunds = Vec::new();
     if query_provider {
@@ -515,7 +569,7 @@ pub async fn request_refund(
         ))
         .await;
     }
-    let account = refund_account(w, order.provider, input.account.as_deref())?;
+    let account = refund_account(w, &order, input.account.as_deref()).await?;
     if order.provider == Provider::Stripe && order.provider_txn_id.is_none() {
         return refused(format!(
             "order {} has no Stripe charge or PaymentIntent id in the order mirror; a Stripe refund needs one",

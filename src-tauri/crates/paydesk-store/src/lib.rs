@@ -40,8 +40,9 @@ pub use audit::{AuditEntry, AuditFilter, AuditProblem, AuditVerification, NewAud
 pub use db::{AppDb, Backend};
 pub use error::{Result, StoreError};
 pub use mirror::{
-    create_default_mirror, insert_mirror_rows, AmountUnit, MirrorMapping, OrderColumns,
-    OrderMirror, RefundColumns, TimeFormat, DEFAULT_TEXT_TIME_FORMAT,
+    create_default_mirror, insert_mirror_rows, set_mirror_accounts, AccountFilter, AmountUnit,
+    MirrorMapping, MirrorScope, OrderColumns, OrderMirror, RefundColumns, TimeFormat,
+    DEFAULT_TEXT_TIME_FORMAT,
 };
 pub use probe::probe_connection;
 pub use refunds::{

@@ -30,6 +30,9 @@ pub struct OrderColumns {
     pub created_at: String,
     pub paid_at: String,
     pub customer_ref: Option<String>,
+    /// The account an order was paid through (see [`MirrorScope`]). Optional: when the
+    /// table has no such column the mirror has no account dimension.
+    pub account: Option<String>,
 }
 
 impl Default for OrderColumns {
@@ -44,6 +47,7 @@ impl Default for OrderColumns {
             created_at: "created_at".into(),
             paid_at: "paid_at".into(),
             customer_ref: Some("customer_ref".into()),
+            account: Some("account".into()),
         }
     }
 }
@@ -225,6 +229,42 @@ impl TableMap {
     }
 }
 
+/// Which rows of the mirror belong to one account: the provider's rows, narrowed by column
+/// conditions on the orders table. Refunds belong to the account of their order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MirrorScope {
+    pub provider: Provider,
+    /// `None`: every row of the provider (the provider has one account and the mirror says
+    /// nothing more).
+    pub account: Option<AccountFilter>,
+}
+
+/// Conditions on the orders table's columns, all of which a row of the account meets
+/// (compared as text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountFilter {
+    /// (column of the orders table, value).
+    pub conditions: Vec<(String, String)>,
+    /// Rows whose (single) column is NULL or empty belong to the account too: used when the
+    /// provider has only one account.
+    pub or_unassigned: bool,
+}
+
+impl From<Provider> for MirrorScope {
+    fn from(provider: Provider) -> MirrorScope {
+        MirrorScope {
+            provider,
+            account: None,
+        }
+    }
+}
+
+impl From<&MirrorScope> for MirrorScope {
+    fn from(s: &MirrorScope) -> MirrorScope {
+        s.clone()
+    }
+}
+
 /// Read-only access to the merchant's orders and refunds.
 #[derive(Clone, Debug)]
 pub struct OrderMirror {
@@ -237,6 +277,8 @@ pub struct OrderMirror {
     paid_filter: TimeFilter,
     refunded_filter: TimeFilter,
     status_ci: HashMap<String, OrderStatus>,
+    /// The mapped account column of the orders table, if the table has it.
+    account_col: Option<String>,
 }
 
 const IN_CHUNK: usize = 500;
@@ -295,6 +337,12 @@ impl OrderMirror {
             &refund_fields,
         )
         .await?;
+        let account_col = match oc.account.as_deref().map(str::trim) {
+            Some(c) if !c.is_empty() && column_exists(&pool, &orders.quoted, c).await => {
+                Some(c.to_string())
+            }
+            _ => None,
+        };
         let paid_filter = probe_time_filter(&pool, &orders, "paid_at", &mapping.time_format).await;
         let refunded_filter =
             probe_time_filter(&pool, &refunds, "refunded_at", &mapping.time_format).await;
@@ -313,7 +361,19 @@ impl OrderMirror {
             paid_filter,
             refunded_filter,
             status_ci,
+            account_col,
         })
+    }
+
+    /// The orders table's account column (mapping `order_columns.account`), if the table has
+    /// it.
+    pub fn account_column(&self) -> Option<&str> {
+        self.account_col.as_deref()
+    }
+
+    /// Whether the orders table has the column `name` (for checking account filters).
+    pub async fn orders_have_column(&self, name: &str) -> bool {
+        column_exists(&self.pool, &self.orders.quoted, name.trim()).await
     }
 
     pub fn backend(&self) -> Backend {
@@ -324,15 +384,17 @@ impl OrderMirror {
         &self.mapping
     }
 
-    /// Orders of `provider` paid in [start, end).
+    /// Orders of the scope (a provider, or one account of it) paid in [start, end).
     pub async fn orders_paid_between(
         &self,
-        provider: Provider,
+        scope: impl Into<MirrorScope>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<Order>> {
+        let scope = scope.into();
+        let provider = scope.provider;
         let mut orders = self
-            .time_query(&self.orders, &self.paid_filter, provider, start, end)
+            .time_query(&self.orders, &self.paid_filter, &scope, start, end)
             .await?
             .iter()
             .map(|r| self.order_from_row(r, Some(provider)))
@@ -341,14 +403,16 @@ impl OrderMirror {
         Ok(orders)
     }
 
-    /// Orders of `provider` by order number (missing numbers are simply absent).
+    /// Orders of the scope by order number (missing numbers are simply absent).
     pub async fn orders_by_numbers(
         &self,
-        provider: Provider,
+        scope: impl Into<MirrorScope>,
         order_nos: &[String],
     ) -> Result<Vec<Order>> {
+        let scope = scope.into();
+        let provider = scope.provider;
         let rows = self
-            .in_query(&self.orders, "order_no", provider, order_nos)
+            .in_query(&self.orders, "order_no", &scope, order_nos)
             .await?;
         rows.iter()
             .map(|r| self.order_from_row(r, Some(provider)))
@@ -359,29 +423,33 @@ impl OrderMirror {
     /// column).
     pub async fn orders_by_txn_ids(
         &self,
-        provider: Provider,
+        scope: impl Into<MirrorScope>,
         txn_ids: &[String],
     ) -> Result<Vec<Order>> {
         if self.orders.col("provider_txn_id").is_none() {
             return Ok(Vec::new());
         }
+        let scope = scope.into();
+        let provider = scope.provider;
         let rows = self
-            .in_query(&self.orders, "provider_txn_id", provider, txn_ids)
+            .in_query(&self.orders, "provider_txn_id", &scope, txn_ids)
             .await?;
         rows.iter()
             .map(|r| self.order_from_row(r, Some(provider)))
             .collect()
     }
 
-    /// Refunds of `provider` made in [start, end).
+    /// Refunds of the scope made in [start, end) (a refund belongs to its order's account).
     pub async fn refunds_between(
         &self,
-        provider: Provider,
+        scope: impl Into<MirrorScope>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<LocalRefund>> {
+        let scope = scope.into();
+        let provider = scope.provider;
         let mut refunds = self
-            .time_query(&self.refunds, &self.refunded_filter, provider, start, end)
+            .time_query(&self.refunds, &self.refunded_filter, &scope, start, end)
             .await?
             .iter()
             .map(|r| self.refund_from_row(r, provider))
@@ -392,11 +460,13 @@ impl OrderMirror {
 
     pub async fn refunds_by_numbers(
         &self,
-        provider: Provider,
+        scope: impl Into<MirrorScope>,
         refund_nos: &[String],
     ) -> Result<Vec<LocalRefund>> {
+        let scope = scope.into();
+        let provider = scope.provider;
         let rows = self
-            .in_query(&self.refunds, "refund_no", provider, refund_nos)
+            .in_query(&self.refunds, "refund_no", &scope, refund_nos)
             .await?;
         rows.iter()
             .map(|r| self.refund_from_row(r, provider))
@@ -484,14 +554,73 @@ impl OrderMirror {
         ))
     }
 
+    /// The SQL condition (starting with " AND ") putting rows of `t` in the scope's account,
+    /// with its parameters numbered from `first_param`. Refund rows belong to the account of
+    /// their order.
+    fn account_cond(
+        &self,
+        t: &TableMap,
+        scope: &MirrorScope,
+        first_param: usize,
+    ) -> (String, Vec<String>) {
+        let Some(filter) = &scope.account else {
+            return (String::new(), Vec::new());
+        };
+        if filter.conditions.is_empty() {
+            return (String::new(), Vec::new());
+        }
+        let refunds = std::ptr::eq(t, &self.refunds);
+        let prefix = if refunds { "pd_o." } else { "" };
+        let mut params = Vec::new();
+        let mut parts = Vec::new();
+        for (i, (col, value)) in filter.conditions.iter().enumerate() {
+            let q = format!("{prefix}{}", ident(col.trim()));
+            let eq = format!("CAST({q} AS TEXT) = ${}", first_param + i);
+            params.push(value.trim().to_string());
+            if filter.or_unassigned && filter.conditions.len() == 1 {
+                parts.push(format!(
+                    "({eq} OR {q} IS NULL OR TRIM(CAST({q} AS TEXT)) = '')"
+                ));
+            } else {
+                parts.push(eq);
+            }
+        }
+        let cond = parts.join(" AND ");
+        if !refunds {
+            return (format!(" AND ({cond})"), params);
+        }
+        let (Some(r_no), Some(o_no)) = (self.refunds.col("order_no"), self.orders.col("order_no"))
+        else {
+            return (String::new(), Vec::new());
+        };
+        let same_order = format!(
+            "CAST(pd_o.{} AS TEXT) = CAST({}.{} AS TEXT)",
+            o_no.quoted, self.refunds.quoted, r_no.quoted
+        );
+        let sub = if filter.or_unassigned {
+            // Refunds of orders outside the mirror stay with the provider's only account.
+            format!(
+                " AND NOT EXISTS (SELECT 1 FROM {} pd_o WHERE {same_order} AND NOT ({cond}))",
+                self.orders.quoted
+            )
+        } else {
+            format!(
+                " AND EXISTS (SELECT 1 FROM {} pd_o WHERE {same_order} AND {cond})",
+                self.orders.quoted
+            )
+        };
+        (sub, params)
+    }
+
     async fn time_query(
         &self,
         t: &TableMap,
         filter: &TimeFilter,
-        provider: Provider,
+        scope: &MirrorScope,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<AnyRow>> {
+        let provider = scope.provider;
         let words = provider_words(provider);
         let prov = self
             .provider_cond(t, 1, provider)
@@ -532,8 +661,11 @@ impl OrderMirror {
             }
             TimeFilter::None => (String::new(), None),
         };
+        let used =
+            if t.col("provider").is_some() { n } else { 0 } + if bounds.is_some() { 2 } else { 0 };
+        let (acc_cond, acc_params) = self.account_cond(t, scope, used + 1);
         let sql = format!(
-            "SELECT {} FROM {} WHERE {prov}{time_cond}",
+            "SELECT {} FROM {} WHERE {prov}{time_cond}{acc_cond}",
             t.select_list(),
             t.quoted
         );
@@ -547,6 +679,9 @@ impl OrderMirror {
             q = a.bind(q);
             q = b.bind(q);
         }
+        for v in acc_params {
+            q = q.bind(v);
+        }
         q.fetch_all(&self.pool)
             .await
             .ctx("read mirror table", &t.name)
@@ -556,9 +691,10 @@ impl OrderMirror {
         &self,
         t: &TableMap,
         field: &str,
-        provider: Provider,
+        scope: &MirrorScope,
         values: &[String],
     ) -> Result<Vec<AnyRow>> {
+        let provider = scope.provider;
         let Some(col) = t.col(field) else {
             return Ok(Vec::new());
         };
@@ -571,8 +707,9 @@ impl OrderMirror {
             .unwrap_or_else(|| "1=1".into());
         let mut out = Vec::new();
         for chunk in unique.chunks(IN_CHUNK) {
+            let (acc_cond, acc_params) = self.account_cond(t, scope, words.len() + chunk.len() + 1);
             let sql = format!(
-                "SELECT {} FROM {} WHERE {prov} AND {} IN ({})",
+                "SELECT {} FROM {} WHERE {prov} AND {} IN ({}){acc_cond}",
                 t.select_list(),
                 t.quoted,
                 col.text_eq,
@@ -584,6 +721,9 @@ impl OrderMirror {
             }
             for v in chunk {
                 q = q.bind(*v);
+            }
+            for v in acc_params {
+                q = q.bind(v);
             }
             out.extend(
                 q.fetch_all(&self.pool)
@@ -888,6 +1028,17 @@ async fn probe_table(
     })
 }
 
+async fn column_exists(pool: &AnyPool, table_quoted: &str, name: &str) -> bool {
+    !name.is_empty()
+        && sqlx::query(&format!(
+            "SELECT {} FROM {table_quoted} WHERE 1 = 0",
+            ident(name)
+        ))
+        .fetch_all(pool)
+        .await
+        .is_ok()
+}
+
 async fn probe_time_filter(
     pool: &AnyPool,
     t: &TableMap,
@@ -967,7 +1118,8 @@ pub async fn create_default_mirror(url: &str) -> Result<()> {
             status TEXT NOT NULL, \
             created_at BIGINT NOT NULL, \
             paid_at BIGINT NULL, \
-            customer_ref TEXT NULL)",
+            customer_ref TEXT NULL, \
+            account TEXT NULL)",
         "CREATE TABLE IF NOT EXISTS refunds (\
             refund_no TEXT PRIMARY KEY, \
             order_no TEXT NOT NULL, \
@@ -984,6 +1136,42 @@ pub async fn create_default_mirror(url: &str) -> Result<()> {
     ] {
         sqlx::query(stmt).execute(&pool).await.ctx(op, &object)?;
     }
+    // Mirrors created before the account column existed gain it.
+    if !column_exists(&pool, "orders", "account").await {
+        sqlx::query("ALTER TABLE orders ADD COLUMN account TEXT NULL")
+            .execute(&pool)
+            .await
+            .ctx(op, &object)?;
+    }
+    sqlx::query("CREATE INDEX IF NOT EXISTS orders_account ON orders (account)")
+        .execute(&pool)
+        .await
+        .ctx(op, &object)?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Sets the account column of default-schema mirror orders: (order number, Paydesk account
+/// name). Used by `paydesk init --demo` and the data generator.
+pub async fn set_mirror_accounts(url: &str, accounts: &[(String, String)]) -> Result<()> {
+    let backend = Backend::of_url(url)?;
+    let pool = connect_pool(url, backend, false, 1).await?;
+    let op = "set order accounts in";
+    let object = crate::error::redact_url(url);
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+    .ctx(op, &object)?;
+    for (order_no, account) in accounts {
+        sqlx::query("UPDATE orders SET account = $1 WHERE order_no = $2")
+            .bind(account.as_str())
+            .bind(order_no.as_str())
+            .execute(&mut *tx)
+            .await
+            .ctx(op, &object)?;
+    }
+    tx.commit().await.ctx(op, &object)?;
     pool.close().await;
     Ok(())
 }

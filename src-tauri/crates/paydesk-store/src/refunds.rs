@@ -646,18 +646,41 @@ impl AppDb {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<LocalRefund>> {
-        let rows = sqlx::query(&format!(
+        self.account_refunds_between(provider, None, start, end)
+            .await
+    }
+
+    /// [`AppDb::paydesk_refunds_between`] of one account (the one the refunds were sent
+    /// through); `None`: every account of the provider.
+    pub async fn account_refunds_between(
+        &self,
+        provider: Provider,
+        account: Option<&str>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<LocalRefund>> {
+        let acc = if account.is_some() {
+            " AND account = $6"
+        } else {
+            ""
+        };
+        let sql = format!(
             "SELECT {COLUMNS} FROM refunds WHERE provider = $1 AND state IN ($2, $3) \
-             AND refunded_at >= $4 AND refunded_at < $5 ORDER BY refund_no"
-        ))
-        .bind(provider.as_str())
-        .bind(RefundState::Succeeded.as_str())
-        .bind(RefundState::Processing.as_str())
-        .bind(ms(start))
-        .bind(ms(end))
-        .fetch_all(self.pool())
-        .await
-        .ctx("list executed refunds of", provider)?;
+             AND refunded_at >= $4 AND refunded_at < $5{acc} ORDER BY refund_no"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(provider.as_str())
+            .bind(RefundState::Succeeded.as_str())
+            .bind(RefundState::Processing.as_str())
+            .bind(ms(start))
+            .bind(ms(end));
+        if let Some(a) = account {
+            q = q.bind(a);
+        }
+        let rows = q
+            .fetch_all(self.pool())
+            .await
+            .ctx("list executed refunds of", provider)?;
         rows.iter()
             .map(|r| read_refund(r).map(|x| x.to_local_refund()))
             .collect()
@@ -669,12 +692,28 @@ impl AppDb {
         provider: Provider,
         refund_nos: &[String],
     ) -> Result<Vec<LocalRefund>> {
+        self.account_refunds_by_numbers(provider, None, refund_nos)
+            .await
+    }
+
+    /// [`AppDb::paydesk_refunds_by_numbers`] of one account; `None`: every account.
+    pub async fn account_refunds_by_numbers(
+        &self,
+        provider: Provider,
+        account: Option<&str>,
+        refund_nos: &[String],
+    ) -> Result<Vec<LocalRefund>> {
+        let acc = if account.is_some() {
+            " AND account = ?"
+        } else {
+            ""
+        };
         let mut out = Vec::new();
         for chunk in refund_nos.chunks(500) {
             let sql = numbered(
                 &format!(
                     "SELECT {COLUMNS} FROM refunds WHERE provider = ? AND state IN (?, ?) \
-                     AND refund_no IN ({}) ORDER BY refund_no",
+                     AND refund_no IN ({}){acc} ORDER BY refund_no",
                     qmarks(chunk.len())
                 ),
                 self.backend,
@@ -685,6 +724,9 @@ impl AppDb {
                 .bind(RefundState::Processing.as_str());
             for no in chunk {
                 q = q.bind(no.as_str());
+            }
+            if let Some(a) = account {
+                q = q.bind(a);
             }
             let rows = q
                 .fetch_all(self.pool())

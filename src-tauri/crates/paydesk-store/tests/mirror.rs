@@ -223,6 +223,7 @@ async fn custom_mapping_major_text_amounts_local_times(url: String) {
             created_at: "created".into(),
             paid_at: "PaidAt".into(),
             customer_ref: Some("email".into()),
+            account: None,
         },
         refunds_table: "shop_refunds".into(),
         refund_columns: RefundColumns {
@@ -348,8 +349,8 @@ async fn bad_rows_are_clear_errors(url: String) {
     exec(
         &url,
         &[
-            "INSERT INTO orders VALUES ('SO-BADSTATUS', 'alipay', 'T1', 100, 'CNY', 'weird', 1714500000, 1714540000, NULL)",
-            "INSERT INTO orders VALUES ('SO-BADCUR', 'alipay', 'T2', 100, 'XXX', 'paid', 1714500000, 1714540000, NULL)",
+            "INSERT INTO orders VALUES ('SO-BADSTATUS', 'alipay', 'T1', 100, 'CNY', 'weird', 1714500000, 1714540000, NULL, NULL)",
+            "INSERT INTO orders VALUES ('SO-BADCUR', 'alipay', 'T2', 100, 'XXX', 'paid', 1714500000, 1714540000, NULL, NULL)",
             "INSERT INTO refunds VALUES ('RF-OK', 'SO-1', 'alipay', 100, 'CNY', 1714540000, NULL)",
             "CREATE TABLE t_orders (no TEXT, p TEXT, amt TEXT, cur TEXT, st TEXT, c TEXT, pa TEXT)",
             "INSERT INTO t_orders VALUES ('SO-BADAMT', 'alipay', '12.x', 'CNY', 'paid', '2024-05-01 10:00:00', '2024-05-01 10:00:00')",
@@ -414,6 +415,7 @@ async fn bad_rows_are_clear_errors(url: String) {
             created_at: "c".into(),
             paid_at: "pa".into(),
             customer_ref: None,
+            account: None,
         },
         amount_unit: AmountUnit::Major,
         time_format: TimeFormat::Text("%Y-%m-%d %H:%M:%S".into()),

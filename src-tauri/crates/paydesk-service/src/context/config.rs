@@ -128,6 +128,10 @@ pub struct RawAccount {
     /// Provider credentials and identifiers (see README): app_id, pid, mchid, key files...
     #[serde(default)]
     pub credentials: toml::Table,
+    /// The account's orders in the mirror: column of the orders table = value (README,
+    /// "Account scoping").
+    #[serde(default)]
+    pub mirror_filter: toml::Table,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -355,6 +359,9 @@ pub struct Account {
     pub endpoint: Endpoint,
     pub fee_rules: Vec<FeeRule>,
     pub credentials: toml::Table,
+    /// `[accounts.mirror_filter]`: (column of the mirror's orders table, value); empty when
+    /// not configured.
+    pub mirror_filter: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -549,6 +556,29 @@ impl Config {
                     fixed_minor,
                 });
             }
+            let mut mirror_filter = Vec::new();
+            for (col, v) in &a.mirror_filter {
+                let fkey = format!("accounts[{i}].mirror_filter.{col}");
+                let value = match v {
+                    toml::Value::String(s) => s.trim().to_string(),
+                    toml::Value::Integer(n) => n.to_string(),
+                    other => {
+                        return Err(invalid(
+                            &fkey,
+                            format!(
+                                "{other} must be a string or an integer (the value the column holds for this account)"
+                            ),
+                        ))
+                    }
+                };
+                if col.trim().is_empty() || value.is_empty() {
+                    return Err(invalid(
+                        &fkey,
+                        "a filter needs a column name and a non-empty value".into(),
+                    ));
+                }
+                mirror_filter.push((col.trim().to_string(), value));
+            }
             accounts.push(Account {
                 name: name.to_string(),
                 provider,
@@ -557,6 +587,7 @@ impl Config {
                 endpoint,
                 fee_rules,
                 credentials: a.credentials.clone(),
+                mirror_filter,
             });
         }
 

@@ -1,8 +1,8 @@
 //! Opening and creating workspaces.
 
-use crate::context::config::{Config, CONFIG_FILE};
+use crate::context::config::{Account, Config, CONFIG_FILE};
 use crate::ServiceError;
-use paydesk_store::{AppDb, MirrorMapping, OrderMirror};
+use paydesk_store::{AccountFilter, AppDb, MirrorMapping, MirrorScope, OrderMirror};
 use paydesk_vault::MasterKey;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +51,73 @@ impl Workspace {
     pub async fn keep_unlocked_master(&self, master: Option<Arc<MasterKey>>) {
         *self.vault.write().await = master;
     }
+}
+
+/// Which mirror rows belong to `account` (README, "Account scoping"): its
+/// `[accounts.mirror_filter]` if it has one; else the mirror's account column holding the
+/// account's name (rows without a value too when the provider has only this account); else,
+/// for a provider's only account, every row of the provider. Two accounts of one provider
+/// that the mirror cannot tell apart are a configuration error, never a guess.
+pub async fn account_scope(
+    config: &Config,
+    mirror: &OrderMirror,
+    account: &Account,
+) -> Result<MirrorScope, ServiceError> {
+    let siblings = config.accounts_of(account.provider);
+    let only = siblings.len() <= 1;
+    let path = config.workspace.join(CONFIG_FILE);
+    if !account.mirror_filter.is_empty() {
+        for (col, _) in &account.mirror_filter {
+            if !mirror.orders_have_column(col).await {
+                return Err(ServiceError::BadInput(format!(
+                    "{}: key `accounts.mirror_filter` of account {}: the mirror's orders table {:?} has no column {col:?}",
+                    path.display(),
+                    account.name,
+                    mirror.mapping().orders_table
+                )));
+            }
+        }
+        return Ok(MirrorScope {
+            provider: account.provider,
+            account: Some(AccountFilter {
+                conditions: account.mirror_filter.clone(),
+                or_unassigned: false,
+            }),
+        });
+    }
+    if let Some(col) = mirror.account_column() {
+        return Ok(MirrorScope {
+            provider: account.provider,
+            account: Some(AccountFilter {
+                conditions: vec![(col.to_string(), account.name.clone())],
+                or_unassigned: only,
+            }),
+        });
+    }
+    if only {
+        return Ok(account.provider.into());
+    }
+    let names: Vec<&str> = siblings.iter().map(|a| a.name.as_str()).collect();
+    let configured = match &mirror.mapping().order_columns.account {
+        Some(c) => format!(
+            "the orders table {:?} has no account column {c:?} (`[mirror.mapping]` order_columns.account)",
+            mirror.mapping().orders_table
+        ),
+        None => "`[mirror.mapping]` maps no account column (order_columns.account)".to_string(),
+    };
+    Err(ServiceError::BadInput(format!(
+        "{}: accounts {} are all {} accounts, but {configured} and account {} has no          [accounts.mirror_filter]: Paydesk cannot tell which orders belong to which account.          Add the account column (holding the Paydesk account name) or give each of these          accounts a mirror_filter (column = value)",
+        path.display(),
+        names.join(", "),
+        account.provider,
+        account.name
+    )))
+}
+
+/// The account whose Paydesk-executed refunds count for `account`: `None` (every refund of
+/// the provider) when the provider has only this account.
+pub fn refund_scope<'a>(config: &Config, account: &'a Account) -> Option<&'a str> {
+    (config.accounts_of(account.provider).len() > 1).then_some(account.name.as_str())
 }
 
 /// The mirror mapping from `[mirror.mapping]`, or the documented default schema.

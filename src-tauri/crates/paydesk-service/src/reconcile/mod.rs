@@ -390,9 +390,12 @@ async fn run_locked(
     let (carried_orders, carried_refunds) =
         db.open_carry_overs(&account.name, req.date.pred()).await?;
     let settings = account.match_settings(&config.tolerances);
+    let scope = crate::context::workspace::account_scope(config, mirror, account).await?;
+    let paydesk_account = crate::context::workspace::refund_scope(config, account);
     let mut input = gather_input(
         mirror,
         db,
+        (&scope, paydesk_account),
         account,
         req.date,
         parsed.lines,
@@ -559,6 +562,7 @@ async fn run_locked(
 async fn gather_input(
     mirror: &OrderMirror,
     db: &AppDb,
+    (scope, paydesk_account): (&paydesk_store::MirrorScope, Option<&str>),
     account: &Account,
     date: BillDate,
     lines: Vec<StatementLine>,
@@ -572,7 +576,7 @@ async fn gather_input(
     // for this day's lines (the provider booked before midnight, the shop's time is after).
     // The matcher expects only what falls inside the window itself.
     let mut orders = mirror
-        .orders_paid_between(provider, window.0, window.1 + slack)
+        .orders_paid_between(scope, window.0, window.1 + slack)
         .await?;
     let mut known_orders: HashSet<String> = orders.iter().map(|o| o.order_no.clone()).collect();
 
@@ -585,7 +589,7 @@ async fn gather_input(
         .into_iter()
         .collect();
     wanted_orders.sort();
-    for o in mirror.orders_by_numbers(provider, &wanted_orders).await? {
+    for o in mirror.orders_by_numbers(scope, &wanted_orders).await? {
         if known_orders.insert(o.order_no.clone()) {
             orders.push(o);
         }
@@ -609,14 +613,14 @@ async fn gather_input(
         .collect();
     wanted_txns.sort();
     wanted_txns.dedup();
-    for o in mirror.orders_by_txn_ids(provider, &wanted_txns).await? {
+    for o in mirror.orders_by_txn_ids(scope, &wanted_txns).await? {
         if known_orders.insert(o.order_no.clone()) {
             orders.push(o);
         }
     }
 
     let mut refunds = mirror
-        .refunds_between(provider, window.0, window.1 + slack)
+        .refunds_between(scope, window.0, window.1 + slack)
         .await?;
     let mut known_refunds: HashSet<String> = refunds.iter().map(|r| r.refund_no.clone()).collect();
     let mut wanted_refunds: Vec<String> = lines
@@ -628,7 +632,7 @@ async fn gather_input(
         .into_iter()
         .collect();
     wanted_refunds.sort();
-    for r in mirror.refunds_by_numbers(provider, &wanted_refunds).await? {
+    for r in mirror.refunds_by_numbers(scope, &wanted_refunds).await? {
         if known_refunds.insert(r.refund_no.clone()) {
             refunds.push(r);
         }
@@ -636,7 +640,7 @@ async fn gather_input(
     // Refunds Paydesk executed itself (origin Paydesk); the mirror's record of the same
     // refund number wins.
     for r in db
-        .paydesk_refunds_between(provider, window.0, window.1 + slack)
+        .account_refunds_between(provider, paydesk_account, window.0, window.1 + slack)
         .await?
     {
         if known_refunds.insert(r.refund_no.clone()) {
@@ -645,7 +649,7 @@ async fn gather_input(
     }
     wanted_refunds.retain(|no| !known_refunds.contains(no));
     for r in db
-        .paydesk_refunds_by_numbers(provider, &wanted_refunds)
+        .account_refunds_by_numbers(provider, paydesk_account, &wanted_refunds)
         .await?
     {
         if known_refunds.insert(r.refund_no.clone()) {

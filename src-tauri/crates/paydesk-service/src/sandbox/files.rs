@@ -86,6 +86,7 @@ pub async fn generate_to_dir(
             endpoint: crate::context::config::Endpoint::FileOnly,
             fee_rules: Vec::new(),
             credentials: toml::Table::new(),
+            mirror_filter: Vec::new(),
         };
         let lines = day.lines.get(&gen.name).cloned().unwrap_or_default();
         let (name, bytes) = statement_file(&account, params.date, &lines)?;
