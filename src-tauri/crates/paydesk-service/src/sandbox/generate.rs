@@ -165,6 +165,33 @@ pub struct GeneratedDay {
     pub next_day_lines: BTreeMap<String, Vec<StatementLine>>,
     /// How many of each class were injected (what a reconciliation should find).
     pub injected: BTreeMap<OutcomeClass, u64>,
+    /// Each injected discrepancy: what this day's runs must report, and nothing else.
+    pub planted: Vec<Planted>,
+    /// Items crossing midnight that must not become discrepancies (see [`Crossings`]).
+    pub crossings: Crossings,
+}
+
+/// One injected discrepancy: the account whose run reports it, its class, the order it names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Planted {
+    pub account: String,
+    pub class: OutcomeClass,
+    pub order_no: String,
+}
+
+/// Midnight crossings the generator made, besides the late payments of
+/// [`OutcomeClass::TimingDifference`] (paid before midnight, booked after).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Crossings {
+    /// Booked by the provider just before midnight; the shop's `paid_at` is just after.
+    pub payments_booked_before: u64,
+    /// Refund booked by the provider just before midnight; ours just after.
+    pub refunds_booked_before: u64,
+    /// Refund booked by us just before midnight; by the provider just after (a timing
+    /// difference, planted as one).
+    pub refunds_booked_after: u64,
+    /// Refund of this day's order made the next day (both sides on the next day).
+    pub refunds_next_day: u64,
 }
 
 /// Scheduled fee: 0.6% for Alipay/WeChat, 2.9% + 0.30 for Stripe USD, 3.6% for JPY.
@@ -318,6 +345,7 @@ fn generate_order(
     };
     let mut push_order = true;
     let mut push_line = true;
+    let mut refund_next_day = false;
     let mut extra_lines: Vec<StatementLine> = Vec::new();
     let mut local_refund: Option<LocalRefund> = None;
     let mut refund_line: Option<StatementLine> = None;
@@ -428,6 +456,52 @@ fn generate_order(
         l.fee_milli = if variance { fee + 250_000 } else { fee };
         l.net = l.gross - paydesk_core::money::milli_to_minor_rounded(l.fee_milli);
     };
+    // Midnight crossings, drawn from a stream of their own so the rest of the day is unchanged.
+    let mut cross = Rng::new(
+        params.seed.rotate_left(17) ^ day_number(params.date).wrapping_mul(0x0100_0000_01B3) ^ i,
+    );
+    let timing_planted = params
+        .mix
+        .rates_ppm
+        .get(&OutcomeClass::TimingDifference)
+        .is_some_and(|&r| r > 0);
+    let roll = cross.range(0, 1000);
+    match (class, local_refund.as_mut(), refund_line.as_mut()) {
+        (None, Some(r), Some(l)) if roll < 250 => {
+            l.provider_time = end - Duration::seconds(cross.range(1, 10));
+            r.refunded_at = end + Duration::seconds(cross.range(1, 90));
+            day.crossings.refunds_booked_before += 1;
+        }
+        (None, Some(r), Some(l)) if roll < 500 && timing_planted => {
+            r.refunded_at = end - Duration::seconds(cross.range(60, 600));
+            l.provider_time = end + Duration::seconds(cross.range(1, 120));
+            refund_next_day = true;
+            day.crossings.refunds_booked_after += 1;
+            *day.injected
+                .entry(OutcomeClass::TimingDifference)
+                .or_insert(0) += 1;
+            day.planted.push(Planted {
+                account: account.name.clone(),
+                class: OutcomeClass::TimingDifference,
+                order_no: order_no.clone(),
+            });
+        }
+        (None, Some(r), Some(l)) if roll < 750 => {
+            r.refunded_at = end + Duration::seconds(cross.range(3600, 12 * 3600));
+            l.provider_time = r.refunded_at + Duration::seconds(2);
+            refund_next_day = true;
+            day.crossings.refunds_next_day += 1;
+        }
+        (None, None, None) if roll < 25 => {
+            line.provider_time = end - Duration::seconds(cross.range(1, 10));
+            let shop_time = end + Duration::seconds(cross.range(1, 90));
+            order.paid_at = Some(shop_time);
+            order.created_at = shop_time - Duration::seconds(cross.range(5, 600));
+            day.crossings.payments_booked_before += 1;
+        }
+        _ => {}
+    }
+
     set_fee(&mut line, class == Some(OutcomeClass::FeeVariance));
     for l in &mut extra_lines {
         set_fee(l, false);
@@ -454,13 +528,25 @@ fn generate_order(
     let lines = day.lines.entry(account.name.clone()).or_default();
     lines.extend(extra_lines);
     if let Some(l) = refund_line {
-        lines.push(l);
+        if refund_next_day {
+            day.next_day_lines
+                .entry(account.name.clone())
+                .or_default()
+                .push(l);
+        } else {
+            lines.push(l);
+        }
     }
     if let Some(r) = local_refund {
         day.refunds.push(r);
     }
     if let Some(c) = class {
         *day.injected.entry(c).or_insert(0) += 1;
+        day.planted.push(Planted {
+            account: account.name.clone(),
+            class: c,
+            order_no,
+        });
     }
 }
 
