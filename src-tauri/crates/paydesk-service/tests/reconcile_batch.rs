@@ -83,7 +83,9 @@ impl PgDb {
 /// A demo-style workspace (SQLite app database unless `pg_url`), with demo users.
 async fn workspace(dir: &Path, pg_url: Option<&str>) -> Workspace {
     std::fs::create_dir_all(dir).expect("dir");
-    let mut config = workspace::template_config(true);
+    // wechat-main is the merchant of the WeChat Pay sample bill every account is given.
+    let mut config = workspace::template_config(true)
+        .replace("mchid = \"1900000001\"", "mchid = \"1921000401\"");
     if let Some(url) = pg_url {
         config = config.replace(
             "database_url = \"sqlite://paydesk.db\"",
