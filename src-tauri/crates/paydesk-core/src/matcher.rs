@@ -400,6 +400,7 @@ fn unmatched_order(oi: usize, class: OutcomeClass, rule: MatchRule, carried: boo
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn match_payment(
     li: u32,
     line: &StatementLine,
