@@ -97,7 +97,13 @@ payment_intent_id: string | null,
  * What the customer was charged when it differs from the settlement currency (Stripe's
  * `customer_facing_amount` / `customer_facing_currency`), signed like `gross`.
  */
-presentment: Money | null, };
+presentment: Money | null, 
+/**
+ * The amount (minor units) the provider charges its fee on, when it is not `gross`:
+ * WeChat's 应结订单金额 when a 免充值代金券 made it smaller than 订单金额. `None` means
+ * the gross (README "Fee base").
+ */
+fee_base: number | null, };
 
 /**
  * The merchant's view of an order's payment state.

@@ -178,12 +178,22 @@ pub struct StatementLine {
     /// `customer_facing_amount` / `customer_facing_currency`), signed like `gross`.
     #[serde(default)]
     pub presentment: Option<Money>,
+    /// The amount (minor units) the provider charges its fee on, when it is not `gross`:
+    /// WeChat's 应结订单金额 when a 免充值代金券 made it smaller than 订单金额. `None` means
+    /// the gross (README "Fee base").
+    #[serde(default)]
+    pub fee_base: Option<i64>,
 }
 
 impl StatementLine {
     /// The fee rounded to minor units (half away from zero).
     pub fn fee_minor(&self) -> i64 {
         milli_to_minor_rounded(self.fee_milli)
+    }
+
+    /// The amount the fee is charged on: [`StatementLine::fee_base`], else the gross.
+    pub fn fee_base_minor(&self) -> i64 {
+        self.fee_base.unwrap_or(self.gross)
     }
 }
 

@@ -13,6 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
+mod comparison;
+pub use comparison::{amount_label, fee_base_label, Comparison, FeeCheck};
+
 /// An expected fee: `rate_ppm` parts per million of the gross, plus a fixed amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeRule {
@@ -531,14 +534,10 @@ fn line_amount_for(line: &StatementLine, local: Currency) -> (i64, Currency) {
 }
 
 /// Charged fee − expected fee, in thousandths of a minor unit, when beyond tolerance.
+/// The fee is checked on the amount the provider charges it on ([`StatementLine::fee_base_minor`]).
 fn fee_variance(line: &StatementLine, settings: &MatchSettings) -> Option<i64> {
-    let rule = settings
-        .fee_rules
-        .iter()
-        .find(|r| r.currency == line.currency)?;
-    let expected = rule.expected_fee_milli(line.gross);
-    let diff = line.fee_milli - expected;
-    (diff.abs() > settings.fee_tolerance_minor.saturating_mul(1000)).then_some(diff)
+    let check = comparison::fee_check(line, settings)?;
+    check.is_variance().then(|| check.difference_milli())
 }
 
 fn match_refund(
@@ -810,7 +809,21 @@ fn explain(
             }
         ),
         OutcomeClass::AmountMismatch | OutcomeClass::RefundAmountMismatch => {
-            format!("amounts differ by {} (provider − ours)", fmt(difference))
+            let compared = line.map(|l| {
+                let c =
+                    comparison::compare(outcome.rule, l, order, refund.map(|r| r.amount), settings);
+                format!(
+                    ": {} {} vs ours {}",
+                    c.provider_amount_label,
+                    fmt(c.provider_amount),
+                    c.local_amount.map(fmt).unwrap_or_default()
+                )
+            });
+            format!(
+                "amounts differ by {} (provider − ours){}",
+                fmt(difference),
+                compared.unwrap_or_default()
+            )
         }
         OutcomeClass::CurrencyMismatch => format!(
             "provider currency {} but order currency {}",
@@ -845,12 +858,21 @@ fn explain(
             refund.map(|r| r.refund_no.as_str()).unwrap_or("?"),
             refund.map(|r| fmt(r.amount)).unwrap_or_default()
         ),
-        OutcomeClass::FeeVariance => format!(
-            "fee charged {} differs from the schedule by {} (tolerance {})",
-            line.map(|l| fmt(l.fee_minor())).unwrap_or_default(),
-            fmt(difference),
-            fmt(settings.fee_tolerance_minor)
-        ),
+        OutcomeClass::FeeVariance => {
+            let c = line.map(|l| comparison::compare(outcome.rule, l, order, None, settings));
+            match c
+                .as_ref()
+                .and_then(|c| Some((c.describe_fee_variance()?, c.describe())))
+            {
+                Some((fee, matched)) => format!("{fee}; {matched}"),
+                None => format!(
+                    "fee charged {} differs from the schedule by {} (tolerance {})",
+                    line.map(|l| fmt(l.fee_minor())).unwrap_or_default(),
+                    fmt(difference),
+                    fmt(settings.fee_tolerance_minor)
+                ),
+            }
+        }
         OutcomeClass::ProviderAdjustment => format!(
             "provider booked {} ({})",
             line.map(|l| fmt(l.gross)).unwrap_or_default(),

@@ -43,6 +43,7 @@ fn lines(n: usize) -> Vec<StatementLine> {
                     file: String::new(),
                     line: 0,
                 },
+                fee_base: None,
             }
         })
         .collect()

@@ -62,6 +62,7 @@ fn line(
             file: "f".into(),
             line: 0,
         },
+        fee_base: None,
     }
 }
 
@@ -298,6 +299,17 @@ proptest! {
 
     #[test]
     fn wechat_round_trip(lines in currency().prop_flat_map(|c| proptest::collection::vec(wechat_line(c), 0..30))) {
+        // 应结订单金额 (net + fee) is the fee base when it differs from 订单金额 (gross).
+        let lines: Vec<StatementLine> = lines
+            .into_iter()
+            .map(|mut l| {
+                let settle = l.net + paydesk_core::money::milli_to_minor_rounded(l.fee_milli);
+                if l.kind == LineKind::Payment && settle != l.gross {
+                    l.fee_base = Some(settle);
+                }
+                l
+            })
+            .collect();
         let mut out = Vec::new();
         write_wechat_bill(&lines, &mut out).unwrap();
         let ctx = ParseContext::new("acct", Provider::Wechat, "w.csv");

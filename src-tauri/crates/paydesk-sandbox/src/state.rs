@@ -333,6 +333,7 @@ pub(crate) fn refund_line(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Stat
             file: "sandbox".into(),
             line: 0,
         },
+        fee_base: None,
     }
 }
 

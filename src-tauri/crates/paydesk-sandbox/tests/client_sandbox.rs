@@ -148,6 +148,7 @@ fn line(
             file: "test".into(),
             line: 1,
         },
+        fee_base: None,
     }
 }
 

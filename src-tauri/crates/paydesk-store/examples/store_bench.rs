@@ -47,6 +47,7 @@ fn line(i: u64) -> StatementLine {
             file: "20240501_alipay.csv".into(),
             line: i + 5,
         },
+        fee_base: None,
     }
 }
 

@@ -92,6 +92,7 @@ pub fn payment_line(o: &TestOrder, account: &str) -> StatementLine {
             file: "test".into(),
             line: 1,
         },
+        fee_base: None,
     }
 }
 

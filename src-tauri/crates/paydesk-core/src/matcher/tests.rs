@@ -34,6 +34,7 @@ fn line(txn: &str, order: Option<&str>, kind: LineKind, gross: i64, at: &str) ->
             file: "bill.csv".into(),
             line: 1,
         },
+        fee_base: None,
     }
 }
 

@@ -273,6 +273,7 @@ impl<'a> AlipayParser<'a> {
                 file: self.ctx.file_name.clone(),
                 line,
             },
+            fee_base: None,
         })
     }
 

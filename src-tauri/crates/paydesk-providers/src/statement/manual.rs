@@ -369,6 +369,7 @@ impl Mapper {
                 file: self.ctx.file_name.clone(),
                 line,
             },
+            fee_base: None,
         })
     }
 }

@@ -157,6 +157,7 @@ impl<'a> NormalizedParser<'a> {
                 file: self.ctx.file_name.clone(),
                 line,
             },
+            fee_base: None,
         })
     }
 }

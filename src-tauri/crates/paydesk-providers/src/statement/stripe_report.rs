@@ -199,6 +199,7 @@ impl<'a> StripeParser<'a> {
                 file: self.ctx.file_name.clone(),
                 line,
             },
+            fee_base: None,
         })
     }
 }

@@ -6,7 +6,9 @@
 //!
 //! Mapping, SUCCESS rows → Payment: gross = 订单金额 (what the customer's order was worth,
 //! the figure merchants reconcile against `amount.total`); fee = 手续费 (5 decimals, exact in
-//! thousandths of a fen); net = 应结订单金额 − fee rounded to fen (the settled amount).
+//! thousandths of a fen); net = 应结订单金额 − fee rounded to fen (the settled amount);
+//! fee_base = 应结订单金额 when it differs from 订单金额 (a 免充值代金券: WeChat charges its fee
+//! on the settlement amount). The writer puts 订单金额 − 应结订单金额 in 代金券金额.
 //!
 //! REFUND rows → Refund: gross = −申请退款金额 (the amount the merchant asked to refund, the
 //! counterpart of 订单金额 and what the merchant's refund record holds; falls back to 退款金额
@@ -300,6 +302,8 @@ impl<'a> WechatParser<'a> {
         Ok(StatementLine {
             payment_intent_id: None,
             presentment: None,
+            // WeChat charges its fee on 应结订单金额, less than 订单金额 by a 免充值代金券.
+            fee_base: (kind == LineKind::Payment && settle != gross).then_some(settle),
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
             provider_txn_id: txn.to_string(),
@@ -532,6 +536,12 @@ pub fn write_wechat_bill<'l, W: Write>(
             .checked_add(fee_minor)
             .ok_or_else(|| bad("amount overflows"))?;
         let zero = cur.format_minor(0);
+        // A 免充值代金券 is the part of 订单金额 that never reaches 应结订单金额.
+        let coupon = match l.kind {
+            LineKind::Payment => l.gross.saturating_sub(settled).max(0),
+            _ => 0,
+        };
+        let coupon = cur.format_minor(coupon);
         let (status, settle, refund, requested, order) = match l.kind {
             LineKind::Payment => ("SUCCESS", settled, 0, 0, l.gross),
             LineKind::Refund => {
@@ -601,7 +611,7 @@ pub fn write_wechat_bill<'l, W: Write>(
             "OTHERS",
             cur.code(),
             &cur.format_minor(settle),
-            &zero,
+            &coupon,
             refund_id,
             refund_no,
             &cur.format_minor(refund),

@@ -342,6 +342,7 @@ fn generate_order(
             file: String::new(),
             line: 0,
         },
+        fee_base: None,
     };
     let mut push_order = true;
     let mut push_line = true;

@@ -68,6 +68,7 @@ pub fn line(i: u64) -> StatementLine {
             file: "20240501_alipay.csv".into(),
             line: i + 5,
         },
+        fee_base: None,
     }
 }
 
