@@ -4,7 +4,8 @@
 //! before midnight but paid after by the shop's clock, late payments booked the next day,
 //! refunds crossing midnight both ways, refunds made the day after the payment), reconciled
 //! day after day through the real service, every run reports exactly the discrepancies the
-//! generator planted for that account and day — no false 短款 or 长款.
+//! generator planted for that account and day — no false 短款 or 长款. Two WeChat Pay
+//! accounts share the order mirror (its account column says whose an order is).
 #![cfg(feature = "demo")]
 
 use paydesk_core::{Actor, BillDate, OutcomeClass, Provider, Role};
@@ -27,8 +28,26 @@ fn accounts() -> Vec<GenAccount> {
     vec![
         GenAccount::new("alipay-main", Provider::Alipay),
         GenAccount::new("wechat-main", Provider::Wechat),
+        GenAccount::new("wechat-shop2", Provider::Wechat),
         GenAccount::new("stripe-main", Provider::Stripe),
     ]
+}
+
+/// Merchant ids of the two WeChat Pay accounts (their bills must say whose they are).
+fn mchid(account: &str) -> Option<&'static str> {
+    match account {
+        "wechat-main" => Some("1900000001"),
+        "wechat-shop2" => Some("1900000002"),
+        _ => None,
+    }
+}
+
+/// The generator spreads order `i` of a day over the accounts round-robin; its number ends
+/// in `i`. The mirror's account column says so.
+fn account_of(order_no: &str) -> String {
+    let i: usize = order_no[order_no.len() - 8..].parse().expect("order index");
+    let all = accounts();
+    all[i % all.len()].name.clone()
 }
 
 /// The classes that cross days or are 短款/长款, at 1% of orders each.
@@ -59,6 +78,9 @@ fn config_text(db_url: &str, mirror_url: &str) -> String {
             a.provider,
             a.currency.code()
         ));
+        if let Some(id) = mchid(&a.name) {
+            text.push_str(&format!("[accounts.credentials]\nmchid = \"{id}\"\n"));
+        }
     }
     text
 }
@@ -100,6 +122,13 @@ async fn reconcile_seed(seed: u64, db_url: &str, dir: &Path, seen: &mut Seen) {
     paydesk_store::insert_mirror_rows(&mirror_url, &orders, &refunds)
         .await
         .expect("mirror rows");
+    let pairs: Vec<(String, String)> = orders
+        .iter()
+        .map(|o| (o.order_no.clone(), account_of(&o.order_no)))
+        .collect();
+    paydesk_store::set_mirror_accounts(&mirror_url, &pairs)
+        .await
+        .expect("mirror accounts");
 
     let config = Config::parse(&config_text(db_url, &mirror_url), dir).expect("config");
     let db = AppDb::open(db_url).await.expect("app db");
@@ -208,7 +237,7 @@ async fn midnight_crossings_make_no_false_discrepancy_sqlite() {
         reconcile_seed(seed, db.url(), dir.path(), &mut seen).await;
         db.drop_db().await;
     }
-    assert_eq!(seen.runs, SEEDS * DAYS as u64 * 3);
+    assert_eq!(seen.runs, SEEDS * DAYS as u64 * accounts().len() as u64);
     assert_both_directions(&seen);
 }
 
@@ -221,5 +250,5 @@ async fn midnight_crossings_make_no_false_discrepancy_postgres() {
     let mut seen = Seen::default();
     reconcile_seed(7, db.url(), dir.path(), &mut seen).await;
     db.drop_db().await;
-    assert_eq!(seen.runs, DAYS as u64 * 3);
+    assert_eq!(seen.runs, DAYS as u64 * accounts().len() as u64);
 }
