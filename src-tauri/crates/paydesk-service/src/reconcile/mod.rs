@@ -559,6 +559,7 @@ async fn run_locked(
 
 /// Reads the mirror: orders paid in the day, orders and refunds the lines name, and items
 /// carried over from the previous day.
+#[allow(clippy::too_many_arguments)]
 async fn gather_input(
     mirror: &OrderMirror,
     db: &AppDb,
