@@ -33,12 +33,17 @@ fn unsafe_name(name: &str) -> Option<&'static str> {
     None
 }
 
+type Archive<'a> = zip::ZipArchive<std::io::Cursor<&'a [u8]>>;
+
+/// The detail entry's reader, its name, and every entry's name.
+pub(crate) type BillEntry<'a> = (Box<dyn BufRead + 'a>, String, Vec<String>);
+
 /// Opens the archive and checks every entry name: a damaged archive is "truncated or
 /// corrupt zip", an entry name no provider writes is refused.
 fn open_archive<'a>(
     bytes: &'a [u8],
     file: &str,
-) -> Result<(zip::ZipArchive<std::io::Cursor<&'a [u8]>>, Vec<String>), StatementError> {
+) -> Result<(Archive<'a>, Vec<String>), StatementError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| err(file, None, None, format!("truncated or corrupt zip ({e})")))?;
     let mut names = Vec::with_capacity(archive.len());
@@ -83,7 +88,7 @@ pub(crate) fn check_archive(bytes: &[u8], file: &str) -> Result<(), StatementErr
 pub(crate) fn open_bill_entry<'a>(
     bytes: &'a [u8],
     file: &str,
-) -> Result<(Box<dyn BufRead + 'a>, String, Vec<String>), StatementError> {
+) -> Result<BillEntry<'a>, StatementError> {
     let (mut archive, names) = open_archive(bytes, file)?;
     let mut candidates = Vec::new();
     for (i, name) in names.iter().enumerate() {
