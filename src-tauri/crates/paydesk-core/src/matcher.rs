@@ -438,12 +438,12 @@ fn match_payment(
         .into_iter()
         .find_map(|(oi, rule)| oi.map(|oi| (Some(oi), rule)))
         .unwrap_or((None, MatchRule::NoCounterpart));
-    let Some(oi) = found else {
-        return Outcome {
-            class: OutcomeClass::ProviderOnly,
     if is_revoked(line) {
         return revoked_payment(li, found, rule, input, order_taken);
     }
+    let Some(oi) = found else {
+        return Outcome {
+            class: OutcomeClass::ProviderOnly,
             rule,
             line: Some(li),
             order: None,
@@ -486,9 +486,6 @@ fn match_payment(
     }
 }
 
-/// The line's amount and currency to compare with a local item in `local`: the presentment
-/// (customer-facing) amount when the line was settled in another currency and presented in
-/// `local`, else the settlement gross.
 /// WeChat Pay's 交易状态 `REVOKED` (撤销): a revoked micropay order, no money moved.
 pub fn is_revoked(line: &StatementLine) -> bool {
     line.kind == LineKind::Payment
@@ -526,6 +523,9 @@ fn revoked_payment(
     }
 }
 
+/// The line's amount and currency to compare with a local item in `local`: the presentment
+/// (customer-facing) amount when the line was settled in another currency and presented in
+/// `local`, else the settlement gross.
 fn line_amount_for(line: &StatementLine, local: Currency) -> (i64, Currency) {
     match line.presentment {
         Some(p) if line.currency != local && p.currency == local => (p.minor, p.currency),
@@ -830,6 +830,10 @@ fn explain(
             line.map(|l| l.currency.code()).unwrap_or("?"),
             order.map(|o| o.currency.code()).unwrap_or("?")
         ),
+        OutcomeClass::StatusMismatch if line.is_some_and(is_revoked) => format!(
+            "the provider revoked (撤销) this payment, no money moved, but the order is {}",
+            order.map(|o| o.status.as_str()).unwrap_or("?")
+        ),
         OutcomeClass::StatusMismatch => format!(
             "provider shows the payment but the order is {}",
             order.map(|o| o.status.as_str()).unwrap_or("?")
@@ -843,10 +847,6 @@ fn explain(
         ),
         OutcomeClass::RefundOnlyAtProvider => format!(
             "provider refund {} has no refund record here",
-        OutcomeClass::StatusMismatch if line.is_some_and(is_revoked) => format!(
-            "the provider revoked (撤销) this payment, no money moved, but the order is {}",
-            order.map(|o| o.status.as_str()).unwrap_or("?")
-        ),
             line.and_then(|l| l
                 .merchant_refund_no
                 .as_deref()

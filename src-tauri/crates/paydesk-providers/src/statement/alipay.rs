@@ -429,7 +429,6 @@ impl RowSource for AlipayParser<'_> {
     fn summary(&self) -> Option<StatementSummary> {
         self.summary.clone()
     }
-}
 
     fn identity(&self) -> super::StatementIdentity {
         self.identity.clone()
@@ -456,6 +455,7 @@ impl AlipayParser<'_> {
         self.identity.account_header = Some(value.to_string());
         self.identity.merchant_ids.insert(super::alipay_pid(value));
     }
+}
 
 // ------------------------------------------------------------------------------------------
 // Writer

@@ -91,10 +91,10 @@ struct Cols {
     refund_amount: Option<Col>,
     refund_requested: Option<Col>,
     coupon_refund: Option<Col>,
-}
-
     mchid: Option<Col>,
     sub_mchid: Option<Col>,
+}
+
 #[derive(Default)]
 struct Sums {
     count: u64,
@@ -121,9 +121,9 @@ pub(crate) struct WechatParser<'a> {
     currency: Option<Currency>,
     sums: Sums,
     summary: Option<StatementSummary>,
+    identity: super::StatementIdentity,
 }
 
-    identity: super::StatementIdentity,
 impl<'a> WechatParser<'a> {
     pub fn new(rd: Box<dyn BufRead + 'a>, ctx: &ParseContext) -> Self {
         WechatParser {
@@ -138,9 +138,9 @@ impl<'a> WechatParser<'a> {
             currency: None,
             sums: Sums::default(),
             summary: None,
+            identity: super::StatementIdentity::default(),
         }
     }
-            identity: super::StatementIdentity::default(),
 
     fn read_header(&mut self) -> Result<(), StatementError> {
         let h = Header::from_record(&self.rec);
@@ -159,10 +159,10 @@ impl<'a> WechatParser<'a> {
             refund_amount: h.find("退款金额"),
             refund_requested: h.find("申请退款金额"),
             coupon_refund: h.find("充值券退款金额"),
-        };
-        self.header = Some(h);
             mchid: h.find("商户号"),
             sub_mchid: h.find("特约商户号"),
+        };
+        self.header = Some(h);
         self.cols = Some(cols);
         Ok(())
     }
@@ -181,10 +181,10 @@ impl<'a> WechatParser<'a> {
         let line = rec.line;
         check_width(rec, h, f)?;
         let status = rec.get(c.status.idx);
-        let kind = match status {
-            "SUCCESS" | "REVOKED" => LineKind::Payment,
         // REVOKED (撤销): a revoked micropay order, no money moved; a zero payment line.
         let revoked = status == "REVOKED";
+        let kind = match status {
+            "SUCCESS" | "REVOKED" => LineKind::Payment,
             "REFUND" => LineKind::Refund,
             other => {
                 return Err(err(
@@ -249,8 +249,6 @@ impl<'a> WechatParser<'a> {
         add(&mut s.order, order_amount.unwrap_or(0))?;
         add(&mut s.refund_requested, refund_requested.unwrap_or(0))?;
 
-        let fee_minor = milli_to_minor_rounded(fee);
-        let (gross, net) = match kind {
         for (col, ids) in [
             (&c.mchid, &mut self.identity.merchant_ids),
             (&c.sub_mchid, &mut self.identity.sub_merchant_ids),
@@ -261,11 +259,13 @@ impl<'a> WechatParser<'a> {
                 }
             }
         }
-            LineKind::Payment => {
-                s.payments += 1;
+        let fee_minor = milli_to_minor_rounded(fee);
+        let (gross, net) = match kind {
             LineKind::Payment if revoked => {
                 (0, settle.checked_sub(fee_minor).ok_or_else(overflow)?)
             }
+            LineKind::Payment => {
+                s.payments += 1;
                 (
                     order_amount.unwrap_or(settle),
                     settle.checked_sub(fee_minor).ok_or_else(overflow)?,
@@ -478,14 +478,14 @@ impl RowSource for WechatParser<'_> {
     fn summary(&self) -> Option<StatementSummary> {
         self.summary.clone()
     }
-}
-
-// ------------------------------------------------------------------------------------------
-// Writer
 
     fn identity(&self) -> super::StatementIdentity {
         self.identity.clone()
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// Writer
 
 const WHAT: &str = "wechat bill";
 
@@ -543,6 +543,7 @@ pub fn write_wechat_bill<'l, W: Write>(
         };
         let coupon = cur.format_minor(coupon);
         let (status, settle, refund, requested, order) = match l.kind {
+            LineKind::Payment if l.provider_status == "REVOKED" => ("REVOKED", settled, 0, 0, 0),
             LineKind::Payment => ("SUCCESS", settled, 0, 0, l.gross),
             LineKind::Refund => {
                 let refunded = settled
@@ -553,7 +554,6 @@ pub fn write_wechat_bill<'l, W: Write>(
                     .checked_neg()
                     .ok_or_else(|| bad("amount overflows"))?;
                 if refunded < 0 || requested < 0 {
-            LineKind::Payment if l.provider_status == "REVOKED" => ("REVOKED", settled, 0, 0, 0),
                     return Err(bad("refund line with a positive gross or net"));
                 }
                 ("REFUND", 0, refunded, requested, 0)

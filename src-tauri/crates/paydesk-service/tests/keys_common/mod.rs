@@ -139,8 +139,7 @@ pub fn line(provider: paydesk_core::Provider, account: &str) -> paydesk_core::St
             file: "test".into(),
             line: 1,
         },
-          fee_base: None,
-  fee_base: None,
+        fee_base: None,
     }
 }
 
