@@ -79,7 +79,10 @@ async fn unverified_not_found_is_not_an_answer() {
         );
         assert!(!err.is_not_found(), "{provider}: {err}");
         assert!(err.outcome_unknown(), "{provider}: {err}");
-        assert!(err.to_string().contains("without a valid signature"), "{err}");
+        assert!(
+            err.to_string().contains("without a valid signature"),
+            "{err}"
+        );
         conn.close().await;
     }
 }
@@ -121,7 +124,13 @@ async fn key_test_of_an_unsigned_answer_is_not_verified() {
     let gateway = format!("{}/alipay/gateway.do", e.sandbox.base_url);
 
     let ok = v
-        .test(&adm, &acct, Purpose::AlipayAppKey, app_key.version, &gateway)
+        .test(
+            &adm,
+            &acct,
+            Purpose::AlipayAppKey,
+            app_key.version,
+            &gateway,
+        )
         .await
         .expect("a signed not-found answer accepts the key");
     assert_eq!(ok, "accepted");
@@ -130,7 +139,13 @@ async fn key_test_of_an_unsigned_answer_is_not_verified() {
         Fault::new(Provider::Alipay, FaultKind::UnverifiedRefusal).only("alipay.trade.query"),
     );
     let err = v
-        .test(&adm, &acct, Purpose::AlipayAppKey, app_key.version, &gateway)
+        .test(
+            &adm,
+            &acct,
+            Purpose::AlipayAppKey,
+            app_key.version,
+            &gateway,
+        )
         .await
         .expect_err("an unsigned answer does not accept the key");
     e.sandbox.clear_faults();
