@@ -68,6 +68,9 @@ export function makeLine(over: Partial<StatementLine> = {}): StatementLine {
     merchant_refund_no: null,
     provider_status: 'TRADE_SUCCESS',
     source: { file: 'alipay-2026-03-14.csv', line: 6 },
+    fee_base: null,
+    payment_intent_id: null,
+    presentment: null,
     ...over,
   };
 }
