@@ -120,6 +120,7 @@ pub fn bindings() -> String {
         svc::reconcile::StatementInfo,
         svc::reconcile::Totals,
         svc::reconcile::DiscrepancyOut,
+        svc::reconcile::MatchNote,
         svc::dashboard::Dashboard,
         svc::dashboard::AccountCard,
         svc::dashboard::DayPoint,

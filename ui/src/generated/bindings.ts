@@ -417,6 +417,12 @@ counts: { [key in string]: number }, totals: Totals, discrepancies: Array<Discre
  */
 carry_overs_closed: Array<string>, 
 /**
+ * Lines that matched on something other than the plain amount by the merchant's own
+ * number: a fee base other than the gross (WeChat 应结订单金额), a presentment currency,
+ * or a fallback identifier. Each says what was compared and by which rule.
+ */
+matched_notes: Array<MatchNote>, 
+/**
  * Milliseconds spent per step (parse, save_statement, read_mirror, match, save_run).
  */
 timings_ms: { [key in string]: number }, };
@@ -442,6 +448,23 @@ statement_gross: { [key in string]: number }, statement_fees: { [key in string]:
 discrepancy_abs: { [key in string]: number }, matched: number, discrepancies: number, };
 
 export type DiscrepancyOut = { key: string, class: OutcomeClass, rule: MatchRule, order_no: string | null, provider_txn_id: string | null, refund_no: string | null, currency: string, provider_amount: number | null, local_amount: number | null, difference: number, explanation: string, evidence: string | null, };
+
+/**
+ * What a matched line was compared on (see [`RunReport::matched_notes`]).
+ */
+export type MatchNote = { 
+/**
+ * The statement's line number.
+ */
+line_no: number | null, order_no: string | null, refund_no: string | null, rule: MatchRule, 
+/**
+ * "matched on 订单金额 100.00; fee 0.54 on 应结订单金额 90.00 at 0.60%".
+ */
+text: string, 
+/**
+ * The same in Chinese.
+ */
+text_zh: string, };
 
 export type Dashboard = { accounts: Array<AccountCard>, 
 /**

@@ -36,6 +36,7 @@ function report(account: string, matched: number, counts: Record<string, number>
     },
     discrepancies: [],
     carry_overs_closed: [],
+    matched_notes: [],
     timings_ms: {},
   };
 }

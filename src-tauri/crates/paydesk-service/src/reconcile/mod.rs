@@ -70,6 +70,10 @@ pub struct RunReport {
     pub discrepancies: Vec<DiscrepancyOut>,
     /// Timing differences from the previous day that this run settled.
     pub carry_overs_closed: Vec<String>,
+    /// Lines that matched on something other than the plain amount by the merchant's own
+    /// number: a fee base other than the gross (WeChat 应结订单金额), a presentment currency,
+    /// or a fallback identifier. Each says what was compared and by which rule.
+    pub matched_notes: Vec<MatchNote>,
     /// Milliseconds spent per step (parse, save_statement, read_mirror, match, save_run).
     pub timings_ms: BTreeMap<String, u64>,
 }
@@ -99,6 +103,32 @@ pub struct Totals {
     pub discrepancy_abs: BTreeMap<String, i64>,
     pub matched: u64,
     pub discrepancies: u64,
+}
+
+/// What a matched line was compared on (see [`RunReport::matched_notes`]).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MatchNote {
+    /// The statement's line number.
+    pub line_no: Option<u64>,
+    pub order_no: Option<String>,
+    pub refund_no: Option<String>,
+    pub rule: paydesk_core::MatchRule,
+    /// "matched on 订单金额 100.00; fee 0.54 on 应结订单金额 90.00 at 0.60%".
+    pub text: String,
+    /// The same in Chinese.
+    pub text_zh: String,
+}
+
+/// Whether a matched line's comparison is worth a note: anything but the gross by the
+/// merchant's own number.
+fn is_notable(rule: paydesk_core::MatchRule, line: &StatementLine) -> bool {
+    use paydesk_core::MatchRule as R;
+    !matches!(
+        rule,
+        R::MerchantOrderNo | R::MerchantRefundNo | R::BalanceMovement
+    ) || line.fee_base.is_some_and(|b| b != line.gross)
+        || line.presentment.is_some()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -429,6 +459,7 @@ async fn run_locked(
     // key another line of the file shares gets its ordinal (`#2`, ...).
     let key_ordinals = paydesk_core::line_key_ordinals(&input.lines);
     let mut used_keys: HashSet<String> = HashSet::new();
+    let mut matched_notes = Vec::new();
     for (seq, outcome) in result.outcomes.iter().enumerate() {
         let line = outcome.line.map(|i| &input.lines[i as usize]);
         let order = outcome.order.map(|i| &input.orders[i as usize]);
@@ -475,6 +506,21 @@ async fn run_locked(
         });
         if let Some(d) = draft {
             drafts.push(d);
+        }
+        if outcome.class == OutcomeClass::Matched
+            && line.is_some_and(|l| is_notable(outcome.rule, l))
+        {
+            if let Some(c) = MatchResult::comparison(outcome, &input, &settings) {
+                let last = outcome_rows.last();
+                matched_notes.push(MatchNote {
+                    line_no: line.map(|l| l.source.line),
+                    order_no: last.and_then(|r| r.order_no.clone()),
+                    refund_no: last.and_then(|r| r.refund_no.clone()),
+                    rule: outcome.rule,
+                    text: c.describe(),
+                    text_zh: c.describe_zh(),
+                });
+            }
         }
     }
 
@@ -553,6 +599,7 @@ async fn run_locked(
         totals,
         discrepancies: drafts.iter().map(DiscrepancyOut::from).collect(),
         carry_overs_closed: closes.matched.clone(),
+        matched_notes,
         timings_ms,
     })
 }
