@@ -77,7 +77,8 @@ fn nothing_works_before_login() {
     let app = demo_app();
     let info = app.invoke("app_info", json!({})).expect("app_info");
     assert_eq!(info["demo"], true);
-    assert_eq!(info["accounts"].as_array().map(Vec::len), Some(3));
+    // alipay-main, wechat-main, wechat-shop2 (a second WeChat Pay merchant), stripe-main.
+    assert_eq!(info["accounts"].as_array().map(Vec::len), Some(4));
     assert_eq!(app.invoke("me", json!({})).expect("me"), Value::Null);
     for (cmd, args) in [
         ("dashboard", json!({})),
@@ -177,19 +178,19 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
         .expect("reconcile");
     assert_eq!(
         batch["reports"].as_array().map(Vec::len),
-        Some(3),
+        Some(4),
         "{batch}"
     );
     assert_eq!(batch["failures"], json!([]));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM runs WHERE started_by = 'finance'"),
-        3
+        4
     );
     let seen = events.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let kinds: Vec<&str> = seen.iter().filter_map(|e| e["kind"].as_str()).collect();
     assert_eq!(kinds.first(), Some(&"started"));
     assert_eq!(kinds.last(), Some(&"finished"));
-    assert_eq!(kinds.iter().filter(|k| **k == "account_done").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "account_done").count(), 4);
     for stage in ["download", "verify", "parse", "match", "save"] {
         assert!(
             seen.iter()
@@ -300,20 +301,20 @@ fn admin_settings_schedule_dashboard_and_audit() {
     ));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM runs WHERE started_by = 'admin'"),
-        3
+        4
     );
     assert!(!tauri::async_runtime::block_on(
         paydesk_desktop::scheduler::tick(&state, &sink)
     ));
     let kinds = sink.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert_eq!(kinds.first().map(String::as_str), Some("started"));
-    assert_eq!(kinds.iter().filter(|k| *k == "account_done").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| *k == "account_done").count(), 4);
 
     let dash = app
         .invoke("dashboard", json!({ "days": 30 }))
         .expect("dashboard");
     assert_eq!(dash["daily"].as_array().map(Vec::len), Some(30));
-    assert_eq!(dash["accounts"].as_array().map(Vec::len), Some(3));
+    assert_eq!(dash["accounts"].as_array().map(Vec::len), Some(4));
     let open: u64 = dash["accounts"]
         .as_array()
         .into_iter()
@@ -488,9 +489,15 @@ fn platform_certificates_are_downloaded_on_the_schedule() {
     .expect("upload to the sandbox");
 
     let checks = tick();
-    assert_eq!(checks.len(), 1);
+    // wechat-shop2, the demo's second WeChat Pay merchant, has no key in the vault: skipped.
+    assert_eq!(checks.len(), 2, "{checks:?}");
     assert!(
         matches!(&checks[0].check, CertificateCheck::Refreshed { .. }),
+        "{checks:?}"
+    );
+    assert_eq!(checks[1].account, "wechat-shop2");
+    assert!(
+        matches!(&checks[1].check, CertificateCheck::Skipped { .. }),
         "{checks:?}"
     );
     assert!(matches!(&tick()[0].check, CertificateCheck::NotDue { .. }));

@@ -113,8 +113,8 @@ fn demo_finds_every_class_closes_carry_overs_and_writes_reports() {
         disputes.iter().all(|d| d["order_no"].is_string()),
         "{disputes:?}"
     );
-    // Six runs: three accounts, two days.
-    assert_eq!(summary["runs"].as_array().map(Vec::len), Some(6));
+    // Eight runs: four accounts (two WeChat Pay merchants), two days.
+    assert_eq!(summary["runs"].as_array().map(Vec::len), Some(8));
     // The second day's statements settle the first day's timing differences.
     let closed: usize = summary["runs"]
         .as_array()

@@ -231,6 +231,17 @@ impl SandboxHandle {
         self.state.add_lines(account_provider, lines);
     }
 
+    /// Serves a further WeChat Pay merchant `mchid` (another merchant id next to the
+    /// configured `wechat_mchid`, signing with the same merchant certificate): its requests
+    /// are accepted, and its bills, orders and refunds are those of the lines whose account is
+    /// `account`. Register the configured merchant too to keep its bills to its own account.
+    pub fn add_wechat_merchant(&self, mchid: &str, account: &str) {
+        self.state
+            .lock()
+            .wechat_merchants
+            .insert(mchid.to_string(), account.to_string());
+    }
+
     /// Queues a fault; it fires on the next matching requests (`times` of them).
     pub fn set_fault(&self, fault: Fault) {
         self.state.lock().faults.push(fault);

@@ -39,6 +39,9 @@ pub(crate) struct Inner {
     /// with it yet.
     pub platform_successor: Option<PlatformCert>,
     pub signing_with_successor: bool,
+    /// WeChat Pay merchants besides the configured one: mchid → the account name its lines
+    /// carry (`StatementLine::account`). Empty: one merchant, every WeChat line is its.
+    pub wechat_merchants: HashMap<String, String>,
 }
 
 /// A platform certificate and the key that signs answers under its serial.
@@ -176,6 +179,26 @@ impl State {
             .wechat_merchant_keys
             .get(serial)
             .cloned()
+    }
+
+    /// Whether `mchid` is a merchant of this sandbox: the configured one or one added later.
+    pub fn wechat_merchant_known(&self, mchid: &str) -> bool {
+        mchid == self.cfg.wechat_mchid || self.lock().wechat_merchants.contains_key(mchid)
+    }
+
+    /// Whether a WeChat line or payment of `account` is merchant `mchid`'s: with one merchant
+    /// all are; else the account registered for it, and for the configured merchant also
+    /// accounts no merchant claims.
+    pub fn wechat_owns(&self, mchid: &str, account: &str) -> bool {
+        let g = self.lock();
+        let merchants = &g.wechat_merchants;
+        if merchants.is_empty() {
+            return true;
+        }
+        if merchants.get(mchid).is_some_and(|a| a == account) {
+            return true;
+        }
+        mchid == self.cfg.wechat_mchid && !merchants.values().any(|a| a == account)
     }
 
     pub fn stripe_key_accepted(&self, key: &str) -> bool {

@@ -1,7 +1,7 @@
 //! WeChat Pay API v3 simulator.
 
 use crate::alipay::flip_b64;
-use crate::state::{FaultKind, SandboxRefund, Shared};
+use crate::state::{FaultKind, SandboxPayment, SandboxRefund, Shared};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -78,14 +78,15 @@ fn error(st: &Shared, status: StatusCode, code: &str, message: &str, what: &str)
     )
 }
 
-/// Checks the merchant's Authorization header over the request as received.
+/// Checks the merchant's Authorization header over the request as received; returns the
+/// merchant id it names.
 fn check_auth(
     st: &Shared,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Response> {
+) -> Result<String, Response> {
     let fail = |m: &str| {
         Err(error(
             st,
@@ -104,7 +105,7 @@ fn check_auth(
     let Some(f) = parse_authorization(auth) else {
         return fail("Authorization格式错误");
     };
-    if f.mchid != st.cfg.wechat_mchid {
+    if !st.wechat_merchant_known(&f.mchid) {
         return fail("商户号与签名不匹配");
     }
     let Some(merchant_key) = st.wechat_merchant_key(&f.serial_no.to_ascii_uppercase()) else {
@@ -127,7 +128,13 @@ fn check_auth(
     if !verify_sha256_b64(&merchant_key, msg.as_bytes(), &f.signature) {
         return fail("签名错误");
     }
-    Ok(())
+    Ok(f.mchid)
+}
+
+/// The payment of `order_no` if it is merchant `mchid`'s.
+fn merchant_payment(st: &Shared, mchid: &str, order_no: &str) -> Option<SandboxPayment> {
+    st.payment(Provider::Wechat, order_no)
+        .filter(|p| st.wechat_owns(mchid, &p.account))
 }
 
 fn transient(st: &Shared, what: &str) -> Option<Response> {
@@ -238,9 +245,10 @@ pub(crate) async fn tradebill(
     body: Bytes,
 ) -> Response {
     let what = uri.path();
-    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
-        return r;
-    }
+    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     if let Some(r) = transient(&st, what) {
         return r;
     }
@@ -267,7 +275,9 @@ pub(crate) async fn tradebill(
             what,
         );
     }
-    let lines = st.statement_lines(Provider::Wechat, date);
+    // The merchant's bill: only its lines, its merchant id on every row.
+    let mut lines = st.statement_lines(Provider::Wechat, date);
+    lines.retain(|l| st.wechat_owns(&mchid, &l.account));
     if lines.is_empty() {
         return error(
             &st,
@@ -278,7 +288,9 @@ pub(crate) async fn tradebill(
         );
     }
     let mut bill = Vec::new();
-    if let Err(e) = paydesk_providers::statement::write_wechat_bill(&lines, &mut bill) {
+    if let Err(e) =
+        paydesk_providers::statement::write_wechat_merchant_bill(&lines, &mchid, &mut bill)
+    {
         return error(
             &st,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -382,9 +394,10 @@ pub(crate) async fn create_refund(
     body: Bytes,
 ) -> Response {
     let what = uri.path().to_string();
-    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
-        return r;
-    }
+    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     if let Some(r) = transient(&st, &what) {
         return r;
     }
@@ -421,7 +434,7 @@ pub(crate) async fn create_refund(
             &what,
         );
     }
-    let Some(p) = st.payment(Provider::Wechat, &order_no) else {
+    let Some(p) = merchant_payment(&st, &mchid, &order_no) else {
         return error(
             &st,
             StatusCode::NOT_FOUND,
@@ -486,9 +499,10 @@ pub(crate) async fn query_refund(
     body: Bytes,
 ) -> Response {
     let what = uri.path().to_string();
-    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
-        return r;
-    }
+    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     if let Some(r) = transient(&st, &what) {
         return r;
     }
@@ -498,6 +512,11 @@ pub(crate) async fn query_refund(
         .iter()
         .find(|r| r.provider == Provider::Wechat && r.refund_no == no)
         .cloned();
+    // Another merchant's refund is not found (the lock above is released by now).
+    let found = found.filter(|r| {
+        st.payment(Provider::Wechat, &r.order_no)
+            .is_none_or(|p| st.wechat_owns(&mchid, &p.account))
+    });
     match found {
         Some(r) => signed(&st, StatusCode::OK, refund_json(&st, &r).to_string(), &what),
         None => error(
@@ -519,13 +538,14 @@ pub(crate) async fn query_order(
     body: Bytes,
 ) -> Response {
     let what = uri.path().to_string();
-    if let Err(r) = check_auth(&st, &method, &uri, &headers, &body) {
-        return r;
-    }
+    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     if let Some(r) = transient(&st, &what) {
         return r;
     }
-    let Some(p) = st.payment(Provider::Wechat, &no) else {
+    let Some(p) = merchant_payment(&st, &mchid, &no) else {
         return error(
             &st,
             StatusCode::NOT_FOUND,
@@ -536,7 +556,7 @@ pub(crate) async fn query_order(
     };
     let refunded = st.refunded_total(Provider::Wechat, &no);
     let body = json!({
-        "mchid": st.cfg.wechat_mchid,
+        "mchid": mchid,
         "out_trade_no": p.order_no,
         "transaction_id": p.txn_id,
         "trade_type": "NATIVE",

@@ -614,3 +614,103 @@ async fn keys_persist_between_runs() {
         b.wechat_platform_certificate().unwrap().serial_hex
     );
 }
+
+/// Two WeChat Pay merchants on one sandbox: each is billed only for its own account's lines,
+/// with its merchant id as 商户号 and in the file name; neither finds the other's orders.
+#[tokio::test]
+async fn wechat_second_merchant_gets_only_its_own_bill_and_orders() {
+    let h = start().await;
+    h.add_wechat_merchant("1900000001", "wechat-main");
+    h.add_wechat_merchant("1900000002", "wechat-shop2");
+    let mut shop2 = line(
+        Provider::Wechat,
+        "4200000002202601100000000002",
+        "WX-S2",
+        500,
+        Currency::CNY,
+        5,
+    );
+    shop2.account = "wechat-shop2".into();
+    h.add_transactions(
+        Provider::Wechat,
+        vec![
+            line(
+                Provider::Wechat,
+                "4200000001202601100000000001",
+                "WX-M1",
+                990,
+                Currency::CNY,
+                3,
+            ),
+            shop2,
+        ],
+    );
+    let adapter = |mchid: &str| {
+        WechatAdapter::new(
+            WechatConfig {
+                mchid: mchid.into(),
+                base_url: h.wechat_base_url.clone(),
+                merchant_serial: "5F1C72E2A8931B72A2E13AF8DEE92471EB397115".into(),
+                merchant_private_key: SecretString::from(
+                    keys().wechat_merchant.to_pkcs8_pem().unwrap(),
+                ),
+                apiv3_key: SecretString::from(APIV3.to_string()),
+                platform_keys: BTreeMap::new(),
+            },
+            opts(),
+        )
+        .unwrap()
+    };
+    for (mchid, account, order, other) in [
+        ("1900000001", "wechat-main", "WX-M1", "WX-S2"),
+        ("1900000002", "wechat-shop2", "WX-S2", "WX-M1"),
+    ] {
+        let w = adapter(mchid);
+        let st = w.download_statement(day()).await.unwrap();
+        assert!(
+            st.file_name.starts_with(&format!("{mchid}_")),
+            "{}",
+            st.file_name
+        );
+        let text = String::from_utf8(st.bytes.clone()).unwrap();
+        let rows: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with('`'))
+            .collect();
+        assert_eq!(rows.len(), 1, "{text}");
+        assert_eq!(
+            rows[0].split(',').nth(2),
+            Some(format!("`{mchid}").as_str())
+        );
+        let parsed = parse_statement(
+            &st.bytes,
+            &StatementFormat::WechatTradeBill,
+            &ParseContext::new(account, Provider::Wechat, &st.file_name),
+        )
+        .unwrap();
+        let orders: Vec<Option<String>> = parsed
+            .lines
+            .iter()
+            .map(|l| l.merchant_order_no.clone())
+            .collect();
+        assert_eq!(orders, vec![Some(order.to_string())]);
+        assert!(w
+            .query_payment(order)
+            .await
+            .unwrap()
+            .provider_txn_id
+            .is_some());
+        assert!(w
+            .query_payment(other)
+            .await
+            .unwrap()
+            .provider_txn_id
+            .is_none());
+    }
+    // A merchant id the sandbox does not serve is refused.
+    assert!(adapter("1900000009")
+        .download_statement(day())
+        .await
+        .is_err());
+}

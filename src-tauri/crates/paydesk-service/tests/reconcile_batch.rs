@@ -177,7 +177,7 @@ async fn check_runner(w: &Workspace) {
     assert!(all.len() >= 3, "{all:?}");
     assert_eq!(
         batch::accounts_of(&w.config, Some(Provider::Wechat)),
-        vec!["wechat-main".to_string()]
+        vec!["wechat-main".to_string(), "wechat-shop2".to_string()]
     );
 
     // A failing account does not stop the batch.

@@ -139,6 +139,15 @@ pub async fn init_workspace(dir: &Path, database_url: Option<&str>) {
     paydesk_store::insert_mirror_rows(&w.config.mirror_url, &orders, &refunds)
         .await
         .expect("mirror rows");
+    // The demo has two WeChat Pay accounts: each order names its account (the mirror's
+    // account column), so refunds are routed through it.
+    let accounts: Vec<(String, String)> = ORDERS
+        .iter()
+        .map(|o| (o.order_no.to_string(), account_of(o.provider).to_string()))
+        .collect();
+    paydesk_store::set_mirror_accounts(&w.config.mirror_url, &accounts)
+        .await
+        .expect("mirror accounts");
     w.db.close().await;
     if let Some(url) = database_url {
         set_database(dir, url);

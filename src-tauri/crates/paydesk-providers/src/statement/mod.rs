@@ -22,7 +22,7 @@ pub use alipay::{write_alipay_bill_csv, write_alipay_bill_zip};
 pub use manual::{AmountUnit, ColumnMapping, FileEncoding, RefundSign};
 pub use normalized::{write_normalized, NORMALIZED_HEADER};
 pub use stripe_report::{write_stripe_report, REPORT_COLUMNS as STRIPE_REPORT_COLUMNS};
-pub use wechat::write_wechat_bill;
+pub use wechat::{write_wechat_bill, write_wechat_merchant_bill};
 
 use paydesk_core::domain::{Provider, StatementLine};
 use paydesk_core::money::Currency;

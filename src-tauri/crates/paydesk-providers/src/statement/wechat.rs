@@ -510,6 +510,15 @@ pub fn write_wechat_bill<'l, W: Write>(
     lines: impl IntoIterator<Item = &'l StatementLine>,
     out: W,
 ) -> Result<(), StatementError> {
+    write_wechat_merchant_bill(lines, "", out)
+}
+
+/// [`write_wechat_bill`] with 商户号 `mchid` on every row, as the merchant's download has it.
+pub fn write_wechat_merchant_bill<'l, W: Write>(
+    lines: impl IntoIterator<Item = &'l StatementLine>,
+    mchid: &str,
+    out: W,
+) -> Result<(), StatementError> {
     let mut w = std::io::BufWriter::with_capacity(64 * 1024, out);
     let io = |e: std::io::Error| super::io_write_err(WHAT, e);
     w.write_all(b"\xEF\xBB\xBF").map_err(io)?;
@@ -600,7 +609,7 @@ pub fn write_wechat_bill<'l, W: Write>(
         let cells: [&str; 27] = [
             &time,
             "",
-            "",
+            mchid,
             "0",
             "",
             &l.provider_txn_id,

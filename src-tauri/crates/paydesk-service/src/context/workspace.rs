@@ -135,9 +135,27 @@ pub fn mirror_mapping(config: &Config) -> Result<MirrorMapping, ServiceError> {
 }
 
 /// The configuration `paydesk init` writes: one account per provider, all files in the
-/// workspace. With `demo`, the accounts talk to the built-in sandbox.
+/// workspace. With `demo`, the accounts talk to the built-in sandbox, and a second WeChat Pay
+/// merchant (`wechat-shop2`) shows account scoping.
 pub fn template_config(demo: bool) -> String {
     let endpoint = if demo { "sandbox" } else { "file" };
+    // The demo has a second WeChat Pay merchant, to show account scoping.
+    let second_wechat = if demo {
+        r#"
+# A second WeChat Pay merchant (another merchant id): the mirror's account column tells its
+# orders from wechat-main's (see "Account scoping" in the README).
+[[accounts]]
+name = "wechat-shop2"
+provider = "wechat"
+currency = "CNY"
+endpoint = "sandbox"
+fees = [{ currency = "CNY", rate = "0.6%" }]
+[accounts.credentials]
+mchid = "1900000002"
+"#
+    } else {
+        ""
+    };
     format!(
         r#"# Paydesk workspace configuration. Reference: README.md, "Configuration".
 
@@ -188,7 +206,7 @@ endpoint = "{endpoint}"
 fees = [{{ currency = "CNY", rate = "0.6%" }}]
 [accounts.credentials]
 mchid = "1900000001"
-
+{second_wechat}
 [[accounts]]
 name = "stripe-main"
 provider = "stripe"

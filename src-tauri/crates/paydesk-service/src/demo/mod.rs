@@ -1,5 +1,6 @@
-//! The demo: a workspace with three sandbox accounts, two generated days with every kind of
-//! discrepancy, reconciled end to end, with CSV and XLSX reports.
+//! The demo: a workspace with four sandbox accounts (two WeChat Pay merchants, to show account
+//! scoping), two generated days with every kind of discrepancy, reconciled end to end, with
+//! CSV and XLSX reports.
 
 use crate::context::progress::Progress;
 use crate::context::workspace::{self, Workspace};
@@ -142,5 +143,8 @@ async fn seed_mirror(w: &Workspace, day: &GeneratedDay) -> Result<(), ServiceErr
     if present.is_empty() {
         paydesk_store::insert_mirror_rows(&w.config.mirror_url, &day.orders, &day.refunds).await?;
     }
+    // Each order belongs to the account it was made for (see "Account scoping"): the two
+    // WeChat Pay merchants reconcile against their own orders. Tagging again is harmless.
+    paydesk_store::set_mirror_accounts(&w.config.mirror_url, &day.order_accounts).await?;
     Ok(())
 }

@@ -158,6 +158,8 @@ impl GenAccount {
 #[derive(Debug, Clone, Default)]
 pub struct GeneratedDay {
     pub orders: Vec<Order>,
+    /// (order no, account name) of every order: the mirror's account column.
+    pub order_accounts: Vec<(String, String)>,
     pub refunds: Vec<LocalRefund>,
     /// Statement lines per account name for `date`.
     pub lines: BTreeMap<String, Vec<StatementLine>>,
@@ -513,6 +515,8 @@ fn generate_order(
     }
 
     if push_order {
+        day.order_accounts
+            .push((order.order_no.clone(), account.name.clone()));
         day.orders.push(order);
     }
     let account_lines = if class == Some(OutcomeClass::TimingDifference) {

@@ -138,6 +138,12 @@ pub async fn start(
     )
     .await
     .map_err(|e| ServiceError::provider_other(format!("cannot start the provider sandbox: {e}")))?;
+    // Every WeChat Pay account is a merchant of its own (its mchid), billed for its own lines.
+    for account in w.config.accounts_of(Provider::Wechat) {
+        if let Some(mchid) = account.credential("mchid") {
+            handle.add_wechat_merchant(mchid, &account.name);
+        }
+    }
 
     let mut sorted: Vec<BillDate> = days.to_vec();
     sorted.sort();
