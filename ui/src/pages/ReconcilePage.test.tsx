@@ -138,6 +138,16 @@ describe('ReconcilePage', () => {
     expect(wx).toHaveTextContent('The statement signature does not verify.');
 
     const rep = report('alipay-main', 195, { amount_mismatch: 3, order_only: 2 }, { CNY: 12345 });
+    rep.matched_notes = [
+      {
+        line_no: 4,
+        order_no: 'ORD-7',
+        refund_no: null,
+        rule: 'merchant_order_no',
+        text: 'matched on 订单金额 100.00; fee 0.54 on 应结订单金额 90.00 at 0.60%',
+        text_zh: '按 订单金额 100.00 匹配；手续费 0.54，按 应结订单金额 90.00 × 0.60%',
+      },
+    ];
     await fire({ kind: 'stage', batch: 1, account: 'alipay-main', stage: 'save', done: 1, total: 1 });
     await fire({ kind: 'account_done', batch: 1, account: 'alipay-main', report: rep });
     expect(ali).toHaveAttribute('data-state', 'done');
@@ -151,6 +161,10 @@ describe('ReconcilePage', () => {
     expect(fin).toHaveTextContent('1 account failed');
     expect(fin).toHaveTextContent('CN¥123.45 at stake');
     expect(screen.getByTestId('run-finished-class-amount_mismatch')).toHaveTextContent('Amount mismatch: 3');
+    // What a line matched on, when it is not its amount by order number.
+    const notes = screen.getByTestId('run-finished-matched-notes');
+    expect(notes).toHaveTextContent('1 line matched on another basis');
+    expect(notes).toHaveTextContent('alipay-main · ORD-7: matched on 订单金额 100.00; fee 0.54 on 应结订单金额 90.00 at 0.60%');
 
     await act(async () => {
       ctl.finish({ reports: [rep], failures: [{ account: 'wechat-main', message: 'The statement signature does not verify.' }], cancelled: false });

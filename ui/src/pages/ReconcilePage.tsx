@@ -283,6 +283,7 @@ function FinishedSummary({ batch }: { batch: BatchProgress }) {
               ))}
             </div>
           )}
+          <MatchedNotes done={done} />
           {done.some((p) => (p.report?.totals.discrepancies ?? 0) > 0) && (
             <Space wrap style={{ marginTop: 6 }}>
               {done
@@ -302,6 +303,31 @@ function FinishedSummary({ batch }: { batch: BatchProgress }) {
         </div>
       }
     />
+  );
+}
+
+/** How many notes a finished batch shows; the rest are in `paydesk reconcile --json`. */
+const NOTES_SHOWN = 20;
+
+/** Lines matched on a basis other than their amount by order number (a fee base, a
+ * presentment currency, a fallback identifier), each saying what was compared. */
+function MatchedNotes({ done }: { done: AccountProgress[] }) {
+  const { t, i18n } = useTranslation('reconcile');
+  const zh = i18n.language.startsWith('zh');
+  const notes = done.flatMap((p) => (p.report?.matched_notes ?? []).map((n) => ({ account: p.account, n })));
+  if (notes.length === 0) return null;
+  return (
+    <details style={{ marginTop: 6 }} data-testid="run-finished-matched-notes">
+      <summary style={{ cursor: 'pointer' }}>{t('matched_notes', { count: notes.length })}</summary>
+      <ul style={{ margin: '4px 0 0 16px', padding: 0 }}>
+        {notes.slice(0, NOTES_SHOWN).map(({ account, n }) => (
+          <li key={`${account}-${n.line_no ?? ''}-${n.order_no ?? n.refund_no ?? ''}`}>
+            {account} · {n.order_no ?? n.refund_no ?? '—'}: {zh ? n.text_zh : n.text}
+          </li>
+        ))}
+      </ul>
+      {notes.length > NOTES_SHOWN && <div>{t('matched_notes_more', { count: notes.length - NOTES_SHOWN })}</div>}
+    </details>
   );
 }
 
