@@ -133,14 +133,15 @@ async fn run(cli: Cli) -> Result<()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PAYDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Every pool the command opens is closed before the process exits (see paydesk-store's
+    // `connect_pool`: a short-lived process keeps no pool maintenance running).
+    paydesk_store::track_pools();
     let result = run(cli).await;
+    paydesk_store::close_tracked_pools(std::time::Duration::from_secs(5)).await;
     if std::env::var_os("PAYDESK_PEAK_MEMORY").is_some() {
         report_peak_memory();
     }
@@ -151,6 +152,18 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The log filter: `PAYDESK_LOG`, else `RUST_LOG`, else warnings (sqlx: errors only).
+/// `PAYDESK_LOG` wins when both are set.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let given = ["PAYDESK_LOG", "RUST_LOG"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|v| !v.trim().is_empty());
+    given
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn,sqlx=error"))
 }
 
 /// For the benchmark: the process's peak resident memory, from /proc (Linux).

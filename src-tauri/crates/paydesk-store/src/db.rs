@@ -54,6 +54,41 @@ pub(crate) fn sqlite_url_with_mode(url: &str, mode: &str) -> String {
     format!("{url}{sep}mode={mode}")
 }
 
+/// The file a SQLite URL names (`None` for an in-memory database).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let url = url.trim();
+    let rest = url.get("sqlite:".len()..)?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Refuses at once a file that exists but is not a SQLite database (SQLite would otherwise
+/// fail each connection attempt and the pool retry until its acquire timeout).
+fn check_sqlite_header(url: &str) -> Result<()> {
+    use std::io::Read;
+    let Some(path) = sqlite_path(url) else {
+        return Ok(());
+    };
+    let Ok(mut file) = std::fs::File::open(&path) else {
+        return Ok(()); // missing (created on open) or unreadable: SQLite says why
+    };
+    let mut head = Vec::with_capacity(16);
+    if file.by_ref().take(16).read_to_end(&mut head).is_err() || head.is_empty() {
+        return Ok(()); // an empty file is an empty database to SQLite
+    }
+    if head != b"SQLite format 3\0" {
+        return Err(StoreError::Invalid {
+            what: "database".into(),
+            reason: format!("{} is not a SQLite database", path.display()),
+        });
+    }
+    Ok(())
+}
+
 /// Opens a pool for `url`; SQLite connections get WAL, foreign keys and a 5 s busy timeout.
 pub(crate) async fn connect_pool(
     url: &str,
@@ -66,13 +101,23 @@ pub(crate) async fn connect_pool(
         url: redact_url(url),
         source,
     };
+    if backend == Backend::Sqlite {
+        check_sqlite_header(url)?;
+    }
     let effective = match backend {
         Backend::Sqlite => sqlite_url_with_mode(url, if read_only { "ro" } else { "rwc" }),
         Backend::Postgres => url.trim().to_string(),
     };
     let options = AnyConnectOptions::from_str(&effective).map_err(open_err)?;
+    // No pool maintenance task: no minimum to keep open, no idle/lifetime reaping. sqlx
+    // 0.8's maintenance task can spin a core forever after the work is done (sqlx issue
+    // #3645, a `num_idle` underflow, fixed only after 0.8.6), which kept `paydesk` from
+    // exiting. With both reapers off sqlx spawns no maintenance task at all.
     let mut pool_options = AnyPoolOptions::new()
         .max_connections(max_connections)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .acquire_timeout(Duration::from_secs(30));
     if backend == Backend::Sqlite {
         pool_options = pool_options.after_connect(move |conn, _meta| {
@@ -94,7 +139,38 @@ pub(crate) async fn connect_pool(
             .await
             .map_err(open_err)?;
     }
+    track(&pool);
     Ok(pool)
+}
+
+/// Pools opened in this process, kept only after [`track_pools`] (the CLI calls it), so
+/// that [`close_tracked_pools`] can close them all before the process exits.
+static TRACKED: std::sync::Mutex<Option<Vec<AnyPool>>> = std::sync::Mutex::new(None);
+
+fn track(pool: &AnyPool) {
+    let mut tracked = TRACKED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(pools) = tracked.as_mut() {
+        pools.push(pool.clone());
+    }
+}
+
+/// From now on every pool this process opens (app database, order mirror) is remembered for
+/// [`close_tracked_pools`]. For short-lived processes (the CLI); a long-lived app does not
+/// call it.
+pub fn track_pools() {
+    let mut tracked = TRACKED.lock().unwrap_or_else(|p| p.into_inner());
+    tracked.get_or_insert_with(Vec::new);
+}
+
+/// Closes every pool remembered since [`track_pools`], waiting at most `limit` for each.
+pub async fn close_tracked_pools(limit: Duration) {
+    let pools = {
+        let mut tracked = TRACKED.lock().unwrap_or_else(|p| p.into_inner());
+        tracked.as_mut().map(std::mem::take).unwrap_or_default()
+    };
+    for pool in pools {
+        let _ = tokio::time::timeout(limit, pool.close()).await;
+    }
 }
 
 impl AppDb {

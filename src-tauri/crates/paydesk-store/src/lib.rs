@@ -37,7 +37,7 @@ pub mod users;
 mod vault;
 
 pub use audit::{AuditEntry, AuditFilter, AuditProblem, AuditVerification, NewAuditEntry};
-pub use db::{AppDb, Backend};
+pub use db::{close_tracked_pools, track_pools, AppDb, Backend};
 pub use error::{Result, StoreError};
 pub use mirror::{
     create_default_mirror, insert_mirror_rows, set_mirror_accounts, AccountFilter, AmountUnit,

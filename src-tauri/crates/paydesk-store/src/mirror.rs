@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Column names of the orders table or view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct OrderColumns {
     pub order_no: String,
     pub provider: String,
@@ -54,7 +54,7 @@ impl Default for OrderColumns {
 
 /// Column names of the refunds table or view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RefundColumns {
     pub refund_no: String,
     pub order_no: String,
@@ -127,7 +127,7 @@ impl From<TimeFormat> for String {
 /// schema (tables `orders` and `refunds`, minor units, unix seconds) that
 /// [`create_default_mirror`] creates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MirrorMapping {
     pub orders_table: String,
     pub order_columns: OrderColumns,

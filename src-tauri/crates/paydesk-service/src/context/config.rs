@@ -484,7 +484,15 @@ impl Config {
         let large_amount_minor = match raw.sla.large_amount.as_deref() {
             None => 100_000,
             Some(s) => {
-                parse_scaled(s, 2).map_err(|e| invalid("sla.large_amount", e.to_string()))?
+                let v =
+                    parse_scaled(s, 2).map_err(|e| invalid("sla.large_amount", e.to_string()))?;
+                if v < 0 {
+                    return Err(invalid(
+                        "sla.large_amount",
+                        format!("{s:?} must not be negative"),
+                    ));
+                }
+                v
             }
         };
 
@@ -550,6 +558,15 @@ impl Config {
                     Some(s) => paydesk_core::money::parse_minor(s, currency)
                         .map_err(|e| invalid(&fkey("fixed"), e.to_string()))?,
                 };
+                if fixed_minor < 0 {
+                    return Err(invalid(
+                        &fkey("fixed"),
+                        format!(
+                            "{:?} must not be negative",
+                            f.fixed.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
                 fee_rules.push(FeeRule {
                     currency,
                     rate_ppm,
@@ -598,6 +615,17 @@ impl Config {
             None => None,
             Some(t) => Some(parse_daily_time(t).map_err(|m| invalid("app.daily_run_at", m))?),
         };
+        // The mapping is checked here so that a typo (an unknown key) is named at load time.
+        if let Some(mapping) = &raw.mirror.mapping {
+            let checked: Result<paydesk_store::MirrorMapping, toml::de::Error> =
+                mapping.clone().try_into();
+            if let Err(e) = checked {
+                return Err(invalid(
+                    "mirror.mapping",
+                    e.to_string().trim().replace('\n', " "),
+                ));
+            }
+        }
         Ok(Config {
             daily_run_at,
             workspace: workspace.to_path_buf(),
@@ -870,6 +898,49 @@ fees = [{ currency = "USD", rate = "2.9%", fixed = "0.30" }]
         assert!(err(&bad_mirror).contains("mirror.url"));
         let bad_endpoint = GOOD.replace("\"sandbox\"", "\"ftp://x\"");
         assert!(err(&bad_endpoint).contains("accounts[0].endpoint"));
+    }
+
+    #[test]
+    fn mirror_mapping_typos_are_errors_naming_the_key() {
+        let with = |mapping: &str| {
+            GOOD.replace(
+                "url = \"sqlite://orders.db\"",
+                &format!("url = \"sqlite://orders.db\"\n\n[mirror.mapping]\n{mapping}"),
+            )
+        };
+        let good = with("orders_table = \"shop_orders\"\norder_columns = { order_no = \"no\" }");
+        Config::parse(&good, Path::new("/ws")).expect("valid mapping");
+        let typo = err(&with("orders_tabel = \"shop_orders\""));
+        assert!(
+            typo.contains("mirror.mapping") && typo.contains("orders_tabel"),
+            "{typo}"
+        );
+        let col_typo = err(&with("order_columns = { order_number = \"no\" }"));
+        assert!(
+            col_typo.contains("mirror.mapping") && col_typo.contains("order_number"),
+            "{col_typo}"
+        );
+        let refund_typo = err(&with("refund_columns = { refund_nr = \"no\" }"));
+        assert!(refund_typo.contains("refund_nr"), "{refund_typo}");
+    }
+
+    #[test]
+    fn negative_amounts_and_fees_are_refused_naming_the_key() {
+        let neg_large = format!("{GOOD}\n[sla]\nlarge_amount = \"-5.00\"\n");
+        let e = err(&neg_large);
+        assert!(
+            e.contains("sla.large_amount") && e.contains("negative"),
+            "{e}"
+        );
+        let neg_rate = GOOD.replace("rate = \"0.6%\"", "rate = \"-0.6%\"");
+        let e = err(&neg_rate);
+        assert!(e.contains("accounts[0].fees[0].rate"), "{e}");
+        let neg_fixed = GOOD.replace("fixed = \"0.30\"", "fixed = \"-0.30\"");
+        let e = err(&neg_fixed);
+        assert!(
+            e.contains("accounts[1].fees[0].fixed") && e.contains("negative"),
+            "{e}"
+        );
     }
 
     #[test]
