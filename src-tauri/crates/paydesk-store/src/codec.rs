@@ -263,9 +263,66 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
+/// Simple (one character at a time) lowercase of a search needle, the folding
+/// [`folded_column`] applies to the column: `ΣΑΣ` → `σασ` (no final-sigma rule), `ÄÖÜ` → `äöü`.
+pub(crate) fn fold_case(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The non-ASCII characters whose simple lowercase is one other character, by that lowercase
+/// (`ä` → `Ä`, `k` → `K`, the Kelvin sign). Built once (one pass over the code points).
+fn upper_forms() -> &'static std::collections::HashMap<char, Vec<char>> {
+    static MAP: std::sync::OnceLock<std::collections::HashMap<char, Vec<char>>> =
+        std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map: std::collections::HashMap<char, Vec<char>> = Default::default();
+        for x in (0x80..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let mut lower = x.to_lowercase();
+            if let (Some(l), None) = (lower.next(), lower.next()) {
+                if l != x {
+                    map.entry(l).or_default().push(x);
+                }
+            }
+        }
+        map
+    })
+}
+
+/// The SQL expression lowercasing the text expression `expr` for a LIKE against a pattern
+/// built from `fold_case(needle)`. SQLite's `LOWER` folds only ASCII (and PostgreSQL's depends
+/// on the database's locale), so each non-ASCII character that lowercases to one of the
+/// needle's characters is first replaced by it: `LOWER(REPLACE(expr, 'Ä', 'ä'))` for the
+/// needle `äx`. Only the needle's characters are spelled out; a needle without such
+/// characters (most ASCII, Chinese) gives the plain `LOWER(expr)`.
+pub(crate) fn folded_column(expr: &str, folded_needle: &str) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = expr.to_string();
+    for c in folded_needle.chars() {
+        if !seen.insert(c) {
+            continue;
+        }
+        for x in upper_forms().get(&c).into_iter().flatten() {
+            // Case pairs are letters, never a quote; doubled anyway.
+            let q = |ch: char| ch.to_string().replace('\'', "''");
+            out = format!("REPLACE({out}, '{}', '{}')", q(*x), q(c));
+        }
+    }
+    format!("LOWER({out})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_beyond_ascii() {
+        assert_eq!(fold_case("ÄÖÜ Straße ΣΑΣ"), "äöü straße σασ");
+        assert_eq!(folded_column("c", "abc"), "LOWER(c)");
+        assert_eq!(folded_column("c", "订单"), "LOWER(c)");
+        assert_eq!(folded_column("c", "ää"), "LOWER(REPLACE(c, 'Ä', 'ä'))");
+        let k = folded_column("c", "k");
+        assert!(k.contains("'\u{212A}', 'k'"), "{k}");
+    }
 
     #[test]
     fn builds_insert_sql() {

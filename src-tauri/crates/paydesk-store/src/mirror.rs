@@ -6,7 +6,7 @@
 //! that cannot be understood fails the query with an error naming the table, the row's key
 //! and the column: rows are never skipped silently.
 
-use crate::codec::{like_escape, placeholders};
+use crate::codec::{fold_case, folded_column, like_escape, placeholders};
 use crate::db::{connect_pool, Backend};
 use crate::error::{DbContext, Result, StoreError};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -507,10 +507,14 @@ impl OrderMirror {
             .map(|r| self.order_from_row(r, None))
             .collect::<Result<_>>()?;
         if out.len() < limit as usize {
-            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            let folded = fold_case(text);
+            let pattern = format!("%{}%", like_escape(&folded));
             let like = fields
                 .iter()
-                .map(|c| format!("LOWER(CAST({} AS TEXT)) LIKE $1 ESCAPE '\\'", c.quoted))
+                .map(|c| {
+                    let col = folded_column(&format!("CAST({} AS TEXT)", c.quoted), &folded);
+                    format!("{col} LIKE $1 ESCAPE '\\'")
+                })
                 .collect::<Vec<_>>()
                 .join(" OR ");
             let sql = format!(

@@ -1,6 +1,8 @@
 //! Listing, filtering and reviewing discrepancies.
 
-use crate::codec::{bind_params, date_text, like_escape, now_ms, Param, RowReader};
+use crate::codec::{
+    bind_params, date_text, fold_case, folded_column, like_escape, now_ms, Param, RowReader,
+};
 use crate::db::AppDb;
 use crate::error::{DbContext, Result, StoreError};
 use crate::runs::{insert_history, NewHistory};
@@ -197,12 +199,15 @@ fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
         ));
     }
     if let Some(t) = f.text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", like_escape(&t.to_lowercase()));
+        let folded = fold_case(t);
+        let pattern = format!("%{}%", like_escape(&folded));
         let p = next(&mut params, Param::Text(pattern));
-        conds.push(format!(
-            "(LOWER(order_no) LIKE {p} ESCAPE '\\' OR LOWER(provider_txn_id) LIKE {p} ESCAPE '\\' \
-             OR LOWER(refund_no) LIKE {p} ESCAPE '\\')"
-        ));
+        let like = ["order_no", "provider_txn_id", "refund_no"]
+            .iter()
+            .map(|c| format!("{} LIKE {p} ESCAPE '\\'", folded_column(c, &folded)))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        conds.push(format!("({like})"));
     }
     if !f.include_gone {
         conds.push("present = 1".into());

@@ -66,6 +66,7 @@ async fn default_mirror_round_trip(url: String) {
     let mut orders: Vec<Order> = (0..1200).map(|i| order(i, Provider::Alipay)).collect();
     let mut wx = order(5000, Provider::Wechat);
     wx.paid_at = Some(at("2024-05-01T03:00:00Z"));
+    wx.customer_ref = Some("Jörg.ÄRGER@Example.de".into());
     orders.push(wx);
     let refunds: Vec<LocalRefund> = (0..20)
         .map(|i| LocalRefund {
@@ -185,6 +186,17 @@ async fn default_mirror_round_trip(url: String) {
         .expect("search txn");
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].provider, Provider::Wechat);
+    // Case folding beyond ASCII, on SQLite too (its LOWER folds only ASCII).
+    for needle in ["jÖrg.ärger@example", "JÖRG.ÄRGER", "örg.Ä"] {
+        let s = m.search_orders(needle, 10).await.expect("search unicode");
+        assert_eq!(s.len(), 1, "{needle}");
+        assert_eq!(s[0].order_no, "SO-5000", "{needle}");
+    }
+    assert!(m
+        .search_orders("jorg.arger", 10)
+        .await
+        .expect("search")
+        .is_empty());
 }
 
 async fn custom_mapping_major_text_amounts_local_times(url: String) {
