@@ -254,6 +254,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "vault_refresh",
         sql: include_str!("../migrations/0005_vault_refresh.sql"),
     },
+    Migration {
+        version: 6,
+        name: "run_lock_liveness",
+        sql: include_str!("../migrations/0006_run_lock_liveness.sql"),
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

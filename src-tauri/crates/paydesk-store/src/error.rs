@@ -68,14 +68,19 @@ pub enum StoreError {
     Invalid { what: String, reason: String },
 
     /// Another run of the same account and day holds the run lock.
+    /// `detail` names the holder's host, pid and last heartbeat when known.
     #[error(
-        "a run of {account} for {date} is already in progress (held by {holder} since {since})"
+        "a run of {account} for {date} is already in progress (held by {holder}{detail} since {since}); \
+         a holder whose process is gone (this host) or whose heartbeat is 30 s old (another host) is \
+         taken over automatically; if you are sure that run is gone, delete its lock by hand: \
+         DELETE FROM run_locks WHERE account = '{account}' AND bill_date = '{date}'"
     )]
     RunLocked {
         account: String,
         date: BillDate,
         holder: String,
         since: DateTime<Utc>,
+        detail: String,
     },
 
     /// The caller's run lock is no longer held (it expired and another run took it over) or

@@ -27,6 +27,7 @@ pub mod audit;
 mod codec;
 mod db;
 mod error;
+mod liveness;
 mod mirror;
 mod probe;
 mod refunds;
@@ -39,6 +40,7 @@ mod vault;
 pub use audit::{AuditEntry, AuditFilter, AuditProblem, AuditVerification, NewAuditEntry};
 pub use db::{close_tracked_pools, track_pools, AppDb, Backend};
 pub use error::{Result, StoreError};
+pub use liveness::{process_alive, LockOwner, RUN_LOCK_STALE_AFTER};
 pub use mirror::{
     create_default_mirror, insert_mirror_rows, set_mirror_accounts, AccountFilter, AmountUnit,
     MirrorMapping, MirrorScope, OrderColumns, OrderMirror, RefundColumns, TimeFormat,

@@ -5,6 +5,7 @@ use crate::codec::{
 };
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
+use crate::liveness::{LockOwner, RUN_LOCK_STALE_AFTER};
 use crate::statements::{NewStatement, SavedStatement};
 use chrono::{DateTime, Utc};
 use paydesk_core::{
@@ -384,9 +385,9 @@ fn normalize_close_key(k: &str) -> Vec<String> {
 }
 
 impl AppDb {
-    /// Takes the run lock of (account, date) for `ttl`. Refused with
-    /// [`StoreError::RunLocked`] while another holder's lock is unexpired; an expired lock
-    /// (a crashed holder) is taken over.
+    /// Takes the run lock of (account, date) for `ttl`, as this process
+    /// ([`AppDb::try_lock_run_as`] with [`LockOwner::current`] and
+    /// [`RUN_LOCK_STALE_AFTER`]).
     pub async fn try_lock_run(
         &self,
         account: &str,
@@ -394,19 +395,59 @@ impl AppDb {
         holder: &str,
         ttl: std::time::Duration,
     ) -> Result<RunLock> {
+        self.try_lock_run_as(
+            account,
+            date,
+            holder,
+            &LockOwner::current(),
+            ttl,
+            RUN_LOCK_STALE_AFTER,
+        )
+        .await
+    }
+
+    /// Takes the run lock of (account, date) for `ttl`, recording `owner` (host, pid, the
+    /// pid's start time) and a first heartbeat. Refused with [`StoreError::RunLocked`] while
+    /// another holder's lock is held; it is taken over when
+    /// - it expired (`ttl` passed), or
+    /// - its holder ran on this host and that process is gone (or its pid is now another
+    ///   process), or
+    /// - its holder ran on another host (or its process cannot be checked) and its heartbeat
+    ///   ([`AppDb::heartbeat_run_lock`]) is older than `stale_after`.
+    ///
+    /// A live holder on this host is always respected.
+    pub async fn try_lock_run_as(
+        &self,
+        account: &str,
+        date: BillDate,
+        holder: &str,
+        owner: &LockOwner,
+        ttl: std::time::Duration,
+        stale_after: std::time::Duration,
+    ) -> Result<RunLock> {
         let op = "take run lock of";
         let object = format!("{account} {date}");
         let token = uuid::Uuid::new_v4().to_string();
         let d = date_text(date);
+        let pid = i64::from(owner.pid);
+        let host = (!owner.host.is_empty()).then_some(owner.host.as_str());
+        let ours = |token: String| RunLock {
+            account: account.to_string(),
+            date,
+            holder: holder.to_string(),
+            token,
+        };
         for _attempt in 0..3 {
             let now = now_ms();
             let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
             let res = sqlx::query(
-                "INSERT INTO run_locks (account, bill_date, holder, token, acquired_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+                "INSERT INTO run_locks (account, bill_date, holder, token, acquired_at, expires_at, \
+                 host, pid, pid_start, heartbeat_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (account, bill_date) DO UPDATE SET holder = excluded.holder, \
                  token = excluded.token, acquired_at = excluded.acquired_at, \
-                 expires_at = excluded.expires_at \
+                 expires_at = excluded.expires_at, host = excluded.host, pid = excluded.pid, \
+                 pid_start = excluded.pid_start, heartbeat_at = excluded.heartbeat_at \
                  WHERE run_locks.expires_at < excluded.acquired_at",
             )
             .bind(account)
@@ -415,42 +456,133 @@ impl AppDb {
             .bind(token.as_str())
             .bind(now)
             .bind(expires)
+            .bind(host)
+            .bind(pid)
+            .bind(owner.pid_start.as_deref())
+            .bind(now)
             .execute(&self.pool)
             .await
             .ctx(op, &object)?;
             if res.rows_affected() == 1 {
-                return Ok(RunLock {
-                    account: account.to_string(),
-                    date,
-                    holder: holder.to_string(),
-                    token,
-                });
+                return Ok(ours(token));
             }
             let row = sqlx::query(
-                "SELECT holder, acquired_at FROM run_locks WHERE account = $1 AND bill_date = $2",
+                "SELECT holder, token, acquired_at, host, pid, pid_start, heartbeat_at \
+                 FROM run_locks WHERE account = $1 AND bill_date = $2",
             )
             .bind(account)
             .bind(d.as_str())
             .fetch_optional(&self.pool)
             .await
             .ctx(op, &object)?;
-            if let Some(row) = row {
-                let r = RowReader::new(&row, "run_locks", object.clone());
-                return Err(StoreError::RunLocked {
-                    account: account.to_string(),
-                    date,
-                    holder: r.text("holder")?,
-                    since: r.time("acquired_at")?,
-                });
+            let Some(row) = row else {
+                // Released between our attempt and the look-up: try again.
+                continue;
+            };
+            let r = RowReader::new(&row, "run_locks", object.clone());
+            let held_by = r.text("holder")?;
+            let their_token = r.text("token")?;
+            let since = r.time("acquired_at")?;
+            let their_host = r.opt_text("host")?.unwrap_or_default();
+            let their_pid = r.opt_i64("pid")?;
+            let their_start = r.opt_text("pid_start")?;
+            let heartbeat = r.opt_i64("heartbeat_at")?;
+            let same_host = !their_host.is_empty() && their_host == owner.host;
+            let alive = match (same_host, their_pid.and_then(|p| u32::try_from(p).ok())) {
+                (true, Some(p)) => crate::liveness::process_alive(p, their_start.as_deref()),
+                _ => None,
+            };
+            let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
+            let silent = heartbeat.is_some_and(|h| now.saturating_sub(h) > stale_ms);
+            let gone = match alive {
+                Some(alive) => !alive,
+                None => silent,
+            };
+            if gone {
+                let why = if alive == Some(false) {
+                    "its process on this host is gone"
+                } else {
+                    "its heartbeat stopped"
+                };
+                let took = sqlx::query(
+                    "UPDATE run_locks SET holder = $1, token = $2, acquired_at = $3, \
+                     expires_at = $4, host = $5, pid = $6, pid_start = $7, heartbeat_at = $8 \
+                     WHERE account = $9 AND bill_date = $10 AND token = $11",
+                )
+                .bind(holder)
+                .bind(token.as_str())
+                .bind(now)
+                .bind(expires)
+                .bind(host)
+                .bind(pid)
+                .bind(owner.pid_start.as_deref())
+                .bind(now)
+                .bind(account)
+                .bind(d.as_str())
+                .bind(their_token.as_str())
+                .execute(&self.pool)
+                .await
+                .ctx(op, &object)?;
+                if took.rows_affected() == 1 {
+                    tracing::warn!(
+                        account, date = %date, previous = %held_by, host = %their_host,
+                        pid = ?their_pid, "took over the run lock: {why}"
+                    );
+                    return Ok(ours(token));
+                }
+                // Someone else took it over first: look again.
+                continue;
             }
-            // Released between our attempt and the look-up: try again.
+            let mut detail = String::new();
+            if !their_host.is_empty() {
+                detail.push_str(&format!(" on host {their_host}"));
+            }
+            if let Some(p) = their_pid {
+                detail.push_str(&format!(" pid {p}"));
+            }
+            if let Some(h) = heartbeat {
+                let ago = now.saturating_sub(h).max(0) / 1000;
+                detail.push_str(&format!(", last heartbeat {ago} s ago"));
+            }
+            return Err(StoreError::RunLocked {
+                account: account.to_string(),
+                date,
+                holder: held_by,
+                since,
+                detail,
+            });
         }
         Err(StoreError::RunLocked {
             account: account.to_string(),
             date,
             holder: "another run (the lock changed hands repeatedly)".into(),
             since: Utc::now(),
+            detail: String::new(),
         })
+    }
+
+    /// Records that the holder of `lock` is alive (call every few seconds while the run
+    /// lasts, well within [`RUN_LOCK_STALE_AFTER`]). [`StoreError::LockNotHeld`] when the
+    /// lock is not ours any more.
+    pub async fn heartbeat_run_lock(&self, lock: &RunLock) -> Result<()> {
+        let res = sqlx::query(
+            "UPDATE run_locks SET heartbeat_at = $1 WHERE account = $2 AND bill_date = $3 AND token = $4",
+        )
+        .bind(now_ms())
+        .bind(lock.account.as_str())
+        .bind(date_text(lock.date))
+        .bind(lock.token.as_str())
+        .execute(&self.pool)
+        .await
+        .ctx("heartbeat run lock of", format!("{} {}", lock.account, lock.date))?;
+        if res.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(lock_lost(
+                lock,
+                "it was released or another run took it over",
+            ))
+        }
     }
 
     /// Extends a held lock to expire `ttl` from now (for long runs).

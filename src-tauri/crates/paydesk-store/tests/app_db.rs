@@ -6,13 +6,17 @@ use common::*;
 use paydesk_core::{
     DiscrepancyFilter, OutcomeClass, Provider, ResolutionKind, ReviewChange, ReviewState,
 };
-use paydesk_store::{AppDb, CarryOverCloses, DiscrepancySort, RunLock, StoreError};
+use paydesk_store::{
+    AppDb, CarryOverCloses, DiscrepancySort, LockOwner, RunLock, StoreError, RUN_LOCK_STALE_AFTER,
+};
 use std::time::Duration;
 
 db_tests!(
     statements_save_unchanged_supersede,
     migration_checksum_mismatch_is_refused,
     run_lock_refuses_expires_and_races,
+    run_lock_of_dead_pid_on_this_host_is_taken_over,
+    run_lock_heartbeat_from_another_host,
     rerun_keeps_review_work,
     gone_discrepancies_auto_resolve_and_reopen,
     carry_overs_close_previous_day,
@@ -318,6 +322,130 @@ async fn run_lock_refuses_expires_and_races(url: String) {
         }
     }
     assert_eq!((won, refused), (1, 5));
+}
+
+async fn run_lock_of_dead_pid_on_this_host_is_taken_over(url: String) {
+    let db = open(&url).await;
+    let d = date("2024-05-01");
+    if paydesk_store::process_alive(std::process::id(), None).is_none() {
+        eprintln!("skipped: no /proc to tell a dead process");
+        return;
+    }
+    // A holder that was killed: a short-lived child, waited for, so its pid is dead.
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let dead = LockOwner::of_pid(child.id());
+    child.wait().expect("wait for true");
+    let ttl = Duration::from_secs(15 * 60);
+    let old = db
+        .try_lock_run_as(ACC, d, "amy@dead", &dead, ttl, RUN_LOCK_STALE_AFTER)
+        .await
+        .expect("dead holder's lock");
+    // Its heartbeat is fresh and its lock far from expiry, yet it is taken over at once.
+    let started = std::time::Instant::now();
+    let new = db
+        .try_lock_run(ACC, d, "bob@alive", ttl)
+        .await
+        .expect("take over a dead pid's lock");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_ne!(old.token, new.token);
+    assert!(matches!(
+        db.heartbeat_run_lock(&old).await,
+        Err(StoreError::LockNotHeld { .. })
+    ));
+    db.unlock_run(new).await.expect("unlock");
+
+    // A pid now used by another process (start time differs) is not the holder either.
+    let reused = LockOwner {
+        pid_start: Some("1".into()),
+        ..LockOwner::current()
+    };
+    db.try_lock_run_as(ACC, d, "carol@reused", &reused, ttl, RUN_LOCK_STALE_AFTER)
+        .await
+        .expect("lock");
+    let taken = db
+        .try_lock_run(ACC, d, "dave@alive", ttl)
+        .await
+        .expect("take over a reused pid's lock");
+    // A live holder on this host is respected, however old its heartbeat.
+    match db
+        .try_lock_run_as(
+            ACC,
+            d,
+            "erin@alive",
+            &LockOwner::current(),
+            ttl,
+            Duration::ZERO,
+        )
+        .await
+    {
+        Err(e @ StoreError::RunLocked { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("dave@alive"), "{msg}");
+            assert!(
+                msg.contains(&format!("pid {}", std::process::id())),
+                "{msg}"
+            );
+            assert!(msg.contains("DELETE FROM run_locks WHERE account = 'alipay-main' AND bill_date = '2024-05-01'"), "{msg}");
+        }
+        other => panic!("expected RunLocked, got {other:?}"),
+    }
+    db.unlock_run(taken).await.expect("unlock");
+}
+
+async fn run_lock_heartbeat_from_another_host(url: String) {
+    let db = open(&url).await;
+    let d = date("2024-05-01");
+    let ttl = Duration::from_secs(15 * 60);
+    let elsewhere = LockOwner {
+        host: "another-host.example".into(),
+        pid: 1,
+        pid_start: None,
+    };
+    let theirs = db
+        .try_lock_run_as(ACC, d, "amy@other", &elsewhere, ttl, RUN_LOCK_STALE_AFTER)
+        .await
+        .expect("other host's lock");
+    // Fresh heartbeat: respected (the pid is not looked at on another host).
+    match db.try_lock_run(ACC, d, "bob@here", ttl).await {
+        Err(e @ StoreError::RunLocked { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("amy@other on host another-host.example pid 1"),
+                "{msg}"
+            );
+            assert!(msg.contains("last heartbeat 0 s ago"), "{msg}");
+        }
+        other => panic!("expected RunLocked, got {other:?}"),
+    }
+    // Kept fresh by heartbeats: still respected with a short staleness limit.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    db.heartbeat_run_lock(&theirs).await.expect("heartbeat");
+    let short = Duration::from_millis(300);
+    let here = LockOwner::current();
+    assert!(matches!(
+        db.try_lock_run_as(ACC, d, "bob@here", &here, ttl, short)
+            .await,
+        Err(StoreError::RunLocked { .. })
+    ));
+    // Silent longer than the limit: taken over.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mine = db
+        .try_lock_run_as(ACC, d, "bob@here", &here, ttl, short)
+        .await
+        .expect("take over a stale heartbeat");
+    assert_ne!(mine.token, theirs.token);
+    // The old holder cannot save, and its heartbeat says the lock is lost.
+    assert!(matches!(
+        db.heartbeat_run_lock(&theirs).await,
+        Err(StoreError::LockNotHeld { .. })
+    ));
+    db.unlock_run(theirs)
+        .await
+        .expect("stale unlock is no error");
+    db.heartbeat_run_lock(&mine).await.expect("still mine");
+    db.unlock_run(mine).await.expect("unlock");
 }
 
 async fn rerun_keeps_review_work(url: String) {

@@ -308,6 +308,9 @@ pub async fn reconcile(
         DryRun::Yes => None,
         DryRun::No => Some(acquire_lock(db, account, req, progress).await?),
     };
+    // While the run lasts its lock's heartbeat tells waiters on other hosts it is alive;
+    // stopped (dropped) before the lock is released.
+    let heartbeat = lock.as_ref().map(|l| Heartbeat::start(db, l));
     let result = run_locked(
         config,
         db,
@@ -325,6 +328,7 @@ pub async fn reconcile(
         report.timings_ms.insert("parse".into(), parse_ms);
         report
     });
+    drop(heartbeat);
     if let Some(lock) = lock {
         // Release even when the run failed; a failed release only delays the next run until
         // the lock expires, so it must not hide the run's own result.
@@ -368,6 +372,40 @@ async fn acquire_lock(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// How often a run refreshes its lock's heartbeat: well within
+/// [`paydesk_store::RUN_LOCK_STALE_AFTER`], after which a waiter on another host takes the
+/// lock over.
+pub const RUN_LOCK_HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// The task refreshing a held run lock's heartbeat; stopped when dropped.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(db: &AppDb, lock: &RunLock) -> Self {
+        let db = db.clone();
+        let lock = lock.clone();
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RUN_LOCK_HEARTBEAT_EVERY).await;
+                match db.heartbeat_run_lock(&lock).await {
+                    Ok(()) => {}
+                    Err(e @ paydesk_store::StoreError::LockNotHeld { .. }) => {
+                        tracing::warn!("run lock heartbeat stopped: {e}");
+                        return;
+                    }
+                    Err(e) => tracing::warn!("could not refresh the run lock heartbeat: {e}"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
