@@ -597,9 +597,17 @@ impl OrderMirror {
         else {
             return (String::new(), Vec::new());
         };
+        // The order's side as the column itself where the database compares it with text
+        // (`text_eq`), so the subquery uses the order number's index instead of scanning the
+        // orders table once per refund.
+        let order_side = if o_no.text_eq == o_no.quoted {
+            format!("pd_o.{}", o_no.quoted)
+        } else {
+            format!("CAST(pd_o.{} AS TEXT)", o_no.quoted)
+        };
         let same_order = format!(
-            "CAST(pd_o.{} AS TEXT) = CAST({}.{} AS TEXT)",
-            o_no.quoted, self.refunds.quoted, r_no.quoted
+            "{order_side} = CAST({}.{} AS TEXT)",
+            self.refunds.quoted, r_no.quoted
         );
         let sub = if filter.or_unassigned {
             // Refunds of orders outside the mirror stay with the provider's only account.
