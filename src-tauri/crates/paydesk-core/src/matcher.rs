@@ -143,12 +143,12 @@ impl DiscrepancyDraft {
     /// or status mismatch) the amount on whichever side has one.
     pub fn amount_at_stake(&self) -> i64 {
         if self.difference != 0 {
-            self.difference.abs()
+            self.difference.saturating_abs()
         } else {
             self.provider_amount
                 .or(self.local_amount)
                 .unwrap_or(0)
-                .abs()
+                .saturating_abs()
         }
     }
 }
@@ -465,7 +465,9 @@ fn match_payment(
         OutcomeClass::CurrencyMismatch
     } else if !order.status.counts_as_paid() {
         OutcomeClass::StatusMismatch
-    } else if (amount - order.amount).abs() > settings.amount_tolerance_minor {
+    } else if (i128::from(amount) - i128::from(order.amount)).abs()
+        > i128::from(settings.amount_tolerance_minor)
+    {
         OutcomeClass::AmountMismatch
     } else if fee_variance(line, settings).is_some() {
         OutcomeClass::FeeVariance
@@ -581,11 +583,12 @@ fn match_refund(
     refund_taken[ri as usize] = true;
     let refund = &input.refunds[ri as usize];
     let (amount, currency) = line_amount_for(line, refund.currency);
-    let class = if refund.currency != currency || amount.abs() != refund.amount {
-        OutcomeClass::RefundAmountMismatch
-    } else {
-        OutcomeClass::Matched
-    };
+    let class =
+        if refund.currency != currency || i128::from(amount).abs() != i128::from(refund.amount) {
+            OutcomeClass::RefundAmountMismatch
+        } else {
+            OutcomeClass::Matched
+        };
     Outcome {
         class,
         rule,
@@ -620,7 +623,10 @@ fn refund_by_order_amount_day(
             Some((start, end)) => r.refunded_at >= start && r.refunded_at < end,
             None => r.refunded_at.date_naive() == line.provider_time.date_naive(),
         } || input.carried_refunds.contains(&r.refund_no);
-        !refund_taken[ri as usize] && currency == r.currency && amount.abs() == r.amount && same_day
+        !refund_taken[ri as usize]
+            && currency == r.currency
+            && i128::from(amount).abs() == i128::from(r.amount)
+            && same_day
     })
 }
 
@@ -659,7 +665,7 @@ impl MatchResult {
         let is_refund_side = refund.is_some() || line.is_some_and(|l| l.kind == LineKind::Refund);
         let provider_amount = line.map(|l| {
             if l.kind == LineKind::Refund {
-                l.gross.abs()
+                l.gross.saturating_abs()
             } else {
                 l.gross
             }
@@ -684,7 +690,7 @@ impl MatchResult {
             .map(|(l, c)| (l, line_amount_for(l, c)))
             .filter(|(l, (_, c))| *c != l.currency);
         let provider_amount = match presented {
-            Some((l, (a, _))) if l.kind == LineKind::Refund => Some(a.abs()),
+            Some((l, (a, _))) if l.kind == LineKind::Refund => Some(a.saturating_abs()),
             Some((_, (a, _))) => Some(a),
             None => provider_amount,
         };
@@ -706,7 +712,11 @@ impl MatchResult {
         {
             0
         } else {
-            provider_amount.unwrap_or(0) - local_amount.unwrap_or(0)
+            // Both sides are i64 amounts; a difference beyond i64 (only from absurd statement
+            // amounts) is held at the bound rather than wrapped to the other sign.
+            provider_amount
+                .unwrap_or(0)
+                .saturating_sub(local_amount.unwrap_or(0))
         };
 
         // The key names the item, not the class: a re-run that reclassifies an item (say an

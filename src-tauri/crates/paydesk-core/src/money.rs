@@ -358,6 +358,21 @@ pub fn format_scaled(value: i64, scale: u32) -> String {
     )
 }
 
+/// [`format_scaled`] for sums wider than `i64` (totals that do not fit, named in errors).
+pub fn format_scaled_wide(value: i128, scale: u32) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = value.unsigned_abs();
+    match 10u128.checked_pow(scale) {
+        Some(divisor) if scale > 0 => format!(
+            "{sign}{}.{:0width$}",
+            abs / divisor,
+            abs % divisor,
+            width = scale as usize
+        ),
+        _ => format!("{sign}{abs}"),
+    }
+}
+
 /// Fees are kept at a finer precision than the currency allows: WeChat writes fees with five
 /// decimals (`0.00600` yuan = 0.6 fen). `FEE_EXTRA_DIGITS` extra digits are kept, so a fee is
 /// stored in thousandths of a minor unit and rounded only when shown or summed into money.
@@ -399,6 +414,25 @@ mod tests {
         assert_eq!(AmountUnit::Minor.as_str(), "minor");
         assert_eq!(AmountUnit::Major.parse("12.34", Currency::CNY), Ok(1234));
         assert_eq!(AmountUnit::Minor.parse("1234", Currency::CNY), Ok(1234));
+    }
+
+    #[test]
+    fn wide_sums_format_exactly() {
+        let two_max = 2 * i128::from(i64::MAX);
+        assert_eq!(format_scaled_wide(two_max, 2), "184467440737095516.14");
+        assert_eq!(
+            format_scaled_wide(-two_max - 2, 2),
+            "-184467440737095516.16"
+        );
+        assert_eq!(
+            format_scaled_wide(i128::from(i64::MIN), 0),
+            "-9223372036854775808"
+        );
+        assert_eq!(format_scaled_wide(-5, 3), "-0.005");
+        // Agrees with format_scaled wherever both apply.
+        for v in [0, 1, -1, 990, -3580, i64::MAX, i64::MIN] {
+            assert_eq!(format_scaled_wide(i128::from(v), 2), format_scaled(v, 2));
+        }
     }
 
     fn cny(s: &str) -> Result<i64, MoneyError> {

@@ -23,7 +23,7 @@ fn line(txn: &str, order: Option<&str>, kind: LineKind, gross: i64, at: &str) ->
         kind,
         gross,
         // 0.6% of gross, in thousandths of a minor unit: what the default schedule expects.
-        fee_milli: gross * 6,
+        fee_milli: gross.saturating_mul(6),
         net: gross,
         currency: Currency::CNY,
         provider_time: t(at),
@@ -522,4 +522,52 @@ fn matched_the_day_before_is_never_missing_the_day_after() {
     };
     let r = match_day(&input, &MatchSettings::default());
     assert_eq!(classes(&r), vec![OutcomeClass::DuplicatePayment]);
+}
+
+/// Issue 16, point 2: comparisons of extreme amounts neither overflow (a panic in debug
+/// builds, a wrapped difference that might fall within the tolerance in release) nor wrap
+/// the difference to the other sign.
+#[test]
+fn extreme_amounts_compare_without_overflow() {
+    let mut pay = line(
+        "T1",
+        Some("SO-1"),
+        LineKind::Payment,
+        -i64::MAX,
+        "2026-11-22 10:00:00",
+    );
+    pay.fee_milli = 0;
+    let mut rf = line(
+        "T2",
+        Some("SO-2"),
+        LineKind::Refund,
+        i64::MIN,
+        "2026-11-22 11:00:00",
+    );
+    rf.fee_milli = 0;
+    rf.merchant_refund_no = Some("RF-2".into());
+    let input = MatchInput {
+        lines: vec![pay, rf],
+        orders: vec![
+            order("SO-1", i64::MAX, OrderStatus::Paid, "2026-11-22 09:59:58"),
+            order("SO-2", 200, OrderStatus::Paid, "2026-11-22 09:00:00"),
+        ],
+        refunds: vec![refund("RF-2", "SO-2", 100, "2026-11-22 11:00:00")],
+        window: window(),
+        ..Default::default()
+    };
+    let settings = MatchSettings {
+        amount_tolerance_minor: 1,
+        ..Default::default()
+    };
+    let r = match_day(&input, &settings);
+    assert_eq!(r.outcomes[0].class, OutcomeClass::AmountMismatch);
+    assert_eq!(r.outcomes[1].class, OutcomeClass::RefundAmountMismatch);
+    let d = MatchResult::discrepancy(&r.outcomes[0], &input, &settings);
+    // −MAX − MAX is held at the bound, still negative: the provider paid out, not in.
+    assert_eq!(d.difference, i64::MIN);
+    assert_eq!(d.amount_at_stake(), i64::MAX);
+    let d = MatchResult::discrepancy(&r.outcomes[1], &input, &settings);
+    assert_eq!(d.provider_amount, Some(i64::MAX));
+    assert!(d.amount_at_stake() > 0);
 }
