@@ -4,7 +4,12 @@
 //! Every mapped column is read as `CAST(col AS TEXT)` and parsed in Rust, so integer,
 //! NUMERIC, REAL, text and timestamp columns all work the same way on both databases. A row
 //! that cannot be understood fails the query with an error naming the table, the row's key
-//! and the column: rows are never skipped silently.
+//! and the column: rows are never skipped silently. That includes rows a range query's SQL
+//! filter would pass over because their time is not a time at all (`paid_at = 'yesterday'`
+//! in a SQLite integer column sorts after every number): each range query also reads the
+//! rows whose time column holds such a value ([`OrderMirror::time_query`]), through the
+//! column's index. Money is checked as it is read: an order's amount is never negative, a
+//! refund's always positive, and every row has its order (refund) number.
 
 use crate::codec::{fold_case, folded_column, like_escape, placeholders};
 use crate::db::{connect_pool, Backend};
@@ -276,6 +281,9 @@ pub struct OrderMirror {
     refunds: TableMap,
     paid_filter: TimeFilter,
     refunded_filter: TimeFilter,
+    /// Rows whose paid_at / refunded_at the range filter cannot place (see [`stray_cond`]).
+    paid_stray: Option<String>,
+    refunded_stray: Option<String>,
     status_ci: HashMap<String, OrderStatus>,
     /// The mapped account column of the orders table, if the table has it.
     account_col: Option<String>,
@@ -346,6 +354,8 @@ impl OrderMirror {
         let paid_filter = probe_time_filter(&pool, &orders, "paid_at", &mapping.time_format).await;
         let refunded_filter =
             probe_time_filter(&pool, &refunds, "refunded_at", &mapping.time_format).await;
+        let paid_stray = probe_stray(&pool, &orders, &paid_filter).await;
+        let refunded_stray = probe_stray(&pool, &refunds, &refunded_filter).await;
         let status_ci = mapping
             .status_values
             .iter()
@@ -360,6 +370,8 @@ impl OrderMirror {
             refunds,
             paid_filter,
             refunded_filter,
+            paid_stray,
+            refunded_stray,
             status_ci,
             account_col,
         })
@@ -394,7 +406,13 @@ impl OrderMirror {
         let scope = scope.into();
         let provider = scope.provider;
         let mut orders = self
-            .time_query(&self.orders, &self.paid_filter, &scope, start, end)
+            .time_query(
+                &self.orders,
+                (&self.paid_filter, self.paid_stray.as_deref()),
+                &scope,
+                start,
+                end,
+            )
             .await?
             .iter()
             .map(|r| self.order_from_row(r, Some(provider)))
@@ -449,7 +467,13 @@ impl OrderMirror {
         let scope = scope.into();
         let provider = scope.provider;
         let mut refunds = self
-            .time_query(&self.refunds, &self.refunded_filter, &scope, start, end)
+            .time_query(
+                &self.refunds,
+                (&self.refunded_filter, self.refunded_stray.as_deref()),
+                &scope,
+                start,
+                end,
+            )
             .await?
             .iter()
             .map(|r| self.refund_from_row(r, provider))
@@ -624,10 +648,15 @@ impl OrderMirror {
         (sub, params)
     }
 
+    /// The rows of the scope whose time column the filter places in [start, end) (widened:
+    /// the caller keeps the exact range after parsing), followed by the rows whose time
+    /// column holds something the filter cannot place (`stray`, outside the range filter
+    /// and so never returned twice): the caller parses them too, so a row with a time that
+    /// is not a time fails the query instead of silently dropping out of it.
     async fn time_query(
         &self,
         t: &TableMap,
-        filter: &TimeFilter,
+        (filter, stray): (&TimeFilter, Option<&str>),
         scope: &MirrorScope,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
@@ -638,41 +667,46 @@ impl OrderMirror {
             .provider_cond(t, 1, provider)
             .unwrap_or_else(|| "1=1".into());
         let n = words.len();
-        let (time_cond, bounds): (String, Option<(BoundParam, BoundParam)>) = match filter {
-            TimeFilter::Numeric(expr) => {
-                let (a, b) = match self.mapping.time_format {
-                    TimeFormat::UnixMillis => {
-                        (start.timestamp_millis() - 1, end.timestamp_millis() + 1)
-                    }
-                    _ => (start.timestamp() - 1, end.timestamp() + 1),
-                };
-                (
-                    format!(" AND {expr} >= ${} AND {expr} < ${}", n + 1, n + 2),
-                    Some((BoundParam::I64(a), BoundParam::I64(b))),
-                )
-            }
-            TimeFilter::Text(expr) => {
-                let format = match &self.mapping.time_format {
-                    TimeFormat::Text(f) => f.clone(),
-                    _ => DEFAULT_TEXT_TIME_FORMAT.into(),
-                };
-                // Widened by a day either way: offsets and the timezone are applied exactly
-                // when the rows are parsed.
-                let a = (start - chrono::Duration::days(1))
-                    .with_timezone(&self.tz)
-                    .format(&format)
-                    .to_string();
-                let b = (end + chrono::Duration::days(1))
-                    .with_timezone(&self.tz)
-                    .format(&format)
-                    .to_string();
-                (
-                    format!(" AND {expr} >= ${} AND {expr} < ${}", n + 1, n + 2),
-                    Some((BoundParam::Text(a), BoundParam::Text(b))),
-                )
-            }
-            TimeFilter::None => (String::new(), None),
-        };
+        let (time_cond, bounds, range): (String, Option<(BoundParam, BoundParam)>, String) =
+            match filter {
+                TimeFilter::Numeric(expr) => {
+                    let (a, b) = match self.mapping.time_format {
+                        TimeFormat::UnixMillis => {
+                            (start.timestamp_millis() - 1, end.timestamp_millis() + 1)
+                        }
+                        _ => (start.timestamp() - 1, end.timestamp() + 1),
+                    };
+                    let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
+                    (
+                        format!(" AND {range}"),
+                        Some((BoundParam::I64(a), BoundParam::I64(b))),
+                        range,
+                    )
+                }
+                TimeFilter::Text(expr) => {
+                    let format = match &self.mapping.time_format {
+                        TimeFormat::Text(f) => f.clone(),
+                        _ => DEFAULT_TEXT_TIME_FORMAT.into(),
+                    };
+                    // Widened by a day either way: offsets and the timezone are applied exactly
+                    // when the rows are parsed.
+                    let a = (start - chrono::Duration::days(1))
+                        .with_timezone(&self.tz)
+                        .format(&format)
+                        .to_string();
+                    let b = (end + chrono::Duration::days(1))
+                        .with_timezone(&self.tz)
+                        .format(&format)
+                        .to_string();
+                    let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
+                    (
+                        format!(" AND {range}"),
+                        Some((BoundParam::Text(a), BoundParam::Text(b))),
+                        range,
+                    )
+                }
+                TimeFilter::None => (String::new(), None, String::new()),
+            };
         let used =
             if t.col("provider").is_some() { n } else { 0 } + if bounds.is_some() { 2 } else { 0 };
         let (acc_cond, acc_params) = self.account_cond(t, scope, used + 1);
@@ -681,22 +715,36 @@ impl OrderMirror {
             t.select_list(),
             t.quoted
         );
-        let mut q = sqlx::query(&sql);
-        if t.col("provider").is_some() {
-            for w in &words {
-                q = q.bind(*w);
+        let stray_sql = match (stray, &bounds) {
+            (Some(cond), Some(_)) => Some(format!(
+                "SELECT {} FROM {} WHERE {prov} AND ({cond}) AND NOT ({range}){acc_cond}",
+                t.select_list(),
+                t.quoted
+            )),
+            _ => None,
+        };
+        let mut rows = Vec::new();
+        for sql in std::iter::once(&sql).chain(stray_sql.as_ref()) {
+            let mut q = sqlx::query(sql);
+            if t.col("provider").is_some() {
+                for w in &words {
+                    q = q.bind(*w);
+                }
             }
+            if let Some((a, b)) = &bounds {
+                q = a.bind(q);
+                q = b.bind(q);
+            }
+            for v in &acc_params {
+                q = q.bind(v.as_str());
+            }
+            rows.extend(
+                q.fetch_all(&self.pool)
+                    .await
+                    .ctx("read mirror table", &t.name)?,
+            );
         }
-        if let Some((a, b)) = bounds {
-            q = a.bind(q);
-            q = b.bind(q);
-        }
-        for v in acc_params {
-            q = q.bind(v);
-        }
-        q.fetch_all(&self.pool)
-            .await
-            .ctx("read mirror table", &t.name)
+        Ok(rows)
     }
 
     async fn in_query(
@@ -748,7 +796,13 @@ impl OrderMirror {
 
     fn order_from_row(&self, row: &AnyRow, provider: Option<Provider>) -> Result<Order> {
         let t = &self.orders;
-        let r = MirrorRow::new(row, &t.name, "order_no");
+        let r = MirrorRow::new(
+            row,
+            &t.name,
+            self.col_name(t, "order_no"),
+            &["provider_txn_id", "customer_ref", "amount", "paid_at"],
+        );
+        let order_no = r.key()?;
         let currency = r.currency(self.col_name(t, "currency"))?;
         let provider = match provider {
             Some(p) => p,
@@ -775,15 +829,22 @@ impl OrderMirror {
                     ),
                 )
             })?;
+        let amount_col = self.col_name(t, "amount");
+        let amount = r.amount(amount_col, currency, self.mapping.amount_unit)?;
+        if amount < 0 {
+            return Err(r.err(
+                amount_col,
+                format!(
+                    "{} is negative; an order's amount is what the customer pays, never below 0",
+                    r.optional("amount").unwrap_or_default()
+                ),
+            ));
+        }
         Ok(Order {
-            order_no: r.key.clone(),
+            order_no,
             provider,
             provider_txn_id: r.optional("provider_txn_id"),
-            amount: r.amount(
-                self.col_name(t, "amount"),
-                currency,
-                self.mapping.amount_unit,
-            )?,
+            amount,
             currency,
             status,
             created_at: r
@@ -796,17 +857,30 @@ impl OrderMirror {
 
     fn refund_from_row(&self, row: &AnyRow, provider: Provider) -> Result<LocalRefund> {
         let t = &self.refunds;
-        let r = MirrorRow::new(row, &t.name, "refund_no");
+        let r = MirrorRow::new(
+            row,
+            &t.name,
+            self.col_name(t, "refund_no"),
+            &["order_no", "provider_refund_id", "amount", "refunded_at"],
+        );
+        let refund_no = r.key()?;
         let currency = r.currency(self.col_name(t, "currency"))?;
+        let amount_col = self.col_name(t, "amount");
+        let amount = r.amount(amount_col, currency, self.mapping.amount_unit)?;
+        if amount <= 0 {
+            return Err(r.err(
+                amount_col,
+                format!(
+                    "{} is not positive; a refund's amount is what was paid back, above 0",
+                    r.optional("amount").unwrap_or_default()
+                ),
+            ));
+        }
         Ok(LocalRefund {
-            refund_no: r.key.clone(),
+            refund_no,
             order_no: r.required("order_no", self.col_name(t, "order_no"))?,
             provider,
-            amount: r.amount(
-                self.col_name(t, "amount"),
-                currency,
-                self.mapping.amount_unit,
-            )?,
+            amount,
             currency,
             refunded_at: r
                 .time(self.col_name(t, "refunded_at"), "refunded_at", self)?
@@ -884,10 +958,10 @@ enum BoundParam {
 }
 
 impl BoundParam {
-    fn bind(self, q: crate::codec::AnyQuery<'_>) -> crate::codec::AnyQuery<'_> {
+    fn bind<'q>(&self, q: crate::codec::AnyQuery<'q>) -> crate::codec::AnyQuery<'q> {
         match self {
-            BoundParam::I64(v) => q.bind(v),
-            BoundParam::Text(s) => q.bind(s),
+            BoundParam::I64(v) => q.bind(*v),
+            BoundParam::Text(s) => q.bind(s.clone()),
         }
     }
 }
@@ -902,22 +976,65 @@ struct ColRef<'a> {
 struct MirrorRow<'r> {
     row: &'r AnyRow,
     table: &'r str,
-    key: String,
+    key: Option<String>,
+    key_col: ColRef<'r>,
+    hints: &'static [&'static str],
 }
 
 impl<'r> MirrorRow<'r> {
-    fn new(row: &'r AnyRow, table: &'r str, key_field: &'static str) -> MirrorRow<'r> {
-        let key = get_text(row, key_field)
+    /// `key`: the row's number (order_no, refund_no) and its column; `hints`: fields that
+    /// name a row without a number in error messages.
+    fn new(
+        row: &'r AnyRow,
+        table: &'r str,
+        key: ColRef<'r>,
+        hints: &'static [&'static str],
+    ) -> MirrorRow<'r> {
+        let value = get_text(row, key.field)
             .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "<no key>".to_string());
-        MirrorRow { row, table, key }
+            .filter(|s| !s.is_empty());
+        MirrorRow {
+            row,
+            table,
+            key: value,
+            key_col: key,
+            hints,
+        }
+    }
+
+    /// The row's number, or an error naming the row by its other columns.
+    fn key(&self) -> Result<String> {
+        self.key.clone().ok_or_else(|| {
+            self.err(
+                self.key_col,
+                "is empty: every row needs its number (a row without one cannot be reconciled)"
+                    .into(),
+            )
+        })
+    }
+
+    /// How an error names the row: its number, or for a row without one what else it has
+    /// (`without order_no (provider_txn_id "T1", amount "100")`).
+    fn describe(&self) -> String {
+        if let Some(k) = &self.key {
+            return k.clone();
+        }
+        let known = self
+            .hints
+            .iter()
+            .filter_map(|f| self.optional(f).map(|v| format!("{f} {v:?}")))
+            .collect::<Vec<_>>();
+        if known.is_empty() {
+            format!("without {}", self.key_col.name)
+        } else {
+            format!("without {} ({})", self.key_col.name, known.join(", "))
+        }
     }
 
     fn err(&self, col: ColRef<'_>, reason: String) -> StoreError {
         StoreError::MirrorRow {
             table: self.table.to_string(),
-            key: self.key.clone(),
+            key: self.describe(),
             column: col.name.to_string(),
             reason,
         }
@@ -1049,6 +1166,38 @@ async fn column_exists(pool: &AnyPool, table_quoted: &str, name: &str) -> bool {
         .fetch_all(pool)
         .await
         .is_ok()
+}
+
+/// The condition selecting rows whose time column holds a value `filter` cannot place, so
+/// that a range query reads them too ([`OrderMirror::time_query`]); `None` when the column
+/// cannot hold such values (PostgreSQL numeric and timestamp types) or nothing is filtered
+/// in SQL. Both conditions use the column's index:
+/// - an integer range on SQLite: text in the column (every text sorts after every number),
+///   except plain digit strings, which a text-affinity column compares as text anyway;
+/// - a text range (formats starting with the year): values sorting before 1900 or from 2200
+///   on — words ("yesterday"), empty strings, day-first dates.
+fn stray_cond(filter: &TimeFilter) -> Option<String> {
+    match filter {
+        TimeFilter::Numeric(e) => Some(format!(
+            "{e} >= '' AND NOT ({e} GLOB '[0-9]*' AND {e} NOT GLOB '*[^0-9]*')"
+        )),
+        TimeFilter::Text(e) => Some(format!("{e} < '1900' OR {e} >= '2200'")),
+        TimeFilter::None => None,
+    }
+}
+
+/// [`stray_cond`] if the database accepts it for this column (PostgreSQL refuses it for
+/// columns that cannot hold text, which is as it should be).
+async fn probe_stray(pool: &AnyPool, t: &TableMap, filter: &TimeFilter) -> Option<String> {
+    let cond = stray_cond(filter)?;
+    sqlx::query(&format!(
+        "SELECT 1 FROM {} WHERE ({cond}) AND 1 = 0",
+        t.quoted
+    ))
+    .fetch_all(pool)
+    .await
+    .is_ok()
+    .then_some(cond)
 }
 
 async fn probe_time_filter(

@@ -254,6 +254,18 @@ impl AppDb {
                 reason: format!("amount {} must be positive", n.amount),
             });
         }
+        // The ledger's check (`paid - refunded_external - reserved >= amount`) is only sound
+        // on amounts that cannot wrap: a sum of refunds that overflowed to a negative number
+        // would make room for any refund.
+        if n.paid < 0 || n.refunded_external < 0 {
+            return Err(StoreError::Invalid {
+                what: format!("refund of order {}", n.order_no),
+                reason: format!(
+                    "the ledger's amounts cannot be negative (paid {}, refunded outside Paydesk {})",
+                    n.paid, n.refunded_external
+                ),
+            });
+        }
         let op = "request refund of order";
         let obj = &n.order_no;
         let now = now_ms();

@@ -16,6 +16,8 @@ db_tests!(
     custom_mapping_major_text_amounts_local_times,
     missing_table_or_column_is_named,
     bad_rows_are_clear_errors,
+    bad_money_and_missing_numbers_are_clear_errors,
+    times_that_are_not_times_fail_range_queries,
 );
 
 async fn exec(url: &str, sqls: &[&str]) {
@@ -461,4 +463,290 @@ async fn bad_rows_are_clear_errors(url: String) {
         .await
         .expect("no column")
         .is_empty());
+}
+
+/// `r` must be a MirrorRow error whose message has every one of `parts`.
+fn assert_row_error<T: std::fmt::Debug>(r: Result<T, StoreError>, parts: &[&str]) {
+    match r {
+        Err(e @ StoreError::MirrorRow { .. }) => {
+            let msg = e.to_string();
+            for p in parts {
+                assert!(msg.contains(p), "message lacks {p:?}: {msg}");
+            }
+        }
+        other => panic!("expected a MirrorRow error naming {parts:?}, got {other:?}"),
+    }
+}
+
+/// Tables like the default schema's, without the primary keys (a merchant's view or a table
+/// that lets the order number be NULL).
+const LOOSE_TABLES: [&str; 2] = [
+    "CREATE TABLE loose_orders (order_no TEXT NULL, provider TEXT, provider_txn_id TEXT, \
+     amount BIGINT, currency TEXT, status TEXT, created_at BIGINT, paid_at BIGINT, \
+     customer_ref TEXT, account TEXT)",
+    "CREATE TABLE loose_refunds (refund_no TEXT NULL, order_no TEXT, provider TEXT, \
+     amount BIGINT, currency TEXT, refunded_at BIGINT, provider_refund_id TEXT)",
+];
+
+fn loose_mapping() -> MirrorMapping {
+    MirrorMapping {
+        orders_table: "loose_orders".into(),
+        refunds_table: "loose_refunds".into(),
+        ..Default::default()
+    }
+}
+
+/// Issue 16, point 2: a NULL order (refund) number, a negative order amount and a zero or
+/// negative refund amount fail the read naming table, row and column — by range and by
+/// number — instead of becoming an order called "<no key>" or a refund that adds money.
+async fn bad_money_and_missing_numbers_are_clear_errors(url: String) {
+    exec(&url, &LOOSE_TABLES).await;
+    let m = OrderMirror::open(&url, loose_mapping())
+        .await
+        .expect("open");
+    // 2024-05-01 04:00:00Z and the day around it.
+    let t = 1_714_536_000;
+    let start = at("2024-05-01T00:00:00Z");
+    let end = start + Duration::days(1);
+    let order_row = |no: &str, txn: &str, amount: i64| {
+        format!(
+            "INSERT INTO loose_orders VALUES ({no}, 'alipay', '{txn}', {amount}, 'CNY', 'paid', \
+             {t}, {t}, NULL, NULL)"
+        )
+    };
+    exec(&url, &[&order_row("'SO-OK'", "T-OK", 100)]).await;
+    assert_eq!(
+        m.orders_paid_between(Provider::Alipay, start, end)
+            .await
+            .expect("good orders")
+            .len(),
+        1
+    );
+
+    // An order without its number.
+    exec(&url, &[&order_row("NULL", "T-NOKEY", 700)]).await;
+    let parts = [
+        "loose_orders",
+        "without order_no",
+        "T-NOKEY",
+        "column order_no",
+    ];
+    assert_row_error(
+        m.orders_paid_between(Provider::Alipay, start, end).await,
+        &parts,
+    );
+    assert_row_error(
+        m.orders_by_txn_ids(Provider::Alipay, &["T-NOKEY".into()])
+            .await,
+        &parts,
+    );
+    exec(&url, &["DELETE FROM loose_orders WHERE order_no IS NULL"]).await;
+
+    // A negative paid amount.
+    exec(&url, &[&order_row("'SO-NEG'", "T-NEG", -700)]).await;
+    let parts = [
+        "loose_orders",
+        "row SO-NEG",
+        "column amount",
+        "-700",
+        "negative",
+    ];
+    assert_row_error(
+        m.orders_paid_between(Provider::Alipay, start, end).await,
+        &parts,
+    );
+    assert_row_error(
+        m.orders_by_numbers(Provider::Alipay, &["SO-NEG".into()])
+            .await,
+        &parts,
+    );
+    exec(
+        &url,
+        &["DELETE FROM loose_orders WHERE order_no = 'SO-NEG'"],
+    )
+    .await;
+    // Zero is a possible order amount (a free order).
+    exec(&url, &[&order_row("'SO-FREE'", "T-FREE", 0)]).await;
+    assert_eq!(
+        m.orders_paid_between(Provider::Alipay, start, end)
+            .await
+            .expect("a free order is fine")
+            .len(),
+        2
+    );
+
+    let refund_row = |no: &str, amount: i64| {
+        format!(
+            "INSERT INTO loose_refunds VALUES ({no}, 'SO-OK', 'alipay', {amount}, 'CNY', {t}, NULL)"
+        )
+    };
+    exec(&url, &[&refund_row("'RF-OK'", 40)]).await;
+    assert_eq!(
+        m.refunds_between(Provider::Alipay, start, end)
+            .await
+            .expect("good refunds")
+            .len(),
+        1
+    );
+    for (no, amount) in [("RF-ZERO", 0), ("RF-NEG", -40)] {
+        exec(&url, &[&refund_row(&format!("'{no}'"), amount)]).await;
+        let amount_text = amount.to_string();
+        let parts = [
+            "loose_refunds",
+            no,
+            "column amount",
+            amount_text.as_str(),
+            "not positive",
+        ];
+        assert_row_error(
+            m.refunds_between(Provider::Alipay, start, end).await,
+            &parts,
+        );
+        assert_row_error(
+            m.refunds_by_numbers(Provider::Alipay, &[no.into()]).await,
+            &parts,
+        );
+        exec(
+            &url,
+            &[&format!(
+                "DELETE FROM loose_refunds WHERE refund_no = '{no}'"
+            )],
+        )
+        .await;
+    }
+    // A refund without its number.
+    exec(&url, &[&refund_row("NULL", 40)]).await;
+    assert_row_error(
+        m.refunds_between(Provider::Alipay, start, end).await,
+        &[
+            "loose_refunds",
+            "without refund_no",
+            "SO-OK",
+            "column refund_no",
+        ],
+    );
+}
+
+/// Issue 16, point 2: a time column holding something that is not a time fails the range
+/// query that would otherwise pass over it (on SQLite 'yesterday' in an integer column sorts
+/// after every number; with text times it sorts after every date, on both databases) — a
+/// paid order silently missing from reconciliation would be a hidden 短款.
+async fn times_that_are_not_times_fail_range_queries(url: String) {
+    let start = at("2024-05-01T00:00:00Z");
+    let end = start + Duration::days(1);
+    let pg = url.starts_with("postgres");
+
+    // Unix seconds in integer columns (the default schema). PostgreSQL's BIGINT refuses
+    // such values, so only SQLite can hold them.
+    create_default_mirror(&url).await.expect("create");
+    exec(
+        &url,
+        &[
+            "INSERT INTO orders VALUES ('SO-OK', 'alipay', 'T1', 100, 'CNY', 'paid', 1714536000, 1714536000, NULL, NULL)",
+            "INSERT INTO refunds VALUES ('RF-OK', 'SO-OK', 'alipay', 10, 'CNY', 1714536000, NULL)",
+        ],
+    )
+    .await;
+    let m = OrderMirror::open(&url, MirrorMapping::default())
+        .await
+        .expect("open");
+    assert_eq!(
+        m.orders_paid_between(Provider::Alipay, start, end)
+            .await
+            .expect("good")
+            .len(),
+        1
+    );
+    if !pg {
+        exec(
+            &url,
+            &[
+                "INSERT INTO orders VALUES ('SO-Y', 'alipay', 'T2', 100, 'CNY', 'paid', 1714536000, 'yesterday', NULL, NULL)",
+                "INSERT INTO refunds VALUES ('RF-Y', 'SO-OK', 'alipay', 10, 'CNY', '2024-05-01 10:00:00', NULL)",
+                // Empty: not paid yet, like NULL.
+                "INSERT INTO orders VALUES ('SO-E', 'alipay', 'T3', 100, 'CNY', 'pending', 1714536000, '', NULL, NULL)",
+            ],
+        )
+        .await;
+        assert_row_error(
+            m.orders_paid_between(Provider::Alipay, start, end).await,
+            &["orders", "row SO-Y", "column paid_at", "yesterday"],
+        );
+        assert_row_error(
+            m.refunds_between(Provider::Alipay, start, end).await,
+            &[
+                "refunds",
+                "row RF-Y",
+                "column refunded_at",
+                "2024-05-01 10:00:00",
+            ],
+        );
+        // Another provider's rows are not this query's business.
+        assert!(m
+            .orders_paid_between(Provider::Wechat, start, end)
+            .await
+            .expect("no wechat rows")
+            .is_empty());
+        exec(&url, &["DELETE FROM orders WHERE order_no = 'SO-Y'"]).await;
+        let paid = m
+            .orders_paid_between(Provider::Alipay, start, end)
+            .await
+            .expect("an empty paid_at is no time, not a bad one");
+        assert_eq!(
+            paid.iter().map(|o| o.order_no.as_str()).collect::<Vec<_>>(),
+            ["SO-OK"]
+        );
+    }
+
+    // Text times (sortable format) in text columns, on both databases.
+    exec(
+        &url,
+        &[
+            "CREATE TABLE t_orders (no TEXT, p TEXT, amt BIGINT, cur TEXT, st TEXT, c TEXT, pa TEXT)",
+            "CREATE INDEX t_orders_pa ON t_orders (pa)",
+            "INSERT INTO t_orders VALUES ('SO-1', 'alipay', 100, 'CNY', 'paid', '2024-05-01 10:00:00', '2024-05-01 10:00:00')",
+            "INSERT INTO t_orders VALUES ('SO-OLD', 'alipay', 100, 'CNY', 'paid', '2023-05-01 10:00:00', '2023-05-01 10:00:00')",
+        ],
+    )
+    .await;
+    let mapping = MirrorMapping {
+        orders_table: "t_orders".into(),
+        order_columns: OrderColumns {
+            order_no: "no".into(),
+            provider: "p".into(),
+            provider_txn_id: None,
+            amount: "amt".into(),
+            currency: "cur".into(),
+            status: "st".into(),
+            created_at: "c".into(),
+            paid_at: "pa".into(),
+            customer_ref: None,
+            account: None,
+        },
+        time_format: TimeFormat::Text("%Y-%m-%d %H:%M:%S".into()),
+        ..Default::default()
+    };
+    let m = OrderMirror::open(&url, mapping).await.expect("open t");
+    let paid = m
+        .orders_paid_between(Provider::Alipay, start, end)
+        .await
+        .expect("good");
+    assert_eq!(
+        paid.iter().map(|o| o.order_no.as_str()).collect::<Vec<_>>(),
+        ["SO-1"]
+    );
+    for (no, bad) in [("SO-Y", "yesterday"), ("SO-DMY", "01.05.2024 10:00:00")] {
+        exec(
+            &url,
+            &[&format!(
+                "INSERT INTO t_orders VALUES ('{no}', 'alipay', 100, 'CNY', 'paid', '2024-05-01 10:00:00', '{bad}')"
+            )],
+        )
+        .await;
+        assert_row_error(
+            m.orders_paid_between(Provider::Alipay, start, end).await,
+            &["t_orders", no, "column pa", bad],
+        );
+        exec(&url, &[&format!("DELETE FROM t_orders WHERE no = '{no}'")]).await;
+    }
 }

@@ -8,7 +8,11 @@ use paydesk_core::refund::Event;
 use paydesk_core::{Currency, Provider};
 use paydesk_store::{AppDb, NewRefund, RefundAdmission, RefundRecord, RefundState, RefundUpdate};
 
-db_tests!(lifecycle_through_events, approval_hold_approve_and_reject,);
+db_tests!(
+    lifecycle_through_events,
+    approval_hold_approve_and_reject,
+    ledger_refuses_wrapped_amounts,
+);
 
 async fn open(url: &str) -> AppDb {
     AppDb::open(url).await.expect("open app db")
@@ -197,5 +201,45 @@ async fn approval_hold_approve_and_reject(url: String) {
     for e in Event::ALL {
         assert_eq!(step(&db, other.id, e).await, None, "rejected + {e}");
     }
+    db.close().await;
+}
+
+/// Issue 16, point 2: two huge mirror refunds used to wrap to a negative "refunded outside
+/// Paydesk" (i64::MIN), and SQLite's ledger check (`paid - refunded_external - reserved >=
+/// amount`, computed in floating point once it overflows) then admitted a refund far above
+/// what was paid. Negative ledger amounts are refused with a clear error, nothing written.
+async fn ledger_refuses_wrapped_amounts(url: String) {
+    let db = open(&url).await;
+    for (paid, external) in [(10_000, i64::MIN), (10_000, -1), (-5, 0)] {
+        let mut n = new_refund("RF-WRAP", "SO-WRAP", 5_000_000, None);
+        n.paid = paid;
+        n.refunded_external = external;
+        match db.create_refund(&n).await {
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("SO-WRAP") && msg.contains("cannot be negative"),
+                    "{msg}"
+                );
+            }
+            Ok(other) => {
+                panic!("paid {paid}, refunded outside {external}: expected an error, got {other:?}")
+            }
+        }
+        assert!(db.refund_by_no("RF-WRAP").await.expect("read").is_none());
+        assert!(db
+            .refund_ledger(Provider::Alipay, "SO-WRAP")
+            .await
+            .expect("ledger")
+            .is_none());
+    }
+    // The same order with sound amounts is still refundable up to what is left.
+    let n = new_refund("RF-FINE", "SO-WRAP", 9_000, None);
+    create(&db, &n).await;
+    let over = new_refund("RF-OVER", "SO-WRAP", 1, None);
+    assert!(matches!(
+        db.create_refund(&over).await.expect("create"),
+        RefundAdmission::ExceedsRefundable { .. }
+    ));
     db.close().await;
 }
