@@ -76,6 +76,23 @@ pub struct KeyAttention {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// `sum + amount` of discrepancy amounts, or an error naming the account and currency when
+/// the sum is beyond what Paydesk counts (never a wrapped sum).
+fn add_amount(
+    sum: i64,
+    amount: i64,
+    currency: paydesk_core::Currency,
+    account: &str,
+) -> Result<i64, ServiceError> {
+    sum.checked_add(amount).ok_or_else(|| {
+        ServiceError::BadInput(format!(
+            "the discrepancy amounts of account {account} in {currency} add up to more than \
+             {} (the largest amount Paydesk counts); check the account's discrepancies",
+            paydesk_core::Money::new(i64::MAX, currency)
+        ))
+    })
+}
+
 /// The dashboard for the `days` bill dates ending with `last_day`. Key warnings need the
 /// unlocked vault; without it they are left out.
 pub async fn dashboard(
@@ -122,10 +139,11 @@ pub async fn dashboard(
             if row.state != ReviewState::Resolved {
                 point.open += row.count;
             }
-            *point
+            let sum = point
                 .unmatched
                 .entry(row.currency.code().to_string())
-                .or_insert(0) += row.abs_difference;
+                .or_insert(0);
+            *sum = add_amount(*sum, row.abs_difference, row.currency, &row.account)?;
         }
     }
 
@@ -151,10 +169,11 @@ pub async fn dashboard(
         for row in open.iter().filter(|r| r.account == account.name) {
             card.open += row.count;
             *card.counts.entry(row.class).or_insert(0) += row.count;
-            *card
+            let sum = card
                 .open_amounts
                 .entry(row.currency.code().to_string())
-                .or_insert(0) += row.abs_difference;
+                .or_insert(0);
+            *sum = add_amount(*sum, row.abs_difference, row.currency, &row.account)?;
         }
         accounts.push(card);
     }

@@ -318,30 +318,57 @@ struct Amounts {
     in_flight: i64,
 }
 
-fn amounts(order: &Order, mirror: &[LocalRefund], ours: &[RefundRecord]) -> Amounts {
+/// The order's paid amount and its refunds, summed in checked arithmetic: refunds that add up
+/// past the largest amount Paydesk counts are an error naming the order, never a wrapped
+/// (negative) sum that would make room for more refunds.
+fn amounts(
+    order: &Order,
+    mirror: &[LocalRefund],
+    ours: &[RefundRecord],
+) -> Result<Amounts, String> {
     let our_nos: HashSet<&str> = ours.iter().map(|r| r.refund_no.as_str()).collect();
-    Amounts {
+    let sum = |what: &str, amounts: &mut dyn Iterator<Item = i64>| {
+        let mut total = Some(0i64);
+        for a in amounts {
+            total = total.and_then(|t| t.checked_add(a));
+        }
+        total.ok_or_else(|| {
+            format!(
+                "the {what} of order {} add up to more than {} (the largest amount Paydesk \
+                     counts); check the order's refunds in the order mirror",
+                order.order_no,
+                money(i64::MAX, order.currency)
+            )
+        })
+    };
+    Ok(Amounts {
         paid: if order.status.counts_as_paid() {
             order.amount
         } else {
             0
         },
-        external: mirror
-            .iter()
-            .filter(|r| !our_nos.contains(r.refund_no.as_str()))
-            .map(|r| r.amount)
-            .sum(),
-        by_paydesk: ours
-            .iter()
-            .filter(|r| r.state == RefundState::Succeeded)
-            .map(|r| r.amount)
-            .sum(),
-        in_flight: ours
-            .iter()
-            .filter(|r| r.state.holds_reservation() && r.state != RefundState::Succeeded)
-            .map(|r| r.amount)
-            .sum(),
-    }
+        external: sum(
+            "refunds recorded in the order mirror",
+            &mut mirror
+                .iter()
+                .filter(|r| !our_nos.contains(r.refund_no.as_str()))
+                .map(|r| r.amount),
+        )?,
+        by_paydesk: sum(
+            "succeeded Paydesk refunds",
+            &mut ours
+                .iter()
+                .filter(|r| r.state == RefundState::Succeeded)
+                .map(|r| r.amount),
+        )?,
+        in_flight: sum(
+            "Paydesk refunds in flight",
+            &mut ours
+                .iter()
+                .filter(|r| r.state.holds_reservation() && r.state != RefundState::Succeeded)
+                .map(|r| r.amount),
+        )?,
+    })
 }
 
 /// The order, its payment and every earlier refund; with `query_provider`, also what the
@@ -358,7 +385,7 @@ pub async fn order_detail(
     let paydesk_refunds =
         w.db.refunds_of_order(order.provider, &order.order_no)
             .await?;
-    let a = amounts(&order, &mirror_refunds, &paydesk_refunds);
+    let a = amounts(&order, &mirror_refunds, &paydesk_refunds).map_err(bad)?;
     let account = refund_account(w, &order, None).await.ok();
     let mut provider_payment = None;
     let mut provider_refunds = Vec::new();
@@ -581,7 +608,10 @@ pub async fn request_refund(
     let ours =
         w.db.refunds_of_order(order.provider, &order.order_no)
             .await?;
-    let a = amounts(&order, &mirror_refunds, &ours);
+    let a = match amounts(&order, &mirror_refunds, &ours) {
+        Ok(a) => a,
+        Err(reason) => return refused(reason).await,
+    };
 
     let settings = w.config.refunds;
     let (limit, daily) = limits_of(actor, &settings, order.currency);

@@ -11,8 +11,8 @@ use crate::context::progress::{Progress, Stage};
 use crate::ServiceError;
 use chrono::Utc;
 use paydesk_core::{
-    match_day, BillDate, DiscrepancyDraft, LineKind, MatchInput, MatchResult, OutcomeClass,
-    Provider, StatementLine,
+    match_day, BillDate, Currency, DiscrepancyDraft, LineKind, MatchInput, MatchResult, Money,
+    OutcomeClass, Provider, StatementLine,
 };
 use paydesk_providers::statement::{self, ParseContext, StatementFormat};
 use paydesk_store::{
@@ -562,7 +562,7 @@ async fn run_locked(
         }
     }
 
-    let mut totals = totals(&input.lines, &drafts);
+    let mut totals = totals(&input.lines, &drafts).map_err(ServiceError::BadInput)?;
     let mut counts: BTreeMap<String, u64> = OutcomeClass::ALL
         .iter()
         .map(|c| (c.as_str().to_string(), 0))
@@ -758,21 +758,54 @@ async fn gather_input(
     })
 }
 
-fn totals(lines: &[StatementLine], drafts: &[DiscrepancyDraft]) -> Totals {
-    let mut t = Totals::default();
+/// The run's totals per currency, summed exactly (i128: no count of i64 amounts Paydesk can
+/// hold overflows it); a total beyond what Paydesk stores (an `i64` of minor units) is an
+/// error naming the total and the currency, never a wrapped number.
+fn totals(lines: &[StatementLine], drafts: &[DiscrepancyDraft]) -> Result<Totals, String> {
+    // Per currency: gross, fees, net (statement lines), |difference| (discrepancies).
+    let mut sums: BTreeMap<Currency, [Option<i128>; 4]> = BTreeMap::new();
+    let add = |slot: &mut Option<i128>, v: i64| *slot = Some(slot.unwrap_or(0) + i128::from(v));
     for l in lines {
-        let c = l.currency.code().to_string();
-        *t.statement_gross.entry(c.clone()).or_insert(0) += l.gross;
-        *t.statement_fees.entry(c.clone()).or_insert(0) += l.fee_minor();
-        *t.statement_net.entry(c).or_insert(0) += l.net;
+        let s = sums.entry(l.currency).or_default();
+        add(&mut s[0], l.gross);
+        add(&mut s[1], l.fee_minor());
+        add(&mut s[2], l.net);
     }
     for d in drafts {
-        *t.discrepancy_abs
-            .entry(d.currency.code().to_string())
-            .or_insert(0) += d.amount_at_stake();
+        add(
+            &mut sums.entry(d.currency).or_default()[3],
+            d.amount_at_stake(),
+        );
+    }
+    let mut t = Totals::default();
+    for (c, s) in sums {
+        let names = [
+            "gross amounts of the statement's lines",
+            "fees of the statement's lines",
+            "net amounts of the statement's lines",
+            "amounts at stake of the run's discrepancies",
+        ];
+        let maps = [
+            &mut t.statement_gross,
+            &mut t.statement_fees,
+            &mut t.statement_net,
+            &mut t.discrepancy_abs,
+        ];
+        for ((sum, name), map) in s.into_iter().zip(names).zip(maps) {
+            let Some(sum) = sum else { continue };
+            let v = i64::try_from(sum).map_err(|_| {
+                format!(
+                    "the {name} in {c} add up to {} {c}, beyond the largest amount Paydesk \
+                     stores (±{}); check the statement's amounts",
+                    paydesk_core::money::format_scaled_wide(sum, u32::from(c.exponent())),
+                    Money::new(i64::MAX, c),
+                )
+            })?;
+            map.insert(c.code().to_string(), v);
+        }
     }
     t.discrepancies = drafts.len() as u64;
-    t
+    Ok(t)
 }
 
 pub fn format_name(format: &StatementFormat) -> &'static str {
