@@ -207,13 +207,15 @@ async fn lockout_after_repeated_failures_then_cool_down() {
         let err = auth::login(&w.db, "finance", "not-the-password-1", now)
             .await
             .expect_err("wrong");
-        assert_eq!(err.to_string(), "wrong username or password");
+        assert_eq!(err.to_string(), auth::BAD_CREDENTIALS);
     }
-    // Locked: even the right password is refused, with a reason a person can act on.
+    // Locked: even the right password is refused (its password is not checked while locked),
+    // with the same answer, which names the lock rule.
     let err = auth::login(&w.db, "finance", "ledger-maple-2026", now)
         .await
         .expect_err("locked");
-    assert!(err.to_string().contains("locked"), "{err}");
+    assert_eq!(err.to_string(), auth::BAD_CREDENTIALS);
+    assert!(err.to_string().contains("lock"), "{err}");
     // After the cool-down the right password works again.
     let later = now + auth::lock_duration() + Duration::seconds(1);
     auth::login(&w.db, "finance", "ledger-maple-2026", later)
@@ -223,7 +225,156 @@ async fn lockout_after_repeated_failures_then_cool_down() {
     let err = auth::login(&w.db, "nobody", "whatever-123", now)
         .await
         .expect_err("unknown");
-    assert_eq!(err.to_string(), "wrong username or password");
+    assert_eq!(err.to_string(), auth::BAD_CREDENTIALS);
+}
+
+/// The reasons of the failed-login audit entries of `user`, in order.
+async fn login_failures(w: &Workspace, user: &str) -> Vec<String> {
+    w.db.audit_entries(
+        &paydesk_store::AuditFilter {
+            actor: Some(user.into()),
+            action: Some("login".into()),
+            ..Default::default()
+        },
+        10_000,
+        0,
+    )
+    .await
+    .expect("audit")
+    .into_iter()
+    .filter(|e| e.outcome == "failed")
+    .map(|e| {
+        serde_json::from_str::<serde_json::Value>(&e.details).expect("details")["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    })
+    .collect()
+}
+
+/// 20 wrong passwords at once for a limit of 5: exactly 5 passwords are checked (the audit
+/// log says "wrong password" for those; the others were refused as locked before any check),
+/// and then the right password is refused too until the lock ends.
+async fn parallel_wrong_passwords(w: &Workspace) {
+    let now = Utc::now();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let db = w.db.clone();
+            tokio::spawn(async move {
+                auth::login(&db, "finance", &format!("wrong-password-{i}"), now)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.expect("task").expect_err("wrong password");
+        assert_eq!(err.to_string(), auth::BAD_CREDENTIALS);
+    }
+    let reasons = login_failures(w, "finance").await;
+    assert_eq!(reasons.len(), 20, "{reasons:?}");
+    let checked = reasons.iter().filter(|r| *r == "wrong password").count();
+    assert_eq!(
+        checked,
+        auth::LOCK_AFTER_FAILURES as usize,
+        "passwords checked: {reasons:?}"
+    );
+    assert_eq!(
+        reasons.iter().filter(|r| *r == "locked").count(),
+        20 - auth::LOCK_AFTER_FAILURES as usize
+    );
+    let user = w.db.user("finance").await.expect("user").expect("finance");
+    assert!(user.locked_until.is_some_and(|t| t > now), "{user:?}");
+    // Locked: the right password is refused, unchecked, with the same answer.
+    let err = auth::login(
+        &w.db,
+        "finance",
+        "ledger-maple-2026",
+        now + Duration::minutes(1),
+    )
+    .await
+    .expect_err("locked");
+    assert_eq!(err.to_string(), auth::BAD_CREDENTIALS);
+    assert_eq!(
+        login_failures(w, "finance")
+            .await
+            .last()
+            .map(String::as_str),
+        Some("locked")
+    );
+    let later = now + auth::lock_duration() + Duration::seconds(1);
+    auth::login(&w.db, "finance", "ledger-maple-2026", later)
+        .await
+        .expect("the lock ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_passwords_check_at_most_the_limit_on_sqlite() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
+    parallel_wrong_passwords(&w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_passwords_check_at_most_the_limit_on_postgres() {
+    let Some(pg) = PgDb::create("paydesk_auth").await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = demo_workspace(&tmp.path().join("ws"), Some(&pg.url)).await;
+    parallel_wrong_passwords(&w).await;
+    w.db.close().await;
+    pg.drop_db().await;
+}
+
+/// Unknown user, wrong password, disabled user with a wrong password, locked user: the same
+/// error, so that nobody learns which users exist or what state they are in.
+#[tokio::test]
+async fn every_failed_login_gets_the_same_answer() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
+    let now = Utc::now();
+    let admin = auth::login(&w.db, "admin", "orchid-harbor-2026", now)
+        .await
+        .expect("admin")
+        .actor;
+    auth::set_disabled(&w.db, &admin, "support", true)
+        .await
+        .expect("disable");
+    for _ in 0..auth::LOCK_AFTER_FAILURES {
+        let _ = auth::login(&w.db, "approver", "wrong-password-0", now).await;
+    }
+    let mut answers = Vec::new();
+    for (user, password) in [
+        ("nobody", "wrong-password-1"),
+        ("finance", "wrong-password-1"),
+        ("support", "wrong-password-1"),
+        ("approver", "wrong-password-1"),
+        ("approver", "signoff-cedar-2026"),
+    ] {
+        let err = auth::login(&w.db, user, password, now)
+            .await
+            .expect_err("refused");
+        answers.push((user, err.code(), err.to_string()));
+    }
+    for (user, code, text) in &answers {
+        assert_eq!(
+            (*code, text.as_str()),
+            ("unauthenticated", auth::BAD_CREDENTIALS),
+            "{user}"
+        );
+    }
+    // The audit log keeps the real reason for the admin.
+    assert_eq!(
+        login_failures(&w, "support").await,
+        ["wrong password (user disabled)"]
+    );
+    assert_eq!(login_failures(&w, "nobody").await, ["unknown user"]);
+    // A disabled user who types the right password is told why.
+    let err = auth::login(&w.db, "support", "helpdesk-river-2026", now)
+        .await
+        .expect_err("disabled");
+    assert!(err.to_string().contains("disabled"), "{err}");
 }
 
 #[tokio::test]

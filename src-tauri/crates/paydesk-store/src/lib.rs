@@ -54,5 +54,5 @@ pub use refunds::{
 pub use review::{DiscrepancySort, SummaryRow};
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};
-pub use users::{NewUser, UserRecord};
+pub use users::{LoginAttempt, NewUser, UserRecord};
 pub use vault::{NewVaultVersion, VaultCredential, VaultMeta, VaultRefresh, VaultVersion};
