@@ -672,3 +672,240 @@ async fn previous_verification_key_works_inside_grace_and_not_after() {
         t.drop_db().await;
     }
 }
+
+/// Swapping two credentials' account labels in the database (so that one account's Stripe
+/// key would be used for the other) is tampering: each data key is bound to its account.
+#[tokio::test(flavor = "multi_thread")]
+async fn swapped_account_labels_are_detected_as_tampering() {
+    const EU_KEY: &str = "rk_live_51PaydeskEuropeKEYab12cd34ef";
+    let main = account("stripe-main");
+    let mut eu = account("stripe-main");
+    eu.name = "stripe-eu".into();
+    for t in backends().await {
+        let db = vault_db(&t).await;
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        for (acct, key) in [(&main, STRIPE_KEY), (&eu, EU_KEY)] {
+            v.import(
+                &admin(),
+                &acct.name,
+                &ImportInput::StripeSecretKey {
+                    key: SecretString::from(key),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        // Before: each account gets its own key.
+        for (acct, key) in [(&main, STRIPE_KEY), (&eu, EU_KEY)] {
+            let cfg = v.stripe_config(acct, "http://127.0.0.1:9", None).await;
+            assert_eq!(
+                cfg.map(|c| secrecy::ExposeSecret::expose_secret(&c.secret_key).to_string())
+                    .ok()
+                    .as_deref(),
+                Some(key)
+            );
+        }
+        // Swap the labels (through a third name: (account, purpose) is unique).
+        for (from, to) in [
+            ("stripe-main", "swap-tmp"),
+            ("stripe-eu", "stripe-main"),
+            ("swap-tmp", "stripe-eu"),
+        ] {
+            sqlx::query("UPDATE vault_credentials SET account = $1 WHERE account = $2")
+                .bind(to)
+                .bind(from)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        for acct in [&main, &eu] {
+            let e = v
+                .stripe_config(acct, "http://127.0.0.1:9", None)
+                .await
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| panic!("{} used the other account's key", acct.name));
+            assert!(
+                e.starts_with(&format!(
+                    "the data key of stripe_secret_key of account {} (credential ",
+                    acct.name
+                )) && e.contains("failed authentication"),
+                "{e}"
+            );
+            assert!(!e.contains("rk_live"), "{e}");
+        }
+        let e = v.list(&admin()).await.unwrap_err().to_string();
+        assert!(e.contains("failed authentication"), "{e}");
+        // A fresh unlock (which re-wraps old-format keys) does not launder the swap.
+        let v = vault::unlock(&db, &admin(), &passphrase(PASSPHRASE))
+            .await
+            .unwrap();
+        assert!(v
+            .stripe_config(&main, "http://127.0.0.1:9", None)
+            .await
+            .is_err());
+        db.close().await;
+        t.drop_db().await;
+    }
+}
+
+/// Re-encrypts a v2-wrapped data key as format v1 wrapped it (AAD: the credential uid
+/// only), as a vault written before v2 holds it.
+fn as_v1_wrap(
+    master: &[u8; 32],
+    wrapped_v2: &str,
+    uid: &str,
+    account: &str,
+    purpose: &str,
+) -> String {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    let cipher = Aes256Gcm::new(master.into());
+    let raw = B64
+        .decode(wrapped_v2.strip_prefix("v2.").expect("v2"))
+        .unwrap();
+    let (nonce, ct) = raw.split_at(12);
+    let aad = format!(
+        "paydesk-vault/v2/data-key|{}",
+        serde_json::to_string(&[uid, account, purpose]).unwrap()
+    );
+    let dk = cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .expect("v2 wrap opens with its binding");
+    let v1_aad = format!("paydesk-vault/v1/data-key|{uid}");
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: &dk,
+                aad: v1_aad.as_bytes(),
+            },
+        )
+        .unwrap();
+    let mut out = nonce.to_vec();
+    out.extend(ct);
+    format!("v1.{}", B64.encode(out))
+}
+
+/// A vault written before format v2 (data keys bound to the uid only) still opens; unlocking
+/// re-wraps its data keys as v2, after which relabelling is detected.
+#[tokio::test(flavor = "multi_thread")]
+async fn old_format_data_keys_open_and_are_rewrapped_at_unlock() {
+    const EU_KEY: &str = "rk_live_51PaydeskEuropeKEYab12cd34ef";
+    let master = [0x11u8; 32];
+    let main = account("stripe-main");
+    let mut eu = account("stripe-main");
+    eu.name = "stripe-eu".into();
+    for t in backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("master.key");
+        std::fs::write(&key_file, hex::encode(master)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let source = MasterSource::KeyFile(key_file);
+        let db = paydesk_store::AppDb::open(t.url()).await.unwrap();
+        vault::init(&db, &admin(), &source, None).await.unwrap();
+        let v = vault::unlock(&db, &admin(), &source).await.unwrap();
+        for (acct, key) in [(&main, STRIPE_KEY), (&eu, EU_KEY)] {
+            v.import(
+                &admin(),
+                &acct.name,
+                &ImportInput::StripeSecretKey {
+                    key: SecretString::from(key),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        // Turn the vault into what an older Paydesk wrote.
+        let rows: Vec<(i64, String, String, String, String)> =
+            sqlx::query_as("SELECT id, uid, account, purpose, wrapped_key FROM vault_credentials")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        for (id, uid, acct, purpose, wrapped) in &rows {
+            assert!(wrapped.starts_with("v2."), "new writes are v2");
+            sqlx::query("UPDATE vault_credentials SET wrapped_key = $1 WHERE id = $2")
+                .bind(as_v1_wrap(&master, wrapped, uid, acct, purpose))
+                .bind(id)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        // The old format opens (an already unlocked vault reads it as it is)...
+        for (acct, key) in [(&main, STRIPE_KEY), (&eu, EU_KEY)] {
+            let cfg = v
+                .stripe_config(acct, "http://127.0.0.1:9", None)
+                .await
+                .unwrap();
+            assert_eq!(secrecy::ExposeSecret::expose_secret(&cfg.secret_key), key);
+        }
+        // ... and the next unlock re-wraps every data key as v2 (audited).
+        let v = vault::unlock(&db, &admin(), &source).await.unwrap();
+        let wrapped: Vec<(String,)> = sqlx::query_as("SELECT wrapped_key FROM vault_credentials")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        assert!(
+            wrapped.iter().all(|(w,)| w.starts_with("v2.")),
+            "{wrapped:?}"
+        );
+        let rewraps = db
+            .audit_entries(
+                &AuditFilter {
+                    action: Some("key.rewrap".into()),
+                    ..Default::default()
+                },
+                10,
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(rewraps.len(), 1);
+        assert!(
+            rewraps[0].details.contains("\"data_keys\":2"),
+            "{}",
+            rewraps[0].details
+        );
+        for (acct, key) in [(&main, STRIPE_KEY), (&eu, EU_KEY)] {
+            let cfg = v
+                .stripe_config(acct, "http://127.0.0.1:9", None)
+                .await
+                .unwrap();
+            assert_eq!(secrecy::ExposeSecret::expose_secret(&cfg.secret_key), key);
+        }
+        // Now bound to their accounts: a relabelling is tampering.
+        for (from, to) in [
+            ("stripe-main", "swap-tmp"),
+            ("stripe-eu", "stripe-main"),
+            ("swap-tmp", "stripe-eu"),
+        ] {
+            sqlx::query("UPDATE vault_credentials SET account = $1 WHERE account = $2")
+                .bind(to)
+                .bind(from)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        let e = v
+            .stripe_config(&eu, "http://127.0.0.1:9", None)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("failed authentication"), "{e}");
+        db.close().await;
+        t.drop_db().await;
+    }
+}

@@ -1,16 +1,68 @@
-//! The audit log: append-only and hash-chained.
+//! The audit log: append-only and hash-chained, keyed.
 //!
 //! Each entry's hash covers the previous entry's hash and every field of the entry, so an
 //! edited, deleted or reordered entry breaks the chain at that point and [`AppDb::audit_verify`]
 //! says where. A chain alone cannot reveal the removal of the newest entries; `verify` returns
-//! the head hash so an auditor can record it and compare later.
+//! the head hash so an auditor can record it and compare later ([`AppDb::audit_head`],
+//! [`AppDb::audit_seq_of_hash`]).
+//!
+//! **Keyed chain.** An unkeyed hash chain can be recomputed by anyone who can write the
+//! table, so an edit followed by a recomputation would verify. Entries are therefore
+//! HMAC-SHA256'd with an [`AuditKey`] that is not in the database (the service keeps it in
+//! the workspace's `audit.key` file). Logs written before keying keep their SHA-256
+//! entries: the first keyed entry is the `audit.key` entry naming the key's id
+//! ([`AppDb::audit_start_keyed`]); every entry after it must be keyed, so a chain recomputed
+//! without the key fails verification, and with a key given a log without that start
+//! entry fails too (its keyed part was removed or recomputed).
 
 use crate::codec::{i64_of, ms, RowReader};
 use crate::db::{AppDb, Backend};
-use crate::error::{DbContext, Result};
+use crate::error::{DbContext, Result, StoreError};
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The action of the entry that starts the keyed part of the chain.
+pub const KEY_START_ACTION: &str = "audit.key";
+
+/// The secret key of the audit chain's HMACs (32 bytes; never printed, never stored in the
+/// database: only its [`AuditKey::id`] is).
+pub struct AuditKey(SecretBox<[u8; 32]>);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditKey(id {})", self.id())
+    }
+}
+
+impl AuditKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> AuditKey {
+        AuditKey(SecretBox::new(Box::new(bytes)))
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes keys of any length.
+        match <Hmac<Sha256> as Mac>::new_from_slice(&self.0.expose_secret()[..]) {
+            Ok(m) => m,
+            Err(_) => unreachable_hmac(),
+        }
+    }
+
+    /// A public name of the key (16 hex digits of an HMAC of a fixed label): tells which key
+    /// wrote a log without revealing it.
+    pub fn id(&self) -> String {
+        let mut m = self.mac();
+        m.update(b"paydesk-audit/v1/key-id");
+        hex::encode(&m.finalize().into_bytes()[..8])
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_hmac() -> Hmac<Sha256> {
+    panic!("HMAC-SHA256 rejected a 32-byte key")
+}
 
 /// The hash the first entry chains to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -78,8 +130,38 @@ impl AuditVerification {
     }
 }
 
+/// The fields an entry's hash covers, length-prefixed so that moving text between fields
+/// changes the hash.
 #[allow(clippy::too_many_arguments)]
-/// The entry hash: SHA-256 over the previous hash and every field, each on its own line.
+fn hashed_parts(
+    prev_hash: &str,
+    seq: u64,
+    at_ms: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    details: &str,
+    mut update: impl FnMut(&[u8]),
+) {
+    for part in [
+        prev_hash,
+        &seq.to_string(),
+        &at_ms.to_string(),
+        actor,
+        action,
+        target,
+        outcome,
+        details,
+    ] {
+        update(&(part.len() as u64).to_be_bytes());
+        update(part.as_bytes());
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+/// The unkeyed entry hash (entries written before the log was keyed): SHA-256 over the
+/// previous hash and every field.
 pub fn entry_hash(
     prev_hash: &str,
     seq: u64,
@@ -91,21 +173,97 @@ pub fn entry_hash(
     details: &str,
 ) -> String {
     let mut h = Sha256::new();
-    for part in [
+    hashed_parts(
         prev_hash,
-        &seq.to_string(),
-        &at_ms.to_string(),
+        seq,
+        at_ms,
         actor,
         action,
         target,
         outcome,
         details,
-    ] {
-        // Length-prefixed, so that moving text between fields changes the hash.
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
+        |b| h.update(b),
+    );
     hex::encode(h.finalize())
+}
+
+#[allow(clippy::too_many_arguments)]
+/// The keyed entry hash: HMAC-SHA256 with the audit key over the same fields.
+pub fn entry_mac(
+    key: &AuditKey,
+    prev_hash: &str,
+    seq: u64,
+    at_ms: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    details: &str,
+) -> String {
+    let mut m = key.mac();
+    hashed_parts(
+        prev_hash,
+        seq,
+        at_ms,
+        actor,
+        action,
+        target,
+        outcome,
+        details,
+        |b| m.update(b),
+    );
+    hex::encode(m.finalize().into_bytes())
+}
+
+impl AuditEntry {
+    fn unkeyed_hash(&self) -> String {
+        entry_hash(
+            &self.prev_hash,
+            self.seq,
+            ms(self.at),
+            &self.actor,
+            &self.action,
+            &self.target,
+            &self.outcome,
+            &self.details,
+        )
+    }
+
+    fn keyed_hash(&self, key: &AuditKey) -> String {
+        entry_mac(
+            key,
+            &self.prev_hash,
+            self.seq,
+            ms(self.at),
+            &self.actor,
+            &self.action,
+            &self.target,
+            &self.outcome,
+            &self.details,
+        )
+    }
+
+    /// The key id named by a key start entry.
+    fn started_key_id(&self) -> Option<String> {
+        if self.action != KEY_START_ACTION {
+            return None;
+        }
+        serde_json::from_str::<serde_json::Value>(&self.details)
+            .ok()?
+            .get("key_id")?
+            .as_str()
+            .map(str::to_string)
+    }
+}
+
+/// Compares two hex digests in constant time.
+fn same_digest(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = u8::from(a.len() != b.len());
+    for (x, y) in a.iter().zip(b.iter()) {
+        diff |= x ^ y;
+    }
+    diff == 0
 }
 
 fn read_entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
@@ -126,6 +284,18 @@ fn read_entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
 }
 
 const COLUMNS: &str = "seq, at, actor, action, target, outcome, details, prev_hash, hash";
+
+/// The first `audit.key` entry, which starts the keyed part of the log.
+async fn key_start_in(conn: &mut sqlx::AnyConnection) -> Result<Option<AuditEntry>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE action = $1 ORDER BY seq LIMIT 1"
+    ))
+    .bind(KEY_START_ACTION)
+    .fetch_optional(&mut *conn)
+    .await
+    .ctx("read", "the audit log")?;
+    row.as_ref().map(read_entry).transpose()
+}
 
 /// WHERE clause and parameters (texts are bound before times) for an audit filter.
 fn audit_where(f: &AuditFilter) -> (String, Vec<String>, Vec<i64>) {
@@ -168,8 +338,110 @@ fn audit_where(f: &AuditFilter) -> (String, Vec<String>, Vec<i64>) {
 impl AppDb {
     /// Appends one entry. Appends are serialized (SQLite write lock; an exclusive table lock
     /// on PostgreSQL) so that two consoles cannot both chain to the same previous entry.
+    /// With an audit key the entry is HMAC-keyed, and the log must have been keyed with that
+    /// key ([`AppDb::audit_start_keyed`]); without one the log must never have been keyed.
     pub async fn audit_append(&self, e: &NewAuditEntry) -> Result<AuditEntry> {
         let op = "append to";
+        let mut tx = self.begin_audit_write(op).await?;
+        let started = key_start_in(&mut tx).await?;
+        let invalid = |reason: String| StoreError::Invalid {
+            what: "audit log".into(),
+            reason,
+        };
+        match (self.audit_key.as_deref(), started) {
+            (None, None) => {}
+            (None, Some(start)) => {
+                return Err(invalid(format!(
+                    "it is keyed (from entry {}) and no audit key was given to append to it",
+                    start.seq
+                )))
+            }
+            (Some(key), None) => {
+                return Err(invalid(format!(
+                    "it has no entry starting audit key {}, which this workspace holds: its keyed entries were removed, or the workspace now uses another database (then move audit.key away so that a new key starts)",
+                    key.id()
+                )))
+            }
+            (Some(key), Some(start)) => {
+                let id = start.started_key_id().unwrap_or_default();
+                if id != key.id() {
+                    return Err(invalid(format!(
+                        "it is keyed with audit key {id} (from entry {}), not with this workspace's audit key {}: use the audit.key file of a workspace that uses this database",
+                        start.seq,
+                        key.id()
+                    )));
+                }
+                if !same_digest(&start.keyed_hash(key), &start.hash) {
+                    return Err(invalid(format!(
+                        "its entry {} starting audit key {id} does not carry that key's HMAC: the log was recomputed without the key; run `paydesk audit verify`",
+                        start.seq
+                    )));
+                }
+            }
+        }
+        let entry = self.append_in(&mut tx, e).await?;
+        tx.commit().await.ctx(op, "the audit log")?;
+        Ok(entry)
+    }
+
+    /// Starts the keyed part of the log: appends the `audit.key` entry naming this handle's
+    /// key id, itself keyed. Refused when the log is already keyed (with this key: nothing to
+    /// do, the existing start entry is returned; with another: an error naming both ids).
+    pub async fn audit_start_keyed(&self) -> Result<AuditEntry> {
+        let op = "start the keyed audit log in";
+        let Some(key) = &self.audit_key else {
+            return Err(StoreError::Invalid {
+                what: "audit log".into(),
+                reason: "no audit key was given to key it with".into(),
+            });
+        };
+        let mut tx = self.begin_audit_write(op).await?;
+        if let Some(start) = key_start_in(&mut tx).await? {
+            let id = start.started_key_id().unwrap_or_default();
+            if id == key.id() {
+                return Ok(start);
+            }
+            return Err(StoreError::Invalid {
+                what: "audit log".into(),
+                reason: format!(
+                    "another workspace keyed it first, with audit key {id} (entry {}); copy that workspace's audit.key here instead of key {}",
+                    start.seq,
+                    key.id()
+                ),
+            });
+        }
+        let entry = self
+            .append_in(
+                &mut tx,
+                &NewAuditEntry {
+                    actor: "system".into(),
+                    action: KEY_START_ACTION.into(),
+                    target: "audit log".into(),
+                    outcome: "ok".into(),
+                    details: serde_json::json!({
+                        "key_id": key.id(),
+                        "mac": "HMAC-SHA256",
+                        "note": "this and every later entry is keyed with the workspace's audit key",
+                    }),
+                },
+            )
+            .await?;
+        tx.commit().await.ctx(op, "the audit log")?;
+        Ok(entry)
+    }
+
+    /// The entry that started the keyed log: (seq, key id).
+    pub async fn audit_key_start(&self) -> Result<Option<(u64, String)>> {
+        let mut conn = self.pool().acquire().await.ctx("read", "the audit log")?;
+        Ok(key_start_in(&mut conn)
+            .await?
+            .map(|e| (e.seq, e.started_key_id().unwrap_or_default())))
+    }
+
+    async fn begin_audit_write(
+        &self,
+        op: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.begin_write(op, "the audit log").await?;
         if self.backend() == Backend::Postgres {
             sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE")
@@ -177,8 +449,18 @@ impl AppDb {
                 .await
                 .ctx(op, "the audit log")?;
         }
+        Ok(tx)
+    }
+
+    /// Appends `e` inside a transaction holding the audit lock: keyed when a key is given.
+    async fn append_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        e: &NewAuditEntry,
+    ) -> Result<AuditEntry> {
+        let op = "append to";
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await
             .ctx(op, "the audit log")?;
         let (prev_seq, prev_hash) = match &last {
@@ -192,9 +474,14 @@ impl AppDb {
         let at = Utc::now();
         let at_ms = ms(at);
         let details = serde_json::to_string(&e.details).unwrap_or_else(|_| "null".into());
-        let hash = entry_hash(
-            &prev_hash, seq, at_ms, &e.actor, &e.action, &e.target, &e.outcome, &details,
-        );
+        let hash = match &self.audit_key {
+            Some(key) => entry_mac(
+                key, &prev_hash, seq, at_ms, &e.actor, &e.action, &e.target, &e.outcome, &details,
+            ),
+            None => entry_hash(
+                &prev_hash, seq, at_ms, &e.actor, &e.action, &e.target, &e.outcome, &details,
+            ),
+        };
         sqlx::query(&format!(
             "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
@@ -207,10 +494,9 @@ impl AppDb {
         .bind(&details)
         .bind(&prev_hash)
         .bind(&hash)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .ctx(op, "the audit log")?;
-        tx.commit().await.ctx(op, "the audit log")?;
         Ok(AuditEntry {
             seq,
             at: DateTime::from_timestamp_millis(at_ms).unwrap_or(at),
@@ -222,6 +508,37 @@ impl AppDb {
             prev_hash,
             hash,
         })
+    }
+
+    /// The newest entry's sequence number and hash ((0, [`GENESIS_HASH`]) for an empty log):
+    /// what to record elsewhere to detect later removal of the newest entries.
+    pub async fn audit_head(&self) -> Result<(u64, String)> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(self.pool())
+            .await
+            .ctx("read", "the audit log")?;
+        match &row {
+            Some(row) => {
+                let r = RowReader::new(row, "audit_log", "head");
+                Ok((r.u64("seq")?, r.text("hash")?))
+            }
+            None => Ok((0, GENESIS_HASH.to_string())),
+        }
+    }
+
+    /// The sequence number of the entry whose hash is `hash` (lower-case hex), if any.
+    pub async fn audit_seq_of_hash(&self, hash: &str) -> Result<Option<u64>> {
+        if hash == GENESIS_HASH {
+            return Ok(Some(0));
+        }
+        let row = sqlx::query("SELECT seq FROM audit_log WHERE hash = $1 ORDER BY seq LIMIT 1")
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await
+            .ctx("read", "the audit log")?;
+        row.as_ref()
+            .map(|r| RowReader::new(r, "audit_log", "head").u64("seq"))
+            .transpose()
     }
 
     /// Entries matching `f`, oldest first.
@@ -282,7 +599,9 @@ impl AppDb {
         rows.iter().map(read_entry).collect()
     }
 
-    /// Walks the whole chain in `seq` order and reports every place it is broken.
+    /// Walks the whole chain in `seq` order and reports every place it is broken. With an
+    /// audit key: entries before the `audit.key` start entry carry the unkeyed hash, that
+    /// entry and all later ones the key's HMAC, and the start entry must exist.
     pub async fn audit_verify(&self) -> Result<AuditVerification> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq"))
             .fetch_all(self.pool())
@@ -292,6 +611,7 @@ impl AppDb {
         let mut expected_seq = 1u64;
         let mut prev_hash = GENESIS_HASH.to_string();
         let mut head = (0u64, GENESIS_HASH.to_string());
+        let mut keyed_from: Option<u64> = None;
         for row in &rows {
             let e = read_entry(row)?;
             if e.seq != expected_seq {
@@ -309,25 +629,53 @@ impl AppDb {
                     reason: "does not chain to the entry before it (an entry before it was deleted, edited or moved)".into(),
                 });
             }
-            let recomputed = entry_hash(
-                &e.prev_hash,
-                e.seq,
-                ms(e.at),
-                &e.actor,
-                &e.action,
-                &e.target,
-                &e.outcome,
-                &e.details,
-            );
-            if recomputed != e.hash {
+            let keyed = self
+                .audit_key
+                .as_deref()
+                .is_some_and(|k| same_digest(&e.keyed_hash(k), &e.hash));
+            if keyed {
+                if keyed_from.is_none() {
+                    let key_id = self.audit_key.as_deref().map(AuditKey::id);
+                    if e.started_key_id() != key_id {
+                        problems.push(AuditProblem {
+                            seq: e.seq,
+                            reason: "the first keyed entry is not the audit.key entry starting the keyed log (entries were removed)".into(),
+                        });
+                    }
+                    keyed_from = Some(e.seq);
+                }
+            } else if same_digest(&e.unkeyed_hash(), &e.hash) {
+                if let Some(from) = keyed_from {
+                    problems.push(AuditProblem {
+                        seq: e.seq,
+                        reason: format!(
+                            "its hash is unkeyed although the log is keyed from entry {from} (the entry was forged or the chain recomputed without the audit key)"
+                        ),
+                    });
+                }
+            } else if self.audit_key.is_some() {
                 problems.push(AuditProblem {
                     seq: e.seq,
                     reason: "its content does not match its hash (the entry was edited)".into(),
+                });
+            } else {
+                problems.push(AuditProblem {
+                    seq: e.seq,
+                    reason: "its content does not match its unkeyed hash (the entry was edited, or it is keyed and no audit key was given)".into(),
                 });
             }
             expected_seq = e.seq + 1;
             prev_hash = e.hash.clone();
             head = (e.seq, e.hash);
+        }
+        if let (Some(key), None) = (self.audit_key.as_deref(), keyed_from) {
+            problems.push(AuditProblem {
+                seq: head.0,
+                reason: format!(
+                    "no entry is keyed with this workspace's audit key {}: the log was recomputed without the key or its keyed entries were removed",
+                    key.id()
+                ),
+            });
         }
         Ok(AuditVerification {
             entries: rows.len() as u64,

@@ -37,6 +37,9 @@ impl Backend {
 pub struct AppDb {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// The key of the audit chain's HMACs ([`crate::audit`]); `None`: unkeyed (only for a
+    /// log that was never keyed).
+    pub(crate) audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
 }
 
 pub(crate) fn install_drivers() {
@@ -184,13 +187,29 @@ impl AppDb {
             Backend::Postgres => 8,
         };
         let pool = connect_pool(url, backend, false, max).await?;
-        let db = AppDb { pool, backend };
+        let db = AppDb {
+            pool,
+            backend,
+            audit_key: None,
+        };
         migrate(&db).await?;
         Ok(db)
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This database with the audit key: from now on its audit entries are HMAC-keyed and
+    /// [`AppDb::audit_verify`] checks them with it.
+    pub fn with_audit_key(mut self, key: crate::audit::AuditKey) -> AppDb {
+        self.audit_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    /// The id of the audit key this handle writes with (no secret), if any.
+    pub fn audit_key_id(&self) -> Option<String> {
+        self.audit_key.as_ref().map(|k| k.id())
     }
 
     pub fn pool(&self) -> &AnyPool {

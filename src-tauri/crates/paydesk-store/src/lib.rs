@@ -37,7 +37,9 @@ mod statements;
 pub mod users;
 mod vault;
 
-pub use audit::{AuditEntry, AuditFilter, AuditProblem, AuditVerification, NewAuditEntry};
+pub use audit::{
+    AuditEntry, AuditFilter, AuditKey, AuditProblem, AuditVerification, NewAuditEntry,
+};
 pub use db::{close_tracked_pools, track_pools, AppDb, Backend};
 pub use error::{Result, StoreError};
 pub use liveness::{process_alive, LockOwner, RUN_LOCK_STALE_AFTER};
@@ -54,5 +56,5 @@ pub use refunds::{
 pub use review::{DiscrepancySort, SummaryRow};
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};
-pub use users::{NewUser, UserRecord};
+pub use users::{LoginAttempt, NewUser, UserRecord};
 pub use vault::{NewVaultVersion, VaultCredential, VaultMeta, VaultRefresh, VaultVersion};

@@ -24,6 +24,32 @@ pub struct UserRecord {
     pub password_changed_at: DateTime<Utc>,
 }
 
+/// The answer to [`AppDb::reserve_login_attempt`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// An attempt was counted: check the password against `hash` (the user's Argon2id
+    /// PHC string, never printed).
+    Granted { user: UserRecord, hash: String },
+    /// The account is locked: no password may be checked.
+    Locked(UserRecord),
+    /// No such user.
+    UnknownUser,
+}
+
+impl std::fmt::Debug for LoginAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginAttempt::Granted { user, .. } => f
+                .debug_struct("Granted")
+                .field("user", user)
+                .field("hash", &"***")
+                .finish(),
+            LoginAttempt::Locked(user) => f.debug_tuple("Locked").field(user).finish(),
+            LoginAttempt::UnknownUser => f.write_str("UnknownUser"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
@@ -227,34 +253,44 @@ impl AppDb {
             })
     }
 
-    /// Counts a failed login; after `lock_after` consecutive failures the account is locked
-    /// until `now + lock_for`.
-    pub async fn record_login_failure(
+    /// Reserves one login attempt for `username` before its password is checked, in one
+    /// atomic `UPDATE ... RETURNING`: the attempt counter goes up and, when it reaches
+    /// `lock_after`, the account is locked until `now + lock_for` in the same statement. A
+    /// locked account gets no attempt (nothing is updated), so however many logins run in
+    /// parallel, at most `lock_after` passwords are checked per lock period. A successful
+    /// login resets the counter ([`AppDb::record_login_success`]); an expired lock starts a
+    /// new count.
+    pub async fn reserve_login_attempt(
         &self,
         username: &str,
         lock_after: u32,
         lock_for: chrono::Duration,
         now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut tx = self.begin_write("record failed login of", username).await?;
-        let row = sqlx::query("SELECT failed_attempts FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await
-            .ctx("record failed login of", username)?;
-        let Some(row) = row else {
-            return Ok(());
-        };
-        let failed = RowReader::new(&row, "users", username).i64("failed_attempts")? + 1;
-        let locked_until = (failed >= i64::from(lock_after)).then(|| ms(now + lock_for));
-        sqlx::query("UPDATE users SET failed_attempts = $1, locked_until = $2 WHERE username = $3")
-            .bind(if locked_until.is_some() { 0 } else { failed })
-            .bind(locked_until)
-            .bind(username)
-            .execute(&mut *tx)
-            .await
-            .ctx("record failed login of", username)?;
-        tx.commit().await.ctx("record failed login of", username)
+    ) -> Result<LoginAttempt> {
+        let op = "reserve a login attempt of";
+        let expired = "(locked_until IS NOT NULL AND locked_until <= $2)";
+        let count = format!("(CASE WHEN {expired} THEN 1 ELSE failed_attempts + 1 END)");
+        let row = sqlx::query(&format!(
+            "UPDATE users SET failed_attempts = {count}, \
+             locked_until = CASE WHEN {count} >= $3 THEN CAST($4 AS BIGINT) ELSE NULL END \
+             WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+             RETURNING {USER_COLUMNS}"
+        ))
+        .bind(username)
+        .bind(ms(now))
+        .bind(i64::from(lock_after.max(1)))
+        .bind(ms(now + lock_for))
+        .fetch_optional(self.pool())
+        .await
+        .ctx(op, username)?;
+        if let Some(row) = row {
+            let (user, hash) = read_user(&row)?;
+            return Ok(LoginAttempt::Granted { user, hash });
+        }
+        Ok(match self.user(username).await? {
+            Some(user) => LoginAttempt::Locked(user),
+            None => LoginAttempt::UnknownUser,
+        })
     }
 
     pub async fn record_login_success(&self, username: &str) -> Result<()> {

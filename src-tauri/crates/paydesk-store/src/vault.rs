@@ -231,6 +231,22 @@ impl AppDb {
         tx.commit().await.ctx(op, "the vault")
     }
 
+    /// Replaces a credential's wrapped data key if it still is `old` (a re-wrap of the same
+    /// data key under the same master key); false when the row changed meanwhile.
+    pub async fn vault_replace_wrapped_key(&self, id: i64, old: &str, new: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE vault_credentials SET wrapped_key = $1 WHERE id = $2 AND wrapped_key = $3",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(self.pool())
+        .await
+        .ctx("re-wrap the data key of", format!("credential {id}"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     pub async fn vault_credentials(&self) -> Result<Vec<VaultCredential>> {
         let rows = sqlx::query(&format!(
             "SELECT {CREDENTIAL_COLUMNS} FROM vault_credentials ORDER BY account, purpose"

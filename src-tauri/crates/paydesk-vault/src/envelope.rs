@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+/// Sealed payloads, and data keys wrapped before format v2 (bound to the credential uid only).
 const PREFIX: &str = "v1.";
+/// Data keys wrapped from format v2 on: bound to the credential's uid, account and purpose.
+const WRAP_V2: &str = "v2.";
 const KCV_LABEL: &[u8] = b"paydesk-vault/v1/key-check";
 
 /// Argon2id parameters (stored with the vault; the salt is base64).
@@ -172,33 +175,69 @@ impl MasterKey {
         Aes256Gcm::new(self.0.expose_secret().into())
     }
 
-    /// Wraps a data key for the credential `uid`.
-    pub fn wrap(&self, key: &DataKey, credential_uid: &str) -> Result<WrappedDataKey, VaultError> {
-        let aad = dek_aad(credential_uid);
-        seal_with(&self.cipher(), &key.0.expose_secret()[..], aad.as_bytes()).map(WrappedDataKey)
+    /// Wraps a data key for a credential, in the current format (v2): the AAD names the
+    /// credential's uid, account and purpose, so the wrapped key opens only for that row.
+    pub fn wrap(
+        &self,
+        key: &DataKey,
+        credential: &CredentialBinding<'_>,
+    ) -> Result<WrappedDataKey, VaultError> {
+        let aad = dek_aad_v2(credential);
+        seal_with(
+            &self.cipher(),
+            WRAP_V2,
+            &key.0.expose_secret()[..],
+            aad.as_bytes(),
+        )
+        .map(WrappedDataKey)
     }
 
-    /// Unwraps the data key of credential `uid`.
+    /// Unwraps the data key of a credential. A v2 key opens only for the uid, account and
+    /// purpose it was wrapped for (relabelling a credential's account in the database is
+    /// tampering); a v1 key (written before v2) is bound to the uid only.
     pub fn unwrap_key(
         &self,
         wrapped: &WrappedDataKey,
-        credential_uid: &str,
+        credential: &CredentialBinding<'_>,
     ) -> Result<DataKey, VaultError> {
-        let aad = dek_aad(credential_uid);
-        let plain = open_with(&self.cipher(), &wrapped.0, aad.as_bytes()).map_err(|e| match e {
-            VaultError::Tampered { .. } => VaultError::Tampered {
-                what: format!("the data key of credential {credential_uid}"),
-            },
-            other => other,
-        })?;
+        let tampered = || VaultError::Tampered {
+            what: format!("the data key of {credential}"),
+        };
+        let (prefix, aad) = if wrapped.0.starts_with(WRAP_V2) {
+            (WRAP_V2, dek_aad_v2(credential))
+        } else {
+            (PREFIX, dek_aad_v1(credential.uid))
+        };
+        let plain =
+            open_with(&self.cipher(), &wrapped.0, prefix, aad.as_bytes()).map_err(|e| match e {
+                VaultError::Tampered { .. } => tampered(),
+                other => other,
+            })?;
         if plain.len() != 32 {
-            return Err(VaultError::Tampered {
-                what: format!("the data key of credential {credential_uid}"),
-            });
+            return Err(tampered());
         }
         let mut k = Box::new([0u8; 32]);
         k.copy_from_slice(&plain);
         Ok(DataKey(SecretBox::new(k)))
+    }
+}
+
+/// What a wrapped data key is bound to: its credential's uid, account and purpose (as
+/// stored in the credential's row). Shown in errors (no secret in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialBinding<'a> {
+    pub uid: &'a str,
+    pub account: &'a str,
+    pub purpose: &'a str,
+}
+
+impl std::fmt::Display for CredentialBinding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of account {} (credential {})",
+            self.purpose, self.account, self.uid
+        )
     }
 }
 
@@ -208,8 +247,15 @@ fn unreachable_hmac() -> Hmac<Sha256> {
     panic!("HMAC-SHA256 rejected a 32-byte key")
 }
 
-fn dek_aad(uid: &str) -> String {
+fn dek_aad_v1(uid: &str) -> String {
     format!("paydesk-vault/v1/data-key|{uid}")
+}
+
+/// The v2 AAD of a wrapped data key: the fields as a JSON array, so that no separator in an
+/// account name can make two bindings look alike.
+fn dek_aad_v2(c: &CredentialBinding<'_>) -> String {
+    let fields = serde_json::to_string(&[c.uid, c.account, c.purpose]).unwrap_or_default();
+    format!("paydesk-vault/v2/data-key|{fields}")
 }
 
 /// The AAD of a sealed payload: credential uid, version, purpose and the info digest.
@@ -219,9 +265,18 @@ pub fn secret_aad(uid: &str, version: i64, purpose: &str, info_json: &str) -> St
     format!("paydesk-vault/v1/secret|cred={uid}|ver={version}|purpose={purpose}|info={info}")
 }
 
-/// A wrapped data key as stored (`v1.<base64>`). Not secret without the master key.
+/// A wrapped data key as stored (`v2.<base64>`, or `v1.<base64>` if written before format
+/// v2). Not secret without the master key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrappedDataKey(pub String);
+
+impl WrappedDataKey {
+    /// Whether it is in the current format (v2: bound to the credential's account and
+    /// purpose); older ones are re-wrapped when the vault is unlocked and at master rotation.
+    pub fn is_current(&self) -> bool {
+        self.0.starts_with(WRAP_V2)
+    }
+}
 
 /// A per-credential data key (32 bytes).
 pub struct DataKey(SecretBox<[u8; 32]>);
@@ -245,7 +300,7 @@ impl DataKey {
 
     /// Seals a payload under this data key with the given AAD (see [`secret_aad`]).
     pub fn seal(&self, payload: &[u8], aad: &str) -> Result<String, VaultError> {
-        seal_with(&self.cipher(), payload, aad.as_bytes())
+        seal_with(&self.cipher(), PREFIX, payload, aad.as_bytes())
     }
 
     /// Opens a sealed payload; any mismatch (bytes, AAD, key) is [`VaultError::Tampered`].
@@ -255,7 +310,7 @@ impl DataKey {
         aad: &str,
         what: &str,
     ) -> Result<SecretBox<Vec<u8>>, VaultError> {
-        open_with(&self.cipher(), sealed, aad.as_bytes())
+        open_with(&self.cipher(), sealed, PREFIX, aad.as_bytes())
             .map(|z| SecretBox::new(Box::new(z.to_vec())))
             .map_err(|e| match e {
                 VaultError::Tampered { .. } => VaultError::Tampered { what: what.into() },
@@ -264,7 +319,12 @@ impl DataKey {
     }
 }
 
-fn seal_with(cipher: &Aes256Gcm, plain: &[u8], aad: &[u8]) -> Result<String, VaultError> {
+fn seal_with(
+    cipher: &Aes256Gcm,
+    prefix: &str,
+    plain: &[u8],
+    aad: &[u8],
+) -> Result<String, VaultError> {
     let mut nonce = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let ct = cipher
@@ -272,18 +332,19 @@ fn seal_with(cipher: &Aes256Gcm, plain: &[u8], aad: &[u8]) -> Result<String, Vau
         .map_err(|_| VaultError::Internal("AES-GCM encryption failed".into()))?;
     let mut out = nonce.to_vec();
     out.extend(ct);
-    Ok(format!("{PREFIX}{}", B64.encode(out)))
+    Ok(format!("{prefix}{}", B64.encode(out)))
 }
 
 fn open_with(
     cipher: &Aes256Gcm,
     sealed: &str,
+    prefix: &str,
     aad: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     let tampered = || VaultError::Tampered {
         what: "a vault ciphertext".into(),
     };
-    let body = sealed.strip_prefix(PREFIX).ok_or_else(tampered)?;
+    let body = sealed.strip_prefix(prefix).ok_or_else(tampered)?;
     let raw = B64.decode(body).map_err(|_| tampered())?;
     if raw.len() < 12 + 16 {
         return Err(tampered());
@@ -341,14 +402,40 @@ mod tests {
     fn wrap_seal_roundtrip_and_binding() {
         let m = MasterKey::from_key_file_bytes(&[7u8; 32]).unwrap();
         let dk = DataKey::generate();
-        let w = m.wrap(&dk, "cred-a").unwrap();
-        let dk2 = m.unwrap_key(&w, "cred-a").unwrap();
+        let bind = |uid, account| CredentialBinding {
+            uid,
+            account,
+            purpose: "stripe_secret_key",
+        };
+        let w = m.wrap(&dk, &bind("cred-a", "stripe-main")).unwrap();
+        assert!(w.is_current() && w.0.starts_with("v2."));
+        let dk2 = m.unwrap_key(&w, &bind("cred-a", "stripe-main")).unwrap();
         assert!(matches!(
-            m.unwrap_key(&w, "cred-b"),
+            m.unwrap_key(&w, &bind("cred-b", "stripe-main")),
             Err(VaultError::Tampered { .. })
         ));
+        // Another account or purpose: tampering, named by the row it was read for.
+        let e = m
+            .unwrap_key(&w, &bind("cred-a", "stripe-eu"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.starts_with("the data key of stripe_secret_key of account stripe-eu (credential cred-a) failed authentication"),
+            "{e}"
+        );
+        let purpose = CredentialBinding {
+            purpose: "stripe_webhook_secret",
+            ..bind("cred-a", "stripe-main")
+        };
+        assert!(m.unwrap_key(&w, &purpose).is_err());
+        // Separators in names cannot make two bindings alike.
+        let w2 = m.wrap(&dk, &bind("a|b", "c")).unwrap();
+        assert!(m.unwrap_key(&w2, &bind("a", "b|c")).is_err());
         let other = MasterKey::from_key_file_bytes(&[8u8; 32]).unwrap();
-        assert!(other.unwrap_key(&w, "cred-a").is_err());
+        assert!(other
+            .unwrap_key(&w, &bind("cred-a", "stripe-main"))
+            .is_err());
 
         let aad = secret_aad("cred-a", 1, "stripe_secret_key", "{}");
         let sealed = dk.seal(b"sk_test_abc", &aad).unwrap();
@@ -374,6 +461,46 @@ mod tests {
             Err(VaultError::Tampered { .. })
         ));
         assert!(!sealed.contains("sk_test"));
+    }
+
+    /// A data key wrapped in format v1 (before v2: AAD = uid only) still unwraps, for any
+    /// account label (v1 did not bind it); re-wrapping gives v2.
+    #[test]
+    fn v1_wrapped_keys_still_open() {
+        let m = MasterKey::from_key_file_bytes(&[7u8; 32]).unwrap();
+        let dk = DataKey::generate();
+        let v1 = WrappedDataKey(
+            seal_with(
+                &m.cipher(),
+                PREFIX,
+                &dk.0.expose_secret()[..],
+                b"paydesk-vault/v1/data-key|cred-a",
+            )
+            .unwrap(),
+        );
+        assert!(!v1.is_current());
+        let bind = CredentialBinding {
+            uid: "cred-a",
+            account: "alipay-main",
+            purpose: "alipay_app_key",
+        };
+        let opened = m.unwrap_key(&v1, &bind).unwrap();
+        assert_eq!(opened.0.expose_secret(), dk.0.expose_secret());
+        assert!(m
+            .unwrap_key(
+                &v1,
+                &CredentialBinding {
+                    uid: "cred-b",
+                    ..bind
+                }
+            )
+            .is_err());
+        let v2 = m.wrap(&opened, &bind).unwrap();
+        assert!(v2.is_current());
+        assert_eq!(
+            m.unwrap_key(&v2, &bind).unwrap().0.expose_secret(),
+            dk.0.expose_secret()
+        );
     }
 
     #[test]

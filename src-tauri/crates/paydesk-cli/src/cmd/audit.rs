@@ -23,8 +23,20 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain; exits non-zero and says where when it is broken.
+    /// Check the keyed hash chain; exits non-zero and says where when it is broken.
     Verify {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// A head hash recorded earlier with `paydesk audit head`: fails when it is no longer
+        /// in the log (the newest entries were removed); notes entries appended after it.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log's head (sequence number and hash), to record somewhere the database's
+    /// writers cannot change; `audit verify --expect-head HASH` checks it later.
+    Head {
         #[command(flatten)]
         ws: WorkspaceArg,
         #[arg(long)]
@@ -78,11 +90,30 @@ pub async fn audit(command: AuditCommand) -> Result<()> {
             }
             Ok(())
         }
-        AuditCommand::Verify { ws, json } => {
+        AuditCommand::Verify {
+            ws,
+            expect_head,
+            json,
+        } => {
+            if let Some(h) = &expect_head {
+                // Refuse a malformed hash before logging in.
+                paydesk_service::context::audit::parse_head_hash(h)?;
+            }
             let Session { w, actor } = Session::open(&ws).await?;
-            let v = paydesk_service::context::audit::verify(&w, &actor).await?;
+            let (v, head) = paydesk_service::context::audit::verify_with_head(
+                &w,
+                &actor,
+                expect_head.as_deref(),
+            )
+            .await?;
             if json {
-                out!("{}", serde_json::to_string_pretty(&v)?);
+                out!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "verification": v,
+                        "expected_head": head,
+                    }))?
+                );
             } else {
                 out!(
                     "{} entries, head #{} {}",
@@ -94,16 +125,53 @@ pub async fn audit(command: AuditCommand) -> Result<()> {
                     out!("  entry {}: {}", p.seq, p.reason);
                 }
             }
-            if v.intact() {
-                eprintln!("audit log intact");
-                Ok(())
-            } else {
-                Err(anyhow!(
+            use paydesk_service::context::audit::HeadCheck;
+            match &head {
+                Some(HeadCheck::Current { seq }) => {
+                    eprintln!("the expected head #{seq} is the log's head")
+                }
+                Some(HeadCheck::Found {
+                    seq,
+                    appended,
+                    head_seq,
+                }) => eprintln!(
+                    "the expected head #{seq} is in the log; {appended} entries were appended after it (up to #{head_seq})"
+                ),
+                Some(HeadCheck::Missing { .. }) | None => {}
+            }
+            if !v.intact() {
+                return Err(anyhow!(
                     "audit log broken at entry {}: {}",
                     v.problems[0].seq,
                     v.problems[0].reason
-                ))
+                ));
             }
+            if let Some(HeadCheck::Missing {
+                head_seq,
+                head_hash,
+            }) = &head
+            {
+                return Err(anyhow!(
+                    "the expected head {} is not in the audit log: entries after it were removed (the log now ends at #{head_seq} {head_hash})",
+                    expect_head.as_deref().unwrap_or_default().trim()
+                ));
+            }
+            eprintln!("audit log intact");
+            Ok(())
+        }
+        AuditCommand::Head { ws, json } => {
+            let Session { w, actor } = Session::open(&ws).await?;
+            let h = paydesk_service::context::audit::head(&w, &actor).await?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&h)?);
+            } else {
+                out!("#{} {}", h.seq, h.hash);
+                eprintln!(
+                    "record this head elsewhere; check it later with `paydesk audit verify --expect-head {}`",
+                    h.hash
+                );
+            }
+            Ok(())
         }
         AuditCommand::Export { ws, format, out } => {
             let Session { w, actor } = Session::open(&ws).await?;

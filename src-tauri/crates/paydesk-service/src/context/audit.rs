@@ -5,6 +5,7 @@ use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{Actor, Permission};
 use paydesk_store::{AuditEntry, AuditFilter, AuditVerification};
+use serde::Serialize;
 use serde_json::json;
 
 pub async fn entries(
@@ -21,18 +22,111 @@ pub async fn entries(
 /// Walks the hash chain; the check itself is audited (after the walk, so it does not change
 /// what it verified).
 pub async fn verify(w: &Workspace, actor: &Actor) -> Result<AuditVerification, ServiceError> {
+    Ok(verify_with_head(w, actor, None).await?.0)
+}
+
+/// The newest entry of the log: what to record somewhere the database's writers cannot
+/// reach, to detect later that the newest entries were removed
+/// ([`verify_with_head`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// Where a recorded head is in the log now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "head", rename_all = "snake_case")]
+pub enum HeadCheck {
+    /// It is still the newest entry.
+    Current { seq: u64 },
+    /// It is in the log and `appended` entries came after it (up to `head_seq`).
+    Found {
+        seq: u64,
+        appended: u64,
+        head_seq: u64,
+    },
+    /// It is not in the log: entries were removed (or the log was rewritten).
+    Missing { head_seq: u64, head_hash: String },
+}
+
+impl HeadCheck {
+    pub fn ok(&self) -> bool {
+        !matches!(self, HeadCheck::Missing { .. })
+    }
+}
+
+/// The current head (audited as `audit.head`: the head printed is that entry itself, so a
+/// later [`verify_with_head`] finds it as long as nothing was removed).
+pub async fn head(w: &Workspace, actor: &Actor) -> Result<AuditHead, ServiceError> {
+    require(&w.db, actor, Permission::AuditView, "audit log").await?;
+    audit(
+        &w.db,
+        &actor.username,
+        "audit.head",
+        "audit log",
+        "ok",
+        json!({}),
+    )
+    .await?;
+    let (seq, hash) = w.db.audit_head().await?;
+    Ok(AuditHead { seq, hash })
+}
+
+/// The 64 lower-case hex digits of a recorded head hash, or why `text` is none.
+pub fn parse_head_hash(text: &str) -> Result<String, ServiceError> {
+    let t = text.trim().to_ascii_lowercase();
+    if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(t)
+    } else {
+        Err(ServiceError::BadInput(format!(
+            "expected head {text:?} is not a head hash: give the 64 hex digits `paydesk audit head` printed"
+        )))
+    }
+}
+
+/// [`verify`], and with `expected_head` (a hash recorded from [`head`] earlier) where that
+/// head is in the log now. Both are checked before the check's own audit entry is added.
+pub async fn verify_with_head(
+    w: &Workspace,
+    actor: &Actor,
+    expected_head: Option<&str>,
+) -> Result<(AuditVerification, Option<HeadCheck>), ServiceError> {
+    let expected = expected_head.map(parse_head_hash).transpose()?;
     require(&w.db, actor, Permission::AuditView, "audit log").await?;
     let result = w.db.audit_verify().await?;
+    let check = match &expected {
+        None => None,
+        Some(hash) => Some(match w.db.audit_seq_of_hash(hash).await? {
+            Some(seq) if seq == result.head_seq => HeadCheck::Current { seq },
+            Some(seq) if seq < result.head_seq => HeadCheck::Found {
+                seq,
+                appended: result.head_seq - seq,
+                head_seq: result.head_seq,
+            },
+            _ => HeadCheck::Missing {
+                head_seq: result.head_seq,
+                head_hash: result.head_hash.clone(),
+            },
+        }),
+    };
+    let ok = result.intact() && !matches!(check, Some(HeadCheck::Missing { .. }));
     audit(
         &w.db,
         &actor.username,
         "audit.verify",
         "audit log",
-        if result.intact() { "ok" } else { "failed" },
-        json!({"entries": result.entries, "head_hash": result.head_hash, "problems": result.problems.len()}),
+        if ok { "ok" } else { "failed" },
+        json!({
+            "entries": result.entries,
+            "head_hash": result.head_hash,
+            "problems": result.problems.len(),
+            "expected_head": expected,
+            "expected_head_found": check.as_ref().map(HeadCheck::ok),
+        }),
     )
     .await?;
-    Ok(result)
+    Ok((result, check))
 }
 
 /// Every entry matching the filter, as CSV (for auditors). Text cells are neutralized.

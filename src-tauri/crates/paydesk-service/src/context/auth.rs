@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use paydesk_core::{Actor, Permission, Role};
-use paydesk_store::{AppDb, NewAuditEntry, NewUser, UserRecord};
+use paydesk_store::{AppDb, LoginAttempt, NewAuditEntry, NewUser, UserRecord};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -145,35 +145,83 @@ pub async fn require(
     }
 }
 
-/// Why a login failed, in words a person can act on. Unknown user and wrong password give
-/// the same message, so that usernames cannot be probed.
-const BAD_CREDENTIALS: &str = "wrong username or password";
+/// Why a login failed. Every failure gives this same answer: an unknown user, a wrong
+/// password, a disabled user with a wrong password and a locked account (whatever password
+/// was typed: a locked account's password is not checked at all, so the answer cannot tell a
+/// right one from a wrong one), so that usernames and account states cannot be probed. It
+/// names the lock, so that a person who knows their password is right knows why.
+pub const BAD_CREDENTIALS: &str =
+    "wrong username or password (5 failed logins lock an account for 15 minutes)";
 
+/// A PHC string with the parameters of [`hash_password`], checked against when the user is
+/// unknown or locked, so that every login costs one Argon2 verification.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // Hashing a constant with a fresh salt cannot fail; were it to, the empty string would
+    // only make these answers faster, never let anyone in.
+    DUMMY.get_or_init(|| hash_password("paydesk dummy password 0").unwrap_or_default())
+}
+
+/// Verifies off the async threads (Argon2 takes tens of milliseconds of CPU).
+async fn verify_password_blocking(password: &str, hash: &str) -> bool {
+    let password = zeroize::Zeroizing::new(password.to_string());
+    let hash = hash.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// Logs a user in. Each attempt is first counted in the database ([`AppDb::reserve_login_attempt`],
+/// one atomic statement that also locks the account at [`LOCK_AFTER_FAILURES`]) and only then
+/// is the password checked, so parallel attempts cannot check more than that many passwords.
 pub async fn login(
     db: &AppDb,
     username: &str,
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<Session, ServiceError> {
-    let found = db.user_with_hash(username).await?;
-    let Some((user, hash)) = found else {
+    let target = format!("user {username}");
+    let failed = |reason: &'static str| async move {
         audit(
             db,
             username,
             "login",
             &format!("user {username}"),
             "failed",
-            json!({"reason": "unknown user"}),
+            json!({ "reason": reason }),
         )
         .await?;
-        return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+        Err::<Session, _>(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()))
     };
+    let attempt = db
+        .reserve_login_attempt(username, LOCK_AFTER_FAILURES, lock_duration(), now)
+        .await?;
+    let (user, hash) = match attempt {
+        LoginAttempt::UnknownUser => {
+            verify_password_blocking(password, dummy_hash()).await;
+            return failed("unknown user").await;
+        }
+        LoginAttempt::Locked(_) => {
+            verify_password_blocking(password, dummy_hash()).await;
+            return failed("locked").await;
+        }
+        LoginAttempt::Granted { user, hash } => (user, hash),
+    };
+    if !verify_password_blocking(password, &hash).await {
+        return failed(if user.disabled {
+            "wrong password (user disabled)"
+        } else {
+            "wrong password"
+        })
+        .await;
+    }
     if user.disabled {
+        // The right password: the person may be told why they cannot log in.
         audit(
             db,
             username,
             "login",
-            &format!("user {username}"),
+            &target,
             "failed",
             json!({"reason": "disabled"}),
         )
@@ -181,35 +229,6 @@ pub async fn login(
         return Err(ServiceError::Unauthenticated(format!(
             "user {username} is disabled; ask an admin"
         )));
-    }
-    if let Some(until) = user.locked_until.filter(|t| *t > now) {
-        audit(
-            db,
-            username,
-            "login",
-            &format!("user {username}"),
-            "failed",
-            json!({"reason": "locked"}),
-        )
-        .await?;
-        return Err(ServiceError::Unauthenticated(format!(
-            "user {username} is locked after {LOCK_AFTER_FAILURES} failed logins until {} UTC",
-            until.format("%Y-%m-%d %H:%M")
-        )));
-    }
-    if !verify_password(password, &hash) {
-        db.record_login_failure(username, LOCK_AFTER_FAILURES, lock_duration(), now)
-            .await?;
-        audit(
-            db,
-            username,
-            "login",
-            &format!("user {username}"),
-            "failed",
-            json!({"reason": "wrong password"}),
-        )
-        .await?;
-        return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
     }
     db.record_login_success(username).await?;
     let token = {
@@ -220,15 +239,7 @@ pub async fn login(
     };
     db.create_session(&token_hash(&token), username, now)
         .await?;
-    audit(
-        db,
-        username,
-        "login",
-        &format!("user {username}"),
-        "ok",
-        json!({}),
-    )
-    .await?;
+    audit(db, username, "login", &target, "ok", json!({})).await?;
     Ok(Session {
         actor: actor_of(&user),
         token: SecretString::from(token),
@@ -539,5 +550,13 @@ mod tests {
         assert!(verify_password("correct horse 42", &a));
         assert!(!verify_password("correct horse 43", &a));
         assert!(!verify_password("correct horse 42", "not a hash"));
+    }
+
+    #[test]
+    fn the_login_answer_names_the_lock_rule() {
+        assert!(BAD_CREDENTIALS.contains(&format!("{LOCK_AFTER_FAILURES} failed logins")));
+        assert!(BAD_CREDENTIALS.contains(&format!("{} minutes", lock_duration().num_minutes())));
+        assert!(dummy_hash().starts_with("$argon2id$"));
+        assert!(!verify_password("anything", dummy_hash()));
     }
 }

@@ -4,6 +4,7 @@
 //! Nothing here knows of the vault, providers or reconciliation.
 
 pub mod audit;
+pub mod audit_key;
 pub mod auth;
 pub mod cells;
 pub mod config;

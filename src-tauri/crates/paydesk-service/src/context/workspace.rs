@@ -29,7 +29,8 @@ impl Workspace {
             )));
         }
         let config = Config::load(dir)?;
-        let db = AppDb::open(&config.database_url).await?;
+        let db = crate::context::audit_key::attach(dir, AppDb::open(&config.database_url).await?)
+            .await?;
         let mapping = mirror_mapping(&config)?;
         let mirror = OrderMirror::open(&config.mirror_url, mapping).await?;
         Ok(Workspace {

@@ -33,8 +33,8 @@ use paydesk_store::{AppDb, NewVaultVersion, VaultCredential, VaultVersion};
 use paydesk_vault::envelope::secret_aad;
 use paydesk_vault::version::usable_at;
 use paydesk_vault::{
-    DataKey, KdfParams, KeyInfo, MasterKey, MasterSpec, Material, Purpose, VaultError,
-    VersionState, WrappedDataKey,
+    CredentialBinding, DataKey, KdfParams, KeyInfo, MasterKey, MasterSpec, Material, Purpose,
+    VaultError, VersionState, WrappedDataKey,
 };
 use rsa::RsaPublicKey;
 use secrecy::{ExposeSecret, SecretString};
@@ -279,6 +279,15 @@ fn vault_err(e: VaultError) -> ServiceError {
         VaultError::Internal(_) | VaultError::Tampered { .. } => ServiceError::Io(e.to_string()),
         VaultError::State(_) => ServiceError::Busy(e.to_string()),
         _ => ServiceError::BadInput(e.to_string()),
+    }
+}
+
+/// What a credential's data key is bound to (its row's uid, account and purpose).
+fn binding(c: &VaultCredential) -> CredentialBinding<'_> {
+    CredentialBinding {
+        uid: &c.uid,
+        account: &c.account,
+        purpose: &c.purpose,
     }
 }
 
@@ -639,11 +648,18 @@ pub async fn unlock(
             .map_err(vault_err)
     });
     match result {
-        Ok(master) => Ok(Vault {
-            db: db.clone(),
-            master: Arc::new(master),
-            settings: VaultSettings::default(),
-        }),
+        Ok(master) => {
+            let vault = Vault {
+                db: db.clone(),
+                master: Arc::new(master),
+                settings: VaultSettings::default(),
+            };
+            if let Err(e) = vault.rewrap_old_data_keys(actor).await {
+                // The old format still opens; the next unlock tries again.
+                tracing::warn!("vault data keys not re-wrapped into format v2: {e}");
+            }
+            Ok(vault)
+        }
         Err(e) => {
             audit(
                 db,
@@ -666,6 +682,43 @@ struct Opened {
 }
 
 impl Vault {
+    /// Re-wraps data keys written before envelope format v2 (bound to the uid only) into v2
+    /// (bound to uid, account and purpose), so that from now on relabelling them is detected.
+    /// A key that does not open is left alone (using it reports the tampering); each update
+    /// applies only if the row still holds the old wrapped key (a concurrent rotation wins).
+    async fn rewrap_old_data_keys(&self, actor: &Actor) -> Result<(), ServiceError> {
+        let mut upgraded = 0u64;
+        for c in self.db.vault_credentials().await? {
+            let old = WrappedDataKey(c.wrapped_key.clone());
+            if old.is_current() {
+                continue;
+            }
+            let Ok(dk) = self.data_key(&c) else {
+                continue;
+            };
+            let new = self.master.wrap(&dk, &binding(&c)).map_err(vault_err)?;
+            if self
+                .db
+                .vault_replace_wrapped_key(c.id, &old.0, &new.0)
+                .await?
+            {
+                upgraded += 1;
+            }
+        }
+        if upgraded > 0 {
+            audit(
+                &self.db,
+                &actor.username,
+                "key.rewrap",
+                "vault",
+                "ok",
+                json!({ "data_keys": upgraded, "format": "v2" }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     pub fn db(&self) -> &AppDb {
         &self.db
     }
@@ -747,7 +800,7 @@ impl Vault {
 
     fn data_key(&self, c: &VaultCredential) -> Result<DataKey, ServiceError> {
         self.master
-            .unwrap_key(&WrappedDataKey(c.wrapped_key.clone()), &c.uid)
+            .unwrap_key(&WrappedDataKey(c.wrapped_key.clone()), &binding(c))
             .map_err(vault_err)
     }
 
@@ -847,7 +900,17 @@ impl Vault {
             None => {
                 let uid = uuid::Uuid::new_v4().to_string();
                 let dk = DataKey::generate();
-                let wrapped = self.master.wrap(&dk, &uid).map_err(vault_err)?;
+                let wrapped = self
+                    .master
+                    .wrap(
+                        &dk,
+                        &CredentialBinding {
+                            uid: &uid,
+                            account,
+                            purpose: purpose.as_str(),
+                        },
+                    )
+                    .map_err(vault_err)?;
                 self.db
                     .vault_create_credential(
                         &uid,
@@ -1179,7 +1242,7 @@ impl Vault {
         let mut rewrapped = Vec::new();
         for c in self.db.vault_credentials().await? {
             let dk = self.data_key(&c)?;
-            let w = new_master.wrap(&dk, &c.uid).map_err(vault_err)?;
+            let w = new_master.wrap(&dk, &binding(&c)).map_err(vault_err)?;
             rewrapped.push((c.id, w.0));
         }
         let result = self
