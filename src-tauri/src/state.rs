@@ -64,7 +64,9 @@ pub fn workspace_dir_from(args: &[String]) -> PathBuf {
 }
 
 impl DesktopState {
-    /// Opens `dir`; a folder without `paydesk.toml` becomes the demo workspace. Accounts on
+    /// Opens `dir`; a new (missing or empty) folder becomes the demo workspace, and any other
+    /// folder without `paydesk.toml` is refused (the demo never touches a real workspace:
+    /// `demo::prepare`). Accounts on
     /// the in-process sandbox are pointed at one sandbox that lives as long as the app, so
     /// refunds and uploaded keys persist between calls.
     pub async fn open(dir: &Path) -> DesktopState {
