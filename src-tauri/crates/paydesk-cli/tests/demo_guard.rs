@@ -1,8 +1,9 @@
-//! `paydesk demo` never touches a real workspace (issue 16, point 1): the real binary on real
-//! SQLite files and a real PostgreSQL server.
+//! `paydesk demo` never touches a real workspace (issue 16, point 1) and a demo Stripe order
+//! can be refunded (point 12): the real binary on real SQLite files and a real PostgreSQL
+//! server.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -271,6 +272,93 @@ fn demo_runs_again_on_its_own_workspace_but_not_on_another_mirror() {
     assert!(err.contains("order mirror"), "{err}");
     assert_unchanged(&shop_before, &shop);
     assert_unchanged(&demo_before, &ws);
+}
+
+#[test]
+fn a_demo_stripe_order_is_refunded_through_the_sandbox() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("demo");
+    // The default demo days (up to yesterday): the refund's sandbox serves recent days.
+    let summary = ok_json(&["demo", "--workspace", s(&ws), "--json"]);
+    // An ordinary Stripe order: paid, and in no discrepancy (so the provider has its charge).
+    let named: BTreeSet<String> = summary["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["discrepancies"].as_array().into_iter().flatten())
+        .filter_map(|d| d["order_no"].as_str().map(str::to_string))
+        .collect();
+    let orders = ok_json(&[
+        "orders",
+        "list",
+        "--workspace",
+        s(&ws),
+        "--provider",
+        "stripe",
+        "--status",
+        "paid",
+        "--json",
+    ]);
+    let order = orders
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| {
+            o["order_no"].as_str().is_some_and(|n| !named.contains(n))
+                && o["amount"].as_i64().unwrap_or(0) >= 200
+        })
+        .expect("an ordinary paid Stripe order")
+        .clone();
+    let order_no = order["order_no"].as_str().expect("order no");
+    // The mirror has its charge id.
+    assert!(
+        order["provider_txn_id"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("ch_")),
+        "{order}"
+    );
+
+    let refund = ok_json(&[
+        "refund",
+        "create",
+        "--workspace",
+        s(&ws),
+        "--order",
+        order_no,
+        "--amount",
+        "1.00",
+        "--reason",
+        "requested_by_customer",
+        "--json",
+    ]);
+    assert_eq!(refund["state"], "succeeded", "{refund}");
+    assert!(
+        refund["provider_refund_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("re_")),
+        "{refund}"
+    );
+    assert_eq!(refund["amount"], 100, "{refund}");
+    assert_eq!(refund["currency"], "USD", "{refund}");
+
+    // The ledger shows it, and the order's refundable amount dropped by it.
+    let listed = ok_json(&["refunds", "list", "--workspace", s(&ws), "--json"]);
+    let mine: Vec<&Value> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["order_no"] == order_no)
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(mine[0]["state"], "succeeded");
+    assert_eq!(mine[0]["id"], refund["id"]);
+    let detail = ok_json(&["orders", "show", "--workspace", s(&ws), order_no, "--json"]);
+    assert_eq!(detail["refunded_by_paydesk"], 100, "{detail}");
+    assert_eq!(
+        detail["refundable"].as_i64(),
+        order["amount"].as_i64().map(|a| a - 100),
+        "{detail}"
+    );
 }
 
 /// A fresh PostgreSQL database for one test, dropped afterwards.
