@@ -64,7 +64,9 @@ pub fn workspace_dir_from(args: &[String]) -> PathBuf {
 }
 
 impl DesktopState {
-    /// Opens `dir`; a folder without `paydesk.toml` becomes the demo workspace. Accounts on
+    /// Opens `dir`; a new (missing or empty) folder becomes the demo workspace, and any other
+    /// folder without `paydesk.toml` is refused (the demo never touches a real workspace:
+    /// `demo::prepare`). Accounts on
     /// the in-process sandbox are pointed at one sandbox that lives as long as the app, so
     /// refunds and uploaded keys persist between calls.
     pub async fn open(dir: &Path) -> DesktopState {
@@ -255,6 +257,25 @@ async fn start_sandbox(
 mod tests {
     use super::workspace_dir_from;
     use std::path::PathBuf;
+
+    /// The app on a folder without paydesk.toml that is not empty: no demo is made there
+    /// (issue 16, point 1), the login screen says why, and the folder is left as it was.
+    #[test]
+    fn a_folder_with_other_files_does_not_become_a_demo() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::write(tmp.path().join("notes.txt"), "not a workspace").expect("notes");
+        let state = tauri::async_runtime::block_on(super::DesktopState::open(tmp.path()));
+        let err = state.workspace().err().expect("refused");
+        let text = err.message;
+        assert!(text.contains("is not empty"), "{text}");
+        assert!(text.contains("new folder"), "{text}");
+        let names: Vec<String> = std::fs::read_dir(tmp.path())
+            .expect("read dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["notes.txt"]);
+    }
 
     #[test]
     fn workspace_argument_wins() {

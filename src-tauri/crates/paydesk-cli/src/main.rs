@@ -47,7 +47,7 @@ enum Command {
         command(about = "Create a workspace (paydesk.toml, app database)")
     )]
     Init(cmd::init::InitArgs),
-    /// Create a demo workspace if needed, reconcile two demo days for every provider against the built-in sandbox, print the summary and write reports.
+    /// Create a demo workspace in a new folder (or reuse one the demo created; any other folder is refused), reconcile two demo days for every provider against the built-in sandbox, print the summary and write reports.
     #[cfg(feature = "demo")]
     Demo(cmd::demo::DemoArgs),
     /// Reconcile one account (or every account of a provider) for one day.

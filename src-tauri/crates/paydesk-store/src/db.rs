@@ -57,9 +57,12 @@ pub(crate) fn sqlite_url_with_mode(url: &str, mode: &str) -> String {
     format!("{url}{sep}mode={mode}")
 }
 
-/// The file a SQLite URL names (`None` for an in-memory database).
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+/// The file a SQLite URL names (`None` for an in-memory database or another backend).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let url = url.trim();
+    if !url.get(.."sqlite:".len())?.eq_ignore_ascii_case("sqlite:") {
+        return None;
+    }
     let rest = url.get("sqlite:".len()..)?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or(rest);
@@ -277,6 +280,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "run_lock_liveness",
         sql: include_str!("../migrations/0006_run_lock_liveness.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "workspace_meta",
+        sql: include_str!("../migrations/0007_workspace_meta.sql"),
     },
 ];
 

@@ -28,6 +28,7 @@ mod codec;
 mod db;
 mod error;
 mod liveness;
+mod meta;
 mod mirror;
 mod probe;
 mod refunds;
@@ -40,13 +41,14 @@ mod vault;
 pub use audit::{
     AuditEntry, AuditFilter, AuditKey, AuditProblem, AuditVerification, NewAuditEntry,
 };
-pub use db::{close_tracked_pools, track_pools, AppDb, Backend};
+pub use db::{close_tracked_pools, sqlite_path, track_pools, AppDb, Backend};
 pub use error::{Result, StoreError};
 pub use liveness::{process_alive, LockOwner, RUN_LOCK_STALE_AFTER};
+pub use meta::{probe_app_db, AppDbProbe, WORKSPACE_KIND_DEMO};
 pub use mirror::{
-    create_default_mirror, insert_mirror_rows, set_mirror_accounts, AccountFilter, AmountUnit,
-    MirrorMapping, MirrorScope, OrderColumns, OrderMirror, RefundColumns, TimeFormat,
-    DEFAULT_TEXT_TIME_FORMAT,
+    create_default_mirror, create_mirror_file, insert_mirror_rows, is_demo_mirror,
+    set_mirror_accounts, AccountFilter, AmountUnit, MirrorMapping, MirrorScope, OrderColumns,
+    OrderMirror, RefundColumns, TimeFormat, DEFAULT_TEXT_TIME_FORMAT,
 };
 pub use probe::probe_connection;
 pub use refunds::{

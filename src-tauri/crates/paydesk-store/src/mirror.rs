@@ -1263,7 +1263,8 @@ fn db_message(e: &sqlx::Error) -> String {
 
 /// Creates the documented default mirror schema (tables `orders` and `refunds`, minor-unit
 /// amounts, unix-second times) if missing, with its indexes. Idempotent. A SQLite file is
-/// created if missing.
+/// created if missing. Paydesk itself creates mirrors through [`create_mirror_file`], which
+/// refuses an existing file; this is for tests.
 pub async fn create_default_mirror(url: &str) -> Result<()> {
     let backend = Backend::of_url(url)?;
     let pool = connect_pool(url, backend, false, 1).await?;
@@ -1312,8 +1313,77 @@ pub async fn create_default_mirror(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// The table that marks an order mirror file the demo created (`paydesk demo`,
+/// `paydesk init --demo`): the demo loads its orders into such a file only.
+const DEMO_MIRROR_MARK: &str = "paydesk_demo_mirror";
+
+/// Creates a NEW SQLite order mirror file in the default schema (`paydesk init`, the demo,
+/// `paydesk generate`); with `demo`, marked as the demo's own (see [`is_demo_mirror`]).
+/// Refuses a URL that is not a SQLite file and a file that exists already: Paydesk treats
+/// every existing mirror as read-only.
+pub async fn create_mirror_file(url: &str, demo: bool) -> Result<()> {
+    let Some(path) = crate::db::sqlite_path(url) else {
+        return Err(StoreError::Invalid {
+            what: "order mirror".into(),
+            reason: format!(
+                "{} is not a SQLite file; Paydesk creates only new SQLite mirror files",
+                crate::error::redact_url(url)
+            ),
+        });
+    };
+    if path.exists() {
+        return Err(StoreError::Invalid {
+            what: "order mirror".into(),
+            reason: format!(
+                "{} already exists; Paydesk never writes to an existing order mirror",
+                path.display()
+            ),
+        });
+    }
+    create_default_mirror(url).await?;
+    if demo {
+        let pool = connect_pool(url, Backend::Sqlite, false, 1).await?;
+        let created = sqlx::query(&format!(
+            "CREATE TABLE IF NOT EXISTS {DEMO_MIRROR_MARK} (created_at BIGINT NOT NULL)"
+        ))
+        .execute(&pool)
+        .await;
+        let marked = match created {
+            Ok(_) => {
+                sqlx::query(&format!(
+                    "INSERT INTO {DEMO_MIRROR_MARK} (created_at) VALUES ($1)"
+                ))
+                .bind(crate::codec::now_ms())
+                .execute(&pool)
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        pool.close().await;
+        marked.ctx("mark the demo order mirror", path.display())?;
+    }
+    Ok(())
+}
+
+/// Whether the order mirror at `url` is a file the demo created ([`create_mirror_file`] with
+/// `demo`), read without writing: false for a SQLite file that does not exist.
+pub async fn is_demo_mirror(url: &str) -> Result<bool> {
+    let backend = Backend::of_url(url)?;
+    if backend == Backend::Sqlite {
+        match crate::db::sqlite_path(url) {
+            Some(path) if !path.is_file() => return Ok(false),
+            _ => {}
+        }
+    }
+    let pool = connect_pool(url, backend, true, 1).await?;
+    let marked = crate::meta::table_exists(&pool, backend, DEMO_MIRROR_MARK).await;
+    pool.close().await;
+    marked
+}
+
 /// Sets the account column of default-schema mirror orders: (order number, Paydesk account
-/// name). Used by `paydesk init --demo` and the data generator.
+/// name). Only for mirror files Paydesk created itself (the demo's, see [`is_demo_mirror`])
+/// and tests: Paydesk never writes to a merchant's mirror.
 pub async fn set_mirror_accounts(url: &str, accounts: &[(String, String)]) -> Result<()> {
     let backend = Backend::of_url(url)?;
     let pool = connect_pool(url, backend, false, 1).await?;
@@ -1338,7 +1408,9 @@ pub async fn set_mirror_accounts(url: &str, accounts: &[(String, String)]) -> Re
 }
 
 /// Writes orders and refunds into a default-schema mirror (upserting by order/refund
-/// number), in one transaction. Used by `paydesk init --demo` and the data generator.
+/// number), in one transaction. Only for mirror files Paydesk created itself (the demo's, see
+/// [`is_demo_mirror`]; `paydesk generate`'s new file) and tests: Paydesk never writes to a
+/// merchant's mirror.
 pub async fn insert_mirror_rows(
     url: &str,
     orders: &[Order],

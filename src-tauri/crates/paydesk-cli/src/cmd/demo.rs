@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct DemoArgs {
+    /// A new (missing or empty) folder, or a workspace the demo created; never a real one.
     #[arg(long, env = "PAYDESK_WORKSPACE", default_value = "demo-workspace")]
     workspace: PathBuf,
     /// The second demo day (default: yesterday in Asia/Shanghai).

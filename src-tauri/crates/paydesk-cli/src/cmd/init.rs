@@ -19,7 +19,12 @@ pub async fn init(args: InitArgs) -> Result<()> {
     let demo = args.demo;
     #[cfg(not(feature = "demo"))]
     let demo = false;
-    let w = paydesk_service::context::workspace::init(&args.ws.workspace, demo).await?;
+    // The demo workspace only on a new folder or one the demo created, never a real one.
+    let w = if demo {
+        paydesk_service::context::workspace::open_or_create_demo(&args.ws.workspace).await?
+    } else {
+        paydesk_service::context::workspace::init(&args.ws.workspace, false).await?
+    };
     if demo {
         paydesk_service::context::auth::ensure_demo_users(&w.db).await?;
     } else if w.db.user_count().await? == 0 {

@@ -221,20 +221,128 @@ order_metadata_key = "order_id"
     )
 }
 
-/// Creates a workspace folder with `paydesk.toml`, the app database and (for the demo) an
-/// empty order mirror in the default schema. Refuses to overwrite an existing config.
+/// Creates a workspace folder with `paydesk.toml` (unless it has one), the app database and,
+/// when the configured mirror is a SQLite file in the default schema that does not exist yet,
+/// an empty order mirror. An existing mirror is never touched. With `demo` on a folder
+/// without `paydesk.toml`, the new workspace is the demo's: its app database is marked
+/// `demo` and its mirror file is the demo's own (see [`demo_folder`]; the demo itself goes
+/// through [`open_or_create_demo`], which refuses any other folder).
 pub async fn init(dir: &Path, demo: bool) -> Result<Workspace, ServiceError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let config_path = dir.join(CONFIG_FILE);
-    if !config_path.exists() {
+    let created = !config_path.exists();
+    if created {
         std::fs::write(&config_path, template_config(demo)).map_err(|e| {
             ServiceError::Io(format!("cannot write {}: {e}", config_path.display()))
         })?;
     }
     let config = Config::load(dir)?;
-    if config.mirror_url.starts_with("sqlite://") && config.mirror_mapping.is_none() {
-        paydesk_store::create_default_mirror(&config.mirror_url).await?;
+    if demo && created {
+        let db = AppDb::open(&config.database_url).await?;
+        let marked = db
+            .set_workspace_kind(paydesk_store::WORKSPACE_KIND_DEMO)
+            .await;
+        db.close().await;
+        marked?;
+    }
+    if config.mirror_mapping.is_none() {
+        if let Some(path) = paydesk_store::sqlite_path(&config.mirror_url) {
+            if !path.exists() {
+                paydesk_store::create_mirror_file(&config.mirror_url, demo).await?;
+            }
+        }
     }
     Workspace::open(dir).await
+}
+
+/// What the demo (`paydesk demo`, `paydesk init --demo`, the desktop app on a folder without
+/// `paydesk.toml`) may do with a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoFolder {
+    /// Missing or empty: the demo creates its workspace there.
+    New,
+    /// A workspace the demo created: its app database is marked `demo` and its order mirror
+    /// is the demo's own file (or not there any more: the demo creates it anew); or its
+    /// mirror is the demo's and its app database still empty (a demo workspace pointed at a
+    /// new database, which the demo then marks).
+    Demo,
+}
+
+/// Checks, writing nothing, that the demo may use `dir`; any other folder (a real workspace,
+/// a folder with other files, a demo workspace pointed at another order mirror) is refused
+/// with a message naming the folder.
+pub async fn demo_folder(dir: &Path) -> Result<DemoFolder, ServiceError> {
+    if !dir.exists() {
+        return Ok(DemoFolder::New);
+    }
+    if !dir.is_dir() {
+        return Err(not_for_demo(dir, "is not a folder"));
+    }
+    if dir.join(CONFIG_FILE).exists() {
+        let config = Config::load(dir)?;
+        let db = paydesk_store::probe_app_db(&config.database_url).await?;
+        let marked = db.kind.as_deref() == Some(paydesk_store::WORKSPACE_KIND_DEMO);
+        let demo_mirror = paydesk_store::is_demo_mirror(&config.mirror_url).await?;
+        // An unmarked but empty app database is the demo's when its mirror is: a demo
+        // workspace pointed at a new database.
+        let demo_db = marked || (db.empty && demo_mirror);
+        if !demo_db {
+            return Err(not_for_demo(
+                dir,
+                "holds a Paydesk workspace that was not created as a demo",
+            ));
+        }
+        let mirror_gone = config.mirror_mapping.is_none()
+            && paydesk_store::sqlite_path(&config.mirror_url).is_some_and(|p| !p.exists());
+        if !demo_mirror && !mirror_gone {
+            return Err(not_for_demo(
+                dir,
+                "has an order mirror (`[mirror] url` in paydesk.toml) that is not the file the \
+                 demo created, and the demo writes to no other",
+            ));
+        }
+        return Ok(DemoFolder::Demo);
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| ServiceError::Io(format!("cannot read {}: {e}", dir.display())))?;
+    if entries.next().is_some() {
+        return Err(not_for_demo(
+            dir,
+            "is not empty and holds no Paydesk workspace",
+        ));
+    }
+    Ok(DemoFolder::New)
+}
+
+/// The refusal of a folder the demo must not use: names it and says what to do instead.
+pub fn not_for_demo(dir: &Path, why: &str) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "{} {why}; the demo runs only on a new folder or on a workspace the demo created, never \
+         on a real workspace: give it a new folder with --workspace DIR (or unset \
+         PAYDESK_WORKSPACE)",
+        dir.display()
+    ))
+}
+
+/// The demo's workspace in `dir`: created on a new folder, opened if the demo created it,
+/// refused otherwise ([`demo_folder`]) before anything is written.
+pub async fn open_or_create_demo(dir: &Path) -> Result<Workspace, ServiceError> {
+    match demo_folder(dir).await? {
+        DemoFolder::New => init(dir, true).await,
+        DemoFolder::Demo => {
+            let config = Config::load(dir)?;
+            if let Some(path) = paydesk_store::sqlite_path(&config.mirror_url) {
+                if !path.exists() && config.mirror_mapping.is_none() {
+                    paydesk_store::create_mirror_file(&config.mirror_url, true).await?;
+                }
+            }
+            let w = Workspace::open(dir).await?;
+            if w.db.workspace_kind().await?.is_none() {
+                w.db.set_workspace_kind(paydesk_store::WORKSPACE_KIND_DEMO)
+                    .await?;
+            }
+            Ok(w)
+        }
+    }
 }

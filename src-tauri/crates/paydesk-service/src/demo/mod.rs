@@ -115,12 +115,18 @@ pub async fn run_demo(
 
 /// Opens (or creates) the demo workspace with the merchant's orders up to `date` in the
 /// mirror and the demo users, without reconciling anything: what the desktop app starts on.
+/// Only on a new folder or a workspace the demo created: any other folder is refused before
+/// anything is written (see [`workspace::demo_folder`]).
 pub async fn prepare(dir: &Path, date: BillDate) -> Result<Workspace, ServiceError> {
-    let w = if dir.join(crate::context::config::CONFIG_FILE).is_file() {
-        Workspace::open(dir).await?
-    } else {
-        workspace::init(dir, true).await?
-    };
+    let w = workspace::open_or_create_demo(dir).await?;
+    // The demo loads its orders into the mirror file it created, and into no other.
+    if !paydesk_store::is_demo_mirror(&w.config.mirror_url).await? {
+        return Err(workspace::not_for_demo(
+            dir,
+            "has an order mirror that is not the file the demo created, and the demo writes to \
+             no other",
+        ));
+    }
     let day1 = date.pred();
     // The merchant's history includes the day before: its late payments settle on day one.
     seed_mirror(&w, &demo_day(&w, day1.pred())).await?;
@@ -130,8 +136,8 @@ pub async fn prepare(dir: &Path, date: BillDate) -> Result<Workspace, ServiceErr
     Ok(w)
 }
 
-/// Loads the generated orders and refunds into the mirror once (re-running the demo does
-/// not duplicate them).
+/// Loads the generated orders and refunds into the demo's own mirror once (re-running the
+/// demo does not duplicate them). [`prepare`] checked that the mirror is the demo's.
 async fn seed_mirror(w: &Workspace, day: &GeneratedDay) -> Result<(), ServiceError> {
     let Some(first) = day.orders.first() else {
         return Ok(());

@@ -73,7 +73,7 @@ pub async fn generate_to_dir(
         )));
     }
     let mirror_url = crate::context::config::sqlite_url(&mirror_path);
-    paydesk_store::create_default_mirror(&mirror_url).await?;
+    paydesk_store::create_mirror_file(&mirror_url, false).await?;
     paydesk_store::insert_mirror_rows(&mirror_url, &day.orders, &day.refunds).await?;
     written.push(mirror_path);
 

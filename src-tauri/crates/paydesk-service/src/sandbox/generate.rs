@@ -272,7 +272,9 @@ fn txn_id(rng: &mut Rng, provider: Provider, date: BillDate) -> String {
     match provider {
         Provider::Alipay => format!("{}2200{}", date.0.format("%Y%m%d"), rng.digits(16)),
         Provider::Wechat => format!("4200{}{}", rng.digits(6), rng.digits(18)),
-        Provider::Stripe => format!("txn_{}", rng.alnum(24)),
+        // A Stripe payment's id is its charge's (the report's `charge_id`, what a refund is
+        // created against).
+        Provider::Stripe => format!("ch_{}", rng.alnum(24)),
         Provider::Manual => format!("M{}", rng.digits(18)),
     }
 }
@@ -311,11 +313,9 @@ fn generate_order(
     let mut order = Order {
         order_no: order_no.clone(),
         provider,
-        provider_txn_id: if provider == Provider::Stripe {
-            None
-        } else {
-            Some(txn.clone())
-        },
+        // Every provider's payment id, a Stripe order's charge id included: a refund from
+        // Paydesk is created against it.
+        provider_txn_id: Some(txn.clone()),
         amount,
         currency,
         status: OrderStatus::Paid,
@@ -372,11 +372,11 @@ fn generate_order(
         let mut l = line.clone();
         l.kind = LineKind::Refund;
         l.gross = -amount;
-        l.provider_txn_id = if provider == Provider::Stripe {
-            format!("txn_{}", rng.alnum(24))
-        } else {
-            l.provider_txn_id.clone()
-        };
+        // A refund line names the charge it refunds, as Stripe's report does (`charge_id`).
+        // The draw keeps the generator's stream as it was.
+        if provider == Provider::Stripe {
+            let _ = rng.alnum(24);
+        }
         l.provider_refund_id = Some(match provider {
             Provider::Stripe => format!("re_{}", rng.alnum(24)),
             _ => format!("5030{}", rng.digits(24)),
@@ -625,6 +625,52 @@ mod tests {
             assert_eq!(counts.len(), 1, "{account:?}: {counts:?}");
             assert!(counts.contains_key(&OutcomeClass::Matched));
         }
+    }
+
+    #[test]
+    fn stripe_orders_carry_their_charge_id() {
+        let day = generate(&params(300, Mix::demo()));
+        let stripe: Vec<&Order> = day
+            .orders
+            .iter()
+            .filter(|o| o.provider == Provider::Stripe)
+            .collect();
+        assert!(stripe.len() >= 50, "{}", stripe.len());
+        let lines: Vec<&StatementLine> = day
+            .lines
+            .get("stripe-main")
+            .into_iter()
+            .chain(day.next_day_lines.get("stripe-main"))
+            .flatten()
+            .collect();
+        let mut paid = 0;
+        let mut refunded = 0;
+        for o in stripe {
+            let charge = o.provider_txn_id.as_deref().unwrap_or_default();
+            assert!(charge.starts_with("ch_"), "{o:?}");
+            let of_order = |kind: LineKind| {
+                lines
+                    .iter()
+                    .filter(move |l| {
+                        l.kind == kind
+                            && l.merchant_order_no.as_deref() == Some(o.order_no.as_str())
+                    })
+                    .collect::<Vec<_>>()
+            };
+            // Its payment (the first; a duplicate is another charge) and every refund name it.
+            if let Some(l) = of_order(LineKind::Payment).first() {
+                assert_eq!(l.provider_txn_id, charge, "{o:?}");
+                paid += 1;
+            }
+            for l in of_order(LineKind::Refund) {
+                assert_eq!(l.provider_txn_id, charge, "{o:?}");
+                refunded += 1;
+            }
+        }
+        assert!(
+            paid >= 50 && refunded >= 1,
+            "{paid} payments, {refunded} refunds"
+        );
     }
 
     #[test]
