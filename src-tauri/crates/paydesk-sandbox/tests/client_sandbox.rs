@@ -73,6 +73,7 @@ fn alipay(h: &SandboxHandle) -> AlipayAdapter {
             app_private_key: SecretString::from(keys().alipay_app.to_pkcs8_pem().unwrap()),
             alipay_public_key: h.alipay_public_key_pem.clone(),
             pid: "2088000000000001".into(),
+            certificates: None,
         },
         opts(),
     )
@@ -300,6 +301,7 @@ async fn alipay_rejects_a_client_with_the_wrong_key() {
             app_private_key: SecretString::from(std::mem::take(&mut cfg_key)),
             alipay_public_key: h.alipay_public_key_pem.clone(),
             pid: "2088000000000001".into(),
+            certificates: None,
         },
         opts(),
     )
@@ -713,4 +715,84 @@ async fn wechat_second_merchant_gets_only_its_own_bill_and_orders() {
         .download_statement(day())
         .await
         .is_err());
+}
+
+/// Keeps what an adapter hands to its certificate sink.
+#[derive(Default)]
+struct RecordingSink(std::sync::Mutex<Vec<(Provider, String)>>);
+
+#[async_trait::async_trait]
+impl paydesk_providers::adapter::CertificateSink for RecordingSink {
+    async fn learned(
+        &self,
+        provider: Provider,
+        certificates: Vec<paydesk_providers::adapter::FetchedCertificate>,
+    ) {
+        let mut got = self.0.lock().unwrap();
+        got.extend(certificates.into_iter().map(|c| (provider, c.serial)));
+    }
+}
+
+#[tokio::test]
+async fn alipay_certificate_mode_sends_sns_and_picks_up_a_renewed_certificate() {
+    use paydesk_providers::adapter::PaymentState;
+    use paydesk_providers::alipay::AlipayCertificates;
+    let h = start().await;
+    let files = h.enable_alipay_cert_mode().unwrap();
+    let cfg = AlipayConfig {
+        app_id: "2021000000000001".into(),
+        gateway_url: h.alipay_gateway_url.clone(),
+        app_private_key: SecretString::from(keys().alipay_app.to_pkcs8_pem().unwrap()),
+        alipay_public_key: String::new(),
+        pid: "2088000000000001".into(),
+        certificates: Some(AlipayCertificates {
+            app_cert: files.app_cert.clone(),
+            alipay_certs: vec![files.alipay_cert.clone()],
+            root_cert: files.root_cert.clone(),
+        }),
+    };
+    let sink = std::sync::Arc::new(RecordingSink::default());
+    let adapter = AlipayAdapter::new(cfg, opts())
+        .unwrap()
+        .with_certificate_sink(sink.clone());
+    // The sandbox checks app_cert_sn, alipay_root_cert_sn and the signature; the adapter
+    // verifies the answer with the certificate alipay_cert_sn names.
+    let s = adapter.query_payment("NO-SUCH-ORDER-1").await.unwrap();
+    assert_eq!(s.state, PaymentState::NotFound);
+    let first = adapter.known_alipay_cert_sns();
+    assert_eq!(first.len(), 1);
+
+    // Alipay renews its certificate: the next answer names an unknown SN; the adapter
+    // downloads it, checks it against the root, keeps it and verifies with it.
+    let renewed = h.renew_alipay_cert().unwrap();
+    assert!(!first.contains(&renewed));
+    let s = adapter.query_payment("NO-SUCH-ORDER-2").await.unwrap();
+    assert_eq!(s.state, PaymentState::NotFound);
+    assert!(adapter.known_alipay_cert_sns().contains(&renewed));
+    assert_eq!(
+        sink.0.lock().unwrap().clone(),
+        vec![(Provider::Alipay, renewed.clone())]
+    );
+    // The kept certificate serves from now on: no second download.
+    assert_eq!(
+        adapter
+            .query_payment("NO-SUCH-ORDER-3")
+            .await
+            .unwrap()
+            .state,
+        PaymentState::NotFound
+    );
+    assert_eq!(sink.0.lock().unwrap().len(), 1);
+
+    // A client without the certificate SNs is refused by the sandbox in certificate mode.
+    let e = alipay(&h).query_payment("NO-SUCH-ORDER-4").await;
+    let e = e.expect_err("public-key mode is refused");
+    assert!(
+        matches!(
+            &e.kind,
+            ErrorKind::Verification { .. } | ErrorKind::Rejected { .. }
+        ),
+        "{e}"
+    );
+    h.shutdown().await;
 }
