@@ -320,6 +320,23 @@ impl SandboxHandle {
         Ok(serial)
     }
 
+    /// Like [`SandboxHandle::publish_wechat_platform_successor`], with a certificate made
+    /// elsewhere (PEM, for `key`): e.g. an expired one, which a client must not trust.
+    pub fn publish_wechat_platform_successor_cert(
+        &self,
+        key: PrivateKey,
+        pem: &str,
+    ) -> Result<String, SandboxError> {
+        let cert = Certificate::from_pem(pem)?;
+        let serial = cert.serial_hex.clone();
+        self.state.lock().platform_successor = Some(state::PlatformCert {
+            key,
+            serial: serial.clone(),
+            pem: cert.to_pem(),
+        });
+        Ok(serial)
+    }
+
     /// Second step: answers are signed with the published successor from now on (`false`
     /// goes back to the original certificate).
     pub fn sign_with_wechat_platform_successor(&self, on: bool) {

@@ -796,3 +796,61 @@ async fn alipay_certificate_mode_sends_sns_and_picks_up_a_renewed_certificate() 
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn wechat_platform_certificate_that_has_expired_is_never_trusted() {
+    use chrono::Duration as Days;
+    use paydesk_providers::x509::{issue, CertSpec};
+    let h = start().await;
+    let w = wechat(&h, false);
+    // WeChat Pay publishes a successor that has expired already (a broken rotation).
+    let key = PrivateKey::generate().unwrap();
+    let now = Utc::now();
+    let expired = issue(
+        &CertSpec {
+            subject: vec![
+                ("C", "CN".into()),
+                ("O", "Tenpay.com".into()),
+                ("CN", "Tenpay.com sign".into()),
+            ],
+            serial: vec![0x5d, 0xea, 0x10, 0xef],
+            not_before: now - Days::days(1900),
+            not_after: now - Days::days(3),
+            ca: false,
+        },
+        &key.public_key(),
+        None,
+        &key,
+    )
+    .unwrap();
+    let serial = h
+        .publish_wechat_platform_successor_cert(key, &expired.to_pem())
+        .unwrap();
+    assert_eq!(serial, "5DEA10EF");
+    // The download verifies (signed by the current certificate) and keeps only that one.
+    let fetched = w.refresh_certificates().await.unwrap();
+    assert_eq!(
+        fetched.iter().map(|c| c.serial.clone()).collect::<Vec<_>>(),
+        vec![h.wechat_platform_serial.clone()]
+    );
+    assert_eq!(w.known_serials(), vec![h.wechat_platform_serial.clone()]);
+    // Answers signed with the expired certificate fail closed, naming it and why.
+    h.add_transactions(
+        Provider::Wechat,
+        vec![line(
+            Provider::Wechat,
+            "4200000001202601100000000009",
+            "WX-9",
+            990,
+            Currency::CNY,
+            3,
+        )],
+    );
+    h.sign_with_wechat_platform_successor(true);
+    let e = w.query_payment("WX-9").await.unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Verification { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("certificate 5DEA10EF"), "{text}");
+    assert!(text.contains("expired on"), "{text}");
+    h.shutdown().await;
+}
