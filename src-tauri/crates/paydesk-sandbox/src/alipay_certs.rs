@@ -141,6 +141,34 @@ impl AlipayCa {
         Ok(sn)
     }
 
+    /// A "renewal" by a CA that does not chain to the root (an impostor): answers are signed
+    /// with it from now on. Returns its SN.
+    pub fn renew_from_foreign_ca(&mut self) -> Result<String, KeyError> {
+        let rogue_key = PrivateKey::generate()?;
+        let now = Utc::now();
+        let rogue = issue(
+            &CertSpec {
+                subject: vec![("C", "CN".to_string()), ("CN", "Not Alipay CA".to_string())],
+                serial: vec![0x66],
+                not_before: now - Duration::days(1),
+                not_after: now + Duration::days(365),
+                ca: true,
+            },
+            &rogue_key.public_key(),
+            None,
+            &rogue_key,
+        )
+        .map_err(key_err)?;
+        let key = PrivateKey::generate()?;
+        let spec = self.next_spec("支付宝(中国)网络技术有限公司-2088000000000001".into(), 365);
+        let cert = issue(&spec, &key.public_key(), Some(&rogue), &rogue_key).map_err(key_err)?;
+        let sn = cert.alipay_sn();
+        let pem = format!("{}{}", cert.to_pem(), rogue.to_pem());
+        self.alipay_certs.insert(sn.clone(), (key, pem));
+        self.current_sn = sn.clone();
+        Ok(sn)
+    }
+
     pub fn current(&self) -> Option<&(PrivateKey, String)> {
         self.alipay_certs.get(&self.current_sn)
     }

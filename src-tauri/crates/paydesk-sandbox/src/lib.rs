@@ -306,6 +306,16 @@ impl SandboxHandle {
         Ok(ca.renew()?)
     }
 
+    /// Certificate mode: answers are signed with a "renewed" Alipay certificate from a CA that
+    /// does not chain to the root (what a client must refuse). Returns its SN.
+    pub fn renew_alipay_cert_from_foreign_ca(&self) -> Result<String, SandboxError> {
+        let mut inner = self.state.lock();
+        let ca = inner.alipay_ca.as_mut().ok_or(KeyError::BadCertificate(
+            "the sandbox is not in Alipay certificate mode",
+        ))?;
+        Ok(ca.renew_from_foreign_ca()?)
+    }
+
     pub fn publish_wechat_platform_successor(
         &self,
         key: PrivateKey,

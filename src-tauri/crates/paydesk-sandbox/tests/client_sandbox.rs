@@ -784,6 +784,16 @@ async fn alipay_certificate_mode_sends_sns_and_picks_up_a_renewed_certificate() 
     );
     assert_eq!(sink.0.lock().unwrap().len(), 1);
 
+    // A "renewal" that does not chain to the root: downloaded, refused, never used.
+    let rogue = h.renew_alipay_cert_from_foreign_ca().unwrap();
+    let e = adapter.query_payment("NO-SUCH-ORDER-5").await.unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Verification { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains(&rogue), "{text}");
+    assert!(text.contains("wrong issuer"), "{text}");
+    assert!(!adapter.known_alipay_cert_sns().contains(&rogue));
+    assert_eq!(sink.0.lock().unwrap().len(), 1, "nothing kept");
+
     // A client without the certificate SNs is refused by the sandbox in certificate mode.
     let e = alipay(&h).query_payment("NO-SUCH-ORDER-4").await;
     let e = e.expect_err("public-key mode is refused");
