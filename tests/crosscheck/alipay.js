@@ -9,6 +9,10 @@
 //   {op:"sign_notify", private_key, key_type, public_key, params, keep_sign_type} -> {params}
 //   {op:"sign_response", private_key, key_type, response_key, content} -> {body}
 //   {op:"check_response", public_key, response_key, body} -> {ok, error, content}
+//   {op:"cert_sn", cert, root}   -> {cert_sn, root_cert_sn, public_key}: antcertutil.getSN /
+//                                   loadPublicKey on PEM texts (certificate mode)
+//   {op:"sign_request_cert", private_key, app_id, method, biz_content, app_cert, alipay_cert,
+//    root_cert} -> {params}: sdkExecute() of an SDK configured in certificate mode
 const { AlipaySdk } = require('alipay-sdk');
 // util.js is not in the package's `exports`; load it by path (it holds the SDK's RSA2 signer).
 const util = require(require('node:path').join(require.resolve('alipay-sdk'), '..', 'util.js'));
@@ -101,6 +105,32 @@ serve((req) => {
       } catch (e) {
         return { ok: false, error: String(e.message || e), content };
       }
+    }
+    case 'cert_sn': {
+      const antcert = require(require('node:path').join(require.resolve('alipay-sdk'), '..', 'antcertutil.js'));
+      return {
+        cert_sn: antcert.getSN(req.cert, false),
+        root_cert_sn: antcert.getSN(req.root, true),
+        public_key: antcert.loadPublicKey(req.cert),
+      };
+    }
+    case 'sign_request_cert': {
+      const sdk = new AlipaySdk({
+        appId: req.app_id,
+        privateKey: req.private_key,
+        keyType: 'PKCS8',
+        signType: 'RSA2',
+        appCertContent: req.app_cert,
+        alipayPublicCertContent: req.alipay_cert,
+        alipayRootCertContent: req.root_cert,
+      });
+      const qs = sdk.sdkExecute(req.method, { bizContent: JSON.parse(req.biz_content) }, { bizContentAutoSnakeCase: false });
+      const params = {};
+      for (const pair of qs.split('&')) {
+        const i = pair.indexOf('=');
+        params[decodeURIComponent(pair.slice(0, i))] = decodeURIComponent(pair.slice(i + 1));
+      }
+      return { params };
     }
     default:
       throw new Error(`unknown op ${req.op}`);

@@ -311,3 +311,156 @@ fn a_key_file_vault_runs_unattended_and_cron_refreshes_due_certificates() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
     }
 }
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A root (`<name>-root.pem`) and a certificate it issued for a new key (`<name>-<leaf>.pem`,
+/// key `<name>-<leaf>.key`), made by openssl.
+fn openssl_chain(dir: &Path, name: &str, leaves: &[&str]) {
+    let root = format!("{name}-root");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "3650",
+            "-newkey",
+            "rsa:2048",
+            "-sha256",
+            "-keyout",
+            &format!("{root}.key"),
+            "-out",
+            &format!("{root}.pem"),
+            "-subj",
+            &format!("/C=CN/O=Test/OU=Certification Authority/CN={name} Root"),
+        ],
+    );
+    for leaf in leaves {
+        let base = format!("{name}-{leaf}");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-nodes",
+                "-newkey",
+                "rsa:2048",
+                "-keyout",
+                &format!("{base}.key"),
+                "-out",
+                &format!("{base}.csr"),
+                "-subj",
+                &format!("/C=CN/O=Test/CN={leaf}"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{base}.csr"),
+                "-CA",
+                &format!("{root}.pem"),
+                "-CAkey",
+                &format!("{root}.key"),
+                "-CAcreateserial",
+                "-days",
+                "365",
+                "-sha256",
+                "-out",
+                &format!("{base}.pem"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn alipay_certificate_mode_import_checks_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let d = dir.path();
+    openssl_chain(d, "ali", &["app", "alipay"]);
+    openssl_chain(d, "other", &[]);
+    let p = |f: &str| d.join(f).to_str().unwrap().to_string();
+    let ok = |args: &[&str]| {
+        let out = run(&ws, PASS, args);
+        assert!(
+            out.status.success(),
+            "paydesk {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["init", "--demo"]);
+    ok(&["vault", "init"]);
+    let import = |purpose: &str, file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "keys",
+            "import",
+            "--account",
+            "alipay-main",
+            "--purpose",
+            purpose,
+            "--file",
+            file,
+        ];
+        args.extend_from_slice(extra);
+        run(&ws, PASS, &args)
+    };
+    let out = import(
+        "alipay_app_key",
+        &p("ali-app.key"),
+        &["--cert", &p("ali-app.pem")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The Alipay certificate with another environment's root: refused in one clear line.
+    let out = import(
+        "alipay_public_key",
+        &p("ali-alipay.pem"),
+        &["--root-cert", &p("other-root.pem")],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Alipay public certificate"), "{err}");
+    assert!(err.contains("wrong issuer"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // --root-cert belongs to alipay_public_key only.
+    let out = import(
+        "alipay_app_key",
+        &p("ali-app.key"),
+        &["--root-cert", &p("ali-root.pem")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--root-cert"));
+    let out = import(
+        "alipay_public_key",
+        &p("ali-alipay.pem"),
+        &["--root-cert", &p("ali-root.pem"), "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["info"]["kind"], "alipay_certificate");
+    assert_eq!(v["info"]["key_id"].as_str().map(str::len), Some(32), "{v}");
+}

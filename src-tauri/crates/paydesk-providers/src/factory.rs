@@ -17,16 +17,23 @@ pub enum ProviderConfig {
     Stripe(StripeConfig),
 }
 
-/// Builds the adapter for `config`. `certificates` (WeChat Pay only) receives the platform
-/// certificates the adapter fetches when an answer names an unknown serial, so they can be
-/// kept; other providers ignore it.
+/// Builds the adapter for `config`. `certificates` receives the verification certificates
+/// the adapter fetches when an answer names an unknown one (WeChat Pay platform certificates
+/// by serial, Alipay certificates by `alipay_cert_sn` in certificate mode), so they can be
+/// kept; Stripe ignores it.
 pub fn build_adapter(
     config: ProviderConfig,
     opts: HttpOptions,
     certificates: Option<Arc<dyn CertificateSink>>,
 ) -> Result<Box<dyn ProviderAdapter>, ProviderError> {
     Ok(match config {
-        ProviderConfig::Alipay(cfg) => Box::new(AlipayAdapter::new(cfg, opts)?),
+        ProviderConfig::Alipay(cfg) => {
+            let adapter = AlipayAdapter::new(cfg, opts)?;
+            match certificates {
+                Some(sink) => Box::new(adapter.with_certificate_sink(sink)),
+                None => Box::new(adapter),
+            }
+        }
         ProviderConfig::Wechat(cfg) => {
             let adapter = WechatAdapter::new(cfg, opts)?;
             match certificates {

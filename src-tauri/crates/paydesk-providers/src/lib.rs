@@ -1,7 +1,8 @@
 //! The providers' side: statement parsers and writers for Alipay, WeChat Pay and Stripe in their
 //! real file layouts (`statement`), and one adapter per provider behind [`adapter::ProviderAdapter`]
 //! that signs every request and verifies every answer as the provider does (`alipay`, `wechat`,
-//! `stripe`), built by the one [`factory`] from a [`factory::ProviderConfig`]; key loading in `keys`.
+//! `stripe`), built by the one [`factory`] from a [`factory::ProviderConfig`]; key loading in `keys`;
+//! certificates (Alipay SNs, chain validation) in `x509`.
 pub mod adapter;
 pub mod alipay;
 pub mod error;
@@ -11,3 +12,4 @@ pub mod keys;
 pub mod statement;
 pub mod stripe;
 pub mod wechat;
+pub mod x509;

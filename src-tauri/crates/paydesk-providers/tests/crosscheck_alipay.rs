@@ -36,6 +36,7 @@ fn adapter(alipay_key: &PrivateKey) -> AlipayAdapter {
             app_private_key: SecretString::from(APP_KEY_PKCS1.to_string()),
             alipay_public_key: public_key_base64(&alipay_key.public_key()).unwrap(),
             pid: "2088000000000000".into(),
+            certificates: None,
         },
         HttpOptions::default(),
     )

@@ -1,4 +1,5 @@
-//! Alipay OpenAPI gateway simulator (RSA2, public-key mode).
+//! Alipay OpenAPI gateway simulator (RSA2; public-key mode, or certificate mode once
+//! switched on, see `alipay_certs`).
 
 use crate::state::{FaultKind, SandboxRefund, Shared};
 use axum::body::Bytes;
@@ -15,16 +16,20 @@ use std::collections::HashMap;
 fn respond(st: &Shared, key: &str, content: &Value, corrupt: bool) -> Response {
     // Alipay escapes '/' as '\/': the client must verify the raw text, not a re-serialization.
     let text = content.to_string().replace('/', "\\/");
-    let mut sign = st
-        .cfg
-        .keys
-        .alipay
-        .sign_sha256_b64(text.as_bytes())
-        .unwrap_or_default();
+    // Certificate mode: signed with the current Alipay certificate's key, named by its SN.
+    let cert_signer = st.lock().alipay_ca.as_ref().and_then(|ca| {
+        ca.current()
+            .map(|(k, _)| (k.clone(), ca.current_sn.clone()))
+    });
+    let signer = cert_signer.as_ref().map_or(&st.cfg.keys.alipay, |(k, _)| k);
+    let mut sign = signer.sign_sha256_b64(text.as_bytes()).unwrap_or_default();
     if corrupt {
         sign = flip_b64(&sign);
     }
-    let body = format!("{{\"{key}\":{text},\"sign\":\"{sign}\"}}");
+    let cert_sn = cert_signer
+        .map(|(_, sn)| format!(",\"alipay_cert_sn\":\"{sn}\""))
+        .unwrap_or_default();
+    let body = format!("{{\"{key}\":{text},\"sign\":\"{sign}\"{cert_sn}}}");
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
@@ -123,8 +128,53 @@ pub(crate) async fn gateway(State(st): State<Shared>, uri: Uri, body: Bytes) -> 
     }
     let content = request_sign_content(&params);
     let signature = get("sign");
-    if !st
-        .alipay_app_keys()
+    // Certificate mode: the request names its app certificate and the root by SN, and must
+    // verify with the key of that app certificate.
+    let cert_mode = {
+        let inner = st.lock();
+        inner.alipay_ca.as_ref().map(|ca| {
+            (
+                ca.app_certs.get(&get("app_cert_sn")).cloned(),
+                ca.root_sn == get("alipay_root_cert_sn"),
+            )
+        })
+    };
+    let app_keys = match cert_mode {
+        None => st.alipay_app_keys(),
+        Some((None, _)) => {
+            let sub = if get("app_cert_sn").is_empty() {
+                "缺少应用公钥证书序列号(app_cert_sn)"
+            } else {
+                "应用公钥证书序列号不匹配"
+            };
+            return respond(
+                &st,
+                &key,
+                &error(
+                    "40002",
+                    "Invalid Arguments",
+                    "isv.app-cert-sn-not-match",
+                    sub,
+                ),
+                corrupt,
+            );
+        }
+        Some((Some(_), false)) => {
+            return respond(
+                &st,
+                &key,
+                &error(
+                    "40002",
+                    "Invalid Arguments",
+                    "isv.alipay-root-cert-sn-not-match",
+                    "支付宝根证书序列号不匹配",
+                ),
+                corrupt,
+            );
+        }
+        Some((Some(k), true)) => vec![k],
+    };
+    if !app_keys
         .iter()
         .any(|k| verify_sha256_b64(k, content.as_bytes(), &signature))
     {
@@ -167,6 +217,7 @@ pub(crate) async fn gateway(State(st): State<Shared>, uri: Uri, body: Bytes) -> 
         "alipay.trade.fastpay.refund.query" => {
             refund_query(&st, &b("out_trade_no"), &b("out_request_no"))
         }
+        "alipay.open.app.alipaycert.download" => cert_download(&st, &b("alipay_cert_sn")),
         _ => error(
             "40004",
             "Business Failed",
@@ -182,6 +233,28 @@ pub(crate) async fn gateway(State(st): State<Shared>, uri: Uri, body: Bytes) -> 
         tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
     }
     respond(&st, &key, &answer, corrupt)
+}
+
+/// `alipay.open.app.alipaycert.download`: the Alipay certificate (with its CA) by SN,
+/// base64 of the PEM.
+fn cert_download(st: &Shared, sn: &str) -> Value {
+    use base64::Engine;
+    let inner = st.lock();
+    match inner
+        .alipay_ca
+        .as_ref()
+        .and_then(|ca| ca.alipay_certs.get(sn))
+    {
+        Some((_, pem)) => ok(json!({
+            "alipay_cert_content": base64::engine::general_purpose::STANDARD.encode(pem.as_bytes())
+        })),
+        None => error(
+            "40004",
+            "Business Failed",
+            "isv.alipay-cert-not-exist",
+            "支付宝公钥证书不存在",
+        ),
+    }
 }
 
 fn ok(mut v: Value) -> Value {

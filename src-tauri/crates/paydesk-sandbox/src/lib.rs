@@ -8,10 +8,12 @@
 #![allow(clippy::result_large_err)]
 
 mod alipay;
+mod alipay_certs;
 mod state;
 mod stripe;
 mod wechat;
 
+pub use alipay_certs::AlipayCertFiles;
 pub use state::{Fault, FaultKind, SandboxPayment, SandboxRefund};
 
 use axum::routing::{delete, get, post};
@@ -265,11 +267,77 @@ impl SandboxHandle {
     /// WeChat Pay platform certificate rotation, first step: publishes a successor
     /// certificate for `key` in `/v3/certificates` next to the current one; answers are still
     /// signed with the current certificate. Returns the successor's serial.
+    /// Switches Alipay to certificate mode (公钥证书模式): the sandbox becomes the CA, issues
+    /// its Alipay certificate and an app certificate for the configured app key, and from now
+    /// on requires `app_cert_sn`/`alipay_root_cert_sn` and answers with `alipay_cert_sn`.
+    /// Returns the three files the merchant downloads from the console.
+    pub fn enable_alipay_cert_mode(&self) -> Result<AlipayCertFiles, SandboxError> {
+        let mut ca = alipay_certs::AlipayCa::new(&self.state.cfg.keys.alipay)?;
+        let app_cert = ca.issue_app_cert(
+            &self.state.cfg.alipay_app_public_key,
+            &self.state.cfg.alipay_app_id,
+        )?;
+        let files = AlipayCertFiles {
+            app_cert,
+            alipay_cert: ca.current().map(|c| c.1.clone()).unwrap_or_default(),
+            root_cert: ca.root_pem().to_string(),
+        };
+        self.state.lock().alipay_ca = Some(ca);
+        Ok(files)
+    }
+
+    /// Certificate mode: issues an app certificate for another app key (a key rotation).
+    pub fn issue_alipay_app_cert(&self, app_key: &RsaPublicKey) -> Result<String, SandboxError> {
+        let app_id = self.state.cfg.alipay_app_id.clone();
+        let mut inner = self.state.lock();
+        let ca = inner.alipay_ca.as_mut().ok_or(KeyError::BadCertificate(
+            "the sandbox is not in Alipay certificate mode",
+        ))?;
+        Ok(ca.issue_app_cert(app_key, &app_id)?)
+    }
+
+    /// Certificate mode: Alipay renews its certificate; answers are signed with a new key
+    /// under the new SN, which `alipay.open.app.alipaycert.download` hands out. Returns the SN.
+    pub fn renew_alipay_cert(&self) -> Result<String, SandboxError> {
+        let mut inner = self.state.lock();
+        let ca = inner.alipay_ca.as_mut().ok_or(KeyError::BadCertificate(
+            "the sandbox is not in Alipay certificate mode",
+        ))?;
+        Ok(ca.renew()?)
+    }
+
+    /// Certificate mode: answers are signed with a "renewed" Alipay certificate from a CA that
+    /// does not chain to the root (what a client must refuse). Returns its SN.
+    pub fn renew_alipay_cert_from_foreign_ca(&self) -> Result<String, SandboxError> {
+        let mut inner = self.state.lock();
+        let ca = inner.alipay_ca.as_mut().ok_or(KeyError::BadCertificate(
+            "the sandbox is not in Alipay certificate mode",
+        ))?;
+        Ok(ca.renew_from_foreign_ca()?)
+    }
+
     pub fn publish_wechat_platform_successor(
         &self,
         key: PrivateKey,
     ) -> Result<String, SandboxError> {
         let cert = platform_certificate(&key)?;
+        let serial = cert.serial_hex.clone();
+        self.state.lock().platform_successor = Some(state::PlatformCert {
+            key,
+            serial: serial.clone(),
+            pem: cert.to_pem(),
+        });
+        Ok(serial)
+    }
+
+    /// Like [`SandboxHandle::publish_wechat_platform_successor`], with a certificate made
+    /// elsewhere (PEM, for `key`): e.g. an expired one, which a client must not trust.
+    pub fn publish_wechat_platform_successor_cert(
+        &self,
+        key: PrivateKey,
+        pem: &str,
+    ) -> Result<String, SandboxError> {
+        let cert = Certificate::from_pem(pem)?;
         let serial = cert.serial_hex.clone();
         self.state.lock().platform_successor = Some(state::PlatformCert {
             key,

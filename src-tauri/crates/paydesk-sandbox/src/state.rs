@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     /// WeChat Pay merchants besides the configured one: mchid → the account name its lines
     /// carry (`StatementLine::account`). Empty: one merchant, every WeChat line is its.
     pub wechat_merchants: HashMap<String, String>,
+    /// Alipay certificate mode, when switched on: the sandbox's CA and certificates.
+    pub alipay_ca: Option<crate::alipay_certs::AlipayCa>,
 }
 
 /// A platform certificate and the key that signs answers under its serial.

@@ -73,6 +73,7 @@ fn alipay(h: &SandboxHandle) -> AlipayAdapter {
             app_private_key: SecretString::from(keys().alipay_app.to_pkcs8_pem().unwrap()),
             alipay_public_key: h.alipay_public_key_pem.clone(),
             pid: "2088000000000001".into(),
+            certificates: None,
         },
         opts(),
     )
@@ -300,6 +301,7 @@ async fn alipay_rejects_a_client_with_the_wrong_key() {
             app_private_key: SecretString::from(std::mem::take(&mut cfg_key)),
             alipay_public_key: h.alipay_public_key_pem.clone(),
             pid: "2088000000000001".into(),
+            certificates: None,
         },
         opts(),
     )
@@ -713,4 +715,152 @@ async fn wechat_second_merchant_gets_only_its_own_bill_and_orders() {
         .download_statement(day())
         .await
         .is_err());
+}
+
+/// Keeps what an adapter hands to its certificate sink.
+#[derive(Default)]
+struct RecordingSink(std::sync::Mutex<Vec<(Provider, String)>>);
+
+#[async_trait::async_trait]
+impl paydesk_providers::adapter::CertificateSink for RecordingSink {
+    async fn learned(
+        &self,
+        provider: Provider,
+        certificates: Vec<paydesk_providers::adapter::FetchedCertificate>,
+    ) {
+        let mut got = self.0.lock().unwrap();
+        got.extend(certificates.into_iter().map(|c| (provider, c.serial)));
+    }
+}
+
+#[tokio::test]
+async fn alipay_certificate_mode_sends_sns_and_picks_up_a_renewed_certificate() {
+    use paydesk_providers::adapter::PaymentState;
+    use paydesk_providers::alipay::AlipayCertificates;
+    let h = start().await;
+    let files = h.enable_alipay_cert_mode().unwrap();
+    let cfg = AlipayConfig {
+        app_id: "2021000000000001".into(),
+        gateway_url: h.alipay_gateway_url.clone(),
+        app_private_key: SecretString::from(keys().alipay_app.to_pkcs8_pem().unwrap()),
+        alipay_public_key: String::new(),
+        pid: "2088000000000001".into(),
+        certificates: Some(AlipayCertificates {
+            app_cert: files.app_cert.clone(),
+            alipay_certs: vec![files.alipay_cert.clone()],
+            root_cert: files.root_cert.clone(),
+        }),
+    };
+    let sink = std::sync::Arc::new(RecordingSink::default());
+    let adapter = AlipayAdapter::new(cfg, opts())
+        .unwrap()
+        .with_certificate_sink(sink.clone());
+    // The sandbox checks app_cert_sn, alipay_root_cert_sn and the signature; the adapter
+    // verifies the answer with the certificate alipay_cert_sn names.
+    let s = adapter.query_payment("NO-SUCH-ORDER-1").await.unwrap();
+    assert_eq!(s.state, PaymentState::NotFound);
+    let first = adapter.known_alipay_cert_sns();
+    assert_eq!(first.len(), 1);
+
+    // Alipay renews its certificate: the next answer names an unknown SN; the adapter
+    // downloads it, checks it against the root, keeps it and verifies with it.
+    let renewed = h.renew_alipay_cert().unwrap();
+    assert!(!first.contains(&renewed));
+    let s = adapter.query_payment("NO-SUCH-ORDER-2").await.unwrap();
+    assert_eq!(s.state, PaymentState::NotFound);
+    assert!(adapter.known_alipay_cert_sns().contains(&renewed));
+    assert_eq!(
+        sink.0.lock().unwrap().clone(),
+        vec![(Provider::Alipay, renewed.clone())]
+    );
+    // The kept certificate serves from now on: no second download.
+    assert_eq!(
+        adapter
+            .query_payment("NO-SUCH-ORDER-3")
+            .await
+            .unwrap()
+            .state,
+        PaymentState::NotFound
+    );
+    assert_eq!(sink.0.lock().unwrap().len(), 1);
+
+    // A "renewal" that does not chain to the root: downloaded, refused, never used.
+    let rogue = h.renew_alipay_cert_from_foreign_ca().unwrap();
+    let e = adapter.query_payment("NO-SUCH-ORDER-5").await.unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Verification { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains(&rogue), "{text}");
+    assert!(text.contains("wrong issuer"), "{text}");
+    assert!(!adapter.known_alipay_cert_sns().contains(&rogue));
+    assert_eq!(sink.0.lock().unwrap().len(), 1, "nothing kept");
+
+    // A client without the certificate SNs is refused by the sandbox in certificate mode.
+    let e = alipay(&h).query_payment("NO-SUCH-ORDER-4").await;
+    let e = e.expect_err("public-key mode is refused");
+    assert!(
+        matches!(
+            &e.kind,
+            ErrorKind::Verification { .. } | ErrorKind::Rejected { .. }
+        ),
+        "{e}"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn wechat_platform_certificate_that_has_expired_is_never_trusted() {
+    use chrono::Duration as Days;
+    use paydesk_providers::x509::{issue, CertSpec};
+    let h = start().await;
+    let w = wechat(&h, false);
+    // WeChat Pay publishes a successor that has expired already (a broken rotation).
+    let key = PrivateKey::generate().unwrap();
+    let now = Utc::now();
+    let expired = issue(
+        &CertSpec {
+            subject: vec![
+                ("C", "CN".into()),
+                ("O", "Tenpay.com".into()),
+                ("CN", "Tenpay.com sign".into()),
+            ],
+            serial: vec![0x5d, 0xea, 0x10, 0xef],
+            not_before: now - Days::days(1900),
+            not_after: now - Days::days(3),
+            ca: false,
+        },
+        &key.public_key(),
+        None,
+        &key,
+    )
+    .unwrap();
+    let serial = h
+        .publish_wechat_platform_successor_cert(key, &expired.to_pem())
+        .unwrap();
+    assert_eq!(serial, "5DEA10EF");
+    // The download verifies (signed by the current certificate) and keeps only that one.
+    let fetched = w.refresh_certificates().await.unwrap();
+    assert_eq!(
+        fetched.iter().map(|c| c.serial.clone()).collect::<Vec<_>>(),
+        vec![h.wechat_platform_serial.clone()]
+    );
+    assert_eq!(w.known_serials(), vec![h.wechat_platform_serial.clone()]);
+    // Answers signed with the expired certificate fail closed, naming it and why.
+    h.add_transactions(
+        Provider::Wechat,
+        vec![line(
+            Provider::Wechat,
+            "4200000001202601100000000009",
+            "WX-9",
+            990,
+            Currency::CNY,
+            3,
+        )],
+    );
+    h.sign_with_wechat_platform_successor(true);
+    let e = w.query_payment("WX-9").await.unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Verification { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("certificate 5DEA10EF"), "{text}");
+    assert!(text.contains("expired on"), "{text}");
+    h.shutdown().await;
 }

@@ -35,9 +35,14 @@ pub enum KeysCommand {
         /// The key file (private key, public key, certificate, or a file holding the secret).
         #[arg(long)]
         file: PathBuf,
-        /// The matching public key (Alipay app key) or certificate (`apiclient_cert.pem`).
+        /// The matching public key (Alipay app key) or certificate: `apiclient_cert.pem`, or
+        /// for Alipay certificate mode the app certificate `appCertPublicKey_<APPID>.crt`.
         #[arg(long)]
         cert: Option<PathBuf>,
+        /// Alipay certificate mode: `alipayRootCert.crt`, with `--purpose alipay_public_key
+        /// --file alipayCertPublicKey_RSA2.crt` (the certificate must chain to this root).
+        #[arg(long)]
+        root_cert: Option<PathBuf>,
         /// WeChat Pay public key id (`PUB_KEY_ID_...`).
         #[arg(long)]
         key_id: Option<String>,
@@ -287,18 +292,30 @@ pub async fn keys_cmd(command: KeysCommand) -> Result<()> {
             purpose: p,
             file,
             cert,
+            root_cert,
             key_id,
             json,
         } => {
             let purpose = purpose(&p)?;
+            if root_cert.is_some() && purpose != Purpose::AlipayPublicKey {
+                return Err(anyhow!(
+                    "--root-cert (alipayRootCert.crt) goes with --purpose alipay_public_key and --file alipayCertPublicKey_RSA2.crt, not with {purpose}"
+                ));
+            }
             let (w, actor, vault) = open(&ws).await?;
             let input = match purpose {
                 Purpose::AlipayAppKey => ImportInput::AlipayAppKey {
                     private_key: read_secret(&file)?,
                     public_key: cert.as_deref().map(read_text).transpose()?,
                 },
-                Purpose::AlipayPublicKey => ImportInput::AlipayPublicKey {
-                    text: read_text(&file)?,
+                Purpose::AlipayPublicKey => match &root_cert {
+                    Some(root) => ImportInput::AlipayPublicCert {
+                        cert: read_text(&file)?,
+                        root: read_text(root)?,
+                    },
+                    None => ImportInput::AlipayPublicKey {
+                        text: read_text(&file)?,
+                    },
                 },
                 Purpose::WechatMerchantKey => {
                     let mchid = w

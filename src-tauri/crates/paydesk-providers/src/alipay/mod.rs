@@ -1,26 +1,52 @@
-//! Alipay OpenAPI (RSA2, public-key mode) adapter.
+//! Alipay OpenAPI (RSA2) adapter, in public-key mode or certificate mode (公钥证书模式,
+//! providers.md §1.4).
+//!
+//! In certificate mode every request carries `app_cert_sn` and `alipay_root_cert_sn` (signed
+//! like any other parameter), and an answer is verified with the Alipay certificate its
+//! `alipay_cert_sn` names. An SN the adapter does not know (Alipay renewed its certificate) is
+//! downloaded with `alipay.open.app.alipaycert.download`, accepted only if it chains to the
+//! configured Alipay root and its SN is the one asked for, kept (and handed to the
+//! [`CertificateSink`]), and then used; otherwise the answer is refused.
 
 pub mod sign;
 
 use crate::adapter::{
-    DownloadedStatement, PaymentState, PaymentStatus, ProviderAdapter, RefundQuery, RefundRequest,
-    RefundState, RefundStatus,
+    CertificateSink, DownloadedStatement, FetchedCertificate, PaymentState, PaymentStatus,
+    ProviderAdapter, RefundQuery, RefundRequest, RefundState, RefundStatus,
 };
 use crate::error::{clip, ErrorKind, ProviderError};
 use crate::http::{self, Clock, HttpOptions};
 use crate::keys::{parse_public_key, PrivateKey};
+use crate::x509::{alipay_root_cert_sn, X509};
 use async_trait::async_trait;
+use base64::Engine;
 use paydesk_core::money::parse_minor;
 use paydesk_core::{BillDate, Currency, Provider};
 use rsa::RsaPublicKey;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 pub const METHOD_BILL_URL: &str = "alipay.data.dataservice.bill.downloadurl.query";
 pub const METHOD_REFUND: &str = "alipay.trade.refund";
 pub const METHOD_REFUND_QUERY: &str = "alipay.trade.fastpay.refund.query";
 pub const METHOD_TRADE_QUERY: &str = "alipay.trade.query";
+/// Downloads an Alipay public certificate by its SN (certificate mode).
+pub const METHOD_CERT_DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
+
+/// Certificate mode (公钥证书模式): the three files from the Alipay console, as PEM text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlipayCertificates {
+    /// `appCertPublicKey_<APPID>.crt`: its first certificate is the app certificate (it must
+    /// hold the app private key's public key); `app_cert_sn` is computed from it.
+    pub app_cert: String,
+    /// `alipayCertPublicKey_RSA2.crt` first, then renewed Alipay certificates already
+    /// downloaded: each text's first certificate is an Alipay certificate, the rest its chain.
+    pub alipay_certs: Vec<String>,
+    /// `alipayRootCert.crt`: the roots; `alipay_root_cert_sn` is computed from it.
+    pub root_cert: String,
+}
 
 #[derive(Clone)]
 pub struct AlipayConfig {
@@ -29,10 +55,12 @@ pub struct AlipayConfig {
     pub gateway_url: String,
     /// App private key: PKCS#1 or PKCS#8, PEM or bare base64.
     pub app_private_key: SecretString,
-    /// The Alipay public key (SPKI, PEM or bare base64).
+    /// The Alipay public key (SPKI, PEM or bare base64). Unused in certificate mode.
     pub alipay_public_key: String,
     /// Partner id (2088...), used for bill file names.
     pub pid: String,
+    /// Certificate mode when present (the Alipay certificates replace `alipay_public_key`).
+    pub certificates: Option<AlipayCertificates>,
 }
 
 impl std::fmt::Debug for AlipayConfig {
@@ -42,20 +70,45 @@ impl std::fmt::Debug for AlipayConfig {
             .field("gateway_url", &self.gateway_url)
             .field("app_private_key", &"[redacted]")
             .field("pid", &self.pid)
+            .field("certificate_mode", &self.certificates.is_some())
             .finish()
     }
 }
 
+/// The certificate-mode state of an adapter.
 #[derive(Debug)]
+struct CertMode {
+    app_cert_sn: String,
+    root_cert_sn: String,
+    roots: Vec<X509>,
+    /// The SN of the configured Alipay certificate (for an answer without `alipay_cert_sn`).
+    current_sn: String,
+    /// Validated Alipay certificates by SN, and the CA certificates that came with them.
+    certs: RwLock<HashMap<String, X509>>,
+    intermediates: RwLock<Vec<X509>>,
+}
+
 pub struct AlipayAdapter {
     app_id: String,
     gateway_url: String,
     pid: String,
     key: PrivateKey,
     alipay_key: RsaPublicKey,
+    cert_mode: Option<CertMode>,
     client: reqwest::Client,
     opts: HttpOptions,
     clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn CertificateSink>>,
+}
+
+impl std::fmt::Debug for AlipayAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlipayAdapter")
+            .field("app_id", &self.app_id)
+            .field("gateway_url", &self.gateway_url)
+            .field("certificate_mode", &self.cert_mode.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 fn cfg_err(detail: impl Into<String>) -> ProviderError {
@@ -72,8 +125,20 @@ impl AlipayAdapter {
     pub fn new(cfg: AlipayConfig, opts: HttpOptions) -> Result<AlipayAdapter, ProviderError> {
         let key = PrivateKey::parse(cfg.app_private_key.expose_secret())
             .map_err(|e| cfg_err(format!("app private key: {e}")))?;
-        let alipay_key = parse_public_key(&cfg.alipay_public_key)
-            .map_err(|e| cfg_err(format!("Alipay public key: {e}")))?;
+        let (alipay_key, cert_mode) = match &cfg.certificates {
+            Some(c) => {
+                let mode = CertMode::new(c, &key, chrono::Utc::now())?;
+                let current = mode.key(&mode.current_sn).ok_or_else(|| {
+                    cfg_err("the Alipay public certificate holds no RSA public key")
+                })?;
+                (current, Some(mode))
+            }
+            None => (
+                parse_public_key(&cfg.alipay_public_key)
+                    .map_err(|e| cfg_err(format!("Alipay public key: {e}")))?,
+                None,
+            ),
+        };
         url::Url::parse(&cfg.gateway_url).map_err(|e| cfg_err(format!("gateway url: {e}")))?;
         Ok(AlipayAdapter {
             app_id: cfg.app_id,
@@ -81,10 +146,37 @@ impl AlipayAdapter {
             pid: cfg.pid,
             key,
             alipay_key,
+            cert_mode,
             client: http::build_client(Provider::Alipay, &opts)?,
             opts,
             clock: http::system_clock(),
+            sink: None,
         })
+    }
+
+    /// Hands Alipay certificates downloaded on an unknown `alipay_cert_sn` to `sink` (the key
+    /// vault keeps them).
+    pub fn with_certificate_sink(mut self, sink: Arc<dyn CertificateSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Certificate mode: `(app_cert_sn, alipay_root_cert_sn)` as sent with every request.
+    pub fn cert_sns(&self) -> Option<(String, String)> {
+        self.cert_mode
+            .as_ref()
+            .map(|m| (m.app_cert_sn.clone(), m.root_cert_sn.clone()))
+    }
+
+    /// Certificate mode: the SNs of the Alipay certificates answers may be verified with.
+    pub fn known_alipay_cert_sns(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .cert_mode
+            .as_ref()
+            .and_then(|m| m.certs.read().ok().map(|c| c.keys().cloned().collect()))
+            .unwrap_or_default();
+        v.sort();
+        v
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -115,6 +207,10 @@ impl AlipayAdapter {
             ("version".into(), "1.0".into()),
             ("biz_content".into(), biz_content.to_string()),
         ];
+        if let Some(m) = &self.cert_mode {
+            params.push(("app_cert_sn".into(), m.app_cert_sn.clone()));
+            params.push(("alipay_root_cert_sn".into(), m.root_cert_sn.clone()));
+        }
         let sign = sign::sign_request(&params, &self.key).map_err(|e| {
             ProviderError::new(
                 Provider::Alipay,
@@ -135,7 +231,18 @@ impl AlipayAdapter {
         method: &str,
         biz_content: Value,
     ) -> Result<Map<String, Value>, ProviderError> {
-        let params = self.signed_params(method, &biz_content)?;
+        let body = self.post(method, &biz_content).await?;
+        // Certificate mode: an answer signed with an Alipay certificate not known yet (Alipay
+        // renewed it): download it, check it against the root, keep it, then verify.
+        if let Some(sn) = self.unknown_cert_sn(method, &body) {
+            self.fetch_alipay_cert(&sn).await?;
+        }
+        self.parse_answer(method, &body)
+    }
+
+    /// Signs and POSTs one gateway call; the body of a 2xx answer (not verified yet).
+    async fn post(&self, method: &str, biz_content: &Value) -> Result<Vec<u8>, ProviderError> {
+        let params = self.signed_params(method, biz_content)?;
         let resp = self
             .client
             .post(&self.gateway_url)
@@ -162,7 +269,105 @@ impl AlipayAdapter {
             };
             return Err(ProviderError::new(Provider::Alipay, method, kind));
         }
-        self.parse_answer(method, &body)
+        Ok(body)
+    }
+
+    /// The `alipay_cert_sn` of a signed answer when it names a certificate this adapter does
+    /// not hold (certificate mode only).
+    fn unknown_cert_sn(&self, method: &str, body: &[u8]) -> Option<String> {
+        let mode = self.cert_mode.as_ref()?;
+        let text = std::str::from_utf8(body).ok()?;
+        let parts = sign::extract_response(text, method).ok()?;
+        parts.sign.as_ref()?;
+        let sn = parts.alipay_cert_sn?;
+        (!mode.knows(&sn)).then_some(sn)
+    }
+
+    /// Downloads the Alipay certificate `sn` (`alipay.open.app.alipaycert.download`) and
+    /// trusts it only if its SN is `sn`, it chains to the configured root and is valid now,
+    /// and the download answer itself verifies (with it or a known certificate).
+    pub async fn fetch_alipay_cert(&self, sn: &str) -> Result<(), ProviderError> {
+        let call = METHOD_CERT_DOWNLOAD;
+        let verification = |detail: String| {
+            ProviderError::new(Provider::Alipay, call, ErrorKind::Verification { detail })
+        };
+        let Some(mode) = &self.cert_mode else {
+            return Err(cfg_err(
+                "not in certificate mode: no Alipay certificate to download",
+            ));
+        };
+        let body = self.post(call, &json!({ "alipay_cert_sn": sn })).await?;
+        let text =
+            std::str::from_utf8(&body).map_err(|_| protocol(call, "answer is not UTF-8".into()))?;
+        let parts =
+            sign::extract_response(text, call).map_err(|e| protocol(call, e.to_string()))?;
+        let obj: Map<String, Value> = serde_json::from_str(parts.content)
+            .map_err(|e| protocol(call, format!("{} is not a JSON object: {e}", parts.key)))?;
+        if str_field(&obj, "code").as_deref() != Some("10000") {
+            // Not a certificate: classify (and verify, when signed) as any other answer.
+            return Err(match self.parse_answer(call, &body) {
+                Err(e) => e,
+                Ok(_) => protocol(call, "the download answer carried no certificate".into()),
+            });
+        }
+        let content = str_field(&obj, "alipay_cert_content").unwrap_or_default();
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(content.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| protocol(call, "alipay_cert_content is not base64 of a PEM".into()))?;
+        let mut chain = X509::parse_pem_bundle(&pem)
+            .map_err(|e| verification(format!("the downloaded Alipay certificate: {e}")))?;
+        if chain.is_empty() {
+            return Err(protocol(
+                call,
+                "alipay_cert_content holds no certificate".into(),
+            ));
+        }
+        let leaf = chain.remove(0);
+        let got = leaf.alipay_sn();
+        if got != sn {
+            return Err(verification(format!(
+                "asked for Alipay certificate {sn}, the answer holds certificate {got}"
+            )));
+        }
+        let now = chrono::DateTime::from_timestamp(self.clock.now_unix(), 0).unwrap_or_default();
+        let mut intermediates = mode.intermediates();
+        intermediates.extend(chain.iter().cloned());
+        leaf.validate_chain(&intermediates, &mode.roots, now)
+            .map_err(|e| verification(format!("the downloaded Alipay certificate {sn}: {e}")))?;
+        let leaf_key = leaf
+            .public_key()
+            .map_err(|e| verification(format!("the downloaded Alipay certificate {sn}: {e}")))?;
+        // The download answer is signed too: with the new certificate or a known one.
+        let signer_sn = parts
+            .alipay_cert_sn
+            .clone()
+            .unwrap_or_else(|| mode.current_sn.clone());
+        let signer = if signer_sn == sn {
+            Some(leaf_key)
+        } else {
+            mode.key(&signer_sn)
+        };
+        let verified = signer.is_some_and(|k| sign::verify_response(&parts, &k));
+        if !verified {
+            return Err(verification(format!(
+                "the answer carrying Alipay certificate {sn} does not verify with Alipay certificate {signer_sn}"
+            )));
+        }
+        mode.learn(leaf, chain);
+        tracing::info!(alipay_cert_sn = %sn, "downloaded and trusted a renewed Alipay certificate");
+        if let Some(s) = &self.sink {
+            s.learned(
+                Provider::Alipay,
+                vec![FetchedCertificate {
+                    serial: sn.to_string(),
+                    pem,
+                }],
+            )
+            .await;
+        }
+        Ok(())
     }
 
     /// Verifies and classifies a gateway answer body.
@@ -183,13 +388,9 @@ impl AlipayAdapter {
             })
         })?;
         let signed = parts.sign.is_some();
-        if signed && !sign::verify_response(&parts, &self.alipay_key) {
-            return Err(err(ErrorKind::Verification {
-                detail: format!(
-                    "the signature over {} does not match the Alipay public key",
-                    parts.key
-                ),
-            }));
+        if signed {
+            self.verify_parts(&parts)
+                .map_err(|detail| err(ErrorKind::Verification { detail }))?;
         }
         let obj: Map<String, Value> = serde_json::from_str(parts.content).map_err(|e| {
             err(ErrorKind::Protocol {
@@ -229,6 +430,36 @@ impl AlipayAdapter {
             Err(err(kind))
         } else {
             Err(err(kind).unverified())
+        }
+    }
+
+    /// Verifies a signed answer: with the Alipay public key, or in certificate mode with the
+    /// Alipay certificate its `alipay_cert_sn` names (the configured one when it names none),
+    /// valid now.
+    fn verify_parts(&self, parts: &sign::ResponseParts<'_>) -> Result<(), String> {
+        let Some(mode) = &self.cert_mode else {
+            return if sign::verify_response(parts, &self.alipay_key) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the signature over {} does not match the Alipay public key",
+                    parts.key
+                ))
+            };
+        };
+        let sn = parts
+            .alipay_cert_sn
+            .clone()
+            .unwrap_or_else(|| mode.current_sn.clone());
+        let now = chrono::DateTime::from_timestamp(self.clock.now_unix(), 0).unwrap_or_default();
+        let key = mode.usable_key(&sn, now)?;
+        if sign::verify_response(parts, &key) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the signature over {} does not match Alipay certificate {sn}",
+                parts.key
+            ))
         }
     }
 
@@ -292,6 +523,119 @@ impl AlipayAdapter {
             currency: Currency::CNY,
             failure_reason: None,
         })
+    }
+}
+
+impl CertMode {
+    /// Reads and checks the three certificate files: the app certificate must hold the app
+    /// key's public key and be valid; each Alipay certificate must chain to the root and be
+    /// valid (the first one must; later, cached ones that no longer do are dropped).
+    fn new(
+        c: &AlipayCertificates,
+        app_key: &PrivateKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<CertMode, ProviderError> {
+        let app = X509::first_of_pem(&c.app_cert)
+            .map_err(|e| cfg_err(format!("app certificate: {e}")))?;
+        if app.public_key().ok().as_ref() != Some(&app_key.public_key()) {
+            return Err(cfg_err(format!(
+                "the app certificate (SN {}) is not for the app private key; import the certificate issued for this key",
+                app.alipay_sn()
+            )));
+        }
+        app.check_validity(now)
+            .map_err(|e| cfg_err(format!("app certificate: {e}")))?;
+        let root_cert_sn = alipay_root_cert_sn(&c.root_cert)
+            .map_err(|e| cfg_err(format!("Alipay root certificate: {e}")))?;
+        let roots = X509::parse_pem_bundle(&c.root_cert)
+            .map_err(|e| cfg_err(format!("Alipay root certificate: {e}")))?;
+        let mut chains = Vec::new();
+        let mut intermediates = Vec::new();
+        for text in &c.alipay_certs {
+            let mut chain = X509::parse_pem_bundle(text)
+                .map_err(|e| cfg_err(format!("Alipay public certificate: {e}")))?;
+            if chain.is_empty() {
+                return Err(cfg_err(
+                    "Alipay public certificate: no certificate in the text",
+                ));
+            }
+            let leaf = chain.remove(0);
+            intermediates.extend(chain);
+            chains.push(leaf);
+        }
+        let Some(first) = chains.first() else {
+            return Err(cfg_err(
+                "certificate mode needs the Alipay public certificate",
+            ));
+        };
+        let current_sn = first.alipay_sn();
+        let mut certs = HashMap::new();
+        for (i, leaf) in chains.into_iter().enumerate() {
+            match leaf.validate_chain(&intermediates, &roots, now) {
+                Ok(()) => {
+                    certs.insert(leaf.alipay_sn(), leaf);
+                }
+                Err(e) if i == 0 => {
+                    return Err(cfg_err(format!(
+                        "Alipay public certificate (SN {current_sn}): {e}"
+                    )))
+                }
+                Err(e) => {
+                    tracing::warn!(alipay_cert_sn = %leaf.alipay_sn(), "not using a kept Alipay certificate: {e}");
+                }
+            }
+        }
+        Ok(CertMode {
+            app_cert_sn: app.alipay_sn(),
+            root_cert_sn,
+            roots,
+            current_sn,
+            certs: RwLock::new(certs),
+            intermediates: RwLock::new(intermediates),
+        })
+    }
+
+    fn knows(&self, sn: &str) -> bool {
+        self.certs.read().is_ok_and(|c| c.contains_key(sn))
+    }
+
+    fn key(&self, sn: &str) -> Option<RsaPublicKey> {
+        self.certs.read().ok()?.get(sn)?.public_key().ok()
+    }
+
+    fn intermediates(&self) -> Vec<X509> {
+        self.intermediates
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// The key of certificate `sn` if it is known and valid at `now`.
+    fn usable_key(
+        &self,
+        sn: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<RsaPublicKey, String> {
+        let certs = self
+            .certs
+            .read()
+            .map_err(|_| "the Alipay certificate store is unusable".to_string())?;
+        let cert = certs.get(sn).ok_or_else(|| {
+            format!("the answer names Alipay certificate {sn}, which is not a known, valid Alipay certificate")
+        })?;
+        cert.check_validity(now)
+            .map_err(|e| format!("Alipay certificate {sn}: {e}"))?;
+        cert.public_key()
+            .map_err(|e| format!("Alipay certificate {sn}: {e}"))
+    }
+
+    fn learn(&self, leaf: X509, chain: Vec<X509>) {
+        if let Ok(mut i) = self.intermediates.write() {
+            i.extend(chain);
+        }
+        if let Ok(mut c) = self.certs.write() {
+            c.insert(leaf.alipay_sn(), leaf);
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::adapter::{
 };
 use crate::error::{clip, ErrorKind, ProviderError};
 use crate::http::{self, Clock, HttpOptions};
-use crate::keys::{parse_public_key, Certificate, PrivateKey};
+use crate::keys::{parse_public_key, PrivateKey};
+use crate::x509::{CertError, X509};
 use async_trait::async_trait;
 use paydesk_core::{BillDate, Currency, Provider};
 use reqwest::header::HeaderMap;
@@ -65,6 +66,25 @@ pub struct WechatAdapter {
     opts: HttpOptions,
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn CertificateSink>>,
+    /// CA certificates platform certificates must chain to (empty: validity and key usage
+    /// are checked, the issuer is not).
+    platform_ca: Vec<X509>,
+}
+
+/// Checks a WeChat Pay platform certificate before it is trusted: valid at `now`, its key
+/// usage allows digital signatures, and, when CA certificates are given, issued (and signed)
+/// by one of them. The error names the certificate's serial and the reason.
+pub fn check_platform_certificate(
+    cert: &X509,
+    ca: &[X509],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), CertError> {
+    if ca.is_empty() {
+        cert.check_validity(now)?;
+        cert.check_signing_usage()
+    } else {
+        cert.validate_chain(&[], ca, now)
+    }
 }
 
 impl std::fmt::Debug for WechatAdapter {
@@ -128,7 +148,23 @@ impl WechatAdapter {
             opts,
             clock: http::system_clock(),
             sink: None,
+            platform_ca: Vec::new(),
         })
+    }
+
+    /// Platform certificates must be issued by one of these CA certificates (PEM; e.g. the
+    /// Tenpay CA), besides being valid and allowed to sign.
+    pub fn with_platform_ca(mut self, ca_pem: &str) -> Result<Self, ProviderError> {
+        let ca = X509::parse_pem_bundle(ca_pem).map_err(|e| {
+            err(
+                "configure",
+                ErrorKind::Config {
+                    detail: format!("platform CA: {e}"),
+                },
+            )
+        })?;
+        self.platform_ca = ca;
+        Ok(self)
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -313,6 +349,8 @@ impl WechatAdapter {
             .ok_or_else(|| protocol(CALL_CERTS, "no data array"))?;
         let mut fresh: HashMap<String, RsaPublicKey> = HashMap::new();
         let mut fetched = Vec::new();
+        let mut refused: Vec<(String, CertError)> = Vec::new();
+        let now = chrono::DateTime::from_timestamp(self.clock.now_unix(), 0).unwrap_or_default();
         for item in data {
             let serial = item
                 .get("serial_no")
@@ -332,18 +370,24 @@ impl WechatAdapter {
                     },
                 )
             })?;
-            let cert = Certificate::from_pem(&String::from_utf8_lossy(&pem))
+            let cert = X509::first_of_pem(&String::from_utf8_lossy(&pem))
                 .map_err(|e| protocol(CALL_CERTS, e.to_string()))?;
-            if !cert.serial_hex.eq_ignore_ascii_case(serial) {
+            if !cert.serial_hex().eq_ignore_ascii_case(serial) {
                 return Err(err(
                     CALL_CERTS,
                     ErrorKind::Verification {
                         detail: format!(
                             "serial_no {serial} does not match the certificate's serial {}",
-                            cert.serial_hex
+                            cert.serial_hex()
                         ),
                     },
                 ));
+            }
+            // Not trusted unless valid, allowed to sign, and (with a CA) issued by it.
+            if let Err(e) = check_platform_certificate(&cert, &self.platform_ca, now) {
+                tracing::warn!(serial = %serial, "platform certificate refused: {e}");
+                refused.push((serial.to_ascii_uppercase(), e));
+                continue;
             }
             let key = cert
                 .public_key()
@@ -362,6 +406,22 @@ impl WechatAdapter {
                 },
             )
         })?;
+        // Fail closed: the certificate the answer is signed with, or every certificate, refused.
+        let signer_refused = refused
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(&sh.serial));
+        if let Some((_, e)) = signer_refused.or(if fresh.is_empty() {
+            refused.first()
+        } else {
+            None
+        }) {
+            return Err(err(
+                CALL_CERTS,
+                ErrorKind::Verification {
+                    detail: format!("platform {e}; no certificate was trusted"),
+                },
+            ));
+        }
         let mut union = self
             .platform_keys
             .read()

@@ -25,7 +25,7 @@ use crate::vault::{Vault, WorkspaceVault};
 use crate::ServiceError;
 use paydesk_core::{Actor, BillDate, Provider};
 use paydesk_providers::adapter::ProviderAdapter;
-use paydesk_providers::alipay::AlipayConfig;
+use paydesk_providers::alipay::{AlipayCertificates, AlipayConfig};
 use paydesk_providers::factory::{build_adapter, ProviderConfig};
 use paydesk_providers::http::HttpOptions;
 use paydesk_providers::stripe::StripeConfig;
@@ -309,7 +309,8 @@ pub fn credential_keys(provider: Provider) -> (&'static [&'static str], &'static
                 "app_private_key_file",
                 "alipay_public_key_file",
             ],
-            &[],
+            // Certificate mode (公钥证书模式) instead of alipay_public_key_file: all three.
+            &["app_cert_file", "alipay_cert_file", "alipay_root_cert_file"],
         ),
         Provider::Wechat => (
             &[
@@ -374,15 +375,30 @@ fn files_config(w: &Workspace, account: &Account) -> Result<ProviderConfig, Serv
             .ok_or_else(|| missing(account, key))
     };
     Ok(match account.provider {
-        Provider::Alipay => ProviderConfig::Alipay(AlipayConfig {
-            app_id: required("app_id")?,
-            gateway_url: url.clone(),
-            app_private_key: credential_file(w, account, "app_private_key_file")?,
-            alipay_public_key: credential_file(w, account, "alipay_public_key_file")?
-                .expose_secret()
-                .to_string(),
-            pid: required("pid")?,
-        }),
+        Provider::Alipay => {
+            let text =
+                |key: &str| credential_file(w, account, key).map(|t| t.expose_secret().to_string());
+            // Certificate mode when the app certificate is named: then all three files.
+            let certificates = match account.credential("app_cert_file") {
+                Some(_) => Some(AlipayCertificates {
+                    app_cert: text("app_cert_file")?,
+                    alipay_certs: vec![text("alipay_cert_file")?],
+                    root_cert: text("alipay_root_cert_file")?,
+                }),
+                None => None,
+            };
+            ProviderConfig::Alipay(AlipayConfig {
+                app_id: required("app_id")?,
+                gateway_url: url.clone(),
+                app_private_key: credential_file(w, account, "app_private_key_file")?,
+                alipay_public_key: match certificates {
+                    Some(_) => String::new(),
+                    None => text("alipay_public_key_file")?,
+                },
+                pid: required("pid")?,
+                certificates,
+            })
+        }
         Provider::Wechat => ProviderConfig::Wechat(WechatConfig {
             mchid: required("mchid")?,
             base_url: url.clone(),

@@ -269,6 +269,7 @@ impl SandboxEndpoint {
                 app_private_key: pem(&creds.alipay_app_key)?,
                 alipay_public_key: self.alipay_public_key_pem.clone(),
                 pid: cred("pid", "2088000000000001"),
+                certificates: None,
             }),
             Provider::Wechat => ProviderConfig::Wechat(WechatConfig {
                 mchid: cred("mchid", "1900000001"),

@@ -13,6 +13,7 @@
 //! `vault.rotate_master`). Nothing here returns, logs or audits secret bytes: listings carry
 //! [`KeyInfo`] only (fingerprints, sizes, serials, validity, states, dates).
 
+pub mod alipay_certs;
 #[cfg(feature = "demo")]
 pub mod sandbox_keys;
 
@@ -23,7 +24,7 @@ use crate::{ProviderFailure, ProviderFault, ServiceError};
 use chrono::{DateTime, Duration, Utc};
 use paydesk_core::{Actor, Permission, Provider};
 use paydesk_providers::adapter::{CertificateSink, FetchedCertificate, ProviderAdapter};
-use paydesk_providers::alipay::AlipayConfig;
+use paydesk_providers::alipay::{AlipayCertificates, AlipayConfig};
 use paydesk_providers::factory::{build_adapter, ProviderConfig};
 use paydesk_providers::http::HttpOptions;
 use paydesk_providers::keys::verify_sha256_b64;
@@ -566,6 +567,12 @@ pub enum ImportInput {
     AlipayPublicKey {
         text: String,
     },
+    /// Certificate mode: `alipayCertPublicKey_RSA2.crt` with `alipayRootCert.crt`; the
+    /// certificate must chain to the root and be valid.
+    AlipayPublicCert {
+        cert: String,
+        root: String,
+    },
     /// `apiclient_key.pem` + `apiclient_cert.pem`; the certificate must name `mchid`.
     WechatMerchant {
         key: SecretString,
@@ -593,6 +600,13 @@ pub enum ImportInput {
 impl ImportInput {
     fn material(&self) -> Result<Material, VaultError> {
         match self {
+            // An app certificate (`appCertPublicKey_<APPID>.crt`) is kept for certificate mode.
+            ImportInput::AlipayAppKey {
+                private_key,
+                public_key: Some(cert),
+            } if alipay_certs::is_certificate(cert) => {
+                alipay_certs::app_key_with_cert(private_key, cert, Utc::now())
+            }
             ImportInput::AlipayAppKey {
                 private_key,
                 public_key,
@@ -600,11 +614,21 @@ impl ImportInput {
             ImportInput::AlipayPublicKey { text } => {
                 Material::public_key(Purpose::AlipayPublicKey, text)
             }
+            ImportInput::AlipayPublicCert { cert, root } => {
+                alipay_certs::public_cert(cert, root, Utc::now())
+            }
             ImportInput::WechatMerchant { key, cert, mchid } => {
                 Material::wechat_merchant(key, cert, mchid)
             }
             ImportInput::WechatApiv3Key { key } => Material::apiv3_key(key),
-            ImportInput::WechatPlatformCert { pem } => Material::wechat_platform_cert(pem),
+            ImportInput::WechatPlatformCert { pem } => {
+                // Only a certificate that is valid now and may sign is worth trusting.
+                let cert = paydesk_providers::x509::X509::first_of_pem(pem)
+                    .map_err(|e| VaultError::input("platform certificate", e.to_string()))?;
+                paydesk_providers::wechat::check_platform_certificate(&cert, &[], Utc::now())
+                    .map_err(|e| VaultError::input("platform certificate", e.to_string()))?;
+                Material::wechat_platform_cert(pem)
+            }
             ImportInput::WechatPublicKey { text, key_id } => {
                 Material::wechat_public_key(text, key_id)
             }
@@ -1316,25 +1340,68 @@ impl Vault {
         gateway_url: &str,
         version: Option<i64>,
     ) -> Result<AlipayConfig, ServiceError> {
-        let (_, pem) = self
+        let (app, pem) = self
             .private_pem(&account.name, Purpose::AlipayAppKey, version)
             .await?;
-        let public = self
+        let no_public = || {
+            ServiceError::BadInput(format!(
+                "account {} has no active alipay_public_key in the vault; import the Alipay public key (or, in certificate mode, alipayCertPublicKey_RSA2.crt with --root-cert alipayRootCert.crt)",
+                account.name
+            ))
+        };
+        let active = self
             .active(&account.name, Purpose::AlipayPublicKey)
             .await?
-            .and_then(|o| o.material.info.public_key_pem())
-            .ok_or_else(|| {
-                ServiceError::BadInput(format!(
-                    "account {} has no active alipay_public_key in the vault; import the Alipay public key",
-                    account.name
-                ))
-            })?;
+            .ok_or_else(no_public)?;
+        // Certificate mode when the active Alipay public key is a certificate with its root.
+        let certificates = match alipay_certs::bundle_of(&active.material) {
+            None => None,
+            Some(bundle) => {
+                let app_cert = app.material.info.certificate_pem().ok_or_else(|| {
+                    ServiceError::BadInput(format!(
+                        "account {}: the Alipay public key is a certificate (certificate mode), but alipay_app_key version {} has no app certificate; import the app key again with --cert appCertPublicKey_<APPID>.crt",
+                        account.name, app.row.version
+                    ))
+                })?;
+                // The active certificate first, then those still usable (retired in grace).
+                let mut alipay_certs = vec![bundle.alipay_cert];
+                let c = self
+                    .need_credential(&account.name, Purpose::AlipayPublicKey)
+                    .await?;
+                let now = Utc::now();
+                for o in self.open_all(&c).await? {
+                    let state = VersionState::parse(&o.row.state).map_err(ServiceError::Io)?;
+                    if o.row.version == active.row.version
+                        || !usable_at(state, o.row.usable_until, o.material.info.not_after, now)
+                    {
+                        continue;
+                    }
+                    if let Some(b) = alipay_certs::bundle_of(&o.material) {
+                        alipay_certs.push(b.alipay_cert);
+                    }
+                }
+                Some(AlipayCertificates {
+                    app_cert,
+                    alipay_certs,
+                    root_cert: bundle.root_cert,
+                })
+            }
+        };
+        let alipay_public_key = match certificates {
+            Some(_) => String::new(),
+            None => active
+                .material
+                .info
+                .public_key_pem()
+                .ok_or_else(no_public)?,
+        };
         Ok(AlipayConfig {
             app_id: account.credential("app_id").unwrap_or_default().to_string(),
             gateway_url: gateway_url.to_string(),
             app_private_key: pem,
-            alipay_public_key: public,
+            alipay_public_key,
             pid: account.credential("pid").unwrap_or_default().to_string(),
+            certificates,
         })
     }
 
@@ -1678,8 +1745,63 @@ impl Vault {
     }
 }
 
-/// Keeps the platform certificates a WeChat adapter fetched on an unknown serial in the vault,
-/// as the system (the person whose call triggered it is named in the audit details).
+impl Vault {
+    /// Keeps an Alipay certificate the adapter downloaded on an unknown `alipay_cert_sn`
+    /// (already checked against the root there, and checked again here): a new active
+    /// `alipay_public_key` version with the active version's root; the previous version stays
+    /// usable for the `[vault]` grace period. Returns the new version, or `None` when the
+    /// vault holds that certificate already or the account is not in certificate mode.
+    pub async fn store_alipay_cert(
+        &self,
+        actor: &Actor,
+        account: &str,
+        fetched: &FetchedCertificate,
+        trigger: &str,
+    ) -> Result<Option<i64>, ServiceError> {
+        let purpose = Purpose::AlipayPublicKey;
+        let Some(c) = self.credential(account, purpose).await? else {
+            return Ok(None);
+        };
+        let opened = self.open_all(&c).await?;
+        if opened
+            .iter()
+            .any(|o| o.material.info.key_id.as_deref() == Some(fetched.serial.as_str()))
+        {
+            return Ok(None);
+        }
+        let Some(root) = opened
+            .iter()
+            .filter(|o| o.row.state == "active")
+            .max_by_key(|o| o.row.version)
+            .and_then(|o| alipay_certs::bundle_of(&o.material))
+            .map(|b| b.root_cert)
+        else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        let m = alipay_certs::public_cert(&fetched.pem, &root, now).map_err(vault_err)?;
+        let v = self.add(actor, account, &m, "download").await?;
+        if v.state != VersionState::Active {
+            let until = (self.settings.grace > Duration::zero()).then(|| now + self.settings.grace);
+            self.db
+                .vault_activate(c.id, v.version, true, until, now)
+                .await?;
+        }
+        audit(
+            &self.db,
+            &actor.username,
+            "key.download_alipay_cert",
+            &target(account, purpose),
+            "ok",
+            json!({ "version": v.version, "alipay_cert_sn": fetched.serial, "serial": v.info.serial, "trigger": trigger }),
+        )
+        .await?;
+        Ok(Some(v.version))
+    }
+}
+
+/// Keeps the verification certificates an adapter fetched on an unknown serial in the vault
+/// (WeChat Pay platform certificates; Alipay certificates in certificate mode), as the system (the person whose call triggered it is named in the audit details).
 struct VaultCertificateSink {
     vault: Vault,
     account: String,
@@ -1688,9 +1810,27 @@ struct VaultCertificateSink {
 
 #[async_trait::async_trait]
 impl CertificateSink for VaultCertificateSink {
-    async fn learned(&self, _provider: Provider, certificates: Vec<FetchedCertificate>) {
+    async fn learned(&self, provider: Provider, certificates: Vec<FetchedCertificate>) {
         let system = Actor::system();
         let trigger = format!("unknown_serial during a call by {}", self.during);
+        if provider == Provider::Alipay {
+            for cert in &certificates {
+                match self
+                    .vault
+                    .store_alipay_cert(&system, &self.account, cert, &trigger)
+                    .await
+                {
+                    Ok(Some(version)) => {
+                        tracing::info!(account = %self.account, alipay_cert_sn = %cert.serial, version, "stored a renewed Alipay certificate");
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(account = %self.account, "could not keep the downloaded Alipay certificate: {e}")
+                    }
+                }
+            }
+            return;
+        }
         match self
             .vault
             .store_platform_certs(&system, &self.account, &certificates, &trigger, Utc::now())
