@@ -774,13 +774,12 @@ fn save_setting(
     }
     let new_text = doc.to_string();
     let config = Config::parse(&new_text, workspace)?;
-    let tmp = workspace.join(format!("{CONFIG_FILE}.saving"));
-    std::fs::write(&tmp, &new_text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| ConfigError::Read {
+    crate::context::private_file::replace_private(&path, new_text.as_bytes()).map_err(
+        |source| ConfigError::Read {
             path: shown.clone(),
             source,
-        })?;
+        },
+    )?;
     Ok(config)
 }
 

@@ -1,6 +1,7 @@
 //! Opening and creating workspaces.
 
 use crate::context::config::{Account, Config, CONFIG_FILE};
+use crate::context::private_file::{create_private_dir_all, write_new_private};
 use crate::ServiceError;
 use paydesk_store::{AccountFilter, AppDb, MirrorMapping, MirrorScope, OrderMirror};
 use paydesk_vault::MasterKey;
@@ -223,11 +224,12 @@ order_metadata_key = "order_id"
 /// Creates a workspace folder with `paydesk.toml`, the app database and (for the demo) an
 /// empty order mirror in the default schema. Refuses to overwrite an existing config.
 pub async fn init(dir: &Path, demo: bool) -> Result<Workspace, ServiceError> {
-    std::fs::create_dir_all(dir)
+    create_private_dir_all(dir)
         .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let config_path = dir.join(CONFIG_FILE);
-    if !config_path.exists() {
-        std::fs::write(&config_path, template_config(demo)).map_err(|e| {
+    if std::fs::symlink_metadata(&config_path).is_err() {
+        // 0600, and never through a link planted at the name.
+        write_new_private(&config_path, template_config(demo).as_bytes()).map_err(|e| {
             ServiceError::Io(format!("cannot write {}: {e}", config_path.display()))
         })?;
     }

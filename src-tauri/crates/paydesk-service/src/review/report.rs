@@ -590,25 +590,43 @@ pub fn write_xlsx(
     meta: &ReportMeta,
     path: &Path,
 ) -> Result<(), ReportError> {
-    let shown = path.display().to_string();
+    write_xlsx_with(rows, meta, &path.display().to_string(), |workbook| {
+        workbook.save(path)
+    })
+}
+
+/// [`write_xlsx`] into `out` (an already opened file); `shown` names it in errors.
+pub fn write_xlsx_to<W: Write + std::io::Seek + Send>(
+    rows: &[DiscrepancyRecord],
+    meta: &ReportMeta,
+    shown: &str,
+    out: W,
+) -> Result<(), ReportError> {
+    write_xlsx_with(rows, meta, shown, |workbook| workbook.save_to_writer(out))
+}
+
+fn write_xlsx_with(
+    rows: &[DiscrepancyRecord],
+    meta: &ReportMeta,
+    shown: &str,
+    save: impl FnOnce(&mut Workbook) -> Result<(), XlsxError>,
+) -> Result<(), ReportError> {
     if rows.len() > MAX_DETAIL_ROWS {
         return Err(ReportError::TooManyRows {
-            path: shown,
+            path: shown.to_string(),
             rows: rows.len(),
             max: MAX_DETAIL_ROWS,
         });
     }
-    build_workbook(rows, meta, path).map_err(|source| ReportError::XlsxWrite {
-        path: shown,
-        source,
-    })
+    build_workbook(rows, meta)
+        .and_then(|mut workbook| save(&mut workbook))
+        .map_err(|source| ReportError::XlsxWrite {
+            path: shown.to_string(),
+            source,
+        })
 }
 
-fn build_workbook(
-    rows: &[DiscrepancyRecord],
-    meta: &ReportMeta,
-    path: &Path,
-) -> Result<(), XlsxError> {
+fn build_workbook(rows: &[DiscrepancyRecord], meta: &ReportMeta) -> Result<Workbook, XlsxError> {
     let lang = meta.lang;
     let (summary_name, detail_name, help_name) = sheet_names(lang);
     let mut formats = Formats::new();
@@ -632,8 +650,7 @@ fn build_workbook(
     help.set_name(help_name)?;
     write_help(help, lang, &formats)?;
 
-    workbook.save(path)?;
-    Ok(())
+    Ok(workbook)
 }
 
 fn write_summary(
