@@ -2,7 +2,8 @@
 //! database, order mirror), the settings views, who is acting and what they may do, the
 //! audit trail, progress reporting, the rule that keeps exported cells inert, and how files
 //! are written (private, atomic, never over the workspace's own files).
-//! Nothing here knows of the vault, providers or reconciliation.
+//! Nothing here knows of the vault, provider adapters or reconciliation (the configuration
+//! only carries the statement readers' `[limits]`).
 
 pub mod audit;
 pub mod auth;

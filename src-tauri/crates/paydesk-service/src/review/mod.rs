@@ -269,8 +269,9 @@ pub async fn import_review(
     )
     .await?;
     let by_id: HashMap<i64, DiscrepancyRecord> = all.into_iter().map(|d| (d.id, d)).collect();
-    let import = report::read_review_xlsx(file, &|id| by_id.get(&id).cloned())
-        .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    let import =
+        report::read_review_xlsx_with(file, &|id| by_id.get(&id).cloned(), &w.config.limits)
+            .map_err(|e| ServiceError::BadInput(e.to_string()))?;
     let changes: Vec<(i64, paydesk_core::ReviewChange)> = import
         .changes
         .iter()
