@@ -59,14 +59,41 @@ impl SandboxKeys {
 
     /// Loads the two PEM files from `dir`, creating (and writing) any that are missing.
     pub fn load_or_create(dir: &Path) -> Result<SandboxKeys, SandboxError> {
-        std::fs::create_dir_all(dir)?;
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            folder.mode(0o700);
+        }
+        if !dir.is_dir() {
+            folder.create(dir)?;
+        }
         let load = |name: &str| -> Result<PrivateKey, SandboxError> {
             let path = dir.join(name);
             if path.exists() {
                 return Ok(PrivateKey::parse(&std::fs::read_to_string(&path)?)?);
             }
             let key = PrivateKey::generate()?;
-            std::fs::write(&path, key.to_pkcs8_pem()?)?;
+            // A private key: 0600 from the start whatever the umask, and never written
+            // through a link planted at the name (`create_new` does not follow links).
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = match options.open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_file() => {
+                    // Another process wrote it first: use theirs.
+                    return Ok(PrivateKey::parse(&std::fs::read_to_string(&path)?)?);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            std::io::Write::write_all(&mut file, key.to_pkcs8_pem()?.as_bytes())?;
+            file.sync_all()?;
             Ok(key)
         };
         Ok(SandboxKeys {

@@ -95,6 +95,29 @@ fn check_sqlite_header(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// Creates a missing SQLite database file empty, mode 0600 whatever the umask, before SQLite
+/// opens it: SQLite would create it with the umask's permissions (often world-readable), and
+/// it gives the `-wal` and `-shm` files the main file's permissions. `create_new` never
+/// follows a link planted at the name. An existing file is left as it is.
+fn create_private_sqlite_file(url: &str) {
+    let Some(path) = sqlite_path(url) else {
+        return;
+    };
+    if url.contains("mode=ro") || std::fs::symlink_metadata(&path).is_ok() {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // Created by another process meanwhile, or a missing folder: SQLite's own open then
+    // uses theirs or names the problem.
+    let _ = options.open(&path);
+}
+
 /// Opens a pool for `url`; SQLite connections get WAL, foreign keys and a 5 s busy timeout.
 pub(crate) async fn connect_pool(
     url: &str,
@@ -109,6 +132,9 @@ pub(crate) async fn connect_pool(
     };
     if backend == Backend::Sqlite {
         check_sqlite_header(url)?;
+        if !read_only {
+            create_private_sqlite_file(url);
+        }
     }
     let effective = match backend {
         Backend::Sqlite => sqlite_url_with_mode(url, if read_only { "ro" } else { "rwc" }),

@@ -1303,3 +1303,33 @@ async fn runs_and_outcomes_listing(url: String) {
         Some("order:SO-1")
     );
 }
+
+/// The SQLite app database is created 0600 whatever the umask, so its `-wal` and `-shm`
+/// (which SQLite gives the main file's permissions) are private too.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("app.db");
+    let db = open(&format!("sqlite://{}", path.display())).await;
+    // A write, so that the WAL and its index exist while the pool is open.
+    db.try_lock_run(
+        ACC,
+        paydesk_core::BillDate::parse("2026-11-22").expect("date"),
+        "t@1",
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("lock");
+    for suffix in ["", "-wal", "-shm"] {
+        let p = dir.path().join(format!("app.db{suffix}"));
+        let mode = std::fs::metadata(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+    db.close().await;
+}

@@ -1,8 +1,9 @@
 //! `paydesk audit ...`: the tamper-evident audit log.
 
 use super::{Session, WorkspaceArg};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use clap::Subcommand;
+use paydesk_service::context::private_file::{self, ProtectedFiles};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -184,8 +185,11 @@ pub async fn audit(command: AuditCommand) -> Result<()> {
                 let entries =
                     paydesk_service::context::audit::entries(&w, &actor, &filter, u32::MAX, 0)
                         .await?;
-                std::fs::write(&out, serde_json::to_vec_pretty(&entries)?)
-                    .with_context(|| format!("writing {}", out.display()))?;
+                let json = serde_json::to_vec_pretty(&entries)?;
+                let protected = ProtectedFiles::of(&w.config);
+                private_file::write_export(&out, &protected, |file| {
+                    std::io::Write::write_all(file, &json).map_err(|e| e.to_string())
+                })?;
                 eprintln!("wrote {} entries to {}", entries.len(), out.display());
             }
             Ok(())

@@ -173,13 +173,16 @@ fn master_source(w: &Workspace) -> Result<MasterSource> {
     Ok(MasterSource::Passphrase(SecretString::from(p)))
 }
 
-/// A key file named on the command line, written first when `create` is set.
-fn key_file_source(
+/// A key file named on the command line, written first when `create` is set (once `actor`
+/// is known to be allowed to manage the vault: a refused command writes no key file).
+async fn key_file_source(
+    w: &Workspace,
+    actor: &paydesk_core::Actor,
     existing: Option<PathBuf>,
     create: Option<PathBuf>,
 ) -> Result<Option<(MasterSource, bool)>> {
     if let Some(path) = create {
-        vault::create_key_file(&path)?;
+        vault::create_key_file_as(&w.db, actor, &path).await?;
         eprintln!(
             "wrote a new master key file {} (mode 0600); back it up somewhere safe",
             path.display()
@@ -544,10 +547,11 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             create_key_file,
         } => {
             let Session { w, actor } = Session::open(&ws).await?;
-            let (source, created) = match key_file_source(key_file, create_key_file)? {
-                Some(s) => s,
-                None => (master_source(&w)?, false),
-            };
+            let (source, created) =
+                match key_file_source(&w, &actor, key_file, create_key_file).await? {
+                    Some(s) => s,
+                    None => (master_source(&w)?, false),
+                };
             if let Err(e) = vault::init(&w.db, &actor, &source, None).await {
                 if let (true, MasterSource::KeyFile(p)) = (created, &source) {
                     let _ = std::fs::remove_file(p);
@@ -570,7 +574,7 @@ pub async fn vault_cmd(command: VaultCommand) -> Result<()> {
             create_key_file,
         } => {
             let (w, actor, mut vault) = open(&ws).await?;
-            let new = match key_file_source(new_key_file, create_key_file)? {
+            let new = match key_file_source(&w, &actor, new_key_file, create_key_file).await? {
                 Some((s, _)) => s,
                 None => MasterSource::Passphrase(SecretString::from(secret_input(
                     "PAYDESK_VAULT_NEW_PASSPHRASE",

@@ -495,21 +495,37 @@ impl SheetParser {
         bytes: &[u8],
         mapping: &ColumnMapping,
         ctx: &ParseContext,
+        limits: &super::InputLimits,
     ) -> Result<Self, StatementError> {
         use calamine::Reader;
         let f = ctx.file_name.as_str();
+        // Bounded memory: the parts are inflated once through a counter before calamine
+        // loads them, and an XLSX sheet is read cell by cell within the cell limit.
+        super::limits::check_spreadsheet(bytes, f, limits)?;
         // calamine is third-party code fed untrusted input: a panic inside it becomes an error.
         let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
                 .map_err(|e| format!("not a readable spreadsheet: {e}"))?;
-            let range = match &mapping.sheet {
-                Some(name) => wb
-                    .worksheet_range(name)
-                    .map_err(|e| format!("sheet {name:?}: {e}"))?,
-                None => wb
-                    .worksheet_range_at(0)
-                    .ok_or_else(|| "the workbook has no sheets".to_string())?
-                    .map_err(|e| format!("first sheet: {e}"))?,
+            let range = if let calamine::Sheets::Xlsx(x) = &mut wb {
+                let name = match &mapping.sheet {
+                    Some(name) => name.clone(),
+                    None => x
+                        .sheet_names()
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| "the workbook has no sheets".to_string())?,
+                };
+                super::limits::xlsx_sheet_range(x, &name, limits)?
+            } else {
+                match &mapping.sheet {
+                    Some(name) => wb
+                        .worksheet_range(name)
+                        .map_err(|e| format!("sheet {name:?}: {e}"))?,
+                    None => wb
+                        .worksheet_range_at(0)
+                        .ok_or_else(|| "the workbook has no sheets".to_string())?
+                        .map_err(|e| format!("first sheet: {e}"))?,
+                }
             };
             let first_row = u64::from(range.start().map(|(r, _)| r).unwrap_or(0));
             let rows: Vec<(u64, Vec<String>)> = range

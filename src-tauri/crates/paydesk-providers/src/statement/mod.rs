@@ -11,6 +11,7 @@
 //! every line or the first error: a file parses fully or not at all.
 
 mod alipay;
+pub(crate) mod limits;
 mod manual;
 mod normalized;
 mod stripe_report;
@@ -19,6 +20,7 @@ mod wechat;
 mod zipio;
 
 pub use alipay::{write_alipay_bill_csv, write_alipay_bill_zip};
+pub use limits::{check_spreadsheet, xlsx_sheet_range, InputLimits, RATIO_GRACE_BYTES};
 pub use manual::{AmountUnit, ColumnMapping, FileEncoding, RefundSign};
 pub use normalized::{write_normalized, NORMALIZED_HEADER};
 pub use stripe_report::{write_stripe_report, REPORT_COLUMNS as STRIPE_REPORT_COLUMNS};
@@ -104,6 +106,9 @@ pub struct ParseOptions {
     pub stripe_order_column: String,
     /// Stripe report column holding the merchant refund number.
     pub stripe_refund_column: String,
+    /// How large a statement may be once decompressed (and by what ratio).
+    #[serde(default)]
+    pub limits: InputLimits,
 }
 
 impl Default for ParseOptions {
@@ -111,6 +116,7 @@ impl Default for ParseOptions {
         ParseOptions {
             stripe_order_column: "payment_metadata[order_id]".into(),
             stripe_refund_column: "refund_metadata[refund_id]".into(),
+            limits: InputLimits::default(),
         }
     }
 }
@@ -273,7 +279,8 @@ impl<'a> StatementReader<'a> {
         let mut names = StatementIdentity::default();
         let inner: Box<dyn RowSource + 'a> = match format {
             StatementFormat::AlipayTradeBill if bytes.starts_with(ZIP_MAGIC) => {
-                let (entry, name, all) = zipio::open_bill_entry(bytes, &ctx.file_name)?;
+                let (entry, name, all) =
+                    zipio::open_bill_entry(bytes, &ctx.file_name, &opts.limits)?;
                 names.add_name(format, &ctx.file_name);
                 for n in &all {
                     names.add_name(format, n);
@@ -282,7 +289,7 @@ impl<'a> StatementReader<'a> {
                 Box::new(alipay::AlipayParser::new(entry, ctx, file)?)
             }
             StatementFormat::Manual(mapping) if manual::is_spreadsheet(bytes) => {
-                Box::new(manual::SheetParser::new(bytes, mapping, ctx)?)
+                Box::new(manual::SheetParser::new(bytes, mapping, ctx, &opts.limits)?)
             }
             _ => return Self::from_read_with_options(bytes, format, ctx, opts),
         };
@@ -310,13 +317,25 @@ impl<'a> StatementReader<'a> {
         ctx: &ParseContext,
         opts: &ParseOptions,
     ) -> Result<Self, StatementError> {
-        let mut rd: Box<dyn BufRead + 'a> = Box::new(BufReader::with_capacity(64 * 1024, reader));
-        let head = peek(&mut *rd, &ctx.file_name)?;
-        if head.starts_with(GZIP_MAGIC) {
-            rd = Box::new(BufReader::with_capacity(
+        // The bytes read are counted (no copy) so that a gzip stream's output can be held to
+        // the ratio limit; the decompressed (or plain) text is held to the size limit.
+        let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = limits::CountingReader {
+            inner: reader,
+            count: compressed.clone(),
+        };
+        let mut raw = BufReader::with_capacity(64 * 1024, counted);
+        let head = peek(&mut raw, &ctx.file_name)?;
+        let rd: Box<dyn BufRead + 'a> = if head.starts_with(GZIP_MAGIC) {
+            Box::new(BufReader::with_capacity(
                 64 * 1024,
-                flate2::read::MultiGzDecoder::new(rd),
-            ));
+                limits::LimitedReader::new(
+                    flate2::read::MultiGzDecoder::new(raw),
+                    opts.limits,
+                    Some(compressed),
+                    "the gzip stream",
+                ),
+            ))
         } else if head.starts_with(ZIP_MAGIC) {
             return Err(text::err(
                 &ctx.file_name,
@@ -324,7 +343,14 @@ impl<'a> StatementReader<'a> {
                 None,
                 "the file is a ZIP archive; pass its bytes to StatementReader::new / parse_statement",
             ));
-        }
+        } else {
+            Box::new(limits::LimitedReader::new(
+                raw,
+                opts.limits,
+                None,
+                "the statement",
+            ))
+        };
         let inner: Box<dyn RowSource + 'a> = match format {
             StatementFormat::AlipayTradeBill => {
                 Box::new(alipay::AlipayParser::new(rd, ctx, ctx.file_name.clone())?)
@@ -435,6 +461,63 @@ pub fn parse_statement_with(
     })
 }
 
+/// [`parse_statement_with`] from a stream (a plain or gzip statement; ZIP and spreadsheet
+/// input needs its bytes): the file is never held whole in memory, its SHA-256 is computed
+/// as it streams.
+pub fn parse_statement_read_with<R: Read>(
+    reader: R,
+    format: &StatementFormat,
+    ctx: &ParseContext,
+    opts: &ParseOptions,
+) -> Result<ParsedStatement, StatementError> {
+    let mut hashing = HashingReader {
+        inner: reader,
+        hasher: sha2::Sha256::new(),
+    };
+    let (lines, summary, identity) = {
+        let mut reader = StatementReader::from_read_with_options(&mut hashing, format, ctx, opts)?;
+        let mut lines = Vec::new();
+        for line in reader.by_ref() {
+            lines.push(line?);
+        }
+        (
+            lines,
+            reader.summary.take(),
+            std::mem::take(&mut reader.identity),
+        )
+    };
+    // Whatever the parser left unread (nothing, for a well-formed file) still counts.
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| {
+        text::err(
+            &ctx.file_name,
+            None,
+            None,
+            format!("cannot read the file: {e}"),
+        )
+    })?;
+    Ok(ParsedStatement {
+        format: format.clone(),
+        lines,
+        content_sha256: hex::encode(hashing.hasher.finalize()),
+        summary,
+        identity,
+    })
+}
+
+/// Passes bytes through, hashing them.
+struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+}
+
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -459,7 +542,7 @@ pub fn detect_format_checked(
 ) -> Result<Option<StatementFormat>, StatementError> {
     if bytes.starts_with(ZIP_MAGIC) {
         zipio::check_archive(bytes, file)?;
-        return Ok(zipio::open_bill_entry(bytes, file)
+        return Ok(zipio::open_bill_entry(bytes, file, &InputLimits::NONE)
             .ok()
             .map(|_| StatementFormat::AlipayTradeBill));
     }

@@ -71,12 +71,9 @@ impl<'a> LineSource<'a> {
         self.raw.clear();
         let line_no = self.line_no + 1;
         let got = read_line_capped(&mut *self.rd, &mut self.raw).map_err(|e| {
-            err(
-                &self.file,
-                Some(line_no),
-                None,
-                format!("cannot read the file: {e}"),
-            )
+            let reason = super::limits::limit_message(&e)
+                .unwrap_or_else(|| format!("cannot read the file: {e}"));
+            err(&self.file, Some(line_no), None, reason)
         })?;
         if !got {
             return Ok(false);

@@ -85,9 +85,13 @@ pub(crate) fn check_archive(bytes: &[u8], file: &str) -> Result<(), StatementErr
 
 /// Opens the 业务明细 (detail) entry of an Alipay bill ZIP, ignoring the 汇总 (summary)
 /// entry and whatever order the entries come in. Also gives every entry's name.
+/// The entry is refused before it is inflated when its declared size passes
+/// `limits.max_statement_bytes` or it would grow by more than `limits.max_ratio` (the reader
+/// then holds the entry to its declared size).
 pub(crate) fn open_bill_entry<'a>(
     bytes: &'a [u8],
     file: &str,
+    limits: &super::InputLimits,
 ) -> Result<BillEntry<'a>, StatementError> {
     let (mut archive, names) = open_archive(bytes, file)?;
     let mut candidates = Vec::new();
@@ -151,6 +155,7 @@ pub(crate) fn open_bill_entry<'a>(
         })?;
     let expected_crc = entry.crc32();
     let expected_size = entry.size();
+    limits.check_entry(&entry_file, expected_size, entry.compressed_size())?;
     let inner: Box<dyn Read + 'a> = match entry.compression() {
         zip::CompressionMethod::Stored => Box::new(data),
         zip::CompressionMethod::Deflated => Box::new(flate2::read::DeflateDecoder::new(data)),

@@ -521,11 +521,29 @@ fn classify_error(call: &str, status: StatusCode, body: &[u8]) -> ProviderError 
     err(call, kind)
 }
 
+/// Decompresses a downloaded bill within the default statement limits (size and ratio),
+/// so that a broken or hostile answer cannot exhaust memory.
 fn gunzip(call: &str, bytes: &[u8]) -> Result<Vec<u8>, ProviderError> {
+    use crate::statement::limits::{limit_message, CountingReader, LimitedReader};
+    let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let decoder = flate2::read::GzDecoder::new(CountingReader {
+        inner: bytes,
+        count: compressed.clone(),
+    });
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .map_err(|e| protocol(call, format!("gzip: {e}")))?;
+    LimitedReader::new(
+        decoder,
+        crate::statement::InputLimits::default(),
+        Some(compressed),
+        "the downloaded bill",
+    )
+    .read_to_end(&mut out)
+    .map_err(|e| {
+        protocol(
+            call,
+            limit_message(&e).unwrap_or_else(|| format!("gzip: {e}")),
+        )
+    })?;
     Ok(out)
 }
 

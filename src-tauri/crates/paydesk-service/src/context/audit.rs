@@ -146,41 +146,40 @@ pub async fn export_csv(
             break;
         }
     }
-    let mut writer = csv::Writer::from_path(out)
-        .map_err(|e| ServiceError::Io(format!("cannot write {}: {e}", out.display())))?;
-    let io = |e: csv::Error| ServiceError::Io(format!("cannot write {}: {e}", out.display()));
-    writer
-        .write_record([
-            "seq",
-            "at_utc",
-            "actor",
-            "action",
-            "target",
-            "outcome",
-            "details",
-            "prev_hash",
-            "hash",
-        ])
-        .map_err(io)?;
-    for e in &rows {
-        let n = crate::context::cells::neutralize;
+    let protected = crate::context::private_file::ProtectedFiles::of(&w.config);
+    crate::context::private_file::write_export(out, &protected, |file| {
+        let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
         writer
             .write_record([
-                e.seq.to_string().as_str(),
-                &e.at.to_rfc3339(),
-                &n(&e.actor),
-                &n(&e.action),
-                &n(&e.target),
-                &n(&e.outcome),
-                &n(&e.details),
-                &e.prev_hash,
-                &e.hash,
+                "seq",
+                "at_utc",
+                "actor",
+                "action",
+                "target",
+                "outcome",
+                "details",
+                "prev_hash",
+                "hash",
             ])
-            .map_err(io)?;
-    }
-    writer
-        .flush()
-        .map_err(|e| ServiceError::Io(format!("cannot write {}: {e}", out.display())))?;
+            .map_err(|e| e.to_string())?;
+        for e in &rows {
+            let n = crate::context::cells::neutralize;
+            writer
+                .write_record([
+                    e.seq.to_string().as_str(),
+                    &e.at.to_rfc3339(),
+                    &n(&e.actor),
+                    &n(&e.action),
+                    &n(&e.target),
+                    &n(&e.outcome),
+                    &n(&e.details),
+                    &e.prev_hash,
+                    &e.hash,
+                ])
+                .map_err(|e| e.to_string())?;
+        }
+        writer.flush().map_err(|e| e.to_string())
+    })?;
     audit(
         &w.db,
         &actor.username,

@@ -5,6 +5,7 @@
 
 use paydesk_core::money::{parse_scaled, Currency};
 use paydesk_core::{FeeRule, MatchSettings, Provider};
+use paydesk_providers::statement::InputLimits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,68 @@ pub struct RawConfig {
     pub refunds: RawRefunds,
     #[serde(default)]
     pub vault: RawVault,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[limits]`: how large the files Paydesk reads may be, so that a hostile or broken file is
+/// a clear error instead of exhausting memory. Raise a limit for a genuine file it refuses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Most MiB a statement may have once decompressed (ZIP entry, gzip stream or plain
+    /// file). Default 1024.
+    pub max_statement_mb: Option<i64>,
+    /// Most a compressed statement or spreadsheet may grow (decompressed : compressed), once
+    /// more than 16 MiB came out. Default 100.
+    pub max_compression_ratio: Option<i64>,
+    /// Most MiB the parts of a spreadsheet (XLSX statement, review XLSX) may decompress to,
+    /// all together. Default 256.
+    pub max_spreadsheet_mb: Option<i64>,
+    /// Most cells the used area of a spreadsheet's sheet may span. Default 10000000.
+    pub max_sheet_cells: Option<i64>,
+}
+
+fn parse_limits(
+    raw: &RawLimits,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<InputLimits, ConfigError> {
+    let d = InputLimits::default();
+    let ranged = |key: &str, v: Option<i64>, range: std::ops::RangeInclusive<i64>| match v {
+        None => Ok(None),
+        Some(n) if range.contains(&n) => Ok(Some(n.unsigned_abs())),
+        Some(n) => Err(invalid(
+            key,
+            format!("{n} is outside {}..={}", range.start(), range.end()),
+        )),
+    };
+    const MIB: u64 = 1024 * 1024;
+    Ok(InputLimits {
+        max_statement_bytes: ranged(
+            "limits.max_statement_mb",
+            raw.max_statement_mb,
+            1..=1_048_576,
+        )?
+        .map_or(d.max_statement_bytes, |mb| mb * MIB),
+        max_ratio: ranged(
+            "limits.max_compression_ratio",
+            raw.max_compression_ratio,
+            2..=1_000_000,
+        )?
+        .unwrap_or(d.max_ratio),
+        max_spreadsheet_bytes: ranged(
+            "limits.max_spreadsheet_mb",
+            raw.max_spreadsheet_mb,
+            1..=1_048_576,
+        )?
+        .map_or(d.max_spreadsheet_bytes, |mb| mb * MIB),
+        max_sheet_cells: ranged(
+            "limits.max_sheet_cells",
+            raw.max_sheet_cells,
+            1..=1_000_000_000_000,
+        )?
+        .unwrap_or(d.max_sheet_cells),
+    })
 }
 
 /// `[vault]`: where the key vault's master key comes from, and how long keys overlap.
@@ -159,6 +222,8 @@ pub struct Config {
     /// `[app] daily_run_at`, in the business timezone.
     pub daily_run_at: Option<chrono::NaiveTime>,
     pub vault: VaultSettings,
+    /// `[limits]`: how large the statements and spreadsheets Paydesk reads may be.
+    pub limits: InputLimits,
 }
 
 /// Validated `[vault]`.
@@ -610,6 +675,7 @@ impl Config {
 
         let refunds = parse_refund_settings(&raw.refunds, &invalid)?;
         let vault = parse_vault_settings(&raw.vault, workspace, &invalid)?;
+        let limits = parse_limits(&raw.limits, &invalid)?;
 
         let daily_run_at = match raw.app.daily_run_at.as_deref() {
             None => None,
@@ -646,6 +712,7 @@ impl Config {
             accounts,
             refunds,
             vault,
+            limits,
         })
     }
 
@@ -774,13 +841,12 @@ fn save_setting(
     }
     let new_text = doc.to_string();
     let config = Config::parse(&new_text, workspace)?;
-    let tmp = workspace.join(format!("{CONFIG_FILE}.saving"));
-    std::fs::write(&tmp, &new_text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| ConfigError::Read {
+    crate::context::private_file::replace_private(&path, new_text.as_bytes()).map_err(
+        |source| ConfigError::Read {
             path: shown.clone(),
             source,
-        })?;
+        },
+    )?;
     Ok(config)
 }
 
@@ -996,6 +1062,35 @@ fees = [{ currency = "USD", rate = "2.9%", fixed = "0.30" }]
             ("passphrase = \"x\"", "unknown field"),
         ] {
             let text = format!("{GOOD}\n[vault]\n{bad}\n");
+            assert!(err(&text).contains(key), "{bad}: {}", err(&text));
+        }
+    }
+
+    #[test]
+    fn limits_are_validated() {
+        let c = Config::parse(GOOD, Path::new("/ws")).expect("valid");
+        assert_eq!(c.limits, InputLimits::default());
+        let with = format!(
+            "{GOOD}\n[limits]\nmax_statement_mb = 2048\nmax_compression_ratio = 500\nmax_spreadsheet_mb = 64\nmax_sheet_cells = 1000\n"
+        );
+        let c = Config::parse(&with, Path::new("/ws")).expect("valid");
+        assert_eq!(
+            c.limits,
+            InputLimits {
+                max_statement_bytes: 2048 * 1024 * 1024,
+                max_ratio: 500,
+                max_spreadsheet_bytes: 64 * 1024 * 1024,
+                max_sheet_cells: 1000,
+            }
+        );
+        for (bad, key) in [
+            ("max_statement_mb = 0", "limits.max_statement_mb"),
+            ("max_compression_ratio = 1", "limits.max_compression_ratio"),
+            ("max_spreadsheet_mb = -5", "limits.max_spreadsheet_mb"),
+            ("max_sheet_cells = 0", "limits.max_sheet_cells"),
+            ("max_statement_bytes = 5", "unknown field"),
+        ] {
+            let text = format!("{GOOD}\n[limits]\n{bad}\n");
             assert!(err(&text).contains(key), "{bad}: {}", err(&text));
         }
     }

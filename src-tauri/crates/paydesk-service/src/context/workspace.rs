@@ -1,6 +1,7 @@
 //! Opening and creating workspaces.
 
 use crate::context::config::{Account, Config, CONFIG_FILE};
+use crate::context::private_file::{create_private_dir_all, write_new_private};
 use crate::ServiceError;
 use paydesk_store::{AccountFilter, AppDb, MirrorMapping, MirrorScope, OrderMirror};
 use paydesk_vault::MasterKey;
@@ -228,12 +229,13 @@ order_metadata_key = "order_id"
 /// `demo` and its mirror file is the demo's own (see [`demo_folder`]; the demo itself goes
 /// through [`open_or_create_demo`], which refuses any other folder).
 pub async fn init(dir: &Path, demo: bool) -> Result<Workspace, ServiceError> {
-    std::fs::create_dir_all(dir)
+    create_private_dir_all(dir)
         .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let config_path = dir.join(CONFIG_FILE);
-    let created = !config_path.exists();
+    let created = std::fs::symlink_metadata(&config_path).is_err();
     if created {
-        std::fs::write(&config_path, template_config(demo)).map_err(|e| {
+        // 0600, and never through a link planted at the name.
+        write_new_private(&config_path, template_config(demo).as_bytes()).map_err(|e| {
             ServiceError::Io(format!("cannot write {}: {e}", config_path.display()))
         })?;
     }

@@ -172,8 +172,15 @@ impl From<&DiscrepancyDraft> for DiscrepancyOut {
 
 /// The account's parse options: a Stripe account's `order_metadata_key` names the report's
 /// order column (`payment_metadata[<key>]`), for files and downloads alike.
-pub fn parse_options(account: &Account) -> statement::ParseOptions {
-    let mut opts = statement::ParseOptions::default();
+/// `limits` are the workspace's `[limits]`.
+pub fn parse_options(
+    account: &Account,
+    limits: &statement::InputLimits,
+) -> statement::ParseOptions {
+    let mut opts = statement::ParseOptions {
+        limits: *limits,
+        ..statement::ParseOptions::default()
+    };
     if let Some(key) = account
         .credential("order_metadata_key")
         .map(str::trim)
@@ -188,10 +195,79 @@ pub fn parse_options(account: &Account) -> statement::ParseOptions {
 /// statement and that its lines belong to the day.
 pub fn parse_for_account(
     account: &Account,
+    limits: &statement::InputLimits,
     date: BillDate,
     file_name: &str,
     bytes: &[u8],
 ) -> Result<statement::ParsedStatement, ServiceError> {
+    let format = format_for_account(account, file_name, bytes)?;
+    let ctx = context_for(account, file_name);
+    let parsed =
+        statement::parse_statement_with(bytes, &format, &ctx, &parse_options(account, limits))
+            .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    check_parsed(account, date, file_name, &format, &parsed)?;
+    Ok(parsed)
+}
+
+/// How much of a statement file is read to recognise it.
+const HEAD_BYTES: u64 = 256 * 1024;
+
+/// [`parse_for_account`] for a statement file, streamed: a plain or gzip statement is parsed
+/// as it is read (only its lines are kept, not the file); a ZIP (Alipay) or spreadsheet,
+/// which needs random access, is read whole. A file past `limits.max_statement_bytes` is
+/// refused before it is read.
+pub fn parse_file_for_account(
+    account: &Account,
+    limits: &statement::InputLimits,
+    date: BillDate,
+    path: &std::path::Path,
+    file_name: &str,
+) -> Result<statement::ParsedStatement, ServiceError> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
+        ServiceError::BadInput(format!("cannot read statement {}: {e}", path.display()))
+    };
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    if size > limits.max_statement_bytes {
+        return Err(ServiceError::BadInput(format!(
+            "{}: the file is larger than {} MiB, the limit `[limits] max_statement_mb` of paydesk.toml; raise the limit if the file is genuine",
+            path.display(),
+            limits.max_statement_bytes / (1024 * 1024)
+        )));
+    }
+    let mut head = Vec::new();
+    (&mut file)
+        .take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(cannot)?;
+    let random_access =
+        head.starts_with(b"PK\x03\x04") || head.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    if random_access || (head.len() as u64) < HEAD_BYTES {
+        file.read_to_end(&mut head).map_err(cannot)?;
+        return parse_for_account(account, limits, date, file_name, &head);
+    }
+    let format = format_for_account(account, file_name, &head)?;
+    let ctx = context_for(account, file_name);
+    let stream = std::io::Cursor::new(head).chain(std::io::BufReader::new(file));
+    let parsed = statement::parse_statement_read_with(
+        stream,
+        &format,
+        &ctx,
+        &parse_options(account, limits),
+    )
+    .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    check_parsed(account, date, file_name, &format, &parsed)?;
+    Ok(parsed)
+}
+
+/// The statement's format, from its content (or its first bytes), if it is one `account`
+/// may reconcile.
+fn format_for_account(
+    account: &Account,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<StatementFormat, ServiceError> {
     let format = statement::detect_format_checked(bytes, file_name)
         .map_err(|e| ServiceError::BadInput(e.to_string()))?
         .ok_or_else(|| {
@@ -213,17 +289,29 @@ pub fn parse_for_account(
             )));
         }
     }
-    let ctx = ParseContext {
+    Ok(format)
+}
+
+fn context_for(account: &Account, file_name: &str) -> ParseContext {
+    ParseContext {
         account: account.name.clone(),
         provider: account.provider,
         file_name: file_name.to_string(),
         currency: account.currency,
         timezone: account.timezone,
-    };
-    let parsed = statement::parse_statement_with(bytes, &format, &ctx, &parse_options(account))
-        .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    }
+}
+
+/// The checks on a parsed statement: whose it is, and that its lines are of the day.
+fn check_parsed(
+    account: &Account,
+    date: BillDate,
+    file_name: &str,
+    format: &StatementFormat,
+    parsed: &statement::ParsedStatement,
+) -> Result<(), ServiceError> {
     // Another merchant's statement is refused before anything is stored.
-    identity::check_identity(account, file_name, &parsed)?;
+    identity::check_identity(account, file_name, parsed)?;
     // Lines booked more than a day away from the statement's date mean the wrong file or the
     // wrong --date; refuse rather than report every order as 短款.
     let (start, end) = date.utc_bounds(account.timezone);
@@ -254,8 +342,7 @@ pub fn parse_for_account(
         }
     }
     // Lines near the day pass the check above; a file with none on the day is another day's.
-    identity::check_day(account, date, file_name, &parsed)?;
-    Ok(parsed)
+    identity::check_day(account, date, file_name, parsed)
 }
 
 /// Runs one reconciliation.
@@ -270,23 +357,18 @@ pub async fn reconcile(
         .account(&req.account)
         .map_err(ServiceError::BadInput)?;
 
-    let (file_name, bytes, source) = match &req.statement {
+    let (file_name, source) = match &req.statement {
         StatementInput::File(path) => {
             progress.update(Stage::Download, 0, None);
-            let bytes = std::fs::read(path).map_err(|e| {
-                ServiceError::BadInput(format!("cannot read statement {}: {e}", path.display()))
-            })?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string());
-            (name, bytes, "file".to_string())
+            (name, "file".to_string())
         }
         StatementInput::Downloaded {
-            file_name,
-            bytes,
-            source,
-        } => (file_name.clone(), bytes.clone(), source.clone()),
+            file_name, source, ..
+        } => (file_name.clone(), source.clone()),
     };
     // The statement is in hand (downloaded and verified, or given as a file).
     progress.update(Stage::Verify, 1, Some(1));
@@ -294,9 +376,16 @@ pub async fn reconcile(
 
     progress.update(Stage::Parse, 0, None);
     let parse_started = std::time::Instant::now();
-    let parsed = parse_for_account(account, req.date, &file_name, &bytes)?;
+    // A file is streamed (not held whole next to its lines); a download is parsed in place.
+    let parsed = match &req.statement {
+        StatementInput::File(path) => {
+            parse_file_for_account(account, &config.limits, req.date, path, &file_name)?
+        }
+        StatementInput::Downloaded { bytes, .. } => {
+            parse_for_account(account, &config.limits, req.date, &file_name, bytes)?
+        }
+    };
     let parse_ms = parse_started.elapsed().as_millis() as u64;
-    drop(bytes);
     progress.update(
         Stage::Parse,
         parsed.lines.len() as u64,

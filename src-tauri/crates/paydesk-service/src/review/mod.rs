@@ -3,6 +3,7 @@
 pub mod report;
 
 use crate::context::auth::{audit, require};
+use crate::context::private_file::{write_export, ProtectedFiles};
 use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{
@@ -169,24 +170,17 @@ pub async fn export_report(
         scope: describe_filter(filter),
         lang,
     };
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", parent.display())))?;
-    }
+    // Private (0600), atomic, and never onto the workspace's own files or through a link.
+    let protected = ProtectedFiles::of(&w.config);
+    let shown = out.display().to_string();
     match format {
-        "csv" => {
-            // Write to a temporary file and rename, so a failed export leaves no half file.
-            let tmp = out.with_extension("csv.partial");
-            let file = std::fs::File::create(&tmp)
-                .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", tmp.display())))?;
+        "csv" => write_export(out, &protected, |file| {
             report::write_csv(&rows, &meta, std::io::BufWriter::new(file))
-                .map_err(|e| ServiceError::Io(e.to_string()))?;
-            std::fs::rename(&tmp, out)
-                .map_err(|e| ServiceError::Io(format!("cannot write {}: {e}", out.display())))?;
-        }
-        "xlsx" => {
-            report::write_xlsx(&rows, &meta, out).map_err(|e| ServiceError::Io(e.to_string()))?;
-        }
+                .map_err(|e| e.to_string())
+        })?,
+        "xlsx" => write_export(out, &protected, |file| {
+            report::write_xlsx_to(&rows, &meta, &shown, file).map_err(|e| e.to_string())
+        })?,
         other => {
             return Err(ServiceError::BadInput(format!(
                 "report format {other:?} is not csv or xlsx"
@@ -275,8 +269,9 @@ pub async fn import_review(
     )
     .await?;
     let by_id: HashMap<i64, DiscrepancyRecord> = all.into_iter().map(|d| (d.id, d)).collect();
-    let import = report::read_review_xlsx(file, &|id| by_id.get(&id).cloned())
-        .map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    let import =
+        report::read_review_xlsx_with(file, &|id| by_id.get(&id).cloned(), &w.config.limits)
+            .map_err(|e| ServiceError::BadInput(e.to_string()))?;
     let changes: Vec<(i64, paydesk_core::ReviewChange)> = import
         .changes
         .iter()

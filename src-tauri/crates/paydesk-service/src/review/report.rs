@@ -48,6 +48,7 @@ use paydesk_core::discrepancy::{OutcomeClass, ResolutionKind, ReviewState};
 use paydesk_core::domain::Provider;
 use paydesk_core::money::Currency;
 use paydesk_core::review::{DiscrepancyRecord, ReviewChange};
+use paydesk_providers::statement::InputLimits;
 use rust_xlsxwriter::{
     Color, DataValidation, DataValidationErrorStyle, DocProperties, Format, FormatAlign,
     FormatBorder, Note, Workbook, Worksheet, XlsxError,
@@ -123,6 +124,9 @@ pub enum ReportError {
     },
     #[error("{path} cannot be opened as an XLSX workbook (is it an Excel .xlsx file?): {reason}")]
     NotXlsx { path: String, reason: String },
+    /// The file is past one of the `[limits]` (its message names the limit).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{path} has no sheet named \"Detail\" or \"明细\" (its sheets: {found}); import the file Paydesk exported")]
     NoDetailSheet { path: String, found: String },
     #[error("{path}: cannot read sheet \"{sheet}\": {reason}")]
@@ -590,25 +594,43 @@ pub fn write_xlsx(
     meta: &ReportMeta,
     path: &Path,
 ) -> Result<(), ReportError> {
-    let shown = path.display().to_string();
+    write_xlsx_with(rows, meta, &path.display().to_string(), |workbook| {
+        workbook.save(path)
+    })
+}
+
+/// [`write_xlsx`] into `out` (an already opened file); `shown` names it in errors.
+pub fn write_xlsx_to<W: Write + std::io::Seek + Send>(
+    rows: &[DiscrepancyRecord],
+    meta: &ReportMeta,
+    shown: &str,
+    out: W,
+) -> Result<(), ReportError> {
+    write_xlsx_with(rows, meta, shown, |workbook| workbook.save_to_writer(out))
+}
+
+fn write_xlsx_with(
+    rows: &[DiscrepancyRecord],
+    meta: &ReportMeta,
+    shown: &str,
+    save: impl FnOnce(&mut Workbook) -> Result<(), XlsxError>,
+) -> Result<(), ReportError> {
     if rows.len() > MAX_DETAIL_ROWS {
         return Err(ReportError::TooManyRows {
-            path: shown,
+            path: shown.to_string(),
             rows: rows.len(),
             max: MAX_DETAIL_ROWS,
         });
     }
-    build_workbook(rows, meta, path).map_err(|source| ReportError::XlsxWrite {
-        path: shown,
-        source,
-    })
+    build_workbook(rows, meta)
+        .and_then(|mut workbook| save(&mut workbook))
+        .map_err(|source| ReportError::XlsxWrite {
+            path: shown.to_string(),
+            source,
+        })
 }
 
-fn build_workbook(
-    rows: &[DiscrepancyRecord],
-    meta: &ReportMeta,
-    path: &Path,
-) -> Result<(), XlsxError> {
+fn build_workbook(rows: &[DiscrepancyRecord], meta: &ReportMeta) -> Result<Workbook, XlsxError> {
     let lang = meta.lang;
     let (summary_name, detail_name, help_name) = sheet_names(lang);
     let mut formats = Formats::new();
@@ -632,8 +654,7 @@ fn build_workbook(
     help.set_name(help_name)?;
     write_help(help, lang, &formats)?;
 
-    workbook.save(path)?;
-    Ok(())
+    Ok(workbook)
 }
 
 fn write_summary(
@@ -1081,15 +1102,41 @@ pub fn read_review_xlsx(
     path: &Path,
     known: &dyn Fn(i64) -> Option<DiscrepancyRecord>,
 ) -> Result<ReviewImport, ReportError> {
+    read_review_xlsx_with(path, known, &InputLimits::default())
+}
+
+/// [`read_review_xlsx`] within the workspace's `[limits]`: the workbook's parts may
+/// decompress to at most `limits.max_spreadsheet_bytes` (and by at most the ratio limit), the
+/// Detail sheet span at most `limits.max_sheet_cells`. Past a limit the file is refused with
+/// [`ReportError::TooLarge`] naming it, before anything is loaded whole.
+pub fn read_review_xlsx_with(
+    path: &Path,
+    known: &dyn Fn(i64) -> Option<DiscrepancyRecord>,
+    limits: &InputLimits,
+) -> Result<ReviewImport, ReportError> {
     let shown = path.display().to_string();
-    if let Err(source) = std::fs::metadata(path) {
-        return Err(ReportError::Open {
+    let open = |source| ReportError::Open {
+        path: shown.clone(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(open)?.len();
+    if size > limits.max_spreadsheet_bytes {
+        return Err(ReportError::TooLarge(format!(
+            "{shown}: the file is larger than {} MiB, the limit `[limits] max_spreadsheet_mb` of paydesk.toml; raise the limit if the file is genuine",
+            limits.max_spreadsheet_bytes / (1024 * 1024)
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(open)?;
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(ReportError::NotXlsx {
             path: shown,
-            source,
+            reason: "the file is not a ZIP container".into(),
         });
     }
-    let mut workbook: calamine::Xlsx<_> =
-        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| ReportError::NotXlsx {
+    paydesk_providers::statement::check_spreadsheet(&bytes, &shown, limits)
+        .map_err(|e| ReportError::TooLarge(e.to_string()))?;
+    let mut workbook: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| ReportError::NotXlsx {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
@@ -1111,12 +1158,18 @@ pub fn read_review_xlsx(
             found: names.join(", "),
         });
     };
-    let range = workbook
-        .worksheet_range(&sheet)
-        .map_err(|e| ReportError::ReadSheet {
-            path: shown.clone(),
-            sheet: sheet.clone(),
-            reason: e.to_string(),
+    // Cell by cell within the cell limit: a sparse sheet never becomes a huge dense grid.
+    let range = paydesk_providers::statement::xlsx_sheet_range(&mut workbook, &sheet, limits)
+        .map_err(|reason| {
+            if reason.contains("[limits]") {
+                ReportError::TooLarge(format!("{shown}: {reason}"))
+            } else {
+                ReportError::ReadSheet {
+                    path: shown.clone(),
+                    sheet: sheet.clone(),
+                    reason,
+                }
+            }
         })?;
     let first_row = range.start().map_or(0, |(r, _)| r);
     let rows: Vec<&[Data]> = range.rows().collect();

@@ -53,16 +53,18 @@ pub async fn generate_to_dir(
     params: &GenerateParams,
     out: &Path,
 ) -> Result<Vec<PathBuf>, ServiceError> {
-    std::fs::create_dir_all(out)
+    crate::context::private_file::create_private_dir_all(out)
         .map_err(|e| ServiceError::Io(format!("cannot create {}: {e}", out.display())))?;
     let day = generate::generate(params);
     let mut written = Vec::new();
 
     let config_path = out.join(crate::context::config::CONFIG_FILE);
     if !config_path.exists() {
-        std::fs::write(&config_path, workspace::template_config(false)).map_err(|e| {
-            ServiceError::Io(format!("cannot write {}: {e}", config_path.display()))
-        })?;
+        crate::context::private_file::write_new_private(
+            &config_path,
+            workspace::template_config(false).as_bytes(),
+        )
+        .map_err(|e| ServiceError::Io(format!("cannot write {}: {e}", config_path.display())))?;
         written.push(config_path);
     }
     let mirror_path = out.join("orders.db");

@@ -14,6 +14,7 @@ pub mod generate;
 pub mod history;
 
 use crate::context::config::Account;
+use crate::context::private_file::{create_private_dir_all, write_new_private};
 use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{BillDate, Provider};
@@ -59,15 +60,18 @@ fn load_or_create_text(
     }
     let text = make()?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        create_private_dir_all(dir).map_err(|e| io(dir, e))?;
     }
-    std::fs::write(path, &text).map_err(|e| io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    // Created 0600 from the start (no window in which others could read it), never through
+    // a link planted at the name.
+    match write_new_private(path, text.as_bytes()) {
+        Ok(()) => Ok(text),
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_file() => {
+            std::fs::read_to_string(path).map_err(|e| io(path, e))
+        }
+        Err(e) => Err(io(path, e)),
     }
-    Ok(text)
 }
 
 impl DemoCredentials {

@@ -249,7 +249,20 @@ fn refuse_shared_key_file(path: &std::path::Path) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Writes a new random master key file (64 hex digits, mode 0600). Never overwrites a file.
+/// [`create_key_file`] for `actor`, who must be allowed to manage the vault: the permission is
+/// checked before the file is written, so a refused `vault init` / `vault rotate-master
+/// --create-key-file` leaves no key file behind (and the vault unchanged).
+pub async fn create_key_file_as(
+    db: &AppDb,
+    actor: &Actor,
+    path: &std::path::Path,
+) -> Result<(), ServiceError> {
+    require(db, actor, Permission::KeyManage, "vault").await?;
+    create_key_file(path)
+}
+
+/// Writes a new random master key file (64 hex digits, mode 0600 whatever the umask). Never
+/// overwrites a file and never writes through a link (`create_new`).
 pub fn create_key_file(path: &std::path::Path) -> Result<(), ServiceError> {
     use std::io::Write;
     let shown = path.display();
