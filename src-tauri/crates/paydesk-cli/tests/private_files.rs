@@ -89,7 +89,13 @@ fn workspace_files_are_private_and_exports_never_clobber_them() {
     );
 
     assert_eq!(mode(&ws), 0o700, "workspace folder");
-    for f in ["paydesk.toml", "paydesk.db", "orders.db", "master.key"] {
+    for f in [
+        "paydesk.toml",
+        "paydesk.db",
+        "orders.db",
+        "master.key",
+        "audit.key",
+    ] {
         assert_eq!(mode(&ws.join(f)), 0o600, "{f}");
     }
     for dir in ["keys", "sandbox", "reports"] {
@@ -132,6 +138,7 @@ fn workspace_files_are_private_and_exports_never_clobber_them() {
         ws.join("paydesk.toml"),
         ws.join("orders.db"),
         ws.join("master.key"),
+        ws.join("audit.key"),
         ws.join("keys").join("wechat_apiv3_key.txt"),
         ws.join("keys").join("new-name.csv"),
         ws.join("sandbox").join("x.csv"),

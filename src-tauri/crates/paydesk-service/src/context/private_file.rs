@@ -86,7 +86,8 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 impl ProtectedFiles {
     /// The workspace's own files: `paydesk.toml`, the app database (with its `-wal`, `-shm`
     /// and `-journal`), the order mirror's SQLite file, the vault key file (of `paydesk.toml`
-    /// and of `PAYDESK_VAULT_KEY_FILE`), and every file in `keys/` and `sandbox/`.
+    /// and of `PAYDESK_VAULT_KEY_FILE`), the audit chain's `audit.key`, and every file in
+    /// `keys/` and `sandbox/`.
     pub fn of(config: &Config) -> ProtectedFiles {
         let ws = &config.workspace;
         let mut p = ProtectedFiles::default();
@@ -103,6 +104,10 @@ impl ProtectedFiles {
         if let Some(key) = std::env::var_os(KEY_FILE_VAR).filter(|v| !v.is_empty()) {
             p.add_file(Path::new(&key), "the vault key file");
         }
+        p.add_file(
+            &ws.join(crate::context::audit_key::AUDIT_KEY_FILE),
+            "the audit chain's key file",
+        );
         p.add_dir(&ws.join("keys"), "the workspace's keys");
         p.add_dir(&ws.join("sandbox"), "the sandbox's keys");
         p
