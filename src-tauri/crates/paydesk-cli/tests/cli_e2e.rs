@@ -1,6 +1,7 @@
 //! End-to-end tests of the `paydesk` command line: the real binary, real SQLite files and a
 //! real PostgreSQL server, the providers' real statement layouts.
 
+use paydesk_testkit::psql::PsqlDb;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -555,63 +556,6 @@ fn concurrent_runs_on_sqlite_are_serialized() {
     concurrent_runs_are_serialized(&ws, &bill);
 }
 
-/// A fresh PostgreSQL database for one test; dropped at the end.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    fn create() -> Option<PgDb> {
-        let admin = std::env::var("PAYDESK_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("paydesk_cli_{}_{}", std::process::id(), rand_suffix());
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-qc", &format!("create database {name}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !created {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL is required under CI (PAYDESK_TEST_PG_URL={admin})"
-            );
-            eprintln!("SKIPPED: no PostgreSQL at {admin}");
-            return None;
-        }
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        Some(PgDb {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin.as_str(),
-                "-qc",
-                &format!("drop database if exists {} with (force)", self.name),
-            ])
-            .output();
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64 % 1_000_000_007)
-        .unwrap_or(0)
-}
-
 fn use_postgres(ws: &Path, url: &str) {
     let config = ws.join("paydesk.toml");
     let text = std::fs::read_to_string(&config).expect("config");
@@ -626,7 +570,9 @@ fn use_postgres(ws: &Path, url: &str) {
 
 #[test]
 fn concurrent_runs_on_postgres_are_serialized() {
-    let Some(pg) = PgDb::create() else { return };
+    let Some(pg) = PsqlDb::create("paydesk_cli") else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let (ws, bill) = generated(&tmp.path().join("gen"), "2000", "realistic");
     use_postgres(&ws, &pg.url);
@@ -635,7 +581,9 @@ fn concurrent_runs_on_postgres_are_serialized() {
 
 #[test]
 fn postgres_rerun_keeps_notes_and_reports() {
-    let Some(pg) = PgDb::create() else { return };
+    let Some(pg) = PsqlDb::create("paydesk_cli") else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let (ws, bill) = generated(&tmp.path().join("gen"), "300", "demo");
     use_postgres(&ws, &pg.url);
@@ -785,7 +733,9 @@ fn bulk_change_says_how_many_before_it_acts() {
 
 #[test]
 fn processes_opening_a_fresh_postgres_database_at_once_all_succeed() {
-    let Some(pg) = PgDb::create() else { return };
+    let Some(pg) = PsqlDb::create("paydesk_cli") else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let ws = tmp.path().join("ws");
     ok(&["init", "--workspace", s(&ws), "--demo"]);

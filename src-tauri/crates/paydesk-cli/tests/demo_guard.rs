@@ -2,6 +2,7 @@
 //! can be refunded (point 12): the real binary on real SQLite files and a real PostgreSQL
 //! server.
 
+use paydesk_testkit::psql::PsqlDb;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -198,7 +199,9 @@ fn pg_counts(url: &str) -> String {
 
 #[test]
 fn demo_refuses_a_real_postgres_workspace_and_writes_nothing() {
-    let Some(pg) = PgDb::create() else { return };
+    let Some(pg) = PsqlDb::create("paydesk_demo_guard") else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let ws = real_workspace(&tmp.path().join("shop"), Some(&pg.url));
     let counts = pg_counts(&pg.url);
@@ -359,59 +362,4 @@ fn a_demo_stripe_order_is_refunded_through_the_sandbox() {
         order["amount"].as_i64().map(|a| a - 100),
         "{detail}"
     );
-}
-
-/// A fresh PostgreSQL database for one test, dropped afterwards.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    fn create() -> Option<PgDb> {
-        let admin = std::env::var("PAYDESK_TEST_PG_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!("paydesk_demo_guard_{}_{nanos}", std::process::id());
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-qc", &format!("create database {name}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !created {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL is required under CI (PAYDESK_TEST_PG_URL={admin})"
-            );
-            eprintln!("SKIPPED: no PostgreSQL at {admin}");
-            return None;
-        }
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        Some(PgDb {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin.as_str(),
-                "-qc",
-                &format!("drop database if exists {} with (force)", self.name),
-            ])
-            .output();
-    }
 }

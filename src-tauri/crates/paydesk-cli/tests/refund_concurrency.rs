@@ -3,6 +3,7 @@
 //! reason naming the refundable amount, and the provider holds exactly one refund.
 
 use paydesk_sandbox::SandboxHandle;
+use paydesk_testkit::psql::PsqlDb;
 use paydesk_testkit::refunds::*;
 use serde_json::Value;
 use std::io::Read;
@@ -20,60 +21,6 @@ impl Drop for Children {
             let _ = c.kill();
             let _ = c.wait();
         }
-    }
-}
-
-/// A fresh PostgreSQL database `paydesk_rf_<unique>` (made with `psql`, as the other CLI
-/// tests do), dropped at the end.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    fn create() -> Option<PgDb> {
-        let admin = std::env::var("PAYDESK_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() % 1_000_000_007)
-            .unwrap_or_default();
-        let name = format!("paydesk_rf_{}_{nanos}", std::process::id());
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-qc", &format!("create database {name}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !created {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL is required under CI (PAYDESK_TEST_PG_URL={admin})"
-            );
-            eprintln!("SKIPPED: no PostgreSQL at {admin}");
-            return None;
-        }
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        Some(PgDb {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin.as_str(),
-                "-qc",
-                &format!("drop database if exists {} with (force)", self.name),
-            ])
-            .output();
     }
 }
 
@@ -159,7 +106,7 @@ fn two_consoles_cannot_over_refund_on_sqlite() {
 
 #[test]
 fn two_consoles_cannot_over_refund_on_postgres() {
-    let Some(pg) = PgDb::create() else {
+    let Some(pg) = PsqlDb::create("paydesk_rf") else {
         return;
     };
     let (dir, sandbox, _rt) = setup(Some(&pg.url));

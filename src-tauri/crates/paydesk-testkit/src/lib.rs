@@ -5,6 +5,7 @@
 //! - [`db`]: a SQLite temp file and a fresh PostgreSQL database per test (from
 //!   `PAYDESK_TEST_PG_URL`), [`db::backends`] for both, [`db_tests!`] for test pairs.
 //! - [`dirs`]: temporary directories.
+//! - [`psql`]: a fresh PostgreSQL database made with `psql`, for tests of the real binary.
 //! - [`actors`]: the role holders the tests act as.
 //! - With the `service` feature: [`workspace`] (demo workspaces, config edits, logins),
 //!   [`sandbox`] (the provider sandbox on port 0) and [`refunds`] (the refund fixture).
@@ -13,6 +14,7 @@ pub mod actors;
 pub mod ci;
 pub mod db;
 pub mod dirs;
+pub mod psql;
 #[cfg(feature = "service")]
 pub mod refunds;
 #[cfg(feature = "service")]
