@@ -161,46 +161,6 @@ fn pem_or_base64_to_der(text: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
 // build a self-signed certificate for the sandbox. No chain validation.
 // ---------------------------------------------------------------------------------------
 
-/// One DER TLV: (tag, content, rest).
-fn der_read(input: &[u8]) -> Result<(u8, &[u8], &[u8]), KeyError> {
-    let bad = KeyError::BadCertificate("truncated DER");
-    let (&tag, rest) = input.split_first().ok_or(bad.clone())?;
-    let (&len0, mut rest) = rest.split_first().ok_or(bad.clone())?;
-    let len = if len0 < 0x80 {
-        usize::from(len0)
-    } else {
-        let n = usize::from(len0 & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(bad);
-        }
-        let mut l = 0usize;
-        for &b in &rest[..n] {
-            l = (l << 8) | usize::from(b);
-        }
-        rest = &rest[n..];
-        l
-    };
-    if rest.len() < len {
-        return Err(bad);
-    }
-    Ok((tag, &rest[..len], &rest[len..]))
-}
-
-fn der_write(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
 /// A parsed X.509 certificate (only the parts Paydesk needs).
 #[derive(Debug, Clone)]
 pub struct Certificate {
@@ -308,6 +268,13 @@ impl Certificate {
         Certificate::from_der(&der_write(0x30, &body))
     }
 }
+
+/// One DER TLV: (tag, content, rest).
+fn der_read(input: &[u8]) -> Result<(u8, &[u8], &[u8]), KeyError> {
+    crate::der::read(input).map_err(KeyError::BadCertificate)
+}
+
+use crate::der::write as der_write;
 
 #[cfg(test)]
 mod tests {

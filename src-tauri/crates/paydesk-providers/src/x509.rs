@@ -146,31 +146,6 @@ impl fmt::Debug for X509 {
     }
 }
 
-/// One DER TLV: (tag, content, rest).
-fn der_read(input: &[u8]) -> Result<(u8, &[u8], &[u8]), String> {
-    let bad = || "truncated DER".to_string();
-    let (&tag, rest) = input.split_first().ok_or_else(bad)?;
-    let (&len0, mut rest) = rest.split_first().ok_or_else(bad)?;
-    let len = if len0 < 0x80 {
-        usize::from(len0)
-    } else {
-        let n = usize::from(len0 & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err("bad DER length".into());
-        }
-        let mut l = 0usize;
-        for &b in &rest[..n] {
-            l = (l << 8) | usize::from(b);
-        }
-        rest = &rest[n..];
-        l
-    };
-    if rest.len() < len {
-        return Err(bad());
-    }
-    Ok((tag, &rest[..len], &rest[len..]))
-}
-
 /// The whole TLV at the start of `input` (header included).
 fn der_whole(input: &[u8]) -> Result<&[u8], String> {
     let (_, _, rest) = der_read(input)?;
@@ -692,21 +667,6 @@ pub fn alipay_cert_sn(pem: &str) -> Result<String, CertError> {
 // key usage and basic constraints.
 // ---------------------------------------------------------------------------------------
 
-fn der_write(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
 /// What to put in an issued certificate.
 #[derive(Debug, Clone)]
 pub struct CertSpec {
@@ -829,6 +789,13 @@ pub fn issue(
     body.extend(der_write(0x03, &bits));
     X509::from_der(&der_write(0x30, &body))
 }
+
+/// One DER TLV: (tag, content, rest).
+fn der_read(input: &[u8]) -> Result<(u8, &[u8], &[u8]), String> {
+    crate::der::read(input).map_err(str::to_string)
+}
+
+use crate::der::write as der_write;
 
 #[cfg(test)]
 mod tests {
