@@ -327,6 +327,49 @@ async fn parallel_wrong_passwords_check_at_most_the_limit_on_postgres() {
     pg.drop_db().await;
 }
 
+/// Parallel logins with the right password (cron jobs, several windows) never lock anyone
+/// out: attempts beyond the limit wait for a slot instead of being refused.
+async fn parallel_right_passwords(w: &Workspace) {
+    let now = Utc::now();
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let db = w.db.clone();
+            tokio::spawn(async move {
+                auth::login(&db, "finance", "ledger-maple-2026", now)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .expect("task")
+            .expect("the right password logs in");
+    }
+    assert!(login_failures(w, "finance").await.is_empty());
+    let user = w.db.user("finance").await.expect("user").expect("finance");
+    assert_eq!(user.locked_until, None, "{user:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_right_passwords_all_log_in_on_sqlite() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = demo_workspace(&tmp.path().join("ws"), None).await;
+    parallel_right_passwords(&w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_right_passwords_all_log_in_on_postgres() {
+    let Some(pg) = PgDb::create("paydesk_auth").await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = demo_workspace(&tmp.path().join("ws"), Some(&pg.url)).await;
+    parallel_right_passwords(&w).await;
+    w.db.close().await;
+    pg.drop_db().await;
+}
+
 /// Unknown user, wrong password, disabled user with a wrong password, locked user: the same
 /// error, so that nobody learns which users exist or what state they are in.
 #[tokio::test]

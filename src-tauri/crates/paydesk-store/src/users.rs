@@ -32,6 +32,10 @@ pub enum LoginAttempt {
     Granted { user: UserRecord, hash: String },
     /// The account is locked: no password may be checked.
     Locked(UserRecord),
+    /// Not locked, but earlier failures plus the attempts still being checked already fill
+    /// the limit: no password may be checked until one of them ends (a success frees the
+    /// slots, a failure at the limit locks the account).
+    Busy(UserRecord),
     /// No such user.
     UnknownUser,
 }
@@ -45,6 +49,7 @@ impl std::fmt::Debug for LoginAttempt {
                 .field("hash", &"***")
                 .finish(),
             LoginAttempt::Locked(user) => f.debug_tuple("Locked").field(user).finish(),
+            LoginAttempt::Busy(user) => f.debug_tuple("Busy").field(user).finish(),
             LoginAttempt::UnknownUser => f.write_str("UnknownUser"),
         }
     }
@@ -253,33 +258,32 @@ impl AppDb {
             })
     }
 
-    /// Reserves one login attempt for `username` before its password is checked, in one
-    /// atomic `UPDATE ... RETURNING`: the attempt counter goes up and, when it reaches
-    /// `lock_after`, the account is locked until `now + lock_for` in the same statement. A
-    /// locked account gets no attempt (nothing is updated), so however many logins run in
-    /// parallel, at most `lock_after` passwords are checked per lock period. A successful
-    /// login resets the counter ([`AppDb::record_login_success`]); an expired lock starts a
-    /// new count.
+    /// Counts a login attempt before its password is checked, in one atomic statement: the
+    /// counter holds the failures since the last success plus the attempts still being
+    /// checked, and an attempt is granted only while it stays within `lock_after`. So however
+    /// many logins run in parallel, at most `lock_after` passwords are checked before the
+    /// account locks; a failure that leaves the counter at the limit locks the account
+    /// ([`AppDb::record_login_failure`]) and a success resets it
+    /// ([`AppDb::record_login_success`]). An expired lock starts a new count. The account is
+    /// never locked here: correct passwords checked in parallel must not lock anyone out.
     pub async fn reserve_login_attempt(
         &self,
         username: &str,
         lock_after: u32,
-        lock_for: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<LoginAttempt> {
         let op = "reserve a login attempt of";
         let expired = "(locked_until IS NOT NULL AND locked_until <= $2)";
         let count = format!("(CASE WHEN {expired} THEN 1 ELSE failed_attempts + 1 END)");
         let row = sqlx::query(&format!(
-            "UPDATE users SET failed_attempts = {count}, \
-             locked_until = CASE WHEN {count} >= $3 THEN CAST($4 AS BIGINT) ELSE NULL END \
+            "UPDATE users SET failed_attempts = {count}, locked_until = NULL \
              WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+             AND {count} <= $3 \
              RETURNING {USER_COLUMNS}"
         ))
         .bind(username)
         .bind(ms(now))
         .bind(i64::from(lock_after.max(1)))
-        .bind(ms(now + lock_for))
         .fetch_optional(self.pool())
         .await
         .ctx(op, username)?;
@@ -288,9 +292,32 @@ impl AppDb {
             return Ok(LoginAttempt::Granted { user, hash });
         }
         Ok(match self.user(username).await? {
-            Some(user) => LoginAttempt::Locked(user),
+            Some(user) if user.locked_until.is_some_and(|t| t > now) => LoginAttempt::Locked(user),
+            Some(user) => LoginAttempt::Busy(user),
             None => LoginAttempt::UnknownUser,
         })
+    }
+
+    /// A checked password was wrong: locks the account until `until` when its counter
+    /// (failures and attempts in flight) is at `lock_after`. Also used when an attempt waited
+    /// in vain for a slot (attempts of a process that died stay counted as failures).
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        lock_after: u32,
+        until: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET locked_until = CAST($3 AS BIGINT) \
+             WHERE username = $1 AND failed_attempts >= $2 AND locked_until IS NULL",
+        )
+        .bind(username)
+        .bind(i64::from(lock_after.max(1)))
+        .bind(ms(until))
+        .execute(self.pool())
+        .await
+        .ctx("record a failed login of", username)?;
+        Ok(())
     }
 
     pub async fn record_login_success(&self, username: &str) -> Result<()> {

@@ -171,9 +171,14 @@ async fn verify_password_blocking(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// How long a login waits for a slot while the limit is filled by attempts still being
+/// checked (parallel logins of one user, e.g. cron jobs); then the account is locked.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Logs a user in. Each attempt is first counted in the database ([`AppDb::reserve_login_attempt`],
-/// one atomic statement that also locks the account at [`LOCK_AFTER_FAILURES`]) and only then
-/// is the password checked, so parallel attempts cannot check more than that many passwords.
+/// one atomic statement) and only then is the password checked, so parallel attempts cannot
+/// check more than [`LOCK_AFTER_FAILURES`] passwords before the account locks; an attempt
+/// that finds the limit filled by attempts in flight waits for them.
 pub async fn login(
     db: &AppDb,
     username: &str,
@@ -193,21 +198,37 @@ pub async fn login(
         .await?;
         Err::<Session, _>(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()))
     };
-    let attempt = db
-        .reserve_login_attempt(username, LOCK_AFTER_FAILURES, lock_duration(), now)
-        .await?;
+    let waiting_since = std::time::Instant::now();
+    let attempt = loop {
+        match db
+            .reserve_login_attempt(username, LOCK_AFTER_FAILURES, now)
+            .await?
+        {
+            LoginAttempt::Busy(_) if waiting_since.elapsed() < BUSY_WAIT => {
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            LoginAttempt::Busy(user) => {
+                db.record_login_failure(username, LOCK_AFTER_FAILURES, now + lock_duration())
+                    .await?;
+                break LoginAttempt::Locked(user);
+            }
+            attempt => break attempt,
+        }
+    };
     let (user, hash) = match attempt {
         LoginAttempt::UnknownUser => {
             verify_password_blocking(password, dummy_hash()).await;
             return failed("unknown user").await;
         }
-        LoginAttempt::Locked(_) => {
+        LoginAttempt::Locked(_) | LoginAttempt::Busy(_) => {
             verify_password_blocking(password, dummy_hash()).await;
             return failed("locked").await;
         }
         LoginAttempt::Granted { user, hash } => (user, hash),
     };
     if !verify_password_blocking(password, &hash).await {
+        db.record_login_failure(username, LOCK_AFTER_FAILURES, now + lock_duration())
+            .await?;
         return failed(if user.disabled {
             "wrong password (user disabled)"
         } else {
@@ -217,6 +238,8 @@ pub async fn login(
     }
     if user.disabled {
         // The right password: the person may be told why they cannot log in.
+        db.record_login_failure(username, LOCK_AFTER_FAILURES, now + lock_duration())
+            .await?;
         audit(
             db,
             username,
