@@ -603,16 +603,17 @@ async fn recompute_unkeyed(w: &Workspace, from: u64) {
     let mut prev = paydesk_store::audit::GENESIS_HASH.to_string();
     for e in entries {
         if e.seq >= from {
-            let hash = paydesk_store::audit::entry_hash(
-                &prev,
-                e.seq,
-                e.at.timestamp_millis(),
-                &e.actor,
-                &e.action,
-                &e.target,
-                &e.outcome,
-                &e.details,
-            );
+            let hash = paydesk_store::audit::ChainedFields {
+                prev_hash: &prev,
+                seq: e.seq,
+                at_ms: e.at.timestamp_millis(),
+                actor: &e.actor,
+                action: &e.action,
+                target: &e.target,
+                outcome: &e.outcome,
+                details: &e.details,
+            }
+            .unkeyed_hash();
             sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3")
                 .bind(&prev)
                 .bind(&hash)

@@ -130,117 +130,81 @@ impl AuditVerification {
     }
 }
 
-/// The fields an entry's hash covers, length-prefixed so that moving text between fields
+/// The fields an entry's hash covers, fed length-prefixed so that moving text between fields
 /// changes the hash.
-#[allow(clippy::too_many_arguments)]
-fn hashed_parts(
-    prev_hash: &str,
-    seq: u64,
-    at_ms: i64,
-    actor: &str,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    details: &str,
-    mut update: impl FnMut(&[u8]),
-) {
-    for part in [
-        prev_hash,
-        &seq.to_string(),
-        &at_ms.to_string(),
-        actor,
-        action,
-        target,
-        outcome,
-        details,
-    ] {
-        update(&(part.len() as u64).to_be_bytes());
-        update(part.as_bytes());
+pub struct ChainedFields<'a> {
+    pub prev_hash: &'a str,
+    pub seq: u64,
+    pub at_ms: i64,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub outcome: &'a str,
+    /// The details exactly as stored (JSON text).
+    pub details: &'a str,
+}
+
+impl ChainedFields<'_> {
+    fn feed(&self, mut update: impl FnMut(&[u8])) {
+        for part in [
+            self.prev_hash,
+            &self.seq.to_string(),
+            &self.at_ms.to_string(),
+            self.actor,
+            self.action,
+            self.target,
+            self.outcome,
+            self.details,
+        ] {
+            update(&(part.len() as u64).to_be_bytes());
+            update(part.as_bytes());
+        }
     }
-}
 
-#[allow(clippy::too_many_arguments)]
-/// The unkeyed entry hash (entries written before the log was keyed): SHA-256 over the
-/// previous hash and every field.
-pub fn entry_hash(
-    prev_hash: &str,
-    seq: u64,
-    at_ms: i64,
-    actor: &str,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    details: &str,
-) -> String {
-    let mut h = Sha256::new();
-    hashed_parts(
-        prev_hash,
-        seq,
-        at_ms,
-        actor,
-        action,
-        target,
-        outcome,
-        details,
-        |b| h.update(b),
-    );
-    hex::encode(h.finalize())
-}
+    /// The unkeyed entry hash (entries written before the log was keyed): SHA-256 over the
+    /// previous hash and every field.
+    pub fn unkeyed_hash(&self) -> String {
+        let mut h = Sha256::new();
+        self.feed(|b| h.update(b));
+        hex::encode(h.finalize())
+    }
 
-#[allow(clippy::too_many_arguments)]
-/// The keyed entry hash: HMAC-SHA256 with the audit key over the same fields.
-pub fn entry_mac(
-    key: &AuditKey,
-    prev_hash: &str,
-    seq: u64,
-    at_ms: i64,
-    actor: &str,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    details: &str,
-) -> String {
-    let mut m = key.mac();
-    hashed_parts(
-        prev_hash,
-        seq,
-        at_ms,
-        actor,
-        action,
-        target,
-        outcome,
-        details,
-        |b| m.update(b),
-    );
-    hex::encode(m.finalize().into_bytes())
+    /// The keyed entry hash: HMAC-SHA256 with the audit key over the same fields.
+    pub fn keyed_hash(&self, key: &AuditKey) -> String {
+        let mut m = key.mac();
+        self.feed(|b| m.update(b));
+        hex::encode(m.finalize().into_bytes())
+    }
+
+    /// The hash an entry gets: keyed when the log has a key.
+    pub fn hash(&self, key: Option<&AuditKey>) -> String {
+        match key {
+            Some(key) => self.keyed_hash(key),
+            None => self.unkeyed_hash(),
+        }
+    }
 }
 
 impl AuditEntry {
+    fn fields(&self) -> ChainedFields<'_> {
+        ChainedFields {
+            prev_hash: &self.prev_hash,
+            seq: self.seq,
+            at_ms: ms(self.at),
+            actor: &self.actor,
+            action: &self.action,
+            target: &self.target,
+            outcome: &self.outcome,
+            details: &self.details,
+        }
+    }
+
     fn unkeyed_hash(&self) -> String {
-        entry_hash(
-            &self.prev_hash,
-            self.seq,
-            ms(self.at),
-            &self.actor,
-            &self.action,
-            &self.target,
-            &self.outcome,
-            &self.details,
-        )
+        self.fields().unkeyed_hash()
     }
 
     fn keyed_hash(&self, key: &AuditKey) -> String {
-        entry_mac(
-            key,
-            &self.prev_hash,
-            self.seq,
-            ms(self.at),
-            &self.actor,
-            &self.action,
-            &self.target,
-            &self.outcome,
-            &self.details,
-        )
+        self.fields().keyed_hash(key)
     }
 
     /// The key id named by a key start entry.
@@ -474,14 +438,17 @@ impl AppDb {
         let at = Utc::now();
         let at_ms = ms(at);
         let details = serde_json::to_string(&e.details).unwrap_or_else(|_| "null".into());
-        let hash = match &self.audit_key {
-            Some(key) => entry_mac(
-                key, &prev_hash, seq, at_ms, &e.actor, &e.action, &e.target, &e.outcome, &details,
-            ),
-            None => entry_hash(
-                &prev_hash, seq, at_ms, &e.actor, &e.action, &e.target, &e.outcome, &details,
-            ),
-        };
+        let hash = ChainedFields {
+            prev_hash: &prev_hash,
+            seq,
+            at_ms,
+            actor: &e.actor,
+            action: &e.action,
+            target: &e.target,
+            outcome: &e.outcome,
+            details: &details,
+        }
+        .hash(self.audit_key.as_deref());
         sqlx::query(&format!(
             "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
