@@ -11,7 +11,18 @@ use crate::domain::{LineKind, LocalRefund, Order, SourceRef, StatementLine};
 use crate::money::Currency;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+/// The matcher's indexes hash a million short ids a day: foldhash is several times faster
+/// than std's SipHash on them, and its per-process random seed keeps it unpredictable.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// See [`FastMap`].
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+type HashMap<K, V> = FastMap<K, V>;
+
+fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
+    FastMap::with_capacity_and_hasher(n, Default::default())
+}
 
 mod comparison;
 pub use comparison::{amount_label, fee_base_label, Comparison, FeeCheck};
@@ -190,13 +201,21 @@ pub fn discrepancy_key(
 /// adjustments of one payment, share the key of the charge. Counted over all lines, matched
 /// or not, so a re-run of the same file gives every line the same ordinal.
 pub fn line_key_ordinals(lines: &[StatementLine]) -> Vec<u32> {
-    let mut seen: HashMap<String, u32> = HashMap::new();
+    // (kind, id) stands for the key `line:<kind>:<id>` that `discrepancy_key` formats (a
+    // refund line's id is its refund's), without formatting a string per line.
+    let mut seen: HashMap<(LineKind, &str), u32> = map_with_capacity(lines.len());
     lines
         .iter()
         .map(|l| {
-            let n = seen
-                .entry(discrepancy_key(OutcomeClass::Matched, Some(l), None, None))
-                .or_insert(0);
+            let id = match l.kind {
+                LineKind::Refund => l
+                    .merchant_refund_no
+                    .as_deref()
+                    .or(l.provider_refund_id.as_deref())
+                    .unwrap_or(&l.provider_txn_id),
+                _ => &l.provider_txn_id,
+            };
+            let n = seen.entry((l.kind, id)).or_insert(0);
             *n += 1;
             *n
         })
@@ -213,50 +232,76 @@ pub fn with_ordinal(key: String, ordinal: u32) -> String {
     }
 }
 
+/// Keeps, for `key`, the item whose number sorts first (`number(i)`), so that an index does
+/// not depend on the order of the input.
+fn index_first<'a>(
+    map: &mut HashMap<&'a str, u32>,
+    key: &'a str,
+    i: u32,
+    number: impl Fn(u32) -> &'a str,
+) {
+    map.entry(key)
+        .and_modify(|held| {
+            if number(i) < number(*held) {
+                *held = i;
+            }
+        })
+        .or_insert(i);
+}
+
 /// Matches one account's day.
+///
+/// The result does not depend on the order of `input.orders` and `input.refunds` (callers
+/// need not sort a million of them): where two items share an id the one with the smaller
+/// number wins, and unmatched items are reported in number order.
 pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
-    let mut orders_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
-    let mut orders_by_txn: HashMap<&str, u32> = HashMap::with_capacity(input.orders.len());
-    let mut orders_by_ref: HashMap<&str, u32> = HashMap::new();
+    let order_no = |i: u32| input.orders[i as usize].order_no.as_str();
+    let refund_no = |i: u32| input.refunds[i as usize].refund_no.as_str();
+    let mut orders_by_no: HashMap<&str, u32> = map_with_capacity(input.orders.len());
+    let mut orders_by_txn: HashMap<&str, u32> = map_with_capacity(input.orders.len());
+    let mut orders_by_ref: HashMap<&str, u32> = map_with_capacity(0);
     for (i, order) in input.orders.iter().enumerate() {
-        orders_by_no
-            .entry(order.order_no.as_str())
-            .or_insert(i as u32);
+        let i = i as u32;
+        index_first(&mut orders_by_no, order.order_no.as_str(), i, order_no);
         if let Some(txn) = order.provider_txn_id.as_deref().filter(|t| !t.is_empty()) {
-            orders_by_txn.entry(txn).or_insert(i as u32);
+            index_first(&mut orders_by_txn, txn, i, order_no);
         }
         if let Some(r) = order.customer_ref.as_deref().filter(|t| !t.is_empty()) {
-            orders_by_ref.entry(r).or_insert(i as u32);
+            index_first(&mut orders_by_ref, r, i, order_no);
         }
     }
-    let mut refunds_by_no: HashMap<&str, u32> = HashMap::with_capacity(input.refunds.len());
-    let mut refunds_by_provider_id: HashMap<&str, u32> = HashMap::new();
+    let mut refunds_by_no: HashMap<&str, u32> = map_with_capacity(input.refunds.len());
+    let mut refunds_by_provider_id: HashMap<&str, u32> = map_with_capacity(0);
+    let mut refunds_by_order: HashMap<&str, Vec<u32>> = map_with_capacity(input.refunds.len());
     for (i, refund) in input.refunds.iter().enumerate() {
-        refunds_by_no
-            .entry(refund.refund_no.as_str())
-            .or_insert(i as u32);
+        let i = i as u32;
+        index_first(&mut refunds_by_no, refund.refund_no.as_str(), i, refund_no);
         if let Some(id) = refund
             .provider_refund_id
             .as_deref()
             .filter(|t| !t.is_empty())
         {
-            refunds_by_provider_id.entry(id).or_insert(i as u32);
+            index_first(&mut refunds_by_provider_id, id, i, refund_no);
         }
-    }
-    let mut refunds_by_order: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (i, refund) in input.refunds.iter().enumerate() {
         refunds_by_order
             .entry(refund.order_no.as_str())
             .or_default()
-            .push(i as u32);
+            .push(i);
+    }
+    for candidates in refunds_by_order.values_mut().filter(|v| v.len() > 1) {
+        candidates.sort_by(|&a, &b| refund_no(a).cmp(refund_no(b)).then(a.cmp(&b)));
     }
 
-    // Deterministic order: by provider time, then by position in the file.
+    // Deterministic order: by provider time, then by position in the file (statements are
+    // mostly in time order already, so check before sorting).
     let mut line_order: Vec<u32> = (0..input.lines.len() as u32).collect();
-    line_order.sort_by_key(|&i| {
+    let key = |i: u32| {
         let l = &input.lines[i as usize];
-        (l.provider_time, l.source.line)
-    });
+        (l.provider_time, l.source.line, i)
+    };
+    if !line_order.is_sorted_by_key(|&i| key(i)) {
+        line_order.sort_unstable_by_key(|&i| key(i));
+    }
 
     let mut order_taken = vec![false; input.orders.len()];
     let mut refund_taken = vec![false; input.refunds.len()];
@@ -316,8 +361,14 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
 
     // Orders nobody matched: expected today (短款 or timing difference) or carried from
     // yesterday and still missing (短款 now: the grace day is over).
-    for (oi, order) in input.orders.iter().enumerate() {
-        if order_taken[oi] || !order.status.counts_as_paid() {
+    let mut unmatched: Vec<u32> = (0..input.orders.len() as u32)
+        .filter(|&i| !order_taken[i as usize])
+        .collect();
+    unmatched.sort_unstable_by(|&a, &b| order_no(a).cmp(order_no(b)).then(a.cmp(&b)));
+    for oi in unmatched {
+        let oi = oi as usize;
+        let order = &input.orders[oi];
+        if !order.status.counts_as_paid() {
             continue;
         }
         let carried = input.carried_orders.contains(&order.order_no);
@@ -358,10 +409,13 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
         }
     }
 
-    for (ri, refund) in input.refunds.iter().enumerate() {
-        if refund_taken[ri] {
-            continue;
-        }
+    let mut unmatched: Vec<u32> = (0..input.refunds.len() as u32)
+        .filter(|&i| !refund_taken[i as usize])
+        .collect();
+    unmatched.sort_unstable_by(|&a, &b| refund_no(a).cmp(refund_no(b)).then(a.cmp(&b)));
+    for ri in unmatched {
+        let ri = ri as usize;
+        let refund = &input.refunds[ri];
         let carried = input.carried_refunds.contains(&refund.refund_no);
         if !carried && input.settled_refunds.contains(&refund.refund_no) {
             continue;
@@ -633,7 +687,7 @@ fn refund_by_order_amount_day(
 impl MatchResult {
     /// Counts per class.
     pub fn counts(&self) -> HashMap<OutcomeClass, u64> {
-        let mut counts = HashMap::new();
+        let mut counts = HashMap::default();
         for o in &self.outcomes {
             *counts.entry(o.class).or_insert(0) += 1;
         }

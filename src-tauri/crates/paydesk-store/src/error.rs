@@ -106,6 +106,10 @@ pub enum StoreError {
     #[error("order mirror: {0}")]
     MirrorSchema(String),
 
+    /// Reading the order mirror failed (the database's message).
+    #[error("could not read order mirror table {table}: {reason}")]
+    MirrorRead { table: String, reason: String },
+
     /// A row of the order mirror could not be understood.
     #[error("order mirror table {table}, row {key}, column {column}: {reason}")]
     MirrorRow {

@@ -30,6 +30,7 @@ mod error;
 mod liveness;
 mod meta;
 mod mirror;
+mod mirror_reader;
 mod probe;
 mod refunds;
 mod review;

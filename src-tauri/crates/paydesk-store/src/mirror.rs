@@ -18,8 +18,8 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use paydesk_core::money::parse_scaled;
 use paydesk_core::{Currency, LocalRefund, Order, OrderStatus, Provider, RefundOrigin};
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use crate::mirror_reader::{MirrorReader, Param, TextRow};
+use sqlx::AnyPool;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Column names of the orders table or view.
@@ -273,7 +273,10 @@ impl From<&MirrorScope> for MirrorScope {
 /// Read-only access to the merchant's orders and refunds.
 #[derive(Clone, Debug)]
 pub struct OrderMirror {
+    /// For probing the schema when the mirror is opened (low volume, any database).
     pool: AnyPool,
+    /// For reading rows (the hot path, see `mirror_reader`).
+    reader: MirrorReader,
     backend: Backend,
     mapping: MirrorMapping,
     tz: chrono_tz::Tz,
@@ -295,6 +298,18 @@ impl OrderMirror {
     /// Opens the mirror (SQLite read-only) and checks that every mapped table and column
     /// exists; the error names the missing one.
     pub async fn open(url: &str, mapping: MirrorMapping) -> Result<OrderMirror> {
+        Self::open_with(url, mapping, false).await
+    }
+
+    /// [`OrderMirror::open`], reading rows through sqlx's `Any` driver instead of the
+    /// database's own (the reader before issue 15; slower): for tests and benchmarks that
+    /// check the two read the same.
+    #[doc(hidden)]
+    pub async fn open_through_any(url: &str, mapping: MirrorMapping) -> Result<OrderMirror> {
+        Self::open_with(url, mapping, true).await
+    }
+
+    async fn open_with(url: &str, mapping: MirrorMapping, through_any: bool) -> Result<OrderMirror> {
         let backend = Backend::of_url(url)?;
         let tz: chrono_tz::Tz = mapping.timezone.trim().parse().map_err(|_| {
             StoreError::MirrorSchema(format!(
@@ -307,7 +322,7 @@ impl OrderMirror {
                 "the mirror mapping's status_values is empty".into(),
             ));
         }
-        let pool = connect_pool(url, backend, true, 4).await?;
+        let pool = connect_pool(url, backend, true, 2).await?;
         let oc = &mapping.order_columns;
         let mut order_fields: Vec<(&'static str, &str)> = vec![
             ("order_no", &oc.order_no),
@@ -361,8 +376,14 @@ impl OrderMirror {
             .iter()
             .map(|(k, v)| (k.trim().to_lowercase(), *v))
             .collect();
+        let reader = if through_any {
+            MirrorReader::Any(pool.clone())
+        } else {
+            MirrorReader::open(url, backend).await?
+        };
         Ok(OrderMirror {
             pool,
+            reader,
             backend,
             mapping,
             tz,
@@ -405,20 +426,18 @@ impl OrderMirror {
     ) -> Result<Vec<Order>> {
         let scope = scope.into();
         let provider = scope.provider;
-        let mut orders = self
-            .time_query(
-                &self.orders,
-                (&self.paid_filter, self.paid_stray.as_deref()),
-                &scope,
-                start,
-                end,
-            )
-            .await?
-            .iter()
-            .map(|r| self.order_from_row(r, Some(provider)))
-            .collect::<Result<Vec<_>>>()?;
-        orders.retain(|o| o.paid_at.is_some_and(|t| t >= start && t < end));
-        Ok(orders)
+        self.time_query(
+            &self.orders,
+            (&self.paid_filter, self.paid_stray.as_deref()),
+            &scope,
+            start,
+            end,
+            |r| {
+                let o = self.order_from_row(r, Some(provider))?;
+                Ok(o.paid_at.is_some_and(|t| t >= start && t < end).then_some(o))
+            },
+        )
+        .await
     }
 
     /// Orders of the scope by order number (missing numbers are simply absent).
@@ -429,12 +448,10 @@ impl OrderMirror {
     ) -> Result<Vec<Order>> {
         let scope = scope.into();
         let provider = scope.provider;
-        let rows = self
-            .in_query(&self.orders, "order_no", &scope, order_nos)
-            .await?;
-        rows.iter()
-            .map(|r| self.order_from_row(r, Some(provider)))
-            .collect()
+        self.in_query(&self.orders, "order_no", &scope, order_nos, |r| {
+            self.order_from_row(r, Some(provider))
+        })
+        .await
     }
 
     /// Orders of `provider` by provider transaction id (empty if the mapping has no such
@@ -449,12 +466,10 @@ impl OrderMirror {
         }
         let scope = scope.into();
         let provider = scope.provider;
-        let rows = self
-            .in_query(&self.orders, "provider_txn_id", &scope, txn_ids)
-            .await?;
-        rows.iter()
-            .map(|r| self.order_from_row(r, Some(provider)))
-            .collect()
+        self.in_query(&self.orders, "provider_txn_id", &scope, txn_ids, |r| {
+            self.order_from_row(r, Some(provider))
+        })
+        .await
     }
 
     /// Refunds of the scope made in [start, end) (a refund belongs to its order's account).
@@ -466,20 +481,18 @@ impl OrderMirror {
     ) -> Result<Vec<LocalRefund>> {
         let scope = scope.into();
         let provider = scope.provider;
-        let mut refunds = self
-            .time_query(
-                &self.refunds,
-                (&self.refunded_filter, self.refunded_stray.as_deref()),
-                &scope,
-                start,
-                end,
-            )
-            .await?
-            .iter()
-            .map(|r| self.refund_from_row(r, provider))
-            .collect::<Result<Vec<_>>>()?;
-        refunds.retain(|r| r.refunded_at >= start && r.refunded_at < end);
-        Ok(refunds)
+        self.time_query(
+            &self.refunds,
+            (&self.refunded_filter, self.refunded_stray.as_deref()),
+            &scope,
+            start,
+            end,
+            |r| {
+                let refund = self.refund_from_row(r, provider)?;
+                Ok((refund.refunded_at >= start && refund.refunded_at < end).then_some(refund))
+            },
+        )
+        .await
     }
 
     pub async fn refunds_by_numbers(
@@ -489,12 +502,10 @@ impl OrderMirror {
     ) -> Result<Vec<LocalRefund>> {
         let scope = scope.into();
         let provider = scope.provider;
-        let rows = self
-            .in_query(&self.refunds, "refund_no", &scope, refund_nos)
-            .await?;
-        rows.iter()
-            .map(|r| self.refund_from_row(r, provider))
-            .collect()
+        self.in_query(&self.refunds, "refund_no", &scope, refund_nos, |r| {
+            self.refund_from_row(r, provider)
+        })
+        .await
     }
 
     /// Orders whose order number, transaction id or customer reference is `text` (exact
@@ -509,7 +520,6 @@ impl OrderMirror {
             .iter()
             .filter_map(|f| t.col(f))
             .collect();
-        let op = "search orders in";
         let exact = fields
             .iter()
             .map(|c| format!("{} = $1", c.text_eq))
@@ -520,16 +530,18 @@ impl OrderMirror {
             t.select_list(),
             t.quoted
         );
-        let rows = sqlx::query(&sql)
-            .bind(text)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .ctx(op, &t.name)?;
-        let mut out: Vec<Order> = rows
-            .iter()
-            .map(|r| self.order_from_row(r, None))
-            .collect::<Result<_>>()?;
+        let mut out: Vec<Order> = Vec::new();
+        self.reader
+            .for_each(
+                &t.name,
+                &sql,
+                &[Param::Text(text.to_string()), Param::I64(i64::from(limit))],
+                |r| {
+                    out.push(self.order_from_row(r, None)?);
+                    Ok(())
+                },
+            )
+            .await?;
         if out.len() < limit as usize {
             let folded = fold_case(text);
             let pattern = format!("%{}%", like_escape(&folded));
@@ -546,22 +558,23 @@ impl OrderMirror {
                 t.select_list(),
                 t.quoted
             );
-            let rows = sqlx::query(&sql)
-                .bind(pattern)
-                .bind(i64::from(limit) * 2)
-                .fetch_all(&self.pool)
-                .await
-                .ctx(op, &t.name)?;
             let mut seen: HashSet<String> = out.iter().map(|o| o.order_no.clone()).collect();
-            for r in &rows {
-                if out.len() >= limit as usize {
-                    break;
-                }
-                let o = self.order_from_row(r, None)?;
-                if seen.insert(o.order_no.clone()) {
-                    out.push(o);
-                }
-            }
+            self.reader
+                .for_each(
+                    &t.name,
+                    &sql,
+                    &[Param::Text(pattern), Param::I64(i64::from(limit) * 2)],
+                    |r| {
+                        if out.len() < limit as usize {
+                            let o = self.order_from_row(r, None)?;
+                            if seen.insert(o.order_no.clone()) {
+                                out.push(o);
+                            }
+                        }
+                        Ok(())
+                    },
+                )
+                .await?;
         }
         out.truncate(limit as usize);
         Ok(out)
@@ -653,21 +666,25 @@ impl OrderMirror {
     /// column holds something the filter cannot place (`stray`, outside the range filter
     /// and so never returned twice): the caller parses them too, so a row with a time that
     /// is not a time fails the query instead of silently dropping out of it.
-    async fn time_query(
+    ///
+    /// `decode` turns each row into the value kept (`None`: the row is outside the exact
+    /// range), as the rows stream in.
+    async fn time_query<T>(
         &self,
         t: &TableMap,
         (filter, stray): (&TimeFilter, Option<&str>),
         scope: &MirrorScope,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<Vec<AnyRow>> {
+        mut decode: impl FnMut(&dyn TextRow) -> Result<Option<T>>,
+    ) -> Result<Vec<T>> {
         let provider = scope.provider;
         let words = provider_words(provider);
         let prov = self
             .provider_cond(t, 1, provider)
             .unwrap_or_else(|| "1=1".into());
         let n = words.len();
-        let (time_cond, bounds, range): (String, Option<(BoundParam, BoundParam)>, String) =
+        let (time_cond, bounds, range): (String, Option<(Param, Param)>, String) =
             match filter {
                 TimeFilter::Numeric(expr) => {
                     let (a, b) = match self.mapping.time_format {
@@ -679,7 +696,7 @@ impl OrderMirror {
                     let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
                     (
                         format!(" AND {range}"),
-                        Some((BoundParam::I64(a), BoundParam::I64(b))),
+                        Some((Param::I64(a), Param::I64(b))),
                         range,
                     )
                 }
@@ -701,7 +718,7 @@ impl OrderMirror {
                     let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
                     (
                         format!(" AND {range}"),
-                        Some((BoundParam::Text(a), BoundParam::Text(b))),
+                        Some((Param::Text(a), Param::Text(b))),
                         range,
                     )
                 }
@@ -723,37 +740,37 @@ impl OrderMirror {
             )),
             _ => None,
         };
-        let mut rows = Vec::new();
-        for sql in std::iter::once(&sql).chain(stray_sql.as_ref()) {
-            let mut q = sqlx::query(sql);
-            if t.col("provider").is_some() {
-                for w in &words {
-                    q = q.bind(*w);
-                }
-            }
-            if let Some((a, b)) = &bounds {
-                q = a.bind(q);
-                q = b.bind(q);
-            }
-            for v in &acc_params {
-                q = q.bind(v.as_str());
-            }
-            rows.extend(
-                q.fetch_all(&self.pool)
-                    .await
-                    .ctx("read mirror table", &t.name)?,
-            );
+        let mut params = Vec::new();
+        if t.col("provider").is_some() {
+            params.extend(words.iter().map(|w| Param::Text(w.to_string())));
         }
-        Ok(rows)
+        if let Some((a, b)) = bounds {
+            params.extend([a, b]);
+        }
+        params.extend(acc_params.into_iter().map(Param::Text));
+        let mut out = Vec::new();
+        for sql in std::iter::once(&sql).chain(stray_sql.as_ref()) {
+            self.reader
+                .for_each(&t.name, sql, &params, |row| {
+                    if let Some(v) = decode(row)? {
+                        out.push(v);
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(out)
     }
 
-    async fn in_query(
+    /// The rows of the scope whose `field` is one of `values`, each through `decode`.
+    async fn in_query<T>(
         &self,
         t: &TableMap,
         field: &str,
         scope: &MirrorScope,
         values: &[String],
-    ) -> Result<Vec<AnyRow>> {
+        mut decode: impl FnMut(&dyn TextRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let provider = scope.provider;
         let Some(col) = t.col(field) else {
             return Ok(Vec::new());
@@ -775,30 +792,27 @@ impl OrderMirror {
                 col.text_eq,
                 placeholders(words.len() + 1, chunk.len())
             );
-            let mut q = sqlx::query(&sql);
-            for w in &words {
-                q = q.bind(*w);
-            }
-            for v in chunk {
-                q = q.bind(*v);
-            }
-            for v in acc_params {
-                q = q.bind(v);
-            }
-            out.extend(
-                q.fetch_all(&self.pool)
-                    .await
-                    .ctx("read mirror table", &t.name)?,
-            );
+            let params: Vec<Param> = words
+                .iter()
+                .map(|w| Param::Text(w.to_string()))
+                .chain(chunk.iter().map(|v| Param::Text(v.to_string())))
+                .chain(acc_params.into_iter().map(Param::Text))
+                .collect();
+            self.reader
+                .for_each(&t.name, &sql, &params, |row| {
+                    out.push(decode(row)?);
+                    Ok(())
+                })
+                .await?;
         }
         Ok(out)
     }
 
-    fn order_from_row(&self, row: &AnyRow, provider: Option<Provider>) -> Result<Order> {
+    fn order_from_row(&self, row: &dyn TextRow, provider: Option<Provider>) -> Result<Order> {
         let t = &self.orders;
         let r = MirrorRow::new(
             row,
-            &t.name,
+            t,
             self.col_name(t, "order_no"),
             &["provider_txn_id", "customer_ref", "amount", "paid_at"],
         );
@@ -812,7 +826,7 @@ impl OrderMirror {
         let status = self
             .mapping
             .status_values
-            .get(&status_text)
+            .get(status_text)
             .or_else(|| self.status_ci.get(&status_text.trim().to_lowercase()))
             .copied()
             .ok_or_else(|| {
@@ -843,7 +857,7 @@ impl OrderMirror {
         Ok(Order {
             order_no,
             provider,
-            provider_txn_id: r.optional("provider_txn_id"),
+            provider_txn_id: r.optional("provider_txn_id").map(str::to_string),
             amount,
             currency,
             status,
@@ -851,15 +865,15 @@ impl OrderMirror {
                 .time(self.col_name(t, "created_at"), "created_at", self)?
                 .ok_or_else(|| r.err(self.col_name(t, "created_at"), "is empty".into()))?,
             paid_at: r.time(self.col_name(t, "paid_at"), "paid_at", self)?,
-            customer_ref: r.optional("customer_ref"),
+            customer_ref: r.optional("customer_ref").map(str::to_string),
         })
     }
 
-    fn refund_from_row(&self, row: &AnyRow, provider: Provider) -> Result<LocalRefund> {
+    fn refund_from_row(&self, row: &dyn TextRow, provider: Provider) -> Result<LocalRefund> {
         let t = &self.refunds;
         let r = MirrorRow::new(
             row,
-            &t.name,
+            t,
             self.col_name(t, "refund_no"),
             &["order_no", "provider_refund_id", "amount", "refunded_at"],
         );
@@ -878,14 +892,16 @@ impl OrderMirror {
         }
         Ok(LocalRefund {
             refund_no,
-            order_no: r.required("order_no", self.col_name(t, "order_no"))?,
+            order_no: r
+                .required("order_no", self.col_name(t, "order_no"))?
+                .to_string(),
             provider,
             amount,
             currency,
             refunded_at: r
                 .time(self.col_name(t, "refunded_at"), "refunded_at", self)?
                 .ok_or_else(|| r.err(self.col_name(t, "refunded_at"), "is empty".into()))?,
-            provider_refund_id: r.optional("provider_refund_id"),
+            provider_refund_id: r.optional("provider_refund_id").map(str::to_string),
             origin: RefundOrigin::Mirror,
         })
     }
@@ -952,31 +968,18 @@ pub(crate) fn parse_text_time(
     }
 }
 
-enum BoundParam {
-    I64(i64),
-    Text(String),
-}
-
-impl BoundParam {
-    fn bind<'q>(&self, q: crate::codec::AnyQuery<'q>) -> crate::codec::AnyQuery<'q> {
-        match self {
-            BoundParam::I64(v) => q.bind(*v),
-            BoundParam::Text(s) => q.bind(s.clone()),
-        }
-    }
-}
-
 #[derive(Clone, Copy)]
 struct ColRef<'a> {
     field: &'static str,
     name: &'a str,
 }
 
-/// One mirror row read as text, with its key for error messages.
+/// One mirror row read as text (borrowed from the row: only what an `Order` keeps is
+/// copied), with its key for error messages.
 struct MirrorRow<'r> {
-    row: &'r AnyRow,
-    table: &'r str,
-    key: Option<String>,
+    row: &'r dyn TextRow,
+    table: &'r TableMap,
+    key: Option<&'r str>,
     key_col: ColRef<'r>,
     hints: &'static [&'static str],
 }
@@ -985,26 +988,25 @@ impl<'r> MirrorRow<'r> {
     /// `key`: the row's number (order_no, refund_no) and its column; `hints`: fields that
     /// name a row without a number in error messages.
     fn new(
-        row: &'r AnyRow,
-        table: &'r str,
+        row: &'r dyn TextRow,
+        table: &'r TableMap,
         key: ColRef<'r>,
         hints: &'static [&'static str],
     ) -> MirrorRow<'r> {
-        let value = get_text(row, key.field)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
-        MirrorRow {
+        let mut r = MirrorRow {
             row,
             table,
-            key: value,
+            key: None,
             key_col: key,
             hints,
-        }
+        };
+        r.key = r.optional(key.field);
+        r
     }
 
     /// The row's number, or an error naming the row by its other columns.
     fn key(&self) -> Result<String> {
-        self.key.clone().ok_or_else(|| {
+        self.key.map(str::to_string).ok_or_else(|| {
             self.err(
                 self.key_col,
                 "is empty: every row needs its number (a row without one cannot be reconciled)"
@@ -1016,8 +1018,8 @@ impl<'r> MirrorRow<'r> {
     /// How an error names the row: its number, or for a row without one what else it has
     /// (`without order_no (provider_txn_id "T1", amount "100")`).
     fn describe(&self) -> String {
-        if let Some(k) = &self.key {
-            return k.clone();
+        if let Some(k) = self.key {
+            return k.to_string();
         }
         let known = self
             .hints
@@ -1033,27 +1035,27 @@ impl<'r> MirrorRow<'r> {
 
     fn err(&self, col: ColRef<'_>, reason: String) -> StoreError {
         StoreError::MirrorRow {
-            table: self.table.to_string(),
+            table: self.table.name.clone(),
             key: self.describe(),
             column: col.name.to_string(),
             reason,
         }
     }
 
-    fn optional(&self, field: &'static str) -> Option<String> {
-        get_text(self.row, field)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
+    /// The field's value, trimmed; `None` when NULL, empty or not mapped.
+    fn optional(&self, field: &str) -> Option<&'r str> {
+        let idx = self.table.cols.iter().position(|c| c.field == field)?;
+        Some(self.row.text(idx)?.trim()).filter(|s| !s.is_empty())
     }
 
-    fn required(&self, field: &'static str, col: ColRef<'_>) -> Result<String> {
+    fn required(&self, field: &'static str, col: ColRef<'_>) -> Result<&'r str> {
         self.optional(field)
             .ok_or_else(|| self.err(col, "is empty".into()))
     }
 
     fn currency(&self, col: ColRef<'_>) -> Result<Currency> {
         let s = self.required(col.field, col)?;
-        Currency::parse(&s).map_err(|e| self.err(col, e.to_string()))
+        Currency::parse(s).map_err(|e| self.err(col, e.to_string()))
     }
 
     fn provider(&self, col: ColRef<'_>) -> Result<Provider> {
@@ -1063,7 +1065,7 @@ impl<'r> MirrorRow<'r> {
 
     fn amount(&self, col: ColRef<'_>, currency: Currency, unit: AmountUnit) -> Result<i64> {
         let s = self.required(col.field, col)?;
-        unit.parse(&s, currency).map_err(|e| {
+        unit.parse(s, currency).map_err(|e| {
             self.err(
                 col,
                 format!("{e} (amounts are configured as {unit} units of {currency})"),
@@ -1079,15 +1081,9 @@ impl<'r> MirrorRow<'r> {
     ) -> Result<Option<DateTime<Utc>>> {
         match self.optional(field) {
             None => Ok(None),
-            Some(s) => m.parse_time(&s).map(Some).map_err(|e| self.err(col, e)),
+            Some(s) => m.parse_time(s).map(Some).map_err(|e| self.err(col, e)),
         }
     }
-}
-
-fn get_text(row: &AnyRow, field: &str) -> Option<String> {
-    row.try_get::<Option<String>, _>(format!("m_{field}").as_str())
-        .ok()
-        .flatten()
 }
 
 async fn probe_table(

@@ -12,8 +12,9 @@ use crate::ServiceError;
 use chrono::Utc;
 use paydesk_core::{
     match_day, BillDate, Currency, DiscrepancyDraft, LineKind, MatchInput, MatchResult, Money,
-    OutcomeClass, Provider, StatementLine,
+    Order, OutcomeClass, Provider, StatementLine,
 };
+use paydesk_core::matcher::FastSet;
 use paydesk_providers::statement::{self, ParseContext, StatementFormat};
 use paydesk_store::{
     AppDb, CarryOverCloses, NewDiscrepancy, NewRun, NewStatement, OrderMirror, OutcomeRow, RunLock,
@@ -575,7 +576,9 @@ async fn run_locked(
     progress.check_cancelled()?;
 
     let now = Utc::now();
-    let mut outcome_rows = Vec::with_capacity(result.outcomes.len());
+    // Outcome rows are only for saving: a dry run does not build a million of them.
+    let persist = lock.is_some();
+    let mut outcome_rows = Vec::with_capacity(if persist { result.outcomes.len() } else { 0 });
     let mut drafts = Vec::new();
     let mut closes = CarryOverCloses {
         prev_date: Some(req.date.pred()),
@@ -616,21 +619,29 @@ async fn run_locked(
                 }
             }
         }
-        outcome_rows.push(OutcomeRow {
-            seq: seq as u64,
-            class: outcome.class,
-            rule: outcome.rule,
-            line_no: line.map(|l| l.source.line),
-            provider_txn_id: line.map(|l| l.provider_txn_id.clone()),
-            order_no: order
+        let order_no = || {
+            order
                 .map(|o| o.order_no.clone())
                 .or_else(|| refund.map(|r| r.order_no.clone()))
-                .or_else(|| line.and_then(|l| l.merchant_order_no.clone())),
-            refund_no: refund
+                .or_else(|| line.and_then(|l| l.merchant_order_no.clone()))
+        };
+        let refund_no = || {
+            refund
                 .map(|r| r.refund_no.clone())
-                .or_else(|| line.and_then(|l| l.merchant_refund_no.clone())),
-            discrepancy_key: draft.as_ref().map(|d| d.key.clone()),
-        });
+                .or_else(|| line.and_then(|l| l.merchant_refund_no.clone()))
+        };
+        if persist {
+            outcome_rows.push(OutcomeRow {
+                seq: seq as u64,
+                class: outcome.class,
+                rule: outcome.rule,
+                line_no: line.map(|l| l.source.line),
+                provider_txn_id: line.map(|l| l.provider_txn_id.clone()),
+                order_no: order_no(),
+                refund_no: refund_no(),
+                discrepancy_key: draft.as_ref().map(|d| d.key.clone()),
+            });
+        }
         if let Some(d) = draft {
             drafts.push(d);
         }
@@ -638,11 +649,10 @@ async fn run_locked(
             && line.is_some_and(|l| is_notable(outcome.rule, l))
         {
             if let Some(c) = MatchResult::comparison(outcome, &input, &settings) {
-                let last = outcome_rows.last();
                 matched_notes.push(MatchNote {
                     line_no: line.map(|l| l.source.line),
-                    order_no: last.and_then(|r| r.order_no.clone()),
-                    refund_no: last.and_then(|r| r.refund_no.clone()),
+                    order_no: order_no(),
+                    refund_no: refund_no(),
                     rule: outcome.rule,
                     text: c.describe(),
                     text_zh: c.describe_zh(),
@@ -731,6 +741,21 @@ async fn run_locked(
     })
 }
 
+/// Appends the orders of `more` whose number `orders` does not have yet.
+fn push_new_orders(orders: &mut Vec<Order>, more: Vec<Order>) {
+    if more.is_empty() {
+        return;
+    }
+    let fresh: Vec<Order> = {
+        let known: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
+        let mut seen: FastSet<String> = FastSet::default();
+        more.into_iter()
+            .filter(|o| !known.contains(o.order_no.as_str()) && seen.insert(o.order_no.clone()))
+            .collect()
+    };
+    orders.extend(fresh);
+}
+
 /// Reads the mirror: orders paid in the day, orders and refunds the lines name, and items
 /// carried over from the previous day.
 #[allow(clippy::too_many_arguments)]
@@ -750,49 +775,58 @@ async fn gather_input(
     // Boundary slack: orders and refunds of the first minutes of the next day are candidates
     // for this day's lines (the provider booked before midnight, the shop's time is after).
     // The matcher expects only what falls inside the window itself.
+    // A million orders and lines: the sets below borrow their strings and hash fast; the
+    // matcher does not need its input sorted (see `match_day`).
     let mut orders = mirror
         .orders_paid_between(scope, window.0, window.1 + slack)
         .await?;
-    let mut known_orders: HashSet<String> = orders.iter().map(|o| o.order_no.clone()).collect();
-
-    let mut wanted_orders: Vec<String> = lines
-        .iter()
-        .filter_map(|l| l.merchant_order_no.clone())
-        .chain(carried_orders.iter().cloned())
-        .filter(|no| !no.is_empty() && !known_orders.contains(no))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    wanted_orders.sort();
-    for o in mirror.orders_by_numbers(scope, &wanted_orders).await? {
-        if known_orders.insert(o.order_no.clone()) {
-            orders.push(o);
-        }
-    }
+    let wanted_orders: Vec<String> = {
+        let known: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
+        let mut wanted: Vec<String> = lines
+            .iter()
+            .filter_map(|l| l.merchant_order_no.as_deref())
+            .chain(carried_orders.iter().map(String::as_str))
+            .filter(|no| !no.is_empty() && !known.contains(no))
+            .map(str::to_string)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    };
+    push_new_orders(
+        &mut orders,
+        mirror.orders_by_numbers(scope, &wanted_orders).await?,
+    );
     // Lines without a usable order number fall back to the provider transaction id.
-    let known_txns: HashSet<&str> = orders
-        .iter()
-        .filter_map(|o| o.provider_txn_id.as_deref())
-        .collect();
-    let mut wanted_txns: Vec<String> = lines
-        .iter()
-        .filter(|l| l.kind == LineKind::Payment)
-        .filter(|l| {
-            l.merchant_order_no
-                .as_deref()
-                .is_none_or(|no| !known_orders.contains(no))
-        })
-        // The charge id, and the PaymentIntent id many shops store instead.
-        .flat_map(|l| std::iter::once(l.provider_txn_id.clone()).chain(l.payment_intent_id.clone()))
-        .filter(|t| !t.is_empty() && !known_txns.contains(t.as_str()))
-        .collect();
-    wanted_txns.sort();
-    wanted_txns.dedup();
-    for o in mirror.orders_by_txn_ids(scope, &wanted_txns).await? {
-        if known_orders.insert(o.order_no.clone()) {
-            orders.push(o);
-        }
-    }
+    let wanted_txns: Vec<String> = {
+        let known_orders: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
+        let known_txns: FastSet<&str> = orders
+            .iter()
+            .filter_map(|o| o.provider_txn_id.as_deref())
+            .collect();
+        let mut wanted: Vec<String> = lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Payment)
+            .filter(|l| {
+                l.merchant_order_no
+                    .as_deref()
+                    .is_none_or(|no| !known_orders.contains(no))
+            })
+            // The charge id, and the PaymentIntent id many shops store instead.
+            .flat_map(|l| {
+                std::iter::once(l.provider_txn_id.as_str()).chain(l.payment_intent_id.as_deref())
+            })
+            .filter(|t| !t.is_empty() && !known_txns.contains(t))
+            .map(str::to_string)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    };
+    push_new_orders(
+        &mut orders,
+        mirror.orders_by_txn_ids(scope, &wanted_txns).await?,
+    );
 
     let mut refunds = mirror
         .refunds_between(scope, window.0, window.1 + slack)
@@ -831,10 +865,6 @@ async fn gather_input(
             refunds.push(r);
         }
     }
-    // Deterministic input order makes outcomes and reports reproducible.
-    orders.sort_by(|a, b| a.order_no.cmp(&b.order_no));
-    refunds.sort_by(|a, b| a.refund_no.cmp(&b.refund_no));
-
     Ok(MatchInput {
         lines,
         orders,
