@@ -292,16 +292,26 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
         candidates.sort_by(|&a, &b| refund_no(a).cmp(refund_no(b)).then(a.cmp(&b)));
     }
 
-    // Deterministic order: by provider time, then by position in the file (statements are
-    // mostly in time order already, so check before sorting).
-    let mut line_order: Vec<u32> = (0..input.lines.len() as u32).collect();
-    let key = |i: u32| {
-        let l = &input.lines[i as usize];
-        (l.provider_time, l.source.line, i)
-    };
-    if !line_order.is_sorted_by_key(|&i| key(i)) {
-        line_order.sort_unstable_by_key(|&i| key(i));
+    // Deterministic order: by provider time, then by position in the file.
+    // The keys are copied out once, so sorting a million lines compares plain integers.
+    let mut keyed: Vec<(i64, u32, u64, u32)> = input
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let t = l.provider_time;
+            (
+                t.timestamp(),
+                t.timestamp_subsec_nanos(),
+                l.source.line,
+                i as u32,
+            )
+        })
+        .collect();
+    if !keyed.is_sorted() {
+        keyed.sort_unstable();
     }
+    let line_order: Vec<u32> = keyed.into_iter().map(|k| k.3).collect();
 
     let mut order_taken = vec![false; input.orders.len()];
     let mut refund_taken = vec![false; input.refunds.len()];

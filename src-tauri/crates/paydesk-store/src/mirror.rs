@@ -14,11 +14,11 @@
 use crate::codec::{fold_case, folded_column, like_escape, placeholders};
 use crate::db::{connect_pool, Backend};
 use crate::error::{DbContext, Result, StoreError};
+use crate::mirror_reader::{MirrorReader, Param, TextRow};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use paydesk_core::money::parse_scaled;
 use paydesk_core::{Currency, LocalRefund, Order, OrderStatus, Provider, RefundOrigin};
 use serde::{Deserialize, Serialize};
-use crate::mirror_reader::{MirrorReader, Param, TextRow};
 use sqlx::AnyPool;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -218,6 +218,8 @@ struct TableMap {
     name: String,
     quoted: String,
     cols: Vec<Col>,
+    /// A SQLite table with a rowid (not a view): it can be read with a full scan.
+    sqlite_rowid: bool,
 }
 
 impl TableMap {
@@ -309,7 +311,11 @@ impl OrderMirror {
         Self::open_with(url, mapping, true).await
     }
 
-    async fn open_with(url: &str, mapping: MirrorMapping, through_any: bool) -> Result<OrderMirror> {
+    async fn open_with(
+        url: &str,
+        mapping: MirrorMapping,
+        through_any: bool,
+    ) -> Result<OrderMirror> {
         let backend = Backend::of_url(url)?;
         let tz: chrono_tz::Tz = mapping.timezone.trim().parse().map_err(|_| {
             StoreError::MirrorSchema(format!(
@@ -351,10 +357,17 @@ impl OrderMirror {
         if let Some(c) = &rc.provider_refund_id {
             refund_fields.push(("provider_refund_id", c));
         }
-        let orders =
-            probe_table(&pool, "orders_table", &mapping.orders_table, &order_fields).await?;
+        let orders = probe_table(
+            &pool,
+            backend,
+            "orders_table",
+            &mapping.orders_table,
+            &order_fields,
+        )
+        .await?;
         let refunds = probe_table(
             &pool,
+            backend,
             "refunds_table",
             &mapping.refunds_table,
             &refund_fields,
@@ -434,7 +447,9 @@ impl OrderMirror {
             end,
             |r| {
                 let o = self.order_from_row(r, Some(provider))?;
-                Ok(o.paid_at.is_some_and(|t| t >= start && t < end).then_some(o))
+                Ok(o.paid_at
+                    .is_some_and(|t| t >= start && t < end)
+                    .then_some(o))
             },
         )
         .await
@@ -684,53 +699,62 @@ impl OrderMirror {
             .provider_cond(t, 1, provider)
             .unwrap_or_else(|| "1=1".into());
         let n = words.len();
-        let (time_cond, bounds, range): (String, Option<(Param, Param)>, String) =
-            match filter {
-                TimeFilter::Numeric(expr) => {
-                    let (a, b) = match self.mapping.time_format {
-                        TimeFormat::UnixMillis => {
-                            (start.timestamp_millis() - 1, end.timestamp_millis() + 1)
-                        }
-                        _ => (start.timestamp() - 1, end.timestamp() + 1),
-                    };
-                    let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
-                    (
-                        format!(" AND {range}"),
-                        Some((Param::I64(a), Param::I64(b))),
-                        range,
-                    )
-                }
-                TimeFilter::Text(expr) => {
-                    let format = match &self.mapping.time_format {
-                        TimeFormat::Text(f) => f.clone(),
-                        _ => DEFAULT_TEXT_TIME_FORMAT.into(),
-                    };
-                    // Widened by a day either way: offsets and the timezone are applied exactly
-                    // when the rows are parsed.
-                    let a = (start - chrono::Duration::days(1))
-                        .with_timezone(&self.tz)
-                        .format(&format)
-                        .to_string();
-                    let b = (end + chrono::Duration::days(1))
-                        .with_timezone(&self.tz)
-                        .format(&format)
-                        .to_string();
-                    let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
-                    (
-                        format!(" AND {range}"),
-                        Some((Param::Text(a), Param::Text(b))),
-                        range,
-                    )
-                }
-                TimeFilter::None => (String::new(), None, String::new()),
-            };
+        let (time_cond, bounds, range): (String, Option<(Param, Param)>, String) = match filter {
+            TimeFilter::Numeric(expr) => {
+                let (a, b) = match self.mapping.time_format {
+                    TimeFormat::UnixMillis => {
+                        (start.timestamp_millis() - 1, end.timestamp_millis() + 1)
+                    }
+                    _ => (start.timestamp() - 1, end.timestamp() + 1),
+                };
+                let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
+                (
+                    format!(" AND {range}"),
+                    Some((Param::I64(a), Param::I64(b))),
+                    range,
+                )
+            }
+            TimeFilter::Text(expr) => {
+                let format = match &self.mapping.time_format {
+                    TimeFormat::Text(f) => f.clone(),
+                    _ => DEFAULT_TEXT_TIME_FORMAT.into(),
+                };
+                // Widened by a day either way: offsets and the timezone are applied exactly
+                // when the rows are parsed.
+                let a = (start - chrono::Duration::days(1))
+                    .with_timezone(&self.tz)
+                    .format(&format)
+                    .to_string();
+                let b = (end + chrono::Duration::days(1))
+                    .with_timezone(&self.tz)
+                    .format(&format)
+                    .to_string();
+                let range = format!("{expr} >= ${} AND {expr} < ${}", n + 1, n + 2);
+                (
+                    format!(" AND {range}"),
+                    Some((Param::Text(a), Param::Text(b))),
+                    range,
+                )
+            }
+            TimeFilter::None => (String::new(), None, String::new()),
+        };
         let used =
             if t.col("provider").is_some() { n } else { 0 } + if bounds.is_some() { 2 } else { 0 };
         let (acc_cond, acc_params) = self.account_cond(t, scope, used + 1);
+        let mut params = Vec::new();
+        if t.col("provider").is_some() {
+            params.extend(words.iter().map(|w| Param::Text(w.to_string())));
+        }
+        if let Some((a, b)) = &bounds {
+            params.extend([a.clone(), b.clone()]);
+        }
+        params.extend(acc_params.into_iter().map(Param::Text));
+        let scan = bounds.is_some() && self.sqlite_scan_is_cheaper(t, &range, &params).await?;
         let sql = format!(
-            "SELECT {} FROM {} WHERE {prov}{time_cond}{acc_cond}",
+            "SELECT {} FROM {}{} WHERE {prov}{time_cond}{acc_cond}",
             t.select_list(),
-            t.quoted
+            t.quoted,
+            if scan { " NOT INDEXED" } else { "" }
         );
         let stray_sql = match (stray, &bounds) {
             (Some(cond), Some(_)) => Some(format!(
@@ -740,14 +764,6 @@ impl OrderMirror {
             )),
             _ => None,
         };
-        let mut params = Vec::new();
-        if t.col("provider").is_some() {
-            params.extend(words.iter().map(|w| Param::Text(w.to_string())));
-        }
-        if let Some((a, b)) = bounds {
-            params.extend([a, b]);
-        }
-        params.extend(acc_params.into_iter().map(Param::Text));
         let mut out = Vec::new();
         for sql in std::iter::once(&sql).chain(stray_sql.as_ref()) {
             self.reader
@@ -760,6 +776,40 @@ impl OrderMirror {
                 .await?;
         }
         Ok(out)
+    }
+
+    /// Whether reading `t`'s rows in `range` costs less as a full scan of the table than
+    /// through the time column's index: SQLite (which has no statistics on a mirror it may
+    /// not write) always takes the index, and then looks every row up in the table in time
+    /// order — a random page read per row, six times the cost of the whole scan when the
+    /// range holds most of the table (a mirror of one busy day, issue 15). Counted through
+    /// the index, against the table's largest rowid.
+    async fn sqlite_scan_is_cheaper(
+        &self,
+        t: &TableMap,
+        range: &str,
+        params: &[Param],
+    ) -> Result<bool> {
+        if !t.sqlite_rowid || range.is_empty() {
+            return Ok(false);
+        }
+        let scalar = |sql: String| async move {
+            let mut v = None;
+            self.reader
+                .for_each(&t.name, &sql, params, |r| {
+                    v = r.text(0).and_then(|s| s.parse::<i64>().ok());
+                    Ok(())
+                })
+                .await
+                .map(|_| v)
+        };
+        let rows = scalar(format!("SELECT CAST(MAX(rowid) AS TEXT) FROM {}", t.quoted)).await?;
+        let in_range = scalar(format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM {} WHERE {range}",
+            t.quoted
+        ))
+        .await?;
+        Ok(matches!((rows, in_range), (Some(rows), Some(n)) if n.saturating_mul(6) >= rows))
     }
 
     /// The rows of the scope whose `field` is one of `values`, each through `decode`.
@@ -1088,6 +1138,7 @@ impl<'r> MirrorRow<'r> {
 
 async fn probe_table(
     pool: &AnyPool,
+    backend: Backend,
     setting: &str,
     table: &str,
     fields: &[(&'static str, &str)],
@@ -1146,10 +1197,16 @@ async fn probe_table(
             text_eq,
         });
     }
+    let sqlite_rowid = backend == Backend::Sqlite
+        && sqlx::query(&format!("SELECT rowid FROM {quoted} WHERE 1 = 0"))
+            .fetch_all(pool)
+            .await
+            .is_ok();
     Ok(TableMap {
         name: table.trim().to_string(),
         quoted,
         cols,
+        sqlite_rowid,
     })
 }
 

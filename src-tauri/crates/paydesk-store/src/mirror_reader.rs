@@ -118,12 +118,13 @@ impl MirrorReader {
             }
             crate::db::Backend::Postgres => {
                 use std::str::FromStr;
-                let options = sqlx::postgres::PgConnectOptions::from_str(url.trim()).map_err(
-                    |source| StoreError::Open {
-                        url: crate::error::redact_url(url),
-                        source,
-                    },
-                )?;
+                let options =
+                    sqlx::postgres::PgConnectOptions::from_str(url.trim()).map_err(|source| {
+                        StoreError::Open {
+                            url: crate::error::redact_url(url),
+                            source,
+                        }
+                    })?;
                 // The same pool settings as `connect_pool` (no maintenance task, see there).
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(2)
@@ -193,9 +194,13 @@ impl SqliteFile {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::MirrorSchema(format!("cannot open {}: {e}", self.path.display())))?;
+        .map_err(|e| {
+            StoreError::MirrorSchema(format!("cannot open {}: {e}", self.path.display()))
+        })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| StoreError::MirrorSchema(format!("cannot open {}: {e}", self.path.display())))?;
+            .map_err(|e| {
+                StoreError::MirrorSchema(format!("cannot open {}: {e}", self.path.display()))
+            })?;
         Ok(conn)
     }
 

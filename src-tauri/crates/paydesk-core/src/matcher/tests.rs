@@ -571,3 +571,107 @@ fn extreme_amounts_compare_without_overflow() {
     assert_eq!(d.provider_amount, Some(i64::MAX));
     assert!(d.amount_at_stake() > 0);
 }
+
+/// The service no longer sorts a million orders and refunds before matching: the result
+/// must be the same whatever order they come in — including the ties that order used to
+/// decide (two orders with one transaction id, two refunds with one provider refund id, two
+/// candidate refunds of one order) and the order in which unmatched items are reported.
+#[test]
+fn the_result_does_not_depend_on_the_order_of_orders_and_refunds() {
+    let mut by_txn = line(
+        "T-SHARED",
+        None,
+        LineKind::Payment,
+        500,
+        "2026-11-22 10:00:00",
+    );
+    by_txn.merchant_order_no = None;
+    let mut shared_a = order("SO-A", 500, OrderStatus::Paid, "2026-11-22 09:59:00");
+    shared_a.provider_txn_id = Some("T-SHARED".into());
+    let mut shared_b = order("SO-B", 500, OrderStatus::Paid, "2026-11-22 09:58:00");
+    shared_b.provider_txn_id = Some("T-SHARED".into());
+    let mut refund_by_id = line(
+        "T-P",
+        Some("SO-P"),
+        LineKind::Refund,
+        -100,
+        "2026-11-22 12:00:00",
+    );
+    refund_by_id.provider_refund_id = Some("R-SHARED".into());
+    let mut rf_x = refund("RF-X", "SO-P", 100, "2026-11-22 11:59:00");
+    rf_x.provider_refund_id = Some("R-SHARED".into());
+    let mut rf_y = refund("RF-Y", "SO-P", 100, "2026-11-22 11:58:00");
+    rf_y.provider_refund_id = Some("R-SHARED".into());
+    // An Alipay refund line without a refund number: matched by order, amount and day.
+    let refund_by_order = line(
+        "T-Q",
+        Some("SO-Q"),
+        LineKind::Refund,
+        -70,
+        "2026-11-22 13:00:00",
+    );
+    let lines = vec![by_txn, refund_by_id, refund_by_order];
+    let orders = vec![
+        shared_b,
+        shared_a,
+        order("SO-S3", 30, OrderStatus::Paid, "2026-11-22 15:00:00"),
+        order("SO-S1", 10, OrderStatus::Paid, "2026-11-22 16:00:00"),
+        order("SO-S2", 20, OrderStatus::Paid, "2026-11-22 23:55:00"),
+    ];
+    let refunds = vec![
+        rf_y,
+        rf_x,
+        refund("RF-Q2", "SO-Q", 70, "2026-11-22 12:40:00"),
+        refund("RF-Q1", "SO-Q", 70, "2026-11-22 12:50:00"),
+        refund("RF-L2", "SO-L", 5, "2026-11-22 16:00:00"),
+        refund("RF-L1", "SO-L", 5, "2026-11-22 16:30:00"),
+    ];
+    let settings = MatchSettings::default();
+    let report = |orders: Vec<Order>, refunds: Vec<LocalRefund>| {
+        let input = MatchInput {
+            lines: lines.clone(),
+            orders,
+            refunds,
+            window: window(),
+            ..Default::default()
+        };
+        let r = match_day(&input, &settings);
+        r.outcomes
+            .iter()
+            .map(|o| {
+                (
+                    o.class,
+                    o.line,
+                    o.order.map(|i| input.orders[i as usize].order_no.clone()),
+                    o.refund
+                        .map(|i| input.refunds[i as usize].refund_no.clone()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let forward = report(orders.clone(), refunds.clone());
+    let backward = report(
+        orders.iter().rev().cloned().collect(),
+        refunds.iter().rev().cloned().collect(),
+    );
+    assert_eq!(forward, backward);
+    // Ties go to the smaller number; unmatched items come in number order.
+    let named: Vec<(Option<String>, Option<String>)> =
+        forward.iter().map(|o| (o.2.clone(), o.3.clone())).collect();
+    assert_eq!(
+        named,
+        vec![
+            (Some("SO-A".to_string()), None),
+            (None, Some("RF-X".to_string())),
+            (None, Some("RF-Q1".to_string())),
+            (Some("SO-B".to_string()), None),
+            (Some("SO-S1".to_string()), None),
+            (Some("SO-S2".to_string()), None),
+            (Some("SO-S3".to_string()), None),
+            (None, Some("RF-L1".to_string())),
+            (None, Some("RF-L2".to_string())),
+            (None, Some("RF-Q2".to_string())),
+            (None, Some("RF-Y".to_string())),
+        ]
+    );
+}

@@ -10,11 +10,11 @@ use crate::context::config::{Account, Config};
 use crate::context::progress::{Progress, Stage};
 use crate::ServiceError;
 use chrono::Utc;
+use paydesk_core::matcher::FastSet;
 use paydesk_core::{
     match_day, BillDate, Currency, DiscrepancyDraft, LineKind, MatchInput, MatchResult, Money,
     Order, OutcomeClass, Provider, StatementLine,
 };
-use paydesk_core::matcher::FastSet;
 use paydesk_providers::statement::{self, ParseContext, StatementFormat};
 use paydesk_store::{
     AppDb, CarryOverCloses, NewDiscrepancy, NewRun, NewStatement, OrderMirror, OutcomeRow, RunLock,
@@ -741,21 +741,6 @@ async fn run_locked(
     })
 }
 
-/// Appends the orders of `more` whose number `orders` does not have yet.
-fn push_new_orders(orders: &mut Vec<Order>, more: Vec<Order>) {
-    if more.is_empty() {
-        return;
-    }
-    let fresh: Vec<Order> = {
-        let known: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
-        let mut seen: FastSet<String> = FastSet::default();
-        more.into_iter()
-            .filter(|o| !known.contains(o.order_no.as_str()) && seen.insert(o.order_no.clone()))
-            .collect()
-    };
-    orders.extend(fresh);
-}
-
 /// Reads the mirror: orders paid in the day, orders and refunds the lines name, and items
 /// carried over from the previous day.
 #[allow(clippy::too_many_arguments)]
@@ -775,58 +760,68 @@ async fn gather_input(
     // Boundary slack: orders and refunds of the first minutes of the next day are candidates
     // for this day's lines (the provider booked before midnight, the shop's time is after).
     // The matcher expects only what falls inside the window itself.
-    // A million orders and lines: the sets below borrow their strings and hash fast; the
-    // matcher does not need its input sorted (see `match_day`).
+    // A million orders and lines: the one set of loaded order numbers borrows its strings
+    // and hashes fast, and is built once; the matcher does not need its input sorted (see
+    // `match_day`).
     let mut orders = mirror
         .orders_paid_between(scope, window.0, window.1 + slack)
         .await?;
-    let wanted_orders: Vec<String> = {
-        let known: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
-        let mut wanted: Vec<String> = lines
+    let mut extra: Vec<Order> = Vec::new();
+    {
+        let loaded: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
+        let mut extra_nos: FastSet<String> = FastSet::default();
+        let mut keep_new = |o: Order, extra: &mut Vec<Order>| {
+            if !loaded.contains(o.order_no.as_str()) && extra_nos.insert(o.order_no.clone()) {
+                extra.push(o);
+            }
+        };
+        // Lines whose order is not among those paid in the day (usually a few).
+        let unplaced: Vec<&StatementLine> = lines
+            .iter()
+            .filter(|l| {
+                l.merchant_order_no
+                    .as_deref()
+                    .is_none_or(|no| no.is_empty() || !loaded.contains(no))
+            })
+            .collect();
+        let mut wanted_orders: Vec<String> = unplaced
             .iter()
             .filter_map(|l| l.merchant_order_no.as_deref())
             .chain(carried_orders.iter().map(String::as_str))
-            .filter(|no| !no.is_empty() && !known.contains(no))
+            .filter(|no| !no.is_empty() && !loaded.contains(no))
             .map(str::to_string)
             .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        wanted
-    };
-    push_new_orders(
-        &mut orders,
-        mirror.orders_by_numbers(scope, &wanted_orders).await?,
-    );
-    // Lines without a usable order number fall back to the provider transaction id.
-    let wanted_txns: Vec<String> = {
-        let known_orders: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
-        let known_txns: FastSet<&str> = orders
-            .iter()
-            .filter_map(|o| o.provider_txn_id.as_deref())
-            .collect();
-        let mut wanted: Vec<String> = lines
+        wanted_orders.sort_unstable();
+        wanted_orders.dedup();
+        for o in mirror.orders_by_numbers(scope, &wanted_orders).await? {
+            keep_new(o, &mut extra);
+        }
+        // Lines without a usable order number fall back to the provider transaction id: the
+        // charge id, and the PaymentIntent id many shops store instead. (An order found this
+        // way that is loaded already is simply not added twice.)
+        let found_nos: FastSet<&str> = extra.iter().map(|o| o.order_no.as_str()).collect();
+        let mut wanted_txns: Vec<String> = unplaced
             .iter()
             .filter(|l| l.kind == LineKind::Payment)
             .filter(|l| {
                 l.merchant_order_no
                     .as_deref()
-                    .is_none_or(|no| !known_orders.contains(no))
+                    .is_none_or(|no| !found_nos.contains(no))
             })
-            // The charge id, and the PaymentIntent id many shops store instead.
             .flat_map(|l| {
                 std::iter::once(l.provider_txn_id.as_str()).chain(l.payment_intent_id.as_deref())
             })
-            .filter(|t| !t.is_empty() && !known_txns.contains(t))
+            .filter(|t| !t.is_empty())
             .map(str::to_string)
             .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        wanted
-    };
-    push_new_orders(
-        &mut orders,
-        mirror.orders_by_txn_ids(scope, &wanted_txns).await?,
-    );
+        drop(found_nos);
+        wanted_txns.sort_unstable();
+        wanted_txns.dedup();
+        for o in mirror.orders_by_txn_ids(scope, &wanted_txns).await? {
+            keep_new(o, &mut extra);
+        }
+    }
+    orders.extend(extra);
 
     let mut refunds = mirror
         .refunds_between(scope, window.0, window.1 + slack)
