@@ -18,6 +18,7 @@ db_tests!(
     bad_rows_are_clear_errors,
     bad_money_and_missing_numbers_are_clear_errors,
     times_that_are_not_times_fail_range_queries,
+    native_and_any_readers_agree_on_narrow_and_wide_ranges,
 );
 
 async fn exec(url: &str, sqls: &[&str]) {
@@ -749,4 +750,105 @@ async fn times_that_are_not_times_fail_range_queries(url: String) {
         );
         exec(&url, &[&format!("DELETE FROM t_orders WHERE no = '{no}'")]).await;
     }
+}
+
+/// The native readers (and, on SQLite, the full scan chosen when a range holds most of the
+/// table rather than the time index) read exactly what sqlx's `Any` driver reads: a range
+/// holding a few percent of the orders (read through the index) and one holding all of
+/// them (a full scan), orders, refunds and lookups by number and transaction id.
+async fn native_and_any_readers_agree_on_narrow_and_wide_ranges(url: String) {
+    create_default_mirror(&url).await.expect("create");
+    let orders: Vec<Order> = (0..1200).map(|i| order(i, Provider::Alipay)).collect();
+    let refunds: Vec<LocalRefund> = (0..300)
+        .map(|i| LocalRefund {
+            refund_no: format!("RF-{i}"),
+            order_no: format!("SO-{}", i * 4),
+            provider: Provider::Alipay,
+            amount: 10 + i,
+            currency: Currency::CNY,
+            refunded_at: at("2024-04-30T16:00:00Z") + Duration::seconds(i * 150),
+            provider_refund_id: None,
+            origin: RefundOrigin::Mirror,
+        })
+        .collect();
+    insert_mirror_rows(&url, &orders, &refunds)
+        .await
+        .expect("insert");
+    let native = OrderMirror::open(&url, MirrorMapping::default())
+        .await
+        .expect("native");
+    let any = OrderMirror::open_through_any(&url, MirrorMapping::default())
+        .await
+        .expect("any");
+    let sorted_orders = |mut v: Vec<Order>| {
+        v.sort_by(|a, b| a.order_no.cmp(&b.order_no));
+        v
+    };
+    let sorted_refunds = |mut v: Vec<LocalRefund>| {
+        v.sort_by(|a, b| a.refund_no.cmp(&b.refund_no));
+        v
+    };
+    // 30 minutes of 12 hours of orders; then the whole day and more.
+    for (start, end, expect_orders) in [
+        (at("2024-04-30T16:00:00Z"), at("2024-04-30T16:30:00Z"), 44),
+        (at("2024-04-30T00:00:00Z"), at("2024-05-02T00:00:00Z"), 1067),
+    ] {
+        let a = sorted_orders(
+            native
+                .orders_paid_between(Provider::Alipay, start, end)
+                .await
+                .expect("native orders"),
+        );
+        let b = sorted_orders(
+            any.orders_paid_between(Provider::Alipay, start, end)
+                .await
+                .expect("any orders"),
+        );
+        assert_eq!(a.len(), expect_orders, "{start}..{end}");
+        assert_eq!(a, b, "{start}..{end}");
+        let a = sorted_refunds(
+            native
+                .refunds_between(Provider::Alipay, start, end)
+                .await
+                .expect("native refunds"),
+        );
+        let b = sorted_refunds(
+            any.refunds_between(Provider::Alipay, start, end)
+                .await
+                .expect("any refunds"),
+        );
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "{start}..{end}");
+    }
+    let numbers: Vec<String> = (0..1500).step_by(7).map(|i| format!("SO-{i}")).collect();
+    let a = sorted_orders(
+        native
+            .orders_by_numbers(Provider::Alipay, &numbers)
+            .await
+            .expect("native by numbers"),
+    );
+    let b = sorted_orders(
+        any.orders_by_numbers(Provider::Alipay, &numbers)
+            .await
+            .expect("any by numbers"),
+    );
+    assert_eq!(a.len(), 172);
+    assert_eq!(a, b);
+    let txns: Vec<String> = (0..1200)
+        .step_by(11)
+        .map(|i| format!("TXN{i:08}"))
+        .collect();
+    let a = sorted_orders(
+        native
+            .orders_by_txn_ids(Provider::Alipay, &txns)
+            .await
+            .expect("native by txn"),
+    );
+    let b = sorted_orders(
+        any.orders_by_txn_ids(Provider::Alipay, &txns)
+            .await
+            .expect("any by txn"),
+    );
+    assert_eq!(a.len(), 110);
+    assert_eq!(a, b);
 }
