@@ -201,25 +201,50 @@ pub fn discrepancy_key(
 /// adjustments of one payment, share the key of the charge. Counted over all lines, matched
 /// or not, so a re-run of the same file gives every line the same ordinal.
 pub fn line_key_ordinals(lines: &[StatementLine]) -> Vec<u32> {
+    let all = line_key_ordinals_of(lines, 0..lines.len() as u32);
+    (0..lines.len() as u32)
+        .map(|i| all.get(&i).copied().unwrap_or(1))
+        .collect()
+}
+
+/// [`line_key_ordinals`] of the lines `of` only (the discrepancies of a run: a few among a
+/// million lines), by line index: the other lines are only counted, through a set that
+/// holds just the keys of interest.
+pub fn line_key_ordinals_of(
+    lines: &[StatementLine],
+    of: impl IntoIterator<Item = u32>,
+) -> FastMap<u32, u32> {
     // (kind, id) stands for the key `line:<kind>:<id>` that `discrepancy_key` formats (a
     // refund line's id is its refund's), without formatting a string per line.
-    let mut seen: HashMap<(LineKind, &str), u32> = map_with_capacity(lines.len());
-    lines
-        .iter()
-        .map(|l| {
-            let id = match l.kind {
-                LineKind::Refund => l
-                    .merchant_refund_no
-                    .as_deref()
-                    .or(l.provider_refund_id.as_deref())
-                    .unwrap_or(&l.provider_txn_id),
-                _ => &l.provider_txn_id,
-            };
-            let n = seen.entry((l.kind, id)).or_insert(0);
+    fn key(l: &StatementLine) -> (LineKind, &str) {
+        let id = match l.kind {
+            LineKind::Refund => l
+                .merchant_refund_no
+                .as_deref()
+                .or(l.provider_refund_id.as_deref())
+                .unwrap_or(&l.provider_txn_id),
+            _ => &l.provider_txn_id,
+        };
+        (l.kind, id)
+    }
+    let wanted: FastSet<u32> = of
+        .into_iter()
+        .filter(|&i| (i as usize) < lines.len())
+        .collect();
+    let mut counts: HashMap<(LineKind, &str), u32> = map_with_capacity(wanted.len());
+    for &i in &wanted {
+        counts.insert(key(&lines[i as usize]), 0);
+    }
+    let mut out = map_with_capacity(wanted.len());
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(n) = counts.get_mut(&key(l)) {
             *n += 1;
-            *n
-        })
-        .collect()
+            if wanted.contains(&(i as u32)) {
+                out.insert(i as u32, *n);
+            }
+        }
+    }
+    out
 }
 
 /// A line's own key: the first line of a key keeps it unchanged (so existing reviewers'
@@ -258,16 +283,48 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
     let order_no = |i: u32| input.orders[i as usize].order_no.as_str();
     let refund_no = |i: u32| input.refunds[i as usize].refund_no.as_str();
     let mut orders_by_no: HashMap<&str, u32> = map_with_capacity(input.orders.len());
-    let mut orders_by_txn: HashMap<&str, u32> = map_with_capacity(input.orders.len());
-    let mut orders_by_ref: HashMap<&str, u32> = map_with_capacity(0);
     for (i, order) in input.orders.iter().enumerate() {
-        let i = i as u32;
-        index_first(&mut orders_by_no, order.order_no.as_str(), i, order_no);
-        if let Some(txn) = order.provider_txn_id.as_deref().filter(|t| !t.is_empty()) {
-            index_first(&mut orders_by_txn, txn, i, order_no);
-        }
-        if let Some(r) = order.customer_ref.as_deref().filter(|t| !t.is_empty()) {
-            index_first(&mut orders_by_ref, r, i, order_no);
+        index_first(
+            &mut orders_by_no,
+            order.order_no.as_str(),
+            i as u32,
+            order_no,
+        );
+    }
+    // Only payment lines whose order number finds no order look further, by their charge /
+    // transaction id and PaymentIntent id (usually a few lines): the indexes by transaction
+    // id and customer reference hold just the orders those ids can find, instead of a
+    // million entries each.
+    let fallback_ids: FastSet<&str> = input
+        .lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Payment)
+        .filter(|l| {
+            l.merchant_order_no
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .is_none_or(|no| !orders_by_no.contains_key(no))
+        })
+        .flat_map(|l| {
+            std::iter::once(l.provider_txn_id.as_str()).chain(l.payment_intent_id.as_deref())
+        })
+        .filter(|id| !id.is_empty())
+        .collect();
+    let mut orders_by_txn: HashMap<&str, u32> = map_with_capacity(fallback_ids.len());
+    let mut orders_by_ref: HashMap<&str, u32> = map_with_capacity(0);
+    if !fallback_ids.is_empty() {
+        for (i, order) in input.orders.iter().enumerate() {
+            let i = i as u32;
+            if let Some(txn) = order.provider_txn_id.as_deref() {
+                if fallback_ids.contains(txn) {
+                    index_first(&mut orders_by_txn, txn, i, order_no);
+                }
+            }
+            if let Some(r) = order.customer_ref.as_deref() {
+                if fallback_ids.contains(r) {
+                    index_first(&mut orders_by_ref, r, i, order_no);
+                }
+            }
         }
     }
     let mut refunds_by_no: HashMap<&str, u32> = map_with_capacity(input.refunds.len());
@@ -483,25 +540,28 @@ fn match_payment(
     let pi = line.payment_intent_id.as_deref().filter(|p| !p.is_empty());
     let txn = Some(line.provider_txn_id.as_str()).filter(|t| !t.is_empty());
     let in_map = |map: &HashMap<&str, u32>, id: Option<&str>| id.and_then(|k| map.get(k).copied());
-    let candidates = [
+    // Tried in this order, each only when the ones before found nothing.
+    let by_order_no = || {
+        line.merchant_order_no
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .and_then(|no| orders_by_no.get(no).copied())
+    };
+    let (found, rule) = [
         (
-            line.merchant_order_no
-                .as_deref()
-                .filter(|n| !n.is_empty())
-                .and_then(|no| orders_by_no.get(no).copied()),
+            &by_order_no as &dyn Fn() -> Option<u32>,
             MatchRule::MerchantOrderNo,
         ),
-        (in_map(orders_by_txn, txn), MatchRule::ProviderTxnId),
-        (in_map(orders_by_txn, pi), MatchRule::PaymentIntentId),
+        (&|| in_map(orders_by_txn, txn), MatchRule::ProviderTxnId),
+        (&|| in_map(orders_by_txn, pi), MatchRule::PaymentIntentId),
         (
-            in_map(orders_by_ref, txn).or_else(|| in_map(orders_by_ref, pi)),
+            &|| in_map(orders_by_ref, txn).or_else(|| in_map(orders_by_ref, pi)),
             MatchRule::CustomerRef,
         ),
-    ];
-    let (found, rule) = candidates
-        .into_iter()
-        .find_map(|(oi, rule)| oi.map(|oi| (Some(oi), rule)))
-        .unwrap_or((None, MatchRule::NoCounterpart));
+    ]
+    .into_iter()
+    .find_map(|(lookup, rule)| lookup().map(|oi| (Some(oi), rule)))
+    .unwrap_or((None, MatchRule::NoCounterpart));
     if is_revoked(line) {
         return revoked_payment(li, found, rule, input, order_taken);
     }
@@ -817,13 +877,19 @@ impl MatchResult {
         input: &'a MatchInput,
         settings: &'a MatchSettings,
     ) -> impl Iterator<Item = DiscrepancyDraft> + 'a {
-        let ordinals = line_key_ordinals(&input.lines);
+        let ordinals = line_key_ordinals_of(
+            &input.lines,
+            self.outcomes
+                .iter()
+                .filter(|o| o.class.is_discrepancy())
+                .filter_map(|o| o.line),
+        );
         self.outcomes
             .iter()
             .filter(|o| o.class.is_discrepancy())
             .map(move |o| {
                 let mut d = MatchResult::discrepancy(o, input, settings);
-                if let Some(n) = o.line.and_then(|i| ordinals.get(i as usize)) {
+                if let Some(n) = o.line.and_then(|i| ordinals.get(&i)) {
                     d.key = with_ordinal(d.key, *n);
                 }
                 d

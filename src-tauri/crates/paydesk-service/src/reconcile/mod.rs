@@ -587,7 +587,14 @@ async fn run_locked(
     };
     // Every discrepancy has its own key, and its outcome row carries that key: a line whose
     // key another line of the file shares gets its ordinal (`#2`, ...).
-    let key_ordinals = paydesk_core::line_key_ordinals(&input.lines);
+    let key_ordinals = paydesk_core::matcher::line_key_ordinals_of(
+        &input.lines,
+        result
+            .outcomes
+            .iter()
+            .filter(|o| o.class.is_discrepancy())
+            .filter_map(|o| o.line),
+    );
     let mut used_keys: HashSet<String> = HashSet::new();
     let mut matched_notes = Vec::new();
     for (seq, outcome) in result.outcomes.iter().enumerate() {
@@ -596,7 +603,7 @@ async fn run_locked(
         let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
         let draft = outcome.class.is_discrepancy().then(|| {
             let mut d = MatchResult::discrepancy(outcome, &input, &settings);
-            if let Some(n) = outcome.line.and_then(|i| key_ordinals.get(i as usize)) {
+            if let Some(n) = outcome.line.and_then(|i| key_ordinals.get(&i)) {
                 d.key = paydesk_core::with_ordinal(d.key, *n);
             }
             let base = d.key.clone();
