@@ -225,7 +225,24 @@ enum QuoteState {
 
 /// Tracks whether a record is inside a quoted cell, using the same rules as
 /// [`Record::split`]: a cell is quoted only when its first character is `"`.
-fn scan_quotes(text: &str, mut state: QuoteState) -> QuoteState {
+fn scan_quotes(text: &str, state: QuoteState) -> QuoteState {
+    // Most lines have no quote at all (WeChat marks cells with a backtick): they cannot open
+    // or close a quoted cell, and memchr finds that out many times faster than the loop.
+    if !text.as_bytes().contains(&b'"') {
+        match state {
+            QuoteState::Quoted => return QuoteState::Quoted,
+            QuoteState::FieldStart if text.is_empty() || text.ends_with(',') => {
+                return QuoteState::FieldStart
+            }
+            QuoteState::FieldStart => return QuoteState::Unquoted,
+            _ => {}
+        }
+    }
+    scan_quotes_bytewise(text, state)
+}
+
+/// [`scan_quotes`] byte by byte.
+fn scan_quotes_bytewise(text: &str, mut state: QuoteState) -> QuoteState {
     for b in text.bytes() {
         state = match (state, b) {
             (QuoteState::FieldStart, b'"') => QuoteState::Quoted,
@@ -542,6 +559,39 @@ mod tests {
     fn split(s: &str) -> Vec<String> {
         let r = Record::from_text(s.to_string(), 1);
         (0..r.len()).map(|i| r.get(i).to_string()).collect()
+    }
+
+    /// The memchr shortcut gives the byte-by-byte answer for every short line over the
+    /// characters that matter, from every state.
+    #[test]
+    fn quote_scan_shortcut_agrees_with_the_bytewise_scan() {
+        let states = [
+            QuoteState::FieldStart,
+            QuoteState::Unquoted,
+            QuoteState::Quoted,
+            QuoteState::QuoteSeen,
+            QuoteState::AfterQuoted,
+        ];
+        let alphabet = ['a', ',', '"', '`'];
+        let mut lines = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = lines
+                .iter()
+                .filter(|l| l.len() == lines.last().map_or(0, |x| x.len()))
+                .flat_map(|l| alphabet.iter().map(move |c| format!("{l}{c}")))
+                .collect();
+            lines.extend(longer);
+        }
+        assert!(lines.len() > 5000);
+        for line in &lines {
+            for state in states {
+                assert_eq!(
+                    scan_quotes(line, state),
+                    scan_quotes_bytewise(line, state),
+                    "{line:?} from {state:?}"
+                );
+            }
+        }
     }
 
     #[test]
