@@ -2,6 +2,7 @@
 
 use crate::money::{milli_to_minor_rounded, Currency, Money};
 use crate::names::{self, Case};
+use crate::SharedStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -132,7 +133,8 @@ impl FromStr for LineKind {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceRef {
     /// File name (not a full path) or API call that delivered the line.
-    pub file: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub file: SharedStr,
     /// 1-based line number in the (decoded) file, or position in the API listing.
     pub line: u64,
 }
@@ -147,7 +149,8 @@ pub struct SourceRef {
 pub struct StatementLine {
     pub provider: Provider,
     /// The provider account name from `paydesk.toml` (e.g. "alipay-main").
-    pub account: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub account: SharedStr,
     /// Provider transaction id (Alipay 支付宝交易号, WeChat 微信订单号, Stripe txn_/ch_ id).
     pub provider_txn_id: String,
     /// The merchant's order number as the provider recorded it, if any.
@@ -168,7 +171,8 @@ pub struct StatementLine {
     /// Stripe refund metadata), for refund lines.
     pub merchant_refund_no: Option<String>,
     /// The provider's status word for the line, as written ("SUCCESS", "REFUND", "交易").
-    pub provider_status: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub provider_status: SharedStr,
     pub source: SourceRef,
     /// Stripe: the PaymentIntent (`pi_...`) of the line's charge; `provider_txn_id` holds the
     /// charge (`ch_...`).

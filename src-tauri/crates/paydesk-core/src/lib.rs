@@ -9,6 +9,7 @@ pub mod money;
 pub mod names;
 pub mod refund;
 pub mod review;
+pub mod shared_str;
 
 pub use auth::{Actor, Denied, Permission, Role};
 pub use discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewState};
@@ -23,3 +24,4 @@ pub use matcher::{
 pub use money::{AmountUnit, Currency, Money, MoneyError};
 pub use refund::RefundState;
 pub use review::{DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, ReviewChange};
+pub use shared_str::{FewValues, SharedStr};

@@ -266,7 +266,7 @@ impl State {
                     {
                         g.payments.push(SandboxPayment {
                             provider,
-                            account: l.account.clone(),
+                            account: l.account.to_string(),
                             order_no: order.clone(),
                             txn_id: l.provider_txn_id.clone(),
                             payment_intent: pi,
@@ -342,7 +342,7 @@ pub(crate) fn refund_line(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Stat
         payment_intent_id: None,
         presentment: None,
         provider: r.provider,
-        account: p.map(|p| p.account.clone()).unwrap_or_default(),
+        account: p.map(|p| p.account.clone()).unwrap_or_default().into(),
         provider_txn_id: r.txn_id.clone(),
         merchant_order_no: Some(r.order_no.clone()),
         kind: LineKind::Refund,
@@ -353,7 +353,7 @@ pub(crate) fn refund_line(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Stat
         provider_time: r.created,
         provider_refund_id: Some(r.refund_id.clone()),
         merchant_refund_no: Some(r.refund_no.clone()),
-        provider_status: status.to_string(),
+        provider_status: status.into(),
         source: SourceRef {
             file: "sandbox".into(),
             line: 0,

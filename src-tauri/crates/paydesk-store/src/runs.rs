@@ -249,7 +249,7 @@ impl DataCols {
             local_currency: dr.local_currency.map(|c| c.code().to_string()),
             provider_time: dr.provider_time.map(ms),
             local_time: dr.local_time.map(ms),
-            evidence_file: dr.evidence.as_ref().map(|e| e.file.clone()),
+            evidence_file: dr.evidence.as_ref().map(|e| e.file.to_string()),
             evidence_line: dr.evidence.as_ref().map(|e| i64_of(e.line)),
             explanation: dr.explanation.clone(),
         }

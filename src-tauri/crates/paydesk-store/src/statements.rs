@@ -430,7 +430,10 @@ async fn read_lines_where(
             payment_intent_id: None,
             presentment: None,
             provider,
-            account: r.opt_text("account")?.unwrap_or_else(|| st.account.clone()),
+            account: r
+                .opt_text("account")?
+                .unwrap_or_else(|| st.account.clone())
+                .into(),
             provider_txn_id: r.text("provider_txn_id")?,
             merchant_order_no: r.opt_text("merchant_order_no")?,
             kind: r.parsed("kind")?,
@@ -441,11 +444,12 @@ async fn read_lines_where(
             provider_time: r.time("provider_time")?,
             provider_refund_id: r.opt_text("provider_refund_id")?,
             merchant_refund_no: r.opt_text("merchant_refund_no")?,
-            provider_status: r.text("provider_status")?,
+            provider_status: r.text("provider_status")?.into(),
             source: SourceRef {
                 file: r
                     .opt_text("source_file")?
-                    .unwrap_or_else(|| st.file_name.clone()),
+                    .unwrap_or_else(|| st.file_name.clone())
+                    .into(),
                 line: r.u64("source_line")?,
             },
             fee_base: None,

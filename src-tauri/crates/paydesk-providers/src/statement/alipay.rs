@@ -268,7 +268,7 @@ impl<'a> AlipayParser<'a> {
                 .refund_no
                 .as_ref()
                 .and_then(|o| opt_string(rec.get(o.idx))),
-            provider_status: kind_text.to_string(),
+            provider_status: kind_text.into(),
             source: SourceRef {
                 file: self.ctx.file_name.clone(),
                 line,

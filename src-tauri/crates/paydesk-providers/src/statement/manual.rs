@@ -364,7 +364,7 @@ impl Mapper {
             provider_time: time,
             provider_refund_id: opt_string(get(&self.refund_id)),
             merchant_refund_no: opt_string(get(&self.refund_no)),
-            provider_status: status.to_string(),
+            provider_status: status.into(),
             source: SourceRef {
                 file: self.ctx.file_name.clone(),
                 line,

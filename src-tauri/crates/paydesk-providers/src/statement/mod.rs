@@ -28,6 +28,7 @@ pub use wechat::{write_wechat_bill, write_wechat_merchant_bill};
 
 use paydesk_core::domain::{Provider, StatementLine};
 use paydesk_core::money::Currency;
+use paydesk_core::{FewValues, SharedStr};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::fmt;
@@ -66,11 +67,11 @@ impl StatementFormat {
 /// What the caller knows about a file that the file may not say itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParseContext {
-    /// Provider account name from `paydesk.toml`, copied into every line.
-    pub account: String,
+    /// Provider account name from `paydesk.toml`, shared by every line.
+    pub account: SharedStr,
     pub provider: Provider,
     /// File name (not a full path) used in [`SourceRef`](paydesk_core::domain::SourceRef)s and errors.
-    pub file_name: String,
+    pub file_name: SharedStr,
     /// Currency for formats that don't state one (Alipay bills are CNY).
     pub currency: Currency,
     /// Zone of times written without one (Alipay and WeChat: Asia/Shanghai).
@@ -81,9 +82,9 @@ impl ParseContext {
     /// A context with the provider's usual defaults: CNY and Beijing time for Alipay/WeChat,
     /// USD and UTC otherwise.
     pub fn new(
-        account: impl Into<String>,
+        account: impl Into<SharedStr>,
         provider: Provider,
-        file_name: impl Into<String>,
+        file_name: impl Into<SharedStr>,
     ) -> Self {
         let currency = match provider {
             Provider::Alipay | Provider::Wechat => Currency::CNY,
@@ -252,6 +253,8 @@ pub(crate) trait RowSource {
 /// should use [`parse_statement`] (or collect into a `Result<Vec<_>, _>`).
 pub struct StatementReader<'a> {
     inner: Box<dyn RowSource + 'a>,
+    /// Status words and account names: a handful of values over a million lines, shared.
+    few: (FewValues, FewValues),
     done: bool,
     summary: Option<StatementSummary>,
     identity: StatementIdentity,
@@ -294,6 +297,7 @@ impl<'a> StatementReader<'a> {
             _ => return Self::from_read_with_options(bytes, format, ctx, opts),
         };
         Ok(StatementReader {
+            few: Default::default(),
             inner,
             done: false,
             summary: None,
@@ -352,9 +356,11 @@ impl<'a> StatementReader<'a> {
             ))
         };
         let inner: Box<dyn RowSource + 'a> = match format {
-            StatementFormat::AlipayTradeBill => {
-                Box::new(alipay::AlipayParser::new(rd, ctx, ctx.file_name.clone())?)
-            }
+            StatementFormat::AlipayTradeBill => Box::new(alipay::AlipayParser::new(
+                rd,
+                ctx,
+                ctx.file_name.to_string(),
+            )?),
             StatementFormat::WechatTradeBill => Box::new(wechat::WechatParser::new(rd, ctx)),
             StatementFormat::StripeBalanceReport => {
                 Box::new(stripe_report::StripeParser::new(rd, ctx, opts))
@@ -365,6 +371,7 @@ impl<'a> StatementReader<'a> {
         let mut identity = StatementIdentity::default();
         identity.add_name(format, &ctx.file_name);
         Ok(StatementReader {
+            few: Default::default(),
             inner,
             done: false,
             summary: None,
@@ -409,7 +416,11 @@ impl Iterator for StatementReader<'_> {
             return None;
         }
         match self.inner.next_line() {
-            Ok(Some(line)) => Some(Ok(line)),
+            Ok(Some(mut line)) => {
+                line.provider_status = self.few.0.get(&line.provider_status);
+                line.account = self.few.1.get(&line.account);
+                Some(Ok(line))
+            }
             Ok(None) => {
                 self.done = true;
                 self.summary = self.inner.summary();

@@ -57,7 +57,7 @@ impl<'a> NormalizedParser<'a> {
             src: LineSource::new(rd, TextEncoding::Utf8, ctx.file_name.clone()),
             rec: Record::default(),
             ctx: ctx.clone(),
-            file: ctx.file_name.clone(),
+            file: ctx.file_name.to_string(),
             header: None,
             cols: None,
         }
@@ -108,7 +108,7 @@ impl<'a> NormalizedParser<'a> {
         };
         let account = match cell(&c.account) {
             "" => self.ctx.account.clone(),
-            a => a.to_string(),
+            a => a.into(),
         };
         let kind: LineKind = rec.get(c.kind.idx).parse().map_err(|e| at(&c.kind, e))?;
         let currency =
@@ -152,7 +152,7 @@ impl<'a> NormalizedParser<'a> {
             provider_time: time,
             provider_refund_id: opt_string(cell(&c.refund_id)),
             merchant_refund_no: opt_string(cell(&c.refund_no)),
-            provider_status: cell(&c.status).to_string(),
+            provider_status: cell(&c.status).into(),
             source: SourceRef {
                 file: self.ctx.file_name.clone(),
                 line,

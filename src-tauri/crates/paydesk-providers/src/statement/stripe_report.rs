@@ -63,7 +63,7 @@ impl<'a> StripeParser<'a> {
             rec: Record::default(),
             ctx: ctx.clone(),
             opts: opts.clone(),
-            file: ctx.file_name.clone(),
+            file: ctx.file_name.to_string(),
             header: None,
             cols: None,
         }
@@ -194,7 +194,7 @@ impl<'a> StripeParser<'a> {
                 None
             },
             merchant_refund_no: opt_string(cell(&c.refund)),
-            provider_status: category.to_string(),
+            provider_status: category.into(),
             source: SourceRef {
                 file: self.ctx.file_name.clone(),
                 line,

@@ -53,14 +53,14 @@ pub(crate) struct LineSource<'a> {
 }
 
 impl<'a> LineSource<'a> {
-    pub fn new(rd: Box<dyn BufRead + 'a>, enc: TextEncoding, file: String) -> Self {
+    pub fn new(rd: Box<dyn BufRead + 'a>, enc: TextEncoding, file: impl Into<String>) -> Self {
         LineSource {
             rd,
             enc,
             raw: Vec::with_capacity(1024),
             line_no: 0,
             first: true,
-            file,
+            file: file.into(),
             tmp: String::new(),
             comments: false,
         }

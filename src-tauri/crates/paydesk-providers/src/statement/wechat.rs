@@ -130,7 +130,7 @@ impl<'a> WechatParser<'a> {
             src: LineSource::new(rd, TextEncoding::Utf8, ctx.file_name.clone()),
             rec: Record::default(),
             ctx: ctx.clone(),
-            file: ctx.file_name.clone(),
+            file: ctx.file_name.to_string(),
             state: State::Header,
             header: None,
             cols: None,
@@ -316,7 +316,7 @@ impl<'a> WechatParser<'a> {
             provider_time: time,
             provider_refund_id: id(&c.refund_id),
             merchant_refund_no: id(&c.refund_no),
-            provider_status: status.to_string(),
+            provider_status: status.into(),
             source: SourceRef {
                 file: self.ctx.file_name.clone(),
                 line,

@@ -295,9 +295,9 @@ fn format_for_account(
 
 fn context_for(account: &Account, file_name: &str) -> ParseContext {
     ParseContext {
-        account: account.name.clone(),
+        account: account.name.clone().into(),
         provider: account.provider,
-        file_name: file_name.to_string(),
+        file_name: file_name.into(),
         currency: account.currency,
         timezone: account.timezone,
     }

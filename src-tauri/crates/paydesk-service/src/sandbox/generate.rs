@@ -328,7 +328,7 @@ fn generate_order(
         payment_intent_id: None,
         presentment: None,
         provider,
-        account: account.name.clone(),
+        account: account.name.clone().into(),
         provider_txn_id: txn,
         merchant_order_no: Some(order_no.clone()),
         kind: LineKind::Payment,
@@ -341,7 +341,7 @@ fn generate_order(
         merchant_refund_no: None,
         provider_status: "SUCCESS".into(),
         source: SourceRef {
-            file: String::new(),
+            file: String::new().into(),
             line: 0,
         },
         fee_base: None,
