@@ -38,9 +38,9 @@ fn lines(n: usize) -> Vec<StatementLine> {
                 provider_time: base + chrono::Duration::milliseconds(i as i64 * 86),
                 provider_refund_id: refund.then(|| format!("5000070967{i:019}")),
                 merchant_refund_no: refund.then(|| format!("RF-{i:010}")),
-                provider_status: String::new(),
+                provider_status: String::new().into(),
                 source: SourceRef {
-                    file: String::new(),
+                    file: String::new().into(),
                     line: 0,
                 },
                 fee_base: None,

@@ -253,8 +253,8 @@ fn normalized_line() -> impl Strategy<Value = StatementLine> {
                     rno,
                     "",
                 );
-                l.provider_status = status.unwrap_or_default();
-                l.account = account;
+                l.provider_status = status.unwrap_or_default().into();
+                l.account = account.into();
                 l
             },
         )

@@ -30,7 +30,7 @@ fn strip_file(lines: &[StatementLine]) -> Vec<StatementLine> {
         .iter()
         .cloned()
         .map(|mut l| {
-            l.source.file = String::new();
+            l.source.file = String::new().into();
             l
         })
         .collect()

@@ -127,7 +127,7 @@ fn line(
         payment_intent_id: None,
         presentment: None,
         provider,
-        account: format!("{provider}-main"),
+        account: format!("{provider}-main").into(),
         provider_txn_id: txn.into(),
         merchant_order_no: Some(order.into()),
         kind: LineKind::Payment,

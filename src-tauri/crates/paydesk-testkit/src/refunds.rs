@@ -76,7 +76,7 @@ pub fn payment_line(o: &TestOrder, account: &str) -> StatementLine {
         payment_intent_id: None,
         presentment: None,
         provider: o.provider,
-        account: account.to_string(),
+        account: account.into(),
         provider_txn_id: o.txn_id.to_string(),
         merchant_order_no: Some(o.order_no.to_string()),
         kind: LineKind::Payment,
