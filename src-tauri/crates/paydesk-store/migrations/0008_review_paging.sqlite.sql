@@ -1,11 +1,12 @@
 -- SQLite part of 0008 (see 0008_review_paging.sql).
 
 -- Text search (order no, provider txn id, refund no; substring, case-insensitive): a trigram
--- index whose candidates the exact LIKE then checks.
+-- index (with positions: a needle is a phrase of its trigrams) whose candidates the exact LIKE
+-- then checks.
 CREATE VIRTUAL TABLE discrepancy_text USING fts5 (
     order_no, provider_txn_id, refund_no,
     content = 'discrepancies', content_rowid = 'id',
-    tokenize = 'trigram case_sensitive 0', detail = none
+    tokenize = 'trigram case_sensitive 0'
 );
 
 INSERT INTO discrepancy_text (discrepancy_text) VALUES ('rebuild');

@@ -101,7 +101,7 @@ impl SortPlan {
     }
 
     /// The comparison keeping the rows at or after a (key, id) in the given direction.
-    fn from_op(&self, reversed: bool) -> &'static str {
+    fn at_or_after_op(&self, reversed: bool) -> &'static str {
         if self.desc != reversed {
             "<="
         } else {
@@ -195,28 +195,26 @@ struct FilterSql {
     /// The filter names a small set by an index (an indexed text search, a run): the rows are
     /// found through that index and sorted, not by walking a sort index.
     narrow: bool,
+    /// The text search goes through the trigram index.
+    text_indexed: bool,
     /// The filter tests only columns of `discrepancy_counts`, so its count is a sum there.
     countable: bool,
 }
 
-/// The trigrams of a text search needle when a trigram index can answer it exactly (with the
-/// LIKE re-checking its candidates): at least three characters, all ASCII, and none whose
-/// case folding [`folded_column`] spells out with REPLACE (k: the Kelvin sign). Otherwise
-/// `None`: the search tests every row of the walk.
-fn indexable_trigrams(folded: &str, column_expr: &str) -> Option<Vec<String>> {
-    let chars: Vec<char> = folded.chars().collect();
-    if chars.len() < 3 || !folded.is_ascii() || column_expr != "LOWER(order_no)" {
-        return None;
-    }
-    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    grams.sort();
-    grams.dedup();
-    Some(grams)
+/// Whether a trigram index answers a text search for `folded` exactly (with the LIKE
+/// re-checking its candidates): at least three characters, all ASCII, and none whose case
+/// folding [`folded_column`] spells out with REPLACE (k: the Kelvin sign). Otherwise every
+/// row of the walk is tested.
+fn text_indexable(folded: &str) -> bool {
+    folded.chars().count() >= 3
+        && folded.is_ascii()
+        && folded_column("order_no", folded) == "LOWER(order_no)"
 }
 
 /// WHERE clause and parameters for a filter.
 fn filter_sql(f: &DiscrepancyFilter, backend: Backend) -> FilterSql {
     let mut narrow = false;
+    let mut text_indexed = false;
     let countable = f.assignee.is_none()
         && f.min_abs_difference.is_none()
         && f.run_id.is_none()
@@ -280,15 +278,12 @@ fn filter_sql(f: &DiscrepancyFilter, backend: Backend) -> FilterSql {
     if let Some(t) = f.text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()) {
         let folded = fold_case(t);
         let pattern = format!("%{}%", like_escape(&folded));
-        if let Some(grams) = indexable_trigrams(&folded, &folded_column("order_no", &folded)) {
+        if text_indexable(&folded) {
             narrow = true;
+            text_indexed = true;
             if backend == Backend::Sqlite {
-                // FTS5 query: every trigram, each a quoted string.
-                let query = grams
-                    .iter()
-                    .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
+                // FTS5 query: the needle as one string, i.e. the phrase of its trigrams.
+                let query = format!("\"{}\"", folded.replace('"', "\"\""));
                 let p = next(&mut params, Param::Text(query));
                 conds.push(format!(
                     "id IN (SELECT rowid FROM discrepancy_text WHERE discrepancy_text MATCH {p})"
@@ -316,6 +311,7 @@ fn filter_sql(f: &DiscrepancyFilter, backend: Backend) -> FilterSql {
         where_,
         params,
         narrow,
+        text_indexed,
         countable,
     }
 }
@@ -489,7 +485,7 @@ impl AppDb {
             }
             None => (false, offset, u64::from(limit)),
         };
-        let hint = self.index_hint(&fs, &plan);
+        let hint = self.index_hint(&fs, Some(&plan));
         let where_ = &fs.where_;
         let mut params = fs.params.clone();
         params.push(Param::I64(crate::codec::i64_of(skip)));
@@ -521,7 +517,7 @@ impl AppDb {
         let keyset = format!(
             "({}, id) {} (${}, ${})",
             plan.key,
-            plan.from_op(reversed),
+            plan.at_or_after_op(reversed),
             n - 2,
             n - 1
         );
@@ -548,13 +544,18 @@ impl AppDb {
         Ok(records)
     }
 
-    /// SQLite's planner, without statistics, may prefer the state or class index and sort;
-    /// a list not narrowed by another index is walked in the sort's own index.
-    fn index_hint(&self, fs: &FilterSql, plan: &SortPlan) -> String {
-        if self.backend == Backend::Sqlite && !fs.narrow {
-            format!(" INDEXED BY {}", plan.index)
-        } else {
-            String::new()
+    /// SQLite's planner, without statistics, may prefer the state or class index and sort,
+    /// or walk the sort's index testing each row against the text search's few ids: a list
+    /// not narrowed by another index is walked in the sort's own index, and one narrowed by
+    /// the text index is read by those ids (then sorted).
+    fn index_hint(&self, fs: &FilterSql, plan: Option<&SortPlan>) -> String {
+        if self.backend != Backend::Sqlite {
+            return String::new();
+        }
+        match plan {
+            _ if fs.text_indexed => " NOT INDEXED".into(),
+            Some(plan) if !fs.narrow => format!(" INDEXED BY {}", plan.index),
+            _ => String::new(),
         }
     }
 
@@ -570,7 +571,7 @@ impl AppDb {
         params.push(Param::I64(crate::codec::i64_of(offset)));
         let sql = format!(
             "SELECT {RECORD_COLS} FROM discrepancies{} {} ORDER BY {} LIMIT ${} OFFSET ${}",
-            self.index_hint(fs, plan),
+            self.index_hint(fs, Some(plan)),
             fs.where_,
             plan.order_by(false),
             params.len() - 1,
@@ -620,19 +621,17 @@ impl AppDb {
     /// How many discrepancies match the filter: a sum over `discrepancy_counts` when the
     /// filter tests only its columns, else a count.
     pub async fn count_discrepancies(&self, f: &DiscrepancyFilter) -> Result<u64> {
-        let FilterSql {
-            where_,
-            params,
-            countable,
-            ..
-        } = filter_sql(f, self.backend);
-        let sql = if countable {
+        let fs = filter_sql(f, self.backend);
+        let where_ = &fs.where_;
+        let sql = if fs.countable {
             format!(
                 "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM discrepancy_counts {where_}"
             )
         } else {
-            format!("SELECT COUNT(*) AS n FROM discrepancies {where_}")
+            let hint = self.index_hint(&fs, None);
+            format!("SELECT COUNT(*) AS n FROM discrepancies{hint} {where_}")
         };
+        let params = fs.params;
         let row = bind_params(sqlx::query(&sql), &params)
             .fetch_one(&self.pool)
             .await
