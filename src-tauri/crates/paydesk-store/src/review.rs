@@ -211,8 +211,8 @@ fn text_indexable(folded: &str) -> bool {
         && folded_column("order_no", folded) == "LOWER(order_no)"
 }
 
-/// WHERE clause and parameters for a filter.
-fn filter_sql(f: &DiscrepancyFilter, backend: Backend) -> FilterSql {
+/// WHERE clause and parameters for a filter; `sort`: the list's order, if it is a list.
+fn filter_sql(f: &DiscrepancyFilter, backend: Backend, sort: Option<DiscrepancySort>) -> FilterSql {
     let mut narrow = false;
     let mut text_indexed = false;
     let countable = f.assignee.is_none()
@@ -241,7 +241,16 @@ fn filter_sql(f: &DiscrepancyFilter, backend: Backend) -> FilterSql {
         let p = next(&mut params, Param::Text(date_text(d)));
         conds.push(format!("bill_date <= {p}"));
     }
-    if !f.classes.is_empty() {
+    if let [class] = f.classes.as_slice() {
+        let p = next(&mut params, Param::Text(class.as_str().into()));
+        if backend == Backend::Postgres && sort == Some(DiscrepancySort::Class) {
+            // Spelled as a range: with `class = $p` PostgreSQL drops class from the sort
+            // (constant) and walks the primary key reading every row, not the class index.
+            conds.push(format!("class >= {p} AND class <= {p}"));
+        } else {
+            conds.push(format!("class = {p}"));
+        }
+    } else if !f.classes.is_empty() {
         let ps: Vec<String> = f
             .classes
             .iter()
@@ -461,7 +470,7 @@ impl AppDb {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<DiscrepancyRecord>> {
-        let fs = filter_sql(f, self.backend);
+        let fs = filter_sql(f, self.backend, Some(sort));
         let plan = sort.plan();
         if offset == 0 || fs.narrow {
             return self.list_by_offset(&fs, &plan, limit, offset).await;
@@ -587,7 +596,7 @@ impl AppDb {
     /// Counts and absolute differences of the discrepancies matching `f`, grouped by bill
     /// date, account, class, state and currency (for dashboards; one query).
     pub async fn discrepancy_summary(&self, f: &DiscrepancyFilter) -> Result<Vec<SummaryRow>> {
-        let FilterSql { where_, params, .. } = filter_sql(f, self.backend);
+        let FilterSql { where_, params, .. } = filter_sql(f, self.backend, None);
         let sql = format!(
             "SELECT bill_date, account, class, state, currency, COUNT(*) AS n, \
              CAST(SUM(abs_difference) AS BIGINT) AS amount, \
@@ -621,7 +630,7 @@ impl AppDb {
     /// How many discrepancies match the filter: a sum over `discrepancy_counts` when the
     /// filter tests only its columns, else a count.
     pub async fn count_discrepancies(&self, f: &DiscrepancyFilter) -> Result<u64> {
-        let fs = filter_sql(f, self.backend);
+        let fs = filter_sql(f, self.backend, None);
         let where_ = &fs.where_;
         let sql = if fs.countable {
             format!(
@@ -679,7 +688,7 @@ impl AppDb {
     ) -> Result<u64> {
         validate(change, None)?;
         let op = "bulk update";
-        let FilterSql { where_, params, .. } = filter_sql(f, self.backend);
+        let FilterSql { where_, params, .. } = filter_sql(f, self.backend, None);
         let mut tx = self.begin_write(op, "discrepancies").await?;
         let sql = format!("SELECT {REVIEW_COLS} FROM discrepancies {where_} ORDER BY id");
         let rows = bind_params(sqlx::query(&sql), &params)
