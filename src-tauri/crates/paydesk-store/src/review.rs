@@ -518,35 +518,48 @@ impl AppDb {
             Param::I64(row.try_get("k").ctx("list", "discrepancies")?)
         };
         let id: i64 = row.try_get("id").ctx("list", "discrepancies")?;
-        let mut params = fs.params.clone();
-        params.push(key);
-        params.push(Param::I64(id));
-        params.push(Param::I64(crate::codec::i64_of(take)));
-        let n = params.len();
-        let keyset = format!(
-            "({}, id) {} (${}, ${})",
-            plan.key,
-            plan.at_or_after_op(reversed),
-            n - 2,
-            n - 1
-        );
-        let where_ = if where_.is_empty() {
-            format!("WHERE {keyset}")
-        } else {
-            format!("{where_} AND {keyset}")
+        // The block: the rows with the seek's key from its id on, then (if the key runs out
+        // first) the rows after that key. Two index ranges rather than one row-value
+        // comparison, which SQLite's planner narrows by the key alone: with few distinct
+        // keys (a day, a class, a state) that walked from the key's first row.
+        let (at_or_after, after) = match plan.at_or_after_op(reversed) {
+            "<=" => ("<=", "<"),
+            _ => (">=", ">"),
         };
-        let sql = format!(
-            "SELECT {RECORD_COLS} FROM discrepancies{hint} {where_} ORDER BY {} LIMIT ${n}",
-            plan.order_by(reversed)
-        );
-        let rows = bind_params(sqlx::query(&sql), &params)
-            .fetch_all(&self.pool)
-            .await
-            .ctx("list", "discrepancies")?;
-        let mut records = rows
-            .iter()
-            .map(record_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let mut records = Vec::new();
+        for part in 0..2 {
+            let left = take.saturating_sub(records.len() as u64);
+            if left == 0 {
+                break;
+            }
+            let mut params = fs.params.clone();
+            params.push(key.clone());
+            let k = params.len();
+            let range = if part == 0 {
+                params.push(Param::I64(id));
+                format!("{} = ${k} AND id {at_or_after} ${}", plan.key, k + 1)
+            } else {
+                format!("{} {after} ${k}", plan.key)
+            };
+            params.push(Param::I64(crate::codec::i64_of(left)));
+            let n = params.len();
+            let where_ = if where_.is_empty() {
+                format!("WHERE {range}")
+            } else {
+                format!("{where_} AND {range}")
+            };
+            let sql = format!(
+                "SELECT {RECORD_COLS} FROM discrepancies{hint} {where_} ORDER BY {} LIMIT ${n}",
+                plan.order_by(reversed)
+            );
+            let rows = bind_params(sqlx::query(&sql), &params)
+                .fetch_all(&self.pool)
+                .await
+                .ctx("list", "discrepancies")?;
+            for row in &rows {
+                records.push(record_from_row(row)?);
+            }
+        }
         if reversed {
             records.reverse();
         }
