@@ -100,6 +100,12 @@ impl SortPlan {
         format!("{} {dir}, id {dir}", self.key)
     }
 
+    /// ORDER BY clause among rows of one key: by id alone.
+    fn id_order(&self, reversed: bool) -> String {
+        let dir = if self.desc != reversed { "DESC" } else { "ASC" };
+        format!("id {dir}")
+    }
+
     /// The comparison keeping the rows at or after a (key, id) in the given direction.
     fn at_or_after_op(&self, reversed: bool) -> &'static str {
         if self.desc != reversed {
@@ -548,9 +554,15 @@ impl AppDb {
             } else {
                 format!("{where_} AND {range}")
             };
-            let sql = format!(
-                "SELECT {RECORD_COLS} FROM discrepancies{hint} {where_} ORDER BY {} LIMIT ${n}",
+            // Within one key the order is the id's (SQLite would sort the whole key's rows
+            // for an ORDER BY on an expression key it knows is constant).
+            let order = if part == 0 {
+                plan.id_order(reversed)
+            } else {
                 plan.order_by(reversed)
+            };
+            let sql = format!(
+                "SELECT {RECORD_COLS} FROM discrepancies{hint} {where_} ORDER BY {order} LIMIT ${n}"
             );
             let rows = bind_params(sqlx::query(&sql), &params)
                 .fetch_all(&self.pool)
