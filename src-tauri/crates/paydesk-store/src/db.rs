@@ -159,6 +159,9 @@ pub(crate) async fn connect_pool(
                 if !read_only {
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    // Walking a big index (the review table's deep blocks) reads the file
+                    // mapped instead of one read() per page into a 2 MB cache.
+                    conn.execute("PRAGMA mmap_size = 1073741824").await?;
                 }
                 Ok(())
             })
@@ -269,11 +272,42 @@ impl AppDb {
     }
 }
 
-/// One embedded migration.
+/// One embedded migration: portable SQL, then the statements only one backend runs (empty
+/// for most migrations).
 pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// The SQL this migration runs on `backend`.
+    pub(crate) fn sql_for(&self, backend: Backend) -> String {
+        let only = match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        };
+        if only.is_empty() {
+            self.sql.to_string()
+        } else {
+            format!("{}\n;\n{only}", self.sql)
+        }
+    }
+
+    /// What `schema_migrations` records: the portable SQL's hash for a migration without
+    /// backend parts (as before they existed), else the hash of all three parts.
+    pub(crate) fn checksum(&self) -> String {
+        if self.sqlite.is_empty() && self.postgres.is_empty() {
+            checksum(self.sql)
+        } else {
+            checksum(&format!(
+                "{}\n-- sqlite --\n{}\n-- postgres --\n{}",
+                self.sql, self.sqlite, self.postgres
+            ))
+        }
+    }
 }
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -281,36 +315,57 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "init",
         sql: include_str!("../migrations/0001_init.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 2,
         name: "users_audit",
         sql: include_str!("../migrations/0002_users_audit.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 3,
         name: "refunds",
         sql: include_str!("../migrations/0003_refunds.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 4,
         name: "vault",
         sql: include_str!("../migrations/0004_vault.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 5,
         name: "vault_refresh",
         sql: include_str!("../migrations/0005_vault_refresh.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 6,
         name: "run_lock_liveness",
         sql: include_str!("../migrations/0006_run_lock_liveness.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 7,
         name: "workspace_meta",
         sql: include_str!("../migrations/0007_workspace_meta.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 8,
+        name: "review_paging",
+        sql: include_str!("../migrations/0008_review_paging.sql"),
+        sqlite: include_str!("../migrations/0008_review_paging.sqlite.sql"),
+        postgres: include_str!("../migrations/0008_review_paging.postgres.sql"),
     },
 ];
 
@@ -328,19 +383,39 @@ pub(crate) fn substitute(sql: &str, backend: Backend) -> String {
         .replace("{{WITHOUT_ROWID}}", without_rowid)
 }
 
-/// Splits a migration into statements (comment lines dropped, split on `;`).
+/// Splits a migration into statements (comment lines dropped, split on `;`). A `;` inside a
+/// `$$ ... $$` body (PostgreSQL functions, `DO`) or inside a SQLite `CREATE TRIGGER ... BEGIN
+/// ... END` does not end the statement.
 pub(crate) fn statements_of(sql: &str) -> Vec<String> {
     let without_comments: String = sql
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
         .collect::<Vec<_>>()
         .join("\n");
-    without_comments
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for part in without_comments.split_inclusive(';') {
+        cur.push_str(part);
+        let body = cur.trim_end_matches(';').trim();
+        let in_dollar = body.matches("$$").count() % 2 == 1;
+        let upper = body.to_ascii_uppercase();
+        let words = || upper.split_whitespace();
+        let in_trigger = upper.starts_with("CREATE TRIGGER")
+            && words().any(|w| w == "BEGIN")
+            && words().last() != Some("END");
+        if in_dollar || in_trigger {
+            continue;
+        }
+        if !body.is_empty() {
+            out.push(body.to_string());
+        }
+        cur.clear();
+    }
+    let rest = cur.trim();
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
 }
 
 async fn migrate(db: &AppDb) -> Result<()> {
@@ -387,7 +462,7 @@ async fn migrate(db: &AppDb) -> Result<()> {
             match MIGRATIONS.iter().find(|x| x.version == version) {
                 None => return Err(StoreError::SchemaTooNew { version }),
                 Some(x) => {
-                    let expected = checksum(x.sql);
+                    let expected = x.checksum();
                     if expected != sum {
                         return Err(StoreError::MigrationChecksum {
                             version,
@@ -411,7 +486,7 @@ async fn migrate(db: &AppDb) -> Result<()> {
             name: m.name.to_string(),
             source,
         };
-        for stmt in statements_of(&substitute(m.sql, db.backend)) {
+        for stmt in statements_of(&substitute(&m.sql_for(db.backend), db.backend)) {
             sqlx::query(&stmt)
                 .execute(&mut *tx)
                 .await
@@ -422,7 +497,7 @@ async fn migrate(db: &AppDb) -> Result<()> {
         )
         .bind(m.version)
         .bind(m.name)
-        .bind(checksum(m.sql))
+        .bind(m.checksum())
         .bind(crate::codec::now_ms())
         .execute(&mut *tx)
         .await
@@ -466,10 +541,31 @@ mod tests {
     fn migrations_split_and_substitute() {
         for m in MIGRATIONS {
             for b in [Backend::Sqlite, Backend::Postgres] {
-                let s = substitute(m.sql, b);
+                let s = substitute(&m.sql_for(b), b);
                 assert!(!s.contains("{{"));
                 assert!(!statements_of(&s).is_empty(), "{}", m.name);
             }
+            if m.sqlite.is_empty() && m.postgres.is_empty() {
+                assert_eq!(m.checksum(), checksum(m.sql), "{}", m.name);
+            }
         }
+        let sqlite = statements_of(&MIGRATIONS[7].sql_for(Backend::Sqlite));
+        let triggers: Vec<_> = sqlite
+            .iter()
+            .filter(|s| s.starts_with("CREATE TRIGGER"))
+            .collect();
+        assert_eq!(triggers.len(), 6);
+        assert!(triggers.iter().all(|t| t.ends_with("END")), "{triggers:?}");
+        let pg = statements_of(&MIGRATIONS[7].sql_for(Backend::Postgres));
+        assert!(pg
+            .iter()
+            .any(|s| s.starts_with("CREATE FUNCTION") && s.ends_with("$$")));
+        assert!(pg
+            .iter()
+            .any(|s| s.starts_with("DO $$") && s.ends_with("$$")));
+        assert_eq!(
+            statements_of("CREATE TABLE a (x TEXT);\n-- note; here\nDROP TABLE b;"),
+            ["CREATE TABLE a (x TEXT)", "DROP TABLE b"]
+        );
     }
 }

@@ -3,7 +3,7 @@
 use crate::codec::{
     bind_params, date_text, fold_case, folded_column, like_escape, now_ms, Param, RowReader,
 };
-use crate::db::AppDb;
+use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
 use crate::runs::{insert_history, NewHistory};
 use paydesk_core::names::{self, Case};
@@ -58,17 +58,69 @@ impl DiscrepancySort {
         self.into()
     }
 
-    fn order_by(&self) -> &'static str {
-        match self {
-            DiscrepancySort::DateDesc => "bill_date DESC, id DESC",
-            DiscrepancySort::DateAsc => "bill_date ASC, id ASC",
-            DiscrepancySort::AmountDesc => "abs_difference DESC, id DESC",
-            DiscrepancySort::AmountAsc => "abs_difference ASC, id ASC",
-            DiscrepancySort::Class => "class ASC, id ASC",
-            DiscrepancySort::State => {
-                "CASE state WHEN 'open' THEN 0 WHEN 'investigating' THEN 1 ELSE 2 END ASC, id ASC"
-            }
-            DiscrepancySort::DueAsc => "due_at ASC, id ASC",
+    /// The sort's key, direction and the index (migration 0008) that serves it.
+    fn plan(&self) -> SortPlan {
+        let (key, desc, index) = match self {
+            DiscrepancySort::DateDesc => ("bill_date", true, "discrepancies_page_date"),
+            DiscrepancySort::DateAsc => ("bill_date", false, "discrepancies_page_date"),
+            DiscrepancySort::AmountDesc => ("abs_difference", true, "discrepancies_page_amount"),
+            DiscrepancySort::AmountAsc => ("abs_difference", false, "discrepancies_page_amount"),
+            DiscrepancySort::Class => ("class", false, "discrepancies_page_class"),
+            DiscrepancySort::State => (STATE_RANK, false, "discrepancies_page_state"),
+            DiscrepancySort::DueAsc => ("due_at", false, "discrepancies_page_due"),
+        };
+        SortPlan {
+            key,
+            desc,
+            index,
+            text_key: matches!(key, "bill_date" | "class"),
+        }
+    }
+}
+
+/// Open, then investigating, then resolved: the State sort's key. The same text as the
+/// expression of the index `discrepancies_page_state` (SQLite matches index expressions by
+/// their text).
+const STATE_RANK: &str = "CASE state WHEN 'open' THEN 0 WHEN 'investigating' THEN 1 ELSE 2 END";
+
+/// How a sort orders the list: by `key`, then id, both ascending or both descending.
+struct SortPlan {
+    key: &'static str,
+    desc: bool,
+    /// The covering index led by (key, id).
+    index: &'static str,
+    /// Whether the key is TEXT (else BIGINT).
+    text_key: bool,
+}
+
+impl SortPlan {
+    /// ORDER BY clause: the list's order, or (`reversed`) the opposite one.
+    fn order_by(&self, reversed: bool) -> String {
+        let dir = if self.desc != reversed { "DESC" } else { "ASC" };
+        format!("{} {dir}, id {dir}", self.key)
+    }
+
+    /// ORDER BY clause among rows of one key: by id alone.
+    fn id_order(&self, reversed: bool) -> String {
+        let dir = if self.desc != reversed { "DESC" } else { "ASC" };
+        format!("id {dir}")
+    }
+
+    /// The comparison keeping the rows at or after a (key, id) in the given direction.
+    fn at_or_after_op(&self, reversed: bool) -> &'static str {
+        if self.desc != reversed {
+            "<="
+        } else {
+            ">="
+        }
+    }
+
+    /// The key as a column of a SELECT (BIGINT whatever the backend makes of the CASE).
+    fn key_select(&self) -> String {
+        if self.text_key {
+            format!("{} AS k", self.key)
+        } else {
+            format!("CAST({} AS BIGINT) AS k", self.key)
         }
     }
 }
@@ -141,8 +193,38 @@ pub struct SummaryRow {
     pub overdue: u64,
 }
 
-/// WHERE clause and parameters for a filter.
-fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
+/// A filter as SQL.
+struct FilterSql {
+    /// `WHERE ...` (or empty), with `$1..$n` placeholders.
+    where_: String,
+    params: Vec<Param>,
+    /// The filter names a small set by an index (an indexed text search, a run): the rows are
+    /// found through that index and sorted, not by walking a sort index.
+    narrow: bool,
+    /// The text search goes through the trigram index.
+    text_indexed: bool,
+    /// The filter tests only columns of `discrepancy_counts`, so its count is a sum there.
+    countable: bool,
+}
+
+/// Whether a trigram index answers a text search for `folded` exactly (with the LIKE
+/// re-checking its candidates): at least three characters, all ASCII, and none whose case
+/// folding [`folded_column`] spells out with REPLACE (k: the Kelvin sign). Otherwise every
+/// row of the walk is tested.
+fn text_indexable(folded: &str) -> bool {
+    folded.chars().count() >= 3
+        && folded.is_ascii()
+        && folded_column("order_no", folded) == "LOWER(order_no)"
+}
+
+/// WHERE clause and parameters for a filter; `sort`: the list's order, if it is a list.
+fn filter_sql(f: &DiscrepancyFilter, backend: Backend, sort: Option<DiscrepancySort>) -> FilterSql {
+    let mut narrow = false;
+    let mut text_indexed = false;
+    let countable = f.assignee.is_none()
+        && f.min_abs_difference.is_none()
+        && f.run_id.is_none()
+        && f.text.as_ref().is_none_or(|t| t.trim().is_empty());
     let mut conds: Vec<String> = Vec::new();
     let mut params: Vec<Param> = Vec::new();
     let next = |params: &mut Vec<Param>, p: Param| {
@@ -165,7 +247,16 @@ fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
         let p = next(&mut params, Param::Text(date_text(d)));
         conds.push(format!("bill_date <= {p}"));
     }
-    if !f.classes.is_empty() {
+    if let [class] = f.classes.as_slice() {
+        let p = next(&mut params, Param::Text(class.as_str().into()));
+        if backend == Backend::Postgres && sort == Some(DiscrepancySort::Class) {
+            // Spelled as a range: with `class = $p` PostgreSQL drops class from the sort
+            // (constant) and walks the primary key reading every row, not the class index.
+            conds.push(format!("class >= {p} AND class <= {p}"));
+        } else {
+            conds.push(format!("class = {p}"));
+        }
+    } else if !f.classes.is_empty() {
         let ps: Vec<String> = f
             .classes
             .iter()
@@ -190,6 +281,7 @@ fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
         conds.push(format!("abs_difference >= {p}"));
     }
     if let Some(run) = f.run_id {
+        narrow = true;
         let p = next(&mut params, Param::I64(run));
         conds.push(format!(
             "account = (SELECT account FROM runs WHERE id = {p}) \
@@ -201,6 +293,19 @@ fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
     if let Some(t) = f.text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()) {
         let folded = fold_case(t);
         let pattern = format!("%{}%", like_escape(&folded));
+        if text_indexable(&folded) {
+            narrow = true;
+            text_indexed = true;
+            if backend == Backend::Sqlite {
+                // FTS5 query: the needle as one string, i.e. the phrase of its trigrams.
+                let query = format!("\"{}\"", folded.replace('"', "\"\""));
+                let p = next(&mut params, Param::Text(query));
+                conds.push(format!(
+                    "id IN (SELECT rowid FROM discrepancy_text WHERE discrepancy_text MATCH {p})"
+                ));
+            }
+            // PostgreSQL: the LIKEs below are the expressions of the trigram indexes.
+        }
         let p = next(&mut params, Param::Text(pattern));
         let like = ["order_no", "provider_txn_id", "refund_no"]
             .iter()
@@ -217,7 +322,13 @@ fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<Param>) {
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
-    (where_, params)
+    FilterSql {
+        where_,
+        params,
+        narrow,
+        text_indexed,
+        countable,
+    }
 }
 
 /// The reviewer-owned columns of a discrepancy.
@@ -351,7 +462,13 @@ fn validate(change: &ReviewChange, id: Option<i64>) -> Result<()> {
 }
 
 impl AppDb {
-    /// A filtered, sorted page of discrepancies.
+    /// A filtered, sorted page of discrepancies: the `limit` rows from position `offset`.
+    ///
+    /// The first block and the blocks of a narrow filter (an indexed text search, a run) are
+    /// one query. A block further down is found without reading the rows before it: the
+    /// (key, id) of its first row is looked up by walking only the sort's covering index
+    /// (migration 0008) from the nearer end of the list, then the block is read by keyset from
+    /// there. Same rows, same order as `ORDER BY key, id LIMIT .. OFFSET ..`.
     pub async fn list_discrepancies(
         &self,
         f: &DiscrepancyFilter,
@@ -359,12 +476,138 @@ impl AppDb {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<DiscrepancyRecord>> {
-        let (where_, mut params) = filter_sql(f);
+        let fs = filter_sql(f, self.backend, Some(sort));
+        let plan = sort.plan();
+        if offset == 0 || fs.narrow {
+            return self.list_by_offset(&fs, &plan, limit, offset).await;
+        }
+        // From the end when that is nearer (needs the total, which is cheap only for a
+        // filter discrepancy_counts answers).
+        let total = if fs.countable {
+            Some(self.count_discrepancies(f).await?)
+        } else {
+            None
+        };
+        let (reversed, skip, take) = match total {
+            Some(total) if offset >= total => return Ok(Vec::new()),
+            Some(total) => {
+                let end = offset.saturating_add(u64::from(limit)).min(total);
+                if total - end < offset {
+                    (true, total - end, end - offset)
+                } else {
+                    (false, offset, end - offset)
+                }
+            }
+            None => (false, offset, u64::from(limit)),
+        };
+        let hint = self.index_hint(&fs, Some(&plan));
+        let where_ = &fs.where_;
+        let mut params = fs.params.clone();
+        params.push(Param::I64(crate::codec::i64_of(skip)));
+        let seek = format!(
+            "SELECT {}, id FROM discrepancies{hint} {where_} ORDER BY {} LIMIT 1 OFFSET ${}",
+            plan.key_select(),
+            plan.order_by(reversed),
+            params.len()
+        );
+        let row = bind_params(sqlx::query(&seek), &params)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("list", "discrepancies")?;
+        let Some(row) = row else {
+            // Fewer rows than the total said (changed meanwhile): as asked, by offset.
+            return self.list_by_offset(&fs, &plan, limit, offset).await;
+        };
+        let key = if plan.text_key {
+            Param::Text(row.try_get("k").ctx("list", "discrepancies")?)
+        } else {
+            Param::I64(row.try_get("k").ctx("list", "discrepancies")?)
+        };
+        let id: i64 = row.try_get("id").ctx("list", "discrepancies")?;
+        // The block: the rows with the seek's key from its id on, then (if the key runs out
+        // first) the rows after that key. Two index ranges rather than one row-value
+        // comparison, which SQLite's planner narrows by the key alone: with few distinct
+        // keys (a day, a class, a state) that walked from the key's first row.
+        let (at_or_after, after) = match plan.at_or_after_op(reversed) {
+            "<=" => ("<=", "<"),
+            _ => (">=", ">"),
+        };
+        let mut records = Vec::new();
+        for part in 0..2 {
+            let left = take.saturating_sub(records.len() as u64);
+            if left == 0 {
+                break;
+            }
+            let mut params = fs.params.clone();
+            params.push(key.clone());
+            let k = params.len();
+            let range = if part == 0 {
+                params.push(Param::I64(id));
+                format!("{} = ${k} AND id {at_or_after} ${}", plan.key, k + 1)
+            } else {
+                format!("{} {after} ${k}", plan.key)
+            };
+            params.push(Param::I64(crate::codec::i64_of(left)));
+            let n = params.len();
+            let where_ = if where_.is_empty() {
+                format!("WHERE {range}")
+            } else {
+                format!("{where_} AND {range}")
+            };
+            // Within one key the order is the id's (SQLite would sort the whole key's rows
+            // for an ORDER BY on an expression key it knows is constant).
+            let order = if part == 0 {
+                plan.id_order(reversed)
+            } else {
+                plan.order_by(reversed)
+            };
+            let sql = format!(
+                "SELECT {RECORD_COLS} FROM discrepancies{hint} {where_} ORDER BY {order} LIMIT ${n}"
+            );
+            let rows = bind_params(sqlx::query(&sql), &params)
+                .fetch_all(&self.pool)
+                .await
+                .ctx("list", "discrepancies")?;
+            for row in &rows {
+                records.push(record_from_row(row)?);
+            }
+        }
+        if reversed {
+            records.reverse();
+        }
+        Ok(records)
+    }
+
+    /// SQLite's planner, without statistics, may prefer the state or class index and sort,
+    /// or walk the sort's index testing each row against the text search's few ids: a list
+    /// not narrowed by another index is walked in the sort's own index, and one narrowed by
+    /// the text index is read by those ids (then sorted).
+    fn index_hint(&self, fs: &FilterSql, plan: Option<&SortPlan>) -> String {
+        if self.backend != Backend::Sqlite {
+            return String::new();
+        }
+        match plan {
+            _ if fs.text_indexed => " NOT INDEXED".into(),
+            Some(plan) if !fs.narrow => format!(" INDEXED BY {}", plan.index),
+            _ => String::new(),
+        }
+    }
+
+    async fn list_by_offset(
+        &self,
+        fs: &FilterSql,
+        plan: &SortPlan,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<DiscrepancyRecord>> {
+        let mut params = fs.params.clone();
         params.push(Param::I64(i64::from(limit)));
         params.push(Param::I64(crate::codec::i64_of(offset)));
         let sql = format!(
-            "SELECT {RECORD_COLS} FROM discrepancies {where_} ORDER BY {} LIMIT ${} OFFSET ${}",
-            sort.order_by(),
+            "SELECT {RECORD_COLS} FROM discrepancies{} {} ORDER BY {} LIMIT ${} OFFSET ${}",
+            self.index_hint(fs, Some(plan)),
+            fs.where_,
+            plan.order_by(false),
             params.len() - 1,
             params.len()
         );
@@ -375,11 +618,10 @@ impl AppDb {
         rows.iter().map(record_from_row).collect()
     }
 
-    /// How many discrepancies match the filter.
     /// Counts and absolute differences of the discrepancies matching `f`, grouped by bill
     /// date, account, class, state and currency (for dashboards; one query).
     pub async fn discrepancy_summary(&self, f: &DiscrepancyFilter) -> Result<Vec<SummaryRow>> {
-        let (where_, params) = filter_sql(f);
+        let FilterSql { where_, params, .. } = filter_sql(f, self.backend, None);
         let sql = format!(
             "SELECT bill_date, account, class, state, currency, COUNT(*) AS n, \
              CAST(SUM(abs_difference) AS BIGINT) AS amount, \
@@ -410,9 +652,20 @@ impl AppDb {
             .collect()
     }
 
+    /// How many discrepancies match the filter: a sum over `discrepancy_counts` when the
+    /// filter tests only its columns, else a count.
     pub async fn count_discrepancies(&self, f: &DiscrepancyFilter) -> Result<u64> {
-        let (where_, params) = filter_sql(f);
-        let sql = format!("SELECT COUNT(*) AS n FROM discrepancies {where_}");
+        let fs = filter_sql(f, self.backend, None);
+        let where_ = &fs.where_;
+        let sql = if fs.countable {
+            format!(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM discrepancy_counts {where_}"
+            )
+        } else {
+            let hint = self.index_hint(&fs, None);
+            format!("SELECT COUNT(*) AS n FROM discrepancies{hint} {where_}")
+        };
+        let params = fs.params;
         let row = bind_params(sqlx::query(&sql), &params)
             .fetch_one(&self.pool)
             .await
@@ -460,7 +713,7 @@ impl AppDb {
     ) -> Result<u64> {
         validate(change, None)?;
         let op = "bulk update";
-        let (where_, params) = filter_sql(f);
+        let FilterSql { where_, params, .. } = filter_sql(f, self.backend, None);
         let mut tx = self.begin_write(op, "discrepancies").await?;
         let sql = format!("SELECT {REVIEW_COLS} FROM discrepancies {where_} ORDER BY id");
         let rows = bind_params(sqlx::query(&sql), &params)
