@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end reconciliation benchmark: generate a day of N orders with a realistic mix of
 # discrepancies, then reconcile its WeChat Pay trade bill (parse the provider file, read the
-# order mirror, match, persist statement lines, outcomes and discrepancies) on SQLite and on
-# PostgreSQL. Prints lines/s, peak memory and where the time went.
+# order mirror, match, persist statement lines, outcomes and discrepancies) on SQLite (app
+# database and order mirror in SQLite files) and on PostgreSQL (both in one PostgreSQL
+# database: the generated mirror is copied there). Prints lines/s, peak memory and where the
+# time went. Needs the sqlite3 and psql command-line tools.
 #
 #   tests/bin/bench.sh                 # 100000 and 1000000 orders
 #   tests/bin/bench.sh 100000 1000000 3000000
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
+export PGOPTIONS="-c client_min_messages=warning"
 pg_base="${PAYDESK_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo build --quiet --release -p paydesk-cli --bin paydesk
 bin="${CARGO_TARGET_DIR:-target}/release/paydesk"
@@ -32,9 +35,23 @@ for n in "${sizes[@]}"; do
       rm -rf "$ws"; mkdir -p "$ws"
       cp "$dir/paydesk.toml" "$ws/"; ln -sf "$dir/orders.db" "$ws/orders.db"
       if [ "$db" = postgres ]; then
-        name="paydesk_bench_$n"
+        name="paydesk_bench_${n}_${mode/-/_}"
+        mirror="paydesk_bench_mirror_$n"
         psql "$pg_base" -qc "drop database if exists $name" -c "create database $name" >/dev/null
         sed -i "s#^database_url = .*#database_url = \"${pg_base%/*}/$name\"#" "$ws/paydesk.toml"
+        # The same orders and refunds in a PostgreSQL mirror (the default schema), made once.
+        if ! psql "${pg_base%/*}/$mirror" -qtAc "select 1 from orders limit 1" >/dev/null 2>&1; then
+          psql "$pg_base" -qc "drop database if exists $mirror" -c "create database $mirror" >/dev/null
+          sqlite3 "$dir/orders.db" .schema | grep -E '^CREATE (TABLE|INDEX)' | grep -v paydesk_demo \
+            | sed 's/IF NOT EXISTS //' | psql "${pg_base%/*}/$mirror" -q >/dev/null
+          for t in orders refunds; do
+            cols=$(sqlite3 "$dir/orders.db" "select group_concat(name, ',') from pragma_table_info('$t')")
+            sqlite3 -csv "$dir/orders.db" "select $cols from $t" \
+              | psql "${pg_base%/*}/$mirror" -qc "\\copy $t ($cols) from stdin with (format csv)"
+          done
+          psql "${pg_base%/*}/$mirror" -qc "vacuum analyze" >/dev/null
+        fi
+        sed -i "s#^url = \"sqlite://orders.db\"#url = \"${pg_base%/*}/$mirror\"#" "$ws/paydesk.toml"
       fi
       "$bin" init --workspace "$ws" 2>/dev/null
       flag=(); [ "$mode" = dry-run ] && flag=(--dry-run)

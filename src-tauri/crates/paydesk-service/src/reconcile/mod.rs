@@ -387,6 +387,7 @@ pub async fn reconcile(
         }
     };
     let parse_ms = parse_started.elapsed().as_millis() as u64;
+    tracing::debug!(step = "parse", resident_mb = ?resident_mb(), "reconcile step done");
     progress.update(
         Stage::Parse,
         parsed.lines.len() as u64,
@@ -528,6 +529,7 @@ async fn run_locked(
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &str, timings: &mut BTreeMap<String, u64>| {
         timings.insert(name.to_string(), clock.elapsed().as_millis() as u64);
+        tracing::debug!(step = name, resident_mb = ?resident_mb(), "reconcile step done");
         clock = std::time::Instant::now();
     };
     // The statement is saved with the run, in the run's transaction (below): an import
@@ -746,6 +748,15 @@ async fn run_locked(
         matched_notes,
         timings_ms,
     })
+}
+
+/// The process's resident memory in MB (Linux), for the step log that says where memory
+/// goes (`PAYDESK_LOG=paydesk_service=debug`).
+fn resident_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 /// Reads the mirror: orders paid in the day, orders and refunds the lines name, and items
