@@ -685,6 +685,21 @@ async fn run_locked(
         .get(&OutcomeClass::Matched)
         .copied()
         .unwrap_or(0);
+    // Done with the orders, refunds and outcomes; a dry run is done with the lines too: free a
+    // million of each before the report is written, not after.
+    let MatchInput {
+        lines,
+        orders,
+        refunds,
+        ..
+    } = input;
+    drop((orders, refunds, result));
+    let lines = if persist {
+        lines
+    } else {
+        drop(lines);
+        Vec::new()
+    };
     lap("match", &mut timings_ms);
     let mut run_id = None;
     if let Some(lock) = lock {
@@ -703,7 +718,7 @@ async fn run_locked(
             .save_statement_and_run(
                 lock,
                 &new_statement,
-                &input.lines,
+                &lines,
                 &NewRun {
                     account: account.name.clone(),
                     provider: account.provider,
