@@ -20,47 +20,6 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 type HashMap<K, V> = FastMap<K, V>;
 
-/// Order number → position in `orders`, storing only the position (4 bytes a slot where a
-/// map of `&str` keys needs 24): the table of a million orders stays small enough that its
-/// probes miss the cache less; a hit compares the number with the order's own.
-struct OrderNumbers<'a> {
-    orders: &'a [Order],
-    table: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
-}
-
-impl<'a> OrderNumbers<'a> {
-    /// The first order of each number (numbers are unique in a mirror; if not, the first).
-    fn new(orders: &'a [Order]) -> Self {
-        use std::hash::BuildHasher;
-        let hasher = foldhash::fast::RandomState::default();
-        let mut table = hashbrown::HashTable::with_capacity(orders.len());
-        let no = |i: u32| orders[i as usize].order_no.as_str();
-        for (i, order) in orders.iter().enumerate() {
-            let key = order.order_no.as_str();
-            let hash = hasher.hash_one(key);
-            if let hashbrown::hash_table::Entry::Vacant(slot) =
-                table.entry(hash, |&j| no(j) == key, |&j| hasher.hash_one(no(j)))
-            {
-                slot.insert(i as u32);
-            }
-        }
-        OrderNumbers {
-            orders,
-            table,
-            hasher,
-        }
-    }
-
-    fn get(&self, number: &str) -> Option<u32> {
-        use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(number);
-        self.table
-            .find(hash, |&j| self.orders[j as usize].order_no == number)
-            .copied()
-    }
-}
-
 fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
     FastMap::with_capacity_and_hasher(n, Default::default())
 }
@@ -323,7 +282,15 @@ fn index_first<'a>(
 pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
     let order_no = |i: u32| input.orders[i as usize].order_no.as_str();
     let refund_no = |i: u32| input.refunds[i as usize].refund_no.as_str();
-    let orders_by_no = OrderNumbers::new(&input.orders);
+    let mut orders_by_no: HashMap<&str, u32> = map_with_capacity(input.orders.len());
+    for (i, order) in input.orders.iter().enumerate() {
+        index_first(
+            &mut orders_by_no,
+            order.order_no.as_str(),
+            i as u32,
+            order_no,
+        );
+    }
     // Only payment lines whose order number finds no order look further, by their charge /
     // transaction id and PaymentIntent id (usually a few lines): the indexes by transaction
     // id and customer reference hold just the orders those ids can find, instead of a
@@ -336,7 +303,7 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
             l.merchant_order_no
                 .as_deref()
                 .filter(|n| !n.is_empty())
-                .is_none_or(|no| orders_by_no.get(no).is_none())
+                .is_none_or(|no| !orders_by_no.contains_key(no))
         })
         .flat_map(|l| {
             std::iter::once(l.provider_txn_id.as_str()).chain(l.payment_intent_id.as_deref())
@@ -441,7 +408,7 @@ pub fn match_day(input: &MatchInput, settings: &MatchSettings) -> MatchResult {
                 let order = line
                     .merchant_order_no
                     .as_deref()
-                    .and_then(|no| orders_by_no.get(no));
+                    .and_then(|no| orders_by_no.get(no).copied());
                 Outcome {
                     class: OutcomeClass::ProviderAdjustment,
                     rule: if order.is_some() {
@@ -563,7 +530,7 @@ fn match_payment(
     line: &StatementLine,
     input: &MatchInput,
     settings: &MatchSettings,
-    orders_by_no: &OrderNumbers<'_>,
+    orders_by_no: &HashMap<&str, u32>,
     orders_by_txn: &HashMap<&str, u32>,
     orders_by_ref: &HashMap<&str, u32>,
     order_taken: &mut [bool],
@@ -578,7 +545,7 @@ fn match_payment(
         line.merchant_order_no
             .as_deref()
             .filter(|n| !n.is_empty())
-            .and_then(|no| orders_by_no.get(no))
+            .and_then(|no| orders_by_no.get(no).copied())
     };
     let (found, rule) = [
         (
