@@ -18,7 +18,7 @@ pub use domain::{
     StatementLine,
 };
 pub use matcher::{
-    discrepancy_key, line_key_ordinals, local_key, match_day, with_ordinal, DiscrepancyDraft,
+    discrepancy_key, line_key_ordinals_of, local_key, match_day, with_ordinal, DiscrepancyDraft,
     FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
 };
 pub use money::{AmountUnit, Currency, Money, MoneyError};

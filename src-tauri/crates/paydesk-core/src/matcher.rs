@@ -200,16 +200,10 @@ pub fn discrepancy_key(
 /// [`discrepancy_key`] is the same: a dispute and its reversal on one charge, or two
 /// adjustments of one payment, share the key of the charge. Counted over all lines, matched
 /// or not, so a re-run of the same file gives every line the same ordinal.
-pub fn line_key_ordinals(lines: &[StatementLine]) -> Vec<u32> {
-    let all = line_key_ordinals_of(lines, 0..lines.len() as u32);
-    (0..lines.len() as u32)
-        .map(|i| all.get(&i).copied().unwrap_or(1))
-        .collect()
-}
-
-/// [`line_key_ordinals`] of the lines `of` only (the discrepancies of a run: a few among a
-/// million lines), by line index: the other lines are only counted, through a set that
-/// holds just the keys of interest.
+///
+/// Computed for the lines `of` only (the discrepancies of a run: a few among a million
+/// lines), by line index: the other lines are only counted, through a set that holds just
+/// the keys of interest.
 pub fn line_key_ordinals_of(
     lines: &[StatementLine],
     of: impl IntoIterator<Item = u32>,

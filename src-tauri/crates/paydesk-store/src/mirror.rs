@@ -1307,7 +1307,7 @@ async fn probe_time_filter(
 }
 
 /// The database's own message, without sqlx's wrapping.
-fn db_message(e: &sqlx::Error) -> String {
+pub(crate) fn db_message(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(d) => d.message().to_string(),
         other => other.to_string(),

@@ -9,6 +9,7 @@
 //! `CAST(.. AS TEXT)`), so both read exactly what the `Any` path read.
 
 use crate::error::{Result, StoreError};
+use crate::mirror::db_message;
 use futures_util::TryStreamExt;
 use sqlx::Row;
 use std::path::PathBuf;
@@ -220,13 +221,5 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
             tokio::task::block_in_place(f)
         }
         _ => f(),
-    }
-}
-
-/// The database's own message, without sqlx's wrapping.
-fn db_message(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(d) => d.message().to_string(),
-        other => other.to_string(),
     }
 }
