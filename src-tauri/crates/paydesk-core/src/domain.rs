@@ -152,9 +152,11 @@ pub struct StatementLine {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub account: SharedStr,
     /// Provider transaction id (Alipay 支付宝交易号, WeChat 微信订单号, Stripe txn_/ch_ id).
-    pub provider_txn_id: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub provider_txn_id: Id,
     /// The merchant's order number as the provider recorded it, if any.
-    pub merchant_order_no: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub merchant_order_no: Option<Id>,
     pub kind: LineKind,
     /// Gross amount in minor units (signed, see above).
     pub gross: i64,
@@ -166,10 +168,12 @@ pub struct StatementLine {
     /// When the provider booked the line.
     pub provider_time: DateTime<Utc>,
     /// The provider's refund id (WeChat 微信退款单号, Stripe re_...), for refund lines.
-    pub provider_refund_id: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub provider_refund_id: Option<Id>,
     /// The merchant's refund request number (Alipay out_request_no, WeChat out_refund_no,
     /// Stripe refund metadata), for refund lines.
-    pub merchant_refund_no: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub merchant_refund_no: Option<Id>,
     /// The provider's status word for the line, as written ("SUCCESS", "REFUND", "交易").
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub provider_status: SharedStr,
@@ -177,7 +181,8 @@ pub struct StatementLine {
     /// Stripe: the PaymentIntent (`pi_...`) of the line's charge; `provider_txn_id` holds the
     /// charge (`ch_...`).
     #[serde(default)]
-    pub payment_intent_id: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub payment_intent_id: Option<Id>,
     /// What the customer was charged when it differs from the settlement currency (Stripe's
     /// `customer_facing_amount` / `customer_facing_currency`), signed like `gross`.
     #[serde(default)]
@@ -271,14 +276,21 @@ impl FromStr for OrderStatus {
     }
 }
 
+/// An identifier (order, refund or transaction number): held inline up to 24 bytes, so a
+/// million orders and lines do not each allocate their numbers (issue 15). Reads, compares,
+/// hashes and serializes as the plain string.
+pub type Id = compact_str::CompactString;
+
 /// An order as the merchant's order mirror records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Order {
-    pub order_no: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub order_no: Id,
     pub provider: Provider,
     /// The provider's transaction id, if the merchant stored it.
-    pub provider_txn_id: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub provider_txn_id: Option<Id>,
     /// Amount the merchant expects to have been paid, minor units.
     pub amount: i64,
     pub currency: Currency,
@@ -286,7 +298,8 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     /// A reference support staff search by (customer email, phone, member id).
-    pub customer_ref: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub customer_ref: Option<Id>,
 }
 
 /// Where a refund record comes from: the merchant's mirror, or Paydesk's own refund service.
@@ -303,14 +316,17 @@ pub enum RefundOrigin {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocalRefund {
     /// Merchant refund number = the provider idempotency key (out_request_no / out_refund_no).
-    pub refund_no: String,
-    pub order_no: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub refund_no: Id,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub order_no: Id,
     pub provider: Provider,
     /// Positive amount refunded, minor units.
     pub amount: i64,
     pub currency: Currency,
     pub refunded_at: DateTime<Utc>,
-    pub provider_refund_id: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub provider_refund_id: Option<Id>,
     pub origin: RefundOrigin,
 }
 

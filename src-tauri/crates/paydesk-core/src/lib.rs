@@ -14,7 +14,7 @@ pub mod shared_str;
 pub use auth::{Actor, Denied, Permission, Role};
 pub use discrepancy::{MatchRule, OutcomeClass, ResolutionKind, ReviewState};
 pub use domain::{
-    BillDate, LineKind, LocalRefund, Order, OrderStatus, Provider, RefundOrigin, SourceRef,
+    BillDate, Id, LineKind, LocalRefund, Order, OrderStatus, Provider, RefundOrigin, SourceRef,
     StatementLine,
 };
 pub use matcher::{

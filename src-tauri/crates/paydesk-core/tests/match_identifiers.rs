@@ -25,11 +25,11 @@ fn window() -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 fn stripe_line(ch: &str, pi: Option<&str>, order: Option<&str>, usd: i64) -> StatementLine {
     let mut l = base_line(Provider::Stripe, "stripe-main", "charge");
     l.provider_txn_id = ch.into();
-    l.merchant_order_no = order.map(str::to_string);
+    l.merchant_order_no = order.map(Into::into);
     l.gross = usd;
     l.net = usd;
     l.currency = Currency::USD;
-    l.payment_intent_id = pi.map(str::to_string);
+    l.payment_intent_id = pi.map(Into::into);
     l
 }
 
@@ -195,7 +195,7 @@ fn alipay_refund_line(refund_no: Option<&str>, yuan_fen: i64) -> StatementLine {
     l.net = -yuan_fen;
     l.currency = Currency::CNY;
     l.provider_time = at(12);
-    l.merchant_refund_no = refund_no.map(str::to_string);
+    l.merchant_refund_no = refund_no.map(Into::into);
     l
 }
 

@@ -20,8 +20,8 @@ fn lines(n: usize) -> Vec<StatementLine> {
                 presentment: None,
                 provider: Provider::Wechat,
                 account: "bench".into(),
-                provider_txn_id: format!("42000002632019{i:014}"),
-                merchant_order_no: Some(format!("SO-{i:010}")),
+                provider_txn_id: format!("42000002632019{i:014}").into(),
+                merchant_order_no: Some(format!("SO-{i:010}").into()),
                 kind: if refund {
                     LineKind::Refund
                 } else {
@@ -36,8 +36,8 @@ fn lines(n: usize) -> Vec<StatementLine> {
                 },
                 currency: Currency::CNY,
                 provider_time: base + chrono::Duration::milliseconds(i as i64 * 86),
-                provider_refund_id: refund.then(|| format!("5000070967{i:019}")),
-                merchant_refund_no: refund.then(|| format!("RF-{i:010}")),
+                provider_refund_id: (refund.then(|| format!("5000070967{i:019}"))).map(Into::into),
+                merchant_refund_no: (refund.then(|| format!("RF-{i:010}"))).map(Into::into),
                 provider_status: String::new().into(),
                 source: SourceRef {
                     file: String::new().into(),

@@ -262,13 +262,13 @@ impl State {
                     if !g
                         .payments
                         .iter()
-                        .any(|p| p.provider == provider && &p.order_no == order)
+                        .any(|p| p.provider == provider && p.order_no == order)
                     {
                         g.payments.push(SandboxPayment {
                             provider,
                             account: l.account.to_string(),
-                            order_no: order.clone(),
-                            txn_id: l.provider_txn_id.clone(),
+                            order_no: order.to_string(),
+                            txn_id: l.provider_txn_id.to_string(),
                             payment_intent: pi,
                             amount: l.gross,
                             currency: l.currency,
@@ -343,16 +343,16 @@ pub(crate) fn refund_line(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Stat
         presentment: None,
         provider: r.provider,
         account: p.map(|p| p.account.clone()).unwrap_or_default().into(),
-        provider_txn_id: r.txn_id.clone(),
-        merchant_order_no: Some(r.order_no.clone()),
+        provider_txn_id: r.txn_id.as_str().into(),
+        merchant_order_no: Some(r.order_no.as_str().into()),
         kind: LineKind::Refund,
         gross: -r.amount,
         fee_milli: 0,
         net: -r.amount,
         currency: r.currency,
         provider_time: r.created,
-        provider_refund_id: Some(r.refund_id.clone()),
-        merchant_refund_no: Some(r.refund_no.clone()),
+        provider_refund_id: Some(r.refund_id.as_str().into()),
+        merchant_refund_no: Some(r.refund_no.as_str().into()),
         provider_status: status.into(),
         source: SourceRef {
             file: "sandbox".into(),

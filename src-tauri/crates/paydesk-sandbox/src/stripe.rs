@@ -116,10 +116,12 @@ fn balance_txn_id(l: &StatementLine) -> String {
 /// Balance transactions derived from loaded lines and refunds executed here, newest first.
 fn balance_transactions_list(st: &Shared) -> Vec<(i64, Value)> {
     let g = st.lock();
-    let pay = |order: &Option<String>| {
+    let pay = |order: &Option<paydesk_core::Id>| {
         g.payments
             .iter()
-            .find(|p| p.provider == Provider::Stripe && Some(&p.order_no) == order.as_ref())
+            .find(|p| {
+                p.provider == Provider::Stripe && Some(p.order_no.as_str()) == order.as_deref()
+            })
             .cloned()
     };
     let mut lines: Vec<StatementLine> = g
@@ -149,8 +151,8 @@ fn balance_transactions_list(st: &Shared) -> Vec<(i64, Value)> {
             LineKind::Refund => (
                 "refund",
                 // Like Stripe, a refund points at the charge it refunds (the original payment's).
-                json!({"id": l.provider_refund_id.clone().unwrap_or_else(|| format!("re_{i}")), "object": "refund",
-                       "charge": p.as_ref().map(|p| p.txn_id.clone()).unwrap_or_else(|| l.provider_txn_id.clone()),
+                json!({"id": l.provider_refund_id.clone().unwrap_or_else(|| format!("re_{i}").into()), "object": "refund",
+                       "charge": p.as_ref().map(|p| p.txn_id.clone()).unwrap_or_else(|| l.provider_txn_id.to_string()),
                        "payment_intent": pi, "amount": -l.gross, "currency": cur, "status": "succeeded",
                        "metadata": {"refund_id": l.merchant_refund_no}}),
             ),

@@ -194,7 +194,7 @@ async fn alipay_statement_download_and_refunds() {
     let mut got: Vec<(Option<String>, i64)> = parsed
         .lines
         .iter()
-        .map(|l| (l.merchant_order_no.clone(), l.gross))
+        .map(|l| (l.merchant_order_no.as_ref().map(|n| n.to_string()), l.gross))
         .collect();
     got.sort();
     assert_eq!(
@@ -352,7 +352,7 @@ async fn wechat_statement_download_fetches_certificates_and_refunds() {
     let mut got: Vec<(Option<String>, i64)> = parsed
         .lines
         .iter()
-        .map(|l| (l.merchant_order_no.clone(), l.gross))
+        .map(|l| (l.merchant_order_no.as_ref().map(|n| n.to_string()), l.gross))
         .collect();
     got.sort();
     assert_eq!(
@@ -694,7 +694,7 @@ async fn wechat_second_merchant_gets_only_its_own_bill_and_orders() {
         let orders: Vec<Option<String>> = parsed
             .lines
             .iter()
-            .map(|l| l.merchant_order_no.clone())
+            .map(|l| l.merchant_order_no.as_ref().map(|n| n.to_string()))
             .collect();
         assert_eq!(orders, vec![Some(order.to_string())]);
         assert!(w

@@ -244,7 +244,7 @@ async fn refund_account<'a>(
             let scope = crate::context::workspace::account_scope(&w.config, &w.mirror, a).await?;
             let found = w
                 .mirror
-                .orders_by_numbers(scope, std::slice::from_ref(&order.order_no))
+                .orders_by_numbers(scope, std::slice::from_ref(&order.order_no.to_string()))
                 .await?;
             if !found.is_empty() {
                 owners.push(a);
@@ -416,26 +416,29 @@ pub async fn order_detail(
                     },
                 },
             );
-            let mut nos: Vec<(String, Option<String>)> = mirror_refunds
+            let mut nos: Vec<(paydesk_core::Id, Option<paydesk_core::Id>)> = mirror_refunds
                 .iter()
                 .map(|r| (r.refund_no.clone(), r.provider_refund_id.clone()))
                 .collect();
             for r in &paydesk_refunds {
-                if !nos.iter().any(|(n, _)| n == &r.refund_no) {
-                    nos.push((r.refund_no.clone(), r.provider_refund_id.clone()));
+                if !nos.iter().any(|(n, _)| *n == r.refund_no) {
+                    nos.push((
+                        r.refund_no.as_str().into(),
+                        r.provider_refund_id.clone().map(Into::into),
+                    ));
                 }
             }
             for (no, pid) in nos {
                 let q = RefundQuery {
-                    order_no: order.order_no.clone(),
-                    refund_no: no.clone(),
-                    provider_refund_id: pid,
-                    provider_payment_id: order.provider_txn_id.clone(),
+                    order_no: order.order_no.to_string(),
+                    refund_no: no.to_string(),
+                    provider_refund_id: pid.map(|s| s.to_string()),
+                    provider_payment_id: order.provider_txn_id.as_ref().map(|s| s.to_string()),
                 };
                 provider_refunds.push(
                     match timed(settings, order.provider, adapter.query_refund(&q)).await {
                         Ok(s) => ProviderRefundView {
-                            refund_no: no,
+                            refund_no: no.to_string(),
                             state: s.state.as_str().to_string(),
                             provider_status: s.provider_status,
                             provider_refund_id: s.provider_refund_id,
@@ -443,7 +446,7 @@ pub async fn order_detail(
                             error: None,
                         },
                         Err(e) if e.is_not_found() => ProviderRefundView {
-                            refund_no: no,
+                            refund_no: no.to_string(),
                             state: "not_found".into(),
                             provider_status: String::new(),
                             provider_refund_id: None,
@@ -451,7 +454,7 @@ pub async fn order_detail(
                             error: None,
                         },
                         Err(e) => ProviderRefundView {
-                            refund_no: no,
+                            refund_no: no.to_string(),
                             state: "unknown".into(),
                             provider_status: String::new(),
                             provider_refund_id: None,
@@ -630,8 +633,8 @@ pub async fn request_refund(
         refund_no: new_refund_no(),
         provider: order.provider,
         account: account.name.clone(),
-        order_no: order.order_no.clone(),
-        provider_txn_id: order.provider_txn_id.clone(),
+        order_no: order.order_no.to_string(),
+        provider_txn_id: order.provider_txn_id.as_ref().map(|s| s.to_string()),
         paid: a.paid,
         amount: input.amount.minor,
         currency: order.currency,

@@ -124,7 +124,7 @@ async fn reconcile_seed(seed: u64, db_url: &str, dir: &Path, seen: &mut Seen) {
         .expect("mirror rows");
     let pairs: Vec<(String, String)> = orders
         .iter()
-        .map(|o| (o.order_no.clone(), account_of(&o.order_no)))
+        .map(|o| (o.order_no.to_string(), account_of(&o.order_no)))
         .collect();
     paydesk_store::set_mirror_accounts(&mirror_url, &pairs)
         .await

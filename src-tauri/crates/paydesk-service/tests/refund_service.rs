@@ -116,7 +116,7 @@ async fn request_execute_succeeds_for_every_provider() {
         e.w.db
             .paydesk_refunds_by_numbers(
                 Provider::Wechat,
-                &[local[0].refund_no.clone(), "nope".into()],
+                &[local[0].refund_no.to_string(), "nope".into()],
             )
             .await
             .expect("by numbers");

@@ -36,7 +36,7 @@ fn order(
     Order {
         order_no: no.into(),
         provider,
-        provider_txn_id: txn.map(str::to_string),
+        provider_txn_id: txn.map(Into::into),
         amount,
         currency,
         status: OrderStatus::Paid,

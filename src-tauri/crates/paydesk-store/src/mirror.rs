@@ -573,7 +573,8 @@ impl OrderMirror {
                 t.select_list(),
                 t.quoted
             );
-            let mut seen: HashSet<String> = out.iter().map(|o| o.order_no.clone()).collect();
+            let mut seen: HashSet<paydesk_core::Id> =
+                out.iter().map(|o| o.order_no.clone()).collect();
             self.reader
                 .for_each(
                     &t.name,
@@ -907,7 +908,7 @@ impl OrderMirror {
         Ok(Order {
             order_no,
             provider,
-            provider_txn_id: r.optional("provider_txn_id").map(str::to_string),
+            provider_txn_id: r.optional("provider_txn_id").map(Into::into),
             amount,
             currency,
             status,
@@ -915,7 +916,7 @@ impl OrderMirror {
                 .time(self.col_name(t, "created_at"), "created_at", self)?
                 .ok_or_else(|| r.err(self.col_name(t, "created_at"), "is empty".into()))?,
             paid_at: r.time(self.col_name(t, "paid_at"), "paid_at", self)?,
-            customer_ref: r.optional("customer_ref").map(str::to_string),
+            customer_ref: r.optional("customer_ref").map(Into::into),
         })
     }
 
@@ -942,16 +943,14 @@ impl OrderMirror {
         }
         Ok(LocalRefund {
             refund_no,
-            order_no: r
-                .required("order_no", self.col_name(t, "order_no"))?
-                .to_string(),
+            order_no: r.required("order_no", self.col_name(t, "order_no"))?.into(),
             provider,
             amount,
             currency,
             refunded_at: r
                 .time(self.col_name(t, "refunded_at"), "refunded_at", self)?
                 .ok_or_else(|| r.err(self.col_name(t, "refunded_at"), "is empty".into()))?,
-            provider_refund_id: r.optional("provider_refund_id").map(str::to_string),
+            provider_refund_id: r.optional("provider_refund_id").map(Into::into),
             origin: RefundOrigin::Mirror,
         })
     }
@@ -1055,8 +1054,8 @@ impl<'r> MirrorRow<'r> {
     }
 
     /// The row's number, or an error naming the row by its other columns.
-    fn key(&self) -> Result<String> {
-        self.key.map(str::to_string).ok_or_else(|| {
+    fn key(&self) -> Result<paydesk_core::Id> {
+        self.key.map(paydesk_core::Id::from).ok_or_else(|| {
             self.err(
                 self.key_col,
                 "is empty: every row needs its number (a row without one cannot be reconciled)"

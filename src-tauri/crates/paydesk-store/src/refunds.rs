@@ -63,13 +63,13 @@ impl RefundRecord {
     /// The record as reconciliation sees it.
     pub fn to_local_refund(&self) -> LocalRefund {
         LocalRefund {
-            refund_no: self.refund_no.clone(),
-            order_no: self.order_no.clone(),
+            refund_no: self.refund_no.as_str().into(),
+            order_no: self.order_no.as_str().into(),
             provider: self.provider,
             amount: self.amount,
             currency: self.currency,
             refunded_at: self.refunded_at.unwrap_or(self.updated_at),
-            provider_refund_id: self.provider_refund_id.clone(),
+            provider_refund_id: self.provider_refund_id.clone().map(Into::into),
             origin: RefundOrigin::Paydesk,
         }
     }

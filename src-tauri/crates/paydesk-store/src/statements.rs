@@ -434,16 +434,16 @@ async fn read_lines_where(
                 .opt_text("account")?
                 .unwrap_or_else(|| st.account.clone())
                 .into(),
-            provider_txn_id: r.text("provider_txn_id")?,
-            merchant_order_no: r.opt_text("merchant_order_no")?,
+            provider_txn_id: r.text("provider_txn_id")?.into(),
+            merchant_order_no: r.opt_text("merchant_order_no")?.map(Into::into),
             kind: r.parsed("kind")?,
             gross: r.i64("gross")?,
             fee_milli: r.i64("fee_milli")?,
             net: r.i64("net")?,
             currency: r.currency("currency")?,
             provider_time: r.time("provider_time")?,
-            provider_refund_id: r.opt_text("provider_refund_id")?,
-            merchant_refund_no: r.opt_text("merchant_refund_no")?,
+            provider_refund_id: r.opt_text("provider_refund_id")?.map(Into::into),
+            merchant_refund_no: r.opt_text("merchant_refund_no")?.map(Into::into),
             provider_status: r.text("provider_status")?.into(),
             source: SourceRef {
                 file: r

@@ -50,9 +50,9 @@ async fn bench_100k_lines(url: String) {
             class: OutcomeClass::Matched,
             rule: MatchRule::MerchantOrderNo,
             line_no: Some(l.source.line),
-            provider_txn_id: Some(l.provider_txn_id.clone()),
-            order_no: l.merchant_order_no.clone(),
-            refund_no: l.merchant_refund_no.clone(),
+            provider_txn_id: Some(l.provider_txn_id.to_string()),
+            order_no: l.merchant_order_no.clone().map(|s| s.to_string()),
+            refund_no: l.merchant_refund_no.clone().map(|s| s.to_string()),
             discrepancy_key: None,
         })
         .collect();

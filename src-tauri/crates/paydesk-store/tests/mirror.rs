@@ -45,9 +45,9 @@ fn order(i: i64, provider: Provider) -> Order {
         .expect("t")
         + Duration::seconds(i * 37);
     Order {
-        order_no: format!("SO-{i}"),
+        order_no: format!("SO-{i}").into(),
         provider,
-        provider_txn_id: Some(format!("TXN{i:08}")),
+        provider_txn_id: Some(format!("TXN{i:08}").into()),
         amount: 100 + i,
         currency: Currency::CNY,
         status: if i % 5 == 0 {
@@ -57,7 +57,7 @@ fn order(i: i64, provider: Provider) -> Order {
         },
         created_at: paid - Duration::seconds(30),
         paid_at: (i % 9 != 4).then_some(paid),
-        customer_ref: Some(format!("cust{i}@example.com")),
+        customer_ref: Some(format!("cust{i}@example.com").into()),
     }
 }
 
@@ -73,8 +73,8 @@ async fn default_mirror_round_trip(url: String) {
     orders.push(wx);
     let refunds: Vec<LocalRefund> = (0..20)
         .map(|i| LocalRefund {
-            refund_no: format!("RF-{i}"),
-            order_no: format!("SO-{}", i * 5),
+            refund_no: format!("RF-{i}").into(),
+            order_no: format!("SO-{}", i * 5).into(),
             provider: Provider::Alipay,
             amount: 50 + i,
             currency: Currency::CNY,
@@ -83,7 +83,7 @@ async fn default_mirror_round_trip(url: String) {
                 .single()
                 .expect("t")
                 + Duration::minutes(i * 90),
-            provider_refund_id: (i % 2 == 0).then(|| format!("RFID{i}")),
+            provider_refund_id: ((i % 2 == 0).then(|| format!("RFID{i}"))).map(Into::into),
             origin: RefundOrigin::Mirror,
         })
         .collect();
@@ -761,8 +761,8 @@ async fn native_and_any_readers_agree_on_narrow_and_wide_ranges(url: String) {
     let orders: Vec<Order> = (0..1200).map(|i| order(i, Provider::Alipay)).collect();
     let refunds: Vec<LocalRefund> = (0..300)
         .map(|i| LocalRefund {
-            refund_no: format!("RF-{i}"),
-            order_no: format!("SO-{}", i * 4),
+            refund_no: format!("RF-{i}").into(),
+            order_no: format!("SO-{}", i * 4).into(),
             provider: Provider::Alipay,
             amount: 10 + i,
             currency: Currency::CNY,

@@ -95,7 +95,7 @@ async fn numbers(m: &OrderMirror, s: &MirrorScope) -> (Vec<String>, Vec<String>,
         .await
         .expect("paid")
         .into_iter()
-        .map(|o| o.order_no)
+        .map(|o| o.order_no.to_string())
         .collect();
     paid.sort();
     let all: Vec<String> = (1..=5).map(|i| format!("O-{i}")).collect();
@@ -104,7 +104,7 @@ async fn numbers(m: &OrderMirror, s: &MirrorScope) -> (Vec<String>, Vec<String>,
         .await
         .expect("by no")
         .into_iter()
-        .map(|o| o.order_no)
+        .map(|o| o.order_no.to_string())
         .collect();
     by_no.sort();
     let txns: Vec<String> = (1..=5).map(|i| format!("T{i}")).collect();
@@ -113,7 +113,7 @@ async fn numbers(m: &OrderMirror, s: &MirrorScope) -> (Vec<String>, Vec<String>,
         .await
         .expect("by txn")
         .into_iter()
-        .map(|o| o.order_no)
+        .map(|o| o.order_no.to_string())
         .collect();
     assert_eq!(by_txn.len(), by_no.len(), "{by_txn:?} vs {by_no:?}");
     let mut refunds: Vec<String> = m
@@ -121,7 +121,7 @@ async fn numbers(m: &OrderMirror, s: &MirrorScope) -> (Vec<String>, Vec<String>,
         .await
         .expect("refunds")
         .into_iter()
-        .map(|r| r.refund_no)
+        .map(|r| r.refund_no.to_string())
         .collect();
     refunds.sort();
     let rnos: Vec<String> = ["R-1", "R-2", "R-3", "R-4", "R-5", "R-9"]
@@ -133,7 +133,7 @@ async fn numbers(m: &OrderMirror, s: &MirrorScope) -> (Vec<String>, Vec<String>,
         .await
         .expect("refunds by no")
         .into_iter()
-        .map(|r| r.refund_no)
+        .map(|r| r.refund_no.to_string())
         .collect();
     by_rno.sort();
     assert_eq!(refunds, by_rno);

@@ -19,7 +19,7 @@ fn line(txn: &str, order: Option<&str>, kind: LineKind, gross: i64, at: &str) ->
         provider: Provider::Alipay,
         account: "alipay-main".into(),
         provider_txn_id: txn.into(),
-        merchant_order_no: order.map(str::to_string),
+        merchant_order_no: order.map(Into::into),
         kind,
         gross,
         // 0.6% of gross, in thousandths of a minor unit: what the default schedule expects.
@@ -656,8 +656,15 @@ fn the_result_does_not_depend_on_the_order_of_orders_and_refunds() {
     );
     assert_eq!(forward, backward);
     // Ties go to the smaller number; unmatched items come in number order.
-    let named: Vec<(Option<String>, Option<String>)> =
-        forward.iter().map(|o| (o.2.clone(), o.3.clone())).collect();
+    let named: Vec<(Option<String>, Option<String>)> = forward
+        .iter()
+        .map(|o| {
+            (
+                o.2.as_ref().map(|s| s.to_string()),
+                o.3.as_ref().map(|s| s.to_string()),
+            )
+        })
+        .collect();
     assert_eq!(
         named,
         vec![
@@ -674,4 +681,52 @@ fn the_result_does_not_depend_on_the_order_of_orders_and_refunds() {
             (None, Some("RF-Y".to_string())),
         ]
     );
+}
+
+#[test]
+fn lines_are_matched_in_time_order_whatever_their_order_in_the_file() {
+    // Two payments of one order: the earlier one matches, the later is the duplicate, in
+    // whichever order the file lists them (a statement in time order skips the sort).
+    let mut early = line(
+        "T-EARLY",
+        Some("SO-D"),
+        LineKind::Payment,
+        100,
+        "2026-11-22 09:00:00",
+    );
+    early.source.line = 7;
+    let mut late = line(
+        "T-LATE",
+        Some("SO-D"),
+        LineKind::Payment,
+        100,
+        "2026-11-22 18:00:00",
+    );
+    late.source.line = 3;
+    let orders = vec![order("SO-D", 100, OrderStatus::Paid, "2026-11-22 08:59:00")];
+    let settings = MatchSettings::default();
+    let by_txn = |lines: Vec<StatementLine>| {
+        let input = MatchInput {
+            lines,
+            orders: orders.clone(),
+            window: window(),
+            ..Default::default()
+        };
+        let r = match_day(&input, &settings);
+        let mut out: Vec<(String, OutcomeClass)> = r
+            .outcomes
+            .iter()
+            .filter_map(|o| o.line)
+            .zip(r.outcomes.iter().map(|o| o.class))
+            .map(|(li, class)| (input.lines[li as usize].provider_txn_id.to_string(), class))
+            .collect();
+        out.sort();
+        out
+    };
+    let expected = vec![
+        ("T-EARLY".to_string(), OutcomeClass::Matched),
+        ("T-LATE".to_string(), OutcomeClass::DuplicatePayment),
+    ];
+    assert_eq!(by_txn(vec![early.clone(), late.clone()]), expected);
+    assert_eq!(by_txn(vec![late, early]), expected);
 }

@@ -255,7 +255,7 @@ impl<'a> AlipayParser<'a> {
             presentment: None,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
-            provider_txn_id: txn.to_string(),
+            provider_txn_id: txn.into(),
             merchant_order_no: c.order.as_ref().and_then(|o| opt_string(rec.get(o.idx))),
             kind,
             gross,

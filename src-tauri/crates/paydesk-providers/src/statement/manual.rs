@@ -354,7 +354,7 @@ impl Mapper {
             presentment: None,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
-            provider_txn_id: txn.to_string(),
+            provider_txn_id: txn.into(),
             merchant_order_no: opt_string(get(&self.order)),
             kind,
             gross,

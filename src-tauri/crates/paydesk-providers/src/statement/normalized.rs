@@ -142,7 +142,7 @@ impl<'a> NormalizedParser<'a> {
             presentment: None,
             provider,
             account,
-            provider_txn_id: txn.to_string(),
+            provider_txn_id: txn.into(),
             merchant_order_no: opt_string(cell(&c.order)),
             kind,
             gross,

@@ -180,7 +180,7 @@ impl<'a> StripeParser<'a> {
             presentment,
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
-            provider_txn_id: provider_txn_id.to_string(),
+            provider_txn_id: provider_txn_id.into(),
             merchant_order_no: opt_string(cell(&c.order)),
             kind,
             gross,

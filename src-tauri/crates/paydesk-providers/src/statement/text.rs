@@ -461,11 +461,13 @@ pub(crate) fn check_width(rec: &Record, header: &Header, file: &str) -> Result<(
     Ok(())
 }
 
-pub(crate) fn opt_string(s: &str) -> Option<String> {
+/// An identifier cell: `None` when empty (built inline, without a heap string, up to 24
+/// bytes).
+pub(crate) fn opt_string(s: &str) -> Option<paydesk_core::Id> {
     if s.is_empty() {
         None
     } else {
-        Some(s.to_string())
+        Some(s.into())
     }
 }
 

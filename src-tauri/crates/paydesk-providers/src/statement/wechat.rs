@@ -306,7 +306,7 @@ impl<'a> WechatParser<'a> {
             fee_base: (kind == LineKind::Payment && settle != gross).then_some(settle),
             provider: self.ctx.provider,
             account: self.ctx.account.clone(),
-            provider_txn_id: txn.to_string(),
+            provider_txn_id: txn.into(),
             merchant_order_no: opt_string(rec.get(c.order.idx)),
             kind,
             gross,

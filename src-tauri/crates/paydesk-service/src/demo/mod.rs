@@ -144,7 +144,10 @@ async fn seed_mirror(w: &Workspace, day: &GeneratedDay) -> Result<(), ServiceErr
     };
     let present = w
         .mirror
-        .orders_by_numbers(first.provider, std::slice::from_ref(&first.order_no))
+        .orders_by_numbers(
+            first.provider,
+            std::slice::from_ref(&first.order_no.to_string()),
+        )
         .await?;
     if present.is_empty() {
         paydesk_store::insert_mirror_rows(&w.config.mirror_url, &day.orders, &day.refunds).await?;

@@ -10,7 +10,7 @@ use crate::context::config::{Account, Config};
 use crate::context::progress::{Progress, Stage};
 use crate::ServiceError;
 use chrono::Utc;
-use paydesk_core::matcher::FastSet;
+use paydesk_core::matcher::{FastSet, OrderNumbers};
 use paydesk_core::{
     match_day, BillDate, Currency, DiscrepancyDraft, LineKind, MatchInput, MatchResult, Money,
     Order, OutcomeClass, Provider, StatementLine,
@@ -295,7 +295,7 @@ fn format_for_account(
 
 fn context_for(account: &Account, file_name: &str) -> ParseContext {
     ParseContext {
-        account: account.name.clone().into(),
+        account: account.name.as_str().into(),
         provider: account.provider,
         file_name: file_name.into(),
         currency: account.currency,
@@ -375,6 +375,10 @@ pub async fn reconcile(
     progress.update(Stage::Verify, 1, Some(1));
     progress.check_cancelled()?;
 
+    // The day's orders and refunds do not depend on the statement: they are read from the
+    // mirror on another worker while this one parses (the two longest steps side by side).
+    let window_read = WindowRead::start(config, mirror, account, req.date);
+
     progress.update(Stage::Parse, 0, None);
     let parse_started = std::time::Instant::now();
     // A file is streamed (not held whole next to its lines); a download is parsed in place.
@@ -411,6 +415,7 @@ pub async fn reconcile(
         &file_name,
         &source,
         parsed,
+        window_read,
         lock.as_ref(),
         progress,
     )
@@ -510,6 +515,7 @@ async fn run_locked(
     file_name: &str,
     source: &str,
     parsed: statement::ParsedStatement,
+    window_read: WindowRead,
     lock: Option<&RunLock>,
     progress: &dyn Progress,
 ) -> Result<RunReport, ServiceError> {
@@ -550,17 +556,17 @@ async fn run_locked(
     let (carried_orders, carried_refunds) =
         db.open_carry_overs(&account.name, req.date.pred()).await?;
     let settings = account.match_settings(&config.tolerances);
-    let scope = crate::context::workspace::account_scope(config, mirror, account).await?;
+    let window = window_read.finish().await?;
     let paydesk_account = crate::context::workspace::refund_scope(config, account);
     let mut input = gather_input(
         mirror,
         db,
-        (&scope, paydesk_account),
+        paydesk_account,
         account,
         req.date,
         parsed.lines,
-        carried_orders,
-        carried_refunds,
+        window,
+        (carried_orders, carried_refunds),
         settings.timing_window,
     )
     .await?;
@@ -630,14 +636,16 @@ async fn run_locked(
         }
         let order_no = || {
             order
-                .map(|o| o.order_no.clone())
-                .or_else(|| refund.map(|r| r.order_no.clone()))
-                .or_else(|| line.and_then(|l| l.merchant_order_no.clone()))
+                .map(|o| o.order_no.as_str())
+                .or_else(|| refund.map(|r| r.order_no.as_str()))
+                .or_else(|| line.and_then(|l| l.merchant_order_no.as_deref()))
+                .map(str::to_string)
         };
         let refund_no = || {
             refund
-                .map(|r| r.refund_no.clone())
-                .or_else(|| line.and_then(|l| l.merchant_refund_no.clone()))
+                .map(|r| r.refund_no.as_str())
+                .or_else(|| line.and_then(|l| l.merchant_refund_no.as_deref()))
+                .map(str::to_string)
         };
         if persist {
             outcome_rows.push(OutcomeRow {
@@ -645,7 +653,7 @@ async fn run_locked(
                 class: outcome.class,
                 rule: outcome.rule,
                 line_no: line.map(|l| l.source.line),
-                provider_txn_id: line.map(|l| l.provider_txn_id.clone()),
+                provider_txn_id: line.map(|l| l.provider_txn_id.to_string()),
                 order_no: order_no(),
                 refund_no: refund_no(),
                 discrepancy_key: draft.as_ref().map(|d| d.key.clone()),
@@ -671,15 +679,18 @@ async fn run_locked(
     }
 
     let mut totals = totals(&input.lines, &drafts).map_err(ServiceError::BadInput)?;
-    let mut counts: BTreeMap<String, u64> = OutcomeClass::ALL
-        .iter()
-        .map(|c| (c.as_str().to_string(), 0))
-        .collect();
     let mut class_counts = BTreeMap::new();
     for o in &result.outcomes {
-        *counts.entry(o.class.as_str().to_string()).or_insert(0) += 1;
         *class_counts.entry(o.class).or_insert(0u64) += 1;
     }
+    // Every class is named in the report, those with no outcome as 0.
+    let counts: BTreeMap<String, u64> = OutcomeClass::ALL
+        .iter()
+        .map(|c| {
+            let n = class_counts.get(c).copied().unwrap_or(0);
+            (c.as_str().to_string(), n)
+        })
+        .collect();
 
     totals.matched = class_counts
         .get(&OutcomeClass::Matched)
@@ -774,37 +785,91 @@ fn resident_mb() -> Option<u64> {
     Some(kb / 1024)
 }
 
-/// Reads the mirror: orders paid in the day, orders and refunds the lines name, and items
-/// carried over from the previous day.
+/// The mirror's orders paid and refunds made in an account's day (with the boundary slack),
+/// read on a task of their own: they do not depend on the statement, so they are read while
+/// the statement is parsed. Dropped unfinished (the parse failed), the read is cancelled.
+struct WindowRead(tokio::task::JoinHandle<Result<DayWindow, ServiceError>>);
+
+/// What [`WindowRead`] reads: the mirror scope of the account, its orders and refunds.
+struct DayWindow {
+    scope: paydesk_store::MirrorScope,
+    orders: Vec<Order>,
+    refunds: Vec<paydesk_core::LocalRefund>,
+}
+
+impl WindowRead {
+    fn start(config: &Config, mirror: &OrderMirror, account: &Account, date: BillDate) -> Self {
+        let (config, mirror, account) = (config.clone(), mirror.clone(), account.clone());
+        Self(tokio::spawn(async move {
+            let scope =
+                crate::context::workspace::account_scope(&config, &mirror, &account).await?;
+            let window = date.utc_bounds(account.timezone);
+            // Boundary slack: orders and refunds of the first minutes of the next day are
+            // candidates for this day's lines (the provider booked before midnight, the
+            // shop's time is after). The matcher expects only what falls inside the window.
+            let slack = account.match_settings(&config.tolerances).timing_window;
+            let orders = mirror
+                .orders_paid_between(&scope, window.0, window.1 + slack)
+                .await?;
+            let refunds = mirror
+                .refunds_between(&scope, window.0, window.1 + slack)
+                .await?;
+            Ok(DayWindow {
+                scope,
+                orders,
+                refunds,
+            })
+        }))
+    }
+
+    async fn finish(mut self) -> Result<DayWindow, ServiceError> {
+        match (&mut self.0).await {
+            Ok(read) => read,
+            // A panic in the read is the run's panic, as if it had been read inline.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(ServiceError::Cancelled),
+        }
+    }
+}
+
+impl Drop for WindowRead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Completes the mirror's side of the day: the orders paid in the day (read by
+/// [`WindowRead`]), orders and refunds the lines name, and items carried over from the
+/// previous day.
 #[allow(clippy::too_many_arguments)]
 async fn gather_input(
     mirror: &OrderMirror,
     db: &AppDb,
-    (scope, paydesk_account): (&paydesk_store::MirrorScope, Option<&str>),
+    paydesk_account: Option<&str>,
     account: &Account,
     date: BillDate,
     lines: Vec<StatementLine>,
-    carried_orders: HashSet<String>,
-    carried_refunds: HashSet<String>,
+    day: DayWindow,
+    (carried_orders, carried_refunds): (HashSet<String>, HashSet<String>),
     slack: chrono::Duration,
 ) -> Result<MatchInput, ServiceError> {
     let provider = account.provider;
     let window = date.utc_bounds(account.timezone);
-    // Boundary slack: orders and refunds of the first minutes of the next day are candidates
-    // for this day's lines (the provider booked before midnight, the shop's time is after).
-    // The matcher expects only what falls inside the window itself.
-    // A million orders and lines: the one set of loaded order numbers borrows its strings
-    // and hashes fast, and is built once; the matcher does not need its input sorted (see
-    // `match_day`).
-    let mut orders = mirror
-        .orders_paid_between(scope, window.0, window.1 + slack)
-        .await?;
+    let DayWindow {
+        scope,
+        mut orders,
+        mut refunds,
+    } = day;
+    let scope = &scope;
+    // A million orders and lines: the one index of loaded order numbers holds positions (4
+    // bytes each), is built once, and hashes fast; the matcher does not need its input
+    // sorted (see `match_day`).
     let mut extra: Vec<Order> = Vec::new();
     {
-        let loaded: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
+        let loaded = OrderNumbers::new(&orders);
         let mut extra_nos: FastSet<String> = FastSet::default();
         let mut keep_new = |o: Order, extra: &mut Vec<Order>| {
-            if !loaded.contains(o.order_no.as_str()) && extra_nos.insert(o.order_no.clone()) {
+            if !loaded.contains(o.order_no.as_str()) && extra_nos.insert(o.order_no.to_string()) {
                 extra.push(o);
             }
         };
@@ -856,13 +921,11 @@ async fn gather_input(
     }
     orders.extend(extra);
 
-    let mut refunds = mirror
-        .refunds_between(scope, window.0, window.1 + slack)
-        .await?;
-    let mut known_refunds: HashSet<String> = refunds.iter().map(|r| r.refund_no.clone()).collect();
+    let mut known_refunds: HashSet<String> =
+        refunds.iter().map(|r| r.refund_no.to_string()).collect();
     let mut wanted_refunds: Vec<String> = lines
         .iter()
-        .filter_map(|l| l.merchant_refund_no.clone())
+        .filter_map(|l| l.merchant_refund_no.as_ref().map(|n| n.to_string()))
         .chain(carried_refunds.iter().cloned())
         .filter(|no| !no.is_empty() && !known_refunds.contains(no))
         .collect::<HashSet<_>>()
@@ -870,7 +933,7 @@ async fn gather_input(
         .collect();
     wanted_refunds.sort();
     for r in mirror.refunds_by_numbers(scope, &wanted_refunds).await? {
-        if known_refunds.insert(r.refund_no.clone()) {
+        if known_refunds.insert(r.refund_no.to_string()) {
             refunds.push(r);
         }
     }
@@ -880,7 +943,7 @@ async fn gather_input(
         .account_refunds_between(provider, paydesk_account, window.0, window.1 + slack)
         .await?
     {
-        if known_refunds.insert(r.refund_no.clone()) {
+        if known_refunds.insert(r.refund_no.to_string()) {
             refunds.push(r);
         }
     }
@@ -889,7 +952,7 @@ async fn gather_input(
         .account_refunds_by_numbers(provider, paydesk_account, &wanted_refunds)
         .await?
     {
-        if known_refunds.insert(r.refund_no.clone()) {
+        if known_refunds.insert(r.refund_no.to_string()) {
             refunds.push(r);
         }
     }

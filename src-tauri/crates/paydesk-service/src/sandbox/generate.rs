@@ -311,26 +311,26 @@ fn generate_order(
     };
     let txn = txn_id(rng, provider, params.date);
     let mut order = Order {
-        order_no: order_no.clone(),
+        order_no: order_no.as_str().into(),
         provider,
         // Every provider's payment id, a Stripe order's charge id included: a refund from
         // Paydesk is created against it.
-        provider_txn_id: Some(txn.clone()),
+        provider_txn_id: Some(txn.as_str().into()),
         amount,
         currency,
         status: OrderStatus::Paid,
         created_at: paid_at - Duration::seconds(rng.range(5, 600)),
         paid_at: Some(paid_at),
-        customer_ref: Some(format!("cust-{:06}", rng.range(0, 1_000_000))),
+        customer_ref: Some(format!("cust-{:06}", rng.range(0, 1_000_000)).into()),
     };
     let provider_time = paid_at + Duration::seconds(rng.range(0, 5));
     let mut line = StatementLine {
         payment_intent_id: None,
         presentment: None,
         provider,
-        account: account.name.clone().into(),
-        provider_txn_id: txn,
-        merchant_order_no: Some(order_no.clone()),
+        account: account.name.as_str().into(),
+        provider_txn_id: txn.into(),
+        merchant_order_no: Some(order_no.as_str().into()),
         kind: LineKind::Payment,
         gross: amount,
         fee_milli: 0,
@@ -358,8 +358,8 @@ fn generate_order(
     let refund_amount = (amount / 2).max(1);
     let refund_no = format!("RF{}", &order_no[2..]);
     let make_local_refund = |amount: i64, at: DateTime<Utc>| LocalRefund {
-        refund_no: refund_no.clone(),
-        order_no: order_no.clone(),
+        refund_no: refund_no.as_str().into(),
+        order_no: order_no.as_str().into(),
         provider,
         amount,
         currency,
@@ -378,10 +378,10 @@ fn generate_order(
             let _ = rng.alnum(24);
         }
         l.provider_refund_id = Some(match provider {
-            Provider::Stripe => format!("re_{}", rng.alnum(24)),
-            _ => format!("5030{}", rng.digits(24)),
+            Provider::Stripe => format!("re_{}", rng.alnum(24)).into(),
+            _ => format!("5030{}", rng.digits(24)).into(),
         });
-        l.merchant_refund_no = Some(refund_no.clone());
+        l.merchant_refund_no = Some(refund_no.as_str().into());
         l.provider_time = refund_at + Duration::seconds(2);
         l.provider_status = "REFUND".into();
         l
@@ -415,7 +415,7 @@ fn generate_order(
         }
         Some(OutcomeClass::DuplicatePayment) => {
             let mut dup = line.clone();
-            dup.provider_txn_id = txn_id(rng, provider, params.date);
+            dup.provider_txn_id = txn_id(rng, provider, params.date).into();
             dup.provider_time = provider_time + Duration::seconds(rng.range(10, 300));
             extra_lines.push(dup);
         }
@@ -437,7 +437,7 @@ fn generate_order(
             let mut dispute = line.clone();
             dispute.kind = LineKind::Adjustment;
             dispute.gross = -amount;
-            dispute.provider_txn_id = format!("txn_{}", rng.alnum(24));
+            dispute.provider_txn_id = format!("txn_{}", rng.alnum(24)).into();
             dispute.provider_status = "dispute".into();
             dispute.provider_time = provider_time + Duration::seconds(600);
             extra_lines.push(dispute);
@@ -516,7 +516,7 @@ fn generate_order(
 
     if push_order {
         day.order_accounts
-            .push((order.order_no.clone(), account.name.clone()));
+            .push((order.order_no.to_string(), account.name.clone()));
         day.orders.push(order);
     }
     let account_lines = if class == Some(OutcomeClass::TimingDifference) {

@@ -30,11 +30,11 @@ pub fn line(i: u64) -> StatementLine {
         presentment: None,
         provider: Provider::Alipay,
         account: "alipay-main".into(),
-        provider_txn_id: format!("2024050122001{i:010}"),
+        provider_txn_id: format!("2024050122001{i:010}").into(),
         merchant_order_no: if i % 11 == 5 {
             None
         } else {
-            Some(format!("SO-{i}"))
+            Some(format!("SO-{i}").into())
         },
         kind: if refund {
             LineKind::Refund
@@ -57,8 +57,8 @@ pub fn line(i: u64) -> StatementLine {
             .timestamp_millis_opt(1_714_521_600_000 + (i as i64) * 1_237)
             .single()
             .expect("time"),
-        provider_refund_id: refund.then(|| format!("RFID-{i}")),
-        merchant_refund_no: refund.then(|| format!("RF-{i}")),
+        provider_refund_id: (refund.then(|| format!("RFID-{i}"))).map(Into::into),
+        merchant_refund_no: (refund.then(|| format!("RF-{i}"))).map(Into::into),
         provider_status: if refund {
             "退款".into()
         } else {
