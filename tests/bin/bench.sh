@@ -8,11 +8,16 @@
 #
 #   tests/bin/bench.sh                 # 100000 and 1000000 orders
 #   tests/bin/bench.sh 100000 1000000 3000000
+#
+# PAYDESK_BENCH_DIR (default /tmp/paydesk-bench) holds the generated data and workspaces;
+# PAYDESK_BENCH_PG_PREFIX (default paydesk_bench) names its PostgreSQL databases, so that two
+# people benchmarking on one server do not drop each other's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
 export PGOPTIONS="-c client_min_messages=warning"
 pg_base="${PAYDESK_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+pg_prefix="${PAYDESK_BENCH_PG_PREFIX:-paydesk_bench}"
 cargo build --quiet --release -p paydesk-cli --bin paydesk
 bin="${CARGO_TARGET_DIR:-target}/release/paydesk"
 work="${PAYDESK_BENCH_DIR:-/tmp/paydesk-bench}"
@@ -35,8 +40,8 @@ for n in "${sizes[@]}"; do
       rm -rf "$ws"; mkdir -p "$ws"
       cp "$dir/paydesk.toml" "$ws/"; ln -sf "$dir/orders.db" "$ws/orders.db"
       if [ "$db" = postgres ]; then
-        name="paydesk_bench_${n}_${mode/-/_}"
-        mirror="paydesk_bench_mirror_$n"
+        name="${pg_prefix}_${n}_${mode/-/_}"
+        mirror="${pg_prefix}_mirror_$n"
         psql "$pg_base" -qc "drop database if exists $name" -c "create database $name" >/dev/null
         sed -i "s#^database_url = .*#database_url = \"${pg_base%/*}/$name\"#" "$ws/paydesk.toml"
         # The same orders and refunds in a PostgreSQL mirror (the default schema), made once.

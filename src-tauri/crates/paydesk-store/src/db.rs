@@ -3,7 +3,8 @@
 use crate::error::{redact_url, DbContext, Result, StoreError};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Any, AnyPool, PgPool, Row, Transaction};
 use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
@@ -37,6 +38,9 @@ impl Backend {
 pub struct AppDb {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// PostgreSQL only: native connections for saving statements and runs, which stream
+    /// their rows with COPY (the `Any` driver has no COPY). Opened lazily, at most 2.
+    pub(crate) pg: Option<PgPool>,
     /// The key of the audit chain's HMACs ([`crate::audit`]); `None`: unkeyed (only for a
     /// log that was never keyed).
     pub(crate) audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
@@ -178,14 +182,41 @@ pub(crate) async fn connect_pool(
     Ok(pool)
 }
 
+/// The native PostgreSQL pool the saves use ([`AppDb::pg`]): lazy (its first save connects),
+/// and, like [`connect_pool`]'s, without a maintenance task.
+fn connect_pg_save_pool(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url.trim()).map_err(|source| StoreError::Open {
+        url: redact_url(url),
+        source,
+    })?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_lazy_with(options);
+    track_pool(TrackedPool::Pg(pool.clone()));
+    Ok(pool)
+}
+
 /// Pools opened in this process, kept only after [`track_pools`] (the CLI calls it), so
 /// that [`close_tracked_pools`] can close them all before the process exits.
-static TRACKED: std::sync::Mutex<Option<Vec<AnyPool>>> = std::sync::Mutex::new(None);
+static TRACKED: std::sync::Mutex<Option<Vec<TrackedPool>>> = std::sync::Mutex::new(None);
+
+enum TrackedPool {
+    Any(AnyPool),
+    Pg(PgPool),
+}
 
 fn track(pool: &AnyPool) {
+    track_pool(TrackedPool::Any(pool.clone()));
+}
+
+fn track_pool(pool: TrackedPool) {
     let mut tracked = TRACKED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(pools) = tracked.as_mut() {
-        pools.push(pool.clone());
+        pools.push(pool);
     }
 }
 
@@ -204,7 +235,10 @@ pub async fn close_tracked_pools(limit: Duration) {
         tracked.as_mut().map(std::mem::take).unwrap_or_default()
     };
     for pool in pools {
-        let _ = tokio::time::timeout(limit, pool.close()).await;
+        let _ = match pool {
+            TrackedPool::Any(p) => tokio::time::timeout(limit, p.close()).await,
+            TrackedPool::Pg(p) => tokio::time::timeout(limit, p.close()).await,
+        };
     }
 }
 
@@ -219,9 +253,14 @@ impl AppDb {
             Backend::Postgres => 8,
         };
         let pool = connect_pool(url, backend, false, max).await?;
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(connect_pg_save_pool(url)?),
+        };
         let db = AppDb {
             pool,
             backend,
+            pg,
             audit_key: None,
         };
         migrate(&db).await?;
@@ -248,9 +287,12 @@ impl AppDb {
         &self.pool
     }
 
-    /// Closes the pool (waits for connections to be returned).
+    /// Closes the pools (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock up front
@@ -366,6 +408,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_review_paging.sql"),
         sqlite: include_str!("../migrations/0008_review_paging.sqlite.sql"),
         postgres: include_str!("../migrations/0008_review_paging.postgres.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "bulk_save",
+        sql: include_str!("../migrations/0009_bulk_save.sql"),
+        sqlite: "",
+        postgres: include_str!("../migrations/0009_bulk_save.postgres.sql"),
     },
 ];
 
@@ -540,11 +589,14 @@ mod tests {
     #[test]
     fn migrations_split_and_substitute() {
         for m in MIGRATIONS {
+            let mut statements = 0;
             for b in [Backend::Sqlite, Backend::Postgres] {
                 let s = substitute(&m.sql_for(b), b);
                 assert!(!s.contains("{{"));
-                assert!(!statements_of(&s).is_empty(), "{}", m.name);
+                statements += statements_of(&s).len();
             }
+            // 0009 is PostgreSQL only; none is empty on both.
+            assert!(statements > 0, "{}", m.name);
             if m.sqlite.is_empty() && m.postgres.is_empty() {
                 assert_eq!(m.checksum(), checksum(m.sql), "{}", m.name);
             }
@@ -563,6 +615,20 @@ mod tests {
         assert!(pg
             .iter()
             .any(|s| s.starts_with("DO $$") && s.ends_with("$$")));
+        assert!(statements_of(&MIGRATIONS[8].sql_for(Backend::Sqlite)).is_empty());
+        let pg = statements_of(&MIGRATIONS[8].sql_for(Backend::Postgres));
+        assert_eq!(
+            pg.iter()
+                .filter(|s| s.starts_with("CREATE FUNCTION") && s.ends_with("$$"))
+                .count(),
+            2
+        );
+        assert_eq!(
+            pg.iter()
+                .filter(|s| s.starts_with("CREATE TRIGGER"))
+                .count(),
+            6
+        );
         assert_eq!(
             statements_of("CREATE TABLE a (x TEXT);\n-- note; here\nDROP TABLE b;"),
             ["CREATE TABLE a (x TEXT)", "DROP TABLE b"]

@@ -1,5 +1,7 @@
 //! Paydesk's app database (SQLite or PostgreSQL through one `sqlx::AnyPool` code path) and
-//! the read-only order mirror.
+//! the read-only order mirror. Saving a statement and its run is the exception: on
+//! PostgreSQL it runs on a native connection that streams lines, outcomes and new
+//! discrepancies with `COPY` (`save_tx`), in the same single transaction.
 //!
 //! # App database
 //! [`AppDb::open`] creates a SQLite file if missing (WAL, foreign keys, 5 s busy timeout) or
@@ -35,6 +37,7 @@ mod probe;
 mod refunds;
 mod review;
 mod runs;
+mod save_tx;
 mod statements;
 pub mod users;
 mod vault;

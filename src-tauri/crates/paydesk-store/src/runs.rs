@@ -6,6 +6,7 @@ use crate::codec::{
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
 use crate::liveness::{LockOwner, RUN_LOCK_STALE_AFTER};
+use crate::save_tx::{copy_in, Arg, SaveTx};
 use crate::statements::{NewStatement, SavedStatement};
 use chrono::{DateTime, Utc};
 use paydesk_core::{
@@ -181,13 +182,38 @@ pub(crate) async fn insert_history(
     Ok(())
 }
 
+/// [`insert_history`] in a save's transaction: COPY on PostgreSQL.
+async fn save_history(
+    tx: &mut SaveTx,
+    backend: Backend,
+    entries: &[NewHistory],
+    op: &'static str,
+) -> Result<()> {
+    match tx {
+        SaveTx::Any(tx) => insert_history(tx, backend, entries, op).await,
+        SaveTx::Pg(tx) => {
+            copy_in(tx, "discrepancy_history", &HISTORY_COLS, entries, |r, h| {
+                r.i64(h.discrepancy_id);
+                r.i64(h.at);
+                r.text(&h.actor);
+                r.text(h.field);
+                r.opt_text(h.old_value.as_deref());
+                r.opt_text(h.new_value.as_deref());
+            })
+            .await
+            .ctx(op, "discrepancy history")?;
+            Ok(())
+        }
+    }
+}
+
 /// `UPDATE discrepancies SET <set> WHERE id IN (...)` in chunks; `set` uses `?` for
 /// `params` (in order), the ids follow.
 async fn update_ids(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut SaveTx,
     backend: Backend,
     set: &str,
-    params: &[crate::codec::Param],
+    params: &[Arg<'_>],
     ids: &[i64],
     op: &'static str,
 ) -> Result<()> {
@@ -200,11 +226,9 @@ async fn update_ids(
             ),
             backend,
         );
-        let mut q = crate::codec::bind_params(sqlx::query(&sql), params);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut **tx).await.ctx(op, "discrepancies")?;
+        let mut args = params.to_vec();
+        args.extend(chunk.iter().map(|id| Arg::I64(*id)));
+        tx.execute(&sql, &args).await.ctx(op, "discrepancies")?;
     }
     Ok(())
 }
@@ -643,7 +667,7 @@ impl AppDb {
     ) -> Result<RunRecord> {
         let op = "save run of";
         let object = format!("{} {}", run.account, run.bill_date);
-        let mut tx = self.begin_write(op, &object).await?;
+        let mut tx = self.begin_save(op, &object).await?;
         let record = self
             .save_run_in(&mut tx, lock, run, outcomes, discrepancies, closes)
             .await?;
@@ -678,8 +702,12 @@ impl AppDb {
                 ),
             });
         }
-        let mut tx = self.begin_write(op, &object).await?;
+        let started = std::time::Instant::now();
+        let mut tx = self.begin_save(op, &object).await?;
+        // A lost lock fails the save before a million lines are written, not after.
+        check_lock(&mut tx, lock, op, &object).await?;
         let saved = self.save_statement_in(&mut tx, statement, lines).await?;
+        let statement_ms = started.elapsed().as_millis();
         let run = NewRun {
             statement_id: saved.id,
             ..run.clone()
@@ -687,13 +715,24 @@ impl AppDb {
         let record = self
             .save_run_in(&mut tx, lock, &run, outcomes, discrepancies, closes)
             .await?;
+        let run_ms = started.elapsed().as_millis() - statement_ms;
         tx.commit().await.ctx(op, &object)?;
+        // Where a save's time goes (`PAYDESK_LOG=paydesk_store=debug`).
+        tracing::debug!(
+            lines = lines.len(),
+            outcomes = outcomes.len(),
+            discrepancies = discrepancies.len(),
+            statement_ms,
+            run_ms,
+            commit_ms = started.elapsed().as_millis() - statement_ms - run_ms,
+            "saved statement and run"
+        );
         Ok((saved, record))
     }
 
     async fn save_run_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut SaveTx,
         lock: &RunLock,
         run: &NewRun,
         outcomes: &[OutcomeRow],
@@ -738,57 +777,63 @@ impl AppDb {
         let now = now_ms();
         let actor = run.started_by.clone();
 
-        // The lock must still be ours; touching the row also blocks a take-over on
-        // PostgreSQL until this transaction ends.
-        let held = sqlx::query(
-            "UPDATE run_locks SET holder = holder WHERE account = $1 AND bill_date = $2 AND token = $3",
-        )
-        .bind(lock.account.as_str())
-        .bind(date.as_str())
-        .bind(lock.token.as_str())
-        .execute(&mut **tx)
-        .await
-        .ctx(op, &object)?;
-        if held.rows_affected() != 1 {
-            return Err(lock_lost(lock, "it expired and another run took it over"));
-        }
+        check_lock(tx, lock, op, &object).await?;
 
         let counts_json = serde_json::to_string(&run.counts).map_err(|e| StoreError::Invalid {
             what: "run counts".into(),
             reason: e.to_string(),
         })?;
-        let run_id: i64 = sqlx::query(
-            "INSERT INTO runs (account, provider, bill_date, statement_id, statement_sha256, \
-             started_by, started_at, finished_at, counts_json, totals_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(run.account.as_str())
-        .bind(run.provider.as_str())
-        .bind(date.as_str())
-        .bind(run.statement_id)
-        .bind(run.statement_sha256.as_str())
-        .bind(run.started_by.as_str())
-        .bind(ms(run.started_at))
-        .bind(ms(run.finished_at))
-        .bind(counts_json)
-        .bind(run.totals_json.to_string())
-        .fetch_one(&mut **tx)
-        .await
-        .ctx(op, &object)?
-        .try_get("id")
-        .ctx(op, &object)?;
+        let totals_json = run.totals_json.to_string();
+        let run_id: i64 = tx
+            .fetch_one(
+                "INSERT INTO runs (account, provider, bill_date, statement_id, statement_sha256, \
+                 started_by, started_at, finished_at, counts_json, totals_json) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                &[
+                    Arg::Text(&run.account),
+                    Arg::Text(run.provider.as_str()),
+                    Arg::Text(&date),
+                    Arg::I64(run.statement_id),
+                    Arg::Text(&run.statement_sha256),
+                    Arg::Text(&run.started_by),
+                    Arg::I64(ms(run.started_at)),
+                    Arg::I64(ms(run.finished_at)),
+                    Arg::Text(&counts_json),
+                    Arg::Text(&totals_json),
+                ],
+            )
+            .await
+            .ctx(op, &object)?
+            .try_get("id")
+            .ctx(op, &object)?;
 
-        insert_outcomes(tx, self.backend, run_id, outcomes).await?;
+        let started = std::time::Instant::now();
+        let saved = insert_outcomes(tx, self.backend, run_id, outcomes)
+            .await
+            .ctx("save outcomes of run", run_id)?;
+        tracing::debug!(
+            outcomes = outcomes.len(),
+            ms = started.elapsed().as_millis(),
+            "saved outcomes"
+        );
+        if saved != outcomes.len() as u64 {
+            return Err(StoreError::Invalid {
+                what: format!("outcomes of run {run_id}"),
+                reason: format!("{saved} of {} outcomes were saved", outcomes.len()),
+            });
+        }
 
         // Existing discrepancies of the day.
-        let rows = sqlx::query(&format!(
-            "SELECT {EXISTING_COLS} FROM discrepancies WHERE account = $1 AND bill_date = $2"
-        ))
-        .bind(run.account.as_str())
-        .bind(date.as_str())
-        .fetch_all(&mut **tx)
-        .await
-        .ctx(op, &object)?;
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    "SELECT {EXISTING_COLS} FROM discrepancies \
+                     WHERE account = $1 AND bill_date = $2"
+                ),
+                &[Arg::Text(&run.account), Arg::Text(&date)],
+            )
+            .await
+            .ctx(op, &object)?;
         let mut existing: HashMap<String, Existing> = HashMap::with_capacity(rows.len());
         for row in &rows {
             let key: String = row.try_get("dkey").ctx(op, &object)?;
@@ -901,40 +946,43 @@ impl AppDb {
                     ex.auto_closed.clone(),
                 )
             };
-            sqlx::query(update_sql)
-                .bind(data.provider.as_str())
-                .bind(data.class.as_str())
-                .bind(data.rule.as_str())
-                .bind(data.order_no.as_deref())
-                .bind(data.provider_txn_id.as_deref())
-                .bind(data.refund_no.as_deref())
-                .bind(data.currency.as_str())
-                .bind(data.provider_amount)
-                .bind(data.local_amount)
-                .bind(data.difference)
-                .bind(data.difference.saturating_abs())
-                .bind(data.provider_currency.as_deref())
-                .bind(data.local_currency.as_deref())
-                .bind(data.provider_time)
-                .bind(data.local_time)
-                .bind(data.evidence_file.as_deref())
-                .bind(data.evidence_line)
-                .bind(data.explanation.as_str())
-                .bind(run_id)
-                .bind(now)
-                .bind(state.as_str())
-                .bind(resolution.as_deref())
-                .bind(auto_closed.as_deref())
-                .bind(ex.id)
-                .execute(&mut **tx)
-                .await
-                .ctx(op, format!("discrepancy {key} of {object}"))?;
+            tx.execute(
+                update_sql,
+                &[
+                    Arg::Text(&data.provider),
+                    Arg::Text(&data.class),
+                    Arg::Text(&data.rule),
+                    Arg::OptText(data.order_no.as_deref()),
+                    Arg::OptText(data.provider_txn_id.as_deref()),
+                    Arg::OptText(data.refund_no.as_deref()),
+                    Arg::Text(&data.currency),
+                    Arg::OptI64(data.provider_amount),
+                    Arg::OptI64(data.local_amount),
+                    Arg::I64(data.difference),
+                    Arg::I64(data.difference.saturating_abs()),
+                    Arg::OptText(data.provider_currency.as_deref()),
+                    Arg::OptText(data.local_currency.as_deref()),
+                    Arg::OptI64(data.provider_time),
+                    Arg::OptI64(data.local_time),
+                    Arg::OptText(data.evidence_file.as_deref()),
+                    Arg::OptI64(data.evidence_line),
+                    Arg::Text(&data.explanation),
+                    Arg::I64(run_id),
+                    Arg::I64(now),
+                    Arg::Text(&state),
+                    Arg::OptText(resolution.as_deref()),
+                    Arg::OptText(auto_closed.as_deref()),
+                    Arg::I64(ex.id),
+                ],
+            )
+            .await
+            .ctx(op, format!("discrepancy {key} of {object}"))?;
         }
         update_ids(
             tx,
             self.backend,
             "last_run_id = ?",
-            &[crate::codec::Param::I64(run_id)],
+            &[Arg::I64(run_id)],
             &touch_only,
             op,
         )
@@ -978,7 +1026,7 @@ impl AppDb {
             tx,
             self.backend,
             "present = 0, updated_at = ?",
-            &[crate::codec::Param::I64(now)],
+            &[Arg::I64(now)],
             &gone_only,
             op,
         )
@@ -987,11 +1035,7 @@ impl AppDb {
             tx,
             self.backend,
             "present = 0, updated_at = ?, state = ?, resolution = ?, auto_closed = 'gone'",
-            &[
-                crate::codec::Param::I64(now),
-                crate::codec::Param::Text(resolved.into()),
-                crate::codec::Param::Text(auto.into()),
-            ],
+            &[Arg::I64(now), Arg::Text(resolved), Arg::Text(auto)],
             &gone_resolve,
             op,
         )
@@ -1003,32 +1047,22 @@ impl AppDb {
             now,
             run_id,
         };
-        let per = chunk_rows(INSERT_COLS.len());
-        for chunk in to_insert.chunks(per) {
-            let sql = insert_sql(
-                self.backend,
-                "discrepancies",
-                &INSERT_COLS,
-                chunk.len(),
-                "RETURNING id, dkey",
-            );
-            let mut q = sqlx::query(&sql);
-            for (i, data) in chunk {
-                q = bind_new(q, &discrepancies[*i], keys[*i].as_str(), data, &ctx);
-            }
-            let rows = q
-                .fetch_all(&mut **tx)
-                .await
-                .ctx(op, format!("new discrepancies of {object}"))?;
-            for row in &rows {
-                let id: i64 = row.try_get("id").ctx(op, &object)?;
-                history.push(hist(
-                    id,
-                    "presence",
-                    None,
-                    Some(format!("found by run {run_id}")),
-                ));
-            }
+        let new_ids = insert_new(tx, self.backend, discrepancies, &keys, &to_insert, &ctx)
+            .await
+            .ctx(op, format!("new discrepancies of {object}"))?;
+        if new_ids.len() != to_insert.len() {
+            return Err(StoreError::Invalid {
+                what: format!("new discrepancies of {object}"),
+                reason: format!("{} of {} were saved", new_ids.len(), to_insert.len()),
+            });
+        }
+        for id in new_ids {
+            history.push(hist(
+                id,
+                "presence",
+                None,
+                Some(format!("found by run {run_id}")),
+            ));
         }
 
         // Carry-overs: close the previous day's timing differences.
@@ -1054,15 +1088,14 @@ impl AppDb {
                     ),
                     self.backend,
                 );
-                let mut q = sqlx::query(&sql)
-                    .bind(run.account.as_str())
-                    .bind(prev_text.as_str())
-                    .bind(OutcomeClass::TimingDifference.as_str());
-                for k in chunk {
-                    q = q.bind(*k);
-                }
-                let rows = q
-                    .fetch_all(&mut **tx)
+                let mut args = vec![
+                    Arg::Text(&run.account),
+                    Arg::Text(&prev_text),
+                    Arg::Text(OutcomeClass::TimingDifference.as_str()),
+                ];
+                args.extend(chunk.iter().map(|k| Arg::Text(k)));
+                let rows = tx
+                    .fetch_all(&sql, &args)
                     .await
                     .ctx(op, format!("carry-overs of {} {prev}", run.account))?;
                 for row in &rows {
@@ -1102,18 +1135,14 @@ impl AppDb {
                 tx,
                 self.backend,
                 "updated_at = ?, state = ?, resolution = ?, auto_closed = 'carry_over'",
-                &[
-                    crate::codec::Param::I64(now),
-                    crate::codec::Param::Text(resolved.into()),
-                    crate::codec::Param::Text(auto.into()),
-                ],
+                &[Arg::I64(now), Arg::Text(resolved), Arg::Text(auto)],
                 &ids,
                 op,
             )
             .await?;
         }
 
-        insert_history(tx, self.backend, &history, op).await?;
+        save_history(tx, self.backend, &history, op).await?;
         Ok(RunRecord {
             id: run_id,
             account: run.account.clone(),
@@ -1328,14 +1357,34 @@ fn bind_outcome<'q>(q: AnyQuery<'q>, run_id: i64, o: &'q OutcomeRow) -> AnyQuery
         .bind(o.discrepancy_key.as_deref())
 }
 
+/// Inserts a run's outcomes: COPY on PostgreSQL, multi-row INSERTs on SQLite. The number of
+/// rows written.
 async fn insert_outcomes(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut SaveTx,
     backend: Backend,
     run_id: i64,
     outcomes: &[OutcomeRow],
-) -> Result<()> {
+) -> sqlx::Result<u64> {
+    let tx = match tx {
+        SaveTx::Pg(tx) => {
+            return copy_in(tx, "run_outcomes", &OUTCOME_COLS, outcomes, |r, o| {
+                r.i64(run_id);
+                r.i64(i64_of(o.seq));
+                r.text(o.class.as_str());
+                r.text(o.rule.as_str());
+                r.opt_i64(o.line_no.map(i64_of));
+                r.opt_text(o.provider_txn_id.as_deref());
+                r.opt_text(o.order_no.as_deref());
+                r.opt_text(o.refund_no.as_deref());
+                r.opt_text(o.discrepancy_key.as_deref());
+            })
+            .await;
+        }
+        SaveTx::Any(tx) => tx,
+    };
     let per = chunk_rows(OUTCOME_COLS.len());
     let full_sql = insert_sql(backend, "run_outcomes", &OUTCOME_COLS, per, "");
+    let mut written = 0;
     for chunk in outcomes.chunks(per) {
         let tail_sql;
         let sql = if chunk.len() == per {
@@ -1348,9 +1397,118 @@ async fn insert_outcomes(
         for o in chunk {
             q = bind_outcome(q, run_id, o);
         }
-        q.execute(&mut **tx)
-            .await
-            .ctx("save outcomes of run", run_id)?;
+        written += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(written)
+}
+
+/// The run lock must still be ours; touching the row also blocks a take-over on
+/// PostgreSQL until the transaction ends.
+async fn check_lock(tx: &mut SaveTx, lock: &RunLock, op: &'static str, object: &str) -> Result<()> {
+    let held = tx
+        .execute(
+            "UPDATE run_locks SET holder = holder \
+             WHERE account = $1 AND bill_date = $2 AND token = $3",
+            &[
+                Arg::Text(&lock.account),
+                Arg::Text(&date_text(lock.date)),
+                Arg::Text(&lock.token),
+            ],
+        )
+        .await
+        .ctx(op, object)?;
+    if held != 1 {
+        return Err(lock_lost(lock, "it expired and another run took it over"));
     }
     Ok(())
+}
+
+/// Inserts the run's new discrepancies (`to_insert`: index into `discrepancies` and its
+/// data); their ids in `to_insert` order. PostgreSQL: COPY, then the ids of the rows this run
+/// created (identity ids follow the COPY's row order). SQLite: INSERT ... RETURNING.
+async fn insert_new(
+    tx: &mut SaveTx,
+    backend: Backend,
+    discrepancies: &[NewDiscrepancy],
+    keys: &[String],
+    to_insert: &[(usize, DataCols)],
+    ctx: &InsertCtx<'_>,
+) -> sqlx::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(to_insert.len());
+    let tx = match tx {
+        SaveTx::Pg(tx) => {
+            if to_insert.is_empty() {
+                return Ok(ids);
+            }
+            copy_in(tx, "discrepancies", &INSERT_COLS, to_insert, |r, (i, c)| {
+                let d = &discrepancies[*i];
+                // The same values as bind_new binds.
+                r.text(&d.account);
+                r.text(d.provider.as_str());
+                r.text(ctx.date);
+                r.text(&keys[*i]);
+                r.text(d.draft.class.as_str());
+                r.text(d.draft.rule.as_str());
+                r.opt_text(d.draft.order_no.as_deref());
+                r.opt_text(d.draft.provider_txn_id.as_deref());
+                r.opt_text(d.draft.refund_no.as_deref());
+                r.text(d.draft.currency.code());
+                r.opt_i64(d.draft.provider_amount);
+                r.opt_i64(d.draft.local_amount);
+                r.i64(d.draft.difference);
+                r.i64(d.draft.difference.saturating_abs());
+                r.opt_text(c.provider_currency.as_deref());
+                r.opt_text(c.local_currency.as_deref());
+                r.opt_i64(c.provider_time);
+                r.opt_i64(c.local_time);
+                r.opt_text(d.draft.evidence.as_ref().map(|e| e.file.as_str()));
+                r.opt_i64(c.evidence_line);
+                r.text(&d.draft.explanation);
+                r.text(ReviewState::Open.as_str());
+                r.null();
+                r.null();
+                r.null();
+                r.i64(ms(d.due_at));
+                r.i64(ctx.now);
+                r.i64(ctx.now);
+                r.i64(ctx.run_id);
+                r.i64(ctx.run_id);
+                r.i64(1);
+                r.null();
+            })
+            .await?;
+            // Only the rows just copied have this run as their first run (last_run_id has
+            // the index; rows this run updated have it too).
+            let rows = sqlx::query(
+                "SELECT id FROM discrepancies \
+                 WHERE last_run_id = $1 AND first_run_id = $1 ORDER BY id",
+            )
+            .bind(ctx.run_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            for row in &rows {
+                ids.push(row.try_get::<i64, _>("id")?);
+            }
+            return Ok(ids);
+        }
+        SaveTx::Any(tx) => tx,
+    };
+    let per = chunk_rows(INSERT_COLS.len());
+    for chunk in to_insert.chunks(per) {
+        let sql = insert_sql(
+            backend,
+            "discrepancies",
+            &INSERT_COLS,
+            chunk.len(),
+            "RETURNING id",
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, data) in chunk {
+            q = bind_new(q, &discrepancies[*i], keys[*i].as_str(), data, ctx);
+        }
+        for row in &q.fetch_all(&mut **tx).await? {
+            ids.push(row.try_get::<i64, _>("id")?);
+        }
+    }
+    Ok(ids)
 }

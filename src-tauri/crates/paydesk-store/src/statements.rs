@@ -1,12 +1,13 @@
 //! Statements and their lines.
 
 use crate::codec::{chunk_rows, date_text, i64_of, insert_sql, ms, now_ms, AnyQuery, RowReader};
-use crate::db::AppDb;
+use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
+use crate::save_tx::{copy_in, Arg, SaveTx};
 use chrono::{DateTime, Utc};
 use paydesk_core::{BillDate, Provider, SourceRef, StatementLine};
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 /// A statement file about to be saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +122,65 @@ fn bind_line<'q>(
         .bind(i64_of(l.source.line))
 }
 
+/// Inserts a statement's lines (`seq` = position): COPY on PostgreSQL, multi-row INSERTs
+/// on SQLite. The number of rows written.
+async fn insert_lines(
+    tx: &mut SaveTx,
+    backend: Backend,
+    statement_id: i64,
+    s: &NewStatement,
+    lines: &[StatementLine],
+) -> sqlx::Result<u64> {
+    let tx = match tx {
+        SaveTx::Pg(tx) => {
+            let mut seq: i64 = 0;
+            return copy_in(tx, "statement_lines", &LINE_COLS, lines, |r, l| {
+                // The same values, NULLs included, as bind_line binds.
+                r.i64(statement_id);
+                r.i64(seq);
+                seq += 1;
+                r.opt_text((l.provider != s.provider).then(|| l.provider.as_str()));
+                r.opt_text((l.account != s.account).then_some(l.account.as_str()));
+                r.text(&l.provider_txn_id);
+                r.opt_text(l.merchant_order_no.as_deref());
+                r.text(l.kind.as_str());
+                r.i64(l.gross);
+                r.i64(l.fee_milli);
+                r.i64(l.net);
+                r.text(l.currency.code());
+                r.i64(ms(l.provider_time));
+                r.opt_text(l.provider_refund_id.as_deref());
+                r.opt_text(l.merchant_refund_no.as_deref());
+                r.text(l.provider_status.as_str());
+                r.opt_text((l.source.file != s.file_name).then_some(l.source.file.as_str()));
+                r.i64(i64_of(l.source.line));
+            })
+            .await;
+        }
+        SaveTx::Any(tx) => tx,
+    };
+    let per = chunk_rows(LINE_COLS.len());
+    let full_sql = insert_sql(backend, "statement_lines", &LINE_COLS, per, "");
+    let mut seq: i64 = 0;
+    let mut written = 0;
+    for chunk in lines.chunks(per) {
+        let tail_sql;
+        let sql = if chunk.len() == per {
+            full_sql.as_str()
+        } else {
+            tail_sql = insert_sql(backend, "statement_lines", &LINE_COLS, chunk.len(), "");
+            tail_sql.as_str()
+        };
+        let mut q = sqlx::query(sql);
+        for l in chunk {
+            q = bind_line(q, statement_id, seq, l, s);
+            seq += 1;
+        }
+        written += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(written)
+}
+
 impl AppDb {
     /// Saves a statement and its lines in one transaction.
     ///
@@ -134,7 +194,7 @@ impl AppDb {
     ) -> Result<SavedStatement> {
         let op = "save statement";
         let object = format!("{} of {} {}", s.file_name, s.account, s.bill_date);
-        let mut tx = self.begin_write(op, &object).await?;
+        let mut tx = self.begin_save(op, &object).await?;
         let saved = self.save_statement_in(&mut tx, s, lines).await?;
         if saved.unchanged {
             tx.rollback().await.ctx(op, &object)?;
@@ -148,7 +208,7 @@ impl AppDb {
     /// the day's current statement does not change) until the caller commits.
     pub(crate) async fn save_statement_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut SaveTx,
         s: &NewStatement,
         lines: &[StatementLine],
     ) -> Result<SavedStatement> {
@@ -164,28 +224,26 @@ impl AppDb {
         let now = now_ms();
 
         // Takes the (account, day) row lock on PostgreSQL so concurrent imports serialize.
-        sqlx::query(
+        tx.execute(
             "INSERT INTO statement_heads (account, bill_date, current_id, touched_at) \
              VALUES ($1, $2, NULL, $3) \
              ON CONFLICT (account, bill_date) DO UPDATE SET touched_at = excluded.touched_at",
+            &[Arg::Text(&s.account), Arg::Text(&date), Arg::I64(now)],
         )
-        .bind(s.account.as_str())
-        .bind(date.as_str())
-        .bind(now)
-        .execute(&mut **tx)
         .await
         .ctx(op, &object)?;
 
-        let current = sqlx::query(&format!(
-            "SELECT {STATEMENT_COLS} FROM statements \
-             WHERE account = $1 AND bill_date = $2 AND superseded_by IS NULL \
-             ORDER BY id DESC LIMIT 1"
-        ))
-        .bind(s.account.as_str())
-        .bind(date.as_str())
-        .fetch_optional(&mut **tx)
-        .await
-        .ctx(op, &object)?;
+        let current = tx
+            .fetch_optional(
+                &format!(
+                    "SELECT {STATEMENT_COLS} FROM statements \
+                     WHERE account = $1 AND bill_date = $2 AND superseded_by IS NULL \
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                &[Arg::Text(&s.account), Arg::Text(&date)],
+            )
+            .await
+            .ctx(op, &object)?;
         let current = current.as_ref().map(statement_from_row).transpose()?;
         if let Some(cur) = &current {
             if cur.content_sha256.eq_ignore_ascii_case(&s.content_sha256) {
@@ -198,64 +256,52 @@ impl AppDb {
             }
         }
 
-        let id: i64 = sqlx::query(
-            "INSERT INTO statements (account, provider, bill_date, file_name, format, \
-             content_sha256, source, imported_by, imported_at, line_count, superseded_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) RETURNING id",
-        )
-        .bind(s.account.as_str())
-        .bind(s.provider.as_str())
-        .bind(date.as_str())
-        .bind(s.file_name.as_str())
-        .bind(s.format.as_str())
-        .bind(s.content_sha256.as_str())
-        .bind(s.source.as_str())
-        .bind(s.imported_by.as_str())
-        .bind(now)
-        .bind(i64_of(lines.len() as u64))
-        .fetch_one(&mut **tx)
-        .await
-        .ctx(op, &object)?
-        .try_get("id")
-        .ctx(op, &object)?;
+        let id: i64 = tx
+            .fetch_one(
+                "INSERT INTO statements (account, provider, bill_date, file_name, format, \
+                 content_sha256, source, imported_by, imported_at, line_count, superseded_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) RETURNING id",
+                &[
+                    Arg::Text(&s.account),
+                    Arg::Text(s.provider.as_str()),
+                    Arg::Text(&date),
+                    Arg::Text(&s.file_name),
+                    Arg::Text(&s.format),
+                    Arg::Text(&s.content_sha256),
+                    Arg::Text(&s.source),
+                    Arg::Text(&s.imported_by),
+                    Arg::I64(now),
+                    Arg::I64(i64_of(lines.len() as u64)),
+                ],
+            )
+            .await
+            .ctx(op, &object)?
+            .try_get("id")
+            .ctx(op, &object)?;
 
-        let per = chunk_rows(LINE_COLS.len());
-        let full_sql = insert_sql(self.backend, "statement_lines", &LINE_COLS, per, "");
-        let mut seq: i64 = 0;
-        for chunk in lines.chunks(per) {
-            let tail_sql;
-            let sql = if chunk.len() == per {
-                full_sql.as_str()
-            } else {
-                tail_sql = insert_sql(self.backend, "statement_lines", &LINE_COLS, chunk.len(), "");
-                tail_sql.as_str()
-            };
-            let mut q = sqlx::query(sql);
-            for l in chunk {
-                q = bind_line(q, id, seq, l, s);
-                seq += 1;
-            }
-            q.execute(&mut **tx)
-                .await
-                .ctx(op, format!("lines of {object}"))?;
+        let copied = insert_lines(tx, self.backend, id, s, lines)
+            .await
+            .ctx(op, format!("lines of {object}"))?;
+        if copied != lines.len() as u64 {
+            return Err(StoreError::Invalid {
+                what: format!("lines of {object}"),
+                reason: format!("{copied} of {} lines were saved", lines.len()),
+            });
         }
 
         let superseded = current.map(|c| c.id);
         if let Some(old) = superseded {
-            sqlx::query("UPDATE statements SET superseded_by = $1 WHERE id = $2")
-                .bind(id)
-                .bind(old)
-                .execute(&mut **tx)
-                .await
-                .ctx(op, &object)?;
+            tx.execute(
+                "UPDATE statements SET superseded_by = $1 WHERE id = $2",
+                &[Arg::I64(id), Arg::I64(old)],
+            )
+            .await
+            .ctx(op, &object)?;
         }
-        sqlx::query(
+        tx.execute(
             "UPDATE statement_heads SET current_id = $1 WHERE account = $2 AND bill_date = $3",
+            &[Arg::I64(id), Arg::Text(&s.account), Arg::Text(&date)],
         )
-        .bind(id)
-        .bind(s.account.as_str())
-        .bind(date.as_str())
-        .execute(&mut **tx)
         .await
         .ctx(op, &object)?;
         Ok(SavedStatement {

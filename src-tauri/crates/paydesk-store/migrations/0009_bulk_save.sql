@@ -1,0 +1,2 @@
+-- Saving a run fast on PostgreSQL (issue 15). Nothing changes on SQLite: the changes are in
+-- 0009_bulk_save.postgres.sql, run after this file.
