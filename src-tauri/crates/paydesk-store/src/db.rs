@@ -40,6 +40,8 @@ pub struct AppDb {
     /// The key of the audit chain's HMACs ([`crate::audit`]); `None`: unkeyed (only for a
     /// log that was never keyed).
     pub(crate) audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
+    /// Position anchors of the review table's deep jumps ([`crate::paging`]).
+    pub(crate) anchor_cache: std::sync::Arc<crate::paging::AnchorCache>,
 }
 
 pub(crate) fn install_drivers() {
@@ -223,6 +225,7 @@ impl AppDb {
             pool,
             backend,
             audit_key: None,
+            anchor_cache: Default::default(),
         };
         migrate(&db).await?;
         Ok(db)
@@ -366,6 +369,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_review_paging.sql"),
         sqlite: include_str!("../migrations/0008_review_paging.sqlite.sql"),
         postgres: include_str!("../migrations/0008_review_paging.postgres.sql"),
+    },
+    // 0009 is left for a change made alongside this one.
+    Migration {
+        version: 10,
+        name: "review_anchors",
+        sql: include_str!("../migrations/0010_review_anchors.sql"),
+        sqlite: include_str!("../migrations/0010_review_anchors.sqlite.sql"),
+        postgres: include_str!("../migrations/0010_review_anchors.postgres.sql"),
     },
 ];
 
