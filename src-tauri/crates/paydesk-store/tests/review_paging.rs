@@ -484,7 +484,7 @@ async fn cursor_and_anchor_blocks_equal_offset_blocks(url: String) {
     for (i, f) in filters.iter().enumerate() {
         for sort in DiscrepancySort::ALL {
             // Half the sorts with the anchors built ahead (as the desktop app does).
-            if sort as usize % 2 == 0 {
+            if (sort as usize).is_multiple_of(2) {
                 let n = expected(&rows, f, sort).len() as u64;
                 let built = db.prepare_review_jumps(f, sort, n).await.expect("prepare");
                 assert_eq!(built, f.text.is_none() && n > 2 * EVERY, "{i} {sort} {n}");
