@@ -110,6 +110,8 @@ pub fn bindings() -> String {
         store::AuditProblem,
         store::VaultRefresh,
         store::DiscrepancySort,
+        store::SortKey,
+        store::PageCursor,
         // paydesk-service
         svc::review::DiscrepancyPage,
         svc::refunds::ProviderRefundView,

@@ -206,6 +206,22 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
         )
         .expect("list");
     assert!(page["total"].as_u64().unwrap_or(0) >= 1, "{page}");
+    // The next block by cursor (scrolling) is the one by offset; both cursors at once are
+    // refused.
+    let list = |extra: Value| {
+        let mut args = json!({ "filter": {}, "sort": "amount_desc", "limit": 3, "offset": 3 });
+        if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
+            a.extend(e.clone());
+        }
+        app.invoke("list_discrepancies", args)
+    };
+    let top = list(json!({ "offset": 0 })).expect("top");
+    let by_offset = list(json!({})).expect("by offset");
+    let by_cursor = list(json!({ "after": top["last"] })).expect("by cursor");
+    assert_eq!(by_cursor["discrepancies"], by_offset["discrepancies"]);
+    assert_eq!(by_offset["discrepancies"].as_array().map(Vec::len), Some(3));
+    let err = list(json!({ "after": top["last"], "before": top["first"] })).expect_err("both");
+    assert_eq!(kind(&err), "bad_input", "{err}");
 
     // Support: a refund over the 500.00 limit waits for approval.
     app.login("support", "helpdesk-river-2026");

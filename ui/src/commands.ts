@@ -24,6 +24,7 @@ import type {
   Me,
   Order,
   OrderDetail,
+  PageCursor,
   PublicExport,
   Purpose,
   RefundDetail,
@@ -56,8 +57,14 @@ export const cancelReconcile = () => call<boolean>('cancel_reconcile');
 
 // ------------------------------------------------------------------ discrepancies
 
-export const listDiscrepancies = (filter: FilterIn, sort: DiscrepancySort, limit: number, offset: number) =>
-  call<DiscrepancyPage>('list_discrepancies', { filter, sort, limit, offset });
+/** `from`: the block right after or before a row of a block already shown (read by keyset). */
+export const listDiscrepancies = (
+  filter: FilterIn,
+  sort: DiscrepancySort,
+  limit: number,
+  offset: number,
+  from?: { after: PageCursor } | { before: PageCursor },
+) => call<DiscrepancyPage>('list_discrepancies', { filter, sort, limit, offset, ...from });
 export const discrepancyDetail = (id: number) => call<DiscrepancyDetail>('discrepancy_detail', { id });
 export const updateDiscrepancy = (id: number, change: ChangeIn) =>
   call<DiscrepancyRecord>('update_discrepancy', { id, change });

@@ -41,6 +41,8 @@ export type {
   AuditProblem,
   VaultRefresh,
   DiscrepancySort,
+  SortKey,
+  PageCursor,
   DiscrepancyPage,
   ProviderRefundView,
   ProviderPaymentView,

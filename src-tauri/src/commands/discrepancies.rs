@@ -8,7 +8,7 @@ use paydesk_core::{
     ResolutionKind, ReviewChange, ReviewState, StatementLine,
 };
 use paydesk_service::review::{self, DiscrepancyPage};
-use paydesk_store::DiscrepancySort;
+use paydesk_store::{DiscrepancySort, PageAt, PageCursor};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -111,6 +111,9 @@ impl ChangeIn {
     }
 }
 
+/// A block of the table: `limit` rows from `offset`, or, when the table already holds a
+/// neighbouring block, right after its last row (`after`) or before its first (`before`),
+/// read by keyset from that row (`offset` is then only where the table puts them).
 #[tauri::command]
 pub async fn list_discrepancies(
     state: State<'_, DesktopState>,
@@ -118,19 +121,33 @@ pub async fn list_discrepancies(
     sort: Option<DiscrepancySort>,
     limit: Option<u32>,
     offset: Option<u64>,
+    after: Option<PageCursor>,
+    before: Option<PageCursor>,
 ) -> CmdResult<DiscrepancyPage> {
     let (w, actor) = state.actor().await?;
     let filter = filter.unwrap_or_default().into_filter()?;
     let limit = limit.unwrap_or(200).clamp(1, 1000);
-    Ok(review::list(
-        &w,
-        &actor,
-        &filter,
-        sort.unwrap_or_default(),
-        limit,
-        offset.unwrap_or(0),
-    )
-    .await?)
+    let at = match (after, before) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_input(
+                "a block is read after one row or before one, not both",
+            ))
+        }
+        (Some(c), None) => PageAt::After(c),
+        (None, Some(c)) => PageAt::Before(c),
+        (None, None) => PageAt::Offset(offset.unwrap_or(0)),
+    };
+    let sort = sort.unwrap_or_default();
+    let page = review::list_at(&w, &actor, &filter, sort, limit, &at).await?;
+    if at == PageAt::Offset(0) {
+        // A view's first block: get its deep jumps ready while the person looks at it. A
+        // failure here only means the first jump builds them itself (and reports it).
+        let total = page.total;
+        tauri::async_runtime::spawn(async move {
+            let _ = review::prepare_jumps(&w, &filter, sort, total).await;
+        });
+    }
+    Ok(page)
 }
 
 #[derive(Debug, Clone, Serialize)]

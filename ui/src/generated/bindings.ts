@@ -336,9 +336,25 @@ export type VaultRefresh = { account: string, last_attempt_at: string, last_ok_a
 export type DiscrepancySort = "date_desc" | "date_asc" | "amount_desc" | "amount_asc" | "class" | "state" | "due_asc";
 
 /**
+ * A row's value of the list's sort key: TEXT (date, class) or BIGINT (amount, state rank,
+ * due time in unix ms).
+ */
+export type SortKey = number | string;
+
+/**
+ * Where a row stands in a sorted list: its sort key and id (ties are broken by id).
+ */
+export type PageCursor = { key: SortKey, id: number, };
+
+/**
  * A page of discrepancies and how many match in all.
  */
-export type DiscrepancyPage = { total: number, discrepancies: Array<DiscrepancyRecord>, };
+export type DiscrepancyPage = { total: number, discrepancies: Array<DiscrepancyRecord>, 
+/**
+ * Where the first and last rows stand (sort key and id): ask for the block before or
+ * after this one with them, so that scrolling never looks rows up by position.
+ */
+first: PageCursor | null, last: PageCursor | null, };
 
 /**
  * A refund as the provider reports it (on request, by query).

@@ -44,6 +44,8 @@ pub struct AppDb {
     /// The key of the audit chain's HMACs ([`crate::audit`]); `None`: unkeyed (only for a
     /// log that was never keyed).
     pub(crate) audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
+    /// Position anchors of the review table's deep jumps ([`crate::paging`]).
+    pub(crate) anchor_cache: std::sync::Arc<crate::paging::AnchorCache>,
 }
 
 pub(crate) fn install_drivers() {
@@ -262,6 +264,7 @@ impl AppDb {
             backend,
             pg,
             audit_key: None,
+            anchor_cache: Default::default(),
         };
         migrate(&db).await?;
         Ok(db)
@@ -415,6 +418,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0009_bulk_save.sql"),
         sqlite: "",
         postgres: include_str!("../migrations/0009_bulk_save.postgres.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "review_anchors",
+        sql: include_str!("../migrations/0010_review_anchors.sql"),
+        sqlite: include_str!("../migrations/0010_review_anchors.sqlite.sql"),
+        postgres: include_str!("../migrations/0010_review_anchors.postgres.sql"),
     },
 ];
 

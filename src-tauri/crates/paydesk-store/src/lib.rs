@@ -33,6 +33,7 @@ mod liveness;
 mod meta;
 mod mirror;
 mod mirror_reader;
+mod paging;
 mod probe;
 mod refunds;
 mod review;
@@ -54,6 +55,7 @@ pub use mirror::{
     set_mirror_accounts, AccountFilter, AmountUnit, MirrorMapping, MirrorScope, OrderColumns,
     OrderMirror, RefundColumns, TimeFormat, DEFAULT_TEXT_TIME_FORMAT,
 };
+pub use paging::{DiscrepancyBlock, PageAt, PageCursor, SortKey, ANCHOR_EVERY};
 pub use probe::probe_connection;
 pub use refunds::{
     DailyCap, NewRefund, RefundAdmission, RefundEvent, RefundLedger, RefundRecord, RefundState,

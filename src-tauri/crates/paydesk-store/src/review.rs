@@ -59,7 +59,7 @@ impl DiscrepancySort {
     }
 
     /// The sort's key, direction and the index (migration 0008) that serves it.
-    fn plan(&self) -> SortPlan {
+    pub(crate) fn plan(&self) -> SortPlan {
         let (key, desc, index) = match self {
             DiscrepancySort::DateDesc => ("bill_date", true, "discrepancies_page_date"),
             DiscrepancySort::DateAsc => ("bill_date", false, "discrepancies_page_date"),
@@ -84,39 +84,24 @@ impl DiscrepancySort {
 const STATE_RANK: &str = "CASE state WHEN 'open' THEN 0 WHEN 'investigating' THEN 1 ELSE 2 END";
 
 /// How a sort orders the list: by `key`, then id, both ascending or both descending.
-struct SortPlan {
-    key: &'static str,
-    desc: bool,
+pub(crate) struct SortPlan {
+    pub key: &'static str,
+    pub desc: bool,
     /// The covering index led by (key, id).
-    index: &'static str,
+    pub index: &'static str,
     /// Whether the key is TEXT (else BIGINT).
-    text_key: bool,
+    pub text_key: bool,
 }
 
 impl SortPlan {
     /// ORDER BY clause: the list's order, or (`reversed`) the opposite one.
-    fn order_by(&self, reversed: bool) -> String {
+    pub(crate) fn order_by(&self, reversed: bool) -> String {
         let dir = if self.desc != reversed { "DESC" } else { "ASC" };
         format!("{} {dir}, id {dir}", self.key)
     }
 
-    /// ORDER BY clause among rows of one key: by id alone.
-    fn id_order(&self, reversed: bool) -> String {
-        let dir = if self.desc != reversed { "DESC" } else { "ASC" };
-        format!("id {dir}")
-    }
-
-    /// The comparison keeping the rows at or after a (key, id) in the given direction.
-    fn at_or_after_op(&self, reversed: bool) -> &'static str {
-        if self.desc != reversed {
-            "<="
-        } else {
-            ">="
-        }
-    }
-
     /// The key as a column of a SELECT (BIGINT whatever the backend makes of the CASE).
-    fn key_select(&self) -> String {
+    pub(crate) fn key_select(&self) -> String {
         if self.text_key {
             format!("{} AS k", self.key)
         } else {
@@ -137,12 +122,13 @@ impl FromStr for DiscrepancySort {
     }
 }
 
-const RECORD_COLS: &str = "id, account, provider, bill_date, dkey, class, rule, order_no, \
+pub(crate) const RECORD_COLS: &str =
+    "id, account, provider, bill_date, dkey, class, rule, order_no, \
      provider_txn_id, refund_no, currency, provider_amount, local_amount, difference, \
      provider_time, local_time, evidence_file, evidence_line, explanation, state, resolution, \
      note, assignee, due_at, created_at, updated_at, first_run_id, last_run_id, present";
 
-fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
+pub(crate) fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
     let id: i64 = row.try_get("id").ctx("read", "discrepancy")?;
     let r = RowReader::new(row, "discrepancies", format!("id {id}"));
     Ok(DiscrepancyRecord {
@@ -194,17 +180,17 @@ pub struct SummaryRow {
 }
 
 /// A filter as SQL.
-struct FilterSql {
+pub(crate) struct FilterSql {
     /// `WHERE ...` (or empty), with `$1..$n` placeholders.
-    where_: String,
-    params: Vec<Param>,
+    pub where_: String,
+    pub params: Vec<Param>,
     /// The filter names a small set by an index (an indexed text search, a run): the rows are
     /// found through that index and sorted, not by walking a sort index.
-    narrow: bool,
+    pub narrow: bool,
     /// The text search goes through the trigram index.
-    text_indexed: bool,
+    pub text_indexed: bool,
     /// The filter tests only columns of `discrepancy_counts`, so its count is a sum there.
-    countable: bool,
+    pub countable: bool,
 }
 
 /// Whether a trigram index answers a text search for `folded` exactly (with the LIKE
@@ -218,7 +204,11 @@ fn text_indexable(folded: &str) -> bool {
 }
 
 /// WHERE clause and parameters for a filter; `sort`: the list's order, if it is a list.
-fn filter_sql(f: &DiscrepancyFilter, backend: Backend, sort: Option<DiscrepancySort>) -> FilterSql {
+pub(crate) fn filter_sql(
+    f: &DiscrepancyFilter,
+    backend: Backend,
+    sort: Option<DiscrepancySort>,
+) -> FilterSql {
     let mut narrow = false;
     let mut text_indexed = false;
     let countable = f.assignee.is_none()
@@ -462,162 +452,6 @@ fn validate(change: &ReviewChange, id: Option<i64>) -> Result<()> {
 }
 
 impl AppDb {
-    /// A filtered, sorted page of discrepancies: the `limit` rows from position `offset`.
-    ///
-    /// The first block and the blocks of a narrow filter (an indexed text search, a run) are
-    /// one query. A block further down is found without reading the rows before it: the
-    /// (key, id) of its first row is looked up by walking only the sort's covering index
-    /// (migration 0008) from the nearer end of the list, then the block is read by keyset from
-    /// there. Same rows, same order as `ORDER BY key, id LIMIT .. OFFSET ..`.
-    pub async fn list_discrepancies(
-        &self,
-        f: &DiscrepancyFilter,
-        sort: DiscrepancySort,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<DiscrepancyRecord>> {
-        let fs = filter_sql(f, self.backend, Some(sort));
-        let plan = sort.plan();
-        if offset == 0 || fs.narrow {
-            return self.list_by_offset(&fs, &plan, limit, offset).await;
-        }
-        // From the end when that is nearer (needs the total, which is cheap only for a
-        // filter discrepancy_counts answers).
-        let total = if fs.countable {
-            Some(self.count_discrepancies(f).await?)
-        } else {
-            None
-        };
-        let (reversed, skip, take) = match total {
-            Some(total) if offset >= total => return Ok(Vec::new()),
-            Some(total) => {
-                let end = offset.saturating_add(u64::from(limit)).min(total);
-                if total - end < offset {
-                    (true, total - end, end - offset)
-                } else {
-                    (false, offset, end - offset)
-                }
-            }
-            None => (false, offset, u64::from(limit)),
-        };
-        let hint = self.index_hint(&fs, Some(&plan));
-        let where_ = &fs.where_;
-        let mut params = fs.params.clone();
-        params.push(Param::I64(crate::codec::i64_of(skip)));
-        let seek = format!(
-            "SELECT {}, id FROM discrepancies{hint} {where_} ORDER BY {} LIMIT 1 OFFSET ${}",
-            plan.key_select(),
-            plan.order_by(reversed),
-            params.len()
-        );
-        let row = bind_params(sqlx::query(&seek), &params)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("list", "discrepancies")?;
-        let Some(row) = row else {
-            // Fewer rows than the total said (changed meanwhile): as asked, by offset.
-            return self.list_by_offset(&fs, &plan, limit, offset).await;
-        };
-        let key = if plan.text_key {
-            Param::Text(row.try_get("k").ctx("list", "discrepancies")?)
-        } else {
-            Param::I64(row.try_get("k").ctx("list", "discrepancies")?)
-        };
-        let id: i64 = row.try_get("id").ctx("list", "discrepancies")?;
-        // The block: the rows with the seek's key from its id on, then (if the key runs out
-        // first) the rows after that key. Two index ranges rather than one row-value
-        // comparison, which SQLite's planner narrows by the key alone: with few distinct
-        // keys (a day, a class, a state) that walked from the key's first row.
-        let (at_or_after, after) = match plan.at_or_after_op(reversed) {
-            "<=" => ("<=", "<"),
-            _ => (">=", ">"),
-        };
-        let mut records = Vec::new();
-        for part in 0..2 {
-            let left = take.saturating_sub(records.len() as u64);
-            if left == 0 {
-                break;
-            }
-            let mut params = fs.params.clone();
-            params.push(key.clone());
-            let k = params.len();
-            let range = if part == 0 {
-                params.push(Param::I64(id));
-                format!("{} = ${k} AND id {at_or_after} ${}", plan.key, k + 1)
-            } else {
-                format!("{} {after} ${k}", plan.key)
-            };
-            params.push(Param::I64(crate::codec::i64_of(left)));
-            let n = params.len();
-            let where_ = if where_.is_empty() {
-                format!("WHERE {range}")
-            } else {
-                format!("{where_} AND {range}")
-            };
-            // Within one key the order is the id's (SQLite would sort the whole key's rows
-            // for an ORDER BY on an expression key it knows is constant).
-            let order = if part == 0 {
-                plan.id_order(reversed)
-            } else {
-                plan.order_by(reversed)
-            };
-            let sql = format!(
-                "SELECT {RECORD_COLS} FROM discrepancies{hint} {where_} ORDER BY {order} LIMIT ${n}"
-            );
-            let rows = bind_params(sqlx::query(&sql), &params)
-                .fetch_all(&self.pool)
-                .await
-                .ctx("list", "discrepancies")?;
-            for row in &rows {
-                records.push(record_from_row(row)?);
-            }
-        }
-        if reversed {
-            records.reverse();
-        }
-        Ok(records)
-    }
-
-    /// SQLite's planner, without statistics, may prefer the state or class index and sort,
-    /// or walk the sort's index testing each row against the text search's few ids: a list
-    /// not narrowed by another index is walked in the sort's own index, and one narrowed by
-    /// the text index is read by those ids (then sorted).
-    fn index_hint(&self, fs: &FilterSql, plan: Option<&SortPlan>) -> String {
-        if self.backend != Backend::Sqlite {
-            return String::new();
-        }
-        match plan {
-            _ if fs.text_indexed => " NOT INDEXED".into(),
-            Some(plan) if !fs.narrow => format!(" INDEXED BY {}", plan.index),
-            _ => String::new(),
-        }
-    }
-
-    async fn list_by_offset(
-        &self,
-        fs: &FilterSql,
-        plan: &SortPlan,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<DiscrepancyRecord>> {
-        let mut params = fs.params.clone();
-        params.push(Param::I64(i64::from(limit)));
-        params.push(Param::I64(crate::codec::i64_of(offset)));
-        let sql = format!(
-            "SELECT {RECORD_COLS} FROM discrepancies{} {} ORDER BY {} LIMIT ${} OFFSET ${}",
-            self.index_hint(fs, Some(plan)),
-            fs.where_,
-            plan.order_by(false),
-            params.len() - 1,
-            params.len()
-        );
-        let rows = bind_params(sqlx::query(&sql), &params)
-            .fetch_all(&self.pool)
-            .await
-            .ctx("list", "discrepancies")?;
-        rows.iter().map(record_from_row).collect()
-    }
-
     /// Counts and absolute differences of the discrepancies matching `f`, grouped by bill
     /// date, account, class, state and currency (for dashboards; one query).
     pub async fn discrepancy_summary(&self, f: &DiscrepancyFilter) -> Result<Vec<SummaryRow>> {

@@ -42,10 +42,10 @@ fn lines(n: u64) -> Vec<StatementLine> {
         .map(|i| {
             let mut l = line(i);
             if i % 5 == 0 {
-                l.provider_txn_id = format!("{}-{i}", awkward(i));
+                l.provider_txn_id = format!("{}-{i}", awkward(i)).into();
             }
             if i % 9 == 1 {
-                l.merchant_order_no = Some(awkward(i).to_string());
+                l.merchant_order_no = Some(awkward(i).into());
             }
             if i % 17 == 2 {
                 l.provider_status = awkward(i).into();

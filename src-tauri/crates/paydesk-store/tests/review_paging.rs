@@ -6,12 +6,17 @@ mod common;
 
 use common::*;
 use paydesk_core::{DiscrepancyFilter, OutcomeClass, ReviewChange, ReviewState};
-use paydesk_store::{AppDb, CarryOverCloses, DiscrepancySort, NewDiscrepancy};
+use paydesk_store::{
+    AppDb, CarryOverCloses, DiscrepancySort, NewDiscrepancy, PageAt, PageCursor, SortKey,
+};
 use sqlx::Row;
 use std::cmp::Reverse;
 use std::time::Duration;
 
-db_tests!(blocks_equal_one_ordered_query);
+db_tests!(
+    blocks_equal_one_ordered_query,
+    cursor_and_anchor_blocks_equal_offset_blocks
+);
 
 const ACCOUNTS: [&str; 2] = ["alipay-main", "alipay-hk"];
 
@@ -316,4 +321,226 @@ async fn blocks_equal_one_ordered_query(url: String) {
     .await
     .expect("counts");
     assert_eq!(groups.get::<i64, _>("n"), 0);
+}
+
+/// Anchors this close together put a few thousand rows through every way of reaching a block.
+const EVERY: u64 = 97;
+
+async fn ids_at(
+    db: &AppDb,
+    f: &DiscrepancyFilter,
+    sort: DiscrepancySort,
+    limit: u32,
+    at: PageAt,
+) -> (Vec<i64>, Option<PageCursor>, Option<PageCursor>) {
+    let b = db
+        .list_discrepancy_block(f, sort, limit, &at)
+        .await
+        .expect("block");
+    (b.rows.iter().map(|r| r.id).collect(), b.first, b.last)
+}
+
+/// Jumps (from either end, from anchors), scrolling down by `after` and up by `before`: every
+/// block is the slice of the reference list at its position.
+async fn check_blocks(db: &AppDb, rows: &[Seen], f: &DiscrepancyFilter, sort: DiscrepancySort) {
+    let want = expected(rows, f, sort);
+    let n = want.len() as u64;
+    let slice = |from: u64, len: u64| -> Vec<i64> {
+        let a = from.min(n) as usize;
+        let b = from.saturating_add(len).min(n) as usize;
+        want[a..b].to_vec()
+    };
+    // Jumps: block starts and odd positions, deep ones through the anchors.
+    let mut offsets: Vec<u64> = (0..n).step_by(200).collect();
+    offsets.extend([
+        1,
+        EVERY - 1,
+        EVERY,
+        EVERY + 1,
+        3 * EVERY + 48,
+        n / 2,
+        n / 2 + 49,
+    ]);
+    offsets.extend([
+        n.saturating_sub(201),
+        n.saturating_sub(EVERY + 3),
+        n.saturating_sub(1),
+        n,
+        n + 7,
+    ]);
+    for offset in offsets {
+        for limit in [200u32, 61] {
+            let (got, first, last) = ids_at(db, f, sort, limit, PageAt::Offset(offset)).await;
+            assert_eq!(
+                got,
+                slice(offset, u64::from(limit)),
+                "jump {offset}+{limit} {sort} {f:?}"
+            );
+            assert_eq!(first.map(|c| c.id), got.first().copied());
+            assert_eq!(last.map(|c| c.id), got.last().copied());
+        }
+    }
+    // Scrolling down from the top and up from the bottom, one block after another.
+    let mut down = Vec::new();
+    let mut at = PageAt::Offset(0);
+    loop {
+        let (got, _, last) = ids_at(db, f, sort, 200, at).await;
+        assert_eq!(
+            got,
+            slice(down.len() as u64, 200),
+            "scroll down {sort} {f:?}"
+        );
+        down.extend(got);
+        match last {
+            Some(last) => at = PageAt::After(last),
+            None => break,
+        }
+    }
+    assert_eq!(down, want, "scrolled down {sort} {f:?}");
+    let mut up: Vec<i64> = Vec::new();
+    let mut at = PageAt::Offset(n.saturating_sub(150));
+    loop {
+        let (got, first, _) = ids_at(db, f, sort, 150, at).await;
+        let end = n - up.len() as u64;
+        let from = end.saturating_sub(150);
+        assert_eq!(got, slice(from, end - from), "scroll up {sort} {f:?}");
+        up.splice(0..0, got);
+        match first {
+            Some(first) => at = PageAt::Before(first),
+            None => break,
+        }
+    }
+    assert_eq!(up, want, "scrolled up {sort} {f:?}");
+    // From a deep jump onwards, both ways.
+    let mid = n / 2 / 200 * 200;
+    let (_, first, last) = ids_at(db, f, sort, 200, PageAt::Offset(mid)).await;
+    if let (Some(first), Some(last)) = (first, last) {
+        let (after, _, _) = ids_at(db, f, sort, 200, PageAt::After(last)).await;
+        assert_eq!(
+            after,
+            slice(mid + 200, 200),
+            "after the middle {sort} {f:?}"
+        );
+        let (before, _, _) = ids_at(db, f, sort, 200, PageAt::Before(first)).await;
+        assert_eq!(
+            before,
+            slice(mid.saturating_sub(200), mid.min(200)),
+            "before the middle {sort} {f:?}"
+        );
+    }
+}
+
+async fn cursor_and_anchor_blocks_equal_offset_blocks(url: String) {
+    let db = AppDb::open(&url)
+        .await
+        .expect("open")
+        .with_review_anchors(EVERY);
+    for (ai, account) in ACCOUNTS.iter().enumerate() {
+        for day in 0..3 {
+            save_day(&db, account, day, 450 + 70 * day + 40 * ai).await;
+        }
+    }
+    for sql in [
+        "UPDATE discrepancies SET state = 'resolved', resolution = 'written_off' WHERE id % 5 = 2",
+        "UPDATE discrepancies SET state = 'investigating' WHERE id % 17 = 3",
+        "UPDATE discrepancies SET present = 0 WHERE id % 11 = 3",
+        "UPDATE discrepancies SET assignee = 'bob' WHERE id % 3 = 0",
+    ] {
+        sqlx::query(sql).execute(db.pool()).await.expect(sql);
+    }
+    let filters = [
+        DiscrepancyFilter::default(),
+        DiscrepancyFilter {
+            states: vec![ReviewState::Open, ReviewState::Investigating],
+            ..Default::default()
+        },
+        DiscrepancyFilter {
+            classes: vec![OutcomeClass::ProviderOnly],
+            ..Default::default()
+        },
+        DiscrepancyFilter {
+            classes: vec![OutcomeClass::ProviderOnly, OutcomeClass::AmountMismatch],
+            states: vec![ReviewState::Open],
+            account: Some("alipay-hk".into()),
+            ..Default::default()
+        },
+        // Not answered by discrepancy_counts: the anchors give the total.
+        DiscrepancyFilter {
+            assignee: Some("bob".into()),
+            include_gone: true,
+            ..Default::default()
+        },
+        DiscrepancyFilter {
+            min_abs_difference: Some(6),
+            ..Default::default()
+        },
+        // Narrow (the text index): by offset, and by cursor.
+        DiscrepancyFilter {
+            text: Some("SO-alipay-main-1-".into()),
+            ..Default::default()
+        },
+    ];
+    let rows = all_rows(&db).await;
+    for (i, f) in filters.iter().enumerate() {
+        for sort in DiscrepancySort::ALL {
+            // Half the sorts with the anchors built ahead (as the desktop app does).
+            if (sort as usize).is_multiple_of(2) {
+                let n = expected(&rows, f, sort).len() as u64;
+                let built = db.prepare_review_jumps(f, sort, n).await.expect("prepare");
+                assert_eq!(built, f.text.is_none() && n > 2 * EVERY, "{i} {sort} {n}");
+            }
+            check_blocks(&db, &rows, f, sort).await;
+        }
+    }
+
+    // A change invalidates the anchors: resolve rows through the API and in SQL, then jump
+    // again (the cached anchors of before would land on the wrong rows).
+    let before = db.review_version().await.expect("version");
+    let n = db
+        .bulk_update_discrepancies(
+            &DiscrepancyFilter {
+                classes: vec![OutcomeClass::ProviderOnly],
+                states: vec![ReviewState::Open],
+                date_to: Some(date("2024-05-02")),
+                ..Default::default()
+            },
+            &ReviewChange {
+                state: Some(ReviewState::Resolved),
+                resolution: Some(paydesk_core::ResolutionKind::WrittenOff),
+                ..Default::default()
+            },
+            "amy",
+        )
+        .await
+        .expect("bulk");
+    assert!(n > 100, "{n}");
+    let after_bulk = db.review_version().await.expect("version");
+    assert!(after_bulk > before, "{before} -> {after_bulk}");
+    sqlx::query("UPDATE discrepancies SET abs_difference = abs_difference + 3 WHERE id % 7 = 1")
+        .execute(db.pool())
+        .await
+        .expect("amounts");
+    assert!(db.review_version().await.expect("version") > after_bulk);
+    let rows = all_rows(&db).await;
+    for f in &filters[..3] {
+        for sort in DiscrepancySort::ALL {
+            check_blocks(&db, &rows, f, sort).await;
+        }
+    }
+
+    // A cursor of another sort's kind is refused.
+    let wrong = PageCursor {
+        key: SortKey::Int(5),
+        id: 1,
+    };
+    let err = db
+        .list_discrepancy_block(
+            &filters[0],
+            DiscrepancySort::DateDesc,
+            10,
+            &PageAt::After(wrong),
+        )
+        .await
+        .expect_err("text key");
+    assert!(err.to_string().contains("cursor"), "{err}");
 }

@@ -192,6 +192,23 @@ describe('DiscrepanciesPage table', () => {
     expect(renderedRows().length).toBeLessThan(60);
   });
 
+  it('scrolling on from the first block asks for the next one after its last row (keyset, not offset)', async () => {
+    await renderPage();
+    const scroller = screen.getByTestId('disc-table');
+    await act(async () => {
+      scroller.scrollTop = 195 * ROW_HEIGHT;
+      fireEvent.scroll(scroller);
+    });
+    expect(await screen.findByTestId('disc-row-201')).toBeInTheDocument();
+    expect(callsOf('list_discrepancies')[1]).toEqual({
+      filter: DEFAULT_FILTER,
+      sort: 'date_desc',
+      limit: 200,
+      offset: 200,
+      after: { key: 199, id: 200 },
+    });
+  });
+
   it('a filter change (text + Enter) resets the cache and reloads from offset 0', async () => {
     await renderPage();
     mockedCall.mockClear();

@@ -21,9 +21,11 @@ import type {
   ExportFormat,
   ExportResult,
   Filter,
+  PageCursor,
   Sort,
 } from '../../types';
 import { BlockLoader } from './blockLoader';
+import type { BlockFetcher } from './blockLoader';
 import BulkResolveDialog from './BulkResolveDialog';
 import DetailPane from './DetailPane';
 import DiscrepancyTable from './DiscrepancyTable';
@@ -51,11 +53,11 @@ function isEditable(target: EventTarget | null): boolean {
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || target.isContentEditable;
 }
 
-export function makeFetcher() {
-  return async (key: string, offset: number, limit: number) => {
+export function makeFetcher(): BlockFetcher<DiscrepancyRecord, PageCursor> {
+  return async (key, offset, limit, from) => {
     const [sort, filter] = JSON.parse(key) as [Sort, Filter];
-    const page = await commands.listDiscrepancies(filter, sort, limit, offset);
-    return { total: page.total, rows: page.discrepancies };
+    const page = await commands.listDiscrepancies(filter, sort, limit, offset, from);
+    return { total: page.total, rows: page.discrepancies, first: page.first, last: page.last };
   };
 }
 
@@ -111,7 +113,7 @@ export default function DiscrepanciesPage() {
   }, []);
 
   // ---- the block loader (one per page instance)
-  const loader = useMemo(() => new BlockLoader<DiscrepancyRecord>(makeFetcher(), { blockSize: BLOCK_SIZE }), []);
+  const loader = useMemo(() => new BlockLoader<DiscrepancyRecord, PageCursor>(makeFetcher(), { blockSize: BLOCK_SIZE }), []);
   const subscribe = useCallback((cb: () => void) => loader.subscribe(cb), [loader]);
   const version = useSyncExternalStore(subscribe, () => loader.getVersion());
   const total = loader.total;

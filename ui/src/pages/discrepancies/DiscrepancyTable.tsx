@@ -5,7 +5,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { Tag, Tooltip } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined, ClockCircleOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import type { DiscrepancyRecord, Lang, Sort } from '../../types';
+import type { DiscrepancyRecord, Lang, PageCursor, Sort } from '../../types';
 import { formatDate, formatMoney } from '../../format';
 import type { BlockLoader } from './blockLoader';
 import { sortState } from './filters';
@@ -197,7 +197,7 @@ const SkeletonRow = memo(function SkeletonRow({ index, start }: { index: number;
 });
 
 export interface DiscrepancyTableProps {
-  loader: BlockLoader<DiscrepancyRecord>;
+  loader: BlockLoader<DiscrepancyRecord, PageCursor>;
   /** Changes whenever the loader has news (forces a re-render). */
   version: number;
   /** The filter + sort key; a change scrolls back to the top. */

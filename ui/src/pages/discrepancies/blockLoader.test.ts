@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BlockLoader } from './blockLoader';
-import type { BlockPage } from './blockLoader';
+import type { BlockFrom, BlockPage } from './blockLoader';
 
 interface Row {
   id: number;
@@ -172,5 +172,54 @@ describe('BlockLoader', () => {
     expect(fetcher).toHaveBeenCalledTimes(2);
     expect(loader.error).toBeNull();
     expect(loader.total).toBe(10);
+  });
+
+  it('asks for the block next to a cached one by cursor: after the last row above, before the first row below', async () => {
+    // Rows carry their index as the sort key; a cursor is { key, id }.
+    const fetcher = vi.fn(
+      async (_key: string, offset: number, limit: number, from?: BlockFrom<{ key: number; id: number }>) => {
+        let start = offset;
+        if (from && 'after' in from) start = from.after.key + 1;
+        if (from && 'before' in from) start = from.before.key - limit;
+        const out = rows(start, limit, 10_000);
+        const cursor = (r?: Row) => (r ? { key: r.id - 1, id: r.id } : null);
+        return { total: 10_000, rows: out, first: cursor(out[0]), last: cursor(out[out.length - 1]) };
+      },
+    );
+    const loader = new BlockLoader<Row, { key: number; id: number }>(fetcher, { blockSize: 100 });
+    loader.setKey('k');
+    await loader.ensureRange(0, 10);
+    expect(fetcher.mock.calls[0]).toEqual(['k', 0, 100]); // the first block: by offset
+    // scrolling down: the next block continues after row 99
+    await loader.ensureRange(90, 120);
+    expect(fetcher.mock.calls[1]).toEqual(['k', 100, 100, { after: { key: 99, id: 100 } }]);
+    expect(loader.getRow(100)).toEqual({ id: 101, label: 'row 100' });
+    // a jump: no cached neighbour, by offset
+    await loader.ensureRange(5_000, 5_010);
+    expect(fetcher.mock.calls[2]).toEqual(['k', 5_000, 100]);
+    // scrolling up from there: the block before row 5,000
+    await loader.ensureRange(4_950, 5_010);
+    expect(fetcher.mock.calls[3]).toEqual(['k', 4_900, 100, { before: { key: 5_000, id: 5_001 } }]);
+    expect(loader.getRow(4_900)).toEqual({ id: 4_901, label: 'row 4900' });
+    expect(loader.getRow(4_999)).toEqual({ id: 5_000, label: 'row 4999' });
+    expect(fetcher).toHaveBeenCalledTimes(4);
+  });
+
+  it('goes by offset when the neighbour gave no cursor, is still loading, or was evicted', async () => {
+    const { fetcher, pending } = manualFetcher(10_000); // answers without cursors
+    const loader = new BlockLoader<Row>(fetcher, { blockSize: 100, maxBlocks: 2 });
+    loader.setKey('k');
+    const first = loader.ensureRange(0, 10);
+    pending[0].resolve();
+    await first;
+    const next = loader.ensureRange(150, 260); // blocks 100 and 200 at once
+    expect(fetcher.mock.calls.slice(1)).toEqual([
+      ['k', 100, 100],
+      ['k', 200, 100],
+    ]);
+    pending[1].resolve();
+    pending[2].resolve();
+    await next;
+    expect(loader.cachedOffsets()).toEqual([100, 200]);
   });
 });

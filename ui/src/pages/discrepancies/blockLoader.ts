@@ -6,13 +6,29 @@
 // - Only blocks covering the asked range are requested (scrolling to row 50,000 does not load
 //   rows 0..49,799).
 // - Far-away blocks are evicted so memory stays bounded however far the user scrolls.
+// - A block next to a cached one is asked for by cursor: right after the last row of the
+//   block above it (or before the first row of the block below it), which the server reads
+//   by keyset instead of looking a position up. Blocks with no cached neighbour (a jump) go
+//   by offset.
 
-export interface BlockPage<T> {
+export interface BlockPage<T, C = unknown> {
   total: number;
   rows: T[];
+  /** Cursors of the first and last rows (opaque here), if the server gives them. */
+  first?: C | null;
+  last?: C | null;
 }
 
-export type BlockFetcher<T> = (key: string, offset: number, limit: number) => Promise<BlockPage<T>>;
+/** Read the block right after this row, or right before it. */
+export type BlockFrom<C> = { after: C } | { before: C };
+
+/** `from` is given only when a neighbouring block's cursor is known. */
+export type BlockFetcher<T, C = unknown> = (
+  key: string,
+  offset: number,
+  limit: number,
+  from?: BlockFrom<C>,
+) => Promise<BlockPage<T, C>>;
 
 export interface BlockLoaderOptions {
   blockSize?: number;
@@ -20,13 +36,15 @@ export interface BlockLoaderOptions {
   maxBlocks?: number;
 }
 
-export class BlockLoader<T extends { id: number }> {
+export class BlockLoader<T extends { id: number }, C = unknown> {
   readonly blockSize: number;
   private readonly maxBlocks: number;
-  private readonly fetcher: BlockFetcher<T>;
+  private readonly fetcher: BlockFetcher<T, C>;
   private key: string | null = null;
   private generation = 0;
   private blocks = new Map<number, T[]>();
+  /** The cursors of each cached block's first and last rows. */
+  private edges = new Map<number, { first: C | null; last: C | null }>();
   private inflight = new Map<number, Promise<void>>();
   private failed = new Map<number, unknown>();
   private lastCenter = 0;
@@ -37,7 +55,7 @@ export class BlockLoader<T extends { id: number }> {
   /** The last error (a block that failed); cleared by the next successful load. */
   error: unknown = null;
 
-  constructor(fetcher: BlockFetcher<T>, options: BlockLoaderOptions = {}) {
+  constructor(fetcher: BlockFetcher<T, C>, options: BlockLoaderOptions = {}) {
     this.fetcher = fetcher;
     this.blockSize = options.blockSize ?? 200;
     this.maxBlocks = Math.max(2, options.maxBlocks ?? 60);
@@ -59,6 +77,7 @@ export class BlockLoader<T extends { id: number }> {
   reset(): void {
     this.generation += 1;
     this.blocks.clear();
+    this.edges.clear();
     this.inflight.clear();
     this.failed.clear();
     this.total = null;
@@ -130,11 +149,14 @@ export class BlockLoader<T extends { id: number }> {
     if (this.failed.has(start)) return null;
     const key = this.key as string;
     const generation = this.generation;
-    const p = this.fetcher(key, start, this.blockSize).then(
+    const from = this.neighbour(start);
+    const asked = from ? this.fetcher(key, start, this.blockSize, from) : this.fetcher(key, start, this.blockSize);
+    const p = asked.then(
       (page) => {
         if (generation !== this.generation) return;
         this.inflight.delete(start);
         this.blocks.set(start, page.rows);
+        this.edges.set(start, { first: page.first ?? null, last: page.last ?? null });
         this.total = page.total;
         this.error = null;
         this.evict();
@@ -150,6 +172,16 @@ export class BlockLoader<T extends { id: number }> {
     );
     this.inflight.set(start, p);
     return p;
+  }
+
+  /** Where to read block `start` from: after the full block above it, or before the block below it. */
+  private neighbour(start: number): BlockFrom<C> | undefined {
+    const above = start - this.blockSize;
+    const after = this.blocks.get(above)?.length === this.blockSize ? this.edges.get(above)?.last : null;
+    if (after != null) return { after };
+    const before = this.edges.get(start + this.blockSize)?.first;
+    if (before != null) return { before };
+    return undefined;
   }
 
   /** Allows failed blocks to be requested again. */
@@ -189,7 +221,9 @@ export class BlockLoader<T extends { id: number }> {
       (a, b) => Math.abs(b + bs / 2 - center) - Math.abs(a + bs / 2 - center),
     );
     while (this.blocks.size > this.maxBlocks && byDistance.length > 0) {
-      this.blocks.delete(byDistance.shift() as number);
+      const start = byDistance.shift() as number;
+      this.blocks.delete(start);
+      this.edges.delete(start);
     }
   }
 

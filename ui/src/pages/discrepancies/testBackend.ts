@@ -1,5 +1,5 @@
 // A fake backend for the Discrepancies tests: answers the commands from API.md.
-import type { DiscrepancyDetail, DiscrepancyRecord, Filter, HistoryEntry, Order, StatementLine } from '../../types';
+import type { DiscrepancyDetail, DiscrepancyRecord, Filter, HistoryEntry, Order, PageCursor, StatementLine } from '../../types';
 
 export function makeRecord(i: number, over: Partial<DiscrepancyRecord> = {}): DiscrepancyRecord {
   const id = i + 1;
@@ -96,13 +96,20 @@ export function fakeBackend(total: number): FakeBackend {
         case 'reviewers':
           return ['alice', 'bob'];
         case 'list_discrepancies': {
-          const offset = args?.offset as number;
           const limit = args?.limit as number;
           const f = args?.filter as Filter;
           const n = f.text ? Math.min(be.total, 3) : be.total;
+          // Row i has id i + 1 and sort key i; a cursor names a row by them.
+          const after = args?.after as PageCursor | undefined;
+          const before = args?.before as PageCursor | undefined;
+          let start = args?.offset as number;
+          let end = start + limit;
+          if (after) [start, end] = [after.id, after.id + limit];
+          if (before) [start, end] = [Math.max(0, before.id - 1 - limit), before.id - 1];
           const out: DiscrepancyRecord[] = [];
-          for (let i = offset; i < Math.min(n, offset + limit); i++) out.push(changed.get(i + 1) ?? makeRecord(i));
-          return { total: n, discrepancies: out };
+          for (let i = start; i < Math.min(n, end); i++) out.push(changed.get(i + 1) ?? makeRecord(i));
+          const cursor = (r: DiscrepancyRecord | undefined) => (r ? { key: r.id - 1, id: r.id } : null);
+          return { total: n, discrepancies: out, first: cursor(out[0]), last: cursor(out[out.length - 1]) };
         }
         case 'discrepancy_detail': {
           const id = args?.id as number;

@@ -9,7 +9,7 @@ use crate::ServiceError;
 use paydesk_core::{
     Actor, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Permission, ReviewChange,
 };
-use paydesk_store::DiscrepancySort;
+use paydesk_store::{DiscrepancySort, PageAt, PageCursor};
 use report::{Lang, ReportMeta};
 use serde::Serialize;
 use serde_json::json;
@@ -22,8 +22,13 @@ use std::path::Path;
 pub struct DiscrepancyPage {
     pub total: u64,
     pub discrepancies: Vec<DiscrepancyRecord>,
+    /// Where the first and last rows stand (sort key and id): ask for the block before or
+    /// after this one with them, so that scrolling never looks rows up by position.
+    pub first: Option<PageCursor>,
+    pub last: Option<PageCursor>,
 }
 
+/// The `limit` rows from position `offset`.
 pub async fn list(
     w: &Workspace,
     actor: &Actor,
@@ -32,11 +37,40 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<DiscrepancyPage, ServiceError> {
+    list_at(w, actor, filter, sort, limit, &PageAt::Offset(offset)).await
+}
+
+/// A block at a position or right after/before a row of an earlier block (a cursor of the
+/// same filter and sort).
+pub async fn list_at(
+    w: &Workspace,
+    actor: &Actor,
+    filter: &DiscrepancyFilter,
+    sort: DiscrepancySort,
+    limit: u32,
+    at: &PageAt,
+) -> Result<DiscrepancyPage, ServiceError> {
     require(&w.db, actor, Permission::DiscrepancyView, "discrepancies").await?;
+    let total = w.db.count_discrepancies(filter).await?;
+    let block = w.db.list_discrepancy_block(filter, sort, limit, at).await?;
     Ok(DiscrepancyPage {
-        total: w.db.count_discrepancies(filter).await?,
-        discrepancies: w.db.list_discrepancies(filter, sort, limit, offset).await?,
+        total,
+        discrepancies: block.rows,
+        first: block.first,
+        last: block.last,
     })
+}
+
+/// Prepares deep jumps in a view of `total` rows (the position anchors), so that the first
+/// one does not pay for walking the whole list: the desktop app runs it in the background
+/// when a view's first block is shown.
+pub async fn prepare_jumps(
+    w: &Workspace,
+    filter: &DiscrepancyFilter,
+    sort: DiscrepancySort,
+    total: u64,
+) -> Result<bool, ServiceError> {
+    Ok(w.db.prepare_review_jumps(filter, sort, total).await?)
 }
 
 /// One discrepancy with its history.
@@ -119,21 +153,24 @@ pub async fn bulk_update(
     Ok(n)
 }
 
-/// Reads every discrepancy matching `filter`, page by page, in a stable order.
+/// Reads every discrepancy matching `filter`, page by page, in a stable order (each page
+/// read by keyset after the previous one's last row, not by position).
 pub async fn load_all(
     w: &Workspace,
     filter: &DiscrepancyFilter,
 ) -> Result<Vec<DiscrepancyRecord>, ServiceError> {
     const PAGE: u32 = 5_000;
     let mut rows = Vec::new();
+    let mut at = PageAt::Offset(0);
     loop {
         let page =
-            w.db.list_discrepancies(filter, DiscrepancySort::DateAsc, PAGE, rows.len() as u64)
+            w.db.list_discrepancy_block(filter, DiscrepancySort::DateAsc, PAGE, &at)
                 .await?;
-        let n = page.len();
-        rows.extend(page);
-        if n < PAGE as usize {
-            return Ok(rows);
+        let n = page.rows.len();
+        rows.extend(page.rows);
+        match page.last {
+            Some(last) if n == PAGE as usize => at = PageAt::After(last),
+            _ => return Ok(rows),
         }
     }
 }
