@@ -170,6 +170,28 @@ async fn unpaged_sql(db: &AppDb, sort: DiscrepancySort) -> Vec<i64> {
 }
 
 /// The block offsets in the order they are fetched: last, first, middle, then the rest.
+/// The views both tests walk first: none, by state, by class, and a combination with an
+/// account.
+fn common_filters() -> Vec<DiscrepancyFilter> {
+    vec![
+        DiscrepancyFilter::default(),
+        DiscrepancyFilter {
+            states: vec![ReviewState::Open, ReviewState::Investigating],
+            ..Default::default()
+        },
+        DiscrepancyFilter {
+            classes: vec![OutcomeClass::ProviderOnly],
+            ..Default::default()
+        },
+        DiscrepancyFilter {
+            classes: vec![OutcomeClass::ProviderOnly, OutcomeClass::AmountMismatch],
+            states: vec![ReviewState::Open],
+            account: Some("alipay-hk".into()),
+            ..Default::default()
+        },
+    ]
+}
+
 fn fetch_order(total: u64, block: u64) -> Vec<u64> {
     let blocks = total.div_ceil(block).max(1);
     let mut order = vec![(blocks - 1) * block, 0, (blocks / 2) * block];
@@ -218,59 +240,48 @@ async fn blocks_equal_one_ordered_query(url: String) {
     assert!(rows.len() > 3000, "{}", rows.len());
 
     let filters = [
-        DiscrepancyFilter::default(),
-        DiscrepancyFilter {
-            states: vec![ReviewState::Open, ReviewState::Investigating],
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            classes: vec![OutcomeClass::ProviderOnly],
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            classes: vec![OutcomeClass::ProviderOnly, OutcomeClass::AmountMismatch],
-            states: vec![ReviewState::Open],
-            account: Some("alipay-hk".into()),
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            include_gone: true,
-            date_from: Some(date("2024-05-02")),
-            date_to: Some(date("2024-05-02")),
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            assignee: Some("bob".into()),
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            min_abs_difference: Some(15),
-            states: vec![ReviewState::Resolved],
-            include_gone: true,
-            ..Default::default()
-        },
-        // An indexed text search (ASCII, three characters or more).
-        DiscrepancyFilter {
-            text: Some("SO-alipay-main-1-".into()),
-            ..Default::default()
-        },
-        // One matching every row through the index.
-        DiscrepancyFilter {
-            text: Some("txn-".into()),
-            ..Default::default()
-        },
-        // Too short for the trigram index: scanned.
-        DiscrepancyFilter {
-            text: Some("7".into()),
-            ..Default::default()
-        },
-        // A 'k' (the Kelvin sign folds to it): not the index, same answer.
-        DiscrepancyFilter {
-            text: Some("rf-alipay-hk".into()),
-            states: vec![ReviewState::Open],
-            ..Default::default()
-        },
-    ];
+        common_filters(),
+        vec![
+            DiscrepancyFilter {
+                include_gone: true,
+                date_from: Some(date("2024-05-02")),
+                date_to: Some(date("2024-05-02")),
+                ..Default::default()
+            },
+            DiscrepancyFilter {
+                assignee: Some("bob".into()),
+                ..Default::default()
+            },
+            DiscrepancyFilter {
+                min_abs_difference: Some(15),
+                states: vec![ReviewState::Resolved],
+                include_gone: true,
+                ..Default::default()
+            },
+            // An indexed text search (ASCII, three characters or more).
+            DiscrepancyFilter {
+                text: Some("SO-alipay-main-1-".into()),
+                ..Default::default()
+            },
+            // One matching every row through the index.
+            DiscrepancyFilter {
+                text: Some("txn-".into()),
+                ..Default::default()
+            },
+            // Too short for the trigram index: scanned.
+            DiscrepancyFilter {
+                text: Some("7".into()),
+                ..Default::default()
+            },
+            // A 'k' (the Kelvin sign folds to it): not the index, same answer.
+            DiscrepancyFilter {
+                text: Some("rf-alipay-hk".into()),
+                states: vec![ReviewState::Open],
+                ..Default::default()
+            },
+        ],
+    ]
+    .concat();
     for sort in DiscrepancySort::ALL {
         assert_eq!(
             unpaged_sql(&db, sort).await,
@@ -449,37 +460,26 @@ async fn cursor_and_anchor_blocks_equal_offset_blocks(url: String) {
         sqlx::query(sql).execute(db.pool()).await.expect(sql);
     }
     let filters = [
-        DiscrepancyFilter::default(),
-        DiscrepancyFilter {
-            states: vec![ReviewState::Open, ReviewState::Investigating],
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            classes: vec![OutcomeClass::ProviderOnly],
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            classes: vec![OutcomeClass::ProviderOnly, OutcomeClass::AmountMismatch],
-            states: vec![ReviewState::Open],
-            account: Some("alipay-hk".into()),
-            ..Default::default()
-        },
-        // Not answered by discrepancy_counts: the anchors give the total.
-        DiscrepancyFilter {
-            assignee: Some("bob".into()),
-            include_gone: true,
-            ..Default::default()
-        },
-        DiscrepancyFilter {
-            min_abs_difference: Some(6),
-            ..Default::default()
-        },
-        // Narrow (the text index): by offset, and by cursor.
-        DiscrepancyFilter {
-            text: Some("SO-alipay-main-1-".into()),
-            ..Default::default()
-        },
-    ];
+        common_filters(),
+        vec![
+            // Not answered by discrepancy_counts: the anchors give the total.
+            DiscrepancyFilter {
+                assignee: Some("bob".into()),
+                include_gone: true,
+                ..Default::default()
+            },
+            DiscrepancyFilter {
+                min_abs_difference: Some(6),
+                ..Default::default()
+            },
+            // Narrow (the text index): by offset, and by cursor.
+            DiscrepancyFilter {
+                text: Some("SO-alipay-main-1-".into()),
+                ..Default::default()
+            },
+        ],
+    ]
+    .concat();
     let rows = all_rows(&db).await;
     for (i, f) in filters.iter().enumerate() {
         for sort in DiscrepancySort::ALL {
