@@ -26,21 +26,17 @@ pub(crate) enum SaveTx {
     Pg(Transaction<'static, Postgres>),
 }
 
-fn bind_any<'q>(mut q: crate::codec::AnyQuery<'q>, args: &[Arg<'q>]) -> crate::codec::AnyQuery<'q> {
-    for a in args {
-        q = match *a {
-            Arg::I64(v) => q.bind(v),
-            Arg::OptI64(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
-            Arg::OptText(v) => q.bind(v),
-        };
-    }
-    q
-}
-
-type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
-
-fn bind_pg<'q>(mut q: PgQuery<'q>, args: &[Arg<'q>]) -> PgQuery<'q> {
+/// Binds `args` to a query of either driver.
+fn bind<'q, DB: sqlx::Database>(
+    mut q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    args: &[Arg<'q>],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     for a in args {
         q = match *a {
             Arg::I64(v) => q.bind(v),
@@ -56,11 +52,11 @@ impl SaveTx {
     /// Runs one statement; the number of rows it affected.
     pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> sqlx::Result<u64> {
         Ok(match self {
-            SaveTx::Any(tx) => bind_any(sqlx::query(sql), args)
+            SaveTx::Any(tx) => bind(sqlx::query(sql), args)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
-            SaveTx::Pg(tx) => bind_pg(sqlx::query(sql), args)
+            SaveTx::Pg(tx) => bind(sqlx::query(sql), args)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
@@ -71,9 +67,9 @@ impl SaveTx {
     /// [`crate::codec::RowReader`]).
     pub async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> sqlx::Result<Vec<AnyRow>> {
         match self {
-            SaveTx::Any(tx) => bind_any(sqlx::query(sql), args).fetch_all(&mut **tx).await,
+            SaveTx::Any(tx) => bind(sqlx::query(sql), args).fetch_all(&mut **tx).await,
             SaveTx::Pg(tx) => {
-                let rows = bind_pg(sqlx::query(sql), args).fetch_all(&mut **tx).await?;
+                let rows = bind(sqlx::query(sql), args).fetch_all(&mut **tx).await?;
                 rows.iter().map(AnyRow::try_from).collect()
             }
         }
@@ -85,12 +81,8 @@ impl SaveTx {
         args: &[Arg<'_>],
     ) -> sqlx::Result<Option<AnyRow>> {
         match self {
-            SaveTx::Any(tx) => {
-                bind_any(sqlx::query(sql), args)
-                    .fetch_optional(&mut **tx)
-                    .await
-            }
-            SaveTx::Pg(tx) => bind_pg(sqlx::query(sql), args)
+            SaveTx::Any(tx) => bind(sqlx::query(sql), args).fetch_optional(&mut **tx).await,
+            SaveTx::Pg(tx) => bind(sqlx::query(sql), args)
                 .fetch_optional(&mut **tx)
                 .await?
                 .as_ref()
