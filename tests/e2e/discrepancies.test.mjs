@@ -3,7 +3,7 @@
 // note; the row, its history and the audit log are written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, makeWorkspace, shotOnFailure, startApp } from './lib.mjs';
+import { By, cli, makeWorkspace, shotOnFailure, startApp } from './lib.mjs';
 
 const OPEN_STATES = "state IN ('open', 'investigating') AND present = 1";
 
@@ -30,6 +30,53 @@ describe('discrepancies', () => {
       const n = app.dbRows(`SELECT COUNT(*) AS n FROM discrepancies WHERE ${OPEN_STATES}`)[0].n;
       assert.ok(n > 0);
       await app.waitForAttr('disc-total', 'data-total', String(n));
+    }),
+  );
+
+  it(
+    'amounts carry their own currency and a currency mismatch is not comparable, at 1280×800 and 1920×1080 in both languages',
+    shotOnFailure(() => app, 'disc-currency', async () => {
+      const cm = app.dbRows(
+        `SELECT id, order_no, provider_currency, local_currency, provider_amount, local_amount, abs_difference
+           FROM discrepancies WHERE class = 'currency_mismatch' AND ${OPEN_STATES} ORDER BY id LIMIT 1`,
+      )[0];
+      assert.ok(cm?.order_no, 'the demo has a currency mismatch (a Stripe charge settled in EUR)');
+      assert.notEqual(cm.provider_currency, cm.local_currency);
+      // Stored at stake: the amount in question, not a difference of 0.
+      assert.equal(cm.abs_difference, Math.abs(cm.provider_amount));
+      await app.type('disc-filter-text', cm.order_no, { enter: true });
+      await app.waitForAttr('disc-total', 'data-total', '1');
+      const symbol = { EUR: '€', USD: '$', CNY: '¥', JPY: '¥' };
+      for (const [lang, notComparable] of [
+        ['en', 'Not comparable'],
+        ['zh', '不可比'],
+      ]) {
+        if (lang === 'zh') {
+          await app.clickTestId('lang-switch');
+          await app.waitForText('lang-switch', 'English');
+        }
+        for (const [width, height] of [
+          [1280, 800],
+          [1920, 1080],
+        ]) {
+          await app.driver.manage().window().setRect({ width, height });
+          const row = await app.byTestId(`disc-row-${cm.id}`);
+          const text = await row.getText();
+          assert.ok(text.includes(symbol[cm.provider_currency]), `${lang} ${width}: provider side in ${cm.provider_currency}: ${text}`);
+          assert.ok(text.includes(symbol[cm.local_currency]), `${lang} ${width}: our side in ${cm.local_currency}: ${text}`);
+          const diff = await row.findElement(By.css('[data-comparable="false"]'));
+          assert.equal(await diff.getText(), notComparable);
+          await app.clickEl(row, `disc-row-${cm.id}`);
+          await app.waitForAttr('disc-detail', 'data-id', String(cm.id));
+          await app.waitForText('disc-detail-difference', notComparable);
+          await app.screenshot(`currency-mismatch-${lang}-${width}`);
+          await app.clickTestId('disc-detail-close');
+        }
+      }
+      await app.clickTestId('lang-switch');
+      await app.waitForText('lang-switch', '简体中文');
+      await app.driver.manage().window().setRect({ width: 1280, height: 800 });
+      await app.type('disc-filter-text', '', { enter: true });
     }),
   );
 

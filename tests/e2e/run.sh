@@ -92,7 +92,7 @@ if [ -z "$display" ]; then
   while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
   display=":$n"
 fi
-Xvfb "$display" -screen 0 1400x900x24 -nolisten tcp >"$E2E_TMP/xvfb.log" 2>&1 &
+Xvfb "$display" -screen 0 1920x1200x24 -nolisten tcp >"$E2E_TMP/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 1 100); do
   [ -e "/tmp/.X11-unix/X${display#:}" ] && break

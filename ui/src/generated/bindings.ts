@@ -157,7 +157,23 @@ export type DiscrepancyRecord = { id: number, account: string, provider: Provide
 /**
  * Stable identity within (account, bill_date), see `DiscrepancyDraft::key`.
  */
-key: string, class: OutcomeClass, rule: MatchRule, order_no: string | null, provider_txn_id: string | null, refund_no: string | null, currency: Currency, provider_amount: number | null, local_amount: number | null, difference: number, provider_time: string | null, local_time: string | null, evidence_file: string | null, evidence_line: number | null, explanation: string, state: ReviewState, resolution: ResolutionKind | null, note: string | null, assignee: string | null, 
+key: string, class: OutcomeClass, rule: MatchRule, order_no: string | null, provider_txn_id: string | null, refund_no: string | null, currency: Currency, provider_amount: number | null, local_amount: number | null, 
+/**
+ * provider − local (minor units of `currency`); 0 when the two sides are in different
+ * currencies (see `provider_currency` / `local_currency`): not comparable, not equal.
+ */
+difference: number, 
+/**
+ * The currency of each side, when known: `provider_amount` is in `provider_currency`,
+ * `local_amount` in `local_currency`; `currency` is the provider's (else ours).
+ */
+provider_currency: Currency | null, local_currency: Currency | null, 
+/**
+ * The money in question (minor units of `currency`): |difference|, or for a
+ * zero-difference discrepancy the amount on whichever side has one. See
+ * [`crate::amount_at_stake`].
+ */
+amount_at_stake: number, provider_time: string | null, local_time: string | null, evidence_file: string | null, evidence_line: number | null, explanation: string, state: ReviewState, resolution: ResolutionKind | null, note: string | null, assignee: string | null, 
 /**
  * When the discrepancy should be resolved by (SLA by amount and age).
  */
@@ -445,6 +461,11 @@ timings_ms: { [key in string]: number }, };
 
 export type StatementInfo = { file: string, format: string, sha256: string, lines: number, statement_id: number | null, 
 /**
+ * The provider said nothing happened that day (no statement exists): the statement is
+ * empty by the provider's word, not by a failed download.
+ */
+no_activity: boolean, 
+/**
  * The same file had been imported before: nothing new was stored.
  */
 unchanged: boolean, 
@@ -463,7 +484,15 @@ statement_gross: { [key in string]: number }, statement_fees: { [key in string]:
  */
 discrepancy_abs: { [key in string]: number }, matched: number, discrepancies: number, };
 
-export type DiscrepancyOut = { key: string, class: OutcomeClass, rule: MatchRule, order_no: string | null, provider_txn_id: string | null, refund_no: string | null, currency: string, provider_amount: number | null, local_amount: number | null, difference: number, explanation: string, evidence: string | null, };
+export type DiscrepancyOut = { key: string, class: OutcomeClass, rule: MatchRule, order_no: string | null, provider_txn_id: string | null, refund_no: string | null, currency: string, provider_amount: number | null, local_amount: number | null, 
+/**
+ * provider − local; 0 and `comparable: false` when the sides' currencies differ.
+ */
+difference: number, 
+/**
+ * `provider_amount`'s and `local_amount`'s currencies, when known.
+ */
+provider_currency: string | null, local_currency: string | null, comparable: boolean, explanation: string, evidence: string | null, };
 
 /**
  * What a matched line was compared on (see [`RunReport::matched_notes`]).

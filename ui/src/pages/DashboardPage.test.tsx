@@ -30,7 +30,9 @@ const DASH: Dashboard = {
       },
       open: 3,
       counts: { amount_mismatch: 2, order_only: 1 },
-      open_amounts: {},
+      // What is open now (a part of the run's CNY 358.80 was resolved since) and a currency
+      // mismatch at stake in EUR.
+      open_amounts: { CNY: 123456, EUR: 94347 },
     },
     {
       account: 'stripe-jp',
@@ -47,7 +49,7 @@ const DASH: Dashboard = {
     { date: '2026-03-14', discrepancies: 3, open: 3, unmatched: { CNY: 35880, JPY: 1200 } },
   ],
   attention: {
-    open_discrepancies: 7,
+    open_discrepancies: 12345,
     overdue_discrepancies: 2,
     refunds_awaiting_approval: 4,
     refunds_needing_attention: 1,
@@ -98,7 +100,10 @@ describe('DashboardPage', () => {
     expect(ali).toHaveTextContent('412');
     expect(ali).toHaveTextContent('Mar 14, 2026');
     expect(ali).toHaveTextContent('by finance');
-    expect(screen.getByTestId('dashboard-at-stake-alipay-main-CNY')).toHaveTextContent('CN¥358.80');
+    // At stake is what the open discrepancies hold now, each currency on its own line; not
+    // the last run's total.
+    expect(screen.getByTestId('dashboard-at-stake-alipay-main-CNY')).toHaveTextContent('CN¥1,234.56');
+    expect(screen.getByTestId('dashboard-at-stake-alipay-main-EUR')).toHaveTextContent('€943.47');
     expect(screen.getByTestId('dashboard-class-alipay-main-amount_mismatch')).toHaveTextContent('Amount mismatch: 2');
     expect(screen.getByTestId('dashboard-class-alipay-main-order_only')).toHaveTextContent('Order only (short): 1');
     expect(screen.queryByTestId('dashboard-class-alipay-main-matched')).toBeNull();
@@ -108,8 +113,9 @@ describe('DashboardPage', () => {
     expect(jp).toHaveTextContent('Never run');
 
     const open = screen.getByTestId('attention-open');
-    expect(open).toHaveAttribute('data-count', '7');
-    expect(open).toHaveTextContent('7 open discrepancies');
+    expect(open).toHaveAttribute('data-count', '12345');
+    // Counts have thousands separators.
+    expect(open).toHaveTextContent('12,345 open discrepancies');
     expect(open).toHaveTextContent('2 overdue');
     const appr = screen.getByTestId('attention-approvals');
     expect(appr).toHaveAttribute('data-count', '4');
@@ -190,7 +196,8 @@ describe('DashboardPage', () => {
     const user = userEvent.setup();
     renderWithSession(<DashboardPage />);
     await user.click(await screen.findByTestId('attention-open'));
-    expect(window.location.hash).toBe('#/discrepancies?states=open');
+    // The link opens exactly what the count counts: open and investigating.
+    expect(window.location.hash).toBe('#/discrepancies?states=open%2Cinvestigating');
     await user.click(screen.getByTestId('attention-approvals'));
     expect(window.location.hash).toBe('#/approvals');
     await user.click(screen.getByTestId('attention-keys'));
@@ -254,7 +261,7 @@ describe('DashboardPage', () => {
 });
 
 describe('buildChartOption', () => {
-  it('has bars per day and an unmatched line per currency in major units on a second axis', () => {
+  it('has bars per day and an at-stake line per currency in major units, each on its own axis', () => {
     const opt = buildChartOption(DASH, 'en', {
       discrepancies: 'D',
       open: 'O',
@@ -273,6 +280,15 @@ describe('buildChartOption', () => {
     expect(series[2].data).toEqual([9.9, 358.8]);
     expect(series[2].yAxisIndex).toBe(1);
     expect(series[3].data).toEqual([0, 1200]);
+    expect(series[3].yAxisIndex).toBe(2);
+    const axes = opt.yAxis as { name: string; position: string; offset?: number }[];
+    expect(axes.map((a) => [a.name, a.position])).toEqual([
+      ['n', 'left'],
+      ['CNY', 'right'],
+      ['JPY', 'right'],
+    ]);
+    expect(axes[2].offset).toBeGreaterThan(axes[1].offset ?? 0);
+    expect((opt.grid as { containLabel: boolean }).containLabel).toBe(true);
     expect((opt.xAxis as { data: string[] }).data).toEqual(['03-13', '03-14']);
   });
 });

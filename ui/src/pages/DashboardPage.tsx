@@ -25,6 +25,9 @@ import { DISCREPANCY_CLASSES } from '../types';
 import { useKeyWarningText, warningKey } from './keys/keyWarnings';
 
 
+/** Line colours of the currencies' at-stake series (and their axes). */
+const CURRENCY_COLORS = ['#1677ff', '#13a8a8', '#722ed1', '#2f54eb', '#eb2f96'];
+
 export function buildChartOption(
   data: Dashboard,
   lang: Lang,
@@ -40,15 +43,37 @@ export function buildChartOption(
       return `${n} ${currency}`;
     }
   };
+  // Each currency has its own axis on the right (amounts of two currencies share no scale),
+  // drawn in its line's colour; containLabel keeps every axis label inside the chart.
+  const AXIS_STEP = 72;
+  const compact = new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-US', {
+    notation: 'compact',
+    maximumFractionDigits: 1,
+  });
   return {
     animation: false,
     tooltip: { trigger: 'axis' },
-    legend: { top: 0, left: 56, right: 80, type: 'scroll' },
-    grid: { left: 48, right: 72, top: 56, bottom: 28 },
+    legend: { top: 0, left: 8, right: 8, type: 'scroll' },
+    grid: {
+      left: 16,
+      right: 16 + AXIS_STEP * Math.max(0, currencies.length - 1),
+      top: 64,
+      bottom: 8,
+      containLabel: true,
+    },
     xAxis: { type: 'category', data: dates },
     yAxis: [
-      { type: 'value', name: labels.count, minInterval: 1 },
-      { type: 'value', name: labels.amount, splitLine: { show: false } },
+      { type: 'value', name: labels.count, minInterval: 1, position: 'left', nameTextStyle: { align: 'left' } },
+      ...currencies.map((c, i) => ({
+        type: 'value' as const,
+        name: c,
+        position: 'right' as const,
+        offset: i * AXIS_STEP,
+        splitLine: { show: false },
+        axisLine: { show: true, lineStyle: { color: CURRENCY_COLORS[i % CURRENCY_COLORS.length] } },
+        axisLabel: { formatter: (v: number) => compact.format(v) },
+        nameTextStyle: { align: 'right' as const },
+      })),
     ],
     series: [
       {
@@ -65,10 +90,11 @@ export function buildChartOption(
         itemStyle: { color: '#e5484d' },
         barMaxWidth: 18,
       },
-      ...currencies.map((c) => ({
+      ...currencies.map((c, i) => ({
         name: labels.unmatched(c),
         type: 'line' as const,
-        yAxisIndex: 1,
+        yAxisIndex: i + 1,
+        itemStyle: { color: CURRENCY_COLORS[i % CURRENCY_COLORS.length] },
         smooth: false,
         symbolSize: 4,
         // Display only: minor → major for the axis scale.
@@ -95,7 +121,9 @@ function AccountCard({
   const byClass = DISCREPANCY_CLASSES.map((c) => [c, acc.counts[c] ?? 0] as [OutcomeClass, number]).filter(
     ([, n]) => n > 0,
   );
-  const atStake = Object.entries(run?.totals_json?.discrepancy_abs ?? {}).filter(([, v]) => v !== 0);
+  // What the open discrepancies put at stake now (resolving them brings it to nothing), not
+  // what the last run found.
+  const atStake = Object.entries(acc.open_amounts).filter(([, v]) => v !== 0);
   const state = running ? 'running' : run ? 'done' : 'never';
 
   return (
@@ -279,7 +307,8 @@ export default function DashboardPage() {
                 data-count={att.open_discrepancies}
                 data-overdue={att.overdue_discrepancies}
                 style={{ cursor: 'pointer' }}
-                onClick={() => navigate('discrepancies', { states: 'open' })}
+                // The count is of open and investigating discrepancies: the link shows those.
+                onClick={() => navigate('discrepancies', { states: 'open,investigating' })}
                 actions={[<RightOutlined key="go" />]}
               >
                 <Space>

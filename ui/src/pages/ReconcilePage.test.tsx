@@ -22,6 +22,7 @@ function report(account: string, matched: number, counts: Record<string, number>
       sha256: 'ab'.repeat(32),
       lines: matched + discrepancies,
       statement_id: 3,
+      no_activity: false,
       unchanged: false,
       superseded: null,
     },
@@ -174,6 +175,32 @@ describe('ReconcilePage', () => {
     // The discrepancies link navigates with the account and the day.
     await user.click(screen.getByTestId('run-finished-open-alipay-main'));
     expect(window.location.hash).toBe('#/discrepancies?account=alipay-main&date_from=2026-03-14&date_to=2026-03-14');
+  });
+
+  it('shows a day without activity as a grey result, not a failure', async () => {
+    backend();
+    const user = userEvent.setup();
+    renderWithSession(<ReconcilePage />, { appInfo: makeAppInfo({ schedule: '07:30' }) });
+    await screen.findByTestId('runs-table');
+    await user.click(screen.getByTestId('reconcile-start'));
+    await fire({ kind: 'started', batch: 2, accounts: ['alipay-main', 'wechat-main'], date: '2026-03-14', trigger: 'manual' });
+    const quiet = report('wechat-main', 0, {}, {});
+    quiet.statement.no_activity = true;
+    quiet.statement.file = 'no-activity-2026-03-14';
+    await fire({ kind: 'account_done', batch: 2, account: 'wechat-main', report: quiet });
+    await fire({ kind: 'account_done', batch: 2, account: 'alipay-main', report: report('alipay-main', 10, {}, {}) });
+    await fire({ kind: 'finished', batch: 2, cancelled: false });
+
+    const wx = screen.getByTestId('run-progress-wechat-main');
+    expect(wx).toHaveAttribute('data-state', 'done');
+    expect(wx).toHaveAttribute('data-no-activity', 'true');
+    expect(screen.getByTestId('run-no-activity-wechat-main')).toHaveTextContent('No transactions that day');
+    expect(screen.getByTestId('run-progress-alipay-main')).toHaveAttribute('data-no-activity', 'false');
+    const fin = screen.getByTestId('run-finished');
+    expect(fin).toHaveTextContent('2 of 2 accounts done');
+    expect(fin).toHaveTextContent('1 account had no transactions');
+    expect(fin).not.toHaveTextContent('failed');
+    expect(fin.className).toContain('ant-alert-success');
   });
 
   it('starts one account, cancels, and marks unfinished accounts cancelled', async () => {

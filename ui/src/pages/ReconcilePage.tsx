@@ -12,6 +12,7 @@ import {
   Steps,
   Table,
   Tag,
+  Tooltip,
   Typography,
 } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
@@ -163,6 +164,11 @@ function stepStatus(p: AccountProgress, idx: number): 'wait' | 'process' | 'fini
   return 'wait';
 }
 
+/** The account's statement had no lines: the provider had no activity that day. */
+function isQuietDay(p: AccountProgress): boolean {
+  return !!p.report && (p.report.statement.no_activity || p.report.statement.lines === 0);
+}
+
 function AccountProgressCard({ p }: { p: AccountProgress }) {
   const { t } = useTranslation('reconcile');
   const stateColor: Record<AccountRunState, string> = {
@@ -172,11 +178,14 @@ function AccountProgressCard({ p }: { p: AccountProgress }) {
     cancelled: 'warning',
   };
   const percent = p.total && p.total > 0 ? Math.min(100, Math.round((p.done / p.total) * 100)) : null;
+  // A day the provider had nothing for is a result, not a failure: grey, in words.
+  const quiet = p.state === 'done' && isQuietDay(p);
   return (
     <div
       data-testid={`run-progress-${p.account}`}
       data-stage={p.stage ?? ''}
       data-state={p.state}
+      data-no-activity={quiet ? 'true' : 'false'}
       style={{ padding: '10px 12px', border: `1px solid ${COLOR.border}`, borderRadius: 6, marginBottom: 10 }}
     >
       <Space style={{ width: '100%', justifyContent: 'space-between', marginBottom: 8 }}>
@@ -194,6 +203,10 @@ function AccountProgressCard({ p }: { p: AccountProgress }) {
           )}
           {p.state === 'running' && !p.stage ? (
             <Tag>{t('common:run_state.idle')}</Tag>
+          ) : quiet ? (
+            <Tooltip title={t('no_activity_hint')}>
+              <Tag data-testid={`run-no-activity-${p.account}`}>{t('no_activity')}</Tag>
+            </Tooltip>
           ) : (
             <Tag color={stateColor[p.state]}>{t(`common:run_state.${p.state}`)}</Tag>
           )}
@@ -234,6 +247,7 @@ function FinishedSummary({ batch }: { batch: BatchProgress }) {
   const list = batch.accounts.map((a) => batch.byAccount[a]).filter(Boolean);
   const done = list.filter((p) => p.state === 'done');
   const failed = list.filter((p) => p.state === 'failed');
+  const quiet = done.filter(isQuietDay);
   const cancelled = list.filter((p) => p.state === 'cancelled');
   const matched = done.reduce((s, p) => s + (p.report?.totals.matched ?? 0), 0);
   const discrepancies = done.reduce((s, p) => s + (p.report?.totals.discrepancies ?? 0), 0);
@@ -262,6 +276,7 @@ function FinishedSummary({ batch }: { batch: BatchProgress }) {
           <div>
             {t('finished_counts', { matched: formatCount(matched, lang), discrepancies: formatCount(discrepancies, lang) })}
             {failed.length > 0 && ` · ${t('finished_failed', { count: failed.length })}`}
+            {quiet.length > 0 && ` · ${t('finished_no_activity', { count: quiet.length })}`}
             {cancelled.length > 0 && ` · ${t('finished_not_run', { count: cancelled.length })}`}
             {Object.entries(atStake)
               .filter(([, v]) => v !== 0)

@@ -18,8 +18,8 @@ pub use domain::{
     StatementLine,
 };
 pub use matcher::{
-    discrepancy_key, line_key_ordinals_of, local_key, match_day, with_ordinal, DiscrepancyDraft,
-    FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
+    amount_at_stake, comparable, discrepancy_key, line_key_ordinals_of, local_key, match_day,
+    with_ordinal, DiscrepancyDraft, FeeRule, MatchInput, MatchResult, MatchSettings, Outcome,
 };
 pub use money::{AmountUnit, Currency, Money, MoneyError};
 pub use refund::RefundState;

@@ -200,14 +200,33 @@ impl DiscrepancyDraft {
     /// The money in question: the difference, or for a zero-difference discrepancy (currency
     /// or status mismatch) the amount on whichever side has one.
     pub fn amount_at_stake(&self) -> i64 {
-        if self.difference != 0 {
-            self.difference.saturating_abs()
-        } else {
-            self.provider_amount
-                .or(self.local_amount)
-                .unwrap_or(0)
-                .saturating_abs()
-        }
+        amount_at_stake(self.difference, self.provider_amount, self.local_amount)
+    }
+
+    /// Whether the two sides are in different currencies: the difference is then not a
+    /// number (it is stored as 0) and is shown as "not comparable".
+    pub fn is_comparable(&self) -> bool {
+        comparable(self.provider_currency, self.local_currency)
+    }
+}
+
+/// The money in question for a discrepancy (minor units of its `currency`): the difference,
+/// or for a zero-difference discrepancy (currency or status mismatch) the amount on whichever
+/// side has one. What the review table sorts and filters by "amount" and the dashboard sums as
+/// "at stake".
+pub fn amount_at_stake(difference: i64, provider: Option<i64>, local: Option<i64>) -> i64 {
+    if difference != 0 {
+        difference.saturating_abs()
+    } else {
+        provider.or(local).unwrap_or(0).saturating_abs()
+    }
+}
+
+/// False when both sides have a currency and they differ.
+pub fn comparable(provider: Option<Currency>, local: Option<Currency>) -> bool {
+    match (provider, local) {
+        (Some(p), Some(l)) => p == l,
+        _ => true,
     }
 }
 

@@ -25,7 +25,17 @@ pub struct DiscrepancyRecord {
     pub currency: Currency,
     pub provider_amount: Option<i64>,
     pub local_amount: Option<i64>,
+    /// provider − local (minor units of `currency`); 0 when the two sides are in different
+    /// currencies (see `provider_currency` / `local_currency`): not comparable, not equal.
     pub difference: i64,
+    /// The currency of each side, when known: `provider_amount` is in `provider_currency`,
+    /// `local_amount` in `local_currency`; `currency` is the provider's (else ours).
+    pub provider_currency: Option<Currency>,
+    pub local_currency: Option<Currency>,
+    /// The money in question (minor units of `currency`): |difference|, or for a
+    /// zero-difference discrepancy the amount on whichever side has one. See
+    /// [`crate::amount_at_stake`].
+    pub amount_at_stake: i64,
     pub provider_time: Option<DateTime<Utc>>,
     pub local_time: Option<DateTime<Utc>>,
     pub evidence_file: Option<String>,

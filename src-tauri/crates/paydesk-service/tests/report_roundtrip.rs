@@ -21,6 +21,7 @@ fn record(id: i64, class: OutcomeClass, currency: Currency) -> DiscrepancyRecord
     DiscrepancyRecord {
         local_amount: Some(9_000),
         difference: 1_000,
+        amount_at_stake: 1_000,
         evidence_line: Some(id as u64),
         explanation: "双方都有这笔支付，但金额不同。".into(),
         assignee: Some("zhang.san".into()),

@@ -138,6 +138,15 @@ impl<'r> RowReader<'r> {
         let s = self.text(column)?;
         Currency::parse(&s).map_err(|e| self.corrupt(column, e.to_string()))
     }
+
+    pub fn opt_currency(&self, column: &'static str) -> Result<Option<Currency>> {
+        match self.opt_text(column)? {
+            None => Ok(None),
+            Some(s) => Currency::parse(&s)
+                .map(Some)
+                .map_err(|e| self.corrupt(column, e.to_string())),
+        }
+    }
 }
 
 /// Splits `items` into chunks so that `per_row` bind variables per item stay under the

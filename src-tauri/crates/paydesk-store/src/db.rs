@@ -426,6 +426,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0010_review_anchors.sqlite.sql"),
         postgres: include_str!("../migrations/0010_review_anchors.postgres.sql"),
     },
+    Migration {
+        version: 11,
+        name: "amount_at_stake",
+        sql: include_str!("../migrations/0011_amount_at_stake.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

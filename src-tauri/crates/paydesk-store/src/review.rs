@@ -40,7 +40,8 @@ pub enum DiscrepancySort {
     #[default]
     DateDesc,
     DateAsc,
-    /// Largest absolute difference first.
+    /// Largest amount at stake first (the difference, or for a currency or status mismatch
+    /// the amount in question: see `paydesk_core::amount_at_stake`).
     AmountDesc,
     AmountAsc,
     /// By class name.
@@ -125,7 +126,7 @@ impl FromStr for DiscrepancySort {
 pub(crate) const RECORD_COLS: &str =
     "id, account, provider, bill_date, dkey, class, rule, order_no, \
      provider_txn_id, refund_no, currency, provider_amount, local_amount, difference, \
-     provider_time, local_time, evidence_file, evidence_line, explanation, state, resolution, \
+     provider_currency, local_currency, abs_difference, provider_time, local_time, evidence_file, evidence_line, explanation, state, resolution, \
      note, assignee, due_at, created_at, updated_at, first_run_id, last_run_id, present";
 
 pub(crate) fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
@@ -146,6 +147,9 @@ pub(crate) fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
         provider_amount: r.opt_i64("provider_amount")?,
         local_amount: r.opt_i64("local_amount")?,
         difference: r.i64("difference")?,
+        provider_currency: r.opt_currency("provider_currency")?,
+        local_currency: r.opt_currency("local_currency")?,
+        amount_at_stake: r.i64("abs_difference")?,
         provider_time: r.opt_time("provider_time")?,
         local_time: r.opt_time("local_time")?,
         evidence_file: r.opt_text("evidence_file")?,

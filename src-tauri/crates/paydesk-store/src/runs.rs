@@ -378,7 +378,7 @@ fn bind_new<'q>(
         .bind(d.draft.provider_amount)
         .bind(d.draft.local_amount)
         .bind(d.draft.difference)
-        .bind(d.draft.difference.saturating_abs())
+        .bind(d.draft.amount_at_stake())
         .bind(c.provider_currency.clone())
         .bind(c.local_currency.clone())
         .bind(c.provider_time)
@@ -959,7 +959,11 @@ impl AppDb {
                     Arg::OptI64(data.provider_amount),
                     Arg::OptI64(data.local_amount),
                     Arg::I64(data.difference),
-                    Arg::I64(data.difference.saturating_abs()),
+                    Arg::I64(paydesk_core::amount_at_stake(
+                        data.difference,
+                        data.provider_amount,
+                        data.local_amount,
+                    )),
                     Arg::OptText(data.provider_currency.as_deref()),
                     Arg::OptText(data.local_currency.as_deref()),
                     Arg::OptI64(data.provider_time),
@@ -1456,7 +1460,7 @@ async fn insert_new(
                 r.opt_i64(d.draft.provider_amount);
                 r.opt_i64(d.draft.local_amount);
                 r.i64(d.draft.difference);
-                r.i64(d.draft.difference.saturating_abs());
+                r.i64(d.draft.amount_at_stake());
                 r.opt_text(c.provider_currency.as_deref());
                 r.opt_text(c.local_currency.as_deref());
                 r.opt_i64(c.provider_time);

@@ -13,7 +13,8 @@ import {
 import { useTranslation } from 'react-i18next';
 import * as commands from '../../commands';
 import { showError } from '../../components/ErrorNotice';
-import { formatDate, formatDateTime, formatMoney } from '../../format';
+import { formatDate, formatDateTime } from '../../format';
+import { Difference, localAmountText, providerAmountText } from './amounts';
 import { REVIEWER_RESOLUTIONS } from '../../types';
 import type {
   DiscrepancyDetail,
@@ -265,22 +266,19 @@ function DetailPane(props: DetailPaneProps) {
         <div>
           <div className="disc-muted">{t('column.provider_amount')}</div>
           <div className="disc-summary-value">
-            {record.provider_amount === null ? '—' : formatMoney(record.provider_amount, record.currency, lang)}
+            {providerAmountText(record, lang)}
           </div>
         </div>
         <div>
           <div className="disc-muted">{t('column.local_amount')}</div>
           <div className="disc-summary-value">
-            {record.local_amount === null ? '—' : formatMoney(record.local_amount, record.currency, lang)}
+            {localAmountText(record, lang)}
           </div>
         </div>
         <div>
           <div className="disc-muted">{t('column.difference')}</div>
-          <div
-            className={`disc-summary-value${record.difference !== 0 ? ' disc-diff-nonzero' : ''}`}
-            data-testid="disc-detail-difference"
-          >
-            {formatMoney(record.difference, record.currency, lang)}
+          <div className="disc-summary-value" data-testid="disc-detail-difference">
+            <Difference record={record} lang={lang} />
           </div>
         </div>
       </div>

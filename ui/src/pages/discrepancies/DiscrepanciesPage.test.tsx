@@ -453,6 +453,40 @@ describe('DiscrepanciesPage bulk resolve and export', () => {
   });
 });
 
+describe('DiscrepanciesPage amounts', () => {
+  it('shows each amount in its own currency and a currency mismatch as not comparable', async () => {
+    const mismatch = makeRecord(0, {
+      class: 'currency_mismatch',
+      currency: 'EUR',
+      provider_currency: 'EUR',
+      local_currency: 'USD',
+      provider_amount: 94347,
+      local_amount: 94347,
+      difference: 0,
+      amount_at_stake: 94347,
+    });
+    be.overrides.list_discrepancies = async () => ({
+      total: 1,
+      discrepancies: [mismatch],
+      first: { key: 0, id: 1 },
+      last: { key: 0, id: 1 },
+    });
+    be.detail = () => ({ record: mismatch, history: [], order: null, statement_line: null });
+    renderWithSession(<DiscrepanciesPage />);
+    const row = await screen.findByTestId('disc-row-1');
+    expect(within(row).getByText('€943.47')).toBeInTheDocument();
+    expect(within(row).getByText('$943.47')).toBeInTheDocument();
+    expect(within(row).getByText('Not comparable')).toHaveAttribute('data-comparable', 'false');
+    expect(row).not.toHaveTextContent('€0.00');
+    fireEvent.click(row);
+    const detail = await screen.findByTestId('disc-detail');
+    const difference = await within(detail).findByTestId('disc-detail-difference');
+    expect(difference).toHaveTextContent('Not comparable');
+    expect(detail).toHaveTextContent('€943.47');
+    expect(detail).toHaveTextContent('$943.47');
+  });
+});
+
 describe('DiscrepanciesPage in Chinese', () => {
   it('shows the count, classes, states and money in Chinese', async () => {
     const { default: i18n } = await import('../../i18n');

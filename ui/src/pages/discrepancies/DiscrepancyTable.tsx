@@ -6,7 +6,8 @@ import { Tag, Tooltip } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined, ClockCircleOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import type { DiscrepancyRecord, Lang, PageCursor, Sort } from '../../types';
-import { formatDate, formatMoney } from '../../format';
+import { formatDate } from '../../format';
+import { Difference, localAmountText, providerAmountText } from './amounts';
 import type { BlockLoader } from './blockLoader';
 import { sortState } from './filters';
 import type { SortColumn } from './filters';
@@ -33,10 +34,6 @@ interface CellContext {
   now: number;
   label: ReturnType<typeof useLabel>;
   t: (key: string, opts?: Record<string, unknown>) => string;
-}
-
-function money(minor: number | null, currency: string, lang: Lang): string {
-  return minor === null || minor === undefined ? '—' : formatMoney(minor, currency, lang);
 }
 
 export function isOverdue(r: DiscrepancyRecord, now: number): boolean {
@@ -78,24 +75,20 @@ const COLUMNS: Column[] = [
     key: 'provider_amount',
     width: 130,
     align: 'right',
-    render: (r, c) => money(r.provider_amount, r.currency, c.lang),
+    render: (r, c) => providerAmountText(r, c.lang),
   },
   {
     key: 'local_amount',
     width: 130,
     align: 'right',
-    render: (r, c) => money(r.local_amount, r.currency, c.lang),
+    render: (r, c) => localAmountText(r, c.lang),
   },
   {
     key: 'difference',
     width: 130,
     align: 'right',
     sort: 'difference',
-    render: (r, c) => (
-      <span className={r.difference !== 0 ? 'disc-diff disc-diff-nonzero' : 'disc-diff'}>
-        {formatMoney(r.difference, r.currency, c.lang)}
-      </span>
-    ),
+    render: (r, c) => <Difference record={r} lang={c.lang} />,
   },
   {
     key: 'state',

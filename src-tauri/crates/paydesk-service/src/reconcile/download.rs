@@ -8,6 +8,7 @@ use crate::reconcile::StatementInput;
 use crate::ServiceError;
 use paydesk_core::BillDate;
 use paydesk_providers::adapter::ProviderAdapter;
+use paydesk_providers::error::ErrorKind;
 
 /// Downloads one day's statement for an account (verifying every signed answer on the way).
 pub async fn download_with(
@@ -16,10 +17,21 @@ pub async fn download_with(
     date: BillDate,
     source: &str,
 ) -> Result<StatementInput, ServiceError> {
-    let statement = adapter
-        .download_statement(date)
-        .await
-        .map_err(|e| ServiceError::provider_said(&e, format!("account {}: {e}", account.name)))?;
+    let statement = match adapter.download_statement(date).await {
+        Ok(statement) => statement,
+        // "No statement: nothing happened that day" is an answer, not a failure.
+        Err(e) if e.kind == ErrorKind::NoStatement => {
+            return Ok(StatementInput::NoActivity {
+                source: source.to_string(),
+            })
+        }
+        Err(e) => {
+            return Err(ServiceError::provider_said(
+                &e,
+                format!("account {}: {e}", account.name),
+            ))
+        }
+    };
     Ok(StatementInput::Downloaded {
         file_name: statement.file_name,
         bytes: statement.bytes,

@@ -42,6 +42,34 @@ pub enum StatementInput {
         bytes: Vec<u8>,
         source: String,
     },
+    /// The provider answered that it has no statement for the day because nothing happened
+    /// (WeChat `NO_STATEMENT_EXIST`, Alipay `bill_not_exist`, a Stripe day without balance
+    /// transactions). The day is reconciled against an empty statement: no lines, and any
+    /// order we think paid that day is still 短款.
+    NoActivity { source: String },
+}
+
+/// The name a no-activity day's (empty) statement is stored under.
+pub fn no_activity_file_name(date: BillDate) -> String {
+    format!("no-activity-{date}")
+}
+
+/// An empty statement in the provider's own format: what a day without activity is
+/// reconciled against. Its content hash is that of its name, so re-running the day finds it
+/// unchanged.
+fn no_activity_statement(provider: Provider, file_name: &str) -> statement::ParsedStatement {
+    statement::ParsedStatement {
+        format: match provider {
+            Provider::Alipay => StatementFormat::AlipayTradeBill,
+            Provider::Wechat => StatementFormat::WechatTradeBill,
+            Provider::Stripe => StatementFormat::StripeBalanceReport,
+            Provider::Manual => StatementFormat::Normalized,
+        },
+        lines: Vec::new(),
+        content_sha256: statement::sha256_hex(file_name.as_bytes()),
+        summary: None,
+        identity: Default::default(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +115,9 @@ pub struct StatementInfo {
     pub sha256: String,
     pub lines: u64,
     pub statement_id: Option<i64>,
+    /// The provider said nothing happened that day (no statement exists): the statement is
+    /// empty by the provider's word, not by a failed download.
+    pub no_activity: bool,
     /// The same file had been imported before: nothing new was stored.
     pub unchanged: bool,
     /// The statement this one replaced (different content for the same account and day).
@@ -144,7 +175,12 @@ pub struct DiscrepancyOut {
     pub currency: String,
     pub provider_amount: Option<i64>,
     pub local_amount: Option<i64>,
+    /// provider − local; 0 and `comparable: false` when the sides' currencies differ.
     pub difference: i64,
+    /// `provider_amount`'s and `local_amount`'s currencies, when known.
+    pub provider_currency: Option<String>,
+    pub local_currency: Option<String>,
+    pub comparable: bool,
     pub explanation: String,
     pub evidence: Option<String>,
 }
@@ -162,6 +198,9 @@ impl From<&DiscrepancyDraft> for DiscrepancyOut {
             provider_amount: d.provider_amount,
             local_amount: d.local_amount,
             difference: d.difference,
+            provider_currency: d.provider_currency.map(|c| c.code().to_string()),
+            local_currency: d.local_currency.map(|c| c.code().to_string()),
+            comparable: d.is_comparable(),
             explanation: d.explanation.clone(),
             evidence: d
                 .evidence
@@ -370,6 +409,7 @@ pub async fn reconcile(
         StatementInput::Downloaded {
             file_name, source, ..
         } => (file_name.clone(), source.clone()),
+        StatementInput::NoActivity { source } => (no_activity_file_name(req.date), source.clone()),
     };
     // The statement is in hand (downloaded and verified, or given as a file).
     progress.update(Stage::Verify, 1, Some(1));
@@ -389,6 +429,7 @@ pub async fn reconcile(
         StatementInput::Downloaded { bytes, .. } => {
             parse_for_account(account, &config.limits, req.date, &file_name, bytes)?
         }
+        StatementInput::NoActivity { .. } => no_activity_statement(account.provider, &file_name),
     };
     let parse_ms = parse_started.elapsed().as_millis() as u64;
     tracing::debug!(step = "parse", resident_mb = ?resident_mb(), "reconcile step done");
@@ -527,6 +568,7 @@ async fn run_locked(
         sha256: parsed.content_sha256.clone(),
         lines: parsed.lines.len() as u64,
         statement_id: None,
+        no_activity: matches!(req.statement, StatementInput::NoActivity { .. }),
         unchanged: false,
         superseded: None,
     };

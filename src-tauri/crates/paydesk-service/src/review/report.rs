@@ -351,8 +351,23 @@ fn cell_value(rec: &DiscrepancyRecord, col: Col, meta: &ReportMeta) -> Cell {
         Col::RefundNo => opt_text(&rec.refund_no),
         Col::Currency => Cell::Text(rec.currency.code().to_string()),
         Col::ProviderAmount => opt_amount(rec.provider_amount),
-        Col::LocalAmount => opt_amount(rec.local_amount),
-        Col::Difference => Cell::Amount(rec.difference),
+        // An amount in another currency than the row's names its currency; a difference
+        // between two currencies is no number at all.
+        Col::LocalAmount => match (rec.local_amount, rec.local_currency) {
+            (Some(v), Some(c)) if c != rec.currency => {
+                Cell::Text(format!("{} {}", c.format_minor(v), c.code()))
+            }
+            (v, _) => opt_amount(v),
+        },
+        Col::Difference => match (rec.provider_currency, rec.local_currency) {
+            (Some(p), Some(l)) if p != l => Cell::Text(format!(
+                "{} ({} / {})",
+                meta.lang.pick("not comparable", "币种不同，不可比"),
+                p.code(),
+                l.code()
+            )),
+            _ => Cell::Amount(rec.difference),
+        },
         Col::ProviderTime => rec
             .provider_time
             .map_or(Cell::Empty, |t| Cell::Text(format_time(t, rec.provider))),
@@ -580,7 +595,10 @@ fn summarize(rows: &[DiscrepancyRecord]) -> BTreeMap<(OutcomeClass, Provider, Cu
         // i128 cannot overflow here: even 2^63 rows of i64::MIN stay far inside its range.
         g.abs_difference += i128::from(rec.difference.unsigned_abs());
         g.provider_total += i128::from(rec.provider_amount.unwrap_or(0));
-        g.local_total += i128::from(rec.local_amount.unwrap_or(0));
+        // A local amount in another currency does not add into this currency's total.
+        if rec.local_currency.is_none_or(|c| c == rec.currency) {
+            g.local_total += i128::from(rec.local_amount.unwrap_or(0));
+        }
     }
     groups
 }
