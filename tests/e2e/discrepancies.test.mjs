@@ -61,11 +61,12 @@ describe('discrepancies', () => {
         ]) {
           await app.driver.manage().window().setRect({ width, height });
           const row = await app.byTestId(`disc-row-${cm.id}`);
-          const text = await row.getText();
+          // The cells' text whether or not the row is scrolled into view.
+          const text = await row.getAttribute('textContent');
           assert.ok(text.includes(symbol[cm.provider_currency]), `${lang} ${width}: provider side in ${cm.provider_currency}: ${text}`);
           assert.ok(text.includes(symbol[cm.local_currency]), `${lang} ${width}: our side in ${cm.local_currency}: ${text}`);
           const diff = await row.findElement(By.css('[data-comparable="false"]'));
-          assert.equal(await diff.getText(), notComparable);
+          assert.equal(await diff.getAttribute('textContent'), notComparable);
           await app.clickEl(row, `disc-row-${cm.id}`);
           await app.waitForAttr('disc-detail', 'data-id', String(cm.id));
           await app.waitForText('disc-detail-difference', notComparable);
@@ -76,7 +77,10 @@ describe('discrepancies', () => {
       await app.clickTestId('lang-switch');
       await app.waitForText('lang-switch', '简体中文');
       await app.driver.manage().window().setRect({ width: 1280, height: 800 });
-      await app.type('disc-filter-text', '', { enter: true });
+      await app.type('disc-filter-text', '');
+      await app.clickTestId('disc-refresh');
+      const all = app.dbRows(`SELECT COUNT(*) AS n FROM discrepancies WHERE ${OPEN_STATES}`)[0].n;
+      await app.waitForAttr('disc-total', 'data-total', String(all));
     }),
   );
 
