@@ -349,6 +349,30 @@ export class Session {
   }
 
   /**
+   * Runs `fn(lang, width)` at 1280×800 and 1920×1080, first in English then in Chinese (the
+   * header's switch, the window resized: one app start for all four), and leaves the app
+   * English at 1280×800. The UI must be English when called.
+   */
+  async forEachLangAndSize(fn) {
+    for (const lang of ['en', 'zh']) {
+      if (lang === 'zh') {
+        await this.clickTestId('lang-switch');
+        await this.waitForText('lang-switch', 'English');
+      }
+      for (const [width, height] of [
+        [1280, 800],
+        [1920, 1080],
+      ]) {
+        await this.driver.manage().window().setRect({ width, height });
+        await fn(lang, width);
+      }
+    }
+    await this.clickTestId('lang-switch');
+    await this.waitForText('lang-switch', '简体中文');
+    await this.driver.manage().window().setRect({ width: 1280, height: 800 });
+  }
+
+  /**
    * Calls a Tauri command directly from the page, bypassing the UI. Resolves to
    * `{ ok: value }` or `{ err: AppError }`.
    */

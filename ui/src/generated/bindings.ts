@@ -527,7 +527,7 @@ open: number,
  */
 counts: { [key in OutcomeClass]?: number }, 
 /**
- * Their absolute differences per currency (minor units).
+ * What they put at stake per currency (minor units; see `paydesk_core::amount_at_stake`).
  */
 open_amounts: { [key in string]: number }, };
 
@@ -541,7 +541,7 @@ discrepancies: number,
  */
 open: number, 
 /**
- * Sum of |difference| of that day's discrepancies per currency (minor units).
+ * Sum of the amounts at stake of that day's discrepancies per currency (minor units).
  */
 unmatched: { [key in string]: number }, };
 

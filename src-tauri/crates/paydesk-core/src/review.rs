@@ -124,7 +124,7 @@ pub struct DiscrepancyFilter {
     pub classes: Vec<OutcomeClass>,
     pub states: Vec<ReviewState>,
     pub assignee: Option<String>,
-    /// Absolute difference at least this (minor units).
+    /// Amount at stake at least this (minor units; see `crate::amount_at_stake`).
     pub min_abs_difference: Option<i64>,
     pub run_id: Option<i64>,
     /// Substring of order no, provider txn id or refund no.

@@ -32,7 +32,7 @@ pub struct AccountCard {
     pub open: u64,
     /// Those open ones by class.
     pub counts: BTreeMap<OutcomeClass, u64>,
-    /// Their absolute differences per currency (minor units).
+    /// What they put at stake per currency (minor units; see `paydesk_core::amount_at_stake`).
     pub open_amounts: BTreeMap<String, i64>,
 }
 
@@ -44,7 +44,7 @@ pub struct DayPoint {
     pub discrepancies: u64,
     /// Of those, not resolved yet.
     pub open: u64,
-    /// Sum of |difference| of that day's discrepancies per currency (minor units).
+    /// Sum of the amounts at stake of that day's discrepancies per currency (minor units).
     pub unmatched: BTreeMap<String, i64>,
 }
 

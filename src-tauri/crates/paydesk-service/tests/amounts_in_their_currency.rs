@@ -5,14 +5,15 @@
 
 use chrono::{TimeZone, Utc};
 use paydesk_core::{
-    Actor, BillDate, Currency, DiscrepancyFilter, LineKind, Order, OrderStatus, OutcomeClass,
-    Provider, ReviewChange, ReviewState, Role, SourceRef, StatementLine,
+    Actor, BillDate, Currency, DiscrepancyFilter, LineKind, OutcomeClass, Provider, ReviewChange,
+    ReviewState, Role, SourceRef, StatementLine,
 };
 use paydesk_service::context::progress::Silent;
 use paydesk_service::context::workspace::Workspace;
 use paydesk_service::reconcile::{reconcile_account, DryRun};
 use paydesk_store::DiscrepancySort;
 use paydesk_testkit::db::backends;
+use paydesk_testkit::workspace::{add_mirror_orders, paid_order};
 use std::path::Path;
 
 fn eur() -> Currency {
@@ -27,20 +28,6 @@ fn at(hour: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, hour, 0, 0)
         .single()
         .expect("time")
-}
-
-fn order(no: &str, amount: i64, currency: Currency) -> Order {
-    Order {
-        order_no: no.into(),
-        provider: Provider::Stripe,
-        provider_txn_id: None,
-        amount,
-        currency,
-        status: OrderStatus::Paid,
-        created_at: at(9),
-        paid_at: Some(at(10)),
-        customer_ref: None,
-    }
 }
 
 fn line(txn: &str, order_no: &str, gross: i64, currency: Currency, n: u64) -> StatementLine {
@@ -72,22 +59,20 @@ fn line(txn: &str, order_no: &str, gross: i64, currency: Currency, n: u64) -> St
 /// in another currency and the other 1.00 short.
 async fn workspace(dir: &Path, url: &str) -> (Workspace, std::path::PathBuf) {
     let w = paydesk_testkit::workspace::demo_workspace(dir, Some(url)).await;
-    let orders = [
-        order("CUR-1", 94_347, Currency::USD),
-        order("AMT-1", 1_000, Currency::USD),
-    ];
-    paydesk_store::insert_mirror_rows(&w.config.mirror_url, &orders, &[])
-        .await
-        .expect("mirror rows");
-    paydesk_store::set_mirror_accounts(
-        &w.config.mirror_url,
+    add_mirror_orders(
+        &w,
         &[
-            ("CUR-1".to_string(), "stripe-main".to_string()),
-            ("AMT-1".to_string(), "stripe-main".to_string()),
+            (
+                "stripe-main",
+                paid_order("CUR-1", Provider::Stripe, 94_347, Currency::USD, at(10)),
+            ),
+            (
+                "stripe-main",
+                paid_order("AMT-1", Provider::Stripe, 1_000, Currency::USD, at(10)),
+            ),
         ],
     )
-    .await
-    .expect("accounts");
+    .await;
     let lines = [
         line("ch_cur1", "CUR-1", 94_347, eur(), 2),
         line("ch_amt1", "AMT-1", 900, Currency::USD, 3),
@@ -97,6 +82,17 @@ async fn workspace(dir: &Path, url: &str) -> (Workspace, std::path::PathBuf) {
     paydesk_providers::statement::write_normalized(lines.iter(), &mut out).expect("write");
     std::fs::write(&file, out).expect("statement");
     (w, file)
+}
+
+/// The stripe-main card of the dashboard of the day.
+async fn stripe_card(w: &Workspace, admin: &Actor) -> paydesk_service::dashboard::AccountCard {
+    let dash = paydesk_service::dashboard::dashboard(w, admin, day(), 1, None)
+        .await
+        .expect("dashboard");
+    dash.accounts
+        .into_iter()
+        .find(|a| a.account == "stripe-main")
+        .expect("card")
 }
 
 #[tokio::test]
@@ -174,16 +170,12 @@ async fn a_currency_mismatch_is_at_stake_in_its_own_currency() {
         );
 
         // The dashboard: what the open discrepancies put at stake, per currency.
+        let card = stripe_card(&w, &admin).await;
+        assert_eq!(card.open_amounts.get("EUR"), Some(&94_347), "{card:?}");
+        assert_eq!(card.open_amounts.get("USD"), Some(&100), "{card:?}");
         let dash = paydesk_service::dashboard::dashboard(&w, &admin, day(), 1, None)
             .await
             .expect("dashboard");
-        let card = dash
-            .accounts
-            .iter()
-            .find(|a| a.account == "stripe-main")
-            .expect("card");
-        assert_eq!(card.open_amounts.get("EUR"), Some(&94_347), "{card:?}");
-        assert_eq!(card.open_amounts.get("USD"), Some(&100), "{card:?}");
         assert_eq!(dash.daily[0].unmatched.get("EUR"), Some(&94_347));
 
         // Resolved, it is no longer at stake on the card (the day's series still counts it).
@@ -201,14 +193,7 @@ async fn a_currency_mismatch_is_at_stake_in_its_own_currency() {
         )
         .await
         .expect("resolve");
-        let dash = paydesk_service::dashboard::dashboard(&w, &admin, day(), 1, None)
-            .await
-            .expect("dashboard");
-        let card = dash
-            .accounts
-            .iter()
-            .find(|a| a.account == "stripe-main")
-            .expect("card");
+        let card = stripe_card(&w, &admin).await;
         assert_eq!(card.open_amounts.get("EUR"), None, "{card:?}");
         assert_eq!(card.open_amounts.get("USD"), Some(&100));
         w.db.close().await;

@@ -3,11 +3,12 @@
 //! checked on 应结订单金额, and the run report says so in both languages.
 
 use chrono::TimeZone;
-use paydesk_core::{Actor, BillDate, Currency, MatchRule, Order, OrderStatus, Provider, Role};
+use paydesk_core::{Actor, BillDate, Currency, MatchRule, Provider, Role};
 use paydesk_service::context::progress::Silent;
 use paydesk_service::context::workspace::Workspace;
 use paydesk_service::reconcile::{reconcile_account, DryRun};
 use paydesk_testkit::db::backends;
+use paydesk_testkit::workspace::{add_mirror_orders, paid_order};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -31,30 +32,21 @@ async fn workspace(dir: &Path, url: &str) -> Workspace {
         .single()
         .expect("time")
         .with_timezone(&chrono::Utc);
-    let order = Order {
-        order_no: "autotest_20190219181930_76386".into(),
-        provider: Provider::Wechat,
-        provider_txn_id: None,
-        amount: 10_000,
-        currency: Currency::CNY,
-        status: OrderStatus::Paid,
-        created_at: paid,
-        paid_at: Some(paid),
-        customer_ref: None,
-    };
-    paydesk_store::insert_mirror_rows(&w.config.mirror_url, &[order], &[])
-        .await
-        .expect("mirror row");
     // The demo has two WeChat Pay merchants: the order is wechat-main's.
-    paydesk_store::set_mirror_accounts(
-        &w.config.mirror_url,
+    add_mirror_orders(
+        &w,
         &[(
-            "autotest_20190219181930_76386".to_string(),
-            "wechat-main".to_string(),
+            "wechat-main",
+            paid_order(
+                "autotest_20190219181930_76386",
+                Provider::Wechat,
+                10_000,
+                Currency::CNY,
+                paid,
+            ),
         )],
     )
-    .await
-    .expect("account");
+    .await;
     w
 }
 

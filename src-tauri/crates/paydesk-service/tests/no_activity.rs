@@ -5,48 +5,16 @@
 //! PostgreSQL, through the workspace's sandbox.
 
 use chrono::TimeZone;
-use paydesk_core::{Actor, BillDate, Currency, Order, OrderStatus, Provider, Role};
+use paydesk_core::{Actor, BillDate, Currency, Provider, Role};
 use paydesk_service::context::progress::Silent;
 use paydesk_service::context::workspace::Workspace;
 use paydesk_service::reconcile::{reconcile_account, DryRun};
 use paydesk_testkit::db::backends;
+use paydesk_testkit::workspace::{add_mirror_orders, paid_order};
 
 /// A day the sandbox has no lines for.
 fn quiet_day() -> BillDate {
     BillDate::parse("2019-02-19").expect("date")
-}
-
-/// A paid order of `account` on the quiet day, in the mirror.
-async fn paid_order(w: &Workspace, account: &str, provider: Provider, order_no: &str) {
-    let paid = chrono::Utc
-        .with_ymd_and_hms(2019, 2, 19, 6, 0, 0)
-        .single()
-        .expect("time");
-    let currency = if provider == Provider::Stripe {
-        Currency::USD
-    } else {
-        Currency::CNY
-    };
-    let order = Order {
-        order_no: order_no.into(),
-        provider,
-        provider_txn_id: None,
-        amount: 4_200,
-        currency,
-        status: OrderStatus::Paid,
-        created_at: paid,
-        paid_at: Some(paid),
-        customer_ref: None,
-    };
-    paydesk_store::insert_mirror_rows(&w.config.mirror_url, &[order], &[])
-        .await
-        .expect("mirror row");
-    paydesk_store::set_mirror_accounts(
-        &w.config.mirror_url,
-        &[(order_no.to_string(), account.to_string())],
-    )
-    .await
-    .expect("account");
 }
 
 #[tokio::test]
@@ -61,7 +29,24 @@ async fn a_day_without_activity_is_reconciled_against_an_empty_statement() {
         paydesk_testkit::refunds::point_at_sandbox(&dir, &sandbox.base_url, "");
         let w = Workspace::open(&dir).await.expect("open");
         let admin = Actor::new("admin", [Role::Admin]);
-        paid_order(&w, "wechat-main", Provider::Wechat, "QUIET-WX-1").await;
+        let paid_at = chrono::Utc
+            .with_ymd_and_hms(2019, 2, 19, 6, 0, 0)
+            .single()
+            .expect("time");
+        add_mirror_orders(
+            &w,
+            &[(
+                "wechat-main",
+                paid_order(
+                    "QUIET-WX-1",
+                    Provider::Wechat,
+                    4_200,
+                    Currency::CNY,
+                    paid_at,
+                ),
+            )],
+        )
+        .await;
 
         for (account, our_order) in [
             ("wechat-main", Some("QUIET-WX-1")),

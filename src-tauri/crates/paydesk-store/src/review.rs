@@ -177,7 +177,7 @@ pub struct SummaryRow {
     pub state: ReviewState,
     pub currency: Currency,
     pub count: u64,
-    /// Sum of |difference| in minor units.
+    /// Sum of the amounts at stake (`paydesk_core::amount_at_stake`) in minor units.
     pub abs_difference: i64,
     /// How many are past their due time and not resolved.
     pub overdue: u64,
@@ -456,7 +456,7 @@ fn validate(change: &ReviewChange, id: Option<i64>) -> Result<()> {
 }
 
 impl AppDb {
-    /// Counts and absolute differences of the discrepancies matching `f`, grouped by bill
+    /// Counts and amounts at stake of the discrepancies matching `f`, grouped by bill
     /// date, account, class, state and currency (for dashboards; one query).
     pub async fn discrepancy_summary(&self, f: &DiscrepancyFilter) -> Result<Vec<SummaryRow>> {
         let FilterSql { where_, params, .. } = filter_sql(f, self.backend, None);

@@ -927,13 +927,15 @@ async fn filters_sort_paging_counts(url: String) {
         .await,
         18
     );
+    // The minimum is on the amount at stake: |difference| ≥ 4.00 on 9 rows, plus the three
+    // without a difference (i = 5) whose 10.00 is at stake.
     assert_eq!(
         count(DiscrepancyFilter {
             min_abs_difference: Some(400),
             ..Default::default()
         })
         .await,
-        9
+        12
     );
     assert_eq!(
         count(DiscrepancyFilter {
@@ -1027,14 +1029,21 @@ async fn filters_sort_paging_counts(url: String) {
     };
     let amt = list(DiscrepancySort::AmountDesc, 100, 0).await;
     assert_eq!(amt.len(), 31);
+    // By the amount at stake: |difference|, or the amount when there is no difference.
+    for r in &amt {
+        assert_eq!(
+            r.amount_at_stake,
+            paydesk_core::amount_at_stake(r.difference, r.provider_amount, r.local_amount)
+        );
+    }
     assert!(amt
         .windows(2)
-        .all(|w| w[0].difference.abs() > w[1].difference.abs()
-            || (w[0].difference.abs() == w[1].difference.abs() && w[0].id > w[1].id)));
+        .all(|w| w[0].amount_at_stake > w[1].amount_at_stake
+            || (w[0].amount_at_stake == w[1].amount_at_stake && w[0].id > w[1].id)));
     let asc = list(DiscrepancySort::AmountAsc, 100, 0).await;
     assert!(asc
         .windows(2)
-        .all(|w| w[0].difference.abs() <= w[1].difference.abs()));
+        .all(|w| w[0].amount_at_stake <= w[1].amount_at_stake));
     let dd = list(DiscrepancySort::DateDesc, 100, 0).await;
     assert!(dd.windows(2).all(|w| w[0].bill_date >= w[1].bill_date));
     assert_eq!(dd[0].bill_date, days[2]);

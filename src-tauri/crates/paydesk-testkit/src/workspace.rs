@@ -1,8 +1,9 @@
 //! Workspaces for service-level tests: the demo template, pointed at another app database,
 //! and logins.
 
+use chrono::DateTime;
 use chrono::Utc;
-use paydesk_core::{Actor, Role};
+use paydesk_core::{Actor, Currency, Order, OrderStatus, Provider, Role};
 use paydesk_service::context::auth;
 use paydesk_service::context::workspace::{self, Workspace};
 use std::path::Path;
@@ -56,4 +57,41 @@ pub async fn login_new_user(w: &Workspace, admin: &Actor, name: &str, roles: &[R
         .await
         .expect("login")
         .actor
+}
+
+/// A paid order of `amount` minor units, paid at `paid_at` (created a minute before).
+pub fn paid_order(
+    order_no: &str,
+    provider: Provider,
+    amount: i64,
+    currency: Currency,
+    paid_at: DateTime<Utc>,
+) -> Order {
+    Order {
+        order_no: order_no.into(),
+        provider,
+        provider_txn_id: None,
+        amount,
+        currency,
+        status: OrderStatus::Paid,
+        created_at: paid_at - chrono::Duration::minutes(1),
+        paid_at: Some(paid_at),
+        customer_ref: None,
+    }
+}
+
+/// Puts `orders` into the workspace's order mirror, each under its account (the mirror's
+/// account column, which the demo's two WeChat Pay merchants need).
+pub async fn add_mirror_orders(w: &Workspace, orders: &[(&str, Order)]) {
+    let rows: Vec<Order> = orders.iter().map(|(_, o)| o.clone()).collect();
+    paydesk_store::insert_mirror_rows(&w.config.mirror_url, &rows, &[])
+        .await
+        .expect("mirror rows");
+    let accounts: Vec<(String, String)> = orders
+        .iter()
+        .map(|(account, o)| (o.order_no.to_string(), account.to_string()))
+        .collect();
+    paydesk_store::set_mirror_accounts(&w.config.mirror_url, &accounts)
+        .await
+        .expect("mirror accounts");
 }
