@@ -70,6 +70,64 @@ describe('discrepancies', () => {
   );
 
   it(
+    'the table fits: every column is reachable beside the frozen key columns, and no header, date, tag or amount is clipped, at both sizes and languages, with and without the detail pane',
+    shotOnFailure(() => app, 'disc-layout', async () => {
+      // Run in the page: scroll each column into the space between the frozen ones and
+      // measure. Returns what does not fit, as text.
+      // `paneOpen`: in a window too narrow for it the difference may scroll with the middle
+      // columns (every column must still fit between the frozen ones).
+      const problems = (paneOpen) =>
+        app.driver.executeScript(`
+          const paneOpen = arguments[0];
+          const scroll = document.querySelector('[data-testid="disc-table"]');
+          const box = scroll.getBoundingClientRect();
+          const headers = [...scroll.querySelectorAll('[role="columnheader"]')];
+          const frozenLeft = headers.filter((h) => h.dataset.frozen === 'left');
+          const frozenRight = headers.filter((h) => h.dataset.frozen === 'right');
+          const leftW = frozenLeft.reduce((a, h) => a + h.offsetWidth, 0);
+          const rightW = frozenRight.reduce((a, h) => a + h.offsetWidth, 0);
+          const out = [];
+          if (frozenLeft.map((h) => h.dataset.col).join() !== 'order_no,class') out.push('frozen left: ' + frozenLeft.map((h) => h.dataset.col));
+          const right = frozenRight.map((h) => h.dataset.col).join();
+          if (right !== 'difference' && !(paneOpen && right === '')) out.push('frozen right: ' + right);
+          for (const h of headers) {
+            if (!h.dataset.frozen) scroll.scrollLeft = Math.max(0, h.offsetLeft - leftW);
+            const r = h.getBoundingClientRect();
+            const lo = h.dataset.frozen ? box.left : box.left + leftW;
+            const hi = h.dataset.frozen ? box.right : box.right - rightW;
+            if (r.left < lo - 1 || r.right > hi + 1) out.push(h.dataset.col + ' not reachable: ' + [r.left, r.right, lo, hi].map(Math.round));
+            for (const f of [...frozenLeft, ...frozenRight]) {
+              const fr = f.getBoundingClientRect();
+              if (fr.left < box.left - 1 || fr.right > box.right + 1) out.push(f.dataset.col + ' (frozen) scrolled away while showing ' + h.dataset.col);
+            }
+            if (h.scrollWidth > h.clientWidth + 1) out.push('header clipped: ' + h.dataset.col + ' ' + h.textContent);
+          }
+          scroll.scrollLeft = 0;
+          const unclipped = ['bill_date', 'class', 'provider_amount', 'local_amount', 'difference', 'state', 'due_at'];
+          for (const cell of scroll.querySelectorAll('.disc-row[data-index] [role="gridcell"]')) {
+            if (!unclipped.includes(cell.dataset.col)) continue;
+            if (cell.scrollWidth > cell.clientWidth + 1) out.push('cell clipped: ' + cell.dataset.col + ' ' + cell.textContent);
+            const tag = cell.querySelector('.ant-tag');
+            if (tag && tag.getBoundingClientRect().right > cell.getBoundingClientRect().right + 1) out.push('tag clipped: ' + tag.textContent);
+          }
+          return out;
+        `, paneOpen);
+      const firstRow = app.dbRows(
+        `SELECT id FROM discrepancies WHERE ${OPEN_STATES} ORDER BY bill_date DESC, id LIMIT 1`,
+      )[0];
+      await app.forEachLangAndSize(async (lang, width) => {
+        assert.deepEqual(await problems(false), [], `${lang} ${width}, no detail pane`);
+        await app.screenshot(`discrepancies-${lang}-${width}`);
+        await app.clickTestId(`disc-row-${firstRow.id}`);
+        await app.waitForAttr('disc-detail', 'data-id', String(firstRow.id));
+        assert.deepEqual(await problems(true), [], `${lang} ${width}, with the detail pane`);
+        await app.screenshot(`discrepancies-detail-${lang}-${width}`);
+        await app.clickTestId('disc-detail-close');
+      });
+    }),
+  );
+
+  it(
     'filtering by class shows the database count for that class',
     shotOnFailure(() => app, 'disc-class', async () => {
       const klass = 'amount_mismatch';

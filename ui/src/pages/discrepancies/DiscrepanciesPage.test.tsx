@@ -453,6 +453,55 @@ describe('DiscrepanciesPage bulk resolve and export', () => {
   });
 });
 
+describe('DiscrepanciesPage columns', () => {
+  afterEach(() => window.localStorage.clear());
+
+  function header(key: string): HTMLElement | null {
+    return document.querySelector<HTMLElement>(`[role="columnheader"][data-col="${key}"]`);
+  }
+
+  it('freezes order no and class on the left and the difference on the right', async () => {
+    await renderPage();
+    const headers = Array.from(document.querySelectorAll<HTMLElement>('[role="columnheader"]'));
+    expect(headers.map((h) => h.dataset.col).slice(0, 2)).toEqual(['order_no', 'class']);
+    expect(headers.at(-1)?.dataset.col).toBe('difference');
+    expect(header('order_no')).toHaveStyle({ position: 'sticky', left: '0px' });
+    expect(header('difference')).toHaveStyle({ position: 'sticky', right: '0px' });
+    expect(header('account')?.style.position).toBe('');
+    const cell = within(screen.getByTestId('disc-row-1')).getByText('ORD-1').closest<HTMLElement>('[role="gridcell"]');
+    expect(cell).toHaveStyle({ position: 'sticky', left: '0px' });
+  });
+
+  it('hides a column from the chooser and remembers it for the user; reset shows it again', async () => {
+    await renderPage({ me: makeMe('amy') });
+    expect(header('assignee')).not.toBeNull();
+    fireEvent.click(screen.getByTestId('disc-columns'));
+    const box = await screen.findByTestId('disc-column-assignee');
+    fireEvent.click(box);
+    await waitFor(() => expect(header('assignee')).toBeNull());
+    expect(JSON.parse(window.localStorage.getItem('paydesk.discrepancies.columns.amy') ?? '{}').hidden).toEqual(['assignee']);
+    // Frozen columns are not offered.
+    expect(screen.queryByTestId('disc-column-order_no')).toBeNull();
+    fireEvent.click(screen.getByTestId('disc-columns-reset'));
+    await waitFor(() => expect(header('assignee')).not.toBeNull());
+  });
+
+  it('resizes a column by dragging its header edge and fits it again on a double click', async () => {
+    await renderPage({ me: makeMe('amy') });
+    const template = () => (document.querySelector('.disc-header') as HTMLElement).style.gridTemplateColumns;
+    const before = template();
+    const handle = screen.getByTestId('disc-resize-account');
+    fireEvent.pointerDown(handle, { clientX: 500 });
+    fireEvent.pointerMove(window, { clientX: 640 });
+    fireEvent.pointerUp(window, { clientX: 640 });
+    await waitFor(() => expect(template()).not.toBe(before));
+    const saved = JSON.parse(window.localStorage.getItem('paydesk.discrepancies.columns.amy') ?? '{}');
+    expect(saved.widths.account).toBeGreaterThan(140);
+    fireEvent.doubleClick(handle);
+    await waitFor(() => expect(template()).toBe(before));
+  });
+});
+
 describe('DiscrepanciesPage amounts', () => {
   it('shows each amount in its own currency and a currency mismatch as not comparable', async () => {
     const mismatch = makeRecord(0, {

@@ -1,6 +1,7 @@
 // Discrepancies: the screen finance staff live in. Server-side filtered and sorted list,
 // virtualized and loaded in blocks, a detail pane, bulk resolve and export.
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { PointerEvent as ReactPointerEvent } from 'react';
 import { Alert, Button, Empty, Space, Spin, Tooltip, Typography, message } from 'antd';
 import type { InputRef } from 'antd';
 import {
@@ -29,6 +30,9 @@ import type { BlockFetcher } from './blockLoader';
 import BulkResolveDialog from './BulkResolveDialog';
 import DetailPane from './DetailPane';
 import DiscrepancyTable from './DiscrepancyTable';
+import ColumnChooser from './ColumnChooser';
+import { detailWidth, loadPrefs, savePrefs } from './columnLayout';
+import type { ColumnPrefs } from './columnLayout';
 import {
   DEFAULT_FORM,
   DEFAULT_SORT,
@@ -120,6 +124,63 @@ export default function DiscrepanciesPage() {
 
   const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
   const [detailId, setDetailId] = useState<number | null>(null);
+
+  // Column widths, hidden columns and the details pane's width: the user's own, remembered.
+  const username = me?.username ?? null;
+  const [prefs, setPrefsState] = useState<ColumnPrefs>(() => loadPrefs(username));
+  useEffect(() => setPrefsState(loadPrefs(username)), [username]);
+  const setPrefs = useCallback(
+    (next: ColumnPrefs) => {
+      setPrefsState(next);
+      savePrefs(username, next);
+    },
+    [username],
+  );
+  const onResizeColumn = useCallback(
+    (key: string, width: number | null, done: boolean) => {
+      setPrefsState((cur) => {
+        const widths = { ...cur.widths };
+        if (width === null) delete widths[key];
+        else widths[key] = width;
+        const next = { ...cur, widths };
+        if (done) savePrefs(username, next);
+        return next;
+      });
+    },
+    [username],
+  );
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const [bodyWidth, setBodyWidth] = useState(0);
+  useEffect(() => {
+    const el = bodyRef.current;
+    if (!el) return;
+    const measure = () => setBodyWidth(el.clientWidth);
+    measure();
+    window.addEventListener('resize', measure);
+    return () => window.removeEventListener('resize', measure);
+  }, []);
+  const paneWidth = detailWidth(prefs, bodyWidth || window.innerWidth, window.innerWidth);
+  const startDetailResize = (e: ReactPointerEvent) => {
+    e.preventDefault();
+    const startX = e.clientX;
+    const start = paneWidth;
+    let last = start;
+    const move = (ev: PointerEvent) => {
+      last = detailWidth({ ...prefs, detailWidth: start - (ev.clientX - startX) }, bodyWidth || window.innerWidth, window.innerWidth);
+      setPrefsState((cur) => ({ ...cur, detailWidth: last }));
+    };
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      setPrefsState((cur) => {
+        const next = { ...cur, detailWidth: last };
+        savePrefs(username, next);
+        return next;
+      });
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
 
   useLayoutEffect(() => {
     if (loader.setKey(viewKey)) {
@@ -265,6 +326,7 @@ export default function DiscrepanciesPage() {
           {t('toolbar.keys_hint')}
         </Typography.Text>
         <span className="disc-spacer" />
+        <ColumnChooser prefs={prefs} onChange={setPrefs} />
         {canExport && (
           <Space>
             <Button
@@ -339,7 +401,7 @@ export default function DiscrepanciesPage() {
         />
       )}
 
-      <div className="disc-body">
+      <div className="disc-body" ref={bodyRef}>
         <div className="disc-table-wrap">
           {total === 0 ? (
             <Empty data-testid="disc-empty" description={t('table.empty')} style={{ marginTop: 48 }} />
@@ -355,10 +417,22 @@ export default function DiscrepanciesPage() {
               onSelect={setSelectedIndex}
               onOpen={openIndex}
               lang={lang}
+              prefs={prefs}
+              onResizeColumn={onResizeColumn}
             />
           )}
         </div>
         {detailId !== null && (
+          <div className="disc-detail-wrap" style={{ width: paneWidth }} data-testid="disc-detail-wrap">
+            <span
+              className="disc-detail-resize"
+              data-testid="disc-detail-resize"
+              role="separator"
+              aria-orientation="vertical"
+              aria-label={t('table.resize_detail')}
+              onPointerDown={startDetailResize}
+              onDoubleClick={() => setPrefs({ ...prefs, detailWidth: undefined })}
+            />
           <DetailPane
             id={detailId}
             onClose={closeDetail}
@@ -368,6 +442,7 @@ export default function DiscrepanciesPage() {
             lang={lang}
             username={me?.username ?? null}
           />
+          </div>
         )}
       </div>
 

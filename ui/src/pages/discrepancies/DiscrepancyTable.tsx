@@ -1,12 +1,15 @@
 // The virtualized discrepancy table: fixed row height, rows loaded in blocks on demand.
-import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
-import type { KeyboardEvent, ReactNode } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { CSSProperties, KeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Tag, Tooltip } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined, ClockCircleOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import type { DiscrepancyRecord, Lang, PageCursor, Sort } from '../../types';
-import { formatDate } from '../../format';
+import { OUTCOME_CLASSES, REVIEW_STATES } from '../../types';
+import { formatDate, formatMoney } from '../../format';
+import { layoutColumns, MIN_DRAG_WIDTH, neededWidth } from './columnLayout';
+import type { ColumnPrefs, ColumnSpec, Layout, PlacedColumn } from './columnLayout';
 import { Difference, localAmountText, providerAmountText } from './amounts';
 import type { BlockLoader } from './blockLoader';
 import { sortState } from './filters';
@@ -20,9 +23,7 @@ const LOADING_ROWS = 8;
 
 type Align = 'left' | 'right';
 
-interface Column {
-  key: string;
-  width: number;
+interface Column extends ColumnSpec {
   align?: Align;
   sort?: SortColumn;
   render: (r: DiscrepancyRecord, ctx: CellContext) => ReactNode;
@@ -43,14 +44,26 @@ export function isOverdue(r: DiscrepancyRecord, now: number): boolean {
 const COLUMNS: Column[] = [
   {
     key: 'bill_date',
-    width: 116,
+    min: 96,
+    grow: 0,
     sort: 'date',
     render: (r, c) => formatDate(r.bill_date, c.lang),
   },
-  { key: 'account', width: 130, render: (r) => r.account, title: (r) => r.account },
+  { key: 'account', min: 110, grow: 1, render: (r) => r.account, title: (r) => r.account },
+  {
+    key: 'order_no',
+    min: 150,
+    grow: 1,
+    frozen: 'left',
+    render: (r) => <span className="disc-mono">{r.order_no ?? r.refund_no ?? '—'}</span>,
+    title: (r) => r.order_no ?? r.refund_no ?? undefined,
+  },
   {
     key: 'class',
-    width: 190,
+    min: 120,
+    grow: 0,
+    frozen: 'left',
+    chrome: 18,
     sort: 'class',
     render: (r, c) => (
       <Tag color={CLASS_COLORS[r.class] ?? 'default'} className="disc-tag">
@@ -60,39 +73,42 @@ const COLUMNS: Column[] = [
     title: (r, c) => c.label('class', r.class),
   },
   {
-    key: 'order_no',
-    width: 170,
-    render: (r) => <span className="disc-mono">{r.order_no ?? r.refund_no ?? '—'}</span>,
-    title: (r) => r.order_no ?? r.refund_no ?? undefined,
-  },
-  {
     key: 'provider_txn_id',
-    width: 200,
+    min: 150,
+    grow: 2,
     render: (r) => <span className="disc-mono">{r.provider_txn_id ?? '—'}</span>,
     title: (r) => r.provider_txn_id ?? undefined,
   },
   {
     key: 'provider_amount',
-    width: 130,
+    min: 96,
+    grow: 0,
     align: 'right',
     render: (r, c) => providerAmountText(r, c.lang),
   },
   {
     key: 'local_amount',
-    width: 130,
+    min: 96,
+    grow: 0,
     align: 'right',
     render: (r, c) => localAmountText(r, c.lang),
   },
   {
     key: 'difference',
-    width: 130,
+    min: 96,
+    grow: 0,
+    frozen: 'right',
+    // Shown bold: about 8% wider than measured.
+    chrome: 16,
     align: 'right',
     sort: 'difference',
     render: (r, c) => <Difference record={r} lang={c.lang} />,
   },
   {
     key: 'state',
-    width: 130,
+    min: 90,
+    grow: 0,
+    chrome: 18,
     sort: 'state',
     render: (r, c) => (
       <span className="disc-state-cell">
@@ -109,13 +125,16 @@ const COLUMNS: Column[] = [
   },
   {
     key: 'assignee',
-    width: 110,
+    min: 90,
+    grow: 1,
     render: (r, c) => r.assignee ?? <span className="disc-muted">{c.t('table.unassigned')}</span>,
     title: (r) => r.assignee ?? undefined,
   },
   {
     key: 'due_at',
-    width: 130,
+    min: 96,
+    grow: 0,
+    chrome: 20,
     sort: 'due',
     render: (r, c) =>
       isOverdue(r, c.now) ? (
@@ -129,10 +148,52 @@ const COLUMNS: Column[] = [
   },
 ];
 
-export const TABLE_WIDTH = COLUMNS.reduce((s, c) => s + c.width, 0);
-const GRID_TEMPLATE = COLUMNS.map((c) => `${c.width}px`).join(' ');
+const COLUMN_BY_KEY: Record<string, Column> = Object.fromEntries(COLUMNS.map((c) => [c.key, c]));
+
+/** The columns a person may hide (the frozen key columns always show). */
+export const OPTIONAL_COLUMNS: string[] = COLUMNS.filter((c) => !c.frozen).map((c) => c.key);
+
+/** Texts each column must show unclipped in `lang`: its longest labels, dates and amounts. */
+function samplesFor(key: string, lang: Lang, label: CellContext['label'], t: CellContext['t']): string[] {
+  const date = formatDate('2026-12-28', lang);
+  const money = [formatMoney(-12_345_678, 'CNY', lang), formatMoney(-12_345_678, 'USD', lang)];
+  switch (key) {
+    case 'bill_date':
+    case 'due_at':
+      return [date];
+    case 'class':
+      return OUTCOME_CLASSES.map((c) => label('class', c));
+    case 'state':
+      return REVIEW_STATES.map((v) => label('state', v));
+    case 'provider_amount':
+    case 'local_amount':
+      return money;
+    case 'difference':
+      return [...money, t('table.not_comparable')];
+    case 'assignee':
+      return [t('table.unassigned')];
+    default:
+      return [];
+  }
+}
+
+/** Sticky placement of a frozen cell (header or row). */
+function frozenStyle(c: PlacedColumn): CSSProperties | undefined {
+  if (c.frozen === 'left') return { position: 'sticky', left: c.offset };
+  if (c.frozen === 'right') return { position: 'sticky', right: c.offset };
+  return undefined;
+}
+
+function frozenClass(c: PlacedColumn, layout: Layout, i: number): string {
+  if (!c.frozen) return '';
+  const next = layout.columns[i + 1];
+  const prev = layout.columns[i - 1];
+  const edge = (c.frozen === 'left' && next?.frozen !== 'left') || (c.frozen === 'right' && prev?.frozen !== 'right');
+  return ` disc-frozen disc-frozen-${c.frozen}${edge ? ' disc-frozen-edge' : ''}`;
+}
 
 interface RowProps {
+  layout: Layout;
   row: DiscrepancyRecord;
   index: number;
   start: number;
@@ -142,7 +203,7 @@ interface RowProps {
 }
 
 /** One loaded row; memoized so moving the selection re-renders two rows, not the window. */
-const TableRow = memo(function TableRow({ row, index, start, selected, ctx, onRowClick }: RowProps) {
+const TableRow = memo(function TableRow({ layout, row, index, start, selected, ctx, onRowClick }: RowProps) {
   return (
     <div
       className={`disc-row${selected ? ' disc-row-selected' : ''}${row.present ? '' : ' disc-row-gone'}`}
@@ -152,25 +213,29 @@ const TableRow = memo(function TableRow({ row, index, start, selected, ctx, onRo
       data-testid={`disc-row-${row.id}`}
       data-index={index}
       data-state={row.state}
-      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, gridTemplateColumns: GRID_TEMPLATE }}
+      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, gridTemplateColumns: layout.template, width: layout.width }}
       onClick={() => onRowClick(index)}
     >
-      {COLUMNS.map((c) => (
-        <div
-          key={c.key}
-          role="gridcell"
-          data-col={c.key}
-          className={`disc-td${c.align === 'right' ? ' disc-right disc-num' : ''}`}
-          title={c.title?.(row, ctx)}
-        >
-          {c.render(row, ctx)}
-        </div>
-      ))}
+      {layout.columns.map((p, i) => {
+        const c = COLUMN_BY_KEY[p.key];
+        return (
+          <div
+            key={c.key}
+            role="gridcell"
+            data-col={c.key}
+            className={`disc-td${c.align === 'right' ? ' disc-right disc-num' : ''}${frozenClass(p, layout, i)}`}
+            style={frozenStyle(p)}
+            title={c.title?.(row, ctx)}
+          >
+            {c.render(row, ctx)}
+          </div>
+        );
+      })}
     </div>
   );
 });
 
-const SkeletonRow = memo(function SkeletonRow({ index, start }: { index: number; start: number }) {
+const SkeletonRow = memo(function SkeletonRow({ layout, index, start }: { layout: Layout; index: number; start: number }) {
   return (
     <div
       className="disc-row disc-skeleton"
@@ -178,10 +243,10 @@ const SkeletonRow = memo(function SkeletonRow({ index, start }: { index: number;
       aria-rowindex={index + 2}
       aria-busy
       data-index={index}
-      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, gridTemplateColumns: GRID_TEMPLATE }}
+      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, gridTemplateColumns: layout.template, width: layout.width }}
     >
-      {COLUMNS.map((c) => (
-        <div key={c.key} className="disc-td" role="gridcell">
+      {layout.columns.map((p, i) => (
+        <div key={p.key} className={`disc-td${frozenClass(p, layout, i)}`} style={frozenStyle(p)} role="gridcell">
           <span className="disc-skeleton-bar" />
         </div>
       ))}
@@ -202,6 +267,10 @@ export interface DiscrepancyTableProps {
   onSelect: (index: number) => void;
   onOpen: (index: number) => void;
   lang: Lang;
+  /** The user's column widths and hidden columns. */
+  prefs: ColumnPrefs;
+  /** A column dragged to `width` (`null`: back to its fitted width); `done` when released. */
+  onResizeColumn: (key: string, width: number | null, done: boolean) => void;
   /** Rows kept rendered above and below the visible window. */
   overscan?: number;
 }
@@ -218,6 +287,8 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
     onSelect,
     onOpen,
     lang,
+    prefs,
+    onResizeColumn,
     overscan = 10,
   } = props;
   const { t } = useTranslation('discrepancies');
@@ -261,6 +332,49 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
       virtualizer.scrollToIndex(selectedIndex, { align: 'auto' });
     }
   }, [selectedIndex, count, virtualizer]);
+
+  // The window's width for the columns: the scroll box's inner width, followed as it changes.
+  const [available, setAvailable] = useState(0);
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const measure = () => setAvailable(el.clientWidth);
+    measure();
+    if (typeof ResizeObserver === 'undefined') {
+      window.addEventListener('resize', measure);
+      return () => window.removeEventListener('resize', measure);
+    }
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const needed = useMemo(
+    () =>
+      Object.fromEntries(
+        COLUMNS.map((c) => [c.key, neededWidth({ ...c, samples: samplesFor(c.key, lang, label, t) }, t(`column.${c.key}`))]),
+      ),
+    [lang, label, t],
+  );
+  const layout = useMemo(() => layoutColumns(COLUMNS, needed, prefs, available), [needed, prefs, available]);
+
+  // Dragging a header's right edge resizes its column; a double click fits it again.
+  const startResize = (e: ReactPointerEvent, key: string, width: number) => {
+    e.preventDefault();
+    e.stopPropagation();
+    const startX = e.clientX;
+    let last = width;
+    const move = (ev: PointerEvent) => {
+      last = Math.max(MIN_DRAG_WIDTH, Math.round(width + ev.clientX - startX));
+      onResizeColumn(key, last, false);
+    };
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      onResizeColumn(key, last, true);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
 
   const now = useMemo(() => Date.now(), [version]); // eslint-disable-line react-hooks/exhaustive-deps
   const ctx = useMemo<CellContext>(() => ({ lang, now, label, t }), [lang, now, label, t]);
@@ -326,24 +440,29 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
         className="disc-inner"
         style={{
           height: total === null ? HEADER_HEIGHT + LOADING_ROWS * ROW_HEIGHT : Math.max(virtualizer.getTotalSize(), HEADER_HEIGHT),
-          width: TABLE_WIDTH,
+          width: layout.width,
         }}
+        data-width={layout.width}
       >
         <div
           className="disc-header"
           role="row"
           aria-rowindex={1}
-          style={{ gridTemplateColumns: GRID_TEMPLATE, height: HEADER_HEIGHT }}
+          style={{ gridTemplateColumns: layout.template, height: HEADER_HEIGHT, width: layout.width }}
         >
-          {COLUMNS.map((c) => {
+          {layout.columns.map((p, i) => {
+            const c = COLUMN_BY_KEY[p.key];
             const dir = c.sort ? sortState(c.sort, sort) : null;
             const text = t(`column.${c.key}`);
             return (
               <div
                 key={c.key}
                 role="columnheader"
+                data-col={c.key}
+                data-frozen={p.frozen ?? ''}
                 aria-sort={dir === 'ascend' ? 'ascending' : dir === 'descend' ? 'descending' : undefined}
-                className={`disc-th${c.align === 'right' ? ' disc-right' : ''}`}
+                className={`disc-th${c.align === 'right' ? ' disc-right' : ''}${frozenClass(p, layout, i)}`}
+                style={frozenStyle(p)}
               >
                 {c.sort ? (
                   <button
@@ -358,8 +477,21 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
                     {dir === 'descend' && <ArrowDownOutlined />}
                   </button>
                 ) : (
-                  text
+                  <span className="disc-th-text">{text}</span>
                 )}
+                <span
+                  className="disc-resize"
+                  data-testid={`disc-resize-${c.key}`}
+                  role="separator"
+                  aria-orientation="vertical"
+                  aria-label={t('table.resize', { column: text })}
+                  onPointerDown={(e) => startResize(e, c.key, p.width)}
+                  onDoubleClick={(e) => {
+                    e.stopPropagation();
+                    onResizeColumn(c.key, null, true);
+                  }}
+                  onClick={(e) => e.stopPropagation()}
+                />
               </div>
             );
           })}
@@ -369,6 +501,7 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
           return row ? (
             <TableRow
               key={item.key}
+              layout={layout}
               row={row}
               index={item.index}
               start={item.start}
@@ -377,12 +510,12 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
               onRowClick={onRowClick}
             />
           ) : (
-            <SkeletonRow key={item.key} index={item.index} start={item.start} />
+            <SkeletonRow key={item.key} layout={layout} index={item.index} start={item.start} />
           );
         })}
         {total === null &&
           Array.from({ length: LOADING_ROWS }, (_, i) => (
-            <SkeletonRow key={`loading-${i}`} index={i} start={HEADER_HEIGHT + i * ROW_HEIGHT} />
+            <SkeletonRow key={`loading-${i}`} layout={layout} index={i} start={HEADER_HEIGHT + i * ROW_HEIGHT} />
           ))}
       </div>
     </div>
