@@ -121,6 +121,9 @@ describe('discrepancies', () => {
         await app.clickTestId(`disc-row-${firstRow.id}`);
         await app.waitForAttr('disc-detail', 'data-id', String(firstRow.id));
         assert.deepEqual(await problems(true), [], `${lang} ${width}, with the detail pane`);
+        // Times are the workspace's business timezone (the demo's Asia/Shanghai), named, not
+        // the machine's (UTC here).
+        await app.waitForText('disc-detail', 'GMT+8');
         await app.screenshot(`discrepancies-detail-${lang}-${width}`);
         await app.clickTestId('disc-detail-close');
       });

@@ -5,7 +5,9 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import App from './App';
 import { setLanguage } from './i18n';
 import { makeAppInfo } from './test-utils';
-import type { Me } from './types';
+import type { Me, RefundRecord } from './types';
+import { makeRefund } from './pages/orders/fixtures';
+import { APPROVAL_POLL_MS } from './hooks/useApprovalQueue';
 
 // The pages themselves are tested on their own; here they are stand-ins.
 vi.mock('./pages/DashboardPage', () => ({ default: () => <div data-testid="page-dashboard">dashboard page</div> }));
@@ -28,10 +30,12 @@ const SUPPORT: Me = { username: 'support', roles: ['support'], permissions: ['or
 interface Backend {
   me: Me | null;
   calls: { cmd: string; args: unknown }[];
+  /** What `refunds` answers (the approval queue). */
+  refunds: RefundRecord[];
 }
 
 function backend(users: Record<string, { password: string; me: Me }>, initial: Me | null = null): Backend {
-  const state: Backend = { me: initial, calls: [] };
+  const state: Backend = { me: initial, calls: [], refunds: [] };
   mockIPC((cmd, args) => {
     state.calls.push({ cmd, args });
     switch (cmd) {
@@ -51,6 +55,8 @@ function backend(users: Record<string, { password: string; me: Me }>, initial: M
       case 'logout':
         state.me = null;
         return null;
+      case 'refunds':
+        return state.refunds;
       default:
         throw { kind: 'unauthenticated', message: 'Please sign in.' };
     }
@@ -200,6 +206,31 @@ describe('shell', () => {
 
     await user.click(screen.getByTestId('logout'));
     expect(await screen.findByTestId('login-username')).toBeInTheDocument();
+  });
+
+  it('an approver lands on Approvals with the count of refunds waiting for them, and hears of new ones', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const approver: Me = { username: 'approver', roles: ['approver'], permissions: ['order_view', 'refund_approve', 'discrepancy_view'] };
+      const be = backend({}, approver);
+      const waiting = (id: number, by: string) => makeRefund({ id, refund_no: `RF-${id}`, state: 'awaiting_approval', requested_by: by });
+      // Their own request does not count: they may not approve it.
+      be.refunds = [waiting(1, 'support'), waiting(2, 'approver')];
+      render(<App />);
+      expect(await screen.findByTestId('page-approvals')).toBeInTheDocument();
+      await waitFor(() => expect(screen.getByTestId('nav-approvals-count')).toHaveAttribute('data-count', '1'));
+
+      // A request from another console or the CLI: the next poll shows it and says so.
+      be.refunds = [...be.refunds, waiting(3, 'support2')];
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(APPROVAL_POLL_MS + 100);
+      });
+      await waitFor(() => expect(screen.getByTestId('nav-approvals-count')).toHaveAttribute('data-count', '2'));
+      expect(await screen.findByText('1 refund waits for your approval')).toBeInTheDocument();
+      expect(screen.getByText('Requested by support2.')).toBeInTheDocument();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('returns to the login screen when a command says the session ended', async () => {

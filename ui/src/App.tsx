@@ -1,7 +1,7 @@
 // The app shell: login screen, or the menu + header + the selected page.
 import { Component, Suspense, lazy, useEffect, useMemo } from 'react';
 import type { ComponentType, ErrorInfo, LazyExoticComponent, ReactNode } from 'react';
-import { App as AntApp, Button, ConfigProvider, Layout, Menu, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { App as AntApp, Badge, Button, ConfigProvider, Layout, Menu, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import {
   AuditOutlined,
   CheckSquareOutlined,
@@ -26,6 +26,7 @@ import { ErrorAlert, NotificationBridge } from './components/ErrorNotice';
 import LoginPage from './pages/LoginPage';
 import { LangSwitch } from './components/LangSwitch';
 import { COLOR } from './styles';
+import { useApprovalQueue } from './hooks/useApprovalQueue';
 
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
 const ReconcilePage = lazy(() => import('./pages/ReconcilePage'));
@@ -83,7 +84,27 @@ function Shell() {
   const navigate = useNavigate();
 
   const visible = useMemo(() => PAGES.filter((p) => can(p.permission)), [can]);
-  const current = visible.find((p) => p.key === page) ?? visible[0];
+  // An approver's work is the approval queue: they land there (others on their first page).
+  const home = (me?.roles.includes('approver') && visible.find((p) => p.key === 'approvals')) || visible[0];
+  const current = visible.find((p) => p.key === page) ?? home;
+
+  // Refunds waiting for this user's approval: a count on the menu, and a notice when one
+  // arrives (from this console, another one or the command line).
+  const { notification } = AntApp.useApp();
+  const mayApprove = can('refund_approve');
+  const waiting = useApprovalQueue(mayApprove, me?.username ?? null, (added) => {
+    notification.info({
+      key: 'approvals-waiting',
+      message: t('approvals_notice.title', { count: added.length }),
+      description: t('approvals_notice.body', { who: added.map((r) => r.requested_by).join(', ') }),
+      btn: (
+        <Button size="small" type="primary" onClick={() => navigate('approvals')}>
+          {t('approvals_notice.open')}
+        </Button>
+      ),
+      placement: 'bottomRight',
+    });
+  });
 
   // Alt+1..9 switches between the visible menu entries.
   useEffect(() => {
@@ -107,6 +128,9 @@ function Shell() {
     label: (
       <span data-testid={`nav-${p.key}`} title={i < 9 ? t('nav.shortcut', { n: i + 1 }) : undefined}>
         {t(`nav.${p.key}`)}
+        {p.key === 'approvals' && waiting !== null && waiting.length > 0 && (
+          <Badge count={waiting.length} size="small" style={{ marginInlineStart: 8 }} data-testid="nav-approvals-count" data-count={waiting.length} />
+        )}
       </span>
     ),
   }));

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   currencyExponent,
   formatDate,
+  formatDateTime,
+  getBusinessTimeZone,
+  setBusinessTimeZone,
   formatMoney,
   minorToDecimalString,
   minorToMajorNumber,
@@ -116,5 +119,29 @@ describe('formatDate / shortHash', () => {
   it('shortens hashes', () => {
     expect(shortHash('0123456789abcdef0123456789abcdef')).toBe('01234567…cdef');
     expect(shortHash('abc')).toBe('abc');
+  });
+});
+
+describe('business timezone', () => {
+  afterEach(() => setBusinessTimeZone(null));
+
+  it('shows times of business events in the workspace timezone, with the zone, whatever the computer says', () => {
+    // 23:30 UTC on the 14th is 07:30 on the 15th in Shanghai.
+    expect(setBusinessTimeZone('Asia/Shanghai')).toBe(true);
+    expect(formatDateTime('2026-03-14T23:30:00Z', 'en')).toBe('Mar 15, 2026, 07:30 GMT+8');
+    // zh-CN puts the zone before the time ("2026年3月15日 GMT+8 07:30").
+    const zh = formatDateTime('2026-03-14T23:30:00Z', 'zh');
+    for (const part of ['2026年3月15日', '07:30', 'GMT+8']) expect(zh).toContain(part);
+    // A timestamp's calendar day is the business day too; a bill date is never shifted.
+    expect(formatDate('2026-03-14T23:30:00Z', 'en')).toBe('Mar 15, 2026');
+    expect(formatDate('2026-03-14', 'en')).toBe('Mar 14, 2026');
+    expect(setBusinessTimeZone('UTC')).toBe(true);
+    expect(formatDateTime('2026-03-14T23:30:00Z', 'en')).toBe('Mar 14, 2026, 23:30 UTC');
+  });
+
+  it('an unknown zone leaves times in the computer timezone, without a zone name', () => {
+    expect(setBusinessTimeZone('Mars/Olympus_Mons')).toBe(false);
+    expect(getBusinessTimeZone()).toBeUndefined();
+    expect(formatDateTime('2026-03-14T23:30:00Z', 'en')).not.toMatch(/GMT|UTC/);
   });
 });

@@ -128,15 +128,47 @@ export function formatDate(value: string | null | undefined, locale: Lang): stri
   }
   d = new Date(value);
   if (Number.isNaN(d.getTime())) return value;
+  // A timestamp's day is the business day (a due date at 23:30 UTC is the next day in Shanghai).
   return new Intl.DateTimeFormat(intlLocale(locale), {
     year: 'numeric',
     month: 'short',
     day: 'numeric',
+    ...(businessTimeZone ? { timeZone: businessTimeZone } : {}),
   }).format(d);
 }
 
-/** RFC 3339 → local date and time ("Mar 14, 2026, 07:30" / "2026/3/14 07:30"). */
-export function formatDateTime(value: string | null | undefined, locale: Lang): string {
+/**
+ * The business timezone (`[app] timezone` of paydesk.toml, from app_info): times of business
+ * events are shown in it, with the zone named, whatever the computer's own timezone. Unset
+ * (before app_info, or an unknown zone), times are the computer's, without a zone.
+ */
+let businessTimeZone: string | undefined;
+
+/** Sets the business timezone; an unknown IANA name leaves it unset. Returns whether it took. */
+export function setBusinessTimeZone(tz: string | null | undefined): boolean {
+  if (!tz) {
+    businessTimeZone = undefined;
+    return false;
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz }).format(0);
+    businessTimeZone = tz;
+    return true;
+  } catch {
+    businessTimeZone = undefined;
+    return false;
+  }
+}
+
+export function getBusinessTimeZone(): string | undefined {
+  return businessTimeZone;
+}
+
+/**
+ * RFC 3339 → date and time in the business timezone with the zone ("Mar 14, 2026, 07:30 GMT+8"
+ * / "2026年3月14日 07:30 GMT+8"); in the computer's timezone without a zone when none is set.
+ */
+export function formatDateTime(value: string | null | undefined, locale: Lang, timeZone = businessTimeZone): string {
   if (!value) return '';
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return value;
@@ -147,6 +179,7 @@ export function formatDateTime(value: string | null | undefined, locale: Lang): 
     hour: '2-digit',
     minute: '2-digit',
     hour12: false,
+    ...(timeZone ? { timeZone, timeZoneName: 'short' } : {}),
   }).format(d);
 }
 

@@ -5,6 +5,7 @@ import { setUnauthenticatedHandler, toAppError } from './api';
 import * as commands from './commands';
 import type { AppError, AppInfo, Lang, Me, Permission } from './types';
 import i18n, { detectLang, setLanguage } from './i18n';
+import { setBusinessTimeZone } from './format';
 
 export interface Session {
   me: Me | null;
@@ -29,6 +30,9 @@ const SessionContext = createContext<Session | null>(null);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
   const [appInfo, setAppInfo] = useState<AppInfo | null>(null);
+  // Times of business events are shown in the workspace's timezone, not the computer's.
+  // Set during render (not in an effect) so the first paint with app_info already uses it.
+  setBusinessTimeZone(appInfo?.timezone);
   const [ready, setReady] = useState(false);
   const [loadError, setLoadError] = useState<AppError | null>(null);
   const [lang, setLangState] = useState<Lang>(() => {

@@ -412,6 +412,19 @@ describe('DiscrepanciesPage bulk resolve and export', () => {
     );
   });
 
+  it('after a bulk resolve the open view and its count refresh at once', async () => {
+    be.overrides.bulk_update_discrepancies = async () => {
+      be.total = 0; // everything that matched is resolved now
+      return { updated: 100_000 };
+    };
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
+    await screen.findByTestId('disc-bulk-text');
+    fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
+    await waitFor(() => expect(screen.getByTestId('disc-total')).toHaveAttribute('data-total', '0'));
+    expect(await screen.findByTestId('disc-empty')).toBeInTheDocument();
+  });
+
   it('shows the backend message when the count changed', async () => {
     be.overrides.bulk_update_discrepancies = () => {
       throw { kind: 'bad_input', message: 'The filter now matches 100,001 discrepancies, not 100,000.' };

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { renderWithSession } from '../../test-utils';
 import type { RefundRecord } from '../../types';
 import ApprovalsPage from './ApprovalsPage';
+import { APPROVAL_POLL_MS } from '../../hooks/useApprovalQueue';
 import { APPROVER, clearMocks, fakeBackend, fill, findReady, lastCall, makeRefund } from './fixtures';
 
 afterEach(() => clearMocks());
@@ -119,6 +120,25 @@ describe('ApprovalsPage', () => {
     expect(err).toHaveTextContent('refund 11 was decided meanwhile by zhao.approver');
     // Still listed as waiting.
     expect(screen.getByTestId('queue-row-11')).toBeInTheDocument();
+  });
+
+  it('shows a request made in another console or from the command line without a reload', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const fresh = makeRefund({ id: 21, refund_no: 'RF-CLI-21', state: 'awaiting_approval', requested_by: 'zhao.support' });
+      let queue = [waiting];
+      fakeBackend({ refunds: (a) => (a.states === null ? [...queue, done] : queue) });
+      renderWithSession(<ApprovalsPage />, { me: APPROVER });
+      await screen.findByTestId('queue-row-11');
+      expect(screen.queryByTestId('queue-row-21')).toBeNull();
+      queue = [waiting, fresh];
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(APPROVAL_POLL_MS + 100);
+      });
+      expect(await screen.findByTestId('queue-row-21')).toHaveTextContent('zhao.support');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('follows refund-updated events live', async () => {

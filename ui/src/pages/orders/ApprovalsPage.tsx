@@ -15,6 +15,7 @@ import { above, amountText, below, mono, spread } from '../../styles';
 import type { RefundDetail, RefundRecord, RefundState } from '../../types';
 import { REFUND_STATES } from '../../types';
 import { age, mergeRefunds, RefundStateTag, upsertRefund, useRefundUpdates } from './refundUi';
+import { APPROVAL_POLL_MS } from '../../hooks/useApprovalQueue';
 
 export const QUEUE_LIMIT = 500;
 export const RECENT_LIMIT = 200;
@@ -68,7 +69,8 @@ export default function ApprovalsPage() {
 
   useEffect(() => {
     void load();
-    const timer = setInterval(() => setNow(Date.now()), 60_000);
+    // Requests made in another console or from the command line appear without a reload.
+    const timer = setInterval(() => void load(), APPROVAL_POLL_MS);
     return () => clearInterval(timer);
   }, [load]);
 

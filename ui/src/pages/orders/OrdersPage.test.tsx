@@ -136,6 +136,33 @@ describe('OrdersPage', () => {
     expect(await screen.findByTestId('refund-row-RF20260315AAAA1111')).toHaveAttribute('data-state', 'awaiting_approval');
   });
 
+  it('the refund dialog follows the refund it sent until it succeeds', async () => {
+    const user = userEvent.setup({ delay: null });
+    const requested = makeRefund({ amount: 1000, state: 'requested' });
+    setup(makeDetail(), () => requested);
+    await searchAndOpen(user, 'ORD-1001');
+    await user.click(screen.getByTestId('refund-open'));
+    await fill(user, screen.getByTestId('refund-amount'), '10');
+    await fill(user, screen.getByTestId('refund-reason'), 'damaged');
+    await user.click(screen.getByTestId('refund-submit'));
+    const result = await screen.findByTestId('refund-result');
+    expect(result).toHaveAttribute('data-state', 'requested');
+
+    // Another refund's news leaves the dialog alone; this one's moves it on.
+    await act(async () => {
+      await emit('refund-updated', makeRefund({ id: 99, refund_no: 'RF-OTHER', state: 'failed' }));
+    });
+    expect(screen.getByTestId('refund-result')).toHaveAttribute('data-state', 'requested');
+    await act(async () => {
+      await emit('refund-updated', { ...requested, state: 'sending' });
+    });
+    await waitFor(() => expect(screen.getByTestId('refund-result')).toHaveAttribute('data-state', 'sending'));
+    await act(async () => {
+      await emit('refund-updated', { ...requested, state: 'succeeded', updated_at: '2026-03-15T01:00:05Z' });
+    });
+    await waitFor(() => expect(screen.getByTestId('refund-result')).toHaveAttribute('data-state', 'succeeded'));
+  });
+
   it('knows JPY has no decimals and fills the full amount', async () => {
     const user = userEvent.setup({ delay: null });
     const detail = makeDetail({

@@ -10,7 +10,7 @@ import { currencyExponent, formatMoney, minorToDecimalString, parseMoneyInput } 
 import { useSession } from '../../session';
 import { below, WIDTH } from '../../styles';
 import type { OrderDetail, RefundLimits, RefundRecord } from '../../types';
-import { RefundStateTag, userLimit } from './refundUi';
+import { RefundStateTag, useRefundUpdates, userLimit } from './refundUi';
 
 /** Providers accept at most 80 characters of reason. */
 export const REASON_MAX = 80;
@@ -36,6 +36,14 @@ export default function RefundDialog({ open, detail, limits, onClose, onCreated 
   const [failure, setFailure] = useState<unknown>(null);
   const [result, setResult] = useState<RefundRecord | null>(null);
   const amountRef = useRef<InputRef>(null);
+  // The refund goes on in the background after the request returns: the outcome shown follows
+  // its refund-updated events. One may arrive before the request's answer, so the last of each
+  // refund is kept.
+  const lastSeen = useRef(new Map<number, RefundRecord>());
+  useRefundUpdates((rec) => {
+    lastSeen.current.set(rec.id, rec);
+    setResult((cur) => (cur && cur.id === rec.id ? rec : cur));
+  });
 
   const currency = detail.currency;
   const money = (minor: number) => formatMoney(minor, currency, lang);
@@ -95,7 +103,7 @@ export default function RefundDialog({ open, detail, limits, onClose, onCreated 
         v.reason,
         detail.account ?? null,
       );
-      setResult(rec);
+      setResult(lastSeen.current.get(rec.id) ?? rec);
       onCreated(rec);
     } catch (e) {
       setFailure(e);
