@@ -112,15 +112,26 @@ describe('discrepancies', () => {
           }
           return out;
         `, paneOpen);
+      // The layout follows the window a frame or two after a resize: measure until it settles
+      // (at most 5 s), then report what is still wrong.
+      const settled = async (paneOpen) => {
+        let last = [];
+        try {
+          await app.driver.wait(async () => (last = await problems(paneOpen)).length === 0, 5000);
+        } catch {
+          // `last` says what did not settle.
+        }
+        return last;
+      };
       const firstRow = app.dbRows(
         `SELECT id FROM discrepancies WHERE ${OPEN_STATES} ORDER BY bill_date DESC, id LIMIT 1`,
       )[0];
       await app.forEachLangAndSize(async (lang, width) => {
-        assert.deepEqual(await problems(false), [], `${lang} ${width}, no detail pane`);
+        assert.deepEqual(await settled(false), [], `${lang} ${width}, no detail pane`);
         await app.screenshot(`discrepancies-${lang}-${width}`);
         await app.clickTestId(`disc-row-${firstRow.id}`);
         await app.waitForAttr('disc-detail', 'data-id', String(firstRow.id));
-        assert.deepEqual(await problems(true), [], `${lang} ${width}, with the detail pane`);
+        assert.deepEqual(await settled(true), [], `${lang} ${width}, with the detail pane`);
         // Times are the workspace's business timezone (the demo's Asia/Shanghai), named, not
         // the machine's (UTC here).
         await app.waitForText('disc-detail', 'GMT+8');

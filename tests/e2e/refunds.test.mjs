@@ -90,6 +90,14 @@ describe('refunds and approvals', () => {
     shotOnFailure(() => app, 'refund-approve', async () => {
       await app.logout();
       await app.login('approver');
+      // An approver lands on the approval queue, the menu counting what waits for them.
+      await app.byTestId('approvals-refresh');
+      assert.match(await app.driver.getCurrentUrl(), /#\/approvals/);
+      await app.forEachLangAndSize(async (lang, width) => {
+        await app.waitForAttr('nav-approvals-count', 'data-count', '1');
+        await app.waitForAttr(`queue-row-${refund.id}`, 'data-state', 'awaiting_approval');
+        await app.screenshot(`approvals-${lang}-${width}`);
+      });
       await app.nav('approvals');
       await app.waitForAttr(`queue-row-${refund.id}`, 'data-state', 'awaiting_approval');
       await app.clickTestId(`approve-${refund.id}`);

@@ -87,6 +87,12 @@ function Shell() {
   // An approver's work is the approval queue: they land there (others on their first page).
   const home = (me?.roles.includes('approver') && visible.find((p) => p.key === 'approvals')) || visible[0];
   const current = visible.find((p) => p.key === page) ?? home;
+  // Also after another user's session left its page in the hash.
+  useEffect(() => {
+    if (home?.key === 'approvals' && page !== 'approvals') navigate('approvals');
+    // Once, when the user's shell opens.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   // Refunds waiting for this user's approval: a count on the menu, and a notice when one
   // arrives (from this console, another one or the command line).
