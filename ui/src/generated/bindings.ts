@@ -173,7 +173,11 @@ provider_currency: Currency | null, local_currency: Currency | null,
  * zero-difference discrepancy the amount on whichever side has one. See
  * [`crate::amount_at_stake`].
  */
-amount_at_stake: number, provider_time: string | null, local_time: string | null, evidence_file: string | null, evidence_line: number | null, explanation: string, state: ReviewState, resolution: ResolutionKind | null, note: string | null, assignee: string | null, 
+amount_at_stake: number, provider_time: string | null, local_time: string | null, evidence_file: string | null, evidence_line: number | null, explanation: string, 
+/**
+ * The same in Chinese; `None` for a discrepancy saved before Paydesk wrote both.
+ */
+explanation_zh: string | null, state: ReviewState, resolution: ResolutionKind | null, note: string | null, assignee: string | null, 
 /**
  * When the discrepancy should be resolved by (SLA by amount and age).
  */
@@ -492,7 +496,7 @@ difference: number,
 /**
  * `provider_amount`'s and `local_amount`'s currencies, when known.
  */
-provider_currency: string | null, local_currency: string | null, comparable: boolean, explanation: string, evidence: string | null, };
+provider_currency: string | null, local_currency: string | null, comparable: boolean, explanation: string, explanation_zh: string, evidence: string | null, };
 
 /**
  * What a matched line was compared on (see [`RunReport::matched_notes`]).

@@ -67,8 +67,8 @@ impl OutcomeClass {
     pub fn label_en(&self) -> &'static str {
         match self {
             OutcomeClass::Matched => "Matched",
-            OutcomeClass::ProviderOnly => "Provider only (长款)",
-            OutcomeClass::OrderOnly => "Order only (短款)",
+            OutcomeClass::ProviderOnly => "Provider only (long)",
+            OutcomeClass::OrderOnly => "Order only (short)",
             OutcomeClass::AmountMismatch => "Amount mismatch",
             OutcomeClass::CurrencyMismatch => "Currency mismatch",
             OutcomeClass::StatusMismatch => "Status mismatch",

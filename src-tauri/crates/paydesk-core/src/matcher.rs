@@ -194,6 +194,9 @@ pub struct DiscrepancyDraft {
     pub evidence: Option<SourceRef>,
     /// Plain-words explanation of why this outcome was reached.
     pub explanation: String,
+    /// The same in Chinese (the UI and the reports pick by language).
+    #[serde(default)]
+    pub explanation_zh: String,
 }
 
 impl DiscrepancyDraft {
@@ -907,7 +910,12 @@ impl MatchResult {
         // amount mismatch corrected into a match) still finds the reviewer's notes by key.
         let key = discrepancy_key(outcome.class, line, order, refund);
 
-        let explanation = explain(outcome, line, order, refund, settings, currency, difference);
+        let explanation = explain(
+            outcome, line, order, refund, settings, currency, difference, false,
+        );
+        let explanation_zh = explain(
+            outcome, line, order, refund, settings, currency, difference, true,
+        );
 
         DiscrepancyDraft {
             key,
@@ -928,6 +936,7 @@ impl MatchResult {
                 .or_else(|| order.map(|o| o.paid_at.unwrap_or(o.created_at))),
             evidence: line.map(|l| l.source.clone()),
             explanation,
+            explanation_zh,
         }
     }
 
@@ -957,6 +966,9 @@ impl MatchResult {
     }
 }
 
+/// The plain-words explanation of an outcome, in English or (`zh`) in Chinese. One function
+/// for both, so the two always say the same thing.
+#[allow(clippy::too_many_arguments)]
 fn explain(
     outcome: &Outcome,
     line: Option<&StatementLine>,
@@ -965,141 +977,248 @@ fn explain(
     settings: &MatchSettings,
     currency: Currency,
     difference: i64,
+    zh: bool,
 ) -> String {
+    let w = |en: &'static str, cn: &'static str| if zh { cn } else { en };
     let by = match outcome.rule {
-        MatchRule::MerchantOrderNo => "matched by merchant order number",
-        MatchRule::ProviderTxnId => {
-            "matched by provider transaction id (the line had no usable order number)"
-        }
-        MatchRule::MerchantRefundNo => "matched by merchant refund number",
-        MatchRule::ProviderRefundId => "matched by provider refund id",
-        MatchRule::PaymentIntentId => {
-            "matched by PaymentIntent id (the line had no usable order number or charge id)"
-        }
-        MatchRule::CustomerRef => "matched by the order's customer reference",
-        MatchRule::OrderAmountDay => {
-            "matched by order, amount and day (the line had no usable refund number)"
-        }
-        MatchRule::BalanceMovement => "balance movement, no order expected",
-        MatchRule::DateWindow => "paid inside the timing window before the day ended",
-        MatchRule::NoCounterpart => {
-            "no counterpart found by order number, transaction id or refund number"
-        }
+        MatchRule::MerchantOrderNo => w("matched by merchant order number", "按商户订单号匹配"),
+        MatchRule::ProviderTxnId => w(
+            "matched by provider transaction id (the line had no usable order number)",
+            "按渠道交易号匹配（该行没有可用的商户订单号）",
+        ),
+        MatchRule::MerchantRefundNo => w("matched by merchant refund number", "按商户退款单号匹配"),
+        MatchRule::ProviderRefundId => w("matched by provider refund id", "按渠道退款单号匹配"),
+        MatchRule::PaymentIntentId => w(
+            "matched by PaymentIntent id (the line had no usable order number or charge id)",
+            "按 PaymentIntent 编号匹配（该行没有可用的商户订单号或 charge 编号）",
+        ),
+        MatchRule::CustomerRef => w(
+            "matched by the order's customer reference",
+            "按订单的客户标识匹配",
+        ),
+        MatchRule::OrderAmountDay => w(
+            "matched by order, amount and day (the line had no usable refund number)",
+            "按订单、金额和日期匹配（该行没有可用的退款单号）",
+        ),
+        MatchRule::BalanceMovement => w(
+            "balance movement, no order expected",
+            "余额变动，无对应订单",
+        ),
+        MatchRule::DateWindow => w(
+            "paid inside the timing window before the day ended",
+            "在日终前的时间窗口内支付",
+        ),
+        MatchRule::NoCounterpart => w(
+            "no counterpart found by order number, transaction id or refund number",
+            "按订单号、交易号和退款单号均未找到对应记录",
+        ),
     };
     let fmt = |m: i64| currency.format_minor(m);
+    let q = |s: Option<&str>| s.unwrap_or("?").to_string();
+    let order_status = |o: Option<&Order>| match o.map(|o| o.status) {
+        Some(s) if zh => match s {
+            crate::domain::OrderStatus::Pending => "待支付",
+            crate::domain::OrderStatus::Paid => "已支付",
+            crate::domain::OrderStatus::Closed => "已关闭",
+            crate::domain::OrderStatus::PartiallyRefunded => "部分退款",
+            crate::domain::OrderStatus::Refunded => "已退款",
+        },
+        Some(s) => s.as_str(),
+        None => "?",
+    };
     let detail = match outcome.class {
         OutcomeClass::Matched => String::new(),
-        OutcomeClass::ProviderOnly => format!(
-            "provider line {} for {} has no order",
-            line.map(|l| l.provider_txn_id.as_str()).unwrap_or("?"),
-            line.map(|l| fmt(l.gross)).unwrap_or_default()
-        ),
-        OutcomeClass::OrderOnly => format!(
-            "order {} paid {} at {} is not in the statement{}",
-            order.map(|o| o.order_no.as_str()).unwrap_or("?"),
-            order.map(|o| fmt(o.amount)).unwrap_or_default(),
-            order
+        OutcomeClass::ProviderOnly => {
+            let txn = q(line.map(|l| l.provider_txn_id.as_str()));
+            let amount = line.map(|l| fmt(l.gross)).unwrap_or_default();
+            if zh {
+                format!("渠道流水 {txn}（{amount}）在我方没有订单")
+            } else {
+                format!("provider line {txn} for {amount} has no order")
+            }
+        }
+        OutcomeClass::OrderOnly => {
+            let no = q(order.map(|o| o.order_no.as_str()));
+            let amount = order.map(|o| fmt(o.amount)).unwrap_or_default();
+            let at = order
                 .and_then(|o| o.paid_at)
                 .map(|t| t.to_rfc3339())
-                .unwrap_or_default(),
-            if outcome.closes_carry_over {
-                " (carried over from the previous day and still missing)"
-            } else {
-                ""
+                .unwrap_or_default();
+            match (zh, outcome.closes_carry_over) {
+                (false, carried) => format!(
+                    "order {no} paid {amount} at {at} is not in the statement{}",
+                    if carried {
+                        " (carried over from the previous day and still missing)"
+                    } else {
+                        ""
+                    }
+                ),
+                (true, carried) => format!(
+                    "订单 {no} 于 {at} 支付 {amount}，账单中没有{}",
+                    if carried {
+                        "（由前一日结转，仍未出现）"
+                    } else {
+                        ""
+                    }
+                ),
             }
-        ),
+        }
         OutcomeClass::AmountMismatch | OutcomeClass::RefundAmountMismatch => {
             let compared = line.map(|l| {
                 let c =
                     comparison::compare(outcome.rule, l, order, refund.map(|r| r.amount), settings);
-                format!(
-                    ": {} {} vs ours {}",
-                    c.provider_amount_label,
-                    fmt(c.provider_amount),
-                    c.local_amount.map(fmt).unwrap_or_default()
-                )
+                let ours = c.local_amount.map(fmt).unwrap_or_default();
+                if zh {
+                    format!(
+                        "：渠道 {} {}，我方 {ours}",
+                        c.provider_amount_label,
+                        fmt(c.provider_amount)
+                    )
+                } else {
+                    format!(
+                        ": {} {} vs ours {ours}",
+                        c.provider_amount_label,
+                        fmt(c.provider_amount)
+                    )
+                }
             });
-            format!(
-                "amounts differ by {} (provider − ours){}",
-                fmt(difference),
-                compared.unwrap_or_default()
-            )
-        }
-        OutcomeClass::CurrencyMismatch => format!(
-            "provider currency {} but order currency {}",
-            line.map(|l| l.currency.code()).unwrap_or("?"),
-            order.map(|o| o.currency.code()).unwrap_or("?")
-        ),
-        OutcomeClass::StatusMismatch if line.is_some_and(is_revoked) => format!(
-            "the provider revoked (撤销) this payment, no money moved, but the order is {}",
-            order.map(|o| o.status.as_str()).unwrap_or("?")
-        ),
-        OutcomeClass::StatusMismatch => format!(
-            "provider shows the payment but the order is {}",
-            order.map(|o| o.status.as_str()).unwrap_or("?")
-        ),
-        OutcomeClass::DuplicatePayment => format!(
-            "order {} was already paid by {}; this is another payment",
-            order.map(|o| o.order_no.as_str()).unwrap_or("?"),
-            order
-                .and_then(|o| o.provider_txn_id.as_deref())
-                .unwrap_or("an earlier line in this statement")
-        ),
-        OutcomeClass::RefundOnlyAtProvider => format!(
-            "provider refund {} has no refund record here",
-            line.and_then(|l| l
-                .merchant_refund_no
-                .as_deref()
-                .or(l.provider_refund_id.as_deref()))
-                .unwrap_or("?")
-        ),
-        OutcomeClass::RefundOnlyLocal => format!(
-            "refund {} of {} is not in the statement",
-            refund.map(|r| r.refund_no.as_str()).unwrap_or("?"),
-            refund.map(|r| fmt(r.amount)).unwrap_or_default()
-        ),
-        OutcomeClass::FeeVariance => {
-            let c = line.map(|l| comparison::compare(outcome.rule, l, order, None, settings));
-            match c
-                .as_ref()
-                .and_then(|c| Some((c.describe_fee_variance()?, c.describe())))
-            {
-                Some((fee, matched)) => format!("{fee}; {matched}"),
-                None => format!(
-                    "fee charged {} differs from the schedule by {} (tolerance {})",
-                    line.map(|l| fmt(l.fee_minor())).unwrap_or_default(),
+            if zh {
+                format!(
+                    "金额相差 {}（渠道 − 我方）{}",
                     fmt(difference),
-                    fmt(settings.fee_tolerance_minor)
-                ),
+                    compared.unwrap_or_default()
+                )
+            } else {
+                format!(
+                    "amounts differ by {} (provider − ours){}",
+                    fmt(difference),
+                    compared.unwrap_or_default()
+                )
             }
         }
-        OutcomeClass::ProviderAdjustment => format!(
-            "provider booked {} ({})",
-            line.map(|l| fmt(l.gross)).unwrap_or_default(),
-            line.map(|l| l.provider_status.as_str()).unwrap_or("")
-        ),
-        OutcomeClass::TimingDifference => format!(
-            "expected in the next day's statement (timing window {} min)",
-            settings.timing_window.num_minutes()
-        ),
+        OutcomeClass::CurrencyMismatch => {
+            let theirs = line.map(|l| l.currency.code()).unwrap_or("?");
+            let ours = order.map(|o| o.currency.code()).unwrap_or("?");
+            if zh {
+                format!("渠道币种为 {theirs}，订单币种为 {ours}")
+            } else {
+                format!("provider currency {theirs} but order currency {ours}")
+            }
+        }
+        OutcomeClass::StatusMismatch if line.is_some_and(is_revoked) => {
+            let status = order_status(order);
+            if zh {
+                format!("渠道已撤销这笔支付，资金未发生变动，但订单状态为{status}")
+            } else {
+                format!(
+                    "the provider revoked (撤销) this payment, no money moved, but the order is {status}"
+                )
+            }
+        }
+        OutcomeClass::StatusMismatch => {
+            let status = order_status(order);
+            if zh {
+                format!("渠道显示已支付，但订单状态为{status}")
+            } else {
+                format!("provider shows the payment but the order is {status}")
+            }
+        }
+        OutcomeClass::DuplicatePayment => {
+            let no = q(order.map(|o| o.order_no.as_str()));
+            let first = order.and_then(|o| o.provider_txn_id.as_deref());
+            match (zh, first) {
+                (false, f) => format!(
+                    "order {no} was already paid by {}; this is another payment",
+                    f.unwrap_or("an earlier line in this statement")
+                ),
+                (true, Some(f)) => format!("订单 {no} 已由 {f} 支付，这是又一笔支付"),
+                (true, None) => format!("订单 {no} 已由本账单中较早的一行支付，这是又一笔支付"),
+            }
+        }
+        OutcomeClass::RefundOnlyAtProvider => {
+            let id = q(line.and_then(|l| {
+                l.merchant_refund_no
+                    .as_deref()
+                    .or(l.provider_refund_id.as_deref())
+            }));
+            if zh {
+                format!("渠道退款 {id} 在我方没有退款记录")
+            } else {
+                format!("provider refund {id} has no refund record here")
+            }
+        }
+        OutcomeClass::RefundOnlyLocal => {
+            let no = q(refund.map(|r| r.refund_no.as_str()));
+            let amount = refund.map(|r| fmt(r.amount)).unwrap_or_default();
+            if zh {
+                format!("退款 {no}（{amount}）不在账单中")
+            } else {
+                format!("refund {no} of {amount} is not in the statement")
+            }
+        }
+        OutcomeClass::FeeVariance => {
+            let c = line.map(|l| comparison::compare(outcome.rule, l, order, None, settings));
+            let described = c.as_ref().and_then(|c| {
+                if zh {
+                    Some((c.describe_fee_variance_zh()?, c.describe_zh()))
+                } else {
+                    Some((c.describe_fee_variance()?, c.describe()))
+                }
+            });
+            match described {
+                Some((fee, matched)) => format!("{fee}{}{matched}", w("; ", "；")),
+                None => {
+                    let charged = line.map(|l| fmt(l.fee_minor())).unwrap_or_default();
+                    let tolerance = fmt(settings.fee_tolerance_minor);
+                    if zh {
+                        format!(
+                            "实收手续费 {charged} 与费率表相差 {}（容差 {tolerance}）",
+                            fmt(difference)
+                        )
+                    } else {
+                        format!(
+                            "fee charged {charged} differs from the schedule by {} (tolerance {tolerance})",
+                            fmt(difference)
+                        )
+                    }
+                }
+            }
+        }
+        OutcomeClass::ProviderAdjustment => {
+            let amount = line.map(|l| fmt(l.gross)).unwrap_or_default();
+            let status = line.map(|l| l.provider_status.as_str()).unwrap_or("");
+            if zh {
+                format!("渠道调账 {amount}（{status}）")
+            } else {
+                format!("provider booked {amount} ({status})")
+            }
+        }
+        OutcomeClass::TimingDifference => {
+            let minutes = settings.timing_window.num_minutes();
+            if zh {
+                format!("预计出现在次日账单中（时间窗口 {minutes} 分钟）")
+            } else {
+                format!("expected in the next day's statement (timing window {minutes} min)")
+            }
+        }
     };
-    let by = match settlement_note(line, order, refund) {
-        Some(note) => format!("{by}; {note}"),
+    let sep = w("; ", "；");
+    let by = match settlement_note(line, order, refund, zh) {
+        Some(note) => format!("{by}{sep}{note}"),
         None => by.to_string(),
     };
     if detail.is_empty() {
         by
     } else {
-        format!("{detail}; {by}")
+        format!("{detail}{sep}{by}")
     }
 }
 
-/// "presented JPY 3000, settled as USD 20.10 at an implied rate of 1 JPY = 0.006484 USD",
-/// when the line was compared on its presentment amount.
 fn settlement_note(
     line: Option<&StatementLine>,
     order: Option<&Order>,
     refund: Option<&LocalRefund>,
+    zh: bool,
 ) -> Option<String> {
     let line = line?;
     let local = refund
@@ -1119,16 +1238,15 @@ fn settlement_note(
         let r = (2 * num + den) / (2 * den);
         format!("{}.{:06}", r / 1_000_000, r % 1_000_000)
     };
-    Some(format!(
-        "presented {} {}, settled as {} {} at an implied rate of 1 {} = {} {}",
-        currency.code(),
-        currency.format_minor(amount),
-        line.currency.code(),
-        line.currency.format_minor(line.gross),
-        currency.code(),
-        rate,
-        line.currency.code()
-    ))
+    let (pc, pa) = (currency.code(), currency.format_minor(amount));
+    let (sc, sa) = (line.currency.code(), line.currency.format_minor(line.gross));
+    Some(if zh {
+        format!("以 {pc} {pa} 支付，按 {sc} {sa} 结算，折算汇率 1 {pc} = {rate} {sc}")
+    } else {
+        format!(
+            "presented {pc} {pa}, settled as {sc} {sa} at an implied rate of 1 {pc} = {rate} {sc}"
+        )
+    })
 }
 
 #[cfg(test)]

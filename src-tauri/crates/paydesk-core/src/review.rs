@@ -41,6 +41,8 @@ pub struct DiscrepancyRecord {
     pub evidence_file: Option<String>,
     pub evidence_line: Option<u64>,
     pub explanation: String,
+    /// The same in Chinese; `None` for a discrepancy saved before Paydesk wrote both.
+    pub explanation_zh: Option<String>,
     pub state: ReviewState,
     pub resolution: Option<ResolutionKind>,
     pub note: Option<String>,

@@ -142,6 +142,21 @@ async fn a_currency_mismatch_is_at_stake_in_its_own_currency() {
         assert_eq!(first.provider_currency, Some(eur()));
         assert_eq!(first.local_currency, Some(Currency::USD));
         assert_eq!(first.amount_at_stake, 94_347);
+        // The explanation in both languages (issue 17, point 3).
+        assert!(
+            first
+                .explanation
+                .contains("provider currency EUR but order currency USD"),
+            "{}",
+            first.explanation
+        );
+        assert_eq!(
+            first
+                .explanation_zh
+                .as_deref()
+                .map(|s| s.split('；').next()),
+            Some(Some("渠道币种为 EUR，订单币种为 USD"))
+        );
         assert_eq!(
             (first.provider_amount, first.local_amount),
             (Some(94_347), Some(94_347))

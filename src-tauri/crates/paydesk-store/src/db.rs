@@ -433,6 +433,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 12,
+        name: "explanation_zh",
+        sql: include_str!("../migrations/0012_explanation_zh.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

@@ -126,7 +126,7 @@ impl FromStr for DiscrepancySort {
 pub(crate) const RECORD_COLS: &str =
     "id, account, provider, bill_date, dkey, class, rule, order_no, \
      provider_txn_id, refund_no, currency, provider_amount, local_amount, difference, \
-     provider_currency, local_currency, abs_difference, provider_time, local_time, evidence_file, evidence_line, explanation, state, resolution, \
+     provider_currency, local_currency, abs_difference, provider_time, local_time, evidence_file, evidence_line, explanation, explanation_zh, state, resolution, \
      note, assignee, due_at, created_at, updated_at, first_run_id, last_run_id, present";
 
 pub(crate) fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
@@ -155,6 +155,7 @@ pub(crate) fn record_from_row(row: &AnyRow) -> Result<DiscrepancyRecord> {
         evidence_file: r.opt_text("evidence_file")?,
         evidence_line: r.opt_u64("evidence_line")?,
         explanation: r.text("explanation")?,
+        explanation_zh: r.opt_text("explanation_zh")?,
         state: r.parsed("state")?,
         resolution: r.opt_parsed("resolution")?,
         note: r.opt_text("note")?,

@@ -253,6 +253,7 @@ struct DataCols {
     evidence_file: Option<String>,
     evidence_line: Option<i64>,
     explanation: String,
+    explanation_zh: Option<String>,
 }
 
 impl DataCols {
@@ -276,6 +277,7 @@ impl DataCols {
             evidence_file: dr.evidence.as_ref().map(|e| e.file.to_string()),
             evidence_line: dr.evidence.as_ref().map(|e| i64_of(e.line)),
             explanation: dr.explanation.clone(),
+            explanation_zh: Some(dr.explanation_zh.clone()).filter(|s| !s.is_empty()),
         }
     }
 
@@ -298,6 +300,7 @@ impl DataCols {
             evidence_file: r.opt_text("evidence_file")?,
             evidence_line: r.opt_i64("evidence_line")?,
             explanation: r.text("explanation")?,
+            explanation_zh: r.opt_text("explanation_zh")?,
         })
     }
 }
@@ -315,9 +318,9 @@ struct Existing {
 const EXISTING_COLS: &str = "id, dkey, provider, class, rule, order_no, provider_txn_id, \
      refund_no, currency, provider_amount, local_amount, difference, provider_currency, \
      local_currency, provider_time, local_time, evidence_file, evidence_line, explanation, \
-     state, resolution, present, auto_closed";
+     explanation_zh, state, resolution, present, auto_closed";
 
-const INSERT_COLS: [&str; 32] = [
+const INSERT_COLS: [&str; 33] = [
     "account",
     "provider",
     "bill_date",
@@ -339,6 +342,7 @@ const INSERT_COLS: [&str; 32] = [
     "evidence_file",
     "evidence_line",
     "explanation",
+    "explanation_zh",
     "state",
     "resolution",
     "note",
@@ -386,6 +390,7 @@ fn bind_new<'q>(
         .bind(d.draft.evidence.as_ref().map(|e| e.file.as_str()))
         .bind(c.evidence_line)
         .bind(d.draft.explanation.as_str())
+        .bind(c.explanation_zh.clone())
         .bind(ReviewState::Open.as_str())
         .bind(None::<&str>)
         .bind(None::<&str>)
@@ -872,7 +877,7 @@ impl AppDb {
              provider_currency = $12, local_currency = $13, provider_time = $14, \
              local_time = $15, evidence_file = $16, evidence_line = $17, explanation = $18, \
              last_run_id = $19, present = 1, updated_at = $20, state = $21, resolution = $22, \
-             auto_closed = $23 WHERE id = $24";
+             auto_closed = $23, explanation_zh = $24 WHERE id = $25";
 
         for (i, d) in discrepancies.iter().enumerate() {
             let key = &keys[i];
@@ -976,6 +981,7 @@ impl AppDb {
                     Arg::Text(&state),
                     Arg::OptText(resolution.as_deref()),
                     Arg::OptText(auto_closed.as_deref()),
+                    Arg::OptText(data.explanation_zh.as_deref()),
                     Arg::I64(ex.id),
                 ],
             )
@@ -1468,6 +1474,7 @@ async fn insert_new(
                 r.opt_text(d.draft.evidence.as_ref().map(|e| e.file.as_str()));
                 r.opt_i64(c.evidence_line);
                 r.text(&d.draft.explanation);
+                r.opt_text(c.explanation_zh.as_deref());
                 r.text(ReviewState::Open.as_str());
                 r.null();
                 r.null();

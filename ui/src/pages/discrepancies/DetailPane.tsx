@@ -283,7 +283,12 @@ function DetailPane(props: DetailPaneProps) {
         </div>
       </div>
 
-      <Alert type="info" showIcon message={record.explanation} data-testid="disc-explanation" />
+      <Alert
+        type="info"
+        showIcon
+        message={lang === 'zh' && record.explanation_zh ? record.explanation_zh : record.explanation}
+        data-testid="disc-explanation"
+      />
 
       <h4>{t('detail.compare')}</h4>
       <table className="disc-cmp" data-testid="disc-compare">

@@ -563,6 +563,9 @@ describe('DiscrepanciesPage in Chinese', () => {
       expect(within(row).getByText('待处理')).toBeInTheDocument();
       expect(within(row).getByText('-¥1.00')).toBeInTheDocument();
       expect(screen.getByTestId('disc-sort-difference')).toHaveTextContent('差额');
+      // The explanation in Chinese too.
+      fireEvent.click(row);
+      expect(await screen.findByTestId('disc-explanation')).toHaveTextContent('双方都有这笔支付，但金额不同。');
     } finally {
       await act(async () => {
         await i18n.changeLanguage('en');

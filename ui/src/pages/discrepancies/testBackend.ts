@@ -26,6 +26,7 @@ export function makeRecord(i: number, over: Partial<DiscrepancyRecord> = {}): Di
     evidence_file: 'alipay-2026-03-14.csv',
     evidence_line: id + 5,
     explanation: 'Both sides have the payment, but the amounts differ.',
+    explanation_zh: '双方都有这笔支付，但金额不同。',
     state: 'open',
     resolution: null,
     note: null,

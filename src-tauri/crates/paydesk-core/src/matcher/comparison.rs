@@ -196,6 +196,22 @@ impl Comparison {
             self.fmt(f.tolerance_minor)
         ))
     }
+
+    /// The same in Chinese: "手续费 0.60（按 应结订单金额 90.00 × 0.60%）与应收 0.54 相差 0.06
+    /// （容差 0.01）".
+    pub fn describe_fee_variance_zh(&self) -> Option<String> {
+        let f = self.fee.as_ref()?;
+        Some(format!(
+            "手续费 {}（按 {} {} × {}）与应收 {} 相差 {}（容差 {}）",
+            self.fmt_milli(f.charged_milli),
+            f.base_label,
+            self.fmt(f.base),
+            f.schedule(self.currency),
+            self.fmt_milli(f.expected_milli),
+            self.fmt_milli(f.difference_milli()),
+            self.fmt(f.tolerance_minor)
+        ))
+    }
 }
 
 impl MatchResult {

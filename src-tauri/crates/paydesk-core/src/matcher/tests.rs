@@ -319,6 +319,32 @@ fn every_discrepancy_class_is_reachable() {
     // Keys are unique within the day.
     let keys: HashSet<_> = drafts.iter().map(|d| d.key.clone()).collect();
     assert_eq!(keys.len(), drafts.len());
+    // Every explanation is in Chinese too: no English word is left once the identifiers
+    // (order, transaction and refund numbers, currency codes, the provider's own status words)
+    // are taken out.
+    for d in &drafts {
+        assert!(!d.explanation_zh.is_empty(), "{:?}", d.class);
+        assert_ne!(d.explanation_zh, d.explanation);
+        let mut rest = d.explanation_zh.clone();
+        for id in [&d.order_no, &d.provider_txn_id, &d.refund_no]
+            .into_iter()
+            .flatten()
+        {
+            rest = rest.replace(id.as_str(), " ");
+        }
+        let english: Vec<&str> = rest
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3)
+            .filter(|w| !w.chars().all(|c| c.is_ascii_uppercase()))
+            .collect();
+        assert!(
+            english.is_empty(),
+            "{:?}: {:?} in {:?}",
+            d.class,
+            english,
+            d.explanation_zh
+        );
+    }
 }
 
 #[test]
@@ -441,6 +467,7 @@ fn amount_at_stake_is_the_difference_else_the_amount() {
         local_time: None,
         evidence: None,
         explanation: String::new(),
+        explanation_zh: String::new(),
     };
     // A cent off a large order is a cent at stake (the SLA and the dashboard agree on it).
     assert_eq!(d.amount_at_stake(), 1);

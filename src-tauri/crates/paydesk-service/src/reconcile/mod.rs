@@ -182,6 +182,7 @@ pub struct DiscrepancyOut {
     pub local_currency: Option<String>,
     pub comparable: bool,
     pub explanation: String,
+    pub explanation_zh: String,
     pub evidence: Option<String>,
 }
 
@@ -202,6 +203,7 @@ impl From<&DiscrepancyDraft> for DiscrepancyOut {
             local_currency: d.local_currency.map(|c| c.code().to_string()),
             comparable: d.is_comparable(),
             explanation: d.explanation.clone(),
+            explanation_zh: d.explanation_zh.clone(),
             evidence: d
                 .evidence
                 .as_ref()

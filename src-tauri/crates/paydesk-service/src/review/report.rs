@@ -379,7 +379,10 @@ fn cell_value(rec: &DiscrepancyRecord, col: Col, meta: &ReportMeta) -> Cell {
             (Some(f), None) => Cell::Text(f.clone()),
             (None, _) => Cell::Empty,
         },
-        Col::Explanation => Cell::Text(rec.explanation.clone()),
+        Col::Explanation => Cell::Text(match (meta.lang, &rec.explanation_zh) {
+            (Lang::Zh, Some(zh)) if !zh.is_empty() => zh.clone(),
+            _ => rec.explanation.clone(),
+        }),
         Col::DueDate => Cell::Text(format_time(rec.due_at, rec.provider)),
         Col::AgeDays => Cell::Int(
             meta.generated_at

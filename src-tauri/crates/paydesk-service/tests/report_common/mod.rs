@@ -45,6 +45,7 @@ pub fn record(id: i64, class: OutcomeClass, currency: Currency) -> DiscrepancyRe
         evidence_file: Some("alipay_20261122.csv".into()),
         evidence_line: Some(id as u64 + 4),
         explanation: "plain".into(),
+        explanation_zh: Some("简单".into()),
         state: ReviewState::Open,
         resolution: None,
         note: None,

@@ -128,6 +128,7 @@ pub fn draft(key: &str, class: OutcomeClass, difference: i64) -> DiscrepancyDraf
             line: 7,
         }),
         explanation: format!("{class} for {key}"),
+        explanation_zh: format!("{key} 的{class}"),
     }
 }
 
