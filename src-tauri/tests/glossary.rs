@@ -6,6 +6,10 @@ use paydesk_core::OutcomeClass;
 use std::path::Path;
 
 fn ui_labels(lang: &str) -> serde_json::Value {
+    ui_section(lang, "class")
+}
+
+fn ui_section(lang: &str, section: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../ui/src/locales")
         .join(lang)
@@ -14,7 +18,7 @@ fn ui_labels(lang: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let all: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    all["class"].clone()
+    all[section].clone()
 }
 
 #[test]
@@ -31,6 +35,45 @@ fn the_app_and_the_reports_name_every_class_alike() {
             Some(class.label_zh()),
             "Chinese name of {class}"
         );
+    }
+}
+
+#[test]
+fn the_app_and_the_reports_name_states_and_resolutions_alike() {
+    use paydesk_core::{ResolutionKind, ReviewState};
+    for lang in ["en", "zh"] {
+        let states = ui_section(lang, "state");
+        for s in [
+            ReviewState::Open,
+            ReviewState::Investigating,
+            ReviewState::Resolved,
+        ] {
+            let want = if lang == "en" {
+                s.label_en()
+            } else {
+                s.label_zh()
+            };
+            assert_eq!(
+                states[s.as_str()].as_str(),
+                Some(want),
+                "{lang} {}",
+                s.as_str()
+            );
+        }
+        let resolutions = ui_section(lang, "resolution");
+        for r in ResolutionKind::ALL {
+            let want = if lang == "en" {
+                r.label_en()
+            } else {
+                r.label_zh()
+            };
+            assert_eq!(
+                resolutions[r.as_str()].as_str(),
+                Some(want),
+                "{lang} {}",
+                r.as_str()
+            );
+        }
     }
 }
 

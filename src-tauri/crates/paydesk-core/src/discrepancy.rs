@@ -229,6 +229,23 @@ pub enum ReviewState {
 }
 
 impl ReviewState {
+    /// The state's name as the app and the reports show it.
+    pub fn label_en(&self) -> &'static str {
+        match self {
+            ReviewState::Open => "Open",
+            ReviewState::Investigating => "Investigating",
+            ReviewState::Resolved => "Resolved",
+        }
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            ReviewState::Open => "待处理",
+            ReviewState::Investigating => "调查中",
+            ReviewState::Resolved => "已解决",
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         self.into()
     }
@@ -278,6 +295,27 @@ pub enum ResolutionKind {
 }
 
 impl ResolutionKind {
+    /// The resolution's name as the app and the reports show it.
+    pub fn label_en(&self) -> &'static str {
+        match self {
+            ResolutionKind::CorrectedLocally => "Corrected in our records",
+            ResolutionKind::CorrectedAtProvider => "Corrected at the provider",
+            ResolutionKind::WrittenOff => "Written off",
+            ResolutionKind::NotAnIssue => "Not an issue",
+            ResolutionKind::AutoMatched => "Matched automatically",
+        }
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            ResolutionKind::CorrectedLocally => "已更正本地记录",
+            ResolutionKind::CorrectedAtProvider => "渠道已更正",
+            ResolutionKind::WrittenOff => "已核销",
+            ResolutionKind::NotAnIssue => "非问题",
+            ResolutionKind::AutoMatched => "自动匹配",
+        }
+    }
+
     pub const ALL: [ResolutionKind; 5] = names::array(ResolutionKind::VARIANTS);
 
     pub fn as_str(&self) -> &'static str {

@@ -98,7 +98,8 @@ fn csv_has_bom_chinese_text_and_neutralized_free_text() {
     assert_eq!(field(&h, first, "Local amount"), "135.80");
     assert_eq!(field(&h, first, "Difference"), "-35.80");
     assert_eq!(field(&h, first, "Class"), "Amount mismatch");
-    assert_eq!(field(&h, first, "State"), "open");
+    // The CSV is for reading: states and resolutions in words, in the report's language.
+    assert_eq!(field(&h, first, "State"), "Open");
     assert_eq!(field(&h, first, "Resolution"), "");
     assert_eq!(field(&h, first, "Bill date"), "2026-11-22");
     // Alipay times are shown on Beijing time.
@@ -121,8 +122,8 @@ fn csv_has_bom_chinese_text_and_neutralized_free_text() {
         field(&h, refund, "Note"),
         "line one, with comma\nline \"two\""
     );
-    assert_eq!(field(&h, refund, "State"), "resolved");
-    assert_eq!(field(&h, refund, "Resolution"), "corrected_locally");
+    assert_eq!(field(&h, refund, "State"), "Resolved");
+    assert_eq!(field(&h, refund, "Resolution"), "Corrected in our records");
 
     let jpy = &data[2];
     assert_eq!(field(&h, jpy, "Currency"), "JPY");
@@ -159,6 +160,7 @@ fn csv_headers_and_labels_follow_the_language() {
     assert_eq!(field(&h, &data[0], "差异类型"), "金额不符");
     assert_eq!(field(&h, &data[2], "差异类型"), "长款（渠道有、我方无）");
     assert_eq!(field(&h, &data[0], "差额"), "-35.80");
+    assert_eq!(field(&h, &data[0], "状态"), "待处理");
 }
 
 #[test]

@@ -452,11 +452,20 @@ pub fn write_csv<W: Write>(
     for rec in rows {
         let fields: Vec<String> = DETAIL_COLUMNS
             .iter()
-            .map(|&col| match cell_value(rec, col, meta) {
-                Cell::Int(v) => v.to_string(),
-                Cell::Amount(v) => rec.currency.format_minor(v),
-                Cell::Text(s) => neutralize(&s).into_owned(),
-                Cell::Empty => String::new(),
+            .map(|&col| match (col, cell_value(rec, col, meta)) {
+                // The CSV is read, not re-imported: its state and resolution are in words.
+                (Col::State, _) => meta
+                    .lang
+                    .pick(rec.state.label_en(), rec.state.label_zh())
+                    .to_string(),
+                (Col::Resolution, Cell::Text(_)) => rec
+                    .resolution
+                    .map(|r| meta.lang.pick(r.label_en(), r.label_zh()).to_string())
+                    .unwrap_or_default(),
+                (_, Cell::Int(v)) => v.to_string(),
+                (_, Cell::Amount(v)) => rec.currency.format_minor(v),
+                (_, Cell::Text(s)) => neutralize(&s).into_owned(),
+                (_, Cell::Empty) => String::new(),
             })
             .collect();
         w.write_record(&fields).map_err(ReportError::CsvWrite)?;
