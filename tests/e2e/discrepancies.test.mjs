@@ -136,6 +136,10 @@ describe('discrepancies', () => {
         // the machine's (UTC here).
         await app.waitForText('disc-detail', 'GMT+8');
         await app.screenshot(`discrepancies-detail-${lang}-${width}`);
+        if (lang === 'zh') {
+          // Chinese all the way: the table and the details pane (identifiers aside).
+          assert.deepEqual(await app.englishWords(['finance', 'charge', 'refund', 'payout', 'adjustment']), [], 'English words on the Chinese screen');
+        }
         await app.clickTestId('disc-detail-close');
       });
     }),

@@ -373,6 +373,28 @@ export class Session {
   }
 
   /**
+   * English words on a Chinese screen: the page's visible text with identifiers taken out
+   * (anything with a digit, '-', '_', '.', '/', '@' or ':', all-capital codes such as CNY or
+   * CSV, product names, and the `data` words the screen shows as they are stored: usernames,
+   * account names, the provider's own status words). An empty list means the screen is
+   * Chinese all the way.
+   */
+  async englishWords(data = []) {
+    const text = await this.driver.executeScript('return document.body.innerText');
+    // 'English' is the language switch's own label, 'Esc' a key's name.
+    const allowed = new Set(['Paydesk', 'Stripe', 'Excel', 'PaymentIntent', 'English', 'Esc', ...data]);
+    return [
+      ...new Set(
+        text
+          .split(/\s+/)
+          .filter((tok) => !/[0-9\-_./@:]/.test(tok))
+          .flatMap((tok) => tok.match(/[A-Za-z]{3,}/g) ?? [])
+          .filter((w) => !/^[A-Z]+$/.test(w) && !allowed.has(w)),
+      ),
+    ];
+  }
+
+  /**
    * Calls a Tauri command directly from the page, bypassing the UI. Resolves to
    * `{ ok: value }` or `{ err: AppError }`.
    */

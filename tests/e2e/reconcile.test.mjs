@@ -215,6 +215,9 @@ describe('reconciliation', () => {
         // Counts carry thousands separators when they need them, and say the count.
         assert.ok((await app.text('attention-open')).includes(open.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US')));
         await app.screenshot(`dashboard-${lang}-${width}`);
+        if (lang === 'zh') {
+          assert.deepEqual(await app.englishWords(['finance']), [], 'English words on the Chinese dashboard');
+        }
       });
       // The open link: exactly the rows it counts (open and investigating).
       await app.clickTestId('attention-open');

@@ -13,7 +13,7 @@ import {
 import { useTranslation } from 'react-i18next';
 import * as commands from '../../commands';
 import { showError } from '../../components/ErrorNotice';
-import { formatDate, formatDateTime } from '../../format';
+import { formatDate, formatDateTime, formatMoney } from '../../format';
 import { Difference, localAmountText, providerAmountText } from './amounts';
 import { REVIEWER_RESOLUTIONS } from '../../types';
 import type {
@@ -185,6 +185,11 @@ function DetailPane(props: DetailPaneProps) {
     if (v === null || v === '') return t('history.empty');
     if (h.field === 'state' || h.field === 'resolution' || h.field === 'class') {
       return label(h.field, v);
+    }
+    if (h.field === 'presence') return presenceText(v, t);
+    // Amounts are stored in minor units of the discrepancy's currency.
+    if ((h.field === 'difference' || h.field === 'provider_amount' || h.field === 'local_amount') && /^-?\d+$/.test(v)) {
+      return formatMoney(Number(v), record?.currency ?? 'CNY', lang);
     }
     return v;
   };
@@ -438,6 +443,20 @@ function DetailPane(props: DetailPaneProps) {
       )}
     </aside>
   );
+}
+
+/**
+ * The presence history the runs write ("found by run 12", "no longer found by run 13", "found
+ * again by run 14", "present", "gone") in the user's language; anything else as written.
+ */
+export function presenceText(v: string, t: (key: string, opts?: Record<string, unknown>) => string): string {
+  const m = /^(found again|no longer found|found) by run (\d+)$/.exec(v);
+  if (m) {
+    const kind = m[1] === 'found again' ? 'found_again' : m[1] === 'no longer found' ? 'no_longer_found' : 'found';
+    return t(`history.presence.${kind}`, { run: m[2] });
+  }
+  if (v === 'present' || v === 'gone') return t(`history.presence.${v}`);
+  return v;
 }
 
 export default memo(DetailPane);

@@ -123,3 +123,17 @@ describe('compare', () => {
     expect(timing.find((r) => r.field === 'time')?.differs).toBe(true);
   });
 });
+
+describe('presenceText', () => {
+  it('says what the runs wrote in the user\'s language', async () => {
+    const { presenceText } = await import('./DetailPane');
+    const { default: i18n } = await import('../../i18n');
+    const zh = i18n.getFixedT('zh', 'discrepancies');
+    const en = i18n.getFixedT('en', 'discrepancies');
+    expect(presenceText('found again by run 14', zh)).toBe('对账 #14 再次发现');
+    expect(presenceText('no longer found by run 13', zh)).toBe('对账 #13 不再发现');
+    expect(presenceText('found by run 12', en)).toBe('found by run 12');
+    expect(presenceText('gone', zh)).toBe('已消失');
+    expect(presenceText('something else', zh)).toBe('something else');
+  });
+});
