@@ -103,6 +103,11 @@ describe('discrepancies', () => {
             if (h.scrollWidth > h.clientWidth + 1) out.push('header clipped: ' + h.dataset.col + ' ' + h.textContent);
           }
           scroll.scrollLeft = 0;
+          // The window itself never scrolls: only the table and the panes do.
+          const page = document.documentElement;
+          if (page.scrollHeight > window.innerHeight + 1 || page.scrollWidth > window.innerWidth + 1) {
+            out.push('outer scrollbar: page ' + [page.scrollWidth, page.scrollHeight] + ' in window ' + [window.innerWidth, window.innerHeight]);
+          }
           const unclipped = ['bill_date', 'class', 'provider_amount', 'local_amount', 'difference', 'state', 'due_at'];
           for (const cell of scroll.querySelectorAll('.disc-row[data-index] [role="gridcell"]')) {
             if (!unclipped.includes(cell.dataset.col)) continue;

@@ -248,6 +248,34 @@ describe('OrdersPage', () => {
     expect(screen.queryByTestId('refund-row-RF-OTHER')).not.toBeInTheDocument();
   });
 
+  it('lands on the recent refunds, the team\'s or only mine, and opens one\'s order', async () => {
+    const user = userEvent.setup({ delay: null });
+    const mine = makeRefund({ id: 1, refund_no: 'RF-MINE', order_no: 'ORD-1001', requested_by: SUPPORT.username, state: 'sending' });
+    const theirs = makeRefund({ id: 2, refund_no: 'RF-TEAM', order_no: 'ORD-2002', requested_by: 'zhang.support', state: 'succeeded' });
+    const calls = fakeBackend({
+      refunds: () => [mine, theirs],
+      order_detail: () => makeDetail(),
+      refund_limits: () => LIMITS,
+    });
+    renderWithSession(<OrdersPage />, { me: SUPPORT });
+    const recent = await screen.findByTestId('recent-refunds');
+    expect(await within(recent).findByTestId('recent-refund-RF-TEAM')).toHaveTextContent('zhang.support');
+    expect(within(recent).getByTestId('recent-refund-RF-MINE')).toHaveTextContent('You');
+    expect(lastCall(calls, 'refunds')?.args).toEqual({ states: null, limit: 30 });
+
+    // Live: the refund in flight succeeds.
+    await act(async () => {
+      await emit('refund-updated', { ...mine, state: 'succeeded', updated_at: '2026-03-15T01:00:05Z' });
+    });
+    await waitFor(() => expect(within(screen.getByTestId('recent-refund-RF-MINE')).getByText('Succeeded')).toBeInTheDocument());
+
+    await user.click(within(recent).getByText('Mine'));
+    await waitFor(() => expect(screen.queryByTestId('recent-refund-RF-TEAM')).toBeNull());
+    await user.click(screen.getByTestId('recent-refund-RF-MINE'));
+    await waitFor(() => expect(lastCall(calls, 'order_detail')?.args).toEqual({ key: 'ORD-1001', queryProvider: false }));
+    expect(screen.queryByTestId('recent-refunds')).toBeNull();
+  });
+
   it('hides the refund button from users who may not refund', async () => {
     const user = userEvent.setup({ delay: null });
     const calls = fakeBackend({

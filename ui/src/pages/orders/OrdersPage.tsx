@@ -18,6 +18,7 @@ import OrderDetailCard from './OrderDetailCard';
 import OrderResults from './OrderResults';
 import OrderSearch from './OrderSearch';
 import RefundDialog from './RefundDialog';
+import RecentRefunds from './RecentRefunds';
 import { mergeRefunds, upsertRefund, useRefundUpdates } from './refundUi';
 
 export const SEARCH_LIMIT = 50;
@@ -158,6 +159,9 @@ export default function OrdersPage() {
       />
 
       {results !== null && <OrderResults results={results} text={text} selected={selected} onOpen={open} />}
+
+      {/* Before a search: the latest refunds, one click from their order. */}
+      {results === null && !selected && <RecentRefunds onOpen={open} />}
 
       {selected && (
         <OrderDetailCard
