@@ -33,6 +33,7 @@ import DiscrepancyTable from './DiscrepancyTable';
 import ColumnChooser from './ColumnChooser';
 import { detailWidth, loadPrefs, savePrefs } from './columnLayout';
 import type { ColumnPrefs } from './columnLayout';
+import { dragHorizontally, useElementWidth } from '../../hooks/useElementWidth';
 import {
   DEFAULT_FORM,
   DEFAULT_SORT,
@@ -150,36 +151,22 @@ export default function DiscrepanciesPage() {
     [username],
   );
   const bodyRef = useRef<HTMLDivElement>(null);
-  const [bodyWidth, setBodyWidth] = useState(0);
-  useEffect(() => {
-    const el = bodyRef.current;
-    if (!el) return;
-    const measure = () => setBodyWidth(el.clientWidth);
-    measure();
-    window.addEventListener('resize', measure);
-    return () => window.removeEventListener('resize', measure);
-  }, []);
-  const paneWidth = detailWidth(prefs, bodyWidth || window.innerWidth, window.innerWidth);
+  const bodyWidth = useElementWidth(bodyRef) || window.innerWidth;
+  const paneWidth = detailWidth(prefs, bodyWidth, window.innerWidth);
+  // The pane's left edge: dragging it left widens the pane.
   const startDetailResize = (e: ReactPointerEvent) => {
-    e.preventDefault();
-    const startX = e.clientX;
     const start = paneWidth;
-    let last = start;
-    const move = (ev: PointerEvent) => {
-      last = detailWidth({ ...prefs, detailWidth: start - (ev.clientX - startX) }, bodyWidth || window.innerWidth, window.innerWidth);
-      setPrefsState((cur) => ({ ...cur, detailWidth: last }));
-    };
-    const up = () => {
-      window.removeEventListener('pointermove', move);
-      window.removeEventListener('pointerup', up);
-      setPrefsState((cur) => {
-        const next = { ...cur, detailWidth: last };
-        savePrefs(username, next);
-        return next;
-      });
-    };
-    window.addEventListener('pointermove', move);
-    window.addEventListener('pointerup', up);
+    const to = (dx: number) => detailWidth({ ...prefs, detailWidth: start - dx }, bodyWidth, window.innerWidth);
+    dragHorizontally(
+      e,
+      (dx) => setPrefsState((cur) => ({ ...cur, detailWidth: to(dx) })),
+      (dx) =>
+        setPrefsState((cur) => {
+          const next = { ...cur, detailWidth: to(dx) };
+          savePrefs(username, next);
+          return next;
+        }),
+    );
   };
 
   useLayoutEffect(() => {

@@ -1,5 +1,5 @@
 // The virtualized discrepancy table: fixed row height, rows loaded in blocks on demand.
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
 import type { CSSProperties, KeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Tag, Tooltip } from 'antd';
@@ -9,6 +9,7 @@ import type { DiscrepancyRecord, Lang, PageCursor, Sort } from '../../types';
 import { OUTCOME_CLASSES, REVIEW_STATES } from '../../types';
 import { formatDate, formatMoney } from '../../format';
 import { layoutColumns, MIN_DRAG_WIDTH, neededWidth } from './columnLayout';
+import { dragHorizontally, useElementWidth } from '../../hooks/useElementWidth';
 import type { ColumnPrefs, ColumnSpec, Layout, PlacedColumn } from './columnLayout';
 import { Difference, localAmountText, providerAmountText } from './amounts';
 import type { BlockLoader } from './blockLoader';
@@ -333,21 +334,8 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
     }
   }, [selectedIndex, count, virtualizer]);
 
-  // The window's width for the columns: the scroll box's inner width, followed as it changes.
-  const [available, setAvailable] = useState(0);
-  useEffect(() => {
-    const el = scrollRef.current;
-    if (!el) return;
-    const measure = () => setAvailable(el.clientWidth);
-    measure();
-    if (typeof ResizeObserver === 'undefined') {
-      window.addEventListener('resize', measure);
-      return () => window.removeEventListener('resize', measure);
-    }
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
+  // The window's width for the columns: the scroll box's inner width.
+  const available = useElementWidth(scrollRef);
   const needed = useMemo(
     () =>
       Object.fromEntries(
@@ -359,21 +347,12 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
 
   // Dragging a header's right edge resizes its column; a double click fits it again.
   const startResize = (e: ReactPointerEvent, key: string, width: number) => {
-    e.preventDefault();
-    e.stopPropagation();
-    const startX = e.clientX;
-    let last = width;
-    const move = (ev: PointerEvent) => {
-      last = Math.max(MIN_DRAG_WIDTH, Math.round(width + ev.clientX - startX));
-      onResizeColumn(key, last, false);
-    };
-    const up = () => {
-      window.removeEventListener('pointermove', move);
-      window.removeEventListener('pointerup', up);
-      onResizeColumn(key, last, true);
-    };
-    window.addEventListener('pointermove', move);
-    window.addEventListener('pointerup', up);
+    const to = (dx: number) => Math.max(MIN_DRAG_WIDTH, Math.round(width + dx));
+    dragHorizontally(
+      e,
+      (dx) => onResizeColumn(key, to(dx), false),
+      (dx) => onResizeColumn(key, to(dx), true),
+    );
   };
 
   const now = useMemo(() => Date.now(), [version]); // eslint-disable-line react-hooks/exhaustive-deps
