@@ -3,7 +3,7 @@ import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
-import DashboardPage, { buildChartOption } from './DashboardPage';
+import DashboardPage, { buildChartOption, chartDrillDown } from './DashboardPage';
 import { makeMe, renderWithSession } from '../test-utils';
 import { setLanguage } from '../i18n';
 import { formatDate, formatDateTime } from '../format';
@@ -290,5 +290,22 @@ describe('buildChartOption', () => {
     expect(axes[2].offset).toBeGreaterThan(axes[1].offset ?? 0);
     expect((opt.grid as { containLabel: boolean }).containLabel).toBe(true);
     expect((opt.xAxis as { data: string[] }).data).toEqual(['03-13', '03-14']);
+  });
+});
+
+describe('chartDrillDown', () => {
+  it('opens the clicked day: still-open bar → open and investigating, the others → every state', () => {
+    expect(chartDrillDown(DASH, { seriesName: 'Still open', dataIndex: 1 }, 'Still open')).toEqual({
+      date_from: '2026-03-14',
+      date_to: '2026-03-14',
+      states: 'open,investigating',
+    });
+    expect(chartDrillDown(DASH, { seriesName: 'Discrepancies found', dataIndex: 0 }, 'Still open')).toEqual({
+      date_from: '2026-03-13',
+      date_to: '2026-03-13',
+      states: 'open,investigating,resolved',
+    });
+    expect(chartDrillDown(DASH, { seriesName: 'Still open', dataIndex: 7 }, 'Still open')).toBeNull();
+    expect(chartDrillDown(DASH, {}, 'Still open')).toBeNull();
   });
 });

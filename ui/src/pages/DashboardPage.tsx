@@ -15,7 +15,7 @@ import * as commands from '../commands';
 import { useSession } from '../session';
 import { useNavigate } from '../nav';
 import { Chart } from '../components/Chart';
-import type { EChartsOption } from '../components/Chart';
+import type { ChartClickParams, EChartsOption } from '../components/Chart';
 import { ErrorAlert } from '../components/ErrorNotice';
 import { useCommand } from '../hooks/useCommand';
 import { below, COLOR, tabular } from '../styles';
@@ -102,6 +102,24 @@ export function buildChartOption(
         tooltip: { valueFormatter: moneyFmt(c) },
       })),
     ],
+  };
+}
+
+/**
+ * Where a click on the chart leads: the discrepancies of that bill date, those still open for
+ * the "still open" bar, all of them otherwise. Null for a click beside the days.
+ */
+export function chartDrillDown(
+  data: Dashboard,
+  params: ChartClickParams,
+  openSeriesName: string,
+): Record<string, string> | null {
+  const day = params.dataIndex !== undefined ? data.daily[params.dataIndex] : undefined;
+  if (!day) return null;
+  return {
+    date_from: day.date,
+    date_to: day.date,
+    states: params.seriesName === openSeriesName ? 'open,investigating' : 'open,investigating,resolved',
   };
 }
 
@@ -403,7 +421,17 @@ export default function DashboardPage() {
           )}
 
           <Card size="small" title={t('chart.title', { days: data.daily.length })}>
-            {option && <Chart option={option} height={300} data-testid="dashboard-chart" />}
+            {option && (
+              <Chart
+                option={option}
+                height={300}
+                data-testid="dashboard-chart"
+                onClick={(p) => {
+                  const to = chartDrillDown(data, p, t('chart.open'));
+                  if (to) navigate('discrepancies', to);
+                }}
+              />
+            )}
           </Card>
         </>
       )}
