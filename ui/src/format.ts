@@ -146,6 +146,8 @@ let businessTimeZone: string | undefined;
 
 /** Sets the business timezone; an unknown IANA name leaves it unset. Returns whether it took. */
 export function setBusinessTimeZone(tz: string | null | undefined): boolean {
+  // Called on every render of the session: nothing to check when it is already set.
+  if (tz && tz === businessTimeZone) return true;
   if (!tz) {
     businessTimeZone = undefined;
     return false;
