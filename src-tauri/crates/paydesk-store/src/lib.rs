@@ -63,6 +63,7 @@ pub use refunds::{
 };
 pub use review::{DiscrepancySort, SummaryRow};
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
+pub use save_tx::{RowSource, SliceRows};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};
 pub use users::{LoginAttempt, NewUser, UserRecord};
 pub use vault::{NewVaultVersion, VaultCredential, VaultMeta, VaultRefresh, VaultVersion};

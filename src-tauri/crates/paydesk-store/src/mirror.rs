@@ -437,9 +437,27 @@ impl OrderMirror {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<Order>> {
+        let mut out = Vec::new();
+        self.orders_paid_between_each(scope, start, end, |o| {
+            out.push(o);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// [`Self::orders_paid_between`], handing each order to `each` as it is read instead of
+    /// collecting a million of them; an error from `each` ends the read with that error.
+    pub async fn orders_paid_between_each(
+        &self,
+        scope: impl Into<MirrorScope>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        mut each: impl FnMut(Order) -> Result<()> + Send,
+    ) -> Result<()> {
         let scope = scope.into();
         let provider = scope.provider;
-        self.time_query(
+        self.time_query::<()>(
             &self.orders,
             (&self.paid_filter, self.paid_stray.as_deref()),
             &scope,
@@ -447,12 +465,14 @@ impl OrderMirror {
             end,
             |r| {
                 let o = self.order_from_row(r, Some(provider))?;
-                Ok(o.paid_at
-                    .is_some_and(|t| t >= start && t < end)
-                    .then_some(o))
+                if o.paid_at.is_some_and(|t| t >= start && t < end) {
+                    each(o)?;
+                }
+                Ok(None)
             },
         )
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Orders of the scope by order number (missing numbers are simply absent).

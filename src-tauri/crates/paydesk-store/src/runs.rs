@@ -6,7 +6,7 @@ use crate::codec::{
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
 use crate::liveness::{LockOwner, RUN_LOCK_STALE_AFTER};
-use crate::save_tx::{copy_in, Arg, SaveTx};
+use crate::save_tx::{copy_in, Arg, RowSource, SaveTx, SliceRows};
 use crate::statements::{NewStatement, SavedStatement};
 use chrono::{DateTime, Utc};
 use paydesk_core::{
@@ -674,7 +674,14 @@ impl AppDb {
         let object = format!("{} {}", run.account, run.bill_date);
         let mut tx = self.begin_save(op, &object).await?;
         let record = self
-            .save_run_in(&mut tx, lock, run, outcomes, discrepancies, closes)
+            .save_run_in(
+                &mut tx,
+                lock,
+                run,
+                &mut SliceRows::new(outcomes),
+                discrepancies,
+                closes,
+            )
             .await?;
         tx.commit().await.ctx(op, &object)?;
         Ok(record)
@@ -693,6 +700,31 @@ impl AppDb {
         lines: &[StatementLine],
         run: &NewRun,
         outcomes: &[OutcomeRow],
+        discrepancies: &[NewDiscrepancy],
+        closes: &CarryOverCloses,
+    ) -> Result<(SavedStatement, RunRecord)> {
+        self.save_statement_and_run_streamed(
+            lock,
+            statement,
+            &mut SliceRows::new(lines),
+            run,
+            &mut SliceRows::new(outcomes),
+            discrepancies,
+            closes,
+        )
+        .await
+    }
+
+    /// [`Self::save_statement_and_run`] with the lines and outcomes handed over a chunk at
+    /// a time (a day of millions is never held whole), in the same one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_statement_and_run_streamed(
+        &self,
+        lock: &RunLock,
+        statement: &NewStatement,
+        lines: &mut dyn RowSource<StatementLine>,
+        run: &NewRun,
+        outcomes: &mut dyn RowSource<OutcomeRow>,
         discrepancies: &[NewDiscrepancy],
         closes: &CarryOverCloses,
     ) -> Result<(SavedStatement, RunRecord)> {
@@ -724,8 +756,8 @@ impl AppDb {
         tx.commit().await.ctx(op, &object)?;
         // Where a save's time goes (`PAYDESK_LOG=paydesk_store=debug`).
         tracing::debug!(
-            lines = lines.len(),
-            outcomes = outcomes.len(),
+            lines = lines.total(),
+            outcomes = outcomes.total(),
             discrepancies = discrepancies.len(),
             statement_ms,
             run_ms,
@@ -740,7 +772,7 @@ impl AppDb {
         tx: &mut SaveTx,
         lock: &RunLock,
         run: &NewRun,
-        outcomes: &[OutcomeRow],
+        outcomes: &mut dyn RowSource<OutcomeRow>,
         discrepancies: &[NewDiscrepancy],
         closes: &CarryOverCloses,
     ) -> Result<RunRecord> {
@@ -813,18 +845,30 @@ impl AppDb {
             .ctx(op, &object)?;
 
         let started = std::time::Instant::now();
-        let saved = insert_outcomes(tx, self.backend, run_id, outcomes)
-            .await
-            .ctx("save outcomes of run", run_id)?;
+        let mut saved: u64 = 0;
+        loop {
+            let chunk = outcomes
+                .next_chunk()
+                .map_err(|reason| StoreError::Invalid {
+                    what: format!("outcomes of run {run_id}"),
+                    reason,
+                })?;
+            if chunk.is_empty() {
+                break;
+            }
+            saved += insert_outcomes(tx, self.backend, run_id, &chunk)
+                .await
+                .ctx("save outcomes of run", run_id)?;
+        }
         tracing::debug!(
-            outcomes = outcomes.len(),
+            outcomes = outcomes.total(),
             ms = started.elapsed().as_millis(),
             "saved outcomes"
         );
-        if saved != outcomes.len() as u64 {
+        if saved != outcomes.total() {
             return Err(StoreError::Invalid {
                 what: format!("outcomes of run {run_id}"),
-                reason: format!("{saved} of {} outcomes were saved", outcomes.len()),
+                reason: format!("{saved} of {} outcomes were saved", outcomes.total()),
             });
         }
 

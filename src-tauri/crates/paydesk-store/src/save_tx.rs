@@ -217,6 +217,39 @@ pub(crate) async fn copy_in<T>(
     copy.finish().await
 }
 
+/// Rows handed to a save a chunk at a time, so that a day of millions of statement lines
+/// and outcomes is never held whole while it is written.
+pub trait RowSource<T: Clone>: Send {
+    /// How many rows the source holds in all (checked against what was written).
+    fn total(&self) -> u64;
+    /// The next chunk; empty once every row was handed out. An error names what failed.
+    fn next_chunk(&mut self) -> std::result::Result<std::borrow::Cow<'_, [T]>, String>;
+}
+
+/// The rows of a slice, as one chunk.
+pub struct SliceRows<'a, T> {
+    rows: &'a [T],
+    done: bool,
+}
+
+impl<'a, T> SliceRows<'a, T> {
+    pub fn new(rows: &'a [T]) -> Self {
+        Self { rows, done: false }
+    }
+}
+
+impl<T: Clone + Sync> RowSource<T> for SliceRows<'_, T> {
+    fn total(&self) -> u64 {
+        self.rows.len() as u64
+    }
+    fn next_chunk(&mut self) -> std::result::Result<std::borrow::Cow<'_, [T]>, String> {
+        if std::mem::replace(&mut self.done, true) {
+            return Ok(std::borrow::Cow::Borrowed(&[]));
+        }
+        Ok(std::borrow::Cow::Borrowed(self.rows))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use crate::codec::{chunk_rows, date_text, i64_of, insert_sql, ms, now_ms, AnyQuery, RowReader};
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
-use crate::save_tx::{copy_in, Arg, SaveTx};
+use crate::save_tx::{copy_in, Arg, RowSource, SaveTx, SliceRows};
 use chrono::{DateTime, Utc};
 use paydesk_core::{BillDate, Provider, SourceRef, StatementLine};
 use serde::{Deserialize, Serialize};
@@ -129,11 +129,12 @@ async fn insert_lines(
     backend: Backend,
     statement_id: i64,
     s: &NewStatement,
+    first_seq: i64,
     lines: &[StatementLine],
 ) -> sqlx::Result<u64> {
     let tx = match tx {
         SaveTx::Pg(tx) => {
-            let mut seq: i64 = 0;
+            let mut seq: i64 = first_seq;
             return copy_in(tx, "statement_lines", &LINE_COLS, lines, |r, l| {
                 // The same values, NULLs included, as bind_line binds.
                 r.i64(statement_id);
@@ -161,7 +162,7 @@ async fn insert_lines(
     };
     let per = chunk_rows(LINE_COLS.len());
     let full_sql = insert_sql(backend, "statement_lines", &LINE_COLS, per, "");
-    let mut seq: i64 = 0;
+    let mut seq: i64 = first_seq;
     let mut written = 0;
     for chunk in lines.chunks(per) {
         let tail_sql;
@@ -195,7 +196,9 @@ impl AppDb {
         let op = "save statement";
         let object = format!("{} of {} {}", s.file_name, s.account, s.bill_date);
         let mut tx = self.begin_save(op, &object).await?;
-        let saved = self.save_statement_in(&mut tx, s, lines).await?;
+        let saved = self
+            .save_statement_in(&mut tx, s, &mut SliceRows::new(lines))
+            .await?;
         if saved.unchanged {
             tx.rollback().await.ctx(op, &object)?;
         } else {
@@ -210,7 +213,7 @@ impl AppDb {
         &self,
         tx: &mut SaveTx,
         s: &NewStatement,
-        lines: &[StatementLine],
+        lines: &mut dyn RowSource<StatementLine>,
     ) -> Result<SavedStatement> {
         let op = "save statement";
         let object = format!("{} of {} {}", s.file_name, s.account, s.bill_date);
@@ -271,7 +274,7 @@ impl AppDb {
                     Arg::Text(&s.source),
                     Arg::Text(&s.imported_by),
                     Arg::I64(now),
-                    Arg::I64(i64_of(lines.len() as u64)),
+                    Arg::I64(i64_of(lines.total())),
                 ],
             )
             .await
@@ -279,13 +282,23 @@ impl AppDb {
             .try_get("id")
             .ctx(op, &object)?;
 
-        let copied = insert_lines(tx, self.backend, id, s, lines)
-            .await
-            .ctx(op, format!("lines of {object}"))?;
-        if copied != lines.len() as u64 {
+        let mut copied: u64 = 0;
+        loop {
+            let chunk = lines.next_chunk().map_err(|reason| StoreError::Invalid {
+                what: format!("lines of {object}"),
+                reason,
+            })?;
+            if chunk.is_empty() {
+                break;
+            }
+            copied += insert_lines(tx, self.backend, id, s, i64_of(copied), &chunk)
+                .await
+                .ctx(op, format!("lines of {object}"))?;
+        }
+        if copied != lines.total() {
             return Err(StoreError::Invalid {
                 what: format!("lines of {object}"),
-                reason: format!("{copied} of {} lines were saved", lines.len()),
+                reason: format!("{copied} of {} lines were saved", lines.total()),
             });
         }
 
@@ -308,7 +321,7 @@ impl AppDb {
             id,
             unchanged: false,
             superseded,
-            line_count: lines.len() as u64,
+            line_count: lines.total(),
         })
     }
 

@@ -481,34 +481,59 @@ pub fn parse_statement_read_with<R: Read>(
     ctx: &ParseContext,
     opts: &ParseOptions,
 ) -> Result<ParsedStatement, StatementError> {
+    let mut lines = Vec::new();
+    let mut parsed = parse_statement_read_each(reader, format, ctx, opts, |line| {
+        lines.push(line);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    parsed.lines = lines;
+    Ok(parsed)
+}
+
+/// [`parse_statement_read_with`] that hands each line to `each` as it is parsed instead of
+/// keeping it (the returned statement has no lines): a day of millions of lines is never
+/// held whole. `each` may stop the parse (`Break`); the statement then covers the lines
+/// before, and is not hashed to the end.
+pub fn parse_statement_read_each<R: Read>(
+    reader: R,
+    format: &StatementFormat,
+    ctx: &ParseContext,
+    opts: &ParseOptions,
+    mut each: impl FnMut(StatementLine) -> std::ops::ControlFlow<()>,
+) -> Result<ParsedStatement, StatementError> {
     let mut hashing = HashingReader {
         inner: reader,
         hasher: sha2::Sha256::new(),
     };
-    let (lines, summary, identity) = {
+    let (summary, identity, stopped) = {
         let mut reader = StatementReader::from_read_with_options(&mut hashing, format, ctx, opts)?;
-        let mut lines = Vec::new();
+        let mut stopped = false;
         for line in reader.by_ref() {
-            lines.push(line?);
+            if each(line?).is_break() {
+                stopped = true;
+                break;
+            }
         }
         (
-            lines,
             reader.summary.take(),
             std::mem::take(&mut reader.identity),
+            stopped,
         )
     };
-    // Whatever the parser left unread (nothing, for a well-formed file) still counts.
-    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| {
-        text::err(
-            &ctx.file_name,
-            None,
-            None,
-            format!("cannot read the file: {e}"),
-        )
-    })?;
+    if !stopped {
+        // Whatever the parser left unread (nothing, for a well-formed file) still counts.
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| {
+            text::err(
+                &ctx.file_name,
+                None,
+                None,
+                format!("cannot read the file: {e}"),
+            )
+        })?;
+    }
     Ok(ParsedStatement {
         format: format.clone(),
-        lines,
+        lines: Vec::new(),
         content_sha256: hex::encode(hashing.hasher.finalize()),
         summary,
         identity,

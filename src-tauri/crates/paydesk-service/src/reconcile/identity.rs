@@ -79,26 +79,62 @@ pub fn check_day(
     file_name: &str,
     parsed: &ParsedStatement,
 ) -> Result<(), ServiceError> {
-    let (start, end) = date.utc_bounds(account.timezone);
-    let on_day = |t: &DateTime<Utc>| *t >= start && *t < end;
-    if parsed.lines.is_empty() || parsed.lines.iter().any(|l| on_day(&l.provider_time)) {
-        return Ok(());
+    let mut check = DayCheck::new(account, date);
+    for l in &parsed.lines {
+        check.observe(l.provider_time);
     }
-    let mut days: Vec<BillDate> = parsed
-        .lines
-        .iter()
-        .map(|l| BillDate::of(l.provider_time, account.timezone))
-        .collect();
-    days.sort();
-    days.dedup();
-    let listed = days
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    Err(ServiceError::BadInput(format!(
-        "{file_name}: none of its {} lines is on the statement day {date} ({}); they are on {listed}. Wrong file or wrong --date?",
-        parsed.lines.len(),
-        account.timezone
-    )))
+    check.finish(file_name)
+}
+
+/// [`check_day`] line by line, for a statement that is never held whole.
+pub struct DayCheck {
+    date: BillDate,
+    timezone: chrono_tz::Tz,
+    bounds: (DateTime<Utc>, DateTime<Utc>),
+    lines: u64,
+    on_day: bool,
+    /// The days the lines are on, while none is on `date` (a few: the lines are near it).
+    days: std::collections::BTreeSet<BillDate>,
+}
+
+impl DayCheck {
+    pub fn new(account: &Account, date: BillDate) -> Self {
+        Self {
+            date,
+            timezone: account.timezone,
+            bounds: date.utc_bounds(account.timezone),
+            lines: 0,
+            on_day: false,
+            days: Default::default(),
+        }
+    }
+
+    pub fn observe(&mut self, t: DateTime<Utc>) {
+        self.lines += 1;
+        if self.on_day {
+            return;
+        }
+        if t >= self.bounds.0 && t < self.bounds.1 {
+            self.on_day = true;
+            self.days.clear();
+        } else if self.days.len() < 16 {
+            self.days.insert(BillDate::of(t, self.timezone));
+        }
+    }
+
+    pub fn finish(self, file_name: &str) -> Result<(), ServiceError> {
+        if self.lines == 0 || self.on_day {
+            return Ok(());
+        }
+        let listed = self
+            .days
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(ServiceError::BadInput(format!(
+            "{file_name}: none of its {} lines is on the statement day {} ({}); they are on {listed}. Wrong file or wrong --date?",
+            self.lines, self.date, self.timezone
+        )))
+    }
 }

@@ -5,21 +5,24 @@
 pub mod batch;
 pub mod download;
 pub mod identity;
+mod partition;
+mod spill;
 
 use crate::context::config::{Account, Config};
 use crate::context::progress::{Progress, Stage};
 use crate::ServiceError;
 use chrono::Utc;
-use paydesk_core::matcher::{FastSet, OrderNumbers};
+use partition::{LineSpill, OrderSpill, SpilledDay};
 use paydesk_core::{
-    match_day, BillDate, Currency, DiscrepancyDraft, LineKind, MatchInput, MatchResult, Money,
-    Order, OutcomeClass, Provider, StatementLine,
+    BillDate, Currency, DiscrepancyDraft, MatchResult, Money, Order, OutcomeClass, Provider,
+    StatementLine,
 };
 use paydesk_providers::statement::{self, ParseContext, StatementFormat};
 use paydesk_store::{
     AppDb, CarryOverCloses, NewDiscrepancy, NewRun, NewStatement, OrderMirror, OutcomeRow, RunLock,
 };
 use serde::Serialize;
+use spill::{PartReader, PartWriter, SpillDir, SpilledOutcome};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -265,6 +268,25 @@ pub fn parse_file_for_account(
     path: &std::path::Path,
     file_name: &str,
 ) -> Result<statement::ParsedStatement, ServiceError> {
+    let mut lines = Vec::new();
+    let mut parsed = parse_file_each(account, limits, date, path, file_name, &mut |l| {
+        lines.push(l);
+        Ok(())
+    })?;
+    parsed.lines = lines;
+    Ok(parsed)
+}
+
+/// [`parse_file_for_account`] handing each checked line to `each` instead of keeping it
+/// (the statement returned has no lines). An error from `each` ends the parse with it.
+fn parse_file_each(
+    account: &Account,
+    limits: &statement::InputLimits,
+    date: BillDate,
+    path: &std::path::Path,
+    file_name: &str,
+    each: &mut dyn FnMut(StatementLine) -> Result<(), ServiceError>,
+) -> Result<statement::ParsedStatement, ServiceError> {
     use std::io::Read;
     let cannot = |e: std::io::Error| {
         ServiceError::BadInput(format!("cannot read statement {}: {e}", path.display()))
@@ -287,19 +309,51 @@ pub fn parse_file_for_account(
         head.starts_with(b"PK\x03\x04") || head.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
     if random_access || (head.len() as u64) < HEAD_BYTES {
         file.read_to_end(&mut head).map_err(cannot)?;
-        return parse_for_account(account, limits, date, file_name, &head);
+        let mut parsed = parse_for_account(account, limits, date, file_name, &head)?;
+        drop(head);
+        for line in std::mem::take(&mut parsed.lines) {
+            each(line)?;
+        }
+        return Ok(parsed);
     }
     let format = format_for_account(account, file_name, &head)?;
     let ctx = context_for(account, file_name);
     let stream = std::io::Cursor::new(head).chain(std::io::BufReader::new(file));
-    let parsed = statement::parse_statement_read_with(
+    let mut checks = LineChecks::new(account, date, file_name, &format);
+    // A line that fails a check is reported after the file's identity is checked (another
+    // merchant's file is named as such first), so the parse goes on, handing nothing more.
+    let (mut bad_line, mut failed) = (None, None);
+    let parsed = statement::parse_statement_read_each(
         stream,
         &format,
         &ctx,
         &parse_options(account, limits),
+        |line| {
+            if bad_line.is_some() {
+                return std::ops::ControlFlow::Continue(());
+            }
+            if let Err(e) = checks.observe(&line) {
+                bad_line = Some(e);
+                return std::ops::ControlFlow::Continue(());
+            }
+            match each(line) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+            }
+        },
     )
     .map_err(|e| ServiceError::BadInput(e.to_string()))?;
-    check_parsed(account, date, file_name, &format, &parsed)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    identity::check_identity(account, file_name, &parsed)?;
+    if let Some(e) = bad_line {
+        return Err(e);
+    }
+    checks.finish()?;
     Ok(parsed)
 }
 
@@ -352,39 +406,77 @@ fn check_parsed(
     format: &StatementFormat,
     parsed: &statement::ParsedStatement,
 ) -> Result<(), ServiceError> {
-    // Another merchant's statement is refused before anything is stored.
+    // Another merchant's statement is named as such first.
     identity::check_identity(account, file_name, parsed)?;
-    // Lines booked more than a day away from the statement's date mean the wrong file or the
-    // wrong --date; refuse rather than report every order as 短款.
-    let (start, end) = date.utc_bounds(account.timezone);
-    let slack = chrono::Duration::days(1);
-    if let Some(bad) = parsed
-        .lines
-        .iter()
-        .find(|l| l.provider_time < start - slack || l.provider_time >= end + slack)
-    {
-        return Err(ServiceError::BadInput(format!(
-            "{file_name} line {}: booked on {} ({}), which is not the statement day {date}; wrong file or wrong --date?",
-            bad.source.line,
-            BillDate::of(bad.provider_time, account.timezone),
-            account.timezone
-        )));
-    }
+    let mut checks = LineChecks::new(account, date, file_name, format);
     for l in &parsed.lines {
-        if l.provider != account.provider
-            && !matches!(
+        checks.observe(l)?;
+    }
+    checks.finish()
+}
+
+/// [`check_parsed`] line by line, for a statement that is streamed.
+struct LineChecks<'a> {
+    account: &'a Account,
+    date: BillDate,
+    file_name: &'a str,
+    /// Lines must be booked within a day of the statement day: [start, end).
+    near: (chrono::DateTime<Utc>, chrono::DateTime<Utc>),
+    any_provider: bool,
+    day: identity::DayCheck,
+}
+
+impl<'a> LineChecks<'a> {
+    fn new(
+        account: &'a Account,
+        date: BillDate,
+        file_name: &'a str,
+        format: &StatementFormat,
+    ) -> Self {
+        let (start, end) = date.utc_bounds(account.timezone);
+        let slack = chrono::Duration::days(1);
+        Self {
+            account,
+            date,
+            file_name,
+            near: (start - slack, end + slack),
+            any_provider: matches!(
                 format,
                 StatementFormat::Normalized | StatementFormat::Manual(_)
-            )
-        {
-            return Err(ServiceError::BadInput(format!(
-                "{file_name} line {}: a {} line in a {} account's statement",
-                l.source.line, l.provider, account.provider
-            )));
+            ),
+            day: identity::DayCheck::new(account, date),
         }
     }
-    // Lines near the day pass the check above; a file with none on the day is another day's.
-    identity::check_day(account, date, file_name, parsed)
+
+    fn observe(&mut self, l: &StatementLine) -> Result<(), ServiceError> {
+        // Lines booked more than a day away from the statement's date mean the wrong file or
+        // the wrong --date; refuse rather than report every order as 短款.
+        if l.provider_time < self.near.0 || l.provider_time >= self.near.1 {
+            return Err(ServiceError::BadInput(format!(
+                "{} line {}: booked on {} ({}), which is not the statement day {}; wrong file or wrong --date?",
+                self.file_name,
+                l.source.line,
+                BillDate::of(l.provider_time, self.account.timezone),
+                self.account.timezone,
+                self.date
+            )));
+        }
+        if l.provider != self.account.provider && !self.any_provider {
+            return Err(ServiceError::BadInput(format!(
+                "{} line {}: a {} line in a {} account's statement",
+                self.file_name, l.source.line, l.provider, self.account.provider
+            )));
+        }
+        self.day.observe(l.provider_time);
+        Ok(())
+    }
+
+    /// The day check, once every line was seen (the identity is checked by the caller).
+    fn finish(self) -> Result<(), ServiceError> {
+        // Lines near the day pass the check above; a file with none on the day is another
+        // day's.
+        self.day.finish(self.file_name)
+    }
 }
 
 /// Runs one reconciliation.
@@ -417,29 +509,65 @@ pub async fn reconcile(
     progress.update(Stage::Verify, 1, Some(1));
     progress.check_cancelled()?;
 
+    // The day is matched partition by partition from temporary files (see `partition`), so
+    // memory does not grow with the day; about 150 bytes of statement make a line.
+    let size = match &req.statement {
+        StatementInput::File(path) => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        StatementInput::Downloaded { bytes, .. } => bytes.len() as u64,
+        StatementInput::NoActivity { .. } => 0,
+    };
+    let parts = partition::partitions_for(size / 150);
+    let spill_dir = SpillDir::new()?;
+
     // The day's orders and refunds do not depend on the statement: they are read from the
     // mirror on another worker while this one parses (the two longest steps side by side).
-    let window_read = WindowRead::start(config, mirror, account, req.date);
+    let window_read = WindowRead::start(
+        config,
+        mirror,
+        account,
+        req.date,
+        OrderSpill::create(&spill_dir, parts)?,
+    );
 
     progress.update(Stage::Parse, 0, None);
     let parse_started = std::time::Instant::now();
-    // A file is streamed (not held whole next to its lines); a download is parsed in place.
+    let mut spill = LineSpill::create(&spill_dir, parts)?;
+    let mut sums = LineSums::default();
+    let mut keep = |line: StatementLine| {
+        sums.add(&line);
+        spill.push(line)
+    };
+    // A file is streamed (never held whole, nor its lines); a download is parsed in place.
     let parsed = match &req.statement {
-        StatementInput::File(path) => {
-            parse_file_for_account(account, &config.limits, req.date, path, &file_name)?
-        }
+        StatementInput::File(path) => parse_file_each(
+            account,
+            &config.limits,
+            req.date,
+            path,
+            &file_name,
+            &mut keep,
+        )?,
         StatementInput::Downloaded { bytes, .. } => {
-            parse_for_account(account, &config.limits, req.date, &file_name, bytes)?
+            let mut parsed =
+                parse_for_account(account, &config.limits, req.date, &file_name, bytes)?;
+            for line in std::mem::take(&mut parsed.lines) {
+                keep(line)?;
+            }
+            parsed
         }
         StatementInput::NoActivity { .. } => no_activity_statement(account.provider, &file_name),
     };
+    let line_count = spill.len();
+    let day_lines = DayLines {
+        spill_dir,
+        parts,
+        files: spill.finish()?,
+        count: line_count,
+        sums,
+    };
     let parse_ms = parse_started.elapsed().as_millis() as u64;
     tracing::debug!(step = "parse", resident_mb = ?resident_mb(), "reconcile step done");
-    progress.update(
-        Stage::Parse,
-        parsed.lines.len() as u64,
-        Some(parsed.lines.len() as u64),
-    );
+    progress.update(Stage::Parse, line_count, Some(line_count));
     progress.check_cancelled()?;
 
     let lock = match req.dry_run {
@@ -458,6 +586,7 @@ pub async fn reconcile(
         &file_name,
         &source,
         parsed,
+        day_lines,
         window_read,
         lock.as_ref(),
         progress,
@@ -549,6 +678,16 @@ impl Drop for Heartbeat {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The statement's lines as parsed: spilled (see `partition`), counted and summed.
+struct DayLines {
+    spill_dir: SpillDir,
+    parts: usize,
+    files: Vec<std::path::PathBuf>,
+    count: u64,
+    sums: LineSums,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_locked(
     config: &Config,
     db: &AppDb,
@@ -558,6 +697,7 @@ async fn run_locked(
     file_name: &str,
     source: &str,
     parsed: statement::ParsedStatement,
+    day_lines: DayLines,
     window_read: WindowRead,
     lock: Option<&RunLock>,
     progress: &dyn Progress,
@@ -568,7 +708,7 @@ async fn run_locked(
         file: file_name.to_string(),
         format: format_name.to_string(),
         sha256: parsed.content_sha256.clone(),
-        lines: parsed.lines.len() as u64,
+        lines: day_lines.count,
         statement_id: None,
         no_activity: matches!(req.statement, StatementInput::NoActivity { .. }),
         unchanged: false,
@@ -596,137 +736,106 @@ async fn run_locked(
     };
     progress.check_cancelled()?;
 
-    progress.update(Stage::Match, 0, Some(parsed.lines.len() as u64));
+    progress.update(Stage::Match, 0, Some(day_lines.count));
     let (carried_orders, carried_refunds) =
         db.open_carry_overs(&account.name, req.date.pred()).await?;
-    let settings = account.match_settings(&config.tolerances);
-    let window = window_read.finish().await?;
-    let paydesk_account = crate::context::workspace::refund_scope(config, account);
-    let mut input = gather_input(
-        mirror,
-        db,
-        paydesk_account,
-        account,
-        req.date,
-        parsed.lines,
-        window,
-        (carried_orders, carried_refunds),
-        settings.timing_window,
-    )
-    .await?;
     // Midnight crossings: what the previous day's statement already settled is never
     // expected again today.
-    (input.settled_orders, input.settled_refunds) =
-        db.settled_on(&account.name, req.date.pred()).await?;
+    let (settled_orders, settled_refunds) = db.settled_on(&account.name, req.date.pred()).await?;
+    let settings = account.match_settings(&config.tolerances);
+    let window = window_read.finish().await?;
     lap("read_mirror", &mut timings_ms);
-    let result = match_day(&input, &settings);
-    progress.update(
-        Stage::Match,
-        input.lines.len() as u64,
-        Some(input.lines.len() as u64),
-    );
-    progress.check_cancelled()?;
-
-    let now = Utc::now();
-    // Outcome rows are only for saving: a dry run does not build a million of them.
-    let persist = lock.is_some();
-    let mut outcome_rows = Vec::with_capacity(if persist { result.outcomes.len() } else { 0 });
-    let mut drafts = Vec::new();
-    let mut closes = CarryOverCloses {
-        prev_date: Some(req.date.pred()),
-        matched: Vec::new(),
-        still_missing: Vec::new(),
+    let day = SpilledDay {
+        parts: day_lines.parts,
+        line_files: day_lines.files,
+        order_files: window.order_files,
+        lines: day_lines.count,
     };
-    // Every discrepancy has its own key, and its outcome row carries that key: a line whose
-    // key another line of the file shares gets its ordinal (`#2`, ...).
-    let key_ordinals = paydesk_core::matcher::line_key_ordinals_of(
-        &input.lines,
-        result
-            .outcomes
-            .iter()
-            .filter(|o| o.class.is_discrepancy())
-            .filter_map(|o| o.line),
-    );
-    let mut used_keys: HashSet<String> = HashSet::new();
-    let mut matched_notes = Vec::new();
-    for (seq, outcome) in result.outcomes.iter().enumerate() {
-        let line = outcome.line.map(|i| &input.lines[i as usize]);
-        let order = outcome.order.map(|i| &input.orders[i as usize]);
-        let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
-        let draft = outcome.class.is_discrepancy().then(|| {
-            let mut d = MatchResult::discrepancy(outcome, &input, &settings);
-            if let Some(n) = outcome.line.and_then(|i| key_ordinals.get(&i)) {
-                d.key = paydesk_core::with_ordinal(d.key, *n);
-            }
-            let base = d.key.clone();
-            let mut n = 1;
-            while !used_keys.insert(d.key.clone()) {
-                n += 1;
-                d.key = format!("{base}#{n}");
-            }
-            d
-        });
-        if outcome.closes_carry_over {
-            if let Some(key) = paydesk_core::local_key(order, refund) {
-                if matches!(
-                    outcome.class,
-                    OutcomeClass::OrderOnly | OutcomeClass::RefundOnlyLocal
-                ) {
-                    closes.still_missing.push(key);
-                } else {
-                    closes.matched.push(key);
-                }
-            }
-        }
-        let order_no = || {
-            order
-                .map(|o| o.order_no.as_str())
-                .or_else(|| refund.map(|r| r.order_no.as_str()))
-                .or_else(|| line.and_then(|l| l.merchant_order_no.as_deref()))
-                .map(str::to_string)
-        };
-        let refund_no = || {
-            refund
-                .map(|r| r.refund_no.as_str())
-                .or_else(|| line.and_then(|l| l.merchant_refund_no.as_deref()))
-                .map(str::to_string)
-        };
-        if persist {
-            outcome_rows.push(OutcomeRow {
-                seq: seq as u64,
-                class: outcome.class,
-                rule: outcome.rule,
-                line_no: line.map(|l| l.source.line),
-                provider_txn_id: line.map(|l| l.provider_txn_id.to_string()),
-                order_no: order_no(),
-                refund_no: refund_no(),
-                discrepancy_key: draft.as_ref().map(|d| d.key.clone()),
-            });
-        }
-        if let Some(d) = draft {
-            drafts.push(d);
-        }
-        if outcome.class == OutcomeClass::Matched
-            && line.is_some_and(|l| is_notable(outcome.rule, l))
-        {
-            if let Some(c) = MatchResult::comparison(outcome, &input, &settings) {
-                matched_notes.push(MatchNote {
-                    line_no: line.map(|l| l.source.line),
-                    order_no: order_no(),
-                    refund_no: refund_no(),
-                    rule: outcome.rule,
-                    text: c.describe(),
-                    text_zh: c.describe_zh(),
-                });
-            }
-        }
-    }
+    let side = partition::DaySide {
+        mirror,
+        db,
+        scope: &window.scope,
+        paydesk_account: crate::context::workspace::refund_scope(config, account),
+        window: req.date.utc_bounds(account.timezone),
+        slack: settings.timing_window,
+        refunds: window.refunds,
+        carried_orders,
+        carried_refunds,
+        settled_orders,
+        settled_refunds,
+    };
+    // Outcome rows are only for saving: a dry run does not write a million of them.
+    let persist = lock.is_some();
+    let mut found = Findings::new(persist, &day_lines.spill_dir)?;
+    let mut matched_lines = 0u64;
+    partition::match_spilled(&day, side, &settings, |m| {
+        found.add(&m, &settings)?;
+        matched_lines += m.input.lines.len() as u64;
+        progress.update(Stage::Match, matched_lines, Some(day.lines));
+        progress.check_cancelled()
+    })
+    .await?;
+    let outcomes = match found.outcome_writer.take() {
+        Some(writer) => writer.finish()?.into_iter().next(),
+        None => None,
+    };
+    let Findings {
+        pending,
+        notes,
+        closes_matched,
+        closes_missing,
+        class_counts,
+        ..
+    } = found;
 
-    let mut totals = totals(&input.lines, &drafts).map_err(ServiceError::BadInput)?;
-    let mut class_counts = BTreeMap::new();
-    for o in &result.outcomes {
-        *class_counts.entry(o.class).or_insert(0u64) += 1;
+    // Every discrepancy has its own key: a line whose key another line of the file shares
+    // gets its ordinal (`#2`, ...), and a key already taken a `#n` suffix, in the order the
+    // matcher reports them (lines by time, then orders, then refunds).
+    let ordinal_of: Vec<(u32, &StatementLine)> = pending
+        .iter()
+        .filter_map(|p| p.line.as_ref().map(|(at, l)| (*at, l)))
+        .collect();
+    let ordinals = partition::key_ordinals(&day, &ordinal_of)?;
+    drop(ordinal_of);
+    let mut by_report_order: Vec<usize> = (0..pending.len()).collect();
+    by_report_order.sort_by(|&a, &b| pending[a].sort.cmp(&pending[b].sort).then(a.cmp(&b)));
+    let mut used_keys: HashSet<String> = HashSet::new();
+    let mut final_keys = vec![String::new(); pending.len()];
+    let mut drafts = Vec::with_capacity(pending.len());
+    let mut pending: Vec<Option<PendingDraft>> = pending.into_iter().map(Some).collect();
+    for i in by_report_order {
+        let Some(p) = pending[i].take() else { continue };
+        let mut d = p.draft;
+        if let Some(n) = p.line.as_ref().and_then(|(at, _)| ordinals.get(at)) {
+            d.key = paydesk_core::with_ordinal(d.key, *n);
+        }
+        let base = d.key.clone();
+        let mut n = 1;
+        while !used_keys.insert(d.key.clone()) {
+            n += 1;
+            d.key = format!("{base}#{n}");
+        }
+        final_keys[i] = d.key.clone();
+        drafts.push(d);
     }
+    drop(pending);
+    let by_sort = |mut v: Vec<(OutcomeSort, String)>| {
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.into_iter().map(|(_, k)| k).collect::<Vec<_>>()
+    };
+    let closes = CarryOverCloses {
+        prev_date: Some(req.date.pred()),
+        matched: by_sort(closes_matched),
+        still_missing: by_sort(closes_missing),
+    };
+    let mut notes = notes;
+    notes.sort_by(|a, b| a.0.cmp(&b.0));
+    let matched_notes: Vec<MatchNote> = notes.into_iter().map(|(_, n)| n).collect();
+
+    let mut totals = day_lines
+        .sums
+        .totals(&drafts)
+        .map_err(ServiceError::BadInput)?;
     // Every class is named in the report, those with no outcome as 0.
     let counts: BTreeMap<String, u64> = OutcomeClass::ALL
         .iter()
@@ -735,30 +844,16 @@ async fn run_locked(
             (c.as_str().to_string(), n)
         })
         .collect();
-
     totals.matched = class_counts
         .get(&OutcomeClass::Matched)
         .copied()
         .unwrap_or(0);
-    // Done with the orders, refunds and outcomes; a dry run is done with the lines too: free a
-    // million of each before the report is written, not after.
-    let MatchInput {
-        lines,
-        orders,
-        refunds,
-        ..
-    } = input;
-    drop((orders, refunds, result));
-    let lines = if persist {
-        lines
-    } else {
-        drop(lines);
-        Vec::new()
-    };
     lap("match", &mut timings_ms);
+
+    let now = Utc::now();
     let mut run_id = None;
-    if let Some(lock) = lock {
-        progress.update(Stage::Save, 0, Some(outcome_rows.len() as u64));
+    if let (Some(lock), Some((outcome_file, outcome_count))) = (lock, outcomes) {
+        progress.update(Stage::Save, 0, Some(outcome_count));
         let new_discrepancies: Vec<NewDiscrepancy> = drafts
             .iter()
             .map(|d| NewDiscrepancy {
@@ -769,11 +864,20 @@ async fn run_locked(
                 due_at: config.due_at(now, d.amount_at_stake()),
             })
             .collect();
+        let mut lines = SpilledLines {
+            lines: day.lines_in_order(SAVE_CHUNK)?,
+            total: day.lines,
+        };
+        let mut outcome_rows = SpilledOutcomes {
+            reader: PartReader::open(&outcome_file)?,
+            total: outcome_count,
+            keys: &final_keys,
+        };
         let (saved, record) = db
-            .save_statement_and_run(
+            .save_statement_and_run_streamed(
                 lock,
                 &new_statement,
-                &lines,
+                &mut lines,
                 &NewRun {
                     account: account.name.clone(),
                     provider: account.provider,
@@ -787,7 +891,7 @@ async fn run_locked(
                     counts: class_counts,
                     totals_json: serde_json::to_value(&totals).unwrap_or_default(),
                 },
-                &outcome_rows,
+                &mut outcome_rows,
                 &new_discrepancies,
                 &closes,
             )
@@ -797,11 +901,7 @@ async fn run_locked(
         info.superseded = saved.superseded;
         run_id = Some(record.id);
         lap("save_run", &mut timings_ms);
-        progress.update(
-            Stage::Save,
-            outcome_rows.len() as u64,
-            Some(outcome_rows.len() as u64),
-        );
+        progress.update(Stage::Save, outcome_count, Some(outcome_count));
     }
 
     Ok(RunReport {
@@ -820,6 +920,206 @@ async fn run_locked(
     })
 }
 
+/// Lines and outcomes go to the database this many at a time.
+const SAVE_CHUNK: usize = 20_000;
+
+/// Where an outcome stands in the matcher's report order: lines by time and place in the
+/// file, then unmatched orders by number, then unmatched refunds by number.
+type OutcomeSort = (u8, i64, u32, u64, String);
+
+fn outcome_sort(
+    line: Option<&StatementLine>,
+    order: Option<&Order>,
+    refund: Option<&paydesk_core::LocalRefund>,
+) -> OutcomeSort {
+    match (line, order, refund) {
+        (Some(l), _, _) => (
+            0,
+            l.provider_time.timestamp(),
+            l.provider_time.timestamp_subsec_nanos(),
+            l.source.line,
+            String::new(),
+        ),
+        (None, Some(o), _) => (1, 0, 0, 0, o.order_no.to_string()),
+        (None, None, Some(r)) => (2, 0, 0, 0, r.refund_no.to_string()),
+        (None, None, None) => (3, 0, 0, 0, String::new()),
+    }
+}
+
+/// A discrepancy found in a group, before its key is final (that needs the whole day).
+struct PendingDraft {
+    sort: OutcomeSort,
+    /// Its line's place in the file, and the line.
+    line: Option<(u32, StatementLine)>,
+    draft: DiscrepancyDraft,
+}
+
+/// What the groups' matches add up to.
+struct Findings {
+    /// Persisting: the outcome rows' file.
+    outcome_writer: Option<PartWriter>,
+    pending: Vec<PendingDraft>,
+    notes: Vec<(OutcomeSort, MatchNote)>,
+    closes_matched: Vec<(OutcomeSort, String)>,
+    closes_missing: Vec<(OutcomeSort, String)>,
+    class_counts: BTreeMap<OutcomeClass, u64>,
+    seq: u64,
+}
+
+impl Findings {
+    fn new(persist: bool, dir: &SpillDir) -> Result<Self, ServiceError> {
+        Ok(Self {
+            outcome_writer: persist
+                .then(|| PartWriter::create(dir, "outcomes", 1))
+                .transpose()?,
+            pending: Vec::new(),
+            notes: Vec::new(),
+            closes_matched: Vec::new(),
+            closes_missing: Vec::new(),
+            class_counts: BTreeMap::new(),
+            seq: 0,
+        })
+    }
+
+    fn add(
+        &mut self,
+        m: &partition::Matched<'_>,
+        settings: &paydesk_core::matcher::MatchSettings,
+    ) -> Result<(), ServiceError> {
+        let input = m.input;
+        for outcome in &m.result.outcomes {
+            let line = outcome.line.map(|i| &input.lines[i as usize]);
+            let at = outcome
+                .line
+                .and_then(|i| m.line_at.get(i as usize).copied());
+            let order = outcome.order.map(|i| &input.orders[i as usize]);
+            let refund = outcome.refund.map(|i| &input.refunds[i as usize]);
+            *self.class_counts.entry(outcome.class).or_insert(0) += 1;
+            let notable = outcome.class == OutcomeClass::Matched
+                && line.is_some_and(|l| is_notable(outcome.rule, l));
+            let sort = (outcome.class.is_discrepancy() || outcome.closes_carry_over || notable)
+                .then(|| outcome_sort(line, order, refund));
+            let draft = match (&sort, outcome.class.is_discrepancy()) {
+                (Some(sort), true) => {
+                    self.pending.push(PendingDraft {
+                        sort: sort.clone(),
+                        line: at.zip(line.cloned()),
+                        draft: MatchResult::discrepancy(outcome, input, settings),
+                    });
+                    Some(self.pending.len() as u32 - 1)
+                }
+                _ => None,
+            };
+            if let (Some(sort), true) = (&sort, outcome.closes_carry_over) {
+                if let Some(key) = paydesk_core::local_key(order, refund) {
+                    if matches!(
+                        outcome.class,
+                        OutcomeClass::OrderOnly | OutcomeClass::RefundOnlyLocal
+                    ) {
+                        self.closes_missing.push((sort.clone(), key));
+                    } else {
+                        self.closes_matched.push((sort.clone(), key));
+                    }
+                }
+            }
+            let order_no = || {
+                order
+                    .map(|o| o.order_no.as_str())
+                    .or_else(|| refund.map(|r| r.order_no.as_str()))
+                    .or_else(|| line.and_then(|l| l.merchant_order_no.as_deref()))
+                    .map(str::to_string)
+            };
+            let refund_no = || {
+                refund
+                    .map(|r| r.refund_no.as_str())
+                    .or_else(|| line.and_then(|l| l.merchant_refund_no.as_deref()))
+                    .map(str::to_string)
+            };
+            if let Some(writer) = &mut self.outcome_writer {
+                writer.write(
+                    0,
+                    &SpilledOutcome {
+                        row: OutcomeRow {
+                            seq: self.seq,
+                            class: outcome.class,
+                            rule: outcome.rule,
+                            line_no: line.map(|l| l.source.line),
+                            provider_txn_id: line.map(|l| l.provider_txn_id.to_string()),
+                            order_no: order_no(),
+                            refund_no: refund_no(),
+                            discrepancy_key: None,
+                        },
+                        draft,
+                    },
+                )?;
+            }
+            self.seq += 1;
+            if let (Some(sort), true) = (&sort, notable) {
+                if let Some(c) = MatchResult::comparison(outcome, input, settings) {
+                    self.notes.push((
+                        sort.clone(),
+                        MatchNote {
+                            line_no: line.map(|l| l.source.line),
+                            order_no: order_no(),
+                            refund_no: refund_no(),
+                            rule: outcome.rule,
+                            text: c.describe(),
+                            text_zh: c.describe_zh(),
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The spilled lines in file order, a chunk at a time, for the save.
+struct SpilledLines {
+    lines: partition::InOrder,
+    total: u64,
+}
+
+impl paydesk_store::RowSource<StatementLine> for SpilledLines {
+    fn total(&self) -> u64 {
+        self.total
+    }
+    fn next_chunk(&mut self) -> Result<std::borrow::Cow<'_, [StatementLine]>, String> {
+        self.lines
+            .next_chunk()
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The spilled outcome rows with their discrepancies' final keys, for the save.
+struct SpilledOutcomes<'a> {
+    reader: PartReader,
+    total: u64,
+    keys: &'a [String],
+}
+
+impl paydesk_store::RowSource<OutcomeRow> for SpilledOutcomes<'_> {
+    fn total(&self) -> u64 {
+        self.total
+    }
+    fn next_chunk(&mut self) -> Result<std::borrow::Cow<'_, [OutcomeRow]>, String> {
+        let mut out = Vec::with_capacity(SAVE_CHUNK);
+        while out.len() < SAVE_CHUNK {
+            let Some(SpilledOutcome { mut row, draft }) = self
+                .reader
+                .next::<SpilledOutcome>()
+                .map_err(|e| e.to_string())?
+            else {
+                break;
+            };
+            row.discrepancy_key = draft.and_then(|i| self.keys.get(i as usize).cloned());
+            out.push(row);
+        }
+        Ok(std::borrow::Cow::Owned(out))
+    }
+}
+
 /// The process's resident memory in MB (Linux), for the step log that says where memory
 /// goes (`PAYDESK_LOG=paydesk_service=debug`).
 fn resident_mb() -> Option<u64> {
@@ -834,15 +1134,22 @@ fn resident_mb() -> Option<u64> {
 /// the statement is parsed. Dropped unfinished (the parse failed), the read is cancelled.
 struct WindowRead(tokio::task::JoinHandle<Result<DayWindow, ServiceError>>);
 
-/// What [`WindowRead`] reads: the mirror scope of the account, its orders and refunds.
+/// What [`WindowRead`] reads: the mirror scope of the account, its orders (spilled by
+/// partition) and refunds.
 struct DayWindow {
     scope: paydesk_store::MirrorScope,
-    orders: Vec<Order>,
+    order_files: Vec<std::path::PathBuf>,
     refunds: Vec<paydesk_core::LocalRefund>,
 }
 
 impl WindowRead {
-    fn start(config: &Config, mirror: &OrderMirror, account: &Account, date: BillDate) -> Self {
+    fn start(
+        config: &Config,
+        mirror: &OrderMirror,
+        account: &Account,
+        date: BillDate,
+        mut spill: OrderSpill,
+    ) -> Self {
         let (config, mirror, account) = (config.clone(), mirror.clone(), account.clone());
         Self(tokio::spawn(async move {
             let scope =
@@ -852,15 +1159,30 @@ impl WindowRead {
             // candidates for this day's lines (the provider booked before midnight, the
             // shop's time is after). The matcher expects only what falls inside the window.
             let slack = account.match_settings(&config.tolerances).timing_window;
-            let orders = mirror
-                .orders_paid_between(&scope, window.0, window.1 + slack)
-                .await?;
+            let mut spill_error = None;
+            let read = mirror
+                .orders_paid_between_each(&scope, window.0, window.1 + slack, |o| {
+                    spill.push(&o).map_err(|e| {
+                        let reason = e.to_string();
+                        spill_error = Some(e);
+                        paydesk_store::StoreError::Invalid {
+                            what: "the day's orders".into(),
+                            reason,
+                        }
+                    })
+                })
+                .await;
+            if let Some(e) = spill_error {
+                return Err(e);
+            }
+            read?;
+            let order_files = spill.finish()?;
             let refunds = mirror
                 .refunds_between(&scope, window.0, window.1 + slack)
                 .await?;
             Ok(DayWindow {
                 scope,
-                orders,
+                order_files,
                 refunds,
             })
         }))
@@ -882,155 +1204,43 @@ impl Drop for WindowRead {
     }
 }
 
-/// Completes the mirror's side of the day: the orders paid in the day (read by
-/// [`WindowRead`]), orders and refunds the lines name, and items carried over from the
-/// previous day.
-#[allow(clippy::too_many_arguments)]
-async fn gather_input(
-    mirror: &OrderMirror,
-    db: &AppDb,
-    paydesk_account: Option<&str>,
-    account: &Account,
-    date: BillDate,
-    lines: Vec<StatementLine>,
-    day: DayWindow,
-    (carried_orders, carried_refunds): (HashSet<String>, HashSet<String>),
-    slack: chrono::Duration,
-) -> Result<MatchInput, ServiceError> {
-    let provider = account.provider;
-    let window = date.utc_bounds(account.timezone);
-    let DayWindow {
-        scope,
-        mut orders,
-        mut refunds,
-    } = day;
-    let scope = &scope;
-    // A million orders and lines: the one index of loaded order numbers holds positions (4
-    // bytes each), is built once, and hashes fast; the matcher does not need its input
-    // sorted (see `match_day`).
-    let mut extra: Vec<Order> = Vec::new();
-    {
-        let loaded = OrderNumbers::new(&orders);
-        let mut extra_nos: FastSet<String> = FastSet::default();
-        let mut keep_new = |o: Order, extra: &mut Vec<Order>| {
-            if !loaded.contains(o.order_no.as_str()) && extra_nos.insert(o.order_no.to_string()) {
-                extra.push(o);
-            }
-        };
-        // Lines whose order is not among those paid in the day (usually a few).
-        let unplaced: Vec<&StatementLine> = lines
-            .iter()
-            .filter(|l| {
-                l.merchant_order_no
-                    .as_deref()
-                    .is_none_or(|no| no.is_empty() || !loaded.contains(no))
-            })
-            .collect();
-        let mut wanted_orders: Vec<String> = unplaced
-            .iter()
-            .filter_map(|l| l.merchant_order_no.as_deref())
-            .chain(carried_orders.iter().map(String::as_str))
-            .filter(|no| !no.is_empty() && !loaded.contains(no))
-            .map(str::to_string)
-            .collect();
-        wanted_orders.sort_unstable();
-        wanted_orders.dedup();
-        for o in mirror.orders_by_numbers(scope, &wanted_orders).await? {
-            keep_new(o, &mut extra);
-        }
-        // Lines without a usable order number fall back to the provider transaction id: the
-        // charge id, and the PaymentIntent id many shops store instead. (An order found this
-        // way that is loaded already is simply not added twice.)
-        let found_nos: FastSet<&str> = extra.iter().map(|o| o.order_no.as_str()).collect();
-        let mut wanted_txns: Vec<String> = unplaced
-            .iter()
-            .filter(|l| l.kind == LineKind::Payment)
-            .filter(|l| {
-                l.merchant_order_no
-                    .as_deref()
-                    .is_none_or(|no| !found_nos.contains(no))
-            })
-            .flat_map(|l| {
-                std::iter::once(l.provider_txn_id.as_str()).chain(l.payment_intent_id.as_deref())
-            })
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
-        drop(found_nos);
-        wanted_txns.sort_unstable();
-        wanted_txns.dedup();
-        for o in mirror.orders_by_txn_ids(scope, &wanted_txns).await? {
-            keep_new(o, &mut extra);
-        }
-    }
-    orders.extend(extra);
+/// The statement's sums per currency (gross, fees, net), added up exactly as lines are
+/// parsed (i128: no count of i64 amounts Paydesk can hold overflows it).
+#[derive(Default)]
+struct LineSums(BTreeMap<Currency, [i128; 3]>);
 
-    let mut known_refunds: HashSet<String> =
-        refunds.iter().map(|r| r.refund_no.to_string()).collect();
-    let mut wanted_refunds: Vec<String> = lines
-        .iter()
-        .filter_map(|l| l.merchant_refund_no.as_ref().map(|n| n.to_string()))
-        .chain(carried_refunds.iter().cloned())
-        .filter(|no| !no.is_empty() && !known_refunds.contains(no))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    wanted_refunds.sort();
-    for r in mirror.refunds_by_numbers(scope, &wanted_refunds).await? {
-        if known_refunds.insert(r.refund_no.to_string()) {
-            refunds.push(r);
-        }
+impl LineSums {
+    fn add(&mut self, l: &StatementLine) {
+        let s = self.0.entry(l.currency).or_default();
+        s[0] += i128::from(l.gross);
+        s[1] += i128::from(l.fee_minor());
+        s[2] += i128::from(l.net);
     }
-    // Refunds Paydesk executed itself (origin Paydesk); the mirror's record of the same
-    // refund number wins.
-    for r in db
-        .account_refunds_between(provider, paydesk_account, window.0, window.1 + slack)
-        .await?
-    {
-        if known_refunds.insert(r.refund_no.to_string()) {
-            refunds.push(r);
+
+    /// The run's totals per currency; a total beyond what Paydesk stores (an `i64` of minor
+    /// units) is an error naming the total and the currency, never a wrapped number.
+    fn totals(&self, drafts: &[DiscrepancyDraft]) -> Result<Totals, String> {
+        // Per currency: gross, fees, net (statement lines), |difference| (discrepancies).
+        let mut sums: BTreeMap<Currency, [Option<i128>; 4]> = BTreeMap::new();
+        for (c, s) in &self.0 {
+            let slot = sums.entry(*c).or_default();
+            for i in 0..3 {
+                slot[i] = Some(s[i]);
+            }
         }
-    }
-    wanted_refunds.retain(|no| !known_refunds.contains(no));
-    for r in db
-        .account_refunds_by_numbers(provider, paydesk_account, &wanted_refunds)
-        .await?
-    {
-        if known_refunds.insert(r.refund_no.to_string()) {
-            refunds.push(r);
+        for d in drafts {
+            let slot = &mut sums.entry(d.currency).or_default()[3];
+            *slot = Some(slot.unwrap_or(0) + i128::from(d.amount_at_stake()));
         }
+        totals_of(sums, drafts.len() as u64)
     }
-    Ok(MatchInput {
-        lines,
-        orders,
-        refunds,
-        carried_orders,
-        carried_refunds,
-        settled_orders: HashSet::new(),
-        settled_refunds: HashSet::new(),
-        window: Some(window),
-    })
 }
 
-/// The run's totals per currency, summed exactly (i128: no count of i64 amounts Paydesk can
-/// hold overflows it); a total beyond what Paydesk stores (an `i64` of minor units) is an
-/// error naming the total and the currency, never a wrapped number.
-fn totals(lines: &[StatementLine], drafts: &[DiscrepancyDraft]) -> Result<Totals, String> {
-    // Per currency: gross, fees, net (statement lines), |difference| (discrepancies).
-    let mut sums: BTreeMap<Currency, [Option<i128>; 4]> = BTreeMap::new();
-    let add = |slot: &mut Option<i128>, v: i64| *slot = Some(slot.unwrap_or(0) + i128::from(v));
-    for l in lines {
-        let s = sums.entry(l.currency).or_default();
-        add(&mut s[0], l.gross);
-        add(&mut s[1], l.fee_minor());
-        add(&mut s[2], l.net);
-    }
-    for d in drafts {
-        add(
-            &mut sums.entry(d.currency).or_default()[3],
-            d.amount_at_stake(),
-        );
-    }
+/// Totals from sums per currency (gross, fees, net, |difference|).
+fn totals_of(
+    sums: BTreeMap<Currency, [Option<i128>; 4]>,
+    discrepancies: u64,
+) -> Result<Totals, String> {
     let mut t = Totals::default();
     for (c, s) in sums {
         let names = [
@@ -1058,7 +1268,7 @@ fn totals(lines: &[StatementLine], drafts: &[DiscrepancyDraft]) -> Result<Totals
             map.insert(c.code().to_string(), v);
         }
     }
-    t.discrepancies = drafts.len() as u64;
+    t.discrepancies = discrepancies;
     Ok(t)
 }
 
