@@ -1372,6 +1372,63 @@ impl AppDb {
         }
         Ok((orders, refunds))
     }
+
+    /// [`Self::settled_on`] for the given order and refund numbers only: a day that has a
+    /// million settled items asks just about the few it found unmatched.
+    pub async fn settled_among(
+        &self,
+        account: &str,
+        date: BillDate,
+        order_nos: &[String],
+        refund_nos: &[String],
+    ) -> Result<(HashSet<String>, HashSet<String>)> {
+        let op = "read settled items of";
+        let object = format!("{account} {date}");
+        let classes = paydesk_core::matcher::SETTLING_CLASSES;
+        let mut orders = HashSet::new();
+        let mut refunds = HashSet::new();
+        for (column, numbers, found) in [
+            ("order_no", order_nos, &mut orders),
+            ("refund_no", refund_nos, &mut refunds),
+        ] {
+            for chunk in numbers.chunks(500) {
+                let first = 3 + classes.len();
+                let sql = format!(
+                    "SELECT {column} AS n FROM run_outcomes WHERE run_id = \
+                     (SELECT MAX(id) FROM runs WHERE account = $1 AND bill_date = $2) \
+                     AND line_no IS NOT NULL AND class IN ({}) AND {column} IN ({}){}",
+                    (0..classes.len())
+                        .map(|i| format!("${}", i + 3))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    (0..chunk.len())
+                        .map(|i| format!("${}", i + first))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    // An order's settling outcome is the one without a refund number.
+                    if column == "order_no" {
+                        " AND refund_no IS NULL"
+                    } else {
+                        ""
+                    }
+                );
+                let mut q = sqlx::query(&sql).bind(account).bind(date_text(date));
+                for c in classes {
+                    q = q.bind(c.as_str());
+                }
+                for n in chunk {
+                    q = q.bind(n.as_str());
+                }
+                for row in q.fetch_all(&self.pool).await.ctx(op, &object)? {
+                    let r = RowReader::new(&row, "run_outcomes", object.clone());
+                    if let Some(n) = r.opt_text("n")? {
+                        found.insert(n);
+                    }
+                }
+            }
+        }
+        Ok((orders, refunds))
+    }
 }
 
 fn trunc_ms(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -739,9 +739,6 @@ async fn run_locked(
     progress.update(Stage::Match, 0, Some(day_lines.count));
     let (carried_orders, carried_refunds) =
         db.open_carry_overs(&account.name, req.date.pred()).await?;
-    // Midnight crossings: what the previous day's statement already settled is never
-    // expected again today.
-    let (settled_orders, settled_refunds) = db.settled_on(&account.name, req.date.pred()).await?;
     let settings = account.match_settings(&config.tolerances);
     let window = window_read.finish().await?;
     lap("read_mirror", &mut timings_ms);
@@ -761,8 +758,10 @@ async fn run_locked(
         refunds: window.refunds,
         carried_orders,
         carried_refunds,
-        settled_orders,
-        settled_refunds,
+        // Midnight crossings: what the previous day's statement already settled is never
+        // expected again today.
+        account: &account.name,
+        previous_day: req.date.pred(),
     };
     // Outcome rows are only for saving: a dry run does not write a million of them.
     let persist = lock.is_some();
@@ -795,7 +794,12 @@ async fn run_locked(
         .iter()
         .filter_map(|p| p.line.as_ref().map(|(at, l)| (*at, l)))
         .collect();
+    let ordinals_started = std::time::Instant::now();
     let ordinals = partition::key_ordinals(&day, &ordinal_of)?;
+    tracing::debug!(
+        ms = ordinals_started.elapsed().as_millis() as u64,
+        "discrepancy keys numbered"
+    );
     drop(ordinal_of);
     let mut by_report_order: Vec<usize> = (0..pending.len()).collect();
     by_report_order.sort_by(|&a, &b| pending[a].sort.cmp(&pending[b].sort).then(a.cmp(&b)));

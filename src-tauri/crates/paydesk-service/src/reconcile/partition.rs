@@ -13,7 +13,7 @@
 //! - refund lines never look at orders, only at refunds: all of them are matched in one
 //!   *refund* group with the day's refunds (a few percent of a day).
 
-use super::spill::{PartReader, PartWriter, Placed, SpillDir};
+use super::spill::{order_no_of, LineHead, PartReader, PartWriter, Placed, RawFile, SpillDir};
 use crate::ServiceError;
 use chrono::{DateTime, Utc};
 use paydesk_core::matcher::{FastMap, FastSet, MatchSettings};
@@ -23,9 +23,11 @@ use paydesk_core::{
 use paydesk_store::{AppDb, MirrorScope, OrderMirror};
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
+use strum::VariantArray;
 
-/// Lines per partition: a partition's lines and orders decoded take about 50 MB.
-const LINES_PER_PARTITION: u64 = 100_000;
+/// Lines per partition: a partition's lines and orders decoded take about 25 MB.
+const LINES_PER_PARTITION: u64 = 50_000;
 
 /// How many partitions for about `lines` statement lines. `PAYDESK_MATCH_PARTITIONS`
 /// overrides it (tests use it to split small days).
@@ -49,7 +51,7 @@ fn partition_of(order_no: &str, parts: usize) -> usize {
     (h % parts as u64) as usize
 }
 
-fn order_no_of(line: &StatementLine) -> Option<&str> {
+fn line_order_no(line: &StatementLine) -> Option<&str> {
     line.merchant_order_no.as_deref().filter(|n| !n.is_empty())
 }
 
@@ -71,7 +73,7 @@ impl LineSpill {
     }
 
     pub(crate) fn push(&mut self, line: StatementLine) -> Result<(), ServiceError> {
-        let part = match (line.kind, order_no_of(&line)) {
+        let part = match (line.kind, line_order_no(&line)) {
             (LineKind::Refund, _) => self.parts,
             (_, Some(no)) => partition_of(no, self.parts),
             (LineKind::Payment, None) => self.parts + 1,
@@ -129,20 +131,7 @@ pub(crate) struct SpilledDay {
 
 impl SpilledDay {
     fn lines_of(&self, file: usize) -> Result<(Vec<u32>, Vec<StatementLine>), ServiceError> {
-        let Some(path) = self.line_files.get(file) else {
-            return Ok(Default::default());
-        };
-        Ok(PartReader::read_all::<Placed>(path)?
-            .into_iter()
-            .map(|Placed(at, l)| (at, l))
-            .unzip())
-    }
-
-    fn orders_of(&self, part: usize) -> Result<Vec<Order>, ServiceError> {
-        match self.order_files.get(part) {
-            Some(path) => PartReader::read_all(path),
-            None => Ok(Vec::new()),
-        }
+        read_lines(self.line_files.get(file))
     }
 
     /// Every line, in file order, in chunks of at most `chunk` (a merge of the files, each
@@ -229,8 +218,9 @@ pub(crate) struct DaySide<'a> {
     pub(crate) refunds: Vec<LocalRefund>,
     pub(crate) carried_orders: HashSet<String>,
     pub(crate) carried_refunds: HashSet<String>,
-    pub(crate) settled_orders: HashSet<String>,
-    pub(crate) settled_refunds: HashSet<String>,
+    /// The account and the previous day, whose statement may have settled items of today.
+    pub(crate) account: &'a str,
+    pub(crate) previous_day: paydesk_core::BillDate,
 }
 
 /// Matches the spilled day group by group, handing each result to `each` while its input is
@@ -243,6 +233,7 @@ pub(crate) async fn match_spilled(
 ) -> Result<(), ServiceError> {
     let parts = day.parts;
     let provider = side.scope.provider;
+    let started = std::time::Instant::now();
 
     // 1. Place every partition's lines: orders outside the window that lines (or yesterday's
     // carry-overs) name by number are fetched; payment lines that no number places look
@@ -255,12 +246,22 @@ pub(crate) async fn match_spilled(
         carried_by_part[partition_of(no, parts)].push(no.as_str());
     }
     for (part, carried) in carried_by_part.iter().enumerate() {
-        let (at, lines) = day.lines_of(part)?;
-        let orders = day.orders_of(part)?;
-        let loaded: FastSet<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
-        let mut wanted: Vec<String> = lines
+        // Only order numbers are needed here: read in place, not decoded.
+        let line_file = RawFile::read(&day.line_files[part])?;
+        let order_file = RawFile::read(&day.order_files[part])?;
+        let mut loaded: FastSet<&str> = FastSet::default();
+        for record in order_file.records() {
+            loaded.insert(order_no_of(record?).ok_or_else(|| order_file.damaged())?);
+        }
+        let mut heads = Vec::new();
+        for record in line_file.records() {
+            let record = record?;
+            let head = LineHead::of(record).ok_or_else(|| line_file.damaged())?;
+            heads.push((record, head));
+        }
+        let mut wanted: Vec<String> = heads
             .iter()
-            .filter_map(order_no_of)
+            .filter_map(|(_, h)| h.merchant_order_no.filter(|n| !n.is_empty()))
             .chain(carried.iter().copied())
             .filter(|no| !loaded.contains(no))
             .map(str::to_string)
@@ -277,12 +278,16 @@ pub(crate) async fn match_spilled(
             }
         }
         let found_nos: FastSet<&str> = found.iter().map(|o| o.order_no.as_str()).collect();
-        for (line, at) in lines.iter().zip(&at) {
-            let placed =
-                order_no_of(line).is_some_and(|no| loaded.contains(no) || found_nos.contains(no));
-            if line.kind == LineKind::Payment && !placed {
-                stray_lines.insert(*at);
-                fallback_ids.extend(ids_of(line).map(str::to_string));
+        for (record, head) in &heads {
+            let placed = head
+                .merchant_order_no
+                .filter(|n| !n.is_empty())
+                .is_some_and(|no| loaded.contains(no) || found_nos.contains(no));
+            if head.kind == LineKind::Payment && !placed {
+                let Placed(at, line) =
+                    LineHead::decode(record).ok_or_else(|| line_file.damaged())?;
+                stray_lines.insert(at);
+                fallback_ids.extend(ids_of(&line).map(str::to_string));
             }
         }
         drop(found_nos);
@@ -302,91 +307,105 @@ pub(crate) async fn match_spilled(
         }
     }
 
-    let take_sets = |side: &mut DaySide<'_>| MatchInput {
-        carried_orders: std::mem::take(&mut side.carried_orders),
-        carried_refunds: std::mem::take(&mut side.carried_refunds),
-        settled_orders: std::mem::take(&mut side.settled_orders),
-        settled_refunds: std::mem::take(&mut side.settled_refunds),
-        window: Some(side.window),
-        ..Default::default()
-    };
-    let give_back = |side: &mut DaySide<'_>, input: MatchInput| {
-        side.carried_orders = input.carried_orders;
-        side.carried_refunds = input.carried_refunds;
-        side.settled_orders = input.settled_orders;
-        side.settled_refunds = input.settled_refunds;
-    };
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "partitions placed"
+    );
+    drop(carried_by_part);
 
-    // 2. Match every partition, setting apart the orders a fallback id names (and their
-    // lines) for the stray group.
+    // 2. Match every partition on worker threads (decoding and matching are most of the
+    // work), setting apart the orders a fallback id names (and their lines) for the stray
+    // group. Results are taken in partition order, so a run's output does not depend on
+    // which worker was faster.
+    let job = Arc::new(PartJob {
+        line_files: day.line_files.clone(),
+        order_files: day.order_files.clone(),
+        fallback_ids,
+        stray_lines,
+        settings: settings.clone(),
+        carried_orders: side.carried_orders.clone(),
+        carried_refunds: side.carried_refunds.clone(),
+        window: side.window,
+    });
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(parts);
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<(usize, Result<PartDone, ServiceError>)>(1);
+    let mut tasks: Vec<Vec<PartTask>> = vec![Vec::new(); workers];
+    for (part, (extra, txn)) in extras.into_iter().zip(by_txn).enumerate() {
+        tasks[part % workers].push((part, extra, txn));
+    }
+    for mine in tasks {
+        let (job, sender) = (job.clone(), sender.clone());
+        std::thread::spawn(move || {
+            for (part, extra, txn) in mine {
+                if sender
+                    .blocking_send((part, job.run(part, extra, txn)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+    drop(sender);
     let mut stray = (no_number_at, no_number_lines, Vec::<Order>::new());
-    let mut stray_order_nos: FastSet<String> = FastSet::default();
+    let mut waiting: std::collections::BTreeMap<usize, PartDone> = Default::default();
     for part in 0..parts {
-        let (at, lines) = day.lines_of(part)?;
-        let mut orders = day.orders_of(part)?;
-        orders.append(&mut extras[part]);
-        let named = |o: &Order| {
-            o.provider_txn_id
-                .as_deref()
-                .into_iter()
-                .chain(o.customer_ref.as_deref())
-                .any(|id| fallback_ids.contains(id))
+        let done = loop {
+            if let Some(done) = waiting.remove(&part) {
+                break done;
+            }
+            match receiver.recv().await {
+                Some((p, done)) => {
+                    waiting.insert(p, done?);
+                }
+                None => {
+                    return Err(ServiceError::Io(format!(
+                        "partition {part} of the day was not matched (a matching worker stopped)"
+                    )))
+                }
+            }
         };
-        let moved: FastSet<String> = orders
-            .iter()
-            .filter(|o| named(o))
-            .map(|o| o.order_no.to_string())
-            .collect();
-        let here: FastSet<String> = orders.iter().map(|o| o.order_no.to_string()).collect();
-        for o in std::mem::take(&mut by_txn[part]) {
-            if !here.contains(o.order_no.as_str()) && stray_order_nos.insert(o.order_no.to_string())
-            {
-                stray.2.push(o);
-            }
-        }
-        drop(here);
-        let (stay, go): (Vec<Order>, Vec<Order>) = orders
-            .into_iter()
-            .partition(|o| !moved.contains(o.order_no.as_str()));
-        for o in go {
-            stray_order_nos.insert(o.order_no.to_string());
-            stray.2.push(o);
-        }
-        let mut input = take_sets(&mut side);
-        input.orders = stay;
-        let mut line_at = Vec::with_capacity(at.len());
-        for (line, at) in lines.into_iter().zip(at) {
-            let leaves = stray_lines.contains(&at)
-                || order_no_of(&line).is_some_and(|no| moved.contains(no));
-            if leaves {
-                stray.0.push(at);
-                stray.1.push(line);
-            } else {
-                line_at.push(at);
-                input.lines.push(line);
-            }
-        }
-        let result = match_day(&input, settings);
+        let PartDone {
+            input,
+            line_at,
+            mut result,
+            stray_at,
+            stray_lines,
+            stray_orders,
+        } = done;
+        stray.0.extend(stray_at);
+        stray.1.extend(stray_lines);
+        stray.2.extend(stray_orders);
+        drop_settled(&side, &input, &mut result).await?;
         each(Matched {
             input: &input,
             line_at: &line_at,
             result: &result,
         })?;
-        give_back(&mut side, input);
     }
 
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "partitions matched"
+    );
     // 3. The stray group: lines found by their ids, with every order such an id names.
     let (at, lines, orders) = stray;
-    let mut input = take_sets(&mut side);
+    let mut input = job.input();
     input.lines = lines;
     input.orders = orders;
-    let result = match_day(&input, settings);
+    let mut result = match_day(&input, settings);
+    drop_settled(&side, &input, &mut result).await?;
     each(Matched {
         input: &input,
         line_at: &at,
         result: &result,
     })?;
-    give_back(&mut side, input);
+    drop(input);
 
     // 4. The refund group: every refund line, and every refund of the day or named by a
     // refund line or carried over (the mirror's, then Paydesk's own).
@@ -433,16 +452,183 @@ pub(crate) async fn match_spilled(
             refunds.push(r);
         }
     }
-    let mut input = take_sets(&mut side);
+    let mut input = job.input();
     input.lines = lines;
     input.refunds = refunds;
-    let result = match_day(&input, settings);
+    let mut result = match_day(&input, settings);
+    drop_settled(&side, &input, &mut result).await?;
     each(Matched {
         input: &input,
         line_at: &at,
         result: &result,
     })?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "stray and refunds matched"
+    );
     Ok(())
+}
+
+/// Midnight crossings: an unmatched order or refund that the previous day's statement
+/// already settled is not expected again today (what [`match_day`] does with
+/// `settled_orders`, asked of the database for the few unmatched items instead of holding
+/// every item the previous day settled).
+async fn drop_settled(
+    side: &DaySide<'_>,
+    input: &MatchInput,
+    result: &mut MatchResult,
+) -> Result<(), ServiceError> {
+    let unmatched = |o: &paydesk_core::matcher::Outcome| o.line.is_none() && !o.closes_carry_over;
+    let mut orders: Vec<String> = Vec::new();
+    let mut refunds: Vec<String> = Vec::new();
+    for o in result.outcomes.iter().filter(|o| unmatched(o)) {
+        if let Some(i) = o.order {
+            orders.push(input.orders[i as usize].order_no.to_string());
+        } else if let Some(i) = o.refund {
+            refunds.push(input.refunds[i as usize].refund_no.to_string());
+        }
+    }
+    if orders.is_empty() && refunds.is_empty() {
+        return Ok(());
+    }
+    orders.sort_unstable();
+    orders.dedup();
+    refunds.sort_unstable();
+    refunds.dedup();
+    let (settled_orders, settled_refunds) = side
+        .db
+        .settled_among(side.account, side.previous_day, &orders, &refunds)
+        .await?;
+    result.outcomes.retain(|o| {
+        !unmatched(o)
+            || match (o.order, o.refund) {
+                (Some(i), _) => {
+                    !settled_orders.contains(input.orders[i as usize].order_no.as_str())
+                }
+                (None, Some(i)) => {
+                    !settled_refunds.contains(input.refunds[i as usize].refund_no.as_str())
+                }
+                (None, None) => true,
+            }
+    });
+    Ok(())
+}
+
+/// A partition to match: its number, the orders fetched by number for its lines, and those
+/// its fallback ids named outside the window.
+type PartTask = (usize, Vec<Order>, Vec<Order>);
+
+/// What the partition workers share.
+struct PartJob {
+    line_files: Vec<PathBuf>,
+    order_files: Vec<PathBuf>,
+    fallback_ids: FastSet<String>,
+    stray_lines: FastSet<u32>,
+    settings: MatchSettings,
+    carried_orders: HashSet<String>,
+    carried_refunds: HashSet<String>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+}
+
+/// One partition matched, and what it set apart for the stray group.
+struct PartDone {
+    input: MatchInput,
+    line_at: Vec<u32>,
+    result: MatchResult,
+    stray_at: Vec<u32>,
+    stray_lines: Vec<StatementLine>,
+    stray_orders: Vec<Order>,
+}
+
+impl PartJob {
+    /// A match input with the day's carry-overs (settled items are dropped afterwards, see
+    /// [`drop_settled`]).
+    fn input(&self) -> MatchInput {
+        MatchInput {
+            carried_orders: self.carried_orders.clone(),
+            carried_refunds: self.carried_refunds.clone(),
+            window: Some(self.window),
+            ..Default::default()
+        }
+    }
+
+    fn run(
+        &self,
+        part: usize,
+        extra: Vec<Order>,
+        by_txn: Vec<Order>,
+    ) -> Result<PartDone, ServiceError> {
+        let (at, lines) = read_lines(self.line_files.get(part))?;
+        let mut orders: Vec<Order> = match self.order_files.get(part) {
+            Some(path) => PartReader::read_all(path)?,
+            None => Vec::new(),
+        };
+        orders.extend(extra);
+        let named = |o: &Order| {
+            o.provider_txn_id
+                .as_deref()
+                .into_iter()
+                .chain(o.customer_ref.as_deref())
+                .any(|id| self.fallback_ids.contains(id))
+        };
+        let moved: FastSet<String> = orders
+            .iter()
+            .filter(|o| named(o))
+            .map(|o| o.order_no.to_string())
+            .collect();
+        let mut stray_orders = Vec::new();
+        if !by_txn.is_empty() {
+            let mut here: FastSet<String> = orders.iter().map(|o| o.order_no.to_string()).collect();
+            for o in by_txn {
+                if here.insert(o.order_no.to_string()) {
+                    stray_orders.push(o);
+                }
+            }
+        }
+        let mut input = self.input();
+        if moved.is_empty() {
+            input.orders = orders;
+        } else {
+            let (stay, go): (Vec<Order>, Vec<Order>) = orders
+                .into_iter()
+                .partition(|o| !moved.contains(o.order_no.as_str()));
+            input.orders = stay;
+            stray_orders.extend(go);
+        }
+        let (mut line_at, mut stray_at, mut stray_lines) =
+            (Vec::with_capacity(at.len()), Vec::new(), Vec::new());
+        input.lines.reserve(at.len());
+        for (line, at) in lines.into_iter().zip(at) {
+            let leaves = self.stray_lines.contains(&at)
+                || line_order_no(&line).is_some_and(|no| moved.contains(no));
+            if leaves {
+                stray_at.push(at);
+                stray_lines.push(line);
+            } else {
+                line_at.push(at);
+                input.lines.push(line);
+            }
+        }
+        let result = match_day(&input, &self.settings);
+        Ok(PartDone {
+            input,
+            line_at,
+            result,
+            stray_at,
+            stray_lines,
+            stray_orders,
+        })
+    }
+}
+
+fn read_lines(path: Option<&PathBuf>) -> Result<(Vec<u32>, Vec<StatementLine>), ServiceError> {
+    let Some(path) = path else {
+        return Ok(Default::default());
+    };
+    Ok(PartReader::read_all::<Placed>(path)?
+        .into_iter()
+        .map(|Placed(at, l)| (at, l))
+        .unzip())
 }
 
 /// The ids a payment line without a placed order number looks for its order by.
@@ -482,19 +668,34 @@ pub(crate) fn key_ordinals(
     for (_, l) in wanted {
         places.entry(line_key(l).1.to_string()).or_default();
     }
-    for file in 0..day.line_files.len() {
-        let mut r = PartReader::open(&day.line_files[file])?;
-        while let Some(Placed(at, l)) = r.next()? {
-            let (kind, id) = line_key(&l);
+    for path in &day.line_files {
+        let file = RawFile::read(path)?;
+        for record in file.records() {
+            let h = LineHead::of(record?).ok_or_else(|| file.damaged())?;
+            let id = match h.kind {
+                LineKind::Refund => h
+                    .merchant_refund_no
+                    .or(h.provider_refund_id)
+                    .unwrap_or(h.provider_txn_id),
+                _ => h.provider_txn_id,
+            };
             if let Some(v) = places.get_mut(id) {
-                v.push((kind, at));
+                v.push((h.kind, h.at));
             }
         }
+    }
+    // Sorted, each line's ordinal is a binary search (a key many lines share stays cheap).
+    let kind_no = |k: LineKind| LineKind::VARIANTS.iter().position(|v| *v == k);
+    for v in places.values_mut() {
+        v.sort_unstable_by_key(|(k, at)| (kind_no(*k), *at));
     }
     for (at, l) in wanted {
         let (kind, id) = line_key(l);
         let n = places.get(id).map_or(0, |v| {
-            v.iter().filter(|(k, a)| *k == kind && a <= at).count()
+            let key = (kind_no(kind), *at);
+            let upto = v.partition_point(|(k, a)| (kind_no(*k), *a) <= key);
+            let before = v.partition_point(|(k, _)| kind_no(*k) < key.0);
+            upto - before
         });
         out.insert(*at, n.max(1) as u32);
     }

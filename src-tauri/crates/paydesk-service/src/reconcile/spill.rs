@@ -174,6 +174,130 @@ impl PartReader {
     }
 }
 
+/// A whole spill file in memory, read record by record without decoding: for the passes
+/// that need a field or two of every record (an order number, a line's key), not the value.
+pub(crate) struct RawFile {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl RawFile {
+    pub(crate) fn read(path: &Path) -> Result<Self, ServiceError> {
+        let bytes = std::fs::read(path).map_err(|e| io_error("cannot read", path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// The records' bytes, in the order they were written.
+    pub(crate) fn records(&self) -> impl Iterator<Item = Result<&[u8], ServiceError>> + '_ {
+        let mut rest = self.bytes.as_slice();
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let record = rest
+                .get(..4)
+                .and_then(|len| len.try_into().ok())
+                .map(|len: [u8; 4]| u32::from_le_bytes(len) as usize)
+                .and_then(|len| rest.get(4..4 + len));
+            match record {
+                Some(r) => {
+                    rest = &rest[4 + r.len()..];
+                    Some(Ok(r))
+                }
+                None => {
+                    rest = &[];
+                    Some(Err(io_error(
+                        "a damaged record in",
+                        &self.path,
+                        "it ends early",
+                    )))
+                }
+            }
+        })
+    }
+
+    pub(crate) fn damaged(&self) -> ServiceError {
+        io_error("a damaged record in", &self.path, "it does not decode")
+    }
+}
+
+/// The first fields of a spilled line, read in place.
+pub(crate) struct LineHead<'a> {
+    pub(crate) at: u32,
+    pub(crate) kind: LineKind,
+    pub(crate) provider_txn_id: &'a str,
+    pub(crate) merchant_order_no: Option<&'a str>,
+    pub(crate) provider_refund_id: Option<&'a str>,
+    pub(crate) merchant_refund_no: Option<&'a str>,
+}
+
+impl<'a> LineHead<'a> {
+    pub(crate) fn of(record: &'a [u8]) -> Option<Self> {
+        let mut r = RawDecoder(record);
+        let at = r.u32()?;
+        r.take(1)?; // provider
+        r.str()?; // account
+        let provider_txn_id = r.str()?;
+        let merchant_order_no = r.opt_str()?;
+        let kind = *LineKind::VARIANTS.get(r.take(1)?[0] as usize)?;
+        r.take(8 * 3 + 3 + 12)?; // gross, fee, net, currency, time
+        let provider_refund_id = r.opt_str()?;
+        let merchant_refund_no = r.opt_str()?;
+        Some(Self {
+            at,
+            kind,
+            provider_txn_id,
+            merchant_order_no,
+            provider_refund_id,
+            merchant_refund_no,
+        })
+    }
+
+    /// The whole line.
+    pub(crate) fn decode(record: &[u8]) -> Option<Placed> {
+        let mut strings = FewValues::default();
+        let mut d = Decoder {
+            bytes: record,
+            strings: &mut strings,
+        };
+        Placed::decode(&mut d).filter(|_| d.bytes.is_empty())
+    }
+}
+
+/// The order number of a spilled order, read in place.
+pub(crate) fn order_no_of(record: &[u8]) -> Option<&str> {
+    RawDecoder(record).str()
+}
+
+struct RawDecoder<'a>(&'a [u8]);
+
+impl<'a> RawDecoder<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn str(&mut self) -> Option<&'a str> {
+        let len = self.u32()? as usize;
+        std::str::from_utf8(self.take(len)?).ok()
+    }
+    fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        match self.take(1)?[0] {
+            0 => Some(None),
+            _ => self.str().map(Some),
+        }
+    }
+}
+
 /// Reads a record's fields; every getter returns `None` past the end.
 pub(crate) struct Decoder<'a> {
     bytes: &'a [u8],
