@@ -39,6 +39,10 @@ for n in "${sizes[@]}"; do
       ws="$work/ws-$n-$db-$mode"
       rm -rf "$ws"; mkdir -p "$ws"
       cp "$dir/paydesk.toml" "$ws/"; ln -sf "$dir/orders.db" "$ws/orders.db"
+      # A bill past the default 1 GiB statement limit (about 5M lines) is genuine here.
+      if [ "$(stat -c %s "$bill")" -gt 1000000000 ]; then
+        printf '\n[limits]\nmax_statement_mb = %d\n' $(( $(stat -c %s "$bill") / 1048576 + 64 )) >> "$ws/paydesk.toml"
+      fi
       if [ "$db" = postgres ]; then
         name="${pg_prefix}_${n}_${mode/-/_}"
         mirror="${pg_prefix}_mirror_$n"

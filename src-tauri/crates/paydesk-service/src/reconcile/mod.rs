@@ -292,14 +292,7 @@ fn parse_file_each(
         ServiceError::BadInput(format!("cannot read statement {}: {e}", path.display()))
     };
     let mut file = std::fs::File::open(path).map_err(cannot)?;
-    let size = file.metadata().map_err(cannot)?.len();
-    if size > limits.max_statement_bytes {
-        return Err(ServiceError::BadInput(format!(
-            "{}: the file is larger than {} MiB, the limit `[limits] max_statement_mb` of paydesk.toml; raise the limit if the file is genuine",
-            path.display(),
-            limits.max_statement_bytes / (1024 * 1024)
-        )));
-    }
+    check_statement_size(path, file.metadata().map_err(cannot)?.len(), limits)?;
     let mut head = Vec::new();
     (&mut file)
         .take(HEAD_BYTES)
@@ -355,6 +348,22 @@ fn parse_file_each(
     }
     checks.finish()?;
     Ok(parsed)
+}
+
+/// A statement file past `limits.max_statement_bytes` is refused before it is read.
+fn check_statement_size(
+    path: &std::path::Path,
+    size: u64,
+    limits: &statement::InputLimits,
+) -> Result<(), ServiceError> {
+    if size > limits.max_statement_bytes {
+        return Err(ServiceError::BadInput(format!(
+            "{}: the file is larger than {} MiB, the limit `[limits] max_statement_mb` of paydesk.toml; raise the limit if the file is genuine",
+            path.display(),
+            limits.max_statement_bytes / (1024 * 1024)
+        )));
+    }
+    Ok(())
 }
 
 /// The statement's format, from its content (or its first bytes), if it is one `account`
@@ -512,7 +521,12 @@ pub async fn reconcile(
     // The day is matched partition by partition from temporary files (see `partition`), so
     // memory does not grow with the day; about 150 bytes of statement make a line.
     let size = match &req.statement {
-        StatementInput::File(path) => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        StatementInput::File(path) => {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            // Refused before the day's orders are read, not after.
+            check_statement_size(path, size, &config.limits)?;
+            size
+        }
         StatementInput::Downloaded { bytes, .. } => bytes.len() as u64,
         StatementInput::NoActivity { .. } => 0,
     };
@@ -858,14 +872,16 @@ async fn run_locked(
     let mut run_id = None;
     if let (Some(lock), Some((outcome_file, outcome_count))) = (lock, outcomes) {
         progress.update(Stage::Save, 0, Some(outcome_count));
-        let new_discrepancies: Vec<NewDiscrepancy> = drafts
-            .iter()
+        // The drafts move into the save (not copied: a 10M day has 200k of them); the
+        // report is made from them after.
+        let new_discrepancies: Vec<NewDiscrepancy> = std::mem::take(&mut drafts)
+            .into_iter()
             .map(|d| NewDiscrepancy {
-                draft: d.clone(),
+                due_at: config.due_at(now, d.amount_at_stake()),
+                draft: d,
                 account: account.name.clone(),
                 provider: account.provider,
                 bill_date: req.date,
-                due_at: config.due_at(now, d.amount_at_stake()),
             })
             .collect();
         let mut lines = SpilledLines {
@@ -904,6 +920,7 @@ async fn run_locked(
         info.unchanged = saved.unchanged;
         info.superseded = saved.superseded;
         run_id = Some(record.id);
+        drafts = new_discrepancies.into_iter().map(|d| d.draft).collect();
         lap("save_run", &mut timings_ms);
         progress.update(Stage::Save, outcome_count, Some(outcome_count));
     }
@@ -917,7 +934,11 @@ async fn run_locked(
         statement: info,
         counts,
         totals,
-        discrepancies: drafts.iter().map(DiscrepancyOut::from).collect(),
+        // Each draft is dropped once it is converted: never both whole lists at once.
+        discrepancies: drafts
+            .into_iter()
+            .map(|d| DiscrepancyOut::from(&d))
+            .collect(),
         carry_overs_closed: closes.matched.clone(),
         matched_notes,
         timings_ms,
