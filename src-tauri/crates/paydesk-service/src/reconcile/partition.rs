@@ -1,7 +1,8 @@
 //! The day matched partition by partition, so that memory does not grow with the day
 //! (issues 15 and 16): the statement's lines and the day's orders are spilled to temporary
 //! files by order number, and each partition is matched on its own by the unchanged
-//! [`match_day`]. Only one partition's lines and orders are held at a time.
+//! [`match_day`]. Only a few partitions are held at a time (one per worker thread and the one
+//! being reported).
 //!
 //! Why the result is the one `match_day` gives for the whole day at once: a payment line
 //! finds its order by order number, and an order number lives in exactly one partition. What
@@ -12,6 +13,14 @@
 //!   names and every line of those orders;
 //! - refund lines never look at orders, only at refunds: all of them are matched in one
 //!   *refund* group with the day's refunds (a few percent of a day).
+//!
+//! Those two groups are held whole: a day whose payment lines mostly carry no order number
+//! the mirror knows (a Stripe account without order metadata, matched by charge or
+//! PaymentIntent id) is matched as before, in memory.
+//!
+//! Items the previous day's statement settled (midnight crossings) are not expected again;
+//! instead of holding every item the previous day settled, the few unmatched ones are looked
+//! up after each group's match ([`drop_settled`]).
 
 use super::spill::{order_no_of, LineHead, PartReader, PartWriter, Placed, RawFile, SpillDir};
 use crate::ServiceError;
