@@ -277,19 +277,7 @@ pub fn line_key_ordinals_of(
     lines: &[StatementLine],
     of: impl IntoIterator<Item = u32>,
 ) -> FastMap<u32, u32> {
-    // (kind, id) stands for the key `line:<kind>:<id>` that `discrepancy_key` formats (a
-    // refund line's id is its refund's), without formatting a string per line.
-    fn key(l: &StatementLine) -> (LineKind, &str) {
-        let id = match l.kind {
-            LineKind::Refund => l
-                .merchant_refund_no
-                .as_deref()
-                .or(l.provider_refund_id.as_deref())
-                .unwrap_or(&l.provider_txn_id),
-            _ => &l.provider_txn_id,
-        };
-        (l.kind, id)
-    }
+    let key = line_key;
     let wanted: FastSet<u32> = of
         .into_iter()
         .filter(|&i| (i as usize) < lines.len())
@@ -308,6 +296,21 @@ pub fn line_key_ordinals_of(
         }
     }
     out
+}
+
+/// The key a discrepancy of a line is named by, without its formatting: (kind, id) stands for
+/// the key `line:<kind>:<id>` that [`discrepancy_key`] formats (a refund line's id is its
+/// refund's). Lines that share it are numbered in file order.
+pub fn line_key(l: &StatementLine) -> (LineKind, &str) {
+    let id = match l.kind {
+        LineKind::Refund => l
+            .merchant_refund_no
+            .as_deref()
+            .or(l.provider_refund_id.as_deref())
+            .unwrap_or(&l.provider_txn_id),
+        _ => &l.provider_txn_id,
+    };
+    (l.kind, id)
 }
 
 /// A line's own key: the first line of a key keeps it unchanged (so existing reviewers'

@@ -25,7 +25,7 @@
 use super::spill::{order_no_of, LineHead, PartReader, PartWriter, Placed, RawFile, SpillDir};
 use crate::ServiceError;
 use chrono::{DateTime, Utc};
-use paydesk_core::matcher::{FastMap, FastSet, MatchSettings};
+use paydesk_core::matcher::{line_key, FastMap, FastSet, MatchSettings};
 use paydesk_core::{
     match_day, LineKind, LocalRefund, MatchInput, MatchResult, Order, StatementLine,
 };
@@ -407,14 +407,7 @@ pub(crate) async fn match_spilled(
     let mut input = job.input();
     input.lines = lines;
     input.orders = orders;
-    let mut result = match_day(&input, settings);
-    drop_settled(&side, &input, &mut result).await?;
-    each(Matched {
-        input: &input,
-        line_at: &at,
-        result: &result,
-    })?;
-    drop(input);
+    match_whole(&side, settings, input, &at, &mut each).await?;
 
     // 4. The refund group: every refund line, and every refund of the day or named by a
     // refund line or carried over (the mirror's, then Paydesk's own).
@@ -464,18 +457,29 @@ pub(crate) async fn match_spilled(
     let mut input = job.input();
     input.lines = lines;
     input.refunds = refunds;
-    let mut result = match_day(&input, settings);
-    drop_settled(&side, &input, &mut result).await?;
-    each(Matched {
-        input: &input,
-        line_at: &at,
-        result: &result,
-    })?;
+    match_whole(&side, settings, input, &at, &mut each).await?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         "stray and refunds matched"
     );
     Ok(())
+}
+
+/// Matches a group held whole (the stray or the refund group) and hands it to `each`.
+async fn match_whole(
+    side: &DaySide<'_>,
+    settings: &MatchSettings,
+    input: MatchInput,
+    line_at: &[u32],
+    each: &mut impl FnMut(Matched<'_>) -> Result<(), ServiceError>,
+) -> Result<(), ServiceError> {
+    let mut result = match_day(&input, settings);
+    drop_settled(side, &input, &mut result).await?;
+    each(Matched {
+        input: &input,
+        line_at,
+        result: &result,
+    })
 }
 
 /// Midnight crossings: an unmatched order or refund that the previous day's statement
@@ -645,20 +649,6 @@ fn ids_of(line: &StatementLine) -> impl Iterator<Item = &str> {
     std::iter::once(line.provider_txn_id.as_str())
         .chain(line.payment_intent_id.as_deref())
         .filter(|id| !id.is_empty())
-}
-
-/// The key a discrepancy of a line is named by ([`paydesk_core::discrepancy_key`]), without
-/// its formatting: lines that share it are numbered in file order.
-fn line_key(l: &StatementLine) -> (LineKind, &str) {
-    let id = match l.kind {
-        LineKind::Refund => l
-            .merchant_refund_no
-            .as_deref()
-            .or(l.provider_refund_id.as_deref())
-            .unwrap_or(&l.provider_txn_id),
-        _ => &l.provider_txn_id,
-    };
-    (l.kind, id)
 }
 
 /// For the lines at `wanted` (their places in the file and their lines), each one's place
