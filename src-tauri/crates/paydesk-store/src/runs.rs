@@ -1331,50 +1331,10 @@ impl AppDb {
 }
 
 impl AppDb {
-    /// What the latest run of (account, date) settled: order numbers and refund numbers a
-    /// statement line accounted for ([`paydesk_core::matcher::SETTLING_CLASSES`]). The next
-    /// day's run never reports them missing (midnight crossings).
-    pub async fn settled_on(
-        &self,
-        account: &str,
-        date: BillDate,
-    ) -> Result<(HashSet<String>, HashSet<String>)> {
-        let op = "read settled items of";
-        let object = format!("{account} {date}");
-        let classes = paydesk_core::matcher::SETTLING_CLASSES;
-        let sql = format!(
-            "SELECT order_no, refund_no FROM run_outcomes WHERE run_id = \
-             (SELECT MAX(id) FROM runs WHERE account = $1 AND bill_date = $2) \
-             AND line_no IS NOT NULL AND class IN ({})",
-            (0..classes.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(account).bind(date_text(date));
-        for c in classes {
-            q = q.bind(c.as_str());
-        }
-        let rows = q.fetch_all(&self.pool).await.ctx(op, &object)?;
-        let mut orders = HashSet::new();
-        let mut refunds = HashSet::new();
-        for row in &rows {
-            let r = RowReader::new(row, "run_outcomes", object.clone());
-            match (r.opt_text("refund_no")?, r.opt_text("order_no")?) {
-                (Some(refund_no), _) => {
-                    refunds.insert(refund_no);
-                }
-                (None, Some(order_no)) => {
-                    orders.insert(order_no);
-                }
-                (None, None) => {}
-            }
-        }
-        Ok((orders, refunds))
-    }
-
-    /// [`Self::settled_on`] for the given order and refund numbers only: a day that has a
-    /// million settled items asks just about the few it found unmatched.
+    /// Which of the given order and refund numbers the latest run of (account, date) settled:
+    /// a statement line accounted for them ([`paydesk_core::matcher::SETTLING_CLASSES`]), so
+    /// the next day's run never reports them missing (midnight crossings). Asked for the few
+    /// items a run found unmatched, not for the million a day settles.
     pub async fn settled_among(
         &self,
         account: &str,

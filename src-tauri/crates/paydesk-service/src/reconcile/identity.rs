@@ -72,21 +72,8 @@ pub fn check_identity(
 
 /// Refuses a statement none of whose lines falls on `date` in the account's timezone (the
 /// boundary slack lets lines near the day in, but it is not the day): an adjacent day's
-/// file, or the wrong `--date`. A file without lines (a day without activity) passes.
-pub fn check_day(
-    account: &Account,
-    date: BillDate,
-    file_name: &str,
-    parsed: &ParsedStatement,
-) -> Result<(), ServiceError> {
-    let mut check = DayCheck::new(account, date);
-    for l in &parsed.lines {
-        check.observe(l.provider_time);
-    }
-    check.finish(file_name)
-}
-
-/// [`check_day`] line by line, for a statement that is never held whole.
+/// file, or the wrong `--date`. A file without lines (a day without activity) passes. Fed
+/// line by line, so a statement is never held whole for it.
 pub struct DayCheck {
     date: BillDate,
     timezone: chrono_tz::Tz,

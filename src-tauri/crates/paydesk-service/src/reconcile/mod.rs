@@ -257,28 +257,11 @@ pub fn parse_for_account(
 /// How much of a statement file is read to recognise it.
 const HEAD_BYTES: u64 = 256 * 1024;
 
-/// [`parse_for_account`] for a statement file, streamed: a plain or gzip statement is parsed
-/// as it is read (only its lines are kept, not the file); a ZIP (Alipay) or spreadsheet,
-/// which needs random access, is read whole. A file past `limits.max_statement_bytes` is
-/// refused before it is read.
-pub fn parse_file_for_account(
-    account: &Account,
-    limits: &statement::InputLimits,
-    date: BillDate,
-    path: &std::path::Path,
-    file_name: &str,
-) -> Result<statement::ParsedStatement, ServiceError> {
-    let mut lines = Vec::new();
-    let mut parsed = parse_file_each(account, limits, date, path, file_name, &mut |l| {
-        lines.push(l);
-        Ok(())
-    })?;
-    parsed.lines = lines;
-    Ok(parsed)
-}
-
-/// [`parse_file_for_account`] handing each checked line to `each` instead of keeping it
-/// (the statement returned has no lines). An error from `each` ends the parse with it.
+/// [`parse_for_account`] for a statement file, streamed, handing each checked line to `each`
+/// instead of keeping it (the statement returned has no lines): a plain or gzip statement is
+/// parsed as it is read; a ZIP (Alipay) or spreadsheet, which needs random access, is read
+/// whole. A file past `limits.max_statement_bytes` is refused before it is read. An error
+/// from `each` ends the parse with it.
 fn parse_file_each(
     account: &Account,
     limits: &statement::InputLimits,
