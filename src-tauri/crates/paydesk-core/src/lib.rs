@@ -9,6 +9,7 @@ pub mod money;
 pub mod names;
 pub mod refund;
 pub mod review;
+pub mod settlement;
 pub mod shared_str;
 
 pub use auth::{Actor, Denied, Permission, Role};
