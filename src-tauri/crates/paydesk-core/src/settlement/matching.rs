@@ -3,11 +3,14 @@
 //! Inputs are slices; links and findings refer to them by index, so the caller (the service)
 //! maps indices back to stored ids. Output order is deterministic.
 
-use super::{BankLine, FundFlow, Payout};
+use super::engine::{money, Matcher};
+use super::{BankLine, FlowKind, FundFlow, Payout};
 use crate::domain::Provider;
-use crate::money::Currency;
+use crate::money::{format_scaled_wide, Currency};
+use crate::names;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 
 /// How a link between payouts and bank lines was found.
 #[derive(
@@ -92,6 +95,83 @@ pub enum SettleClass {
     BalanceBreak,
     /// 提现手续费不符: the fee charged at payout differs from the account's schedule.
     PayoutFeeDiffers,
+}
+
+impl SettleClass {
+    pub const ALL: [SettleClass; 6] = names::array(SettleClass::VARIANTS);
+
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+
+    /// Short label in English.
+    pub fn label_en(&self) -> &'static str {
+        match self {
+            SettleClass::PayoutNotArrived => "Payout not arrived",
+            SettleClass::BankCreditWithoutPayout => "Bank credit without payout",
+            SettleClass::PayoutAmountMismatch => "Payout amount mismatch",
+            SettleClass::CompositionMismatch => "Payout composition mismatch",
+            SettleClass::BalanceBreak => "Balance break",
+            SettleClass::PayoutFeeDiffers => "Payout fee differs",
+        }
+    }
+
+    /// Short label in Chinese.
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            SettleClass::PayoutNotArrived => "未到账",
+            SettleClass::BankCreditWithoutPayout => "银行长款",
+            SettleClass::PayoutAmountMismatch => "到账金额不符",
+            SettleClass::CompositionMismatch => "提现构成不符",
+            SettleClass::BalanceBreak => "余额不连续",
+            SettleClass::PayoutFeeDiffers => "提现手续费不符",
+        }
+    }
+
+    /// Which side has what, in plain English.
+    pub fn description_en(&self) -> &'static str {
+        match self {
+            SettleClass::PayoutNotArrived => "The provider paid this money out, but no bank credit shows it and the days it was expected have passed.",
+            SettleClass::BankCreditWithoutPayout => "The bank received money that no payout from a provider explains.",
+            SettleClass::PayoutAmountMismatch => "The bank line names the payout, but the amount that arrived differs from the amount paid out.",
+            SettleClass::CompositionMismatch => "The payout is not the sum of the payments, refunds, fees and disputes it settles.",
+            SettleClass::BalanceBreak => "The opening balance plus the movements does not equal the closing balance.",
+            SettleClass::PayoutFeeDiffers => "The fee charged for the payout differs from the agreed fee schedule.",
+        }
+    }
+
+    /// Which side has what, in plain Chinese.
+    pub fn description_zh(&self) -> &'static str {
+        match self {
+            SettleClass::PayoutNotArrived => {
+                "渠道已提现，但银行流水中没有这笔入账，且已超过预计到账时间。"
+            }
+            SettleClass::BankCreditWithoutPayout => "银行收到一笔款项，但没有任何渠道提现能对应。",
+            SettleClass::PayoutAmountMismatch => {
+                "银行流水注明了这笔提现，但到账金额与提现金额不同。"
+            }
+            SettleClass::CompositionMismatch => {
+                "提现金额不等于其结算的收款、退款、手续费和争议之和。"
+            }
+            SettleClass::BalanceBreak => "期初余额加本期发生额不等于期末余额。",
+            SettleClass::PayoutFeeDiffers => "提现时收取的手续费与约定费率不符。",
+        }
+    }
+}
+
+/// The class's short Chinese name (未到账, 银行长款, …).
+pub fn class_name_zh(class: SettleClass) -> &'static str {
+    class.label_zh()
+}
+
+/// One plain English sentence saying what the class means.
+pub fn explain(class: SettleClass) -> &'static str {
+    class.description_en()
+}
+
+/// One plain Chinese sentence saying what the class means.
+pub fn explain_zh(class: SettleClass) -> &'static str {
+    class.description_zh()
 }
 
 /// One thing that does not agree.
@@ -221,14 +301,37 @@ pub struct SettleResult {
 
 /// Match payouts to bank lines. Only bank credits (amount > 0) are candidates; debits are
 /// ignored here (balance continuity covers them).
+///
+/// In order, each step using only what the earlier ones left, so no payout and no bank line
+/// is in two links or suggestions:
+/// 1. links a reviewer accepted earlier (rule `Reviewer`, confidence 100);
+/// 2. references: credits naming payouts (ids or trace ids, see [`BankLine::mentions`]; the
+///    lookup hashes the lines' tokens, see `tokens`), one link per group of lines and payouts
+///    naming each other, booked at 100, with a `PayoutAmountMismatch` finding when the sums
+///    differ;
+/// 3. 1:1 by equal amount and a booking date inside the payout's business-day window, only
+///    when neither side has another candidate of that amount (85, +10 for the provider's
+///    counterparty, −5 per business day beyond the first; booked at `auto_confidence`);
+/// 4. grouped suggestions by a bounded subset search, N:1 then 1:N, only when exactly one
+///    subset fits and no other suggestion wants the same items; never booked;
+/// 5. arrivals, and findings for payouts whose window passed and credits nothing explains.
+///
+/// Failed and canceled payouts take part in no automatic step. A (payouts, bank lines) pair
+/// a reviewer rejected is never produced again, as a link or a suggestion. Runs in
+/// O((P + B) log(P + B)) plus the bounded searches.
 pub fn match_payouts(
     payouts: &[Payout],
     bank: &[BankLine],
     prior: &PriorDecisions,
     settings: &SettleSettings,
 ) -> SettleResult {
-    let _ = (payouts, bank, prior, settings);
-    SettleResult::default()
+    let mut m = Matcher::new(payouts, bank, prior, settings);
+    m.book_accepted(prior);
+    m.by_reference();
+    m.by_amount_and_date();
+    m.grouped_payouts();
+    m.split_payouts();
+    m.finish()
 }
 
 /// What a payout settles, summed by kind.
@@ -248,7 +351,168 @@ pub struct Composition {
 /// the payout's). The payout's own movement (kind Payout, `source_id` = the payout id) is
 /// left out whether or not the listing includes it. `None` when the payout cannot be
 /// itemized (manual payouts, Alipay/WeChat withdrawals).
-pub fn check_composition(payout: &Payout, flows: &[&FundFlow]) -> Option<(Composition, Option<Finding>)> {
-    let _ = (payout, flows);
-    None
+///
+/// Each movement's gross goes to its kind and its fee to `fees` (Stripe charges carry their
+/// fee inline), so payments + refunds + fees + disputes + other = total = Σ net. Movements in
+/// another currency than the payout's are not summed and make a finding of their own kind.
+pub fn check_composition(
+    payout: &Payout,
+    flows: &[&FundFlow],
+) -> Option<(Composition, Option<Finding>)> {
+    if !payout.automatic || payout.provider != Provider::Stripe {
+        return None;
+    }
+    #[derive(Default)]
+    struct Sums {
+        payments: i128,
+        refunds: i128,
+        fees: i128,
+        disputes: i128,
+        other: i128,
+    }
+    let mut sums = Sums::default();
+    let mut items = 0u64;
+    let mut foreign: Vec<&str> = Vec::new();
+    for f in flows {
+        if f.kind == FlowKind::Payout && f.source_id.as_deref() == Some(payout.payout_id.as_str()) {
+            continue;
+        }
+        if f.currency != payout.currency {
+            foreign.push(f.flow_id.as_str());
+            continue;
+        }
+        items += 1;
+        let (gross, fee) = (i128::from(f.gross), i128::from(f.fee));
+        let bucket = match f.kind {
+            FlowKind::Fee => {
+                sums.fees += i128::from(f.net);
+                continue;
+            }
+            FlowKind::Payment => &mut sums.payments,
+            FlowKind::Refund => &mut sums.refunds,
+            FlowKind::Dispute | FlowKind::DisputeReversal => &mut sums.disputes,
+            _ => &mut sums.other,
+        };
+        *bucket += gross;
+        sums.fees -= fee;
+        // A row whose net is not gross − fee still counts by its net in the total.
+        sums.other += i128::from(f.net) - (gross - fee);
+    }
+    let total = sums.payments + sums.refunds + sums.fees + sums.disputes + sums.other;
+    let clamp = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+    let composition = Composition {
+        items,
+        payments: clamp(sums.payments),
+        refunds: clamp(sums.refunds),
+        fees: clamp(sums.fees),
+        disputes: clamp(sums.disputes),
+        other: clamp(sums.other),
+        total: clamp(total),
+    };
+    let c = payout.currency;
+    let mut problems = Vec::new();
+    if total != i128::from(payout.amount) {
+        let wide = |v: i128| {
+            format!(
+                "{} {}",
+                format_scaled_wide(v, u32::from(c.exponent())),
+                c.code()
+            )
+        };
+        let counted = if items == 1 {
+            "1 item".to_string()
+        } else {
+            format!("{items} items")
+        };
+        problems.push(format!(
+            "payout {} is {} but its {counted} sum to {} (difference {})",
+            payout.payout_id,
+            money(c, payout.amount),
+            wide(total),
+            wide(i128::from(payout.amount) - total),
+        ));
+    }
+    if !foreign.is_empty() {
+        problems.push(format!(
+            "{} not in {} and not summed: {}",
+            if foreign.len() == 1 {
+                "1 item is".to_string()
+            } else {
+                format!("{} items are", foreign.len())
+            },
+            c.code(),
+            foreign.join(", ")
+        ));
+    }
+    let finding = (!problems.is_empty()).then(|| Finding {
+        class: SettleClass::CompositionMismatch,
+        payouts: vec![],
+        bank_lines: vec![],
+        date: payout.arrival_date,
+        currency: c,
+        expected: Some(composition.total),
+        actual: Some(payout.amount),
+        detail: problems.join("; "),
+    });
+    Some((composition, finding))
+}
+
+/// The fee a schedule asks for a payout of `amount`: `fixed + amount × rate_bp / 10,000`,
+/// rounded half up, in integers.
+pub fn scheduled_payout_fee(amount: i64, schedule: &PayoutFeeSchedule) -> i64 {
+    let variable = (i128::from(amount) * i128::from(schedule.rate_bp) + 5_000).div_euclid(10_000);
+    let fee = i128::from(schedule.fixed) + variable;
+    i64::try_from(fee).unwrap_or(if fee < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Compare the fee charged for a payout (−Σ net of the `Fee` movements whose `source_id` is
+/// the payout id, in the payout's currency) with its schedule. The finding's `payouts` is
+/// empty: the caller knows which payout it passed.
+pub fn check_payout_fee(
+    payout: &Payout,
+    fee_flows: &[&FundFlow],
+    schedule: &PayoutFeeSchedule,
+) -> Option<Finding> {
+    let (charged, count) = fee_flows
+        .iter()
+        .filter(|f| {
+            f.kind == FlowKind::Fee
+                && f.currency == payout.currency
+                && f.source_id.as_deref() == Some(payout.payout_id.as_str())
+        })
+        .fold((0i128, 0usize), |(sum, n), f| {
+            (sum - i128::from(f.net), n + 1)
+        });
+    let expected = scheduled_payout_fee(payout.amount, schedule);
+    if charged == i128::from(expected) {
+        return None;
+    }
+    let c = payout.currency;
+    let wide = |v: i128| {
+        format!(
+            "{} {}",
+            format_scaled_wide(v, u32::from(c.exponent())),
+            c.code()
+        )
+    };
+    Some(Finding {
+        class: SettleClass::PayoutFeeDiffers,
+        payouts: vec![],
+        bank_lines: vec![],
+        date: payout.arrival_date,
+        currency: c,
+        expected: Some(expected),
+        actual: i64::try_from(charged).ok(),
+        detail: format!(
+            "payout {} of {} was charged {} in {} fee {}; the schedule ({} fixed + {} bp) says {}",
+            payout.payout_id,
+            money(c, payout.amount),
+            wide(charged),
+            count,
+            if count == 1 { "movement" } else { "movements" },
+            money(c, schedule.fixed),
+            schedule.rate_bp,
+            money(c, expected)
+        ),
+    })
 }

@@ -14,7 +14,20 @@
 //! positive. A provider fund flow of a payout is negative (money leaves the provider balance);
 //! the bank line that receives it is positive (money enters the bank account).
 
+pub mod balance;
+pub mod calendar;
+mod engine;
 pub mod matching;
+pub mod subset;
+#[cfg(test)]
+mod tests;
+pub mod tokens;
+
+pub use balance::{check_bank_balances, check_flow_balances, DayBalance};
+pub use matching::{
+    check_composition, check_payout_fee, class_name_zh, explain, explain_zh, match_payouts,
+    scheduled_payout_fee,
+};
 
 use crate::domain::Provider;
 use crate::money::Currency;
