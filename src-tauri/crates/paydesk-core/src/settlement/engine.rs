@@ -347,8 +347,21 @@ impl<'a> Matcher<'a> {
             hits.sort();
             hits.dedup_by(|a, b| a.0 == b.0);
             for (p, id) in hits.drain(..) {
-                if self.payouts[p].currency == line.currency {
-                    edges.push((b, p, id));
+                let po = &self.payouts[p];
+                if po.currency == line.currency {
+                    // Name the id as the provider wrote it.
+                    let what = if tokens::normalize(&po.payout_id).as_deref() == Some(id.as_str())
+                        || po.payout_id.trim() == id
+                    {
+                        format!("payout {}", po.payout_id.trim())
+                    } else {
+                        format!(
+                            "trace id {} of payout {}",
+                            po.trace_id.as_deref().unwrap_or(&id).trim(),
+                            po.payout_id
+                        )
+                    };
+                    edges.push((b, p, what));
                 }
             }
         }
