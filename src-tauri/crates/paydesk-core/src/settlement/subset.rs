@@ -17,7 +17,8 @@ pub enum SubsetOutcome {
     Exhausted(u64),
 }
 
-/// A search's result and the steps (candidate additions tried) it took.
+/// A search's result and the steps it took (items tried one by one, plus one binary search
+/// for each subset's last item).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubsetSearch {
     pub outcome: SubsetOutcome,
@@ -40,50 +41,74 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
+    /// One unit of work; false (and the search is over) when the budget is spent.
+    fn step(&mut self) -> bool {
+        if self.steps >= self.max_steps {
+            self.exhausted = true;
+            return false;
+        }
+        self.steps += 1;
+        true
+    }
+
+    /// `chosen` holds positions into `items` summing to `sum` < target; extend it with items
+    /// from `start` on. The last item of a subset is not searched for one by one: it must be
+    /// exactly `target − sum`, found by a binary search (one step). Only items that leave
+    /// room for a further item are tried one by one (one step each).
     fn run(&mut self, start: usize, sum: i64) {
         let size = self.chosen.len();
         let left = self.max_size - size;
-        if left == 0 {
+        let n = self.items.len();
+        if left == 0 || start >= n {
             return;
         }
+        let rest = self.target - sum;
         // Even the `left` largest amounts cannot reach the target: nothing below fits.
-        let top = &self.items[start.max(self.items.len().saturating_sub(left))..];
-        let reach = top
-            .iter()
-            .fold(i128::from(sum), |acc, (a, _)| acc + i128::from(*a));
-        if reach < i128::from(self.target) {
+        let top = &self.items[start.max(n.saturating_sub(left))..];
+        let reach: i128 = top.iter().map(|(a, _)| i128::from(*a)).sum();
+        if reach < i128::from(rest) {
             return;
         }
-        for i in start..self.items.len() {
-            if self.steps >= self.max_steps {
-                self.exhausted = true;
+        // Complete the subset with one item of exactly `rest`.
+        if size + 1 >= self.min_size {
+            if !self.step() {
                 return;
             }
-            self.steps += 1;
-            let Some(s) = sum.checked_add(self.items[i].0) else {
-                break;
-            };
-            if s > self.target {
-                // Sorted ascending: every later amount overshoots too.
-                break;
-            }
-            self.chosen.push(i);
-            if s == self.target {
-                if size + 1 >= self.min_size {
-                    let mut picked: Vec<usize> =
-                        self.chosen.iter().map(|&k| self.items[k].1).collect();
-                    picked.sort_unstable();
-                    if !(self.skip)(&picked) {
-                        self.found += 1;
-                        if self.first.is_none() {
-                            self.first = Some(picked);
-                        }
+            let tail = &self.items[start..];
+            let from = start + tail.partition_point(|(a, _)| *a < rest);
+            let mut k = from;
+            while k < n && self.items[k].0 == rest {
+                let mut picked: Vec<usize> = self
+                    .chosen
+                    .iter()
+                    .chain(std::iter::once(&k))
+                    .map(|&c| self.items[c].1)
+                    .collect();
+                picked.sort_unstable();
+                if !(self.skip)(&picked) {
+                    self.found += 1;
+                    if self.first.is_none() {
+                        self.first = Some(picked);
                     }
                 }
-                // All amounts are positive: adding more can only overshoot.
-            } else {
-                self.run(i + 1, s);
+                k += 1;
             }
+        }
+        if left < 2 {
+            return;
+        }
+        // Or take an item and go on: it needs a further item after it, at least the next
+        // (sorted ascending), so once `items[i] + items[i + 1]` overshoots, all later do.
+        for i in start..n.saturating_sub(1) {
+            let (a, next) = (self.items[i].0, self.items[i + 1].0);
+            if i128::from(a) + i128::from(next) > i128::from(rest) {
+                break;
+            }
+            if !self.step() {
+                return;
+            }
+            self.chosen.push(i);
+            self.run(i + 1, sum + a);
             self.chosen.pop();
             if self.exhausted {
                 return;
@@ -93,7 +118,7 @@ impl Search<'_> {
 }
 
 /// Every subset of `min_size..=max_size` of `amounts` summing to `target`, counted within
-/// `max_steps` additions. Amounts that are not positive are left out (they cannot be part of
+/// `max_steps` steps. Amounts that are not positive are left out (they cannot be part of
 /// a payout group). The result does not depend on the order of `amounts` except through
 /// positions, and equal amounts at different positions are different subsets. A fitting
 /// subset for which `skip` (given its ascending positions) says true does not count: a
@@ -208,6 +233,14 @@ mod tests {
         let r = find_subsets(&amounts, 5050, 2, 5, 50, &|_| false);
         assert!(matches!(r.outcome, SubsetOutcome::Exhausted(_)));
         assert_eq!(r.steps, 50);
+    }
+
+    #[test]
+    fn rejected_subsets_do_not_count() {
+        // 100+400 and 200+300 fit; with 100+400 rejected only 200+300 is left.
+        let skip = |pos: &[usize]| pos == [0, 3];
+        let r = find_subsets(&[100, 200, 300, 400], 500, 2, 5, 1000, &skip);
+        assert_eq!(r.outcome, SubsetOutcome::One(vec![1, 2]));
     }
 
     /// Every subset, by brute force: the reference the search must agree with.
