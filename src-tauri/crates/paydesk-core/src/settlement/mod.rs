@@ -237,10 +237,12 @@ pub struct BankStatement {
 
 impl BankStatement {
     /// opening + Σ lines − closing, when both balances are stated: `Some(0)` when the file
-    /// is consistent, the size of the gap otherwise.
+    /// is consistent, the size of the gap otherwise (saturated: a hostile file's sums do not
+    /// overflow).
     pub fn roll_forward_gap(&self) -> Option<i64> {
         let (open, close) = (self.opening?, self.closing?);
-        let moved: i64 = self.lines.iter().map(|l| l.amount).sum();
-        Some(open.amount + moved - close.amount)
+        let moved: i128 = self.lines.iter().map(|l| i128::from(l.amount)).sum();
+        let gap = i128::from(open.amount) + moved - i128::from(close.amount);
+        Some(i64::try_from(gap).unwrap_or(if gap < 0 { i64::MIN } else { i64::MAX }))
     }
 }
