@@ -5,6 +5,7 @@
 //! certificates (Alipay SNs, chain validation) in `x509`.
 pub mod adapter;
 pub mod alipay;
+pub mod bank;
 mod der;
 pub mod error;
 pub mod factory;
