@@ -9,6 +9,7 @@ pub mod bank;
 mod der;
 pub mod error;
 pub mod factory;
+pub mod fundflow;
 pub mod http;
 pub mod keys;
 pub mod statement;

@@ -102,7 +102,7 @@ pub(crate) struct AlipayParser<'a> {
 }
 
 /// Bills are GBK; a UTF-8 re-save (BOM, or a valid UTF-8 first line) is accepted too.
-fn sniff_encoding(rd: &mut dyn BufRead) -> TextEncoding {
+pub(crate) fn sniff_encoding(rd: &mut dyn BufRead) -> TextEncoding {
     let buf = loop {
         match rd.fill_buf() {
             Ok(b) => break b,
@@ -464,7 +464,7 @@ const WHAT: &str = "alipay bill";
 
 /// `#账号：[...]` and the file names carry the PID followed by `0156`; a 16-digit PID gets
 /// the suffix appended, anything else is used as given.
-fn account_id(pid: &str) -> String {
+pub(crate) fn account_id(pid: &str) -> String {
     if pid.len() == 16 && pid.bytes().all(|b| b.is_ascii_digit()) {
         format!("{pid}0156")
     } else {
@@ -472,7 +472,7 @@ fn account_id(pid: &str) -> String {
     }
 }
 
-fn cn_date(d: chrono::NaiveDate) -> String {
+pub(crate) fn cn_date(d: chrono::NaiveDate) -> String {
     d.format("%Y年%m月%d日").to_string()
 }
 
@@ -487,7 +487,11 @@ struct Totals {
     fee_milli: i64,
 }
 
-fn gbk_line(out: &mut dyn Write, line: &str, index: Option<usize>) -> Result<(), StatementError> {
+pub(crate) fn gbk_line(
+    out: &mut dyn Write,
+    line: &str,
+    index: Option<usize>,
+) -> Result<(), StatementError> {
     let (bytes, _, unmappable) = encoding_rs::GBK.encode(line);
     if unmappable {
         return Err(write_err(

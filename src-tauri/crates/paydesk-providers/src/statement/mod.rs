@@ -10,14 +10,14 @@
 //! input bytes are kept in memory. [`parse_statement`] collects a reader and either returns
 //! every line or the first error: a file parses fully or not at all.
 
-mod alipay;
+pub(crate) mod alipay;
 pub(crate) mod limits;
 mod manual;
 mod normalized;
 mod stripe_report;
 pub(crate) mod text;
-mod wechat;
-mod zipio;
+pub(crate) mod wechat;
+pub(crate) mod zipio;
 
 pub use alipay::{write_alipay_bill_csv, write_alipay_bill_zip};
 pub use limits::{check_spreadsheet, xlsx_sheet_range, InputLimits, RATIO_GRACE_BYTES};

@@ -490,7 +490,7 @@ impl RowSource for WechatParser<'_> {
 const WHAT: &str = "wechat bill";
 
 /// A backtick-prefixed cell; quoted as a whole when it needs quoting.
-fn bt(out: &mut String, s: &str) {
+pub(crate) fn bt(out: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
         out.push_str("\"`");
         out.push_str(&s.replace('"', "\"\""));

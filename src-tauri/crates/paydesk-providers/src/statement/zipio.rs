@@ -93,6 +93,18 @@ pub(crate) fn open_bill_entry<'a>(
     file: &str,
     limits: &super::InputLimits,
 ) -> Result<BillEntry<'a>, StatementError> {
+    open_named_entry(bytes, file, limits, "业务明细", "业务明细 (trade detail)")
+}
+
+/// [`open_bill_entry`] for the entry whose name contains `want` (`账务明细` for the account
+/// log of `bill_type=signcustomer`); `label` names it in the error when there is none.
+pub(crate) fn open_named_entry<'a>(
+    bytes: &'a [u8],
+    file: &str,
+    limits: &super::InputLimits,
+    want: &str,
+    label: &str,
+) -> Result<BillEntry<'a>, StatementError> {
     let (mut archive, names) = open_archive(bytes, file)?;
     let mut candidates = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -115,7 +127,7 @@ pub(crate) fn open_bill_entry<'a>(
         }
         candidates.push((i, base));
     }
-    let chosen = match candidates.iter().find(|(_, n)| n.contains("业务明细")) {
+    let chosen = match candidates.iter().find(|(_, n)| n.contains(want)) {
         Some(c) => c.clone(),
         None if candidates.len() == 1 => candidates.swap_remove(0),
         None => {
@@ -123,7 +135,7 @@ pub(crate) fn open_bill_entry<'a>(
                 file,
                 None,
                 None,
-                "the ZIP archive has no 业务明细 (trade detail) CSV entry",
+                format!("the ZIP archive has no {label} CSV entry"),
             ))
         }
     };
