@@ -3,6 +3,7 @@ import { Component, Suspense, lazy, useEffect, useMemo } from 'react';
 import type { ComponentType, ErrorInfo, LazyExoticComponent, ReactNode } from 'react';
 import { App as AntApp, Badge, Button, ConfigProvider, Layout, Menu, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import {
+  AccountBookOutlined,
   AuditOutlined,
   CheckSquareOutlined,
   DashboardOutlined,
@@ -31,6 +32,7 @@ import { useApprovalQueue } from './hooks/useApprovalQueue';
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
 const ReconcilePage = lazy(() => import('./pages/ReconcilePage'));
 const DiscrepanciesPage = lazy(() => import('./pages/discrepancies/DiscrepanciesPage'));
+const SettlementsPage = lazy(() => import('./pages/settlements/SettlementsPage'));
 const OrdersPage = lazy(() => import('./pages/orders/OrdersPage'));
 const ApprovalsPage = lazy(() => import('./pages/orders/ApprovalsPage'));
 const KeysPage = lazy(() => import('./pages/keys/KeysPage'));
@@ -49,6 +51,7 @@ export const PAGES: PageDef[] = [
   { key: 'dashboard', permission: 'discrepancy_view', icon: <DashboardOutlined />, component: DashboardPage },
   { key: 'reconcile', permission: 'reconcile_run', icon: <SyncOutlined />, component: ReconcilePage },
   { key: 'discrepancies', permission: 'discrepancy_view', icon: <ExceptionOutlined />, component: DiscrepanciesPage },
+  { key: 'settlements', permission: 'discrepancy_view', icon: <AccountBookOutlined />, component: SettlementsPage },
   { key: 'orders', permission: 'order_view', icon: <ShoppingCartOutlined />, component: OrdersPage },
   { key: 'approvals', permission: 'refund_approve', icon: <CheckSquareOutlined />, component: ApprovalsPage },
   { key: 'keys', permission: 'key_view', icon: <KeyOutlined />, component: KeysPage },

@@ -20,6 +20,11 @@ describe('commands', () => {
     await commands.requestRefund('O-1', '1.00', 'dup', null);
     await commands.refunds(['awaiting_approval'], 50);
     await commands.cancelReconcile();
+    await commands.settlementRun('cmb-main', '2026-03-14', true);
+    await commands.settlementLinks('cmb-main', 'suggested');
+    await commands.settlementDecide(21, false, 'not these');
+    await commands.bankImport('cmb-main', '/tmp/s.xml');
+    await commands.fundflowImport('alipay-main', '/tmp/f.csv');
     expect(mockedCall.mock.calls).toEqual([
       ['order_detail', { key: 'O-1', queryProvider: true }],
       ['keys_activate', { account: 'acct', purpose: 'stripe_secret_key', version: 2, graceHours: 24 }],
@@ -28,6 +33,11 @@ describe('commands', () => {
       ['request_refund', { order: 'O-1', amount: '1.00', reason: 'dup', account: null }],
       ['refunds', { states: ['awaiting_approval'], limit: 50 }],
       ['cancel_reconcile'],
+      ['settlement_run', { bank: 'cmb-main', date: '2026-03-14', dryRun: true }],
+      ['settlement_links', { bank: 'cmb-main', linkState: 'suggested' }],
+      ['settlement_decide', { id: 21, accept: false, note: 'not these' }],
+      ['bank_import', { bank: 'cmb-main', path: '/tmp/s.xml' }],
+      ['fundflow_import', { account: 'alipay-main', path: '/tmp/f.csv' }],
     ]);
   });
 });

@@ -8,6 +8,8 @@ import type {
   AppInfo,
   AuditPage,
   AuditVerification,
+  BankAccountInfo,
+  BankImportOut,
   BulkResult,
   ChangeIn,
   ConnectionTest,
@@ -19,12 +21,19 @@ import type {
   ExportFormat,
   ExportResult,
   FilterIn,
+  FindingOut,
+  FundFlowImportOut,
   KeyListing,
   Lang,
+  LinkDetailOut,
+  LinkOut,
+  LinkState,
   Me,
   Order,
   OrderDetail,
+  OrderSettlementOut,
   PageCursor,
+  PayoutDetailOut,
   PublicExport,
   Purpose,
   RefundDetail,
@@ -35,6 +44,7 @@ import type {
   RunBatch,
   RunRecord,
   SettingsView,
+  SettlementReport,
   UserRecord,
   VaultStatus,
   VersionListing,
@@ -87,6 +97,23 @@ export const refunds = (states: RefundState[] | null, limit: number) =>
 export const decideRefund = (id: number, approve: boolean, note: string | null) =>
   call<RefundRecord>('decide_refund', { id, approve, note });
 export const refundDetail = (id: number) => call<RefundDetail>('refund_detail', { id });
+
+// ------------------------------------------------------------------ settlements (资金对账)
+
+export const settlementBankAccounts = () => call<BankAccountInfo[]>('settlement_bank_accounts');
+export const settlementRun = (bank: string, date: string, dryRun: boolean) =>
+  call<SettlementReport>('settlement_run', { bank, date, dryRun });
+export const settlementLinks = (bank: string, linkState: LinkState | null) =>
+  call<LinkOut[]>('settlement_links', { bank, linkState });
+export const settlementFindings = (bank: string) => call<FindingOut[]>('settlement_findings', { bank });
+export const settlementLink = (id: number) => call<LinkDetailOut>('settlement_link', { id });
+export const settlementPayout = (id: number) => call<PayoutDetailOut>('settlement_payout', { id });
+export const settlementDecide = (id: number, accept: boolean, note: string | null) =>
+  call<LinkOut>('settlement_decide', { id, accept, note });
+export const settlementFollow = (order: string) => call<OrderSettlementOut>('settlement_follow', { order });
+export const bankImport = (bank: string, path: string) => call<BankImportOut>('bank_import', { bank, path });
+export const fundflowImport = (account: string, path: string) =>
+  call<FundFlowImportOut>('fundflow_import', { account, path });
 
 // ------------------------------------------------------------------ admin
 

@@ -7,6 +7,7 @@ export type PageKey =
   | 'dashboard'
   | 'reconcile'
   | 'discrepancies'
+  | 'settlements'
   | 'orders'
   | 'approvals'
   | 'keys'
@@ -18,6 +19,7 @@ export const PAGE_KEYS: PageKey[] = [
   'dashboard',
   'reconcile',
   'discrepancies',
+  'settlements',
   'orders',
   'approvals',
   'keys',

@@ -85,8 +85,32 @@ export type {
   RunEvent,
   Failure,
   RunBatch,
+  Arrival,
+  LinkState,
+  FlowKind,
+  FundFlow,
+  PayoutStatus,
+  Payout,
+  BankLine,
+  LinkRule,
+  SettleClass,
+  BankAccountInfo,
+  PayoutOut,
+  CompositionOut,
+  LinkOut,
+  FindingOut,
+  BalanceDay,
+  SearchOut,
+  SettlementReport,
+  PayoutRow,
+  BankLineRow,
+  LinkDetailOut,
+  PayoutDetailOut,
+  OrderSettlementOut,
+  BankImportOut,
+  FundFlowImportOut,
 } from './generated/bindings';
-export { ERROR_KINDS, ERROR_CODES, KEY_WARNING_CODES } from './generated/bindings';
+export { ERROR_KINDS, ERROR_CODES, KEY_WARNING_CODES, ARRIVALS, LINK_STATES } from './generated/bindings';
 
 import type {
   AccountCard,

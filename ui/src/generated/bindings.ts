@@ -15,6 +15,10 @@ export type VaultSource = "env" | "key_file" | "passphrase";
 export const VAULT_SOURCES: VaultSource[] = ["env", "key_file", "passphrase"];
 export type RunTrigger = "manual" | "schedule";
 export const RUN_TRIGGERS: RunTrigger[] = ["manual", "schedule"];
+export type Arrival = "arrived" | "suggested" | "in_transit" | "not_arrived" | "not_expected";
+export const ARRIVALS: Arrival[] = ["arrived", "suggested", "in_transit", "not_arrived", "not_expected"];
+export type LinkState = "booked" | "suggested" | "accepted" | "rejected";
+export const LINK_STATES: LinkState[] = ["booked", "suggested", "accepted", "rejected"];
 
 /**
  * A payment provider Paydesk speaks to.
@@ -721,3 +725,47 @@ export type RunEvent = { "kind": "started", batch: number, accounts: Array<strin
 export type Failure = { account: string, message: string, };
 
 export type RunBatch = { reports: Array<RunReport>, failures: Array<Failure>, cancelled: boolean, };
+
+export type FlowKind = "payment" | "refund" | "fee" | "payout" | "payout_reversal" | "dispute" | "dispute_reversal" | "transfer" | "adjustment";
+
+export type FundFlow = { provider: Provider, account: string, flow_id: string, source_id: string | null, order_no: string | null, payout_id: string | null, kind: FlowKind, booked_at: string, currency: Currency, gross: number, fee: number, net: number, balance_after: number | null, description: string, line: number, };
+
+export type PayoutStatus = "pending" | "in_transit" | "paid" | "failed" | "canceled";
+
+export type Payout = { provider: Provider, account: string, payout_id: string, amount: number, currency: Currency, created_at: string, arrival_date: string, trace_id: string | null, automatic: boolean, status: PayoutStatus, };
+
+export type BankLine = { booking_date: string, value_date: string | null, amount: number, currency: Currency, counterparty: string | null, references: Array<string>, text: string, line: number, };
+
+export type LinkRule = "reference" | "amount_date" | "grouped_payouts" | "split_payout" | "reviewer";
+
+export type SettleClass = "payout_not_arrived" | "bank_credit_without_payout" | "payout_amount_mismatch" | "composition_mismatch" | "balance_break" | "payout_fee_differs";
+
+export type BankAccountInfo = { name: string, currency: Currency, accounts: Array<string>, };
+
+export type PayoutOut = { id: number, payout: Payout, arrival: Arrival, composition: CompositionOut | null, };
+
+export type CompositionOut = { items: number, payments: number, refunds: number, fees: number, disputes: number, other: number, total: number, };
+
+export type LinkOut = { id: number | null, rule: LinkRule, confidence: number, state: LinkState, currency: Currency, payout_total: number, bank_total: number, payout_ids: Array<number>, bank_line_ids: Array<number>, evidence: Array<string>, decided_by: string | null, decided_at: string | null, note: string | null, };
+
+export type FindingOut = { id: number | null, class: SettleClass, class_en: string, class_zh: string, explain_en: string, explain_zh: string, date: string, currency: Currency, expected: number | null, actual: number | null, detail: string, payout_ids: Array<number>, bank_line_ids: Array<number>, };
+
+export type BalanceDay = { account: string, date: string, currency: Currency, opening: number | null, movements: number, closing: number | null, };
+
+export type SearchOut = { searches: number, worst_steps: number, exhausted: number, ambiguous: number, };
+
+export type SettlementReport = { bank_account: string, as_of: string, dry_run: boolean, run_id: number | null, payouts: Array<PayoutOut>, bank_lines: number, links: Array<LinkOut>, suggestions: Array<LinkOut>, findings: Array<FindingOut>, counts: { [key in string]: number }, arrivals: { [key in string]: number }, balances: Array<BalanceDay>, search: SearchOut, seconds: number, };
+
+export type PayoutRow = { id: number, payout: Payout, };
+
+export type BankLineRow = { id: number, bank_account: string, file_name: string, line: BankLine, };
+
+export type LinkDetailOut = { link: LinkOut, payouts: Array<PayoutRow>, bank_lines: Array<BankLineRow>, settled: Array<Array<FundFlow>>, };
+
+export type PayoutDetailOut = { payout: PayoutRow, flows: Array<FundFlow>, links: Array<LinkOut>, bank_lines: Array<BankLineRow>, };
+
+export type OrderSettlementOut = { order_no: string, flows: Array<FundFlow>, payouts: Array<PayoutRow>, links: Array<LinkOut>, bank_lines: Array<BankLineRow>, };
+
+export type BankImportOut = { bank_account: string, file: string, format: string, already_imported: boolean, statements: number, lines: number, already_known_lines: number, skipped_pending: number, roll_forward_gaps: Array<string>, };
+
+export type FundFlowImportOut = { account: string, file: string, layout: string, flows: number, new_flows: number, known_flows: number, payouts: number, summary_checked: boolean, };
