@@ -77,14 +77,14 @@ impl BankImportError {
     pub(crate) fn file(file: &str, message: impl Into<String>) -> Self {
         BankImportError {
             file: file.to_string(),
-            message: message.into(),
+            message: one_line(message.into()),
             rejected: Vec::new(),
         }
     }
 
     /// A problem at one line that stops the reading (malformed XML, a missing header).
     pub(crate) fn at(file: &str, line: u64, reason: impl Into<String>) -> Self {
-        let reason = reason.into();
+        let reason = one_line(reason.into());
         BankImportError {
             file: file.to_string(),
             message: format!("line {line}: {reason}"),
@@ -130,6 +130,26 @@ impl fmt::Display for BankImportError {
 
 impl std::error::Error for BankImportError {}
 
+/// Most characters of a reason kept: reasons quote the file's own text, which may be long.
+const MAX_REASON_CHARS: usize = 300;
+
+/// A reason as one line of bounded length: the file's text quoted in it may hold line
+/// breaks and control characters (shown as spaces) or be megabytes long (cut with "…").
+fn one_line(s: String) -> String {
+    if s.chars().count() <= MAX_REASON_CHARS && !s.chars().any(char::is_control) {
+        return s;
+    }
+    let mut out: String = s
+        .chars()
+        .take(MAX_REASON_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().count() > MAX_REASON_CHARS {
+        out.push('…');
+    }
+    out
+}
+
 /// Collects rejected rows so a parser can go on and list every bad row of a file.
 #[derive(Default)]
 pub(crate) struct Rejections(pub Vec<RejectedRow>);
@@ -138,7 +158,7 @@ impl Rejections {
     pub fn push(&mut self, line: u64, reason: impl Into<String>) {
         self.0.push(RejectedRow {
             line,
-            reason: reason.into(),
+            reason: one_line(reason.into()),
         });
     }
 
@@ -281,6 +301,7 @@ pub(crate) fn join_text(parts: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -327,6 +348,15 @@ mod tests {
             BankImportError::file("b.csv", "empty").to_string(),
             "b.csv: empty"
         );
+    }
+
+    #[test]
+    fn reasons_are_one_bounded_line() {
+        let e = BankImportError::at("f", 3, format!("bad {:?}\n{}", "x", "y".repeat(1000)));
+        let shown = e.to_string();
+        assert!(!shown.contains('\n'));
+        assert!(shown.ends_with('…'), "{shown}");
+        assert!(shown.chars().count() < 330, "{shown}");
     }
 
     #[test]

@@ -552,9 +552,7 @@ fn find_header(rows: &[Row], m: &BankTableMapping, file: &str) -> Result<Columns
             currency: first_col(header, &m.currency_column, &[]),
         });
     }
-    let last = rows
-        .iter()
-        .take(HEADER_SEARCH_ROWS)
+    let last = rows[..rows.len().min(HEADER_SEARCH_ROWS)]
         .last()
         .map_or(0, |(l, _)| *l);
     Err(BankImportError::file(
