@@ -609,3 +609,28 @@ fn unknown_format_and_empty_files_are_refused() {
     let e = refused(b"<a/>", "x.xml", Some(BankFormat::Camt053));
     assert!(e.message.contains("no BkToCstmrStmt"), "{e}");
 }
+
+#[test]
+fn an_xlsx_zip_bomb_is_refused_before_calamine_loads_it() {
+    use std::io::Write;
+    // A well-formed workbook whose sheet XML is 48 MiB of one repeated row: it deflates
+    // about 1000 : 1, far past the ratio limit shared with trade statements.
+    let row = "<row><c t=\"inlineStr\"><is><t>交易日期</t></is></c></row>";
+    let mut sheet = String::from(
+        "<?xml version=\"1.0\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>",
+    );
+    while sheet.len() < 48 * 1024 * 1024 {
+        sheet.push_str(row);
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    zip.write_all(sheet.as_bytes()).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
+    let e = refused(&bytes, "bomb.xlsx", None);
+    assert!(e.message.contains("max_compression_ratio"), "{e}");
+    assert!(e.message.contains("xl/worksheets/sheet1.xml"), "{e}");
+}
