@@ -78,7 +78,8 @@ fn split_messages(text: &str, rejected: &mut Rejections) -> Vec<Vec<Field>> {
             }
         }
         let trimmed = l.trim();
-        if trimmed == "-" || trimmed.starts_with("-}") {
+        // Only a line that starts with the dash ends a message: " -" is wrapped text.
+        if l.trim_end() == "-" || l.starts_with("-}") {
             if !cur.is_empty() {
                 messages.push(std::mem::take(&mut cur));
             }
