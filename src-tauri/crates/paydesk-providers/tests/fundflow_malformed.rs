@@ -1,6 +1,6 @@
 //! Fund-flow layouts' variants and hostile or damaged files: what is accepted, and the
 //! one-line error (file, line, problem) for what is not.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use paydesk_core::domain::Provider;
@@ -82,7 +82,7 @@ fn alipay_kinds_signs_and_words() {
 
 #[test]
 fn alipay_newer_columns_half_width_quotes_and_utf8() {
-    let text = "\u{feff}#支付宝账务明细查询\n#账号:[2088021109625633]\n账务流水号,业务基础订单号,业务流水号,商户订单号,发生时间,收入金额(+元),支出金额(-元),账户余额(元),业务类型,业务描述,备注\n\"2026,1\",x,B1\t,\"O \"\"1\"\"\",2026-11-01 08:00:00,\"1,234.50\",0,, 在线支付 ,d,\"a, b\"\n#-----账务明细列表结束-----,,,,,,,,,,\n";
+    let text = "\u{feff}#支付宝账务明细查询\n#账号:[2088021109625633]\n账务流水号,业务基础订单号,业务流水号,商户订单号,发生时间,收入金额(+元),支出金额(-元),账户余额(元),业务类型,业务描述,备注\n\"2026,1\",x,B1\t,\"O \"\"1\"\"\",2026-11-01 08:00:00,\"1,234.50\",0,, 在线支付 ,d,\"a, b\"\n#-----账务明细列表结束-----,,,,,,,,,,\n#支出合计：0笔，共0.00元,,,,,,,,,,\n#收入合计：1笔，共1234.50元,,,,,,,,,,\n";
     let p = parse_fund_flows(text.as_bytes(), "u.csv", Provider::Alipay, "a").unwrap();
     let f = &p.flows[0];
     assert_eq!(f.flow_id, "2026,1");
@@ -93,7 +93,11 @@ fn alipay_newer_columns_half_width_quotes_and_utf8() {
         (FlowKind::Payment, "在线支付 / a, b")
     );
     assert_eq!(p.account_label.as_deref(), Some("2088021109625633"));
-    assert!(!p.summary_checked, "no totals lines: nothing checked");
+    assert!(p.summary_checked);
+    // Without the totals the end of the file cannot be told from a cut: refused.
+    let cut = text.split("#收入合计").next().unwrap();
+    let e = parse_fund_flows(cut.as_bytes(), "u.csv", Provider::Alipay, "a").unwrap_err();
+    assert!(e.reason.contains("#收入合计 totals line is missing"), "{e}");
 }
 
 #[test]

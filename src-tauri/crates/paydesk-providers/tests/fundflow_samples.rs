@@ -1,6 +1,6 @@
 //! The fund-flow fixtures (fixtures/fundflow/, provenance in its README) parse to exactly
 //! the values they state.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use paydesk_core::domain::Provider;

@@ -19,7 +19,7 @@
 //! their own), net = gross, balance_after = 账户余额. 发生时间 is Beijing time.
 //!
 //! The list must end with its `账务明细列表结束` line (a file cut short is refused). The
-//! `#收入合计` / `#支出合计` lines are checked against the rows when present; the sign the
+//! `#支出合计` / `#收入合计` lines must follow and agree with the rows; the sign the
 //! 支出合计 amount is written with is UNCONFIRMED, so it is compared by magnitude.
 
 use super::{join_description, split_description, FundFlowError};
@@ -233,10 +233,21 @@ pub(crate) fn parse(
     };
     let a = check(income, "收入合计", in_count, in_sum)?;
     let b = check(expense, "支出合计", out_count, out_sum)?;
+    if !(a && b) {
+        // Every account log seen ends with both totals: without them a cut inside the
+        // footer could not be told from a complete file.
+        let missing = if a { "#支出合计" } else { "#收入合计" };
+        return Err(err(
+            file,
+            Some(src.line_no),
+            None,
+            format!("the {missing} totals line is missing: the file is truncated"),
+        ));
+    }
     Ok(Parsed {
         flows,
         account_label,
-        summary_checked: a && b,
+        summary_checked: true,
     })
 }
 
