@@ -156,6 +156,16 @@ fn alipay_refusals_name_the_line() {
     let e = parse_alipay(&bad_time).unwrap_err();
     assert_eq!(e.column.as_deref(), Some("发生时间"));
 
+    let trade_zip = std::fs::read(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../fixtures/samples/alipay/20880211096256330156_20190916.csv.zip"),
+    )
+    .unwrap();
+    let e = parse_fund_flows(&trade_zip, "t.zip", Provider::Alipay, "a").unwrap_err();
+    assert!(
+        e.to_string().starts_with("t.zip: the ZIP holds") && e.reason.contains("业务明细.csv"),
+        "{e}"
+    );
     let trade = gbk("#支付宝业务明细查询\r\n#账号：[20880211096256330156]\r\n");
     let e = parse_fund_flows(&trade, "t.csv", Provider::Alipay, "a").unwrap_err();
     assert!(e.reason.contains("账务明细"), "{e}");

@@ -237,13 +237,24 @@ pub fn detect_fund_flow_layout(
     file_name: &str,
 ) -> Result<Option<FundFlowLayout>, FundFlowError> {
     if bytes.starts_with(ZIP_MAGIC) {
-        crate::statement::zipio::open_named_entry(
+        let (_, entry, _) = crate::statement::zipio::open_named_entry(
             bytes,
             file_name,
             &InputLimits::NONE,
             "账务明细",
             "账务明细 (account log)",
         )?;
+        if !entry.contains("账务明细") {
+            return Err(err(
+                file_name,
+                None,
+                None,
+                format!(
+                    "the ZIP holds {entry:?}, not an Alipay 账务明细 (account log, \
+                     bill_type=signcustomer) entry"
+                ),
+            ));
+        }
         return Ok(Some(FundFlowLayout::AlipayAccountLog));
     }
     if bytes.starts_with(GZIP_MAGIC) {

@@ -160,7 +160,9 @@ struct Group {
 /// −net of the payout's own row when listed, else Σ net of the rows it settles;
 /// created_at = the effective time, arrival_date = its day (UTC), automatic, status Paid
 /// (the report lists payouts Stripe made; a later failure shows only in the API), trace_id
-/// None. Without the effective-at column no payout is built.
+/// None. Without the effective-at column no payout is built. `_utc` is preferred; the plain
+/// `automatic_payout_effective_at` is in the report's timezone, read as UTC (the default).
+/// A report holds no totals, so a file cut at a line end cannot be told from a whole one.
 pub(crate) fn parse_itemized(
     rd: Box<dyn BufRead + '_>,
     file: &str,
