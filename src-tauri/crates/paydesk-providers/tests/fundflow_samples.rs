@@ -191,15 +191,30 @@ fn alipay_account_log_zip_gives_the_same_rows() {
     check_rows(&p.flows, Provider::Alipay, &alipay_rows(), 6);
     assert!(p.summary_checked);
     assert_eq!(p.payouts.len(), 1);
-    // An error inside the archive names the entry.
-    let mut flows = p.flows.clone();
-    flows[0].currency = Currency::USD;
-    assert!(write_alipay_accountlog_zip(
-        "2088801136540033",
-        NaiveDate::from_ymd_opt(2012, 12, 29).unwrap(),
-        &flows
-    )
-    .is_err());
+    // An error inside the archive names the archive, the entry and the line; the 汇总
+    // entry is ignored whatever the order.
+    let csv = fixture("alipay/20888011365400330156_20121229_账务明细.csv");
+    let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+    let edited = encoding_rs::GBK
+        .decode(&csv)
+        .0
+        .replace("#收入合计：3笔", "#收入合计：4笔");
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, body) in [
+        ("x_账务明细(汇总).csv", gbk("#汇总")),
+        ("x_账务明细.csv", gbk(&edited)),
+    ] {
+        w.start_file(n, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, &body).unwrap();
+    }
+    let zip = w.finish().unwrap().into_inner();
+    let e = parse_fund_flows(&zip, "a.zip", Provider::Alipay, "main").unwrap_err();
+    assert_eq!(
+        (e.file.as_str(), e.line),
+        ("a.zip:x_账务明细.csv", Some(16))
+    );
+    assert!(e.reason.contains("#收入合计 states 4 rows"), "{e}");
 }
 
 #[test]
@@ -446,4 +461,42 @@ fn stripe_payout_reconciliation_itemized() {
         p.payouts,
         vec![payout(po1, 8819, usd, 24), payout(po2, 2392, jpy, 25)]
     );
+}
+
+/// The trade statements' `balance_change_from_activity.itemized.3` sample reads as fund
+/// flows too: no automatic payout, so no payouts; order numbers from `payment_metadata[order_id]`.
+#[test]
+fn stripe_balance_change_from_activity_sample() {
+    let bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../fixtures/samples/stripe/balance_change_from_activity_itemized_2026-11-22.csv",
+    ))
+    .unwrap();
+    let p = parse_fund_flows(&bytes, "b.csv", Provider::Stripe, "main").unwrap();
+    assert_eq!(p.layout, FundFlowLayout::StripeItemized);
+    assert!(p.payouts.is_empty());
+    let first = &p.flows[0];
+    assert_eq!(
+        (
+            first.flow_id.as_str(),
+            first.kind,
+            first.gross,
+            first.fee,
+            first.net,
+            first.order_no.as_deref()
+        ),
+        (
+            "txn_3QxA1bC2dE3fG4hI0aB1cD2e",
+            FlowKind::Payment,
+            2500,
+            103,
+            2397,
+            Some("SO-10041")
+        )
+    );
+    assert_eq!(first.booked_at, utc(2026, 11, 22, 1, 14, 9));
+    assert_eq!(first.description, "Order SO-10041, 2 items");
+    assert!(p
+        .flows
+        .iter()
+        .all(|f| f.payout_id.is_none() && f.net == f.gross - f.fee));
 }

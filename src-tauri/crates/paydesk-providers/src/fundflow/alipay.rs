@@ -442,7 +442,7 @@ fn write_detail(
             return Err(bad("empty flow_id".into()));
         }
         let (word, remark) = split_description(&f.description);
-        let (word, remark) = if super::alipay::alipay_kind(word) == f.kind && !word.is_empty() {
+        let (word, remark) = if alipay_kind(word) == f.kind && !word.is_empty() {
             (word, remark)
         } else {
             let canonical = canonical_word(f.kind)
