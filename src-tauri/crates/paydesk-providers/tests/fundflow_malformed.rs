@@ -271,6 +271,16 @@ fn wechat_refusals() {
     )
     .unwrap_err();
     assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("收支类型")));
+    // A 0.00 支出 row counts as an expense, as WeChat's summary counts it.
+    let zero = row.replace("`0.01,`0.22", "`0.00,`0.22");
+    let p = parse_fund_flows(
+        wechat(&[&zero], "`1.0,`0.0,`0.00,`1.0,`0.00", false).as_bytes(),
+        "f.csv",
+        Provider::Wechat,
+        "w",
+    )
+    .unwrap();
+    assert_eq!(p.flows[0].gross, 0);
     let after = format!("{}junk\n", wechat(&[row], "`1,`0,`0.00,`1,`0.01", false));
     assert!(parse_fund_flows(after.as_bytes(), "f.csv", Provider::Wechat, "w").is_err());
 }

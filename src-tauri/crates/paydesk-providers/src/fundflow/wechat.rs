@@ -145,10 +145,11 @@ pub(crate) fn parse(
             summary_header = Some(Header::from_record(&rec));
             continue;
         }
-        let flow = row(&rec, h, c, file, account)?;
+        let (flow, income) = row(&rec, h, c, file, account)?;
         let overflow = || err(file, Some(rec.line), None, "running total overflows");
         sums.count += 1;
-        if flow.gross >= 0 {
+        // Counted by 收支类型, as the summary counts them (a 0.00 支出 row is an expense).
+        if income {
             sums.in_count += 1;
             sums.in_sum = sums.in_sum.checked_add(flow.gross).ok_or_else(overflow)?;
         } else {
@@ -177,7 +178,7 @@ fn row(
     c: &Cols,
     file: &str,
     account: &str,
-) -> Result<FundFlow, FundFlowError> {
+) -> Result<(FundFlow, bool), FundFlowError> {
     let line = rec.line;
     check_width(rec, h, file)?;
     let at = |col: &Col, reason: String| err(file, Some(line), Some(&col.name), reason);
@@ -197,9 +198,9 @@ fn row(
             "收支金额 is negative; the bill writes it without a sign and 收支类型 gives the direction".into(),
         ));
     }
-    let gross = match rec.get(c.direction.idx) {
-        "收入" => amount,
-        "支出" => -amount,
+    let (gross, income) = match rec.get(c.direction.idx) {
+        "收入" => (amount, true),
+        "支出" => (-amount, false),
         other => {
             return Err(at(
                 &c.direction,
@@ -216,7 +217,7 @@ fn row(
     let word = rec.get(c.kind.idx);
     // `0` stands for "none" in WeChat's bills.
     let opt = |s: &str| (!s.is_empty() && s != "0").then(|| s.to_string());
-    Ok(FundFlow {
+    let flow = FundFlow {
         provider: Provider::Wechat,
         account: account.to_string(),
         flow_id: flow_id.to_string(),
@@ -232,7 +233,8 @@ fn row(
         balance_after,
         description: join_description(word, cell(&c.remark)),
         line,
-    })
+    };
+    Ok((flow, income))
 }
 
 fn check_summary(rec: &Record, sh: &Header, s: &Sums, file: &str) -> Result<(), FundFlowError> {
