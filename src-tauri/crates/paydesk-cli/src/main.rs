@@ -105,6 +105,23 @@ enum Command {
         #[command(subcommand)]
         command: cmd::refunds::RefundsCommand,
     },
+    /// Bank statements (资金对账): import camt.053, MT940 or a CSV/XLSX export.
+    Bank {
+        #[command(subcommand)]
+        command: cmd::settle::BankCommand,
+    },
+    /// Provider fund flows (账务明细, 资金账单, Stripe payouts): import a file.
+    Fundflows {
+        #[command(subcommand)]
+        command: cmd::settle::FundFlowCommand,
+    },
+    /// Settle a bank account as of a day: payouts against bank lines, composition, balances.
+    Settle(cmd::settle::SettleArgs),
+    /// Review settlement links and suggestions; follow an order to its bank line.
+    Settlements {
+        #[command(subcommand)]
+        command: cmd::settle::SettlementsCommand,
+    },
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -127,6 +144,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Orders { command } => cmd::refunds::orders(command).await,
         Command::Refund { command } => cmd::refunds::refund(command).await,
         Command::Refunds { command } => cmd::refunds::refunds(command).await,
+        Command::Bank { command } => cmd::settle::bank(command).await,
+        Command::Fundflows { command } => cmd::settle::fundflows(command).await,
+        Command::Settle(args) => cmd::settle::settle(args).await,
+        Command::Settlements { command } => cmd::settle::settlements(command).await,
     }
 }
 

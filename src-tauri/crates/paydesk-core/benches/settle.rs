@@ -104,8 +104,8 @@ fn main() {
     }
 
     let mut bank: Vec<BankLine> = Vec::with_capacity(n_bank as usize);
-    let credit = |date: NaiveDate, amount: i64, refs: Vec<String>, text: String, line: u64| {
-        BankLine {
+    let credit =
+        |date: NaiveDate, amount: i64, refs: Vec<String>, text: String, line: u64| BankLine {
             booking_date: date,
             value_date: Some(date),
             amount,
@@ -114,8 +114,7 @@ fn main() {
             references: refs,
             text,
             line,
-        }
-    };
+        };
     let mut p = 0usize;
     while p < payouts.len() && (bank.len() as u64) < n_bank {
         let po = &payouts[p];
@@ -134,7 +133,13 @@ fn main() {
                 // split in two credits, no reference
                 let first = po.amount / 3;
                 bank.push(credit(date, first, vec![], "STRIPE".into(), line));
-                bank.push(credit(date, po.amount - first, vec![], "STRIPE".into(), line + 1));
+                bank.push(credit(
+                    date,
+                    po.amount - first,
+                    vec![],
+                    "STRIPE".into(),
+                    line + 1,
+                ));
             }
             k if k % 3 == 0 => {
                 // amount and date only
@@ -179,7 +184,10 @@ fn main() {
     }
     let mut mismatches = 0u64;
     for po in &payouts {
-        let items = by_payout.get(po.payout_id.as_str()).cloned().unwrap_or_default();
+        let items = by_payout
+            .get(po.payout_id.as_str())
+            .cloned()
+            .unwrap_or_default();
         if let Some((_, Some(_))) = check_composition(po, &items) {
             mismatches += 1;
         }

@@ -14,6 +14,7 @@ pub mod refunds;
 pub mod review;
 #[cfg(feature = "demo")]
 pub mod sandbox;
+pub mod settlement;
 pub mod vault;
 
 use paydesk_providers::error::ProviderError;

@@ -440,6 +440,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 13,
+        name: "settlement",
+        sql: include_str!("../migrations/0013_settlement.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

@@ -39,6 +39,7 @@ mod refunds;
 mod review;
 mod runs;
 mod save_tx;
+pub mod settlement;
 mod statements;
 pub mod users;
 mod vault;

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod reconcile;
 pub mod refunds;
 pub mod review;
+pub mod settle;
 pub mod users;
 
 use anyhow::{anyhow, Context, Result};

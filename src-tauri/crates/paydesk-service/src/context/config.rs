@@ -31,6 +31,9 @@ pub struct RawConfig {
     pub vault: RawVault,
     #[serde(default)]
     pub limits: RawLimits,
+    /// `[[bank_accounts]]`: the bank accounts provider payouts arrive in (settlement).
+    #[serde(default)]
+    pub bank_accounts: Vec<crate::settlement::config::RawBankAccount>,
 }
 
 /// `[limits]`: how large the files Paydesk reads may be, so that a hostile or broken file is
@@ -195,6 +198,8 @@ pub struct RawAccount {
     /// "Account scoping").
     #[serde(default)]
     pub mirror_filter: toml::Table,
+    /// What the provider charges per payout (提现手续费), checked by settlement runs.
+    pub payout_fee: Option<crate::settlement::config::RawPayoutFee>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -224,6 +229,8 @@ pub struct Config {
     pub vault: VaultSettings,
     /// `[limits]`: how large the statements and spreadsheets Paydesk reads may be.
     pub limits: InputLimits,
+    /// `[[bank_accounts]]`, validated (names unique, provider accounts known).
+    pub bank_accounts: Vec<crate::settlement::config::BankAccount>,
 }
 
 /// Validated `[vault]`.
@@ -427,6 +434,8 @@ pub struct Account {
     /// `[accounts.mirror_filter]`: (column of the mirror's orders table, value); empty when
     /// not configured.
     pub mirror_filter: Vec<(String, String)>,
+    /// `[accounts.payout_fee]`: the fee schedule of a payout, in the account's currency.
+    pub payout_fee: Option<paydesk_core::settlement::matching::PayoutFeeSchedule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -670,6 +679,11 @@ impl Config {
                 fee_rules,
                 credentials: a.credentials.clone(),
                 mirror_filter,
+                payout_fee: a
+                    .payout_fee
+                    .as_ref()
+                    .map(|f| f.parse(currency, &key("payout_fee"), &invalid))
+                    .transpose()?,
             });
         }
 
@@ -692,7 +706,13 @@ impl Config {
                 ));
             }
         }
+        let bank_accounts = crate::settlement::config::parse_bank_accounts(
+            &raw.bank_accounts,
+            &accounts,
+            &invalid,
+        )?;
         Ok(Config {
+            bank_accounts,
             daily_run_at,
             workspace: workspace.to_path_buf(),
             database_url,

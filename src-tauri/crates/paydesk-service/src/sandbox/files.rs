@@ -89,6 +89,7 @@ pub async fn generate_to_dir(
             fee_rules: Vec::new(),
             credentials: toml::Table::new(),
             mirror_filter: Vec::new(),
+            payout_fee: None,
         };
         let lines = day.lines.get(&gen.name).cloned().unwrap_or_default();
         let (name, bytes) = statement_file(&account, params.date, &lines)?;

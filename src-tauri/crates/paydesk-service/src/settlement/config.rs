@@ -1,0 +1,212 @@
+//! `[[bank_accounts]]` and `[accounts.payout_fee]` in `paydesk.toml`.
+//!
+//! ```toml
+//! [[bank_accounts]]
+//! name = "cmb-main"                     # letters, digits, - and _
+//! currency = "CNY"
+//! accounts = ["alipay-main", "wechat-main"]   # provider accounts that pay out into it
+//! # Optional:
+//! counterparties = ["支付宝（中国）网络技术有限公司", "财付通支付科技有限公司"]
+//! days_before = 1                       # business days a credit may come before the expected day
+//! days_after = 3                        # ... and after it
+//! lookback_days = 45                    # how far back a run looks for open items
+//! [bank_accounts.mapping]               # a CSV/XLSX export's columns (BankTableMapping)
+//! date = ["交易日期"]
+//! ```
+
+use crate::context::config::{parse_percent_ppm, Account, ConfigError};
+use paydesk_core::money::{parse_minor, Currency};
+use paydesk_core::settlement::matching::PayoutFeeSchedule;
+use paydesk_core::Provider;
+use paydesk_providers::bank::BankTableMapping;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A bank account as written in `paydesk.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBankAccount {
+    pub name: String,
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    pub counterparties: Option<Vec<String>>,
+    pub days_before: Option<i64>,
+    pub days_after: Option<i64>,
+    pub lookback_days: Option<i64>,
+    pub mapping: Option<toml::Value>,
+}
+
+/// `[accounts.payout_fee]`: `fixed` in major units, `rate` a percentage of the payout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayoutFee {
+    pub fixed: Option<String>,
+    pub rate: Option<String>,
+}
+
+impl RawPayoutFee {
+    pub(crate) fn parse(
+        &self,
+        currency: Currency,
+        key: &str,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<PayoutFeeSchedule, ConfigError> {
+        let fixed = match self.fixed.as_deref() {
+            None => 0,
+            Some(t) => parse_minor(t, currency)
+                .map_err(|e| invalid(&format!("{key}.fixed"), e.to_string()))?,
+        };
+        if fixed < 0 {
+            return Err(invalid(
+                &format!("{key}.fixed"),
+                "a payout fee must not be negative".into(),
+            ));
+        }
+        let rate_bp = match self.rate.as_deref() {
+            None => 0,
+            Some(t) => {
+                let ppm = parse_percent_ppm(t).map_err(|m| invalid(&format!("{key}.rate"), m))?;
+                if ppm % 100 != 0 {
+                    return Err(invalid(
+                        &format!("{key}.rate"),
+                        format!("{t:?} has more than two decimals of a percent (basis points)"),
+                    ));
+                }
+                ppm / 100
+            }
+        };
+        Ok(PayoutFeeSchedule { fixed, rate_bp })
+    }
+}
+
+/// A validated bank account.
+#[derive(Debug, Clone)]
+pub struct BankAccount {
+    pub name: String,
+    pub currency: Currency,
+    /// Provider account names (`[[accounts]]`) that pay out into it.
+    pub accounts: Vec<String>,
+    /// Counterparty names that identify each provider's settlement entity.
+    pub counterparties: Vec<(Provider, String)>,
+    pub days_before: u32,
+    pub days_after: u32,
+    pub lookback_days: u32,
+    pub mapping: BankTableMapping,
+}
+
+/// The settlement entities' usual names on Chinese and foreign bank statements, matched as
+/// case-insensitive substrings.
+pub fn default_counterparties(provider: Provider) -> &'static [&'static str] {
+    match provider {
+        Provider::Alipay => &["支付宝", "alipay"],
+        Provider::Wechat => &["财付通", "tenpay", "wechat"],
+        Provider::Stripe => &["stripe"],
+        Provider::Manual => &[],
+    }
+}
+
+pub(crate) fn parse_bank_accounts(
+    raw: &[RawBankAccount],
+    accounts: &[Account],
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Vec<BankAccount>, ConfigError> {
+    let mut names = BTreeSet::new();
+    let mut paid_into: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, b) in raw.iter().enumerate() {
+        let key = |k: &str| format!("bank_accounts[{i}].{k}");
+        let name = b.name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                &key("name"),
+                format!("{name:?} must be non-empty letters, digits, - or _"),
+            ));
+        }
+        if !names.insert(name.to_string()) {
+            return Err(invalid(
+                &key("name"),
+                format!("bank account {name:?} is defined twice"),
+            ));
+        }
+        let currency = Currency::parse(b.currency.as_deref().unwrap_or("CNY"))
+            .map_err(|e| invalid(&key("currency"), e.to_string()))?;
+        let mut providers = Vec::new();
+        for a in &b.accounts {
+            let a = a.trim();
+            let Some(acc) = accounts.iter().find(|x| x.name == a) else {
+                return Err(invalid(
+                    &key("accounts"),
+                    format!("{a:?} is not an account of [[accounts]]"),
+                ));
+            };
+            if !paid_into.insert(a.to_string()) {
+                return Err(invalid(
+                    &key("accounts"),
+                    format!("account {a:?} already pays into another bank account"),
+                ));
+            }
+            if !providers.contains(&acc.provider) {
+                providers.push(acc.provider);
+            }
+        }
+        let counterparties = match &b.counterparties {
+            Some(list) => {
+                let mut out = Vec::new();
+                for n in list.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+                    // A configured name belongs to every provider of the bank account: the
+                    // bank line's reference or amount tells which payout it is.
+                    for p in &providers {
+                        out.push((*p, n.to_string()));
+                    }
+                }
+                out
+            }
+            None => providers
+                .iter()
+                .flat_map(|p| {
+                    default_counterparties(*p)
+                        .iter()
+                        .map(|n| (*p, n.to_string()))
+                })
+                .collect(),
+        };
+        let days = |k: &str, v: Option<i64>, default: u32| -> Result<u32, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(n) => u32::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= 30)
+                    .ok_or_else(|| invalid(&key(k), format!("{n} is outside 0..=30"))),
+            }
+        };
+        let lookback_days = match b.lookback_days {
+            None => 45,
+            Some(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| (1..=400).contains(n))
+                .ok_or_else(|| invalid(&key("lookback_days"), format!("{n} is outside 1..=400")))?,
+        };
+        let mapping = match &b.mapping {
+            None => BankTableMapping::default(),
+            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
+                invalid(&key("mapping"), e.to_string().trim().replace('\n', " "))
+            })?,
+        };
+        out.push(BankAccount {
+            name: name.to_string(),
+            currency,
+            accounts: b.accounts.iter().map(|a| a.trim().to_string()).collect(),
+            counterparties,
+            days_before: days("days_before", b.days_before, 1)?,
+            days_after: days("days_after", b.days_after, 3)?,
+            lookback_days,
+            mapping,
+        });
+    }
+    Ok(out)
+}
