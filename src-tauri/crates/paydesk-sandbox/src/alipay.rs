@@ -266,12 +266,15 @@ fn ok(mut v: Value) -> Value {
 }
 
 fn bill_url(st: &Shared, bill_type: &str, bill_date: &str, method: &str) -> Value {
+    if bill_type == "signcustomer" {
+        return accountlog_url(st, bill_date, method);
+    }
     if bill_type != "trade" {
         return error(
             "40004",
             "Business Failed",
             "isp.bill_type_not_supported",
-            "sandbox only serves trade bills",
+            "sandbox serves trade and signcustomer bills",
         );
     }
     let Ok(date) = BillDate::parse(bill_date) else {
@@ -327,6 +330,69 @@ fn bill_url(st: &Shared, bill_type: &str, bill_date: &str, method: &str) -> Valu
         "bill_download_url": format!(
             "{}/alipay/bill/{token}?bizType=trade&userId={}0156&fileType=csv.zip&bizDates={}&downloadFileName={name}",
             st.base_url, st.cfg.alipay_pid, date.0.format("%Y%m%d")
+        )
+    }))
+}
+
+/// `bill_type=signcustomer`: the 账务明细 ZIP of the day (Beijing), every movement of the
+/// merchant's balance, behind a download URL with `bizType=fnd`.
+fn accountlog_url(st: &Shared, bill_date: &str, method: &str) -> Value {
+    let Ok(date) = BillDate::parse(bill_date) else {
+        return error(
+            "40002",
+            "Invalid Arguments",
+            "isv.invalid-parameter",
+            "参数不合法",
+        );
+    };
+    if st
+        .take_fault(Provider::Alipay, method, |k| {
+            *k == FaultKind::StatementNotReady
+        })
+        .is_some()
+    {
+        return error(
+            "40004",
+            "Business Failed",
+            "isp.bill_not_ready",
+            "账单生成中",
+        );
+    }
+    let flows = {
+        let g = st.lock();
+        crate::fundflow::ledger(&g, Provider::Alipay, Provider::Alipay.as_str(), &|_| true)
+            .flows_on(Provider::Alipay, date.0)
+    };
+    if flows.is_empty() {
+        return error(
+            "40004",
+            "Business Failed",
+            "isp.bill_not_exist",
+            "账单不存在",
+        );
+    }
+    let zip = match paydesk_providers::fundflow::write_alipay_accountlog_zip(
+        &st.cfg.alipay_pid,
+        date.0,
+        &flows,
+    ) {
+        Ok(z) => z,
+        Err(e) => {
+            return error(
+                "20000",
+                "Service Currently Unavailable",
+                "isp.unknow-error",
+                &e.to_string(),
+            )
+        }
+    };
+    let token = st.store_file(zip);
+    let day = date.0.format("%Y%m%d");
+    let name = format!("{}0156_{day}_fnd.csv.zip", st.cfg.alipay_pid);
+    ok(json!({
+        "bill_download_url": format!(
+            "{}/alipay/bill/{token}?bizType=fnd&userId={}0156&fileType=csv.zip&bizDates={day}&downloadFileName={name}",
+            st.base_url, st.cfg.alipay_pid
         )
     }))
 }

@@ -9,11 +9,13 @@
 
 mod alipay;
 mod alipay_certs;
+mod fundflow;
 mod state;
 mod stripe;
 mod wechat;
 
 pub use alipay_certs::AlipayCertFiles;
+pub use fundflow::{Quirk, SandboxLedger, ALIPAY_WITHDRAWAL_FEE_BP, OPENING_BALANCE};
 pub use state::{Fault, FaultKind, SandboxPayment, SandboxRefund};
 
 use axum::routing::{delete, get, post};
@@ -210,6 +212,7 @@ fn router(state: Shared) -> Router {
         .route("/alipay/bill/{token}", get(alipay::bill))
         .route("/wechat/v3/certificates", get(wechat::certificates))
         .route("/wechat/v3/bill/tradebill", get(wechat::tradebill))
+        .route("/wechat/v3/bill/fundflowbill", get(wechat::fundflowbill))
         .route("/wechat/v3/billdownload/file", get(wechat::billfile))
         .route(
             "/wechat/v3/refund/domestic/refunds",
@@ -232,6 +235,7 @@ fn router(state: Shared) -> Router {
             post(stripe::create_refund).get(stripe::list_refunds),
         )
         .route("/stripe/v1/refunds/{id}", get(stripe::get_refund))
+        .route("/stripe/v1/payouts", get(stripe::list_payouts))
         .route(
             "/stripe/v1/payment_intents/search",
             get(stripe::search_payment_intents),
@@ -397,6 +401,21 @@ impl SandboxHandle {
             .registered
             .stripe_expired_keys
             .push(key.to_string());
+    }
+
+    /// The balance history of a provider account as the sandbox serves it: every fund flow
+    /// with its running balance, and the payouts. `account` names the lines' account (the
+    /// `[[accounts]]` name); `None` takes every line of the provider, as the Alipay and Stripe
+    /// merchants of the sandbox do.
+    pub fn ledger(&self, provider: Provider, account: Option<&str>) -> SandboxLedger {
+        let name = account.unwrap_or(provider.as_str());
+        let inner = self.state.lock();
+        fundflow::ledger(&inner, provider, name, &|a| account.is_none_or(|x| x == a))
+    }
+
+    /// Plants a payout difference on the payout `provider` makes on `date` (its own zone).
+    pub fn plant_payout_quirk(&self, provider: Provider, date: chrono::NaiveDate, quirk: Quirk) {
+        self.state.lock().quirks.push((provider, date, quirk));
     }
 
     pub fn payments(&self) -> Vec<SandboxPayment> {

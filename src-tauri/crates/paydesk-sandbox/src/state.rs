@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub wechat_merchants: HashMap<String, String>,
     /// Alipay certificate mode, when switched on: the sandbox's CA and certificates.
     pub alipay_ca: Option<crate::alipay_certs::AlipayCa>,
+    /// Planted payout differences (settlement demos and tests).
+    pub quirks: crate::fundflow::Quirks,
 }
 
 /// A platform certificate and the key that signs answers under its serial.

@@ -100,17 +100,7 @@ fn refund_json(r: &SandboxRefund, p: Option<&SandboxPayment>) -> Value {
 }
 
 fn balance_txn_id(l: &StatementLine) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(
-        format!(
-            "{}|{}|{}",
-            l.kind.as_str(),
-            l.provider_txn_id,
-            l.provider_refund_id.as_deref().unwrap_or("")
-        )
-        .as_bytes(),
-    );
-    format!("txn_{}", &hex::encode(digest)[..24])
+    crate::fundflow::stripe_txn_id(l)
 }
 
 /// Balance transactions derived from loaded lines and refunds executed here, newest first.
@@ -193,6 +183,9 @@ pub(crate) async fn balance_transactions(
         return r;
     }
     let p = params(&uri, &[]);
+    if let Some(po) = param(&p, "payout") {
+        return payout_transactions(&st, &p, po);
+    }
     let num = |k: &str| param(&p, k).and_then(|v| v.parse::<i64>().ok());
     let limit = num("limit").unwrap_or(10).clamp(1, 100) as usize;
     let expand = p.iter().any(|(k, v)| k == "expand[]" && v == "data.source");
@@ -234,6 +227,126 @@ pub(crate) async fn balance_transactions(
     ok(
         &json!({"object": "list", "url": "/v1/balance_transactions", "has_more": has_more, "data": page}),
     )
+}
+
+/// One page of `items` (newest first) after `starting_after`: the page and `has_more`, or
+/// Stripe's answer to an unknown cursor.
+fn page_after<T>(
+    items: &[T],
+    id: impl Fn(&T) -> &str,
+    p: &[(String, String)],
+    what: &str,
+) -> Result<(Vec<T>, bool), Response>
+where
+    T: Clone,
+{
+    let limit = param(p, "limit")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(10)
+        .clamp(1, 100) as usize;
+    let start = match param(p, "starting_after") {
+        Some(after) => match items.iter().position(|t| id(t) == after) {
+            Some(i) => i + 1,
+            None => {
+                return Err(stripe_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "resource_missing",
+                    &format!("No such {what}: '{after}'"),
+                ))
+            }
+        },
+        None => 0,
+    };
+    let page: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
+    let has_more = start + page.len() < items.len();
+    Ok((page, has_more))
+}
+
+/// The Stripe account's ledger (the sandbox has one Stripe merchant).
+fn stripe_ledger(st: &Shared) -> crate::fundflow::SandboxLedger {
+    let g = st.lock();
+    crate::fundflow::ledger(&g, Provider::Stripe, Provider::Stripe.as_str(), &|_| true)
+}
+
+/// `GET /v1/balance_transactions?payout=po_…`: what an automatic payout settles, and its own
+/// transaction, newest first, paginated.
+fn payout_transactions(st: &Shared, p: &[(String, String)], po: &str) -> Response {
+    let ledger = stripe_ledger(st);
+    if !ledger.payouts.iter().any(|x| x.payout_id == po) {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "resource_missing",
+            &format!("No such payout: '{po}'"),
+        );
+    }
+    let flows = crate::fundflow::flows_newest_first(ledger.settled_by(po));
+    match page_after(&flows, |f| f.flow_id.as_str(), p, "balance transaction") {
+        Ok((page, has_more)) => {
+            let body = paydesk_providers::fundflow::write_stripe_balance_transactions_page(
+                &page, has_more,
+            );
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// `GET /v1/payouts` with `created[…]` and `arrival_date[…]` filters (`gt`, `gte`, `lt`,
+/// `lte`, or an exact value), newest first, paginated by `starting_after`.
+pub(crate) async fn list_payouts(
+    State(st): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check(&st, &headers, uri.path()) {
+        return r;
+    }
+    let p = params(&uri, &[]);
+    let within = |field: &str, v: i64| -> bool {
+        let num = |op: &str| {
+            let key = if op.is_empty() {
+                field.to_string()
+            } else {
+                format!("{field}[{op}]")
+            };
+            param(&p, &key).and_then(|x| x.parse::<i64>().ok())
+        };
+        num("").is_none_or(|x| v == x)
+            && num("gt").is_none_or(|x| v > x)
+            && num("gte").is_none_or(|x| v >= x)
+            && num("lt").is_none_or(|x| v < x)
+            && num("lte").is_none_or(|x| v <= x)
+    };
+    let payouts: Vec<paydesk_core::settlement::Payout> =
+        crate::fundflow::newest_first(stripe_ledger(&st).payouts)
+            .into_iter()
+            .filter(|x| {
+                let arrival = x
+                    .arrival_date
+                    .and_hms_opt(0, 0, 0)
+                    .map_or(0, |t| t.and_utc().timestamp());
+                within("created", x.created_at.timestamp()) && within("arrival_date", arrival)
+            })
+            .collect();
+    match page_after(&payouts, |x| x.payout_id.as_str(), &p, "payout") {
+        Ok((page, has_more)) => {
+            let body = paydesk_providers::fundflow::write_stripe_payouts_page(&page, has_more);
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        Err(r) => r,
+    }
 }
 
 fn fingerprint(p: &[(String, String)]) -> String {

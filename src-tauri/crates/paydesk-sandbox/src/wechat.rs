@@ -299,24 +299,25 @@ pub(crate) async fn tradebill(
             what,
         );
     }
+    deliver_bill(
+        &st,
+        bill,
+        q.get("tar_type").is_some_and(|t| t == "GZIP"),
+        what,
+    )
+}
+
+/// Step 1's answer for a bill: stores the file (gzipped when asked) for the download
+/// route and answers, signed, with the SHA1 of the uncompressed bill and the URL.
+fn deliver_bill(st: &Shared, bill: Vec<u8>, gzip: bool, what: &str) -> Response {
     let hash = hex::encode(Sha1::digest(&bill));
-    let gzip = q.get("tar_type").is_some_and(|t| t == "GZIP");
     let file = if gzip {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        if enc.write_all(&bill).is_err() {
-            return error(
-                &st,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "SYSTEM_ERROR",
-                "gzip",
-                what,
-            );
-        }
-        match enc.finish() {
+        match enc.write_all(&bill).and_then(|()| enc.finish()) {
             Ok(b) => b,
             Err(_) => {
                 return error(
-                    &st,
+                    st,
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "SYSTEM_ERROR",
                     "gzip",
@@ -334,7 +335,121 @@ pub(crate) async fn tradebill(
         "hash_value": hash,
         "download_url": format!("{}/wechat/v3/billdownload/file?token={token}{tar}", st.base_url),
     });
-    signed(&st, StatusCode::OK, body.to_string(), what)
+    signed(st, StatusCode::OK, body.to_string(), what)
+}
+
+/// `GET /v3/bill/fundflowbill?bill_date=&account_type=BASIC[&tar_type=GZIP]`: the merchant's
+/// 资金账单 of the basic account (the sandbox keeps no operation or fee accounts: those bills
+/// do not exist), delivered like the trade bill.
+pub(crate) async fn fundflowbill(
+    State(st): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let what = uri.path();
+    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if let Some(r) = transient(&st, what) {
+        return r;
+    }
+    let Some(date) = q.get("bill_date").and_then(|d| BillDate::parse(d).ok()) else {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "bill_date格式错误",
+            what,
+        );
+    };
+    let account_type = q.get("account_type").map_or("BASIC", String::as_str);
+    if !["BASIC", "OPERATION", "FEES", "ALL"].contains(&account_type) {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "account_type参数错误",
+            what,
+        );
+    }
+    if st
+        .take_fault(Provider::Wechat, what, |k| {
+            *k == FaultKind::StatementNotReady
+        })
+        .is_some()
+    {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "STATEMENT_CREATING",
+            "账单生成中",
+            what,
+        );
+    }
+    // The merchant's accounts, asked before the ledger holds the state.
+    let accounts: Vec<String> = {
+        let g = st.lock();
+        let mut a: Vec<String> = g
+            .lines
+            .iter()
+            .filter(|l| l.provider == Provider::Wechat)
+            .map(|l| l.account.to_string())
+            .collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    let owned: Vec<String> = accounts
+        .into_iter()
+        .filter(|a| st.wechat_owns(&mchid, a))
+        .collect();
+    let flows = if account_type == "OPERATION" || account_type == "FEES" {
+        Vec::new()
+    } else {
+        let g = st.lock();
+        // The ledger's name (its ids derive from it): the account registered for the
+        // merchant, else the provider's, as `SandboxHandle::ledger` names them.
+        let label = g
+            .wechat_merchants
+            .get(&mchid)
+            .cloned()
+            .unwrap_or_else(|| Provider::Wechat.as_str().to_string());
+        crate::fundflow::ledger(&g, Provider::Wechat, &label, &|a| {
+            owned.iter().any(|o| o == a)
+        })
+        .flows_on(Provider::Wechat, date.0)
+    };
+    if flows.is_empty() {
+        return error(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "NO_STATEMENT_EXIST",
+            "账单文件不存在",
+            what,
+        );
+    }
+    let bill = match paydesk_providers::fundflow::write_wechat_fundflow_bill(&flows) {
+        Ok(b) => b.into_bytes(),
+        Err(e) => {
+            return error(
+                &st,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SYSTEM_ERROR",
+                &e.to_string(),
+                what,
+            )
+        }
+    };
+    deliver_bill(
+        &st,
+        bill,
+        q.get("tar_type").is_some_and(|t| t == "GZIP"),
+        what,
+    )
 }
 
 /// Not signed (like the real `/v3/billdownload/file`); the SHA1 in the signed answer covers it.
