@@ -3,6 +3,8 @@
 
 use crate::error::ProviderError;
 use async_trait::async_trait;
+use chrono::NaiveDate;
+use paydesk_core::settlement::{FundFlow, Payout};
 use paydesk_core::{BillDate, Currency, Provider};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,38 @@ impl std::fmt::Debug for DownloadedStatement {
         f.debug_struct("DownloadedStatement")
             .field("file_name", &self.file_name)
             .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// A provider account's fund flows of one day (资金流水), downloaded, verified and parsed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DownloadedFundFlows {
+    /// The file's name as the provider gives it (Alipay `downloadFileName`), or one made up
+    /// of the merchant and the day.
+    pub file_name: String,
+    /// The file as delivered: Alipay the 账务明细 ZIP, WeChat the 资金账单 (gunzipped,
+    /// SHA1-checked). Empty for Stripe, whose data are API list pages.
+    pub bytes: Vec<u8>,
+    /// `crate::fundflow::FundFlowLayout` of the file, or of Stripe's pages
+    /// (`stripe_balance_transactions_json`).
+    pub layout: crate::fundflow::FundFlowLayout,
+    /// Every movement: Alipay/WeChat those booked that day (Beijing time); Stripe those the
+    /// day's payouts settle (each with its `payout_id`) and the payouts' own.
+    pub flows: Vec<FundFlow>,
+    /// Alipay/WeChat: the day's 提现 rows; Stripe: the payouts created that day (UTC).
+    pub payouts: Vec<Payout>,
+    /// Whether the file stated totals that agreed with its rows.
+    pub summary_checked: bool,
+}
+
+impl std::fmt::Debug for DownloadedFundFlows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadedFundFlows")
+            .field("file_name", &self.file_name)
+            .field("bytes", &self.bytes.len())
+            .field("flows", &self.flows.len())
+            .field("payouts", &self.payouts.len())
             .finish()
     }
 }
@@ -148,6 +182,56 @@ pub trait ProviderAdapter: Send + Sync {
     async fn query_payment(&self, order_no: &str) -> Result<PaymentStatus, ProviderError>;
     async fn create_refund(&self, req: &RefundRequest) -> Result<RefundStatus, ProviderError>;
     async fn query_refund(&self, req: &RefundQuery) -> Result<RefundStatus, ProviderError>;
+
+    /// The fund flows and payouts of `date` for the account named `account` (the name the
+    /// flows carry), verified like the trade statement. Providers without fund-flow data say
+    /// so ([`crate::error::ErrorKind::Config`]).
+    async fn download_fund_flows(
+        &self,
+        account: &str,
+        date: NaiveDate,
+    ) -> Result<DownloadedFundFlows, ProviderError> {
+        let _ = (account, date);
+        Err(ProviderError::new(
+            self.provider(),
+            "download fund flows",
+            crate::error::ErrorKind::Config {
+                detail: format!(
+                    "{} offers no fund-flow download; import the file instead",
+                    self.provider()
+                ),
+            },
+        ))
+    }
+}
+
+/// Parses a downloaded fund-flow file into [`DownloadedFundFlows`]; a file that does not
+/// parse is a protocol error of `call` naming the problem.
+pub(crate) fn parse_downloaded_flows(
+    provider: Provider,
+    call: &str,
+    account: &str,
+    file_name: String,
+    bytes: Vec<u8>,
+) -> Result<DownloadedFundFlows, ProviderError> {
+    let parsed =
+        crate::fundflow::parse_fund_flows(&bytes, &file_name, provider, account).map_err(|e| {
+            ProviderError::new(
+                provider,
+                call,
+                crate::error::ErrorKind::Protocol {
+                    detail: e.to_string(),
+                },
+            )
+        })?;
+    Ok(DownloadedFundFlows {
+        file_name,
+        bytes,
+        layout: parsed.layout,
+        flows: parsed.flows,
+        payouts: parsed.payouts,
+        summary_checked: parsed.summary_checked,
+    })
 }
 
 /// A verification certificate an adapter fetched from the provider and checked (WeChat Pay

@@ -3,12 +3,15 @@
 pub mod webhook;
 
 use crate::adapter::{
-    DownloadedStatement, PaymentState, PaymentStatus, ProviderAdapter, RefundQuery, RefundRequest,
-    RefundState, RefundStatus,
+    DownloadedFundFlows, DownloadedStatement, PaymentState, PaymentStatus, ProviderAdapter,
+    RefundQuery, RefundRequest, RefundState, RefundStatus,
 };
 use crate::error::{clip, ErrorKind, ProviderError};
+use crate::fundflow::{parse_stripe_balance_transactions, parse_stripe_payouts};
 use crate::http::{self, HttpOptions};
 use async_trait::async_trait;
+use chrono::NaiveDate;
+use paydesk_core::settlement::{FundFlow, Payout};
 use paydesk_core::{BillDate, Currency, Provider};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -85,6 +88,7 @@ fn protocol(call: &str, detail: impl Into<String>) -> ProviderError {
 }
 
 const CALL_BT: &str = "GET /v1/balance_transactions";
+const CALL_PAYOUTS: &str = "GET /v1/payouts";
 const CALL_CHARGE: &str = "GET /v1/charges/{id}";
 const CALL_PI: &str = "GET /v1/payment_intents/{id}";
 const CALL_PI_SEARCH: &str = "GET /v1/payment_intents/search";
@@ -261,6 +265,95 @@ impl StripeAdapter {
             }
         }
         Err(protocol(CALL_BT, "too many pages"))
+    }
+
+    /// Every page of a list call (`limit=100`, following `has_more` with `starting_after`
+    /// the last id), each page's raw JSON.
+    async fn list_pages(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Result<Vec<Vec<u8>>, ProviderError> {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut p = params.to_vec();
+            p.push(("limit".into(), "100".into()));
+            if let Some(a) = &after {
+                p.push(("starting_after".into(), a.clone()));
+            }
+            let page = self.get(call, path, &p).await?;
+            let has_more = page
+                .get("has_more")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let last = page
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| protocol(call, "list without data"))?
+                .last()
+                .and_then(|t| t.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            pages.push(page.to_string().into_bytes());
+            match (has_more, last) {
+                (true, Some(l)) if after.as_deref() != Some(l.as_str()) => after = Some(l),
+                (true, _) => return Err(protocol(call, "has_more without progress")),
+                (false, _) => return Ok(pages),
+            }
+        }
+        Err(protocol(call, "too many pages"))
+    }
+
+    /// The payouts created on `date` (UTC) and, for each automatic one, the balance
+    /// transactions it settles (`GET /v1/balance_transactions?payout=`), each given the
+    /// payout's id. Manual payouts cannot be itemized and bring no transactions.
+    pub async fn payouts_of_day(
+        &self,
+        account: &str,
+        date: NaiveDate,
+    ) -> Result<(Vec<Payout>, Vec<FundFlow>), ProviderError> {
+        let (start, end) = BillDate(date).utc_bounds(chrono_tz::UTC);
+        let pages = self
+            .list_pages(
+                CALL_PAYOUTS,
+                "/v1/payouts",
+                &[
+                    ("created[gte]".into(), start.timestamp().to_string()),
+                    ("created[lt]".into(), end.timestamp().to_string()),
+                ],
+            )
+            .await?;
+        let mut payouts = Vec::new();
+        for page in &pages {
+            let (mut p, _) = parse_stripe_payouts(page, account)
+                .map_err(|e| protocol(CALL_PAYOUTS, e.to_string()))?;
+            payouts.append(&mut p);
+        }
+        let mut flows: Vec<FundFlow> = Vec::new();
+        for payout in payouts.iter().filter(|p| p.automatic) {
+            let pages = self
+                .list_pages(
+                    CALL_BT,
+                    "/v1/balance_transactions",
+                    &[
+                        ("payout".into(), payout.payout_id.clone()),
+                        ("expand[]".into(), "data.source".into()),
+                    ],
+                )
+                .await?;
+            for page in &pages {
+                let (list, _) = parse_stripe_balance_transactions(page, account)
+                    .map_err(|e| protocol(CALL_BT, e.to_string()))?;
+                for mut f in list {
+                    f.payout_id = Some(payout.payout_id.clone());
+                    f.line = flows.len() as u64 + 1;
+                    flows.push(f);
+                }
+            }
+        }
+        Ok((payouts, flows))
     }
 
     /// Builds the report-layout CSV from balance transactions.
@@ -528,6 +621,23 @@ impl ProviderAdapter for StripeAdapter {
         Ok(DownloadedStatement {
             file_name: format!("balance_change_from_activity_itemized_{date}.csv"),
             bytes,
+        })
+    }
+
+    /// Payouts created that day (UTC) and what each automatic one settles.
+    async fn download_fund_flows(
+        &self,
+        account: &str,
+        date: NaiveDate,
+    ) -> Result<DownloadedFundFlows, ProviderError> {
+        let (payouts, flows) = self.payouts_of_day(account, date).await?;
+        Ok(DownloadedFundFlows {
+            file_name: format!("stripe_payouts_{date}.json"),
+            bytes: Vec::new(),
+            layout: crate::fundflow::FundFlowLayout::StripeBalanceTransactionsJson,
+            flows,
+            payouts,
+            summary_checked: false,
         })
     }
 

@@ -3,14 +3,16 @@
 pub mod sign;
 
 use crate::adapter::{
-    CertificateSink, DownloadedStatement, FetchedCertificate, PaymentState, PaymentStatus,
-    ProviderAdapter, RefundQuery, RefundRequest, RefundState, RefundStatus,
+    parse_downloaded_flows, CertificateSink, DownloadedFundFlows, DownloadedStatement,
+    FetchedCertificate, PaymentState, PaymentStatus, ProviderAdapter, RefundQuery, RefundRequest,
+    RefundState, RefundStatus,
 };
 use crate::error::{clip, ErrorKind, ProviderError};
 use crate::http::{self, Clock, HttpOptions};
 use crate::keys::{parse_public_key, PrivateKey};
 use crate::x509::{CertError, X509};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use paydesk_core::{BillDate, Currency, Provider};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -112,6 +114,7 @@ fn protocol(call: &str, detail: impl Into<String>) -> ProviderError {
 
 const CALL_CERTS: &str = "GET /v3/certificates";
 const CALL_TRADEBILL: &str = "GET /v3/bill/tradebill";
+const CALL_FUNDFLOWBILL: &str = "GET /v3/bill/fundflowbill";
 const CALL_BILLFILE: &str = "GET /v3/billdownload/file";
 const CALL_ORDER: &str = "GET /v3/pay/transactions/out-trade-no";
 const CALL_REFUND: &str = "POST /v3/refund/domestic/refunds";
@@ -442,6 +445,66 @@ impl WechatAdapter {
         Ok(fetched)
     }
 
+    /// A bill's two steps: the signed answer of `path_and_query` (`call`) with the SHA1 and
+    /// the URL, then the unsigned file, gunzipped and checked against that SHA1.
+    async fn download_bill(
+        &self,
+        call: &str,
+        path_and_query: &str,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let url = self.url(path_and_query)?;
+        let (_, body) = http::with_retries(&self.opts, || {
+            self.send_verified(call, Method::GET, &url, None)
+        })
+        .await?;
+        let v: Value = serde_json::from_slice(&body).map_err(|e| protocol(call, e.to_string()))?;
+        let hash_type = v.get("hash_type").and_then(Value::as_str).unwrap_or("");
+        if !hash_type.eq_ignore_ascii_case("SHA1") {
+            return Err(protocol(
+                call,
+                format!("unsupported hash_type {hash_type:?}"),
+            ));
+        }
+        let hash_value = v
+            .get("hash_value")
+            .and_then(Value::as_str)
+            .ok_or_else(|| protocol(call, "no hash_value"))?
+            .to_string();
+        let download = v
+            .get("download_url")
+            .and_then(Value::as_str)
+            .and_then(|u| url::Url::parse(u).ok())
+            .ok_or_else(|| protocol(call, "no usable download_url"))?;
+        // The download answer is not signed: it is checked by the SHA1 from the signed answer.
+        let raw = http::with_retries(&self.opts, || async {
+            let (status, _, bytes) = self
+                .send(CALL_BILLFILE, Method::GET, &download, None)
+                .await?;
+            if !status.is_success() {
+                return Err(classify_error(CALL_BILLFILE, status, &bytes));
+            }
+            Ok(bytes)
+        })
+        .await?;
+        let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+            gunzip(CALL_BILLFILE, &raw)?
+        } else {
+            raw
+        };
+        let digest = hex::encode(Sha1::digest(&bytes));
+        if !digest.eq_ignore_ascii_case(hash_value.trim()) {
+            return Err(err(
+                CALL_BILLFILE,
+                ErrorKind::Verification {
+                    detail: format!(
+                        "SHA1 of the bill is {digest}, the signed answer said {hash_value}"
+                    ),
+                },
+            ));
+        }
+        Ok(bytes)
+    }
+
     fn refund_status(
         &self,
         call: &str,
@@ -557,63 +620,45 @@ impl ProviderAdapter for WechatAdapter {
         &self,
         date: BillDate,
     ) -> Result<DownloadedStatement, ProviderError> {
-        let url = self.url(&format!(
-            "/v3/bill/tradebill?bill_date={date}&bill_type=ALL&tar_type=GZIP"
-        ))?;
-        let (_, body) = http::with_retries(&self.opts, || {
-            self.send_verified(CALL_TRADEBILL, Method::GET, &url, None)
-        })
-        .await?;
-        let v: Value =
-            serde_json::from_slice(&body).map_err(|e| protocol(CALL_TRADEBILL, e.to_string()))?;
-        let hash_type = v.get("hash_type").and_then(Value::as_str).unwrap_or("");
-        if !hash_type.eq_ignore_ascii_case("SHA1") {
-            return Err(protocol(
+        let bytes = self
+            .download_bill(
                 CALL_TRADEBILL,
-                format!("unsupported hash_type {hash_type:?}"),
-            ));
-        }
-        let hash_value = v
-            .get("hash_value")
-            .and_then(Value::as_str)
-            .ok_or_else(|| protocol(CALL_TRADEBILL, "no hash_value"))?
-            .to_string();
-        let download = v
-            .get("download_url")
-            .and_then(Value::as_str)
-            .and_then(|u| url::Url::parse(u).ok())
-            .ok_or_else(|| protocol(CALL_TRADEBILL, "no usable download_url"))?;
-        // The download answer is not signed: it is checked by the SHA1 from the signed answer.
-        let raw = http::with_retries(&self.opts, || async {
-            let (status, _, bytes) = self
-                .send(CALL_BILLFILE, Method::GET, &download, None)
-                .await?;
-            if !status.is_success() {
-                return Err(classify_error(CALL_BILLFILE, status, &bytes));
-            }
-            Ok(bytes)
-        })
-        .await?;
-        let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-            gunzip(CALL_BILLFILE, &raw)?
-        } else {
-            raw
-        };
-        let digest = hex::encode(Sha1::digest(&bytes));
-        if !digest.eq_ignore_ascii_case(hash_value.trim()) {
-            return Err(err(
-                CALL_BILLFILE,
-                ErrorKind::Verification {
-                    detail: format!(
-                        "SHA1 of the bill is {digest}, the signed answer said {hash_value}"
-                    ),
-                },
-            ));
-        }
+                &format!("/v3/bill/tradebill?bill_date={date}&bill_type=ALL&tar_type=GZIP"),
+            )
+            .await?;
         Ok(DownloadedStatement {
             file_name: format!("{}_{}_ALL.csv", self.mchid, date.0.format("%Y%m%d")),
             bytes,
         })
+    }
+
+    /// The 资金账单 of the basic account (`account_type=BASIC`) of the day.
+    async fn download_fund_flows(
+        &self,
+        account: &str,
+        date: NaiveDate,
+    ) -> Result<DownloadedFundFlows, ProviderError> {
+        let bytes = self
+            .download_bill(
+                CALL_FUNDFLOWBILL,
+                &format!(
+                    "/v3/bill/fundflowbill?bill_date={}&account_type=BASIC&tar_type=GZIP",
+                    date.format("%Y-%m-%d")
+                ),
+            )
+            .await?;
+        let file_name = format!(
+            "{}_{}_BASIC_fundflow.csv",
+            self.mchid,
+            date.format("%Y%m%d")
+        );
+        parse_downloaded_flows(
+            Provider::Wechat,
+            CALL_FUNDFLOWBILL,
+            account,
+            file_name,
+            bytes,
+        )
     }
 
     async fn query_payment(&self, order_no: &str) -> Result<PaymentStatus, ProviderError> {
