@@ -6,6 +6,7 @@
 //! accepting or rejecting a suggestion `discrepancy.review`. Every change is audited.
 
 pub mod config;
+pub mod download;
 
 use crate::context::auth::{audit, require};
 use crate::context::workspace::Workspace;
