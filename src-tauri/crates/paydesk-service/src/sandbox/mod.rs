@@ -12,6 +12,7 @@
 pub mod files;
 pub mod generate;
 pub mod history;
+pub mod settlement_gen;
 
 use crate::context::config::Account;
 use crate::context::private_file::{create_private_dir_all, write_new_private};
