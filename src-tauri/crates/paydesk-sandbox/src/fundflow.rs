@@ -148,15 +148,64 @@ fn flow(
     }
 }
 
+/// The currency an account's balance is kept in: the one most of its lines are in (ties:
+/// the first by code).
+fn settlement_currency(lines: &[StatementLine]) -> Currency {
+    let mut counts: Vec<(Currency, usize)> = Vec::new();
+    for l in lines {
+        match counts.iter_mut().find(|(c, _)| *c == l.currency) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((l.currency, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code().cmp(b.0.code())));
+    counts.first().map_or(Currency::CNY, |(c, _)| *c)
+}
+
+/// The sandbox's fixed rates: parts per million of a US dollar one major unit is worth.
+fn usd_ppm(c: Currency) -> i128 {
+    match c.code() {
+        "USD" => 1_000_000,
+        "EUR" => 1_080_000,
+        "GBP" => 1_270_000,
+        "JPY" => 6_700,
+        "CNY" => 138_000,
+        "HKD" => 128_000,
+        _ => 1_000_000,
+    }
+}
+
+/// `minor` units of `from` in minor units of `to` at the sandbox's rates, rounded half away
+/// from zero, in integers.
+fn convert(minor: i64, from: Currency, to: Currency) -> i64 {
+    if from == to {
+        return minor;
+    }
+    let num = i128::from(minor) * usd_ppm(from) * 10_i128.pow(u32::from(to.exponent()));
+    let den = usd_ppm(to) * 10_i128.pow(u32::from(from.exponent()));
+    let q = (2 * num.abs() + den) / (2 * den);
+    let v = if num < 0 { -q } else { q };
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
 /// The movements one statement line makes on the balance.
-fn line_flows(provider: Provider, account: &str, l: &StatementLine) -> Vec<FundFlow> {
+fn line_flows(
+    provider: Provider,
+    account: &str,
+    l: &StatementLine,
+    settles_in: Currency,
+) -> Vec<FundFlow> {
     let order = l.merchant_order_no.as_ref().map(|o| o.to_string());
     let txn = l.provider_txn_id.to_string();
     let refund_id = l.provider_refund_id.as_ref().map(|r| r.to_string());
     let refund_no = l.merchant_refund_no.as_ref().map(|r| r.to_string());
-    let fee = l.fee_minor();
+    // A balance holds one currency: a charge in another is converted when it is booked.
+    let (gross, fee) = (
+        convert(l.gross, l.currency, settles_in),
+        convert(l.fee_minor(), l.currency, settles_in),
+    );
     let at = l.provider_time;
-    let cur = l.currency;
+    let cur = settles_in;
     let seed = format!(
         "{}|{}|{}",
         l.kind.as_str(),
@@ -194,7 +243,7 @@ fn line_flows(provider: Provider, account: &str, l: &StatementLine) -> Vec<FundF
                 kind,
                 at,
                 cur,
-                l.gross,
+                gross,
                 fee,
                 format!("{category} {}", order.as_deref().unwrap_or(""))
                     .trim()
@@ -244,7 +293,7 @@ fn line_flows(provider: Provider, account: &str, l: &StatementLine) -> Vec<FundF
                 kind,
                 at,
                 cur,
-                l.gross,
+                gross,
                 0,
                 word.to_string(),
             )];
@@ -307,9 +356,10 @@ pub(crate) fn ledger(
         )
     };
     lines.sort_by_cached_key(key);
+    let settles_in = settlement_currency(&lines);
     let movements: Vec<FundFlow> = lines
         .iter()
-        .flat_map(|l| line_flows(provider, account, l))
+        .flat_map(|l| line_flows(provider, account, l, settles_in))
         .collect();
     let quirks: Vec<(NaiveDate, Quirk)> = inner
         .quirks
@@ -372,7 +422,7 @@ fn with_payouts(
                 _ => None,
             });
             let amount = pending_net - held;
-            let seed = format!("{account}|{day}");
+            let seed = format!("{account}|{day}|{}", currency.code());
             let stamp = day.format("%Y%m%d").to_string();
             if provider == Provider::Stripe {
                 let po = hex_id("po_", &seed);
@@ -651,6 +701,35 @@ mod tests {
             Some((10_000, 320, 9_680))
         );
         assert!(l.flows.iter().all(|f| f.balance_after.is_none()));
+    }
+
+    #[test]
+    fn a_charge_in_another_currency_is_converted_into_the_balance() {
+        assert_eq!(
+            convert(
+                10_000,
+                Currency::parse("EUR").unwrap_or(Currency::CNY),
+                Currency::USD
+            ),
+            10_800
+        );
+        assert_eq!(convert(-1_000, Currency::JPY, Currency::USD), -670);
+        assert_eq!(convert(1, Currency::USD, Currency::JPY), 1);
+        let mut eur = line(LineKind::Payment, "ch_e", 10_000, 0, t(2, 11));
+        eur.currency = Currency::parse("EUR").unwrap_or(Currency::CNY);
+        let mut i = inner(
+            Provider::Stripe,
+            vec![
+                line(LineKind::Payment, "ch_1", 5_000, 0, t(2, 10)),
+                line(LineKind::Payment, "ch_2", 5_000, 0, t(2, 12)),
+            ],
+        );
+        eur.provider = Provider::Stripe;
+        i.lines.push(eur);
+        let l = ledger(&i, Provider::Stripe, "s", &|_| true);
+        assert!(l.flows.iter().all(|f| f.currency == Currency::USD));
+        assert_eq!(l.payouts.len(), 1);
+        assert_eq!(l.payouts[0].amount, 5_000 + 5_000 + 10_800);
     }
 
     #[test]
