@@ -76,6 +76,24 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
             out!("  {:<26} {n}", class);
         }
         out!("Reports: {}", summary.reports.join(", "));
+        for s in &summary.settlements {
+            out!();
+            out!(
+                "Settlement of {} ({}): {} payouts, {} bank lines, {} links, {} suggestions",
+                s.bank_account,
+                s.bank_file,
+                s.payouts,
+                s.bank_lines,
+                s.links,
+                s.suggestions
+            );
+            for (state, n) in &s.arrivals {
+                out!("  payouts {:<18} {n}", state);
+            }
+            for (class, n) in &s.counts {
+                out!("  {:<26} {n}", class);
+            }
+        }
     }
     Ok(())
 }

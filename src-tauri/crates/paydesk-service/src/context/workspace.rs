@@ -158,6 +158,29 @@ mchid = "1900000002"
     } else {
         ""
     };
+    // The demo's settlement: Alipay's withdrawal fee schedule and the bank accounts the
+    // payouts arrive in.
+    let (alipay_payout_fee, bank_accounts) = if demo {
+        (
+            r#"[accounts.payout_fee]
+rate = "0.10%"               # Alipay's fee per 提现 (the sandbox charges it)
+"#,
+            r#"
+# Settlement (资金对账): the bank accounts the providers pay out into.
+[[bank_accounts]]
+name = "cmb-main"
+currency = "CNY"
+accounts = ["alipay-main", "wechat-main", "wechat-shop2"]
+
+[[bank_accounts]]
+name = "stripe-bank"
+currency = "USD"
+accounts = ["stripe-main"]
+"#,
+        )
+    } else {
+        ("", "")
+    };
     format!(
         r#"# Paydesk workspace configuration. Reference: README.md, "Configuration".
 
@@ -199,7 +222,7 @@ fees = [{{ currency = "CNY", rate = "0.6%" }}]
 [accounts.credentials]
 app_id = "2021000000000001"
 pid = "2088000000000001"
-
+{alipay_payout_fee}
 [[accounts]]
 name = "wechat-main"
 provider = "wechat"
@@ -218,7 +241,7 @@ endpoint = "{endpoint}"
 fees = [{{ currency = "USD", rate = "2.9%", fixed = "0.30" }}, {{ currency = "JPY", rate = "3.6%" }}]
 [accounts.credentials]
 order_metadata_key = "order_id"
-"#
+{bank_accounts}"#
     )
 }
 

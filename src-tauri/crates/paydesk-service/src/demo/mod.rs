@@ -2,6 +2,8 @@
 //! scoping), two generated days with every kind of discrepancy, reconciled end to end, with
 //! CSV and XLSX reports.
 
+pub mod settlement;
+
 use crate::context::progress::Progress;
 use crate::context::workspace::{self, Workspace};
 use crate::reconcile::{self, DryRun, ReconcileRequest, RunReport};
@@ -23,6 +25,11 @@ pub struct DemoSummary {
     /// Discrepancies found per class over all runs.
     pub class_totals: BTreeMap<String, u64>,
     pub reports: Vec<String>,
+    /// Settlement (资金对账) per bank account: fund flows downloaded, bank statements
+    /// generated and imported, settled as of the second day.
+    pub settlements: Vec<settlement::DemoSettlement>,
+    /// Settlement findings per class over all bank accounts.
+    pub settlement_totals: BTreeMap<String, u64>,
 }
 
 pub async fn run_demo(
@@ -104,12 +111,27 @@ pub async fn run_demo(
         crate::review::export_report(&w, &actor, &filter, format, &out, lang).await?;
         reports.push(out.display().to_string());
     }
+    let settlements = settlement::run(&w, &actor, date).await?;
+    let mut settlement_totals = BTreeMap::new();
+    for s in &settlements {
+        for (class, n) in &s.counts {
+            *settlement_totals.entry(class.clone()).or_insert(0) += n;
+        }
+        // Suggestions wait for a reviewer: not a finding, but shown with them.
+        if s.suggestions != 0 {
+            *settlement_totals
+                .entry("suggestion".to_string())
+                .or_insert(0) += s.suggestions;
+        }
+    }
     Ok(DemoSummary {
         workspace: w.dir.display().to_string(),
         days: vec![day1.to_string(), date.to_string()],
         runs,
         class_totals,
         reports,
+        settlements,
+        settlement_totals,
     })
 }
 
