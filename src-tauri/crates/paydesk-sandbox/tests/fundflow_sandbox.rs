@@ -477,3 +477,104 @@ async fn the_default_adapter_method_says_there_is_no_fund_flow_data() {
     let e = NoFlows.download_fund_flows("m", jan(10)).await.unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Config { .. }), "{e}");
 }
+
+/// `GET /v1/payouts` as Stripe pages and filters it, and `?payout=` of an unknown payout.
+#[tokio::test]
+async fn stripe_payouts_list_pages_and_filters_like_stripe() {
+    let h = start().await;
+    // A charge a day from the 5th to the 9th: payouts on the 6th to the 10th.
+    let lines: Vec<StatementLine> = (5..=9u32)
+        .map(|d| {
+            line(
+                Provider::Stripe,
+                LineKind::Payment,
+                &format!("ch_d{d}"),
+                &format!("SO-{d}"),
+                1_000 * i64::from(d),
+                0,
+                d,
+                12,
+            )
+        })
+        .collect();
+    h.add_transactions(Provider::Stripe, lines);
+    let client = reqwest::Client::new();
+    let get = |query: String| {
+        let url = format!("{}/v1/payouts?{query}", h.stripe_base_url);
+        let c = client.clone();
+        async move {
+            let r = c.get(url).bearer_auth(STRIPE_KEY).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, first) = get("limit=2".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["has_more"], true);
+    assert_eq!(ids(&first).len(), 2);
+    // Newest first.
+    let created: Vec<i64> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["created"].as_i64().unwrap())
+        .collect();
+    assert!(created[0] > created[1]);
+    let mut all = ids(&first);
+    let mut after = all.last().cloned().unwrap();
+    loop {
+        let (_, page) = get(format!("limit=2&starting_after={after}")).await;
+        all.extend(ids(&page));
+        if page["has_more"] != true {
+            break;
+        }
+        after = all.last().cloned().unwrap();
+    }
+    assert_eq!(all.len(), 5);
+    let ledger = h.ledger(Provider::Stripe, None);
+    let mut expected: Vec<String> = ledger.payouts.iter().map(|p| p.payout_id.clone()).collect();
+    expected.reverse();
+    assert_eq!(all, expected);
+
+    // created[gte]/[lt] of the 7th: one payout; arrival_date[gte] of the 10th and later: the
+    // payouts of the 9th (arriving Monday the 12th) and the 10th.
+    let day = |d: u32| {
+        Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0)
+            .unwrap()
+            .timestamp()
+    };
+    let (_, on7) = get(format!("created[gte]={}&created[lt]={}", day(7), day(8))).await;
+    assert_eq!(ids(&on7).len(), 1);
+    let (_, late) = get(format!("arrival_date[gte]={}", day(10))).await;
+    assert_eq!(ids(&late).len(), 2);
+
+    let (status, body) = get("starting_after=po_nope".into()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "resource_missing");
+    let r = client
+        .get(format!(
+            "{}/v1/balance_transactions?payout=po_nope",
+            h.stripe_base_url
+        ))
+        .bearer_auth(STRIPE_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    // A wrong key is refused before anything is listed.
+    let r = client
+        .get(format!("{}/v1/payouts", h.stripe_base_url))
+        .bearer_auth("sk_test_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}
