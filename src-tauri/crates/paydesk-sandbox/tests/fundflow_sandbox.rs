@@ -326,6 +326,13 @@ async fn wechat_fund_flow_bill_download_is_what_the_sandbox_holds() {
     assert_eq!(refund.order_no.as_deref(), Some("RF-SO-1"));
     assert_eq!(refund.gross, -2_000);
 
+    // No movement that day: WeChat's NO_STATEMENT_EXIST, an answer and not a failure.
+    let e = w
+        .download_fund_flows("wechat-main", jan(20))
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::NoStatement), "{e}");
+
     h.set_fault(Fault::new(Provider::Wechat, FaultKind::CorruptSignature).only("fundflowbill"));
     let e = w
         .download_fund_flows("wechat-main", jan(10))
