@@ -13,6 +13,7 @@ const LEVELS: &[&[&str]] = &[
     &["vault"],
     &["connect"],
     &["dashboard", "reconcile", "refunds", "review"],
+    &["settlement"],
     &["demo"],
 ];
 

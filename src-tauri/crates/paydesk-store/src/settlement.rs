@@ -768,7 +768,7 @@ impl AppDb {
                 out.push(read_payout(row)?);
             }
         }
-        out.sort_by(|a, b| (a.payout.arrival_date, a.id).cmp(&(b.payout.arrival_date, b.id)));
+        out.sort_by_key(|p| (p.payout.arrival_date, p.id));
         Ok(out)
     }
 

@@ -110,6 +110,26 @@ pub enum SettlementsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The daily settlement report (gross, refunds, fees, disputes, net, paid out, arrived,
+    /// differences) per provider account and day, as CSV or XLSX.
+    Report {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        bank: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// csv or xlsx.
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// en or zh.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
     /// Follow an order to its payout and bank line.
     Follow {
         #[command(flatten)]
@@ -343,6 +363,36 @@ pub async fn settlements(command: SettlementsCommand) -> Result<()> {
         SettlementsCommand::Accept { ws, id, note, json } => decide(ws, id, true, note, json).await,
         SettlementsCommand::Reject { ws, id, note, json } => {
             decide(ws, id, false, note, json).await
+        }
+        SettlementsCommand::Report {
+            ws,
+            bank,
+            from,
+            to,
+            format,
+            out,
+            lang,
+        } => {
+            let (from, to) = (parse_date(&from)?, parse_date(&to)?);
+            let lang = match lang.trim() {
+                "en" => paydesk_service::review::report::Lang::En,
+                "zh" => paydesk_service::review::report::Lang::Zh,
+                other => return Err(anyhow!("--lang {other:?} is not en or zh")),
+            };
+            let Session { w, actor } = Session::open(&ws).await?;
+            let rows = settlement::report::export(
+                &w,
+                &actor,
+                &bank,
+                from.0,
+                to.0,
+                format.trim(),
+                lang,
+                &out,
+            )
+            .await?;
+            out!("{} day row(s) written to {}", rows, out.display());
+            Ok(())
         }
         SettlementsCommand::Follow { ws, order, json } => {
             let Session { w, actor } = Session::open(&ws).await?;

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod download;
+pub mod report;
 
 use crate::context::auth::{audit, require};
 use crate::context::workspace::Workspace;
@@ -837,6 +838,12 @@ pub async fn decide(
     Ok(decided)
 }
 
+/// A day after every payout (dates are compared as ISO text: `NaiveDate::MAX` prints with a
+/// sign and would sort first).
+pub(crate) fn far_future() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default()
+}
+
 /// An order followed through settlement: the balance movements that name it, the payouts
 /// that settled them and the bank lines those payouts arrived as.
 #[derive(Debug, Clone, Serialize)]
@@ -892,7 +899,7 @@ pub async fn follow_order(
             .iter()
             .find(|b| b.accounts.contains(&f.account));
         let candidates =
-            w.db.payouts_until(std::slice::from_ref(&f.account), NaiveDate::MAX)
+            w.db.payouts_until(std::slice::from_ref(&f.account), far_future())
                 .await?;
         let found = match &f.payout_id {
             Some(po) => candidates.into_iter().find(|p| &p.payout.payout_id == po),

@@ -1,0 +1,546 @@
+//! Settlement reconciliation through the real `paydesk` binary, on SQLite and PostgreSQL:
+//! Stripe payouts and their balance transactions imported from the providers' layouts, a
+//! camt.053 bank statement with every shape (a payout named by reference, one matched by
+//! amount and date, two payouts in one credit, a payout missing, an unknown credit, a wrong
+//! amount, a payout that is not the sum of its transactions), the grouped suggestion accepted
+//! and audited, and an order followed to its bank line.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use paydesk_core::settlement::{
+    BankLine, BankStatement, FlowKind, FundFlow, Payout, PayoutStatus, StatedBalance,
+};
+use paydesk_core::{Currency, Provider};
+use paydesk_providers::bank::write_camt053;
+use paydesk_providers::fundflow::{write_stripe_payout_itemized_with, write_stripe_payouts_page};
+use paydesk_testkit::psql::PsqlDb;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const ADMIN: (&str, &str) = ("admin", "orchid-harbor-2026");
+
+fn paydesk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env_remove("PAYDESK_WORKSPACE")
+        .env("PAYDESK_USER", ADMIN.0)
+        .env("PAYDESK_PASSWORD", ADMIN.1)
+        .output()
+        .expect("run paydesk")
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = paydesk(args);
+    assert!(
+        out.status.success(),
+        "paydesk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "paydesk {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn day(d: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")
+}
+
+fn payout(id: &str, amount: i64, arrival: &str, trace: Option<&str>) -> Payout {
+    Payout {
+        provider: Provider::Stripe,
+        account: "stripe-main".into(),
+        payout_id: id.into(),
+        amount,
+        currency: Currency::USD,
+        created_at: Utc
+            .with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+            .single()
+            .expect("t"),
+        arrival_date: day(arrival),
+        trace_id: trace.map(str::to_string),
+        automatic: true,
+        status: PayoutStatus::Paid,
+    }
+}
+
+fn charge(n: u32, payout: &str, gross: i64, fee: i64) -> FundFlow {
+    FundFlow {
+        provider: Provider::Stripe,
+        account: "stripe-main".into(),
+        flow_id: format!("txn_1Q{n:06}"),
+        source_id: Some(format!("ch_3Q{n:06}")),
+        order_no: Some(format!("SO-{n}")),
+        payout_id: Some(payout.into()),
+        kind: FlowKind::Payment,
+        booked_at: Utc
+            .with_ymd_and_hms(2026, 11, 19, 10, 0, 0)
+            .single()
+            .expect("t"),
+        currency: Currency::USD,
+        gross,
+        fee,
+        net: gross - fee,
+        balance_after: None,
+        description: "charge".into(),
+        line: 0,
+    }
+}
+
+fn credit(date: &str, amount: i64, refs: &[&str], text: &str, who: &str) -> BankLine {
+    BankLine {
+        booking_date: day(date),
+        value_date: Some(day(date)),
+        amount,
+        currency: Currency::USD,
+        counterparty: Some(who.into()),
+        references: refs.iter().map(|r| r.to_string()).collect(),
+        text: text.into(),
+        line: 0,
+    }
+}
+
+/// The shared day: six payouts (Mon 2026-11-23 and Tue 2026-11-24 arrivals) and their bank.
+fn write_inputs(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let payouts = vec![
+        payout("po_1QAAAAAA", 100_00, "2026-11-23", Some("TRC0001")),
+        payout("po_1QBBBBBB", 40_00, "2026-11-23", None),
+        payout("po_1QCCCCCC", 60_00, "2026-11-23", None),
+        payout("po_1QDDDDDD", 250_00, "2026-11-23", None),
+        payout("po_1QEEEEEE", 70_00, "2026-11-24", None),
+        payout("po_1QFFFFFF", 33_00, "2026-11-24", None),
+        payout("po_1QGGGGGG", 30_00, "2026-11-24", None),
+        payout("po_1QHHHHHH", 20_00, "2026-11-24", None),
+    ];
+    let mut flows = vec![
+        charge(1, "po_1QAAAAAA", 103_20, 3_20),
+        charge(2, "po_1QBBBBBB", 40_00, 0),
+        charge(3, "po_1QCCCCCC", 60_00, 0),
+        charge(4, "po_1QDDDDDD", 250_00, 0),
+        // E's transactions sum to 69.00, not its 70.00.
+        charge(5, "po_1QEEEEEE", 71_00, 2_00),
+        charge(6, "po_1QFFFFFF", 33_00, 0),
+        charge(7, "po_1QGGGGGG", 30_00, 0),
+        charge(8, "po_1QHHHHHH", 20_00, 0),
+    ];
+    for (i, f) in flows.iter_mut().enumerate() {
+        f.line = i as u64 + 2;
+    }
+    let itemized = dir.join("payout_reconciliation_itemized_5.csv");
+    std::fs::write(
+        &itemized,
+        write_stripe_payout_itemized_with(&flows, &payouts).expect("itemized"),
+    )
+    .expect("write");
+    let page = dir.join("payouts.json");
+    std::fs::write(&page, write_stripe_payouts_page(&payouts, false)).expect("write");
+
+    let lines = vec![
+        // A by its trace id.
+        credit(
+            "2026-11-23",
+            100_00,
+            &["TRC0001"],
+            "STRIPE PAYOUT",
+            "STRIPE",
+        ),
+        // B + C in one credit, no reference.
+        credit("2026-11-24", 100_00, &[], "STRIPE TRANSFER", "STRIPE"),
+        // E by amount and date from Stripe.
+        credit("2026-11-24", 70_00, &[], "STRIPE TRANSFER", "STRIPE"),
+        // F named, but 32.50 arrived.
+        credit(
+            "2026-11-25",
+            32_50,
+            &["po_1QFFFFFF"],
+            "STRIPE PAYOUT",
+            "STRIPE",
+        ),
+        // G + H in one credit: the suggestion the reviewer rejects.
+        credit("2026-11-25", 50_00, &[], "STRIPE TRANSFER", "STRIPE"),
+        // Nobody's payout.
+        credit(
+            "2026-11-24",
+            12_34,
+            &["E2E-778899"],
+            "REFUND FROM SUPPLIER",
+            "ACME LTD",
+        ),
+    ];
+    let moved: i64 = lines.iter().map(|l| l.amount).sum();
+    let stmt = BankStatement {
+        account_id: Some("US33XXX0000000000001".into()),
+        statement_id: Some("STMT-2026-11-25".into()),
+        currency: Currency::USD,
+        opening: Some(StatedBalance {
+            date: day("2026-11-22"),
+            amount: 1_000_00,
+        }),
+        // A 25.00 charge in the closing balance that no line shows: a balance break.
+        closing: Some(StatedBalance {
+            date: day("2026-11-25"),
+            amount: 1_000_00 + moved - 25_00,
+        }),
+        lines,
+    };
+    let camt = dir.join("camt053_2026-11-25.xml");
+    std::fs::write(&camt, write_camt053(&stmt, "US33XXX0000000000001")).expect("write");
+    (itemized, page, camt)
+}
+
+fn workspace(dir: &Path, pg: Option<&str>) -> std::path::PathBuf {
+    let ws = dir.join("ws");
+    let out = paydesk(&["init", "--workspace", s(&ws)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = ws.join("paydesk.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    if let Some(url) = pg {
+        text = text.replace(
+            "database_url = \"sqlite://paydesk.db\"",
+            &format!("database_url = \"{url}\""),
+        );
+    }
+    if !text.contains("[[bank_accounts]]") {
+        text.push_str(
+            "\n[[bank_accounts]]\nname = \"stripe-bank\"\ncurrency = \"USD\"\naccounts = [\"stripe-main\"]\n",
+        );
+    }
+    std::fs::write(&config, text).expect("write config");
+    if pg.is_some() {
+        let out = paydesk(&["init", "--workspace", s(&ws)]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ws
+}
+
+fn finding_classes(report: &Value) -> Vec<String> {
+    let mut v: Vec<String> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["class"].as_str().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+fn settle_day_end_to_end(pg: Option<&str>) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = workspace(tmp.path(), pg);
+    let (itemized, page, camt) = write_inputs(tmp.path());
+    let w = s(&ws);
+
+    // The provider's payouts first, then the itemized report: its inferred payouts never
+    // replace the stated amounts.
+    let r = ok_json(&[
+        "fundflows",
+        "import",
+        "--workspace",
+        w,
+        "--account",
+        "stripe-main",
+        "--file",
+        s(&page),
+        "--json",
+    ]);
+    assert_eq!(r["payouts"], 8);
+    let r = ok_json(&[
+        "fundflows",
+        "import",
+        "--workspace",
+        w,
+        "--account",
+        "stripe-main",
+        "--file",
+        s(&itemized),
+        "--json",
+    ]);
+    assert_eq!(r["new_flows"], 8);
+
+    let r = ok_json(&[
+        "bank",
+        "import",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--file",
+        s(&camt),
+        "--json",
+    ]);
+    assert_eq!(
+        (r["format"].as_str(), r["lines"].as_u64()),
+        (Some("camt053"), Some(6))
+    );
+    let again = ok_json(&[
+        "bank",
+        "import",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--file",
+        s(&camt),
+        "--json",
+    ]);
+    assert_eq!(again["already_imported"], true);
+
+    // A hostile file: one line, nothing imported.
+    let evil = tmp.path().join("evil.xml");
+    std::fs::write(
+        &evil,
+        "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>\
+         <Document><BkToCstmrStmt>&b;</BkToCstmrStmt></Document>",
+    )
+    .expect("write");
+    let out = paydesk(&[
+        "bank",
+        "import",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--file",
+        s(&evil),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("evil.xml"), "{err}");
+
+    let report = ok_json(&[
+        "settle",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--date",
+        "2026-12-01",
+        "--json",
+    ]);
+    assert_eq!(
+        finding_classes(&report),
+        vec![
+            "balance_break",
+            "bank_credit_without_payout",
+            "composition_mismatch",
+            "payout_amount_mismatch",
+            "payout_not_arrived",
+        ],
+        "{report:#}"
+    );
+    let brk = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["class"] == "balance_break")
+        .expect("balance break");
+    assert!(
+        brk["detail"].as_str().is_some_and(|d| d.contains("25.00")),
+        "{brk}"
+    );
+    let not_arrived = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["class"] == "payout_not_arrived")
+        .expect("not arrived");
+    assert_eq!(not_arrived["expected"], 250_00);
+    let unknown = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["class"] == "bank_credit_without_payout")
+        .expect("unknown credit");
+    assert_eq!(unknown["actual"], 12_34);
+    // Links booked: A by trace id, E by amount and date from Stripe, F by its id.
+    let rules: Vec<&str> = report["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["rule"].as_str())
+        .collect();
+    assert_eq!(
+        rules.iter().filter(|r| **r == "reference").count(),
+        2,
+        "{rules:?}"
+    );
+    assert_eq!(
+        rules.iter().filter(|r| **r == "amount_date").count(),
+        1,
+        "{rules:?}"
+    );
+    // B + C and G + H: suggestions, never booked.
+    let suggestions = report["suggestions"].as_array().expect("suggestions");
+    assert_eq!(suggestions.len(), 2, "{report:#}");
+    let s0 = suggestions
+        .iter()
+        .find(|x| x["bank_total"] == 100_00)
+        .expect("B + C");
+    let gh = suggestions
+        .iter()
+        .find(|x| x["bank_total"] == 50_00)
+        .expect("G + H");
+    let rejected_id = gh["id"].as_i64().expect("stored id").to_string();
+    assert_eq!(s0["rule"], "grouped_payouts");
+    assert_eq!(
+        (s0["payout_total"].as_i64(), s0["bank_total"].as_i64()),
+        (Some(100_00), Some(100_00))
+    );
+    assert!(s0["confidence"].as_u64().unwrap_or(100) < 90);
+    let id = s0["id"].as_i64().expect("stored suggestion id").to_string();
+
+    let accepted = ok_json(&[
+        "settlements",
+        "accept",
+        "--workspace",
+        w,
+        &id,
+        "--note",
+        "bank advice checked",
+        "--json",
+    ]);
+    assert_eq!(accepted["state"], "accepted");
+    let rejected = ok_json(&[
+        "settlements",
+        "reject",
+        "--workspace",
+        w,
+        &rejected_id,
+        "--note",
+        "not ours",
+        "--json",
+    ]);
+    assert_eq!(rejected["state"], "rejected");
+    let audit = ok_json(&["audit", "list", "--workspace", w, "--json"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .or_else(|| audit["entries"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "bank.import",
+        "fundflow.import",
+        "settle.run",
+        "settlement.accept",
+        "settlement.reject",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+    // A re-run: B and C have arrived; the rejected G + H is not suggested again, so G and
+    // H are not arrived and the 50.00 credit is unexplained.
+    let rerun = ok_json(&[
+        "settle",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--date",
+        "2026-12-01",
+        "--json",
+    ]);
+    assert!(
+        rerun["suggestions"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        "{rerun:#}"
+    );
+    assert_eq!(rerun["arrivals"]["arrived"], 5, "{:#}", rerun["arrivals"]);
+    assert_eq!(
+        rerun["arrivals"]["not_arrived"], 3,
+        "{:#}",
+        rerun["arrivals"]
+    );
+    assert_eq!(
+        rerun["counts"]["bank_credit_without_payout"], 2,
+        "{:#}",
+        rerun["counts"]
+    );
+    // Accepting it again is refused.
+    let out = paydesk(&["settlements", "accept", "--workspace", w, &id]);
+    assert!(!out.status.success());
+
+    // The daily report, in Chinese: the flows' day and the payouts' day.
+    let csv = ws.join("settlement.csv");
+    let out = paydesk(&[
+        "settlements",
+        "report",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--from",
+        "2026-11-19",
+        "--to",
+        "2026-11-20",
+        "--format",
+        "csv",
+        "--out",
+        s(&csv),
+        "--lang",
+        "zh",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&csv).expect("report");
+    let rows: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        rows,
+        vec![
+            "日期,账户,币种,收款,退款,手续费,争议/拒付,其他,净额,提现/结算,已到账,未到账/在途,差异数",
+            "2026-11-19,stripe-main,USD,607.20,0.00,-5.20,0.00,0.00,602.00,0.00,0.00,0.00,0",
+            "2026-11-20,stripe-main,USD,0.00,0.00,0.00,0.00,0.00,0.00,603.00,303.00,300.00,0",
+        ],
+        "{text}"
+    );
+
+    // Order SO-1 → charge → payout po_1QAAAAAA → the bank line naming its trace id.
+    let follow = ok_json(&["settlements", "follow", "--workspace", w, "SO-1", "--json"]);
+    assert_eq!(
+        follow["payouts"][0]["payout"]["payout_id"], "po_1QAAAAAA",
+        "{follow:#}"
+    );
+    assert_eq!(
+        follow["bank_lines"][0]["line"]["amount"], 100_00,
+        "{follow:#}"
+    );
+    assert_eq!(
+        follow["bank_lines"][0]["line"]["booking_date"],
+        "2026-11-23"
+    );
+}
+
+#[test]
+fn settlement_day_on_sqlite() {
+    settle_day_end_to_end(None);
+}
+
+#[test]
+fn settlement_day_on_postgres() {
+    let Some(pg) = PsqlDb::create("paydesk_settle") else {
+        return;
+    };
+    settle_day_end_to_end(Some(&pg.url));
+}
