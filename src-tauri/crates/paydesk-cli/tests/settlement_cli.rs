@@ -4,6 +4,7 @@
 //! amount and date, two payouts in one credit, a payout missing, an unknown credit, a wrong
 //! amount, a payout that is not the sum of its transactions), the grouped suggestion accepted
 //! and audited, and an order followed to its bank line.
+#![allow(clippy::inconsistent_digit_grouping)] // amounts in cents: 1_000_00 is 1,000.00
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use paydesk_core::settlement::{

@@ -2,6 +2,7 @@
 //! overlapping statements not booking a line twice, fund flows and payouts upserted, runs
 //! replacing their links and findings while reviewers' decisions stand, and a suggestion
 //! that would explain money twice refused.
+#![allow(clippy::inconsistent_digit_grouping)] // amounts in cents: 1_000_00 is 1,000.00
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use paydesk_core::settlement::matching::{LinkRule, SettleClass};

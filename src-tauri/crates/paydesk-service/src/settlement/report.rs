@@ -275,6 +275,8 @@ pub async fn export(
 }
 
 #[cfg(test)]
+// Amounts in cents read as money: 1_234_50 is 1,234.50.
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
 
