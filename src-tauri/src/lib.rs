@@ -65,6 +65,16 @@ pub fn with_commands<R: Runtime>(
             commands::admin::settings,
             commands::admin::test_connection,
             commands::admin::save_schedule,
+            commands::settlements::settlement_bank_accounts,
+            commands::settlements::settlement_run,
+            commands::settlements::settlement_links,
+            commands::settlements::settlement_findings,
+            commands::settlements::settlement_link,
+            commands::settlements::settlement_payout,
+            commands::settlements::settlement_decide,
+            commands::settlements::settlement_follow,
+            commands::settlements::bank_import,
+            commands::settlements::fundflow_import,
         ])
 }
 

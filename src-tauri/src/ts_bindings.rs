@@ -51,6 +51,7 @@ pub fn bindings() -> String {
     use crate::commands::keys::{ImportFields, VaultStatus};
     use crate::commands::orders::RefundLimits;
     use crate::commands::session::{AccountInfo, AppInfo, Me};
+    use crate::commands::settlements as settle;
     use crate::error::{AppError, ERROR_KINDS};
     use paydesk_core as core;
     use paydesk_service as svc;
@@ -70,6 +71,8 @@ pub fn bindings() -> String {
     out.push_str(&union("Endpoint", &["sandbox", "file", "url"]));
     out.push_str(&union("VaultSource", &["env", "key_file", "passphrase"]));
     out.push_str(&union("RunTrigger", &["manual", "schedule"]));
+    out.push_str(&union("Arrival", &settle::ARRIVALS));
+    out.push_str(&union("LinkState", &settle::LINK_STATES));
     out.push('\n');
     macro_rules! all {
         ($($t:ty),* $(,)?) => { $( decl::<$t>(&cfg, &mut out); )* };
@@ -96,6 +99,13 @@ pub fn bindings() -> String {
         core::Role,
         core::Permission,
         core::refund::RefundState,
+        core::settlement::FlowKind,
+        core::settlement::FundFlow,
+        core::settlement::PayoutStatus,
+        core::settlement::Payout,
+        core::settlement::BankLine,
+        core::settlement::matching::LinkRule,
+        core::settlement::matching::SettleClass,
         // paydesk-vault
         paydesk_vault::Purpose,
         paydesk_vault::VersionState,
@@ -157,6 +167,21 @@ pub fn bindings() -> String {
         RunEvent,
         Failure,
         RunBatch,
+        settle::BankAccountInfo,
+        settle::PayoutOut,
+        settle::CompositionOut,
+        settle::LinkOut,
+        settle::FindingOut,
+        settle::BalanceDay,
+        settle::SearchOut,
+        settle::SettlementReport,
+        settle::PayoutRow,
+        settle::BankLineRow,
+        settle::LinkDetailOut,
+        settle::PayoutDetailOut,
+        settle::OrderSettlementOut,
+        settle::BankImportOut,
+        settle::FundFlowImportOut,
     );
     out.truncate(out.trim_end().len());
     out.push('\n');

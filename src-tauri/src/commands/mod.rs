@@ -8,3 +8,4 @@ pub mod keys;
 pub mod orders;
 pub mod reconcile;
 pub mod session;
+pub mod settlements;

@@ -248,6 +248,156 @@ export type Permission = "reconcile_run" | "discrepancy_view" | "discrepancy_rev
 export type RefundState = "requested" | "awaiting_approval" | "sending" | "processing" | "succeeded" | "failed" | "needs_attention" | "rejected";
 
 /**
+ * What a movement on a provider balance is, by its accounting meaning (Stripe's
+ * `reporting_category`, Alipay's 业务类型, WeChat's 业务类型 / 业务名称).
+ */
+export type FlowKind = "payment" | "refund" | "fee" | "payout" | "payout_reversal" | "dispute" | "dispute_reversal" | "transfer" | "adjustment";
+
+/**
+ * One movement on a provider account's balance: a row of Alipay's 账务明细, of WeChat's
+ * 资金账单, or a Stripe balance transaction.
+ */
+export type FundFlow = { provider: Provider, 
+/**
+ * The provider account name from `paydesk.toml`.
+ */
+account: string, 
+/**
+ * The movement's own id, unique in the account: Alipay 账务流水号, WeChat 资金流水单号,
+ * Stripe `txn_…`.
+ */
+flow_id: string, 
+/**
+ * The business object that caused it: Alipay 业务流水号, WeChat 微信支付业务单号,
+ * Stripe `source` (`ch_…`, `re_…`, `po_…`, `dp_…`).
+ */
+source_id: string | null, 
+/**
+ * The merchant's order (or refund) number when the row names one: Alipay 商户订单号,
+ * WeChat 业务凭证号, Stripe `payment_metadata[order_no]`.
+ */
+order_no: string | null, 
+/**
+ * Stripe: the automatic payout that settled this movement (`automatic_payout_id`).
+ */
+payout_id: string | null, kind: FlowKind, 
+/**
+ * When the provider booked it (记账时间, 发生时间, `created`).
+ */
+booked_at: string, currency: Currency, 
+/**
+ * Gross amount in minor units, signed (+ into the balance).
+ */
+gross: number, 
+/**
+ * Fee in minor units taken with the movement (Stripe `fee`; 0 where fees are rows of
+ * their own, as on Alipay and WeChat).
+ */
+fee: number, 
+/**
+ * `gross - fee`: what the movement did to the balance.
+ */
+net: number, 
+/**
+ * The running balance after this movement, where the file states one (账户余额,
+ * 账户结余).
+ */
+balance_after: number | null, 
+/**
+ * The provider's words for the movement (业务类型/业务名称/备注, `description`).
+ */
+description: string, 
+/**
+ * 1-based line of the file (or position in the API listing), for evidence and errors.
+ */
+line: number, };
+
+/**
+ * Where a payout stands at the provider.
+ */
+export type PayoutStatus = "pending" | "in_transit" | "paid" | "failed" | "canceled";
+
+/**
+ * Money the provider sent (or says it sent) to the merchant's bank account.
+ */
+export type Payout = { provider: Provider, 
+/**
+ * The provider account name from `paydesk.toml`.
+ */
+account: string, 
+/**
+ * Stripe `po_…`; Alipay and WeChat: the 提现 row's business number (业务流水号 /
+ * 微信支付业务单号), else its flow id.
+ */
+payout_id: string, 
+/**
+ * Amount sent to the bank, minor units, positive.
+ */
+amount: number, currency: Currency, 
+/**
+ * When the payout left the provider balance.
+ */
+created_at: string, 
+/**
+ * The day the provider expects it in the bank (Stripe `arrival_date`); for Alipay and
+ * WeChat the day of the 提现 row.
+ */
+arrival_date: string, 
+/**
+ * What the bank shows of it (Stripe `trace_id`; the 提现 flow number), if known.
+ */
+trace_id: string | null, 
+/**
+ * Stripe automatic payouts can be itemized; manual payouts and Alipay/WeChat
+ * withdrawals cannot (their composition check is skipped and says so).
+ */
+automatic: boolean, status: PayoutStatus, };
+
+/**
+ * One line of a bank statement.
+ */
+export type BankLine = { 
+/**
+ * Booking date (camt `BookgDt`, MT940 entry date, 交易日期).
+ */
+booking_date: string, 
+/**
+ * Value date where the statement gives one (camt `ValDt`, MT940 `:61:` value date).
+ */
+value_date: string | null, 
+/**
+ * Signed minor units: + credit (money in), − debit.
+ */
+amount: number, currency: Currency, 
+/**
+ * Who paid (camt `Dbtr/Nm`, 对方户名), if stated.
+ */
+counterparty: string | null, 
+/**
+ * Every reference the bank gives for the line (EndToEndId, AcctSvcrRef, MT940 customer
+ * and bank references, 流水号), in the statement's order, without duplicates.
+ */
+references: Array<string>, 
+/**
+ * Free text (RmtInf/Ustrd, `:86:`, 摘要 + 用途/附言), joined by " / ".
+ */
+text: string, 
+/**
+ * 1-based line (MT940/CSV) or entry number (camt, XLSX row) in the file.
+ */
+line: number, };
+
+/**
+ * How a link between payouts and bank lines was found.
+ */
+export type LinkRule = "reference" | "amount_date" | "grouped_payouts" | "split_payout" | "reviewer";
+
+/**
+ * What does not agree, in the settlement's own classes.
+ */
+export type SettleClass = "payout_not_arrived" | "bank_credit_without_payout" | "payout_amount_mismatch" | "composition_mismatch" | "balance_break" | "payout_fee_differs";
+
+/**
  * What a credential is for. One credential per (account, purpose).
  */
 export type Purpose = "alipay_app_key" | "alipay_public_key" | "wechat_merchant_key" | "wechat_apiv3_key" | "wechat_platform_cert" | "wechat_public_key" | "stripe_secret_key" | "stripe_webhook_secret";
@@ -726,46 +876,125 @@ export type Failure = { account: string, message: string, };
 
 export type RunBatch = { reports: Array<RunReport>, failures: Array<Failure>, cancelled: boolean, };
 
-export type FlowKind = "payment" | "refund" | "fee" | "payout" | "payout_reversal" | "dispute" | "dispute_reversal" | "transfer" | "adjustment";
+/**
+ * A `[[bank_accounts]]` entry of `paydesk.toml`.
+ */
+export type BankAccountInfo = { name: string, currency: Currency, 
+/**
+ * The provider accounts that pay out into it.
+ */
+accounts: Array<string>, };
 
-export type FundFlow = { provider: Provider, account: string, flow_id: string, source_id: string | null, order_no: string | null, payout_id: string | null, kind: FlowKind, booked_at: string, currency: Currency, gross: number, fee: number, net: number, balance_after: number | null, description: string, line: number, };
+/**
+ * A payout in a run's report: where it stands against the bank and what it settles.
+ */
+export type PayoutOut = { id: number, payout: Payout, arrival: Arrival, 
+/**
+ * Only itemized (Stripe automatic) payouts have one.
+ */
+composition: CompositionOut | null, };
 
-export type PayoutStatus = "pending" | "in_transit" | "paid" | "failed" | "canceled";
+/**
+ * What a payout settles, summed by kind (minor units; refunds, fees, disputes negative).
+ */
+export type CompositionOut = { items: number, payments: number, refunds: number, fees: number, disputes: number, other: number, 
+/**
+ * What the payout should be.
+ */
+total: number, };
 
-export type Payout = { provider: Provider, account: string, payout_id: string, amount: number, currency: Currency, created_at: string, arrival_date: string, trace_id: string | null, automatic: boolean, status: PayoutStatus, };
+/**
+ * A link (booked, accepted) or a suggestion, from a run or from the store.
+ */
+export type LinkOut = { 
+/**
+ * The stored id; `None` in a dry run's report (nothing is stored).
+ */
+id: number | null, rule: LinkRule, 
+/**
+ * 0..=100.
+ */
+confidence: number, state: LinkState, currency: Currency, payout_total: number, bank_total: number, payout_ids: Array<number>, bank_line_ids: Array<number>, 
+/**
+ * Plain-words reasons, one per fact.
+ */
+evidence: Array<string>, decided_by: string | null, decided_at: string | null, note: string | null, };
 
-export type BankLine = { booking_date: string, value_date: string | null, amount: number, currency: Currency, counterparty: string | null, references: Array<string>, text: string, line: number, };
+/**
+ * Something that does not agree, with its class named and explained in both languages.
+ */
+export type FindingOut = { 
+/**
+ * The stored id; `None` in a run's report.
+ */
+id: number | null, class: SettleClass, class_en: string, class_zh: string, explain_en: string, explain_zh: string, date: string, currency: Currency, expected: number | null, actual: number | null, detail: string, payout_ids: Array<number>, bank_line_ids: Array<number>, };
 
-export type LinkRule = "reference" | "amount_date" | "grouped_payouts" | "split_payout" | "reviewer";
-
-export type SettleClass = "payout_not_arrived" | "bank_credit_without_payout" | "payout_amount_mismatch" | "composition_mismatch" | "balance_break" | "payout_fee_differs";
-
-export type BankAccountInfo = { name: string, currency: Currency, accounts: Array<string>, };
-
-export type PayoutOut = { id: number, payout: Payout, arrival: Arrival, composition: CompositionOut | null, };
-
-export type CompositionOut = { items: number, payments: number, refunds: number, fees: number, disputes: number, other: number, total: number, };
-
-export type LinkOut = { id: number | null, rule: LinkRule, confidence: number, state: LinkState, currency: Currency, payout_total: number, bank_total: number, payout_ids: Array<number>, bank_line_ids: Array<number>, evidence: Array<string>, decided_by: string | null, decided_at: string | null, note: string | null, };
-
-export type FindingOut = { id: number | null, class: SettleClass, class_en: string, class_zh: string, explain_en: string, explain_zh: string, date: string, currency: Currency, expected: number | null, actual: number | null, detail: string, payout_ids: Array<number>, bank_line_ids: Array<number>, };
-
+/**
+ * One provider account's balance over one day.
+ */
 export type BalanceDay = { account: string, date: string, currency: Currency, opening: number | null, movements: number, closing: number | null, };
 
-export type SearchOut = { searches: number, worst_steps: number, exhausted: number, ambiguous: number, };
+/**
+ * How hard the grouped-suggestion searches worked.
+ */
+export type SearchOut = { searches: number, worst_steps: number, 
+/**
+ * Searches that ran out of steps or where two subsets fitted: they suggest nothing.
+ */
+exhausted: number, ambiguous: number, };
 
-export type SettlementReport = { bank_account: string, as_of: string, dry_run: boolean, run_id: number | null, payouts: Array<PayoutOut>, bank_lines: number, links: Array<LinkOut>, suggestions: Array<LinkOut>, findings: Array<FindingOut>, counts: { [key in string]: number }, arrivals: { [key in string]: number }, balances: Array<BalanceDay>, search: SearchOut, seconds: number, };
+/**
+ * What a settlement run found.
+ */
+export type SettlementReport = { bank_account: string, as_of: string, dry_run: boolean, run_id: number | null, payouts: Array<PayoutOut>, bank_lines: number, links: Array<LinkOut>, suggestions: Array<LinkOut>, findings: Array<FindingOut>, 
+/**
+ * Findings per class.
+ */
+counts: { [key in string]: number }, 
+/**
+ * Payouts per arrival state.
+ */
+arrivals: { [key in string]: number }, balances: Array<BalanceDay>, search: SearchOut, seconds: number, };
 
+/**
+ * A stored payout.
+ */
 export type PayoutRow = { id: number, payout: Payout, };
 
+/**
+ * A stored bank line.
+ */
 export type BankLineRow = { id: number, bank_account: string, file_name: string, line: BankLine, };
 
-export type LinkDetailOut = { link: LinkOut, payouts: Array<PayoutRow>, bank_lines: Array<BankLineRow>, settled: Array<Array<FundFlow>>, };
+/**
+ * A link with everything it stands on.
+ */
+export type LinkDetailOut = { link: LinkOut, payouts: Array<PayoutRow>, bank_lines: Array<BankLineRow>, 
+/**
+ * Per payout (same order), the movements it settles.
+ */
+settled: Array<Array<FundFlow>>, };
 
+/**
+ * A payout with its movements, the links that hold it and their bank lines.
+ */
 export type PayoutDetailOut = { payout: PayoutRow, flows: Array<FundFlow>, links: Array<LinkOut>, bank_lines: Array<BankLineRow>, };
 
+/**
+ * An order followed from its balance movements to the bank.
+ */
 export type OrderSettlementOut = { order_no: string, flows: Array<FundFlow>, payouts: Array<PayoutRow>, links: Array<LinkOut>, bank_lines: Array<BankLineRow>, };
 
-export type BankImportOut = { bank_account: string, file: string, format: string, already_imported: boolean, statements: number, lines: number, already_known_lines: number, skipped_pending: number, roll_forward_gaps: Array<string>, };
+/**
+ * What a bank statement import did.
+ */
+export type BankImportOut = { bank_account: string, file: string, format: string, 
+/**
+ * The same file was imported before: nothing changed.
+ */
+already_imported: boolean, statements: number, lines: number, already_known_lines: number, skipped_pending: number, roll_forward_gaps: Array<string>, };
 
+/**
+ * What a fund-flow import did.
+ */
 export type FundFlowImportOut = { account: string, file: string, layout: string, flows: number, new_flows: number, known_flows: number, payouts: number, summary_checked: boolean, };

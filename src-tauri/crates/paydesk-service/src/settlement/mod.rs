@@ -8,6 +8,7 @@
 pub mod config;
 pub mod download;
 pub mod report;
+pub mod views;
 
 use crate::context::auth::{audit, require};
 use crate::context::workspace::Workspace;
