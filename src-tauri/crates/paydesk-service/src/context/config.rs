@@ -33,7 +33,7 @@ pub struct RawConfig {
     pub limits: RawLimits,
     /// `[[bank_accounts]]`: the bank accounts provider payouts arrive in (settlement).
     #[serde(default)]
-    pub bank_accounts: Vec<crate::settlement::config::RawBankAccount>,
+    pub bank_accounts: Vec<crate::context::bank_accounts::RawBankAccount>,
 }
 
 /// `[limits]`: how large the files Paydesk reads may be, so that a hostile or broken file is
@@ -199,7 +199,7 @@ pub struct RawAccount {
     #[serde(default)]
     pub mirror_filter: toml::Table,
     /// What the provider charges per payout (提现手续费), checked by settlement runs.
-    pub payout_fee: Option<crate::settlement::config::RawPayoutFee>,
+    pub payout_fee: Option<crate::context::bank_accounts::RawPayoutFee>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,7 +230,7 @@ pub struct Config {
     /// `[limits]`: how large the statements and spreadsheets Paydesk reads may be.
     pub limits: InputLimits,
     /// `[[bank_accounts]]`, validated (names unique, provider accounts known).
-    pub bank_accounts: Vec<crate::settlement::config::BankAccount>,
+    pub bank_accounts: Vec<crate::context::bank_accounts::BankAccount>,
 }
 
 /// Validated `[vault]`.
@@ -706,7 +706,7 @@ impl Config {
                 ));
             }
         }
-        let bank_accounts = crate::settlement::config::parse_bank_accounts(
+        let bank_accounts = crate::context::bank_accounts::parse_bank_accounts(
             &raw.bank_accounts,
             &accounts,
             &invalid,

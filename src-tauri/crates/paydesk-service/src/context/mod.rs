@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod audit_key;
 pub mod auth;
+pub mod bank_accounts;
 pub mod cells;
 pub mod config;
 pub mod private_file;

@@ -9,12 +9,12 @@
 //! unknown credit (CNY); a credit short of a bank charge and a closing balance with a charge
 //! the lines leave out (USD).
 
+use crate::context::bank_accounts::BankAccount;
 use crate::context::config::Account;
 use crate::context::private_file::{create_private_dir_all, replace_private};
 use crate::context::workspace::Workspace;
 use crate::sandbox::settlement_gen::{bank_statement, BankGenParams};
 use crate::sandbox::SandboxEndpoint;
-use crate::settlement::config::BankAccount;
 use crate::ServiceError;
 use chrono::NaiveDate;
 use paydesk_core::settlement::calendar::add_business_days;

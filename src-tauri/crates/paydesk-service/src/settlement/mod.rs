@@ -5,7 +5,8 @@
 //! Permissions: importing and running need `reconcile.run`, reading `discrepancy.view`,
 //! accepting or rejecting a suggestion `discrepancy.review`. Every change is audited.
 
-pub mod config;
+/// `[[bank_accounts]]` (kept with the rest of `paydesk.toml` in `context`).
+pub use crate::context::bank_accounts as config;
 pub mod download;
 pub mod report;
 pub mod views;

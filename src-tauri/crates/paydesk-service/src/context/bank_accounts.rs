@@ -1,4 +1,5 @@
-//! `[[bank_accounts]]` and `[accounts.payout_fee]` in `paydesk.toml`.
+//! `[[bank_accounts]]` and `[accounts.payout_fee]` in `paydesk.toml`, for settlement
+//! reconciliation (the service's `settlement` module).
 //!
 //! ```toml
 //! [[bank_accounts]]
