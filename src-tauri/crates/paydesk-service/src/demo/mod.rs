@@ -112,6 +112,39 @@ pub async fn run_demo(
         reports.push(out.display().to_string());
     }
     let settlements = settlement::run(&w, &actor, date).await?;
+    // The daily settlement report of each bank account over the demo's history.
+    for s in &settlements {
+        let from = date
+            .0
+            .checked_sub_days(chrono::Days::new(settlement::HISTORY_DAYS))
+            .unwrap_or(date.0);
+        for (format, lang) in [
+            ("csv", crate::review::report::Lang::En),
+            ("xlsx", crate::review::report::Lang::Zh),
+        ] {
+            let tag = if lang == crate::review::report::Lang::Zh {
+                "zh"
+            } else {
+                "en"
+            };
+            let out = reports_dir.join(format!(
+                "settlement-{}-{from}-to-{date}-{tag}.{format}",
+                s.bank_account
+            ));
+            crate::settlement::report::export(
+                &w,
+                &actor,
+                &s.bank_account,
+                from,
+                date.0,
+                format,
+                lang,
+                &out,
+            )
+            .await?;
+            reports.push(out.display().to_string());
+        }
+    }
     let mut settlement_totals = BTreeMap::new();
     for s in &settlements {
         for (class, n) in &s.counts {

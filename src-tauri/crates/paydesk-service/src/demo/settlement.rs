@@ -24,7 +24,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Days of provider history the settlement sandbox serves, ending on the demo date.
-const HISTORY_DAYS: u64 = 10;
+pub(crate) const HISTORY_DAYS: u64 = 10;
 
 /// What the demo's settlement did for one bank account.
 #[derive(Debug, Clone, Serialize)]
