@@ -130,6 +130,19 @@ fn write_inputs(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::pat
         charge(7, "po_1QGGGGGG", 30_00, 0),
         charge(8, "po_1QHHHHHH", 20_00, 0),
     ];
+    // An instant-payout fee of 1.00 on A, where the schedule says none.
+    flows.push(FundFlow {
+        flow_id: "txn_1QFEE001".into(),
+        source_id: Some("po_1QAAAAAA".into()),
+        order_no: None,
+        payout_id: None,
+        kind: FlowKind::Fee,
+        gross: -1_00,
+        fee: 0,
+        net: -1_00,
+        description: "Instant payout fee".into(),
+        ..charge(9, "po_1QAAAAAA", 0, 0)
+    });
     for (i, f) in flows.iter_mut().enumerate() {
         f.line = i as u64 + 2;
     }
@@ -211,6 +224,12 @@ fn workspace(dir: &Path, pg: Option<&str>) -> std::path::PathBuf {
             &format!("database_url = \"{url}\""),
         );
     }
+    // A payout should cost nothing on this account.
+    text = text.replace(
+        "order_metadata_key = \"order_id\"\n",
+        "order_metadata_key = \"order_id\"\n[accounts.payout_fee]\nfixed = \"0.00\"\n",
+    );
+    assert!(text.contains("[accounts.payout_fee]"), "{text}");
     if !text.contains("[[bank_accounts]]") {
         text.push_str(
             "\n[[bank_accounts]]\nname = \"stripe-bank\"\ncurrency = \"USD\"\naccounts = [\"stripe-main\"]\n",
@@ -270,7 +289,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         s(&itemized),
         "--json",
     ]);
-    assert_eq!(r["new_flows"], 8);
+    assert_eq!(r["new_flows"], 9);
 
     let r = ok_json(&[
         "bank",
@@ -340,6 +359,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
             "bank_credit_without_payout",
             "composition_mismatch",
             "payout_amount_mismatch",
+            "payout_fee_differs",
             "payout_not_arrived",
         ],
         "{report:#}"
@@ -511,7 +531,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         rows,
         vec![
             "日期,账户,币种,收款,退款,手续费,争议/拒付,其他,净额,提现/结算,已到账,未到账/在途,差异数",
-            "2026-11-19,stripe-main,USD,607.20,0.00,-5.20,0.00,0.00,602.00,0.00,0.00,0.00,0",
+            "2026-11-19,stripe-main,USD,607.20,0.00,-6.20,0.00,0.00,601.00,0.00,0.00,0.00,0",
             "2026-11-20,stripe-main,USD,0.00,0.00,0.00,0.00,0.00,0.00,603.00,303.00,300.00,0",
         ],
         "{text}"
