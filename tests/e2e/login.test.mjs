@@ -4,12 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeWorkspace, shotOnFailure, startApp } from './lib.mjs';
 
-const ALL_PAGES = ['dashboard', 'reconcile', 'discrepancies', 'orders', 'approvals', 'keys', 'users', 'audit', 'settings'];
+const ALL_PAGES = ['dashboard', 'reconcile', 'discrepancies', 'settlements', 'orders', 'approvals', 'keys', 'users', 'audit', 'settings'];
 
 // What each demo user must see, from the backend's permission matrix
 // (paydesk-core ROLE_PERMISSIONS: finance also has order_view; approver = approver + support).
 const MENUS = {
-  finance: ['dashboard', 'reconcile', 'discrepancies', 'orders'],
+  finance: ['dashboard', 'reconcile', 'discrepancies', 'settlements', 'orders'],
   support: ['orders'],
   approver: ['orders', 'approvals'],
   admin: ALL_PAGES,
