@@ -1,10 +1,14 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
 afterEach(() => {
   cleanup();
 });
+
+// findBy*/waitFor give up after 1 s by default: on a busy 2-core CI machine antd's first
+// render of a large page can take longer (a cold CI run saw two such timeouts).
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom lacks a few browser APIs antd and echarts touch.
 if (!window.matchMedia) {

@@ -245,36 +245,10 @@ pub(crate) async fn tradebill(
     body: Bytes,
 ) -> Response {
     let what = uri.path();
-    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
-        Ok(m) => m,
+    let (mchid, date) = match bill_request(&st, &method, &uri, &headers, &q, &body) {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = transient(&st, what) {
-        return r;
-    }
-    let Some(date) = q.get("bill_date").and_then(|d| BillDate::parse(d).ok()) else {
-        return error(
-            &st,
-            StatusCode::BAD_REQUEST,
-            "PARAM_ERROR",
-            "bill_date格式错误",
-            what,
-        );
-    };
-    if st
-        .take_fault(Provider::Wechat, what, |k| {
-            *k == FaultKind::StatementNotReady
-        })
-        .is_some()
-    {
-        return error(
-            &st,
-            StatusCode::BAD_REQUEST,
-            "STATEMENT_CREATING",
-            "账单生成中",
-            what,
-        );
-    }
     // The merchant's bill: only its lines, its merchant id on every row.
     let mut lines = st.statement_lines(Provider::Wechat, date);
     lines.retain(|l| st.wechat_owns(&mchid, &l.account));
@@ -305,6 +279,47 @@ pub(crate) async fn tradebill(
         q.get("tar_type").is_some_and(|t| t == "GZIP"),
         what,
     )
+}
+
+/// What both bill requests check first: the signature (giving the merchant id), planted
+/// transient faults, a `bill_date`, and a planted "still being generated".
+fn bill_request(
+    st: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: &Bytes,
+) -> Result<(String, BillDate), Response> {
+    let what = uri.path();
+    let mchid = check_auth(st, method, uri, headers, body)?;
+    if let Some(r) = transient(st, what) {
+        return Err(r);
+    }
+    let Some(date) = q.get("bill_date").and_then(|d| BillDate::parse(d).ok()) else {
+        return Err(error(
+            st,
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "bill_date格式错误",
+            what,
+        ));
+    };
+    if st
+        .take_fault(Provider::Wechat, what, |k| {
+            *k == FaultKind::StatementNotReady
+        })
+        .is_some()
+    {
+        return Err(error(
+            st,
+            StatusCode::BAD_REQUEST,
+            "STATEMENT_CREATING",
+            "账单生成中",
+            what,
+        ));
+    }
+    Ok((mchid, date))
 }
 
 /// Step 1's answer for a bill: stores the file (gzipped when asked) for the download
@@ -350,21 +365,9 @@ pub(crate) async fn fundflowbill(
     body: Bytes,
 ) -> Response {
     let what = uri.path();
-    let mchid = match check_auth(&st, &method, &uri, &headers, &body) {
-        Ok(m) => m,
+    let (mchid, date) = match bill_request(&st, &method, &uri, &headers, &q, &body) {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    if let Some(r) = transient(&st, what) {
-        return r;
-    }
-    let Some(date) = q.get("bill_date").and_then(|d| BillDate::parse(d).ok()) else {
-        return error(
-            &st,
-            StatusCode::BAD_REQUEST,
-            "PARAM_ERROR",
-            "bill_date格式错误",
-            what,
-        );
     };
     let account_type = q.get("account_type").map_or("BASIC", String::as_str);
     if !["BASIC", "OPERATION", "FEES", "ALL"].contains(&account_type) {
@@ -373,20 +376,6 @@ pub(crate) async fn fundflowbill(
             StatusCode::BAD_REQUEST,
             "PARAM_ERROR",
             "account_type参数错误",
-            what,
-        );
-    }
-    if st
-        .take_fault(Provider::Wechat, what, |k| {
-            *k == FaultKind::StatementNotReady
-        })
-        .is_some()
-    {
-        return error(
-            &st,
-            StatusCode::BAD_REQUEST,
-            "STATEMENT_CREATING",
-            "账单生成中",
             what,
         );
     }

@@ -207,7 +207,7 @@ export default function PayoutDrawer({ payout, onClose }: PayoutDrawerProps) {
                       <span style={mono}>{p.trace_id}</span>
                     </Descriptions.Item>
                   )}
-                  <Descriptions.Item label=" ">{p.automatic ? t('drawer.automatic') : t('drawer.manual')}</Descriptions.Item>
+                  <Descriptions.Item label={t('drawer.kind')}>{p.automatic ? t('drawer.automatic') : t('drawer.manual')}</Descriptions.Item>
                 </Descriptions>
               </Card>
               <Card size="small" title={t('drawer.composition')} style={below.md}>
