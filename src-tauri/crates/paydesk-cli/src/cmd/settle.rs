@@ -32,6 +32,19 @@ pub enum BankCommand {
 
 #[derive(Subcommand)]
 pub enum FundFlowCommand {
+    /// Download a day's fund flows from the provider (Alipay 账务明细, WeChat Pay 资金账单,
+    /// Stripe payouts and what each settles), verified like the trade statements.
+    Download {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// The provider account (`[[accounts]]` name).
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Import a provider fund-flow file: Alipay 账务明细, WeChat Pay 资金账单, a Stripe
     /// itemized payout report or a saved Stripe API page.
     Import {
@@ -195,6 +208,28 @@ pub async fn bank(command: BankCommand) -> Result<()> {
 
 pub async fn fundflows(command: FundFlowCommand) -> Result<()> {
     match command {
+        FundFlowCommand::Download {
+            ws,
+            account,
+            date,
+            json,
+        } => {
+            let date = parse_date(&date)?;
+            let Session { w, actor } = Session::open(&ws).await?;
+            let r = settlement::download::download_fund_flows(&w, &actor, &account, date.0).await?;
+            if json {
+                return json_out(&r);
+            }
+            out!(
+                "{} {}: {} movement(s) ({} new), {} payout(s)",
+                r.account,
+                date,
+                r.flows,
+                r.new_flows,
+                r.payouts
+            );
+            Ok(())
+        }
         FundFlowCommand::Import {
             ws,
             account,
