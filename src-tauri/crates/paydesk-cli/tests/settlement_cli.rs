@@ -496,6 +496,62 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "{:#}",
         rerun["counts"]
     );
+    // The missing payout: finance resolves its finding with a note; a re-run keeps it.
+    let list = ok_json(&[
+        "settlements",
+        "list",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--json",
+    ]);
+    let missing = list["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
+        .expect("D not arrived");
+    let fid = missing["id"].as_i64().expect("finding id").to_string();
+    let resolved = ok_json(&[
+        "settlements",
+        "resolve",
+        "--workspace",
+        w,
+        &fid,
+        "--note",
+        "bank recalled it",
+        "--json",
+    ]);
+    assert_eq!(resolved["review"]["state"], "resolved");
+    ok_json(&[
+        "settle",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--date",
+        "2026-12-01",
+        "--json",
+    ]);
+    let list = ok_json(&[
+        "settlements",
+        "list",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--json",
+    ]);
+    let still = list["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
+        .expect("D still not arrived");
+    assert_eq!(still["review"]["state"], "resolved", "{still}");
+    assert_eq!(still["review"]["note"], "bank recalled it");
+
     // Accepting it again is refused.
     let out = paydesk(&["settlements", "accept", "--workspace", w, &id]);
     assert!(!out.status.success());

@@ -447,6 +447,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 14,
+        name: "settlement_reviews",
+        sql: include_str!("../migrations/0014_settlement_reviews.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

@@ -199,6 +199,37 @@ pub struct StoredFinding {
     pub detail: String,
     pub payout_ids: Vec<i64>,
     pub bank_line_ids: Vec<i64>,
+    /// What the finding is about, stable over re-runs ([`finding_key`]).
+    pub finding_key: String,
+    /// A reviewer's verdict: `None` (open), or the review that stands over re-runs.
+    pub review: Option<FindingReview>,
+}
+
+/// A reviewer's verdict on a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingReview {
+    /// "open" (a note only) or "resolved".
+    pub state: String,
+    pub note: Option<String>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The key of a finding: its class, day and currency and the payouts and bank lines it names
+/// (sorted), or its detail when it names none (a balance break).
+pub fn finding_key(f: &NewFinding) -> String {
+    let mut p = f.payout_ids.clone();
+    p.sort_unstable();
+    let mut b = f.bank_line_ids.clone();
+    b.sort_unstable();
+    let about = if p.is_empty() && b.is_empty() {
+        let mut h = Sha256::new();
+        h.update(f.detail.as_bytes());
+        hex::encode(&h.finalize()[..12])
+    } else {
+        link_key(&p, &b)
+    };
+    format!("{}|{}|{}|{about}", f.class, f.day, f.currency.code())
 }
 
 /// A settlement run about to be saved.
@@ -449,8 +480,10 @@ fn read_link(row: &AnyRow, items: &HashMap<i64, (Vec<i64>, Vec<i64>)>) -> Result
     })
 }
 
-const FINDING_COLS: &str = "id, run_id, bank_account, class, day, currency, expected, actual, \
-     detail, payout_ids, bank_line_ids";
+const FINDING_COLS: &str = "f.id, f.run_id, f.bank_account, f.class, f.day, f.currency, \
+     f.expected, f.actual, f.detail, f.payout_ids, f.bank_line_ids, f.finding_key, \
+     r.state AS review_state, r.note AS review_note, r.updated_by AS review_by, \
+     r.updated_at AS review_at";
 
 fn read_finding(row: &AnyRow) -> Result<StoredFinding> {
     let id: i64 = row.try_get("id").ctx("read", "settlement finding")?;
@@ -467,6 +500,16 @@ fn read_finding(row: &AnyRow) -> Result<StoredFinding> {
         detail: r.text("detail")?,
         payout_ids: ids_of(&r.text("payout_ids")?, &r, "payout_ids")?,
         bank_line_ids: ids_of(&r.text("bank_line_ids")?, &r, "bank_line_ids")?,
+        finding_key: r.text("finding_key")?,
+        review: match r.opt_text("review_state")? {
+            None => None,
+            Some(state) => Some(FindingReview {
+                state,
+                note: r.opt_text("review_note")?,
+                updated_by: r.text("review_by")?,
+                updated_at: time_of_ms(r.i64("review_at")?),
+            }),
+        },
     })
 }
 
@@ -1147,6 +1190,7 @@ impl AppDb {
             "detail",
             "payout_ids",
             "bank_line_ids",
+            "finding_key",
         ];
         for chunk in run.findings.chunks(chunk_rows(cols.len())) {
             let sql = insert_sql(self.backend, "settlement_findings", &cols, chunk.len(), "");
@@ -1162,7 +1206,8 @@ impl AppDb {
                     .bind(f.actual)
                     .bind(f.detail.clone())
                     .bind(ids_text(&f.payout_ids))
-                    .bind(ids_text(&f.bank_line_ids));
+                    .bind(ids_text(&f.bank_line_ids))
+                    .bind(finding_key(f));
             }
             q.execute(&mut *tx).await.ctx(op, "settlement_findings")?;
         }
@@ -1173,14 +1218,75 @@ impl AppDb {
     /// The bank account's current findings (of its latest run).
     pub async fn settlement_findings(&self, bank_account: &str) -> Result<Vec<StoredFinding>> {
         let rows = sqlx::query(&format!(
-            "SELECT {FINDING_COLS} FROM settlement_findings WHERE bank_account = $1 \
-             ORDER BY day, class, id"
+            "SELECT {FINDING_COLS} FROM settlement_findings f \
+             LEFT JOIN settlement_finding_reviews r \
+               ON r.bank_account = f.bank_account AND r.finding_key = f.finding_key \
+             WHERE f.bank_account = $1 ORDER BY f.day, f.class, f.id"
         ))
         .bind(bank_account)
         .fetch_all(&self.pool)
         .await
         .ctx("read", "settlement_findings")?;
         rows.iter().map(read_finding).collect()
+    }
+
+    /// One finding of a bank account's latest run.
+    pub async fn settlement_finding(&self, id: i64) -> Result<Option<StoredFinding>> {
+        let row = sqlx::query(&format!(
+            "SELECT {FINDING_COLS} FROM settlement_findings f \
+             LEFT JOIN settlement_finding_reviews r \
+               ON r.bank_account = f.bank_account AND r.finding_key = f.finding_key \
+             WHERE f.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("read", "settlement_findings")?;
+        row.as_ref().map(read_finding).transpose()
+    }
+
+    /// Resolves (or reopens) a finding, with an optional note. The review is kept by the
+    /// finding's key, so it stands when a re-run finds the same thing again.
+    pub async fn review_settlement_finding(
+        &self,
+        id: i64,
+        resolved: bool,
+        note: Option<&str>,
+        actor: &str,
+    ) -> Result<StoredFinding> {
+        let op = "review a settlement finding in";
+        let finding = self
+            .settlement_finding(id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "settlement finding",
+                id: id.to_string(),
+            })?;
+        let mut tx = self.begin_write(op, "settlement_finding_reviews").await?;
+        sqlx::query(
+            "INSERT INTO settlement_finding_reviews \
+             (bank_account, finding_key, state, note, updated_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (bank_account, finding_key) DO UPDATE SET state = excluded.state, \
+             note = COALESCE(excluded.note, settlement_finding_reviews.note), \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        )
+        .bind(finding.bank_account.clone())
+        .bind(finding.finding_key.clone())
+        .bind(if resolved { "resolved" } else { "open" })
+        .bind(note.map(str::to_string))
+        .bind(actor)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .ctx(op, "settlement_finding_reviews")?;
+        tx.commit().await.ctx(op, "settlement_finding_reviews")?;
+        self.settlement_finding(id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "settlement finding",
+                id: id.to_string(),
+            })
     }
 
     /// The bank account's latest run.

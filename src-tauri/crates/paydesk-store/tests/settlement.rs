@@ -21,6 +21,7 @@ db_tests!(
     bank_files_import_once_and_overlaps_count_once,
     flows_and_payouts_upsert,
     runs_replace_their_links_and_decisions_stand,
+    finding_reviews_stand_over_reruns,
 );
 
 async fn open(url: &str) -> AppDb {
@@ -434,5 +435,97 @@ async fn runs_replace_their_links_and_decisions_stand(url: String) {
         .expect("run")
         .expect("some");
     assert_eq!(run.summary["links"], 2);
+    db.close().await;
+}
+
+async fn finding_reviews_stand_over_reruns(url: String) {
+    let db = open(&url).await;
+    let finding = |payout: i64, detail: &str| NewFinding {
+        class: SettleClass::PayoutNotArrived,
+        day: day("2026-11-26"),
+        currency: Currency::CNY,
+        expected: Some(250_00),
+        actual: None,
+        detail: detail.into(),
+        payout_ids: vec![payout],
+        bank_line_ids: vec![],
+    };
+    let save = |findings: Vec<NewFinding>| {
+        let findings: &'static [NewFinding] = Box::leak(findings.into_boxed_slice());
+        NewSettlementRun {
+            bank_account: "cmb-main",
+            as_of: day("2026-12-01"),
+            actor: "li.na",
+            started_at: Utc::now(),
+            summary: serde_json::json!({}),
+            links: &[],
+            findings,
+        }
+    };
+    db.save_settlement_run(&save(vec![finding(7, "payout 7 not in the bank")]))
+        .await
+        .expect("run 1");
+    let first = db.settlement_findings("cmb-main").await.expect("findings");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].review, None);
+    let reviewed = db
+        .review_settlement_finding(
+            first[0].id,
+            true,
+            Some("bank confirms: arrives Monday"),
+            "wang.fang",
+        )
+        .await
+        .expect("resolve");
+    let review = reviewed.review.clone().expect("a review");
+    assert_eq!(
+        (review.state.as_str(), review.updated_by.as_str()),
+        ("resolved", "wang.fang")
+    );
+    assert_eq!(
+        review.note.as_deref(),
+        Some("bank confirms: arrives Monday")
+    );
+
+    // A re-run finds the same payout not arrived (its words changed) and another one: the
+    // review follows the first, the second is open.
+    db.save_settlement_run(&save(vec![
+        finding(7, "payout 7 still not in the bank"),
+        finding(8, "payout 8 not in the bank"),
+    ]))
+    .await
+    .expect("run 2");
+    let again = db.settlement_findings("cmb-main").await.expect("findings");
+    assert_eq!(again.len(), 2);
+    let by_payout = |p: i64| {
+        again
+            .iter()
+            .find(|f| f.payout_ids == vec![p])
+            .expect("finding")
+    };
+    assert_eq!(
+        by_payout(7).review.as_ref().map(|r| r.state.as_str()),
+        Some("resolved")
+    );
+    assert_eq!(by_payout(8).review, None);
+    assert_ne!(
+        by_payout(7).id,
+        first[0].id,
+        "the run replaced the finding row"
+    );
+
+    // Reopening keeps the note unless a new one is given.
+    let reopened = db
+        .review_settlement_finding(by_payout(7).id, false, None, "li.na")
+        .await
+        .expect("reopen");
+    let r = reopened.review.expect("review");
+    assert_eq!(r.state, "open");
+    assert_eq!(r.note.as_deref(), Some("bank confirms: arrives Monday"));
+    // A finding of an older run is gone.
+    assert!(db
+        .review_settlement_finding(first[0].id, true, None, "li.na")
+        .await
+        .is_err());
     db.close().await;
 }

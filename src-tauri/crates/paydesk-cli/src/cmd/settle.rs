@@ -123,6 +123,27 @@ pub enum SettlementsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Resolve a finding of the latest run (the resolution stands over re-runs).
+    Resolve {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// The finding's id (`settlements list`).
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reopen a resolved finding, or add a note to an open one.
+    Reopen {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The daily settlement report (gross, refunds, fees, disputes, net, paid out, arrived,
     /// differences) per provider account and day, as CSV or XLSX.
     Report {
@@ -350,7 +371,8 @@ pub async fn settlements(command: SettlementsCommand) -> Result<()> {
                 );
             }
             for f in &findings {
-                out!("{} {}: {}", f.day, f.class, f.detail);
+                let state = f.review.as_ref().map_or("open", |r| r.state.as_str());
+                out!("{:>6}  {} {} [{state}]: {}", f.id, f.day, f.class, f.detail);
             }
             Ok(())
         }
@@ -398,6 +420,12 @@ pub async fn settlements(command: SettlementsCommand) -> Result<()> {
         SettlementsCommand::Accept { ws, id, note, json } => decide(ws, id, true, note, json).await,
         SettlementsCommand::Reject { ws, id, note, json } => {
             decide(ws, id, false, note, json).await
+        }
+        SettlementsCommand::Resolve { ws, id, note, json } => {
+            review_finding(ws, id, true, note, json).await
+        }
+        SettlementsCommand::Reopen { ws, id, note, json } => {
+            review_finding(ws, id, false, note, json).await
         }
         SettlementsCommand::Report {
             ws,
@@ -468,6 +496,28 @@ pub async fn settlements(command: SettlementsCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn review_finding(
+    ws: WorkspaceArg,
+    id: i64,
+    resolved: bool,
+    note: Option<String>,
+    json: bool,
+) -> Result<()> {
+    let Session { w, actor } = Session::open(&ws).await?;
+    let f = settlement::review_finding(&w, &actor, id, resolved, note.as_deref()).await?;
+    if json {
+        return json_out(&f);
+    }
+    out!(
+        "settlement finding {} ({}, {}) {}",
+        f.id,
+        f.class,
+        f.day,
+        if resolved { "resolved" } else { "open" }
+    );
+    Ok(())
 }
 
 async fn decide(

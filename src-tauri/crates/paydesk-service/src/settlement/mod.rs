@@ -768,6 +768,47 @@ pub async fn list_findings(
     Ok(w.db.settlement_findings(&ba.name).await?)
 }
 
+/// Resolves (or reopens) a finding of the latest run, with an optional note; audited. The
+/// review stands over re-runs that find the same thing.
+pub async fn review_finding(
+    w: &Workspace,
+    actor: &Actor,
+    id: i64,
+    resolved: bool,
+    note: Option<&str>,
+) -> Result<StoredFinding, ServiceError> {
+    let target = format!("settlement finding {id}");
+    require(&w.db, actor, Permission::DiscrepancyReview, &target).await?;
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 2000) {
+        return Err(bad("a note may be at most 2,000 characters"));
+    }
+    let f =
+        w.db.review_settlement_finding(id, resolved, note, &actor.username)
+            .await
+            .map_err(|e| match e {
+                paydesk_store::StoreError::NotFound { .. } => ServiceError::NotFound(format!(
+                    "no settlement finding {id} (findings are those of the latest run)"
+                )),
+                other => other.into(),
+            })?;
+    audit(
+        &w.db,
+        &actor.username,
+        if resolved {
+            "settlement.finding.resolve"
+        } else {
+            "settlement.finding.reopen"
+        },
+        &target,
+        "ok",
+        json!({"bank_account": f.bank_account, "class": f.class.to_string(),
+               "finding_key": f.finding_key, "note": note}),
+    )
+    .await?;
+    Ok(f)
+}
+
 /// One link with its payouts, bank lines and what each payout settles.
 pub async fn show_link(w: &Workspace, actor: &Actor, id: i64) -> Result<LinkDetail, ServiceError> {
     require(
