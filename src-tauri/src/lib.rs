@@ -72,6 +72,7 @@ pub fn with_commands<R: Runtime>(
             commands::settlements::settlement_link,
             commands::settlements::settlement_payout,
             commands::settlements::settlement_decide,
+            commands::settlements::settlement_finding_review,
             commands::settlements::settlement_follow,
             commands::settlements::bank_import,
             commands::settlements::fundflow_import,

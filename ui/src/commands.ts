@@ -110,6 +110,8 @@ export const settlementLink = (id: number) => call<LinkDetailOut>('settlement_li
 export const settlementPayout = (id: number) => call<PayoutDetailOut>('settlement_payout', { id });
 export const settlementDecide = (id: number, accept: boolean, note: string | null) =>
   call<LinkOut>('settlement_decide', { id, accept, note });
+export const settlementFindingReview = (id: number, resolved: boolean, note: string | null) =>
+  call<FindingOut>('settlement_finding_review', { id, resolved, note });
 export const settlementFollow = (order: string) => call<OrderSettlementOut>('settlement_follow', { order });
 export const bankImport = (bank: string, path: string) => call<BankImportOut>('bank_import', { bank, path });
 export const fundflowImport = (account: string, path: string) =>

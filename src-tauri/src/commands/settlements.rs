@@ -130,6 +130,9 @@ pub struct FindingOut {
     pub detail: String,
     pub payout_ids: Vec<i64>,
     pub bank_line_ids: Vec<i64>,
+    /// A reviewer's verdict ("open" with a note, or "resolved"); `None`: not reviewed.
+    pub review_state: Option<String>,
+    pub review_note: Option<String>,
 }
 
 /// One provider account's balance over one day.
@@ -330,6 +333,8 @@ impl From<svc::FindingView> for FindingOut {
             detail: f.detail,
             payout_ids: f.payout_ids,
             bank_line_ids: f.bank_line_ids,
+            review_state: None,
+            review_note: None,
         }
     }
 }
@@ -351,6 +356,8 @@ impl From<StoredFinding> for FindingOut {
             detail: f.detail,
             payout_ids: f.payout_ids,
             bank_line_ids: f.bank_line_ids,
+            review_state: f.review.as_ref().map(|r| r.state.clone()),
+            review_note: f.review.and_then(|r| r.note),
         }
     }
 }
@@ -509,6 +516,22 @@ pub async fn settlement_findings(
 ) -> CmdResult<Vec<FindingOut>> {
     let (w, actor) = state.actor().await?;
     Ok(all(svc::list_findings(&w, &actor, &bank).await?))
+}
+
+/// Resolves (or reopens) a finding of the latest run, with an optional note.
+#[tauri::command]
+pub async fn settlement_finding_review(
+    state: State<'_, DesktopState>,
+    id: i64,
+    resolved: bool,
+    note: Option<String>,
+) -> CmdResult<FindingOut> {
+    let (w, actor) = state.actor().await?;
+    Ok(
+        svc::review_finding(&w, &actor, id, resolved, note.as_deref())
+            .await?
+            .into(),
+    )
 }
 
 /// One link with its payouts, bank lines and what each payout settles.

@@ -927,7 +927,11 @@ export type FindingOut = {
 /**
  * The stored id; `None` in a run's report.
  */
-id: number | null, class: SettleClass, class_en: string, class_zh: string, explain_en: string, explain_zh: string, date: string, currency: Currency, expected: number | null, actual: number | null, detail: string, payout_ids: Array<number>, bank_line_ids: Array<number>, };
+id: number | null, class: SettleClass, class_en: string, class_zh: string, explain_en: string, explain_zh: string, date: string, currency: Currency, expected: number | null, actual: number | null, detail: string, payout_ids: Array<number>, bank_line_ids: Array<number>, 
+/**
+ * A reviewer's verdict ("open" with a note, or "resolved"); `None`: not reviewed.
+ */
+review_state: string | null, review_note: string | null, };
 
 /**
  * One provider account's balance over one day.

@@ -1,6 +1,7 @@
 // What does not agree after a run: each finding's class in the UI's language with its
 // plain-words explanation, the amounts on both sides, and the run's own words.
-import { Alert, Empty, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import { Alert, Button, Empty, Input, Modal, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import { useState } from 'react';
 import type { ColumnsType } from 'antd/es/table';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session';
@@ -12,10 +13,15 @@ import { findingText } from './settlementUi';
 export interface FindingsTabProps {
   findings: FindingOut[];
   dryRun: boolean;
+  /** Resolve (or reopen) a stored finding with an optional note. */
+  onReview?: (f: FindingOut, resolved: boolean, note: string | null) => Promise<void>;
 }
 
-export default function FindingsTab({ findings, dryRun }: FindingsTabProps) {
+export default function FindingsTab({ findings, dryRun, onReview }: FindingsTabProps) {
   const { t } = useTranslation('settlements');
+  const [reviewing, setReviewing] = useState<{ f: FindingOut; resolved: boolean } | null>(null);
+  const [note, setNote] = useState('');
+  const [saving, setSaving] = useState(false);
   const { lang } = useSession();
   const money = (v: number | null, f: FindingOut) => (v === null ? '—' : formatMoney(v, f.currency, lang));
 
@@ -58,6 +64,38 @@ export default function FindingsTab({ findings, dryRun }: FindingsTabProps) {
         f.expected !== null && f.actual !== null ? <span style={amountText}>{formatMoney(f.actual - f.expected, f.currency, lang)}</span> : '—',
     },
     { title: t('col.detail'), dataIndex: 'detail', key: 'detail' },
+    {
+      title: t('col.review'),
+      key: 'review',
+      width: 200,
+      render: (_: unknown, f) => {
+        const resolved = f.review_state === 'resolved';
+        return (
+          <div data-testid={f.id !== null ? `finding-review-${f.id}` : undefined}>
+            {resolved && <Tag color="green">{t('findings.resolved')}</Tag>}
+            {f.review_note && (
+              <Typography.Text type="secondary" style={small}>
+                {f.review_note}
+              </Typography.Text>
+            )}
+            {f.id !== null && !dryRun && onReview && (
+              <div>
+                <Button
+                  size="small"
+                  data-testid={`finding-${resolved ? 'reopen' : 'resolve'}-${f.id}`}
+                  onClick={() => {
+                    setNote('');
+                    setReviewing({ f, resolved: !resolved });
+                  }}
+                >
+                  {resolved ? t('findings.reopen') : t('findings.resolve')}
+                </Button>
+              </div>
+            )}
+          </div>
+        );
+      },
+    },
   ];
 
   return (
@@ -86,6 +124,34 @@ export default function FindingsTab({ findings, dryRun }: FindingsTabProps) {
           scroll={{ x: true }}
         />
       )}
+      <Modal
+        open={reviewing !== null}
+        title={reviewing?.resolved ? t('findings.resolve') : t('findings.reopen')}
+        okText={reviewing?.resolved ? t('findings.resolve') : t('findings.reopen')}
+        confirmLoading={saving}
+        okButtonProps={{ 'data-testid': 'finding-review-ok' } as never}
+        onCancel={() => setReviewing(null)}
+        onOk={async () => {
+          if (!reviewing || !onReview) return;
+          setSaving(true);
+          try {
+            await onReview(reviewing.f, reviewing.resolved, note.trim() === '' ? null : note.trim());
+            setReviewing(null);
+          } finally {
+            setSaving(false);
+          }
+        }}
+        destroyOnHidden
+      >
+        <Input.TextArea
+          data-testid="finding-review-note"
+          rows={3}
+          maxLength={2000}
+          placeholder={t('findings.note_placeholder')}
+          value={note}
+          onChange={(e) => setNote(e.target.value)}
+        />
+      </Modal>
     </div>
   );
 }

@@ -96,6 +96,8 @@ const FINDING: FindingOut = {
   detail: 'bank line 40 (77.00 CNY) from 支付宝 is explained by no payout',
   payout_ids: [],
   bank_line_ids: [40],
+  review_state: null,
+  review_note: null,
 };
 
 function report(over: Partial<SettlementReport> = {}): SettlementReport {
@@ -142,6 +144,8 @@ const FLOW: FundFlow = {
 interface Ctl {
   calls: { cmd: string; args: Record<string, unknown> }[];
   suggestions: LinkOut[];
+  /** The stored findings once a review changed them. */
+  findings?: FindingOut[];
 }
 
 function backend(over: { findings?: FindingOut[] } = {}): Ctl {
@@ -155,7 +159,12 @@ function backend(over: { findings?: FindingOut[] } = {}): Ctl {
       case 'settlement_links':
         return ctl.suggestions;
       case 'settlement_findings':
-        return over.findings ?? [FINDING];
+        return ctl.findings ?? over.findings ?? [FINDING];
+      case 'settlement_finding_review': {
+        const f = { ...FINDING, review_state: a.resolved ? 'resolved' : 'open', review_note: (a.note as string | null) ?? null };
+        ctl.findings = [f];
+        return f;
+      }
       case 'settlement_run':
         // A dry run stores nothing: its links and findings have no ids.
         return a.dryRun === true
@@ -301,6 +310,27 @@ describe('SettlementsPage', () => {
       accept: false,
       note: 'two separate refunds, not these payouts',
     });
+  });
+
+  it('resolves a finding with a note, and the list shows it resolved', async () => {
+    const ctl = backend();
+    const user = userEvent.setup();
+    renderWithSession(<SettlementsPage />);
+    await waitFor(() => expect(ctl.calls.some((c) => c.cmd === 'settlement_findings')).toBe(true));
+
+    await user.click(screen.getByTestId('settle-tab-findings'));
+    await user.click(await screen.findByTestId('finding-resolve-5'));
+    await user.type(await screen.findByTestId('finding-review-note'), 'bank confirms the credit is a supplier refund');
+    await user.click(screen.getByTestId('finding-review-ok'));
+    await waitFor(() => expect(screen.getByTestId('finding-review-5')).toHaveTextContent('Resolved'));
+    expect(screen.getByTestId('finding-review-5')).toHaveTextContent('bank confirms the credit is a supplier refund');
+    expect(ctl.calls.find((c) => c.cmd === 'settlement_finding_review')?.args).toEqual({
+      id: 5,
+      resolved: true,
+      note: 'bank confirms the credit is a supplier refund',
+    });
+    // A resolved finding can be reopened.
+    expect(screen.getByTestId('finding-reopen-5')).toBeInTheDocument();
   });
 
   it('a dry run saves nothing and its suggestions cannot be decided', async () => {

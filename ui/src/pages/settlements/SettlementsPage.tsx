@@ -255,6 +255,9 @@ export default function SettlementsPage() {
   // After a decision the payouts' arrival states change: a dry run shows them again without
   // saving anything (quietly: a reviewer who may not run settlements keeps the old view).
   const refreshCmd = useCommand((b: string, d: string) => commands.settlementRun(b, d, true), { onError: () => true });
+  const reviewCmd = useCommand((id: number, resolved: boolean, note: string | null) =>
+    commands.settlementFindingReview(id, resolved, note),
+  );
   const { run: readBanks } = banksCmd;
   const { run: readLists } = listCmd;
 
@@ -472,7 +475,16 @@ export default function SettlementsPage() {
                   {t('tabs.findings')} <Badge count={shownFindings.length} size="small" />
                 </span>
               ),
-              children: <FindingsTab findings={shownFindings} dryRun={shownDry} />,
+              children: (
+                <FindingsTab
+                  findings={shownFindings}
+                  dryRun={shownDry}
+                  onReview={async (f, resolved, note) => {
+                    const r = await reviewCmd.run(f.id ?? 0, resolved, note);
+                    if (r.status === 'ok' && bank) await loadLists(bank);
+                  }}
+                />
+              ),
             },
             {
               key: 'balances',
