@@ -436,6 +436,21 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "--json",
     ]);
     assert_eq!(accepted["state"], "accepted");
+    // The link with its payouts (in its own order), its bank line and what each payout settles.
+    let shown = ok_json(&["settlements", "show", "--workspace", w, &id, "--json"]);
+    let shown_payouts: Vec<&str> = shown["payouts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["payout"]["payout_id"].as_str())
+        .collect();
+    assert_eq!(
+        shown_payouts,
+        vec!["po_1QBBBBBB", "po_1QCCCCCC"],
+        "{shown:#}"
+    );
+    assert_eq!(shown["bank_lines"][0]["line"]["amount"], 100_00);
+    assert_eq!(shown["settled"][0][0]["order_no"], "SO-2", "{shown:#}");
     let rejected = ok_json(&[
         "settlements",
         "reject",

@@ -291,6 +291,12 @@ fn bank_line_key(line: &BankLine, occurrence: u32) -> String {
     hex::encode(h.finalize())
 }
 
+/// `items` in the order of `ids` (missing ids are skipped, a repeated id gives its item once).
+fn in_given_order<T>(ids: &[i64], items: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {
+    let mut by_id: HashMap<i64, T> = items.into_iter().map(|t| (id_of(&t), t)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
 fn ids_text(ids: &[i64]) -> String {
     ids.iter()
         .map(|i| i.to_string())
@@ -669,21 +675,29 @@ impl AppDb {
 
     /// Bank lines by id (for a link or a finding).
     pub async fn bank_lines_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredBankLine>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(&format!(
-                "SELECT {BANK_LINE_COLS} FROM bank_lines l \
-                 JOIN bank_statements s ON s.id = l.statement_id WHERE l.id = $1"
-            ))
-            .bind(*id)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("read", "bank_lines")?;
-            if let Some(row) = row {
-                out.push(read_bank_line(&row)?);
+        let select = format!(
+            "SELECT {BANK_LINE_COLS} FROM bank_lines l \
+             JOIN bank_statements s ON s.id = l.statement_id WHERE l.id IN"
+        );
+        let lines = self.rows_by_ids(&select, ids, "bank_lines").await?;
+        let lines: Vec<StoredBankLine> = lines.iter().map(read_bank_line).collect::<Result<_>>()?;
+        Ok(in_given_order(ids, lines, |l| l.id))
+    }
+
+    /// The rows `select` (ending in `… WHERE x.id IN`) finds for `ids`, a few hundred ids per
+    /// query.
+    async fn rows_by_ids(&self, select: &str, ids: &[i64], table: &str) -> Result<Vec<AnyRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("{select} ({})", marks.join(","));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
             }
+            rows.extend(q.fetch_all(&self.pool).await.ctx("read", table)?);
         }
-        Ok(out)
+        Ok(rows)
     }
 
     /// Saves downloaded or imported fund flows and payouts in one transaction. A flow already
@@ -817,18 +831,10 @@ impl AppDb {
 
     /// Payouts by id.
     pub async fn payouts_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredPayout>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id = $1"))
-                .bind(*id)
-                .fetch_optional(&self.pool)
-                .await
-                .ctx("read", "payouts")?;
-            if let Some(row) = row {
-                out.push(read_payout(&row)?);
-            }
-        }
-        Ok(out)
+        let select = format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id IN");
+        let rows = self.rows_by_ids(&select, ids, "payouts").await?;
+        let payouts: Vec<StoredPayout> = rows.iter().map(read_payout).collect::<Result<_>>()?;
+        Ok(in_given_order(ids, payouts, |p| p.id))
     }
 
     /// The movements a payout settles (Stripe `automatic_payout_id`), in booking order.
@@ -893,6 +899,31 @@ impl AppDb {
         .await
         .ctx("read", "fund_flows")?;
         rows.iter().map(read_flow).collect()
+    }
+
+    /// The fee movements of `account` that name a business object (`source_id`), grouped by
+    /// it: a payout's own fees (Alipay's 提现 服务费, Stripe instant-payout fees), read once
+    /// for a whole run.
+    pub async fn fee_flows_by_source(
+        &self,
+        account: &str,
+    ) -> Result<HashMap<String, Vec<FundFlow>>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FLOW_COLS} FROM fund_flows WHERE account = $1 AND kind = 'fee' \
+             AND source_id IS NOT NULL ORDER BY booked_at, id"
+        ))
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("read", "fund_flows")?;
+        let mut out: HashMap<String, Vec<FundFlow>> = HashMap::new();
+        for row in &rows {
+            let f = read_flow(row)?;
+            if let Some(src) = f.source_id.clone() {
+                out.entry(src).or_default().push(f);
+            }
+        }
+        Ok(out)
     }
 
     /// Movements naming a merchant order number (follow an order to its payout).

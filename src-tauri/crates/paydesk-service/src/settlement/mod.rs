@@ -485,6 +485,8 @@ pub async fn settle(
     // Composition (Stripe automatic payouts) and payout fees.
     let flows_by_payout = w.db.fund_flows_with_payouts(&ba.accounts).await?;
     let mut compositions: Vec<Option<Composition>> = vec![None; payouts.len()];
+    // Each scheduled account's fee movements, read once (not once per payout).
+    let mut fees_by_account: HashMap<String, HashMap<String, Vec<FundFlow>>> = HashMap::new();
     for (i, p) in payouts.iter().enumerate() {
         let key = (p.account.clone(), p.payout_id.clone());
         let flows: Vec<&FundFlow> = flows_by_payout
@@ -505,8 +507,15 @@ pub async fn settle(
             .find(|a| a.name == p.account)
             .and_then(|a| a.payout_fee);
         if let Some(schedule) = schedule {
-            let fee_flows = w.db.fund_flows_of_source(&p.payout_id).await?;
-            let refs: Vec<&FundFlow> = fee_flows.iter().collect();
+            if !fees_by_account.contains_key(&p.account) {
+                let fees = w.db.fee_flows_by_source(&p.account).await?;
+                fees_by_account.insert(p.account.clone(), fees);
+            }
+            let refs: Vec<&FundFlow> = fees_by_account
+                .get(&p.account)
+                .and_then(|by_source| by_source.get(&p.payout_id))
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
             if let Some(mut f) = check_payout_fee(p, &refs, &schedule) {
                 f.payouts = vec![i];
                 push_finding(&f, None);
@@ -935,25 +944,32 @@ pub async fn follow_order(
         }
     }
     let mut payouts: Vec<StoredPayout> = Vec::new();
+    // Each account's payouts, read once however many of its movements name the order.
+    let mut payouts_of: HashMap<String, Vec<StoredPayout>> = HashMap::new();
     for f in &flows {
         let ba = w
             .config
             .bank_accounts
             .iter()
             .find(|b| b.accounts.contains(&f.account));
-        let candidates =
-            w.db.payouts_until(std::slice::from_ref(&f.account), far_future())
-                .await?;
+        if !payouts_of.contains_key(&f.account) {
+            let all =
+                w.db.payouts_until(std::slice::from_ref(&f.account), far_future())
+                    .await?;
+            payouts_of.insert(f.account.clone(), all);
+        }
+        let candidates = payouts_of.get(&f.account).map_or(&[][..], Vec::as_slice);
         let found = match &f.payout_id {
-            Some(po) => candidates.into_iter().find(|p| &p.payout.payout_id == po),
+            Some(po) => candidates.iter().find(|p| &p.payout.payout_id == po),
             None if matches!(f.provider, Provider::Alipay | Provider::Wechat) && ba.is_some() => {
                 candidates
-                    .into_iter()
+                    .iter()
                     .filter(|p| p.payout.created_at >= f.booked_at)
                     .min_by_key(|p| (p.payout.created_at, p.id))
             }
             None => None,
-        };
+        }
+        .cloned();
         if let Some(p) = found {
             if !payouts.iter().any(|q| q.id == p.id) {
                 payouts.push(p);
