@@ -370,8 +370,11 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         .flatten()
         .find(|f| f["class"] == "balance_break")
         .expect("balance break");
+    // The stored statement's own totals: its 6 lines, the 25.00 gap.
     assert!(
-        brk["detail"].as_str().is_some_and(|d| d.contains("25.00")),
+        brk["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("25.00") && d.contains("6 lines")),
         "{brk}"
     );
     let not_arrived = report["findings"]

@@ -4,7 +4,7 @@
 
 use super::engine::money;
 use super::matching::{Finding, SettleClass};
-use super::{BankStatement, FundFlow};
+use super::{BankStatement, FundFlow, StatedBalance};
 use crate::matcher::FastMap;
 use crate::money::{format_scaled_wide, Currency};
 use chrono::NaiveDate;
@@ -156,8 +156,37 @@ pub fn check_flow_balances(
     (days_out, findings)
 }
 
-fn statement_name(s: &BankStatement) -> String {
-    match (&s.statement_id, &s.account_id) {
+/// What the balance checks need of a bank statement: its balances and the sum of its lines.
+/// A stored statement gives these without loading its lines ([`check_statement_totals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementTotals<'a> {
+    pub account_id: Option<&'a str>,
+    pub statement_id: Option<&'a str>,
+    pub currency: Currency,
+    pub opening: Option<StatedBalance>,
+    pub closing: Option<StatedBalance>,
+    /// How many lines the statement has.
+    pub lines: usize,
+    /// Σ of its lines' amounts (wide: a hostile file's sums do not overflow).
+    pub moved: i128,
+}
+
+impl<'a> StatementTotals<'a> {
+    pub fn of(s: &'a BankStatement) -> StatementTotals<'a> {
+        StatementTotals {
+            account_id: s.account_id.as_deref(),
+            statement_id: s.statement_id.as_deref(),
+            currency: s.currency,
+            opening: s.opening,
+            closing: s.closing,
+            lines: s.lines.len(),
+            moved: s.lines.iter().map(|l| i128::from(l.amount)).sum(),
+        }
+    }
+}
+
+fn statement_name(s: &StatementTotals<'_>) -> String {
+    match (s.statement_id, s.account_id) {
         (Some(id), Some(acct)) => format!("statement {id} of {acct}"),
         (Some(id), None) => format!("statement {id}"),
         (None, Some(acct)) => format!("statement of {acct}"),
@@ -170,12 +199,18 @@ fn statement_name(s: &BankStatement) -> String {
 /// statements ordered by closing date, each must open where the one before it closed.
 /// A statement imported twice (same opening and closing) is not compared with itself.
 pub fn check_bank_balances(stmts: &[BankStatement]) -> Vec<Finding> {
+    let totals: Vec<StatementTotals<'_>> = stmts.iter().map(StatementTotals::of).collect();
+    check_statement_totals(&totals)
+}
+
+/// [`check_bank_balances`] over statements' totals.
+pub fn check_statement_totals(stmts: &[StatementTotals<'_>]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for s in stmts {
         let (Some(open), Some(close)) = (s.opening, s.closing) else {
             continue;
         };
-        let moved: i128 = s.lines.iter().map(|l| i128::from(l.amount)).sum();
+        let moved = s.moved;
         let should = i128::from(open.amount) + moved;
         let gap = should - i128::from(close.amount);
         if gap != 0 {
@@ -193,7 +228,7 @@ pub fn check_bank_balances(stmts: &[BankStatement]) -> Vec<Finding> {
                     statement_name(s),
                     money(c, open.amount),
                     open.date,
-                    s.lines.len(),
+                    s.lines,
                     wide(c, moved),
                     wide(c, should),
                     close.date,
@@ -204,11 +239,12 @@ pub fn check_bank_balances(stmts: &[BankStatement]) -> Vec<Finding> {
         }
     }
     // One chain per (account, currency), by closing date.
-    let mut chains: FastMap<(Option<&str>, Currency), Vec<&BankStatement>> = FastMap::default();
+    let mut chains: FastMap<(Option<&str>, Currency), Vec<&StatementTotals<'_>>> =
+        FastMap::default();
     for s in stmts {
         if s.opening.is_some() || s.closing.is_some() {
             chains
-                .entry((s.account_id.as_deref(), s.currency))
+                .entry((s.account_id, s.currency))
                 .or_default()
                 .push(s);
         }
@@ -219,7 +255,7 @@ pub fn check_bank_balances(stmts: &[BankStatement]) -> Vec<Finding> {
         let Some(chain) = chains.get_mut(&key) else {
             continue;
         };
-        let at = |s: &BankStatement| {
+        let at = |s: &StatementTotals<'_>| {
             s.closing
                 .map(|b| b.date)
                 .or(s.opening.map(|b| b.date))

@@ -23,7 +23,9 @@ pub mod subset;
 mod tests;
 pub mod tokens;
 
-pub use balance::{check_bank_balances, check_flow_balances, DayBalance};
+pub use balance::{
+    check_bank_balances, check_flow_balances, check_statement_totals, DayBalance, StatementTotals,
+};
 pub use matching::{
     check_composition, check_payout_fee, class_name_zh, explain, explain_zh, match_payouts,
     scheduled_payout_fee,

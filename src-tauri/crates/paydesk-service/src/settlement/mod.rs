@@ -21,8 +21,8 @@ use paydesk_core::settlement::matching::{
     Arrival, Composition, Finding, Link, PriorDecisions, SearchStats, SettleClass, SettleSettings,
 };
 use paydesk_core::settlement::{
-    check_bank_balances, check_composition, check_flow_balances, check_payout_fee, class_name_zh,
-    match_payouts, BankLine, BankStatement, DayBalance, FundFlow, Payout,
+    check_composition, check_flow_balances, check_payout_fee, check_statement_totals,
+    class_name_zh, match_payouts, BankLine, DayBalance, FundFlow, Payout, StatementTotals,
 };
 use paydesk_core::{Actor, Currency, Permission, Provider};
 use paydesk_providers::bank::{import_bank_statement, BankFormat};
@@ -30,7 +30,7 @@ use paydesk_providers::fundflow::parse_fund_flows;
 use paydesk_providers::statement::sha256_hex;
 use paydesk_store::settlement::{
     BankImportOutcome, LinkState, NewBankImport, NewFinding, NewLink, NewSettlementRun,
-    PayoutOrigin, StoredBankLine, StoredFinding, StoredLink, StoredPayout,
+    PayoutOrigin, StoredBankLine, StoredBankStatement, StoredFinding, StoredLink, StoredPayout,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -541,32 +541,27 @@ pub async fn settle(
             day,
         }));
     }
-    let statements: Vec<BankStatement> =
+    let statements: Vec<StoredBankStatement> =
         w.db.bank_statements(&ba.name)
             .await?
             .into_iter()
             .filter(|s| s.closing.is_none_or(|c| c.date >= from))
-            .map(|s| BankStatement {
-                account_id: None,
-                statement_id: s.statement_ref.clone().or(Some(s.file_name.clone())),
-                currency: s.currency,
-                opening: s.opening,
-                closing: s.closing,
-                // The statement's lines as its file gave them, summed: what its roll-forward
-                // needs (lines shared with an overlapping file are stored once, under the first).
-                lines: vec![BankLine {
-                    booking_date: s.closing.map(|c| c.date).unwrap_or(as_of),
-                    value_date: None,
-                    amount: s.line_sum,
-                    currency: s.currency,
-                    counterparty: None,
-                    references: Vec::new(),
-                    text: String::new(),
-                    line: 0,
-                }],
-            })
             .collect();
-    for f in check_bank_balances(&statements) {
+    // The stored totals: lines an overlapping earlier file holds are stored once, but each
+    // statement's own roll-forward is over all of its lines.
+    let totals: Vec<StatementTotals<'_>> = statements
+        .iter()
+        .map(|s| StatementTotals {
+            account_id: None,
+            statement_id: Some(s.statement_ref.as_deref().unwrap_or(s.file_name.as_str())),
+            currency: s.currency,
+            opening: s.opening,
+            closing: s.closing,
+            lines: usize::try_from(s.line_count).unwrap_or(usize::MAX),
+            moved: i128::from(s.line_sum),
+        })
+        .collect();
+    for f in check_statement_totals(&totals) {
         push_finding(&f, Some(&ba.name));
     }
 
