@@ -203,6 +203,7 @@ fn settlement_commands_from_import_to_review() {
             "composition_mismatch" => ("Payout composition mismatch", "提现构成不符"),
             "balance_break" => ("Balance break", "余额不连续"),
             "payout_fee_differs" => ("Payout fee differs", "提现手续费不符"),
+            "trade_flow_mismatch" => ("Trade and fund flow differ", "交易与资金流水不符"),
             other => panic!("unknown class {other}"),
         };
         assert_eq!(

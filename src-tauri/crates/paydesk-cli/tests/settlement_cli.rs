@@ -3,16 +3,18 @@
 //! camt.053 bank statement with every shape (a payout named by reference, one matched by
 //! amount and date, two payouts in one credit, a payout missing, an unknown credit, a wrong
 //! amount, a payout that is not the sum of its transactions), the grouped suggestion accepted
-//! and audited, and an order followed to its bank line.
+//! and audited, an order followed to its bank line, and the day's trade bill checked against
+//! the fund flows (a charge on the balance for another amount, a charge never on it).
 #![allow(clippy::inconsistent_digit_grouping)] // amounts in cents: 1_000_00 is 1,000.00
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use paydesk_core::settlement::{
     BankLine, BankStatement, FlowKind, FundFlow, Payout, PayoutStatus, StatedBalance,
 };
-use paydesk_core::{Currency, Provider};
+use paydesk_core::{Currency, LineKind, Provider, SourceRef, StatementLine};
 use paydesk_providers::bank::write_camt053;
 use paydesk_providers::fundflow::{write_stripe_payout_itemized_with, write_stripe_payouts_page};
+use paydesk_providers::statement::write_stripe_report;
 use paydesk_testkit::psql::PsqlDb;
 use serde_json::Value;
 use std::path::Path;
@@ -232,7 +234,7 @@ fn workspace(dir: &Path, pg: Option<&str>) -> std::path::PathBuf {
     assert!(text.contains("[accounts.payout_fee]"), "{text}");
     if !text.contains("[[bank_accounts]]") {
         text.push_str(
-            "\n[[bank_accounts]]\nname = \"stripe-bank\"\ncurrency = \"USD\"\naccounts = [\"stripe-main\"]\n",
+            "\n[[bank_accounts]]\nname = \"stripe-bank\"\ncurrency = \"USD\"\naccounts = [\"stripe-main\"]\ntrade_check_days = 14\n",
         );
     }
     std::fs::write(&config, text).expect("write config");
@@ -625,6 +627,142 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         follow["bank_lines"][0]["line"]["booking_date"],
         "2026-11-23"
     );
+
+    // The trade bill of 2026-11-19 against the fund flows: charge 3 is 61.00 in the bill but
+    // moved the balance by 60.00, charge 99 is in the bill and never on the balance; the
+    // other seven agree.
+    let trade = tmp
+        .path()
+        .join("balance_change_from_activity_2026-11-19.csv");
+    let mut lines: Vec<StatementLine> = [
+        (1, 103_20, 3_20),
+        (2, 40_00, 0),
+        (3, 61_00, 0),
+        (4, 250_00, 0),
+        (5, 71_00, 2_00),
+        (6, 33_00, 0),
+        (7, 30_00, 0),
+        (8, 20_00, 0),
+        (99, 15_00, 0),
+    ]
+    .into_iter()
+    .map(|(n, gross, fee)| trade_line(n, gross, fee))
+    .collect();
+    lines.sort_by_key(|l| l.provider_txn_id.to_string());
+    let mut csv = Vec::new();
+    write_stripe_report(&lines, &mut csv).expect("trade report");
+    std::fs::write(&trade, csv).expect("write");
+    let out = paydesk(&[
+        "reconcile",
+        "--workspace",
+        w,
+        "--account",
+        "stripe-main",
+        "--date",
+        "2026-11-19",
+        "--statement",
+        s(&trade),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = ok_json(&[
+        "settle",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--date",
+        "2026-12-01",
+        "--dry-run",
+        "--json",
+    ]);
+    let check = &report["trade_checks"][0];
+    assert_eq!(
+        (
+            &check["account"],
+            &check["matched"],
+            &check["pending"],
+            &check["findings"]
+        ),
+        (
+            &Value::from("stripe-main"),
+            &Value::from(7),
+            &Value::from(0),
+            &Value::from(2)
+        ),
+        "{check}"
+    );
+    let mut trade_findings: Vec<(Value, Value, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["class"] == "trade_flow_mismatch")
+        .map(|f| {
+            (
+                f["expected"].clone(),
+                f["actual"].clone(),
+                f["detail"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    trade_findings.sort_by_key(|f| f.2.clone());
+    assert_eq!(trade_findings.len(), 2, "{report:#}");
+    assert_eq!(
+        (&trade_findings[0].0, &trade_findings[0].1),
+        (&Value::from(61_00), &Value::from(60_00))
+    );
+    assert!(
+        trade_findings[0]
+            .2
+            .contains("payment ch_3Q000003 of order SO-3")
+            && trade_findings[0]
+                .2
+                .contains("balance movement txn_1Q000003 is 60.00 USD"),
+        "{}",
+        trade_findings[0].2
+    );
+    assert_eq!(
+        (&trade_findings[1].0, &trade_findings[1].1),
+        (&Value::from(15_00), &Value::Null)
+    );
+    assert!(
+        trade_findings[1].2.contains("ch_3Q000099")
+            && trade_findings[1].2.contains("did not move the balance"),
+        "{}",
+        trade_findings[1].2
+    );
+}
+
+/// Charge `n` as the trade report lists it (the fund flows' `charge(n, …)`).
+fn trade_line(n: u32, gross: i64, fee: i64) -> StatementLine {
+    StatementLine {
+        payment_intent_id: None,
+        presentment: None,
+        provider: Provider::Stripe,
+        account: "stripe-main".into(),
+        provider_txn_id: format!("ch_3Q{n:06}").as_str().into(),
+        merchant_order_no: Some(format!("SO-{n}").as_str().into()),
+        kind: LineKind::Payment,
+        gross,
+        fee_milli: fee * 1000,
+        net: gross - fee,
+        currency: Currency::USD,
+        provider_time: Utc
+            .with_ymd_and_hms(2026, 11, 19, 10, 0, 0)
+            .single()
+            .expect("t"),
+        provider_refund_id: None,
+        merchant_refund_no: None,
+        provider_status: "charge".into(),
+        source: SourceRef {
+            file: "trade.csv".into(),
+            line: 0,
+        },
+        fee_base: None,
+    }
 }
 
 #[test]

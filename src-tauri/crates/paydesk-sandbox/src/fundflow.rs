@@ -3,8 +3,10 @@
 //!
 //! Derived on every request from the statement lines and the refunds executed here, so the
 //! fund flows always agree with the trade bills and ids never change between requests:
-//! - a payment is `+gross`, a refund `−gross`; Alipay and WeChat book the fee as a row of its
-//!   own (收费 / 扣除交易手续费), Stripe on the transaction (`fee`, `net = gross − fee`);
+//! - Alipay and WeChat move the balance by what a trade settles (商家实收, 应结订单金额,
+//!   −退款金额: `net + fee` of the line) and book the fee as a row of its own (收费 /
+//!   扣除交易手续费); Stripe by the line's gross with the fee on the transaction (`fee`,
+//!   `net = gross − fee`), each currency in a balance of its own;
 //! - Alipay and WeChat: one 提现 a day at 09:00 Beijing time of everything booked before that
 //!   day (T+1); Alipay then charges its withdrawal fee ([`ALIPAY_WITHDRAWAL_FEE_BP`]) as a
 //!   服务费 row naming the 提现, which the next 提现 pays for;
@@ -20,7 +22,7 @@ use crate::state::{refund_line, Inner};
 use chrono::{DateTime, NaiveDate, Utc};
 use paydesk_core::settlement::calendar::add_business_days;
 use paydesk_core::settlement::matching::{scheduled_payout_fee, PayoutFeeSchedule};
-use paydesk_core::settlement::{FlowKind, FundFlow, Payout, PayoutStatus};
+use paydesk_core::settlement::{settled_amount, FlowKind, FundFlow, Payout, PayoutStatus};
 use paydesk_core::{Currency, LineKind, Provider, StatementLine};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -46,6 +48,10 @@ pub enum Quirk {
     HoldBack { minor: i64 },
     /// The withdrawal fee of the 提现 made that day is `minor` more than the schedule (Alipay).
     ExtraFee { minor: i64 },
+    /// A customer paid `minor` that day at 15:00 local time through a channel the trade bill
+    /// does not list (an Alipay 收款码 payment; the 业务明细 holds only API-created trades):
+    /// a balance movement in no trade bill.
+    UnbilledPayment { minor: i64 },
 }
 
 /// A provider account's balance history: every movement in booking order and its payouts.
@@ -284,6 +290,9 @@ fn line_flows(
                 ),
                 _ => (Some(txn.clone()), order.clone()),
             };
+            // The balance moves by what the trade settles (商家实收, 应结订单金额, 退款金额):
+            // an Alipay-funded discount is in it, a WeChat 免充值 coupon never is.
+            let settled = convert(settled_amount(l), l.currency, settles_in);
             let mut out = vec![flow(
                 provider,
                 account,
@@ -293,7 +302,7 @@ fn line_flows(
                 kind,
                 at,
                 cur,
-                gross,
+                settled,
                 0,
                 word.to_string(),
             )];
@@ -356,18 +365,103 @@ pub(crate) fn ledger(
         )
     };
     lines.sort_by_cached_key(key);
-    let settles_in = settlement_currency(&lines);
-    let movements: Vec<FundFlow> = lines
-        .iter()
-        .flat_map(|l| line_flows(provider, account, l, settles_in))
-        .collect();
     let quirks: Vec<(NaiveDate, Quirk)> = inner
         .quirks
         .iter()
         .filter(|(p, _, _)| *p == provider)
         .map(|(_, d, q)| (*d, *q))
         .collect();
-    with_payouts(provider, account, movements, &quirks)
+    let settles_in = settlement_currency(&lines);
+    if provider != Provider::Stripe {
+        // One CNY balance: a foreign-currency trade is converted when it is booked.
+        let mut movements: Vec<FundFlow> = lines
+            .iter()
+            .flat_map(|l| line_flows(provider, account, l, settles_in))
+            .collect();
+        movements.extend(unbilled_payments(provider, account, settles_in, &quirks));
+        movements.sort_by_key(|f| f.booked_at);
+        return with_payouts(provider, account, movements, &quirks);
+    }
+    // Stripe: a balance transaction in EUR is in the EUR balance (a line of the trade report
+    // and its fund flow are the same object), and each balance pays out on its own. The
+    // account's main currency takes the quirks.
+    let mut currencies: Vec<Currency> = lines.iter().map(|l| l.currency).collect();
+    currencies.sort_by_key(|c| (*c != settles_in, c.code().to_string()));
+    currencies.dedup();
+    let mut out = SandboxLedger::default();
+    for c in currencies {
+        let movements: Vec<FundFlow> = lines
+            .iter()
+            .filter(|l| l.currency == c)
+            .flat_map(|l| line_flows(provider, account, l, c))
+            .collect();
+        let own_quirks: &[(NaiveDate, Quirk)] = if c == settles_in { &quirks } else { &[] };
+        let part = with_payouts(provider, account, movements, own_quirks);
+        out.flows.extend(part.flows);
+        out.payouts.extend(part.payouts);
+    }
+    out.flows.sort_by_key(|f| f.booked_at);
+    for (i, f) in out.flows.iter_mut().enumerate() {
+        f.line = i as u64 + 1;
+    }
+    out.payouts
+        .sort_by(|a, b| (a.created_at, &a.payout_id).cmp(&(b.created_at, &b.payout_id)));
+    out
+}
+
+/// The [`Quirk::UnbilledPayment`] movements of an Alipay or WeChat account.
+fn unbilled_payments(
+    provider: Provider,
+    account: &str,
+    currency: Currency,
+    quirks: &[(NaiveDate, Quirk)],
+) -> Vec<FundFlow> {
+    let tz = provider.default_timezone();
+    quirks
+        .iter()
+        .filter_map(|(day, q)| match q {
+            Quirk::UnbilledPayment { minor } => Some((*day, *minor)),
+            _ => None,
+        })
+        .map(|(day, minor)| {
+            let at = paydesk_core::BillDate(day).utc_bounds(tz).0 + chrono::Duration::hours(15);
+            let stamp = day.format("%Y%m%d").to_string();
+            let seed = format!("unbilled|{account}|{day}|{minor}");
+            let (flow_id, business) = if provider == Provider::Alipay {
+                (
+                    format!("{stamp}{}", digits(&format!("row|{seed}"), 14)),
+                    format!("{stamp}2200{}", digits(&format!("txn|{seed}"), 20)),
+                )
+            } else {
+                (
+                    format!("4{stamp}{}", digits(&format!("row|{seed}"), 19)),
+                    format!(
+                        "4200{}{stamp}{}",
+                        digits(&format!("mch|{seed}"), 6),
+                        digits(&format!("txn|{seed}"), 10)
+                    ),
+                )
+            };
+            flow(
+                provider,
+                account,
+                flow_id,
+                Some(business),
+                None,
+                FlowKind::Payment,
+                at,
+                currency,
+                minor,
+                0,
+                if provider == Provider::Alipay {
+                    "在线支付 / 收款码收款"
+                } else {
+                    "交易"
+                }
+                .to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Adds the daily payouts (and Alipay's withdrawal fees) to `movements` (in booking order),
@@ -704,7 +798,7 @@ mod tests {
     }
 
     #[test]
-    fn a_charge_in_another_currency_is_converted_into_the_balance() {
+    fn a_stripe_charge_in_another_currency_is_kept_and_paid_out_in_it() {
         assert_eq!(
             convert(
                 10_000,
@@ -715,8 +809,9 @@ mod tests {
         );
         assert_eq!(convert(-1_000, Currency::JPY, Currency::USD), -670);
         assert_eq!(convert(1, Currency::USD, Currency::JPY), 1);
+        let eur_code = Currency::parse("EUR").unwrap_or(Currency::CNY);
         let mut eur = line(LineKind::Payment, "ch_e", 10_000, 0, t(2, 11));
-        eur.currency = Currency::parse("EUR").unwrap_or(Currency::CNY);
+        eur.currency = eur_code;
         let mut i = inner(
             Provider::Stripe,
             vec![
@@ -727,9 +822,47 @@ mod tests {
         eur.provider = Provider::Stripe;
         i.lines.push(eur);
         let l = ledger(&i, Provider::Stripe, "s", &|_| true);
-        assert!(l.flows.iter().all(|f| f.currency == Currency::USD));
-        assert_eq!(l.payouts.len(), 1);
-        assert_eq!(l.payouts[0].amount, 5_000 + 5_000 + 10_800);
+        let charge = l
+            .flows
+            .iter()
+            .find(|f| f.source_id.as_deref() == Some("ch_e"));
+        assert_eq!(
+            charge.map(|f| (f.currency, f.gross)),
+            Some((eur_code, 10_000))
+        );
+        let mut paid: Vec<(&str, i64)> = l
+            .payouts
+            .iter()
+            .map(|p| (p.currency.code(), p.amount))
+            .collect();
+        paid.sort_unstable();
+        assert_eq!(paid, vec![("EUR", 10_000), ("USD", 10_000)]);
+        assert_ne!(l.payouts[0].payout_id, l.payouts[1].payout_id);
+        // Lines are numbered once over both balances, in booking order.
+        let numbers: Vec<u64> = l.flows.iter().map(|f| f.line).collect();
+        assert_eq!(numbers, (1..=l.flows.len() as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn alipay_converts_a_foreign_trade_into_its_cny_balance() {
+        let mut usd = line(LineKind::Payment, "2088U", 1_000, 0, t(2, 11));
+        usd.currency = Currency::USD;
+        let mut i = inner(
+            Provider::Alipay,
+            vec![line(LineKind::Payment, "2088C", 5_000, 0, t(2, 10))],
+        );
+        usd.provider = Provider::Alipay;
+        i.lines.push(usd);
+        let l = ledger(&i, Provider::Alipay, "a", &|_| true);
+        assert!(l.flows.iter().all(|f| f.currency == Currency::CNY));
+        let moved = l
+            .flows
+            .iter()
+            .find(|f| f.source_id.as_deref() == Some("2088U"));
+        assert_eq!(
+            moved.map(|f| f.gross),
+            Some(convert(1_000, Currency::USD, Currency::CNY))
+        );
     }
 
     #[test]

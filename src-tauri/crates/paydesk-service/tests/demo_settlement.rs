@@ -26,6 +26,7 @@ async fn the_demo_shows_every_settlement_class_and_again_the_same() {
         "composition_mismatch",
         "balance_break",
         "payout_fee_differs",
+        "trade_flow_mismatch",
     ] {
         assert_eq!(totals.get(class), Some(&1), "{class}: {totals:?}");
     }

@@ -95,10 +95,13 @@ pub enum SettleClass {
     BalanceBreak,
     /// 提现手续费不符: the fee charged at payout differs from the account's schedule.
     PayoutFeeDiffers,
+    /// 交易与资金流水不符: a trade bill's payment or refund did not move the provider
+    /// balance by what it settles, or a balance movement is in no trade bill.
+    TradeFlowMismatch,
 }
 
 impl SettleClass {
-    pub const ALL: [SettleClass; 6] = names::array(SettleClass::VARIANTS);
+    pub const ALL: [SettleClass; 7] = names::array(SettleClass::VARIANTS);
 
     pub fn as_str(&self) -> &'static str {
         self.into()
@@ -113,6 +116,7 @@ impl SettleClass {
             SettleClass::CompositionMismatch => "Payout composition mismatch",
             SettleClass::BalanceBreak => "Balance break",
             SettleClass::PayoutFeeDiffers => "Payout fee differs",
+            SettleClass::TradeFlowMismatch => "Trade and fund flow differ",
         }
     }
 
@@ -125,6 +129,7 @@ impl SettleClass {
             SettleClass::CompositionMismatch => "提现构成不符",
             SettleClass::BalanceBreak => "余额不连续",
             SettleClass::PayoutFeeDiffers => "提现手续费不符",
+            SettleClass::TradeFlowMismatch => "交易与资金流水不符",
         }
     }
 
@@ -137,6 +142,7 @@ impl SettleClass {
             SettleClass::CompositionMismatch => "The payout is not the sum of the payments, refunds, fees and disputes it settles.",
             SettleClass::BalanceBreak => "The opening balance plus the movements does not equal the closing balance.",
             SettleClass::PayoutFeeDiffers => "The fee charged for the payout differs from the agreed fee schedule.",
+            SettleClass::TradeFlowMismatch => "A payment or refund in the trade bill did not move the provider balance by what it settles, or the balance moved for a payment or refund that no trade bill lists (such as a QR-code payment made outside the API).",
         }
     }
 
@@ -155,6 +161,9 @@ impl SettleClass {
             }
             SettleClass::BalanceBreak => "期初余额加本期发生额不等于期末余额。",
             SettleClass::PayoutFeeDiffers => "提现时收取的手续费与约定费率不符。",
+            SettleClass::TradeFlowMismatch => {
+                "交易账单中的收款或退款没有按结算金额计入渠道余额，或渠道余额有一笔收款或退款在交易账单中找不到（例如未经接口的收款码收款）。"
+            }
         }
     }
 }

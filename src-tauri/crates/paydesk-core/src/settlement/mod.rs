@@ -22,6 +22,7 @@ pub mod subset;
 #[cfg(test)]
 mod tests;
 pub mod tokens;
+pub mod trades;
 
 pub use balance::{
     check_bank_balances, check_flow_balances, check_statement_totals, DayBalance, StatementTotals,
@@ -30,6 +31,7 @@ pub use matching::{
     check_composition, check_payout_fee, class_name_zh, explain, explain_zh, match_payouts,
     scheduled_payout_fee,
 };
+pub use trades::{cross_check_trades, settled_amount, TradeCheckWindow, TradeFlowCheck};
 
 use crate::domain::Provider;
 use crate::money::Currency;

@@ -11,6 +11,7 @@
 //! days_before = 1                       # business days a credit may come before the expected day
 //! days_after = 3                        # ... and after it
 //! lookback_days = 45                    # how far back a run looks for open items
+//! trade_check_days = 7                  # days whose trade bills are checked against the fund flows (0: off)
 //! [bank_accounts.mapping]               # a CSV/XLSX export's columns (BankTableMapping)
 //! date = ["交易日期"]
 //! ```
@@ -35,6 +36,7 @@ pub struct RawBankAccount {
     pub days_before: Option<i64>,
     pub days_after: Option<i64>,
     pub lookback_days: Option<i64>,
+    pub trade_check_days: Option<i64>,
     pub mapping: Option<toml::Value>,
 }
 
@@ -93,6 +95,9 @@ pub struct BankAccount {
     pub days_before: u32,
     pub days_after: u32,
     pub lookback_days: u32,
+    /// Days, ending on the run's day, whose trade bills are cross-checked with the fund flows
+    /// (reading a day's trade lines is the costly part of a run, so fewer than lookback_days).
+    pub trade_check_days: u32,
     pub mapping: BankTableMapping,
 }
 
@@ -192,6 +197,18 @@ pub(crate) fn parse_bank_accounts(
                 .filter(|n| (1..=400).contains(n))
                 .ok_or_else(|| invalid(&key("lookback_days"), format!("{n} is outside 1..=400")))?,
         };
+        let trade_check_days = match b.trade_check_days {
+            None => 7.min(lookback_days),
+            Some(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| *n <= lookback_days)
+                .ok_or_else(|| {
+                    invalid(
+                        &key("trade_check_days"),
+                        format!("{n} is outside 0..={lookback_days} (lookback_days)"),
+                    )
+                })?,
+        };
         let mapping = match &b.mapping {
             None => BankTableMapping::default(),
             Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
@@ -206,8 +223,48 @@ pub(crate) fn parse_bank_accounts(
             days_before: days("days_before", b.days_before, 1)?,
             days_after: days("days_after", b.days_after, 3)?,
             lookback_days,
+            trade_check_days,
             mapping,
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(toml_text: &str) -> RawBankAccount {
+        toml::from_str(toml_text).expect("test toml")
+    }
+
+    fn parse(b: RawBankAccount) -> Result<Vec<BankAccount>, ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: "paydesk.toml".into(),
+            key: key.to_string(),
+            message,
+        };
+        parse_bank_accounts(&[b], &[], &invalid)
+    }
+
+    #[test]
+    fn trade_check_days_defaults_to_a_week_and_stays_within_the_lookback() {
+        let base = "name = \"cmb\"\ncurrency = \"CNY\"\n";
+        let ok = parse(raw(base)).expect("defaults");
+        assert_eq!((ok[0].lookback_days, ok[0].trade_check_days), (45, 7));
+        let short = parse(raw(&format!("{base}lookback_days = 3\n"))).expect("short");
+        assert_eq!(short[0].trade_check_days, 3);
+        let off = parse(raw(&format!("{base}trade_check_days = 0\n"))).expect("off");
+        assert_eq!(off[0].trade_check_days, 0);
+        let err = parse(raw(&format!(
+            "{base}lookback_days = 10\ntrade_check_days = 11\n"
+        )))
+        .expect_err("over the lookback")
+        .to_string();
+        assert!(err.contains("bank_accounts[0].trade_check_days"), "{err}");
+        assert!(
+            err.contains("11 is outside 0..=10 (lookback_days)"),
+            "{err}"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! that received the payouts are generated (camt.053 for the USD account, a Chinese bank's
 //! XLSX for the CNY one) with every settlement case planted, imported, and settled.
 //!
-//! Planted on the provider side: a Stripe payout that holds money back (composition mismatch)
-//! and an Alipay 提现 charged above its fee schedule (fee differs). On the bank side
+//! Planted on the provider side: a Stripe payout that holds money back (composition mismatch),
+//! an Alipay 提现 charged above its fee schedule (fee differs) and an Alipay 收款码 payment that
+//! no trade bill lists (trade and fund flow differ). On the bank side
 //! (`sandbox::settlement_gen`): two payouts in one credit, a payout that never arrives and an
 //! unknown credit (CNY); a credit short of a bank charge and a closing balance with a charge
 //! the lines leave out (USD).
@@ -73,6 +74,13 @@ pub async fn run(
         Provider::Alipay,
         day_minus(date.0, 4),
         Quirk::ExtraFee { minor: 500 },
+    );
+    // A customer paid the Alipay account 66.00 CNY by its 收款码 on the demo day: money on the
+    // balance that no trade bill lists.
+    sandbox.plant_payout_quirk(
+        Provider::Alipay,
+        date.0,
+        Quirk::UnbilledPayment { minor: 6_600 },
     );
     let result = download_all(w, actor, &sandbox, first, date.0).await;
     sandbox.shutdown().await;

@@ -22,7 +22,8 @@ use paydesk_core::settlement::matching::{
 };
 use paydesk_core::settlement::{
     check_composition, check_flow_balances, check_payout_fee, check_statement_totals,
-    class_name_zh, match_payouts, BankLine, DayBalance, FundFlow, Payout, StatementTotals,
+    class_name_zh, cross_check_trades, match_payouts, BankLine, DayBalance, FundFlow, Payout,
+    StatementTotals, TradeCheckWindow, TradeFlowCheck,
 };
 use paydesk_core::{Actor, Currency, Permission, Provider};
 use paydesk_providers::bank::{import_bank_statement, BankFormat};
@@ -381,8 +382,26 @@ pub struct SettleReport {
     /// Payouts per arrival state.
     pub arrivals: BTreeMap<String, u64>,
     pub balances: Vec<AccountDay>,
+    /// Per provider account, the trade bills checked against the fund flows.
+    pub trade_checks: Vec<AccountTradeCheck>,
     pub search: SearchStats,
     pub seconds: f64,
+}
+
+/// One provider account's trade bills against its fund flows over the run's last
+/// `trade_check_days` days.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountTradeCheck {
+    pub account: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Days of the window whose trade bill is stored.
+    pub trade_days: u64,
+    /// Payments and refunds found on the balance with the amount they settle.
+    pub matched: u64,
+    /// Items whose counterpart's day is not stored yet.
+    pub pending: u64,
+    pub findings: u64,
 }
 
 fn money(minor: i64, c: Currency) -> String {
@@ -410,7 +429,9 @@ pub async fn settle(
         w.db.payouts_until(&ba.accounts, add_business_days(as_of, ba.days_before))
             .await?
             .into_iter()
-            .filter(|p| p.payout.arrival_date >= from)
+            // A provider account with balances in several currencies pays each into a bank
+            // account of its own currency.
+            .filter(|p| p.payout.arrival_date >= from && p.payout.currency == ba.currency)
             .collect();
     let stored_lines: Vec<StoredBankLine> =
         w.db.bank_lines_between(&ba.name, sub_business_days(from, ba.days_before), as_of)
@@ -565,6 +586,27 @@ pub async fn settle(
         push_finding(&f, Some(&ba.name));
     }
 
+    // The trade bills of the last days against the fund flows (交易 ↔ 资金流水).
+    let mut trade_checks = Vec::new();
+    if ba.trade_check_days > 0 {
+        for account in &ba.accounts {
+            let Some(acc) = w.config.accounts.iter().find(|a| &a.name == account) else {
+                continue;
+            };
+            let (check, summary) = check_trades_against_flows(
+                w,
+                acc,
+                as_of - Duration::days(i64::from(ba.trade_check_days) - 1),
+                as_of,
+            )
+            .await?;
+            for f in &check.findings {
+                push_finding(f, Some(account));
+            }
+            trade_checks.push(summary);
+        }
+    }
+
     let view = |l: &Link, state: LinkState| LinkView {
         id: None,
         rule: l.rule.to_string(),
@@ -657,6 +699,7 @@ pub async fn settle(
         counts,
         arrivals,
         balances,
+        trade_checks,
         search: result.search.clone(),
         seconds: 0.0,
     };
@@ -698,6 +741,7 @@ pub async fn settle(
             "payouts": report.payouts.len(), "bank_lines": report.bank_lines,
             "links": report.links.len(), "suggestions": report.suggestions.len(),
             "findings": report.counts, "arrivals": report.arrivals, "search": report.search,
+            "trade_checks": report.trade_checks,
         });
         let run_id =
             w.db.save_settlement_run(&NewSettlementRun {
@@ -725,6 +769,68 @@ pub async fn settle(
     }
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Cross-checks `account`'s trade bills of `from..=to` with its fund flows. The day before
+/// and after are read too, as counterparts only: a payment at 23:59:59 may move the balance
+/// after midnight.
+async fn check_trades_against_flows(
+    w: &Workspace,
+    account: &crate::context::config::Account,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(TradeFlowCheck, AccountTradeCheck), ServiceError> {
+    let tz = account.timezone;
+    let bounds = |d: NaiveDate| paydesk_core::BillDate(d).utc_bounds(tz);
+    let (first, last) = (from.pred_opt().unwrap_or(from), to.succ_opt().unwrap_or(to));
+    let mut trades = Vec::new();
+    let mut trade_days = Vec::new();
+    let mut stored_in_window = 0u64;
+    let mut day = first;
+    while day <= last {
+        if let Some(st) =
+            w.db.current_statement(&account.name, paydesk_core::BillDate(day))
+                .await?
+        {
+            trades.extend(w.db.statement_lines(st.id).await?);
+            trade_days.push(bounds(day));
+            if (from..=to).contains(&day) {
+                stored_in_window += 1;
+            }
+        }
+        day = match day.succ_opt() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    let flows =
+        w.db.fund_flows_between(&account.name, bounds(first).0, bounds(last).1)
+            .await?;
+    let mut flow_days: Vec<NaiveDate> = flows
+        .iter()
+        .map(|f| f.booked_at.with_timezone(&tz).date_naive())
+        .collect();
+    flow_days.sort_unstable();
+    flow_days.dedup();
+    let window = TradeCheckWindow {
+        from: bounds(from).0,
+        to: bounds(to).1,
+        trade_days,
+        flow_days: flow_days.into_iter().map(bounds).collect(),
+        grace: Duration::hours(1),
+        timezone: tz,
+    };
+    let check = cross_check_trades(&trades, &flows, &window);
+    let summary = AccountTradeCheck {
+        account: account.name.clone(),
+        from,
+        to,
+        trade_days: stored_in_window,
+        matched: check.matched,
+        pending: check.pending,
+        findings: check.findings.len() as u64,
+    };
+    Ok((check, summary))
 }
 
 /// A link with everything it stands on.
