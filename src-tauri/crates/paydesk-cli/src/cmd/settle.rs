@@ -328,6 +328,18 @@ fn print_report(r: &SettleReport) {
     for f in &r.findings {
         out!("  {} {} ({}): {}", f.date, f.class, f.class_zh, f.detail);
     }
+    for t in &r.trade_checks {
+        out!(
+            "  trade bills {} {}..{} ({} day(s) stored) against fund flows: {} agree, {} pending, {} differ",
+            t.account,
+            t.from,
+            t.to,
+            t.trade_days,
+            t.matched,
+            t.pending,
+            t.findings
+        );
+    }
     out!(
         "  subset searches: {} (worst {} steps, {} ambiguous, {} ran out of steps)",
         r.search.searches,

@@ -117,15 +117,57 @@ fn describe_flow(f: &FundFlow) -> String {
 }
 
 /// The provider ids a trade line's movement may be filed under: a refund's own id first.
-fn keys(l: &StatementLine) -> Vec<&str> {
-    let mut k = Vec::with_capacity(2);
-    if l.kind == LineKind::Refund {
-        if let Some(r) = l.provider_refund_id.as_deref() {
-            k.push(r);
+fn keys(l: &StatementLine) -> [Option<&str>; 2] {
+    let refund = if l.kind == LineKind::Refund {
+        l.provider_refund_id.as_deref()
+    } else {
+        None
+    };
+    [refund, Some(l.provider_txn_id.as_str())]
+}
+
+/// Indices by key: each key's first index in a map, the rest chained in `next`.
+struct Chains<'a> {
+    head: FastMap<&'a str, usize>,
+    next: Vec<usize>,
+}
+
+impl<'a> Chains<'a> {
+    const END: usize = usize::MAX;
+
+    fn with_capacity(n: usize) -> Self {
+        let mut head = FastMap::default();
+        head.reserve(n);
+        Chains {
+            head,
+            next: Vec::with_capacity(n),
         }
     }
-    k.push(l.provider_txn_id.as_str());
-    k
+
+    /// Adds index `i` (indices must be pushed in increasing order, each at most once).
+    fn push(&mut self, key: &'a str, i: usize) {
+        if self.next.len() <= i {
+            self.next.resize(i + 1, Self::END);
+        }
+        if let Some(first) = self.head.get_mut(key) {
+            self.next[i] = *first;
+            *first = i;
+        } else {
+            self.head.insert(key, i);
+        }
+    }
+
+    fn get(&self, key: &str) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.head.get(key).copied().unwrap_or(Self::END);
+        std::iter::from_fn(move || {
+            if at == Self::END {
+                return None;
+            }
+            let i = at;
+            at = self.next.get(i).copied().unwrap_or(Self::END);
+            Some(i)
+        })
+    }
 }
 
 /// Cross-check one provider account's trade lines with its fund flows.
@@ -149,14 +191,16 @@ pub fn cross_check_trades(
         .iter()
         .filter(|f| matches!(f.kind, FlowKind::Payment | FlowKind::Refund))
         .collect();
-    let mut by_source: FastMap<&str, Vec<usize>> = FastMap::default();
-    let mut by_order: FastMap<&str, Vec<usize>> = FastMap::default();
+    // Movements by source id and by merchant number, as chains through `next_*` (one
+    // allocation per index, not one per key).
+    let mut by_source = Chains::with_capacity(flows.len());
+    let mut by_order = Chains::with_capacity(flows.len());
     for (i, f) in flows.iter().enumerate() {
         if let Some(s) = f.source_id.as_deref() {
-            by_source.entry(s).or_default().push(i);
+            by_source.push(s, i);
         }
         if let Some(o) = f.order_no.as_deref() {
-            by_order.entry(o).or_default().push(i);
+            by_order.push(o, i);
         }
     }
     let mut flow_taken = vec![false; flows.len()];
@@ -179,9 +223,8 @@ pub fn cross_check_trades(
             let settled = settled_amount(l);
             let mut cands = keys(l)
                 .into_iter()
-                .filter_map(|k| by_source.get(k))
                 .flatten()
-                .copied()
+                .flat_map(|k| by_source.get(k))
                 .filter(|&i| {
                     !flow_taken[i]
                         && Some(flows[i].kind) == kind
@@ -204,12 +247,12 @@ pub fn cross_check_trades(
         } else {
             l.merchant_order_no.as_deref()
         };
-        let Some(cands) = number.and_then(|n| by_order.get(n)) else {
+        let Some(number) = number else {
             continue;
         };
         let kind = flow_kind(l.kind);
         let settled = settled_amount(l);
-        let mut cands = cands.iter().copied().filter(|&i| {
+        let mut cands = by_order.get(number).filter(|&i| {
             !flow_taken[i]
                 && Some(flows[i].kind) == kind
                 && flows[i].gross == settled
