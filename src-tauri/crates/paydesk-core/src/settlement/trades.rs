@@ -175,7 +175,8 @@ impl<'a> Chains<'a> {
 /// Pairs are made in three passes, each on what the earlier ones left, so an exact pair is
 /// never taken by a near one: (1) same key, kind, currency and amount, nearest in time;
 /// (2) same key and kind, any amount: a mismatch naming both; (3) the merchant's order (or
-/// refund) number and the same amount, for movements that name only that. The key of a
+/// refund) number and the same amount, for movements that name only that (a refund under its
+/// refund number or its order's). The key of a
 /// payment is its provider transaction id; of a refund its provider refund id, else the
 /// transaction id. Runs in O(T + F) expected time.
 pub fn cross_check_trades(
@@ -189,7 +190,7 @@ pub fn cross_check_trades(
         .collect();
     let flows: Vec<&FundFlow> = flows
         .iter()
-        .filter(|f| matches!(f.kind, FlowKind::Payment | FlowKind::Refund))
+        .filter(|f| matches!(f.kind, FlowKind::Payment | FlowKind::Refund) && f.gross != 0)
         .collect();
     // Movements by source id and by merchant number, as chains through `next_*` (one
     // allocation per index, not one per key).
@@ -242,22 +243,28 @@ pub fn cross_check_trades(
         if pair[t].is_some() {
             continue;
         }
-        let number = if l.kind == LineKind::Refund {
-            l.merchant_refund_no.as_deref()
+        // A refund movement may name the refund number (WeChat 业务凭证号) or the order's
+        // (Alipay 商户订单号).
+        let numbers = if l.kind == LineKind::Refund {
+            [
+                l.merchant_refund_no.as_deref(),
+                l.merchant_order_no.as_deref(),
+            ]
         } else {
-            l.merchant_order_no.as_deref()
-        };
-        let Some(number) = number else {
-            continue;
+            [l.merchant_order_no.as_deref(), None]
         };
         let kind = flow_kind(l.kind);
         let settled = settled_amount(l);
-        let mut cands = by_order.get(number).filter(|&i| {
-            !flow_taken[i]
-                && Some(flows[i].kind) == kind
-                && flows[i].gross == settled
-                && flows[i].currency == l.currency
-        });
+        let mut cands = numbers
+            .into_iter()
+            .flatten()
+            .flat_map(|n| by_order.get(n))
+            .filter(|&i| {
+                !flow_taken[i]
+                    && Some(flows[i].kind) == kind
+                    && flows[i].gross == settled
+                    && flows[i].currency == l.currency
+            });
         if let Some(i) = nearest(l, &mut cands) {
             flow_taken[i] = true;
             pair[t] = Some(i);
@@ -641,8 +648,14 @@ mod tests {
         assert_eq!((check.findings.len(), check.matched), (0, 1));
         f.gross = -600;
         f.net = -600;
-        let check = cross_check_trades(&[r], &[f], &window());
+        let check = cross_check_trades(std::slice::from_ref(&r), &[f.clone()], &window());
         assert_eq!(check.findings.len(), 2, "a different amount is not a pair");
+        // Alipay names a refund movement by the order's number.
+        f.gross = -700;
+        f.net = -700;
+        f.order_no = Some("O-4200E".into());
+        let check = cross_check_trades(&[r], &[f], &window());
+        assert_eq!((check.findings.len(), check.matched), (0, 1));
     }
 
     #[test]
@@ -701,6 +714,65 @@ mod tests {
         )];
         let check = cross_check_trades(&trades, &[], &window());
         assert_eq!((check.findings.len(), check.pending), (0, 0));
+    }
+
+    proptest::proptest! {
+        /// Any day of payments and partial refunds (several refunds sharing a trade id, equal
+        /// amounts, times either side of midnight) whose movements are those the providers
+        /// make, in any order, agrees; one movement taken away or changed is exactly one or
+        /// two findings, never a wrong pair.
+        #[test]
+        fn the_movements_of_a_day_always_agree_and_one_change_is_found(
+            items in proptest::collection::vec((0u8..3, 1i64..5_000, 0i64..86_400, 0i64..120), 1..40),
+            rotate in 0usize..40,
+            damage in 0usize..40,
+        ) {
+            let base = day("2026-11-22").0;
+            let mut trades = Vec::new();
+            let mut flows = Vec::new();
+            for (n, (refunds, amount, second, lag)) in items.iter().enumerate() {
+                let txn = format!("T{}", n / 2); // two payments may share an id: several refunds do
+                let at = base + Duration::seconds(*second);
+                let mut p = trade(&txn, LineKind::Payment, *amount, *amount, 0, "2026-11-22 00:00:00");
+                p.provider_time = at;
+                p.provider_txn_id = format!("P{n}").as_str().into();
+                trades.push(p);
+                let mut f = flow(&format!("F{n}"), &format!("P{n}"), FlowKind::Payment, *amount, "2026-11-22 00:00:00");
+                f.booked_at = at + Duration::seconds(*lag);
+                flows.push(f);
+                for r in 0..*refunds {
+                    let part = -(amount / 3 + i64::from(r));
+                    let mut l = trade(&txn, LineKind::Refund, part, part, 0, "2026-11-22 00:00:00");
+                    l.provider_time = at;
+                    trades.push(l);
+                    let mut g = flow(&format!("R{n}-{r}"), &txn, FlowKind::Refund, part, "2026-11-22 00:00:00");
+                    g.booked_at = at + Duration::seconds(*lag);
+                    flows.push(g);
+                }
+            }
+            let k = rotate % flows.len();
+            flows.rotate_left(k);
+            let check = cross_check_trades(&trades, &flows, &window());
+            proptest::prop_assert_eq!(check.findings.clone(), vec![]);
+            proptest::prop_assert_eq!(check.matched as usize, trades.iter().filter(|l| settled_amount(l) != 0).count());
+
+            let hit = damage % flows.len();
+            let mut changed = flows.clone();
+            changed[hit].gross += 1;
+            changed[hit].net += 1;
+            let check = cross_check_trades(&trades, &changed, &window());
+            proptest::prop_assert!(
+                (1..=2).contains(&check.findings.len()),
+                "{:?}", check.findings
+            );
+            // A zero movement moved nothing: nothing is looked for.
+            let expected_missing = usize::from(flows[hit].gross != 0);
+            let mut removed = flows.clone();
+            removed.remove(hit);
+            let check = cross_check_trades(&trades, &removed, &window());
+            proptest::prop_assert_eq!(check.findings.len(), expected_missing);
+            proptest::prop_assert!(check.findings.iter().all(|f| f.actual.is_none()));
+        }
     }
 
     #[test]
