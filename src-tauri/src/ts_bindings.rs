@@ -174,6 +174,7 @@ pub fn bindings() -> String {
         settle::FindingOut,
         settle::BalanceDay,
         settle::SearchOut,
+        settle::TradeCheckOut,
         settle::SettlementReport,
         settle::PayoutRow,
         settle::BankLineRow,

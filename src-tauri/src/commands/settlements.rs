@@ -116,7 +116,7 @@ pub struct LinkOut {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FindingOut {
-    /// The stored id; `None` in a run's report.
+    /// The stored id; `None` in a dry run's report.
     pub id: Option<i64>,
     pub class: SettleClass,
     pub class_en: &'static str,
@@ -176,8 +176,27 @@ pub struct SettlementReport {
     /// Payouts per arrival state.
     pub arrivals: BTreeMap<String, u64>,
     pub balances: Vec<BalanceDay>,
+    /// Per provider account, its trade bills checked against its fund flows.
+    pub trade_checks: Vec<TradeCheckOut>,
     pub search: SearchOut,
     pub seconds: f64,
+}
+
+/// One provider account's trade bills against its fund flows over the run's last days.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TradeCheckOut {
+    pub account: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Days of the window whose trade bill is stored.
+    pub trade_days: u64,
+    /// Payments and refunds that moved the balance by what they settle.
+    pub matched: u64,
+    /// Items whose counterpart's day is not stored yet.
+    pub pending: u64,
+    /// `trade_flow_mismatch` findings.
+    pub findings: u64,
 }
 
 /// A stored payout.
@@ -320,7 +339,7 @@ impl From<svc::FindingView> for FindingOut {
     fn from(f: svc::FindingView) -> FindingOut {
         let (class_en, class_zh, explain_en, explain_zh) = finding_texts(f.class);
         FindingOut {
-            id: None,
+            id: f.id,
             class: f.class,
             class_en,
             class_zh,
@@ -333,8 +352,8 @@ impl From<svc::FindingView> for FindingOut {
             detail: f.detail,
             payout_ids: f.payout_ids,
             bank_line_ids: f.bank_line_ids,
-            review_state: None,
-            review_note: None,
+            review_state: f.review.as_ref().map(|r| r.state.clone()),
+            review_note: f.review.and_then(|r| r.note),
         }
     }
 }
@@ -388,6 +407,19 @@ impl From<svc::SettleReport> for SettlementReport {
                 })
                 .collect(),
             bank_lines: r.bank_lines,
+            trade_checks: r
+                .trade_checks
+                .into_iter()
+                .map(|t| TradeCheckOut {
+                    account: t.account,
+                    from: t.from,
+                    to: t.to,
+                    trade_days: t.trade_days,
+                    matched: t.matched,
+                    pending: t.pending,
+                    findings: t.findings,
+                })
+                .collect(),
             links: r.links.into_iter().map(LinkOut::from).collect(),
             suggestions: r.suggestions.into_iter().map(LinkOut::from).collect(),
             findings: r.findings.into_iter().map(FindingOut::from).collect(),
@@ -673,6 +705,8 @@ mod tests {
             detail: "bank line 7".into(),
             payout_ids: vec![],
             bank_line_ids: vec![7],
+            id: None,
+            review: None,
         });
         assert_eq!(
             (f.class_en, f.class_zh),

@@ -544,7 +544,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "--json",
     ]);
     assert_eq!(resolved["review"]["state"], "resolved");
-    ok_json(&[
+    let rerun = ok_json(&[
         "settle",
         "--workspace",
         w,
@@ -554,6 +554,26 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "2026-12-01",
         "--json",
     ]);
+    // The run's own report shows the finding found again with its review and its new id.
+    let again = rerun["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
+        .expect("D again");
+    assert_eq!(again["review"]["state"], "resolved", "{again}");
+    assert_eq!(again["review"]["note"], "bank recalled it");
+    assert!(
+        again["id"].as_i64().is_some_and(|id| id.to_string() != fid),
+        "{again}"
+    );
+    let others_reviewed = rerun["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| !f["review"].is_null())
+        .count();
+    assert_eq!(others_reviewed, 1, "{rerun:#}");
     let list = ok_json(&[
         "settlements",
         "list",

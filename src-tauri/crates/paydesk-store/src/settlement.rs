@@ -1247,6 +1247,36 @@ impl AppDb {
     }
 
     /// The bank account's current findings (of its latest run).
+    /// Every finding review of the bank account, by finding key: what a run's findings are
+    /// shown with, stored or not.
+    pub async fn settlement_finding_reviews(
+        &self,
+        bank_account: &str,
+    ) -> Result<HashMap<String, FindingReview>> {
+        let rows = sqlx::query(
+            "SELECT finding_key, state, note, updated_by, updated_at \
+             FROM settlement_finding_reviews WHERE bank_account = $1",
+        )
+        .bind(bank_account)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("read", "settlement_finding_reviews")?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let r = RowReader::new(row, "settlement_finding_reviews", bank_account.to_string());
+            out.insert(
+                r.text("finding_key")?,
+                FindingReview {
+                    state: r.text("state")?,
+                    note: r.opt_text("note")?,
+                    updated_by: r.text("updated_by")?,
+                    updated_at: time_of_ms(r.i64("updated_at")?),
+                },
+            );
+        }
+        Ok(out)
+    }
+
     pub async fn settlement_findings(&self, bank_account: &str) -> Result<Vec<StoredFinding>> {
         let rows = sqlx::query(&format!(
             "SELECT {FINDING_COLS} FROM settlement_findings f \

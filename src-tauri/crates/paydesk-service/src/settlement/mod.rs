@@ -30,8 +30,9 @@ use paydesk_providers::bank::{import_bank_statement, BankFormat};
 use paydesk_providers::fundflow::parse_fund_flows;
 use paydesk_providers::statement::sha256_hex;
 use paydesk_store::settlement::{
-    BankImportOutcome, LinkState, NewBankImport, NewFinding, NewLink, NewSettlementRun,
-    PayoutOrigin, StoredBankLine, StoredBankStatement, StoredFinding, StoredLink, StoredPayout,
+    finding_key, BankImportOutcome, FindingReview, LinkState, NewBankImport, NewFinding, NewLink,
+    NewSettlementRun, PayoutOrigin, StoredBankLine, StoredBankStatement, StoredFinding, StoredLink,
+    StoredPayout,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -355,6 +356,10 @@ pub struct FindingView {
     pub detail: String,
     pub payout_ids: Vec<i64>,
     pub bank_line_ids: Vec<i64>,
+    /// The stored finding's id once the run is saved (`None` in a dry run).
+    pub id: Option<i64>,
+    /// A reviewer's verdict on the same finding (kept by its key over re-runs), if any.
+    pub review: Option<FindingReview>,
 }
 
 /// One provider account's balance over one day.
@@ -497,6 +502,8 @@ pub async fn settle(
             },
             payout_ids: f.payouts.iter().filter_map(pid).collect(),
             bank_line_ids: f.bank_lines.iter().filter_map(lid).collect(),
+            id: None,
+            review: None,
         })
     };
     for f in &result.findings {
@@ -723,20 +730,7 @@ pub async fn settle(
                 })
             })
             .collect();
-        let new_findings: Vec<NewFinding> = report
-            .findings
-            .iter()
-            .map(|f| NewFinding {
-                class: f.class,
-                day: f.date,
-                currency: f.currency,
-                expected: f.expected,
-                actual: f.actual,
-                detail: f.detail.clone(),
-                payout_ids: f.payout_ids.clone(),
-                bank_line_ids: f.bank_line_ids.clone(),
-            })
-            .collect();
+        let new_findings: Vec<NewFinding> = report.findings.iter().map(new_finding).collect();
         let summary = json!({
             "payouts": report.payouts.len(), "bank_lines": report.bank_lines,
             "links": report.links.len(), "suggestions": report.suggestions.len(),
@@ -766,9 +760,39 @@ pub async fn settle(
             v.id = by_key.get(key.as_str()).copied();
         }
         audit(&w.db, &actor.username, "settle.run", &target, "ok", summary).await?;
+        // The stored findings' ids, for the caller to review them.
+        let stored = w.db.settlement_findings(&ba.name).await?;
+        let ids: HashMap<&str, i64> = stored
+            .iter()
+            .filter(|f| f.run_id == run_id)
+            .map(|f| (f.finding_key.as_str(), f.id))
+            .collect();
+        for f in &mut report.findings {
+            f.id = ids.get(finding_key(&new_finding(f)).as_str()).copied();
+        }
+    }
+    // Reviews stand over re-runs: a finding found again is shown with its review.
+    let reviews = w.db.settlement_finding_reviews(&ba.name).await?;
+    if !reviews.is_empty() {
+        for f in &mut report.findings {
+            f.review = reviews.get(&finding_key(&new_finding(f))).cloned();
+        }
     }
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
+}
+
+fn new_finding(f: &FindingView) -> NewFinding {
+    NewFinding {
+        class: f.class,
+        day: f.date,
+        currency: f.currency,
+        expected: f.expected,
+        actual: f.actual,
+        detail: f.detail.clone(),
+        payout_ids: f.payout_ids.clone(),
+        bank_line_ids: f.bank_line_ids.clone(),
+    }
 }
 
 /// Cross-checks `account`'s trade bills of `from..=to` with its fund flows. The day before
