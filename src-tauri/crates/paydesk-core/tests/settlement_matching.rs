@@ -9,8 +9,9 @@ use paydesk_core::settlement::matching::{
     SettleSettings,
 };
 use paydesk_core::settlement::{
-    check_bank_balances, check_composition, check_flow_balances, check_payout_fee, match_payouts,
-    BankLine, BankStatement, FlowKind, FundFlow, Payout, PayoutStatus, StatedBalance,
+    check_bank_balances, check_composition, check_flow_balances, check_payout_fee,
+    cross_check_trades, match_payouts, BankLine, BankStatement, FlowKind, FundFlow, Payout,
+    PayoutStatus, StatedBalance, TradeCheckWindow,
 };
 use paydesk_core::Provider;
 use proptest::prelude::*;
@@ -130,6 +131,22 @@ fn a_day_with_every_class() {
         lines: bank.clone(),
     };
     found.extend(check_bank_balances(&[stmt]).iter().map(|f| f.class));
+    // The payment movement is in no trade bill of its day.
+    let (start, end) = paydesk_core::BillDate(day(1)).utc_bounds(chrono_tz::Asia::Shanghai);
+    let window = TradeCheckWindow {
+        from: start,
+        to: end,
+        trade_days: vec![(start, end)],
+        flow_days: vec![(start, end)],
+        grace: chrono::Duration::hours(1),
+        timezone: chrono_tz::Asia::Shanghai,
+    };
+    found.extend(
+        cross_check_trades(&[], &flows, &window)
+            .findings
+            .iter()
+            .map(|f| f.class),
+    );
     assert_eq!(found, SettleClass::ALL.into_iter().collect());
 }
 

@@ -5,7 +5,6 @@
 //! then what is left becomes findings. Every step only looks at items no earlier step took,
 //! so no payout or bank line is in two links or suggestions.
 
-use super::calendar::{arrival_window, business_days_between};
 use super::matching::{
     Arrival, Finding, Link, LinkRule, PriorDecisions, SettleClass, SettleResult, SettleSettings,
 };
@@ -93,7 +92,13 @@ impl<'a> Matcher<'a> {
     ) -> Matcher<'a> {
         let windows = payouts
             .iter()
-            .map(|p| arrival_window(p.arrival_date, settings.days_before, settings.days_after))
+            .map(|p| {
+                settings.calendar.arrival_window(
+                    p.arrival_date,
+                    settings.days_before,
+                    settings.days_after,
+                )
+            })
             .collect();
         let rejected = prior
             .rejected
@@ -543,7 +548,10 @@ impl<'a> Matcher<'a> {
         let po = &self.payouts[p];
         let line = &self.bank[b];
         let (lo, hi) = self.windows[p];
-        let days = business_days_between(po.arrival_date, line.booking_date);
+        let days = self
+            .settings
+            .calendar
+            .between(po.arrival_date, line.booking_date);
         let mut confidence = AMOUNT_DATE_BASE;
         let mut evidence = vec![
             format!("same amount {}", money(po.currency, po.amount)),
@@ -662,7 +670,7 @@ impl<'a> Matcher<'a> {
                 let (lo, hi) = self.windows[p];
                 let amount = self.payouts[p].amount;
                 if lo <= d && d <= hi && amount < line.amount {
-                    let bd = business_days_between(arrival, d).abs();
+                    let bd = self.settings.calendar.between(arrival, d).abs();
                     let cd = (d - arrival).num_days().abs();
                     candidates.push((bd, cd, amount, self.payouts[p].payout_id.as_str(), p));
                 }
@@ -800,7 +808,7 @@ impl<'a> Matcher<'a> {
                 }
                 let amount = self.bank[b].amount;
                 if amount < po.amount {
-                    let bd = business_days_between(po.arrival_date, d).abs();
+                    let bd = self.settings.calendar.between(po.arrival_date, d).abs();
                     let cd = (d - po.arrival_date).num_days().abs();
                     candidates.push((bd, cd, amount, self.bank[b].line, b));
                 }

@@ -3,6 +3,7 @@
 //! Inputs are slices; links and findings refer to them by index, so the caller (the service)
 //! maps indices back to stored ids. Output order is deterministic.
 
+use super::calendar::BusinessCalendar;
 use super::engine::{money, Matcher};
 use super::{BankLine, FlowKind, FundFlow, Payout};
 use crate::domain::Provider;
@@ -239,7 +240,7 @@ pub struct PayoutFeeSchedule {
 /// Knobs of the settlement match.
 #[derive(Debug, Clone)]
 pub struct SettleSettings {
-    /// Business days (Mon–Fri) a bank line may be booked before / after a payout's
+    /// Business days (of `calendar`) a bank line may be booked before / after a payout's
     /// `arrival_date` and still be its arrival.
     pub days_before: u32,
     pub days_after: u32,
@@ -256,6 +257,8 @@ pub struct SettleSettings {
     /// Counterparty names (substrings, case-insensitive) that identify each provider's
     /// settlement entity on a bank line.
     pub counterparties: Vec<(Provider, String)>,
+    /// The bank's business days (its public holidays and worked weekend days).
+    pub calendar: BusinessCalendar,
 }
 
 impl SettleSettings {
@@ -269,6 +272,7 @@ impl SettleSettings {
             max_steps: 200_000,
             auto_confidence: 90,
             counterparties: Vec::new(),
+            calendar: BusinessCalendar::default(),
         }
     }
 }

@@ -544,7 +544,8 @@ fn class_names_and_explanations() {
             "到账金额不符",
             "提现构成不符",
             "余额不连续",
-            "提现手续费不符"
+            "提现手续费不符",
+            "交易与资金流水不符"
         ]
     );
     for c in SettleClass::ALL {
@@ -556,4 +557,61 @@ fn class_names_and_explanations() {
     all.sort_unstable();
     all.dedup();
     assert_eq!(all.len(), SettleClass::ALL.len());
+}
+
+#[test]
+fn a_payout_before_a_public_holiday_is_in_transit_until_the_banks_open() {
+    // Made Wed 2026-09-30, expected Thu 1 Oct: 国庆 closes the banks 1–7 Oct.
+    let mut p = payout("po_golden", 80_000, 1);
+    p.arrival_date = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 10, 7).unwrap();
+    let mut plain = SettleSettings::new(today);
+    plain.days_before = 1;
+    plain.days_after = 3;
+    let result = match_payouts(
+        std::slice::from_ref(&p),
+        &[],
+        &PriorDecisions::default(),
+        &plain,
+    );
+    assert_eq!(
+        result.arrivals,
+        vec![Arrival::NotArrived],
+        "Mon–Fri: the window ended on the 6th"
+    );
+
+    let mut holidays = plain.clone();
+    holidays.calendar = calendar::BusinessCalendar::new(
+        (1..=7).map(|d| NaiveDate::from_ymd_opt(2026, 10, d).unwrap()),
+        [NaiveDate::from_ymd_opt(2026, 10, 10).unwrap()],
+    )
+    .unwrap();
+    let result = match_payouts(
+        std::slice::from_ref(&p),
+        &[],
+        &PriorDecisions::default(),
+        &holidays,
+    );
+    assert_eq!(result.arrivals, vec![Arrival::InTransit]);
+    // Booked on the first open day, the credit is its arrival, on time.
+    let mut credit = credit(80_000, 1, 1);
+    credit.booking_date = NaiveDate::from_ymd_opt(2026, 10, 8).unwrap();
+    credit.counterparty = Some("STRIPE PAYMENTS".into());
+    let mut s = holidays.clone();
+    s.counterparties = vec![(Provider::Stripe, "stripe".into())];
+    let result = match_payouts(&[p], &[credit], &PriorDecisions::default(), &s);
+    assert_eq!(
+        result.arrivals,
+        vec![Arrival::Arrived],
+        "{:?}",
+        result.links
+    );
+    assert!(
+        result.links[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("1 business day after")),
+        "{:?}",
+        result.links[0].evidence
+    );
 }

@@ -12,12 +12,16 @@
 //! days_after = 3                        # ... and after it
 //! lookback_days = 45                    # how far back a run looks for open items
 //! trade_check_days = 7                  # days whose trade bills are checked against the fund flows (0: off)
+//! holidays = ["2026-10-01", "2026-10-02"]  # days the bank is closed (public holidays)
+//! workdays = ["2026-10-10"]             # weekend days the bank works (调休)
 //! [bank_accounts.mapping]               # a CSV/XLSX export's columns (BankTableMapping)
 //! date = ["交易日期"]
 //! ```
 
 use crate::context::config::{parse_percent_ppm, Account, ConfigError};
+use chrono::NaiveDate;
 use paydesk_core::money::{parse_minor, Currency};
+use paydesk_core::settlement::calendar::BusinessCalendar;
 use paydesk_core::settlement::matching::PayoutFeeSchedule;
 use paydesk_core::Provider;
 use paydesk_providers::bank::BankTableMapping;
@@ -37,6 +41,10 @@ pub struct RawBankAccount {
     pub days_after: Option<i64>,
     pub lookback_days: Option<i64>,
     pub trade_check_days: Option<i64>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    #[serde(default)]
+    pub workdays: Vec<String>,
     pub mapping: Option<toml::Value>,
 }
 
@@ -98,6 +106,8 @@ pub struct BankAccount {
     /// Days, ending on the run's day, whose trade bills are cross-checked with the fund flows
     /// (reading a day's trade lines is the costly part of a run, so fewer than lookback_days).
     pub trade_check_days: u32,
+    /// The bank's business days: Monday to Friday less `holidays`, plus `workdays`.
+    pub calendar: BusinessCalendar,
     pub mapping: BankTableMapping,
 }
 
@@ -209,6 +219,20 @@ pub(crate) fn parse_bank_accounts(
                     )
                 })?,
         };
+        let dates = |k: &str, list: &[String]| -> Result<Vec<NaiveDate>, ConfigError> {
+            list.iter()
+                .map(|d| {
+                    NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                        invalid(&key(k), format!("{d:?} is not a date like \"2026-10-01\""))
+                    })
+                })
+                .collect()
+        };
+        let calendar = BusinessCalendar::new(
+            dates("holidays", &b.holidays)?,
+            dates("workdays", &b.workdays)?,
+        )
+        .map_err(|m| invalid(&key("workdays"), m))?;
         let mapping = match &b.mapping {
             None => BankTableMapping::default(),
             Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
@@ -224,6 +248,7 @@ pub(crate) fn parse_bank_accounts(
             days_after: days("days_after", b.days_after, 3)?,
             lookback_days,
             trade_check_days,
+            calendar,
             mapping,
         });
     }
@@ -264,6 +289,33 @@ mod tests {
         assert!(err.contains("bank_accounts[0].trade_check_days"), "{err}");
         assert!(
             err.contains("11 is outside 0..=10 (lookback_days)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn holidays_and_workdays_make_the_banks_calendar() {
+        let base = "name = \"cmb\"\ncurrency = \"CNY\"\n";
+        let ok = parse(raw(&format!(
+            "{base}holidays = [\"2026-10-01\", \"2026-10-02\"]\nworkdays = [\"2026-10-10\"]\n"
+        )))
+        .expect("calendar");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert!(!ok[0].calendar.is_business_day(d("2026-10-01")));
+        assert!(ok[0].calendar.is_business_day(d("2026-10-10")));
+        assert_eq!(ok[0].calendar.add(d("2026-09-30"), 1), d("2026-10-05"));
+        let err = parse(raw(&format!("{base}holidays = [\"1 Oct\"]\n")))
+            .expect_err("not a date")
+            .to_string();
+        assert!(
+            err.contains("bank_accounts[0].holidays") && err.contains("\"1 Oct\" is not a date"),
+            "{err}"
+        );
+        let err = parse(raw(&format!("{base}workdays = [\"2026-10-09\"]\n")))
+            .expect_err("a Friday")
+            .to_string();
+        assert!(
+            err.contains("bank_accounts[0].workdays") && err.contains("2026-10-09 is a Fri"),
             "{err}"
         );
     }

@@ -18,7 +18,6 @@ use crate::sandbox::settlement_gen::{bank_statement, BankGenParams};
 use crate::sandbox::SandboxEndpoint;
 use crate::ServiceError;
 use chrono::NaiveDate;
-use paydesk_core::settlement::calendar::add_business_days;
 use paydesk_core::{Actor, BillDate, Currency, Provider};
 use paydesk_sandbox::Quirk;
 use serde::Serialize;
@@ -145,7 +144,7 @@ async fn bank_side(
     date: NaiveDate,
 ) -> Result<DemoSettlement, ServiceError> {
     let stored =
-        w.db.payouts_until(&ba.accounts, add_business_days(date, ba.days_before))
+        w.db.payouts_until(&ba.accounts, ba.calendar.add(date, ba.days_before))
             .await?;
     let payouts: Vec<_> = stored.into_iter().map(|p| p.payout).collect();
     let cny = ba.currency == Currency::CNY;

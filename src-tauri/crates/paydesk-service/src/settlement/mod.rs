@@ -16,7 +16,6 @@ use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use chrono::{Duration, NaiveDate, Utc};
 use config::BankAccount;
-use paydesk_core::settlement::calendar::{add_business_days, sub_business_days};
 use paydesk_core::settlement::matching::{
     Arrival, Composition, Finding, Link, PriorDecisions, SearchStats, SettleClass, SettleSettings,
 };
@@ -431,7 +430,7 @@ pub async fn settle(
     let started_at = Utc::now();
     let from = as_of - Duration::days(i64::from(ba.lookback_days));
     let stored_payouts: Vec<StoredPayout> =
-        w.db.payouts_until(&ba.accounts, add_business_days(as_of, ba.days_before))
+        w.db.payouts_until(&ba.accounts, ba.calendar.add(as_of, ba.days_before))
             .await?
             .into_iter()
             // A provider account with balances in several currencies pays each into a bank
@@ -439,7 +438,7 @@ pub async fn settle(
             .filter(|p| p.payout.arrival_date >= from && p.payout.currency == ba.currency)
             .collect();
     let stored_lines: Vec<StoredBankLine> =
-        w.db.bank_lines_between(&ba.name, sub_business_days(from, ba.days_before), as_of)
+        w.db.bank_lines_between(&ba.name, ba.calendar.sub(from, ba.days_before), as_of)
             .await?;
     let payouts: Vec<Payout> = stored_payouts.iter().map(|p| p.payout.clone()).collect();
     let lines: Vec<BankLine> = stored_lines.iter().map(|l| l.line.clone()).collect();
@@ -483,6 +482,7 @@ pub async fn settle(
     settings.days_before = ba.days_before;
     settings.days_after = ba.days_after;
     settings.counterparties = ba.counterparties.clone();
+    settings.calendar = ba.calendar.clone();
     let result = match_payouts(&payouts, &lines, &prior, &settings);
 
     let pid = |i: &usize| stored_payouts.get(*i).map(|p| p.id);
