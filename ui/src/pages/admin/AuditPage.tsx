@@ -1,7 +1,9 @@
 // Audit log (admin): every recorded action, paged on the server, filterable by action and
-// actor, and a verification of the hash chain that says where it breaks.
-import { useCallback, useEffect, useState } from 'react';
-import { Alert, Button, Input, Space, Table, Tag, Tooltip, Typography } from 'antd';
+// actor, and a verification of the hash chain that says where it breaks. Actions show their
+// translated name over the raw action string; details read as "key: value" lines, the full
+// JSON in the expanded row.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Alert, Button, Input, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import type { ColumnsType, TablePaginationConfig } from 'antd/es/table';
 import { FilterOutlined, ReloadOutlined, SafetyOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -12,6 +14,10 @@ import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
 import { below, monoSmall, spread } from '../../styles';
 import type { AuditEntry, AuditPage as AuditPageResult, AuditVerification } from '../../types';
+import { actionName, detailLines, prettyDetails } from './auditDetails';
+import type { ActionNames } from './auditDetails';
+
+export { actionName, detailLines, flattenDetails, prettyDetails } from './auditDetails';
 
 export const PAGE_SIZES = [50, 100, 200];
 
@@ -22,25 +28,73 @@ export function outcomeColor(outcome: string): string {
   return 'default';
 }
 
-/** Pretty JSON of the stored details text (kept as is when it is not JSON). */
-export function prettyDetails(details: string): string {
-  try {
-    return JSON.stringify(JSON.parse(details), null, 2);
-  } catch {
-    return details;
+/**
+ * Where the locale files keep the action names: an object keyed by the exact action string
+ * ("settle.run"), read whole (returnObjects) since the names hold dots.
+ */
+export const ACTION_NAMES_KEY = 'audit.action_names';
+
+interface ActionOption {
+  value: string;
+  label: string;
+  /** Lower-case text the search matches: the name and the raw action. */
+  search: string;
+  /** Typed by the user rather than a known action. */
+  free?: 'exact' | 'prefix';
+}
+
+/** Details of up to this many lines show whole in the table; longer ones show DETAIL_LINES_SHOWN and say how many more. */
+export const DETAIL_LINES_MAX = 10;
+const DETAIL_LINES_SHOWN = 8;
+
+/**
+ * An entry's details as "key: value" lines (the raw text when it is not JSON). Long details
+ * show their first lines and a link to the rest, which expands the row (the full JSON).
+ */
+function DetailsCell({ entry, onMore }: { entry: AuditEntry; onMore: () => void }) {
+  const { t } = useTranslation('admin');
+  const lines = detailLines(entry.details);
+  const wrap = { ...monoSmall, whiteSpace: 'pre-wrap', wordBreak: 'break-word' } as const;
+  if (lines === null) {
+    return (
+      <Typography.Text type="secondary" style={wrap} data-testid={`audit-details-text-${entry.seq}`}>
+        {entry.details}
+      </Typography.Text>
+    );
   }
+  if (lines.length === 0) return <Typography.Text type="secondary">—</Typography.Text>;
+  const shown = lines.length > DETAIL_LINES_MAX ? lines.slice(0, DETAIL_LINES_SHOWN) : lines;
+  return (
+    <div>
+      <div data-testid={`audit-details-list-${entry.seq}`}>
+        {shown.map((l, i) => (
+          <div key={`${i}:${l.key}`} style={wrap} data-key={l.key}>
+            {l.key !== '' && <Typography.Text type="secondary">{l.key}: </Typography.Text>}
+            <span>{l.value}</span>
+          </div>
+        ))}
+      </div>
+      {shown.length < lines.length && (
+        <Typography.Link onClick={onMore} style={monoSmall} data-testid={`audit-details-more-${entry.seq}`}>
+          {t('audit.more_lines', { count: lines.length - shown.length })}
+        </Typography.Link>
+      )}
+    </div>
+  );
 }
 
 export default function AuditPage() {
-  const { t } = useTranslation('admin');
+  const { t, i18n } = useTranslation('admin');
   const { lang } = useSession();
-  const [actionInput, setActionInput] = useState('');
+  const [actionInput, setActionInput] = useState<string | null>(null);
+  const [actionSearch, setActionSearch] = useState('');
   const [actorInput, setActorInput] = useState('');
   const [filter, setFilter] = useState<{ action: string | null; actor: string | null }>({ action: null, actor: null });
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(PAGE_SIZES[0]);
   const [data, setData] = useState<AuditPageResult | null>(null);
   const [verification, setVerification] = useState<AuditVerification | null>(null);
+  const [expanded, setExpanded] = useState<readonly React.Key[]>([]);
   const {
     run: readEntries,
     loading,
@@ -66,12 +120,43 @@ export default function AuditPage() {
     void load();
   }, [load]);
 
-  function apply() {
-    const action = actionInput.trim() || null;
+  function apply(actionValue: string | null = actionInput) {
+    const action = actionValue?.trim() || null;
     const actor = actorInput.trim() || null;
     setPage(1);
     setFilter({ action, actor });
   }
+
+  const actionNames = useMemo<ActionNames>(() => {
+    const names: unknown = t(ACTION_NAMES_KEY, { returnObjects: true });
+    return names !== null && typeof names === 'object' ? (names as ActionNames) : {};
+  }, [t, i18n.language]); // the names follow the language
+
+  const knownOptions = useMemo<ActionOption[]>(
+    () =>
+      Object.keys(actionNames)
+        .map((action) => {
+          const label = actionName(actionNames, action) ?? action;
+          return { value: action, label, search: `${label}\n${action}`.toLowerCase() };
+        })
+        .sort((a, b) => a.label.localeCompare(b.label, lang === 'zh' ? 'zh-CN' : 'en')),
+    [actionNames, lang],
+  );
+
+  // Free text: a prefix ("refund.") or an action the locale files do not name; a prefix is
+  // offered first (Enter picks it), other text after the known actions it matches.
+  const typed = actionSearch.trim();
+  const actionOptions = useMemo<ActionOption[]>(() => {
+    if (typed === '' || Object.prototype.hasOwnProperty.call(actionNames, typed)) return knownOptions;
+    const prefix = typed.endsWith('.');
+    const free: ActionOption = {
+      value: typed,
+      label: typed,
+      search: typed.toLowerCase(),
+      free: prefix ? 'prefix' : 'exact',
+    };
+    return prefix ? [free, ...knownOptions] : [...knownOptions, free];
+  }, [typed, actionNames, knownOptions]);
 
   async function verify() {
     const r = await verifyChain();
@@ -99,7 +184,22 @@ export default function AuditPage() {
     },
     { title: t('audit.time'), dataIndex: 'at', width: 170, render: (v: string) => formatDateTime(v, lang) },
     { title: t('audit.actor'), dataIndex: 'actor', width: 120 },
-    { title: t('audit.action'), dataIndex: 'action', width: 190, render: (v: string) => <code style={monoSmall}>{v}</code> },
+    {
+      title: t('audit.action'),
+      dataIndex: 'action',
+      width: 230,
+      render: (v: string, e) => {
+        const name = actionName(actionNames, v);
+        return (
+          <div data-testid={`audit-action-${e.seq}`} data-action={v}>
+            {name !== null && <div>{name}</div>}
+            <Typography.Text type={name !== null ? 'secondary' : undefined} style={monoSmall}>
+              {v}
+            </Typography.Text>
+          </div>
+        );
+      },
+    },
     { title: t('audit.target'), dataIndex: 'target', ellipsis: true },
     {
       title: t('audit.outcome'),
@@ -112,13 +212,14 @@ export default function AuditPage() {
       ),
     },
     {
-      title: t('audit.details'),
+      title: (
+        <Tooltip title={t('audit.details_full')}>
+          <span>{t('audit.details')}</span>
+        </Tooltip>
+      ),
       dataIndex: 'details',
-      ellipsis: true,
-      render: (v: string) => (
-        <Typography.Text type="secondary" style={monoSmall}>
-          {v === '{}' || v === 'null' ? '—' : v}
-        </Typography.Text>
+      render: (_: string, e) => (
+        <DetailsCell entry={e} onMore={() => setExpanded((keys) => (keys.includes(e.seq) ? keys : [...keys, e.seq]))} />
       ),
     },
   ];
@@ -195,13 +296,39 @@ export default function AuditPage() {
       )}
 
       <Space wrap style={below.md}>
-        <Input
-          value={actionInput}
+        <Select<string, ActionOption>
+          value={actionInput ?? undefined}
+          showSearch
           allowClear
           placeholder={t('audit.filter_action')}
-          onChange={(e) => setActionInput(e.target.value)}
-          onPressEnter={apply}
-          style={{ width: 240 }}
+          options={actionOptions}
+          searchValue={actionSearch}
+          onSearch={setActionSearch}
+          filterOption={(input, option) =>
+            option?.free !== undefined || (option?.search ?? '').includes(input.trim().toLowerCase())
+          }
+          optionRender={(o) =>
+            o.data.free ? (
+              <span data-free={o.data.free}>
+                {t(o.data.free === 'prefix' ? 'audit.filter_prefix' : 'audit.filter_free', { text: o.data.value })}
+              </span>
+            ) : (
+              <div>
+                <div>{o.data.label}</div>
+                <Typography.Text type="secondary" style={monoSmall}>
+                  {o.data.value}
+                </Typography.Text>
+              </div>
+            )
+          }
+          onChange={(v) => {
+            const action = v ?? null;
+            setActionInput(action);
+            setActionSearch('');
+            apply(action);
+          }}
+          popupMatchSelectWidth={false}
+          style={{ width: 280 }}
           data-testid="audit-filter-action"
           aria-label={t('audit.filter_action')}
         />
@@ -210,12 +337,12 @@ export default function AuditPage() {
           allowClear
           placeholder={t('audit.filter_actor')}
           onChange={(e) => setActorInput(e.target.value)}
-          onPressEnter={apply}
+          onPressEnter={() => apply()}
           style={{ width: 200 }}
           data-testid="audit-filter-actor"
           aria-label={t('audit.filter_actor')}
         />
-        <Button icon={<FilterOutlined />} onClick={apply} data-testid="audit-filter-apply">
+        <Button icon={<FilterOutlined />} onClick={() => apply()} data-testid="audit-filter-apply">
           {t('common:actions.apply')}
         </Button>
         <Typography.Text type="secondary">{t('audit.filter_help')}</Typography.Text>
@@ -238,6 +365,8 @@ export default function AuditPage() {
             }) as React.HTMLAttributes<HTMLElement>
           }
           expandable={{
+            expandedRowKeys: expanded,
+            onExpandedRowsChange: (keys) => setExpanded(keys),
             expandedRowRender: (e) => (
               <div>
                 <pre style={{ ...monoSmall, whiteSpace: 'pre-wrap', margin: 0 }} data-testid={`audit-details-${e.seq}`}>
