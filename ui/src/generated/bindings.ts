@@ -395,7 +395,7 @@ export type LinkRule = "reference" | "amount_date" | "grouped_payouts" | "split_
 /**
  * What does not agree, in the settlement's own classes.
  */
-export type SettleClass = "payout_not_arrived" | "bank_credit_without_payout" | "payout_amount_mismatch" | "composition_mismatch" | "balance_break" | "payout_fee_differs";
+export type SettleClass = "payout_not_arrived" | "bank_credit_without_payout" | "payout_amount_mismatch" | "composition_mismatch" | "balance_break" | "payout_fee_differs" | "trade_flow_mismatch";
 
 /**
  * What a credential is for. One credential per (account, purpose).
@@ -925,7 +925,7 @@ evidence: Array<string>, decided_by: string | null, decided_at: string | null, n
  */
 export type FindingOut = { 
 /**
- * The stored id; `None` in a run's report.
+ * The stored id; `None` in a dry run's report.
  */
 id: number | null, class: SettleClass, class_en: string, class_zh: string, explain_en: string, explain_zh: string, date: string, currency: Currency, expected: number | null, actual: number | null, detail: string, payout_ids: Array<number>, bank_line_ids: Array<number>, 
 /**
@@ -948,6 +948,27 @@ export type SearchOut = { searches: number, worst_steps: number,
 exhausted: number, ambiguous: number, };
 
 /**
+ * One provider account's trade bills against its fund flows over the run's last days.
+ */
+export type TradeCheckOut = { account: string, from: string, to: string, 
+/**
+ * Days of the window whose trade bill is stored.
+ */
+trade_days: number, 
+/**
+ * Payments and refunds that moved the balance by what they settle.
+ */
+matched: number, 
+/**
+ * Items whose counterpart's day is not stored yet.
+ */
+pending: number, 
+/**
+ * `trade_flow_mismatch` findings.
+ */
+findings: number, };
+
+/**
  * What a settlement run found.
  */
 export type SettlementReport = { bank_account: string, as_of: string, dry_run: boolean, run_id: number | null, payouts: Array<PayoutOut>, bank_lines: number, links: Array<LinkOut>, suggestions: Array<LinkOut>, findings: Array<FindingOut>, 
@@ -958,7 +979,11 @@ counts: { [key in string]: number },
 /**
  * Payouts per arrival state.
  */
-arrivals: { [key in string]: number }, balances: Array<BalanceDay>, search: SearchOut, seconds: number, };
+arrivals: { [key in string]: number }, balances: Array<BalanceDay>, 
+/**
+ * Per provider account, its trade bills checked against its fund flows.
+ */
+trade_checks: Array<TradeCheckOut>, search: SearchOut, seconds: number, };
 
 /**
  * A stored payout.

@@ -117,6 +117,9 @@ function report(over: Partial<SettlementReport> = {}): SettlementReport {
       { account: 'alipay-main', date: '2026-03-13', currency: 'CNY', opening: 0, movements: 500_00, closing: 500_00 },
       { account: 'alipay-main', date: '2026-03-14', currency: 'CNY', opening: 500_00, movements: -200_00, closing: 300_00 },
     ],
+    trade_checks: [
+      { account: 'alipay-main', from: '2026-03-08', to: '2026-03-14', trade_days: 2, matched: 27, pending: 5, findings: 1 },
+    ],
     search: { searches: 2, worst_steps: 40, exhausted: 0, ambiguous: 0 },
     seconds: 0.12,
     ...over,
@@ -231,6 +234,10 @@ describe('SettlementsPage', () => {
     expect(ctl.calls.find((c) => c.cmd === 'settlement_run')?.args).toEqual({ bank: 'cmb-main', date: '2026-03-14', dryRun: false });
     expect(summary).toHaveAttribute('data-run-id', '3');
     expect(screen.getByTestId('settle-arrivals-suggested')).toHaveAttribute('data-count', '2');
+    // The trade bills against the fund flows, per provider account.
+    const tradeCheck = screen.getByTestId('settle-trade-check-alipay-main');
+    expect(tradeCheck).toHaveTextContent('alipay-main: 27 agree, 1 differ, 5 pending (2 of');
+    expect(tradeCheck).toHaveAttribute('data-findings', '1');
 
     // Newest day first; the 14th holds two payouts, summed.
     const table = screen.getByTestId('payouts-table');

@@ -20,6 +20,7 @@ import {
   Statistic,
   Table,
   Tabs,
+  Tag,
   Typography,
 } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
@@ -440,6 +441,29 @@ export default function SettlementsPage() {
               ))}
             </Space>
           </Space>
+          {report.trade_checks.length > 0 && (
+            <div style={{ marginTop: 8 }} data-testid="settle-trade-checks">
+              <Typography.Text type="secondary">{t('summary.trade_checks')}: </Typography.Text>
+              {report.trade_checks.map((c) => (
+                <Tag
+                  key={c.account}
+                  color={c.findings > 0 ? 'red' : c.matched > 0 ? 'green' : 'default'}
+                  data-testid={`settle-trade-check-${c.account}`}
+                  data-findings={c.findings}
+                >
+                  {t('summary.trade_check', {
+                    account: c.account,
+                    matched: c.matched,
+                    findings: c.findings,
+                    pending: c.pending,
+                    days: c.trade_days,
+                    from: formatDate(c.from, lang),
+                    to: formatDate(c.to, lang),
+                  })}
+                </Tag>
+              ))}
+            </div>
+          )}
         </Card>
       )}
 
