@@ -50,6 +50,12 @@ describe('settlements', () => {
       const table = await app.byTestId('payouts-table');
       const rows = await table.findElements(By.css('[data-testid^="payout-arrival-"]'));
       assert.ok(rows.length > 0, 'the demo pays out into the CNY bank account');
+      // The trade bills against the fund flows: the demo's 收款码 payment on Alipay is on the
+      // balance and in no trade bill; WeChat's movements all agree.
+      const alipayCheck = await app.byTestId('settle-trade-check-alipay-main');
+      assert.equal(await alipayCheck.getAttribute('data-findings'), '1', 'the 收款码 payment no trade bill lists');
+      const wechatCheck = await app.byTestId('settle-trade-check-wechat-main');
+      assert.equal(await wechatCheck.getAttribute('data-findings'), '0');
       await app.screenshot('settlements-run');
 
       // A payout opens in the drawer with the bank side beside it.
