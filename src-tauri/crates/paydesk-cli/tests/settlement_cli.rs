@@ -249,11 +249,13 @@ fn workspace(dir: &Path, pg: Option<&str>) -> std::path::PathBuf {
     ws
 }
 
+/// The findings of a `settle --json` report or a `settlements list --json`.
+fn findings(report: &Value) -> impl Iterator<Item = &Value> {
+    report["findings"].as_array().into_iter().flatten()
+}
+
 fn finding_classes(report: &Value) -> Vec<String> {
-    let mut v: Vec<String> = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let mut v: Vec<String> = findings(&report)
         .filter_map(|f| f["class"].as_str().map(str::to_string))
         .collect();
     v.sort();
@@ -366,10 +368,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         ],
         "{report:#}"
     );
-    let brk = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let brk = findings(&report)
         .find(|f| f["class"] == "balance_break")
         .expect("balance break");
     // The stored statement's own totals: its 6 lines, the 25.00 gap.
@@ -379,17 +378,11 @@ fn settle_day_end_to_end(pg: Option<&str>) {
             .is_some_and(|d| d.contains("25.00") && d.contains("6 lines")),
         "{brk}"
     );
-    let not_arrived = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let not_arrived = findings(&report)
         .find(|f| f["class"] == "payout_not_arrived")
         .expect("not arrived");
     assert_eq!(not_arrived["expected"], 250_00);
-    let unknown = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let unknown = findings(&report)
         .find(|f| f["class"] == "bank_credit_without_payout")
         .expect("unknown credit");
     assert_eq!(unknown["actual"], 12_34);
@@ -526,10 +519,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "stripe-bank",
         "--json",
     ]);
-    let missing = list["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let missing = findings(&list)
         .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
         .expect("D not arrived");
     let fid = missing["id"].as_i64().expect("finding id").to_string();
@@ -555,10 +545,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "--json",
     ]);
     // The run's own report shows the finding found again with its review and its new id.
-    let again = rerun["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let again = findings(&rerun)
         .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
         .expect("D again");
     assert_eq!(again["review"]["state"], "resolved", "{again}");
@@ -567,12 +554,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         again["id"].as_i64().is_some_and(|id| id.to_string() != fid),
         "{again}"
     );
-    let others_reviewed = rerun["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| !f["review"].is_null())
-        .count();
+    let others_reviewed = findings(&rerun).filter(|f| !f["review"].is_null()).count();
     assert_eq!(others_reviewed, 1, "{rerun:#}");
     let list = ok_json(&[
         "settlements",
@@ -583,10 +565,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "stripe-bank",
         "--json",
     ]);
-    let still = list["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let still = findings(&list)
         .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
         .expect("D still not arrived");
     assert_eq!(still["review"]["state"], "resolved", "{still}");
@@ -715,10 +694,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         ),
         "{check}"
     );
-    let mut trade_findings: Vec<(Value, Value, String)> = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let mut trade_findings: Vec<(Value, Value, String)> = findings(&report)
         .filter(|f| f["class"] == "trade_flow_mismatch")
         .map(|f| {
             (
