@@ -255,7 +255,7 @@ fn findings(report: &Value) -> impl Iterator<Item = &Value> {
 }
 
 fn finding_classes(report: &Value) -> Vec<String> {
-    let mut v: Vec<String> = findings(&report)
+    let mut v: Vec<String> = findings(report)
         .filter_map(|f| f["class"].as_str().map(str::to_string))
         .collect();
     v.sort();
