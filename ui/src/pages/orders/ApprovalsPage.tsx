@@ -2,7 +2,7 @@
 // with a note, and the recent refunds in every state, live.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { TextAreaRef } from 'antd/es/input/TextArea';
-import { Badge, Button, Card, Input, Modal, Select, Space, Table, Tag, Timeline, Tooltip, Typography, message } from 'antd';
+import { Badge, Button, Card, Input, Modal, Select, Space, Table, Timeline, Tooltip, Typography, message } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { CheckOutlined, CloseOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -14,11 +14,12 @@ import { useSession } from '../../session';
 import { above, amountText, below, mono, spread } from '../../styles';
 import type { RefundDetail, RefundRecord, RefundState } from '../../types';
 import { REFUND_STATES } from '../../types';
-import { age, mergeRefunds, RefundStateTag, upsertRefund, useRefundUpdates } from './refundUi';
+import { age, mergeRefunds, RECENT_LIMIT, RequestedBy, upsertRefund, useRefundUpdates } from './refundUi';
+import RefundsTable from './RefundsTable';
 import { APPROVAL_POLL_MS } from '../../hooks/useApprovalQueue';
 
 export const QUEUE_LIMIT = 500;
-export const RECENT_LIMIT = 200;
+export { RECENT_LIMIT };
 
 interface Decision {
   rec: RefundRecord;
@@ -133,12 +134,7 @@ export default function ApprovalsPage() {
     {
       title: t('approvals.requested_by'),
       dataIndex: 'requested_by',
-      render: (v: string) => (
-        <Space size={4}>
-          <span>{v}</span>
-          {me && v === me.username && <Tag color="blue">{t('approvals.yours')}</Tag>}
-        </Space>
-      ),
+      render: (v: string) => <RequestedBy username={v} />,
     },
     {
       title: t('approvals.order'),
@@ -233,42 +229,6 @@ export default function ApprovalsPage() {
       : []),
   ];
 
-  const recentColumns: ColumnsType<RefundRecord> = [
-    { title: '#', dataIndex: 'id', width: 64 },
-    {
-      title: t('refunds.refund_no'),
-      dataIndex: 'refund_no',
-      render: (v: string) => <span style={mono}>{v}</span>,
-    },
-    {
-      title: t('approvals.order'),
-      dataIndex: 'order_no',
-      render: (v: string) => <span style={mono}>{v}</span>,
-    },
-    {
-      title: t('columns.amount'),
-      dataIndex: 'amount',
-      align: 'right',
-      render: (_: number, r) => <span style={amountText}>{money(r)}</span>,
-    },
-    {
-      title: t('columns.state'),
-      dataIndex: 'state',
-      render: (_: string, r) => <RefundStateTag state={r.state} />,
-    },
-    { title: t('approvals.requested_by'), dataIndex: 'requested_by' },
-    {
-      title: t('refunds.decided'),
-      dataIndex: 'decided_by',
-      render: (v: string | null) => v ?? '—',
-    },
-    {
-      title: t('approvals.updated'),
-      dataIndex: 'updated_at',
-      render: (v: string) => formatDateTime(v, lang),
-    },
-  ];
-
   const shownRecent = stateFilter.length ? recent.filter((r) => stateFilter.includes(r.state)) : recent;
 
   return (
@@ -322,16 +282,10 @@ export default function ApprovalsPage() {
           />
         }
       >
-        <Table<RefundRecord>
-          size="small"
-          rowKey="id"
-          columns={recentColumns}
-          dataSource={shownRecent}
-          pagination={{ pageSize: 25, showSizeChanger: false, hideOnSinglePage: true }}
-          locale={{ emptyText: t('refunds.none') }}
-          onRow={(r) =>
-            ({ 'data-testid': `approval-row-${r.id}`, 'data-state': r.state }) as React.HTMLAttributes<HTMLElement>
-          }
+        <RefundsTable
+          refunds={shownRecent}
+          emptyText={t('refunds.none')}
+          rowTestId={(r) => `approval-row-${r.id}`}
           expandable={{
             onExpand: (isOpen, r) => {
               if (isOpen) {

@@ -1,14 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { act, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { renderWithSession } from '../../test-utils';
-import type { OrderDetail, RefundRecord } from '../../types';
+import type { Me, OrderDetail, RefundRecord } from '../../types';
 import OrdersPage from './OrdersPage';
+import { WHOSE_KEY } from './RecentRefunds';
 import { clearMocks, fakeBackend, fill, lastCall, makeDetail, makeOrder, makeRefund, SUPPORT } from './fixtures';
 import type { RecordedCall } from './fixtures';
 
-afterEach(() => clearMocks());
+afterEach(() => {
+  clearMocks();
+  window.sessionStorage.clear();
+});
 
 const LIMITS = { support_limit: '500.00', admin_limit: null, daily_count: 20 };
 
@@ -248,32 +252,111 @@ describe('OrdersPage', () => {
     expect(screen.queryByTestId('refund-row-RF-OTHER')).not.toBeInTheDocument();
   });
 
-  it('lands on the recent refunds, the team\'s or only mine, and opens one\'s order', async () => {
-    const user = userEvent.setup({ delay: null });
-    const mine = makeRefund({ id: 1, refund_no: 'RF-MINE', order_no: 'ORD-1001', requested_by: SUPPORT.username, state: 'sending' });
-    const theirs = makeRefund({ id: 2, refund_no: 'RF-TEAM', order_no: 'ORD-2002', requested_by: 'zhang.support', state: 'succeeded' });
-    const calls = fakeBackend({
-      refunds: () => [mine, theirs],
-      order_detail: () => makeDetail(),
-      refund_limits: () => LIMITS,
-    });
-    renderWithSession(<OrdersPage />, { me: SUPPORT });
-    const recent = await screen.findByTestId('recent-refunds');
-    expect(await within(recent).findByTestId('recent-refund-RF-TEAM')).toHaveTextContent('zhang.support');
-    expect(within(recent).getByTestId('recent-refund-RF-MINE')).toHaveTextContent('You');
-    expect(lastCall(calls, 'refunds')?.args).toEqual({ states: null, limit: 30 });
+  describe('while the search is empty', () => {
+    const mineOld = makeRefund({ id: 1, refund_no: 'RF-MINE-1', order_no: 'ORD-1001', requested_by: SUPPORT.username, state: 'succeeded' });
+    const theirs = makeRefund({ id: 2, refund_no: 'RF-TEAM-2', order_no: 'ORD-2002', requested_by: 'zhang.support', state: 'succeeded' });
+    const mineNew = makeRefund({ id: 3, refund_no: 'RF-MINE-3', order_no: 'ORD-3003', requested_by: SUPPORT.username, state: 'sending' });
 
-    // Live: the refund in flight succeeds.
-    await act(async () => {
-      await emit('refund-updated', { ...mine, state: 'succeeded', updated_at: '2026-03-15T01:00:05Z' });
-    });
-    await waitFor(() => expect(within(screen.getByTestId('recent-refund-RF-MINE')).getByText('Succeeded')).toBeInTheDocument());
+    function landing(refunds: RefundRecord[], me: Me = SUPPORT) {
+      const calls = fakeBackend({
+        // Not in order: the list sorts itself newest first.
+        refunds: () => refunds,
+        search_orders: (a) => [makeOrder({ order_no: String(a.text) })],
+        order_detail: (a) => makeDetail({ order: makeOrder({ order_no: String(a.key) }) }),
+        refund_limits: () => LIMITS,
+      });
+      renderWithSession(<OrdersPage />, { me });
+      return calls;
+    }
 
-    await user.click(within(recent).getByText('Mine'));
-    await waitFor(() => expect(screen.queryByTestId('recent-refund-RF-TEAM')).toBeNull());
-    await user.click(screen.getByTestId('recent-refund-RF-MINE'));
-    await waitFor(() => expect(lastCall(calls, 'order_detail')?.args).toEqual({ key: 'ORD-1001', queryProvider: false }));
-    expect(screen.queryByTestId('recent-refunds')).toBeNull();
+    const shownRefunds = (card: HTMLElement) =>
+      within(card)
+        .queryAllByTestId(/^recent-refund-RF/)
+        .map((row) => row.getAttribute('data-testid')!.replace('recent-refund-RF-', ''));
+
+    it('shows my recent refunds, newest first, then the team\'s, and follows them live', async () => {
+      const user = userEvent.setup({ delay: null });
+      const calls = landing([mineOld, theirs, mineNew]);
+      const card = await screen.findByTestId('recent-refunds');
+      expect(card).toHaveAttribute('data-whose', 'mine');
+      await waitFor(() => expect(shownRefunds(card)).toEqual(['MINE-3', 'MINE-1']));
+      expect(lastCall(calls, 'refunds')?.args).toEqual({ states: null, limit: 200 });
+      const newest = screen.getByTestId('recent-refund-RF-MINE-3');
+      expect(newest).toHaveAttribute('data-state', 'sending');
+      expect(newest).toHaveTextContent('ORD-3003');
+      expect(newest).toHaveTextContent('CN¥30.50');
+      expect(newest).toHaveTextContent('Yours');
+      expect(screen.queryByTestId('recent-refund-RF-TEAM-2')).toBeNull();
+
+      await user.click(screen.getByTestId('recent-refunds-team'));
+      await waitFor(() => expect(shownRefunds(card)).toEqual(['MINE-3', 'TEAM-2', 'MINE-1']));
+      expect(card).toHaveAttribute('data-whose', 'team');
+      expect(screen.getByTestId('recent-refund-RF-TEAM-2')).toHaveTextContent('zhang.support');
+      expect(screen.getByTestId('recent-refund-RF-TEAM-2')).not.toHaveTextContent('Yours');
+
+      // Live: the refund in flight succeeds, and a colleague's new one comes first.
+      await act(async () => {
+        await emit('refund-updated', { ...mineNew, state: 'succeeded', updated_at: '2026-03-15T01:00:05Z' });
+        await emit('refund-updated', makeRefund({ id: 4, refund_no: 'RF-TEAM-4', requested_by: 'zhang.support', state: 'requested' }));
+      });
+      await waitFor(() => expect(screen.getByTestId('recent-refund-RF-MINE-3')).toHaveAttribute('data-state', 'succeeded'));
+      expect(shownRefunds(card)).toEqual(['TEAM-4', 'MINE-3', 'TEAM-2', 'MINE-1']);
+
+      // Mine again: only the signed-in user's.
+      await user.click(screen.getByTestId('recent-refunds-mine'));
+      await waitFor(() => expect(shownRefunds(card)).toEqual(['MINE-3', 'MINE-1']));
+    });
+
+    it('opens a refund\'s order the way a search does, and an emptied search comes back to the refunds', async () => {
+      const user = userEvent.setup({ delay: null });
+      const calls = landing([mineOld, mineNew]);
+      await user.click(await screen.findByTestId('open-order-RF-MINE-1'));
+
+      expect(await screen.findByTestId('order-row-ORD-1001')).toBeInTheDocument();
+      const refundable = await screen.findByTestId('order-refundable');
+      expect(refundable).toBeInTheDocument();
+      expect(lastCall(calls, 'search_orders')?.args).toEqual({ text: 'ORD-1001', limit: 50 });
+      expect(lastCall(calls, 'order_detail')?.args).toEqual({ key: 'ORD-1001', queryProvider: false });
+      expect(calls.filter((c) => c.cmd === 'search_orders')).toHaveLength(1);
+      expect(screen.getByTestId('order-search')).toHaveValue('ORD-1001');
+      expect(screen.queryByTestId('recent-refunds')).toBeNull();
+
+      // Emptying the box goes back to the refunds (read again).
+      await user.clear(screen.getByTestId('order-search'));
+      expect(await screen.findByTestId('recent-refunds')).toBeInTheDocument();
+      expect(screen.queryByTestId('order-detail')).toBeNull();
+      expect(screen.queryByTestId('order-row-ORD-1001')).toBeNull();
+      await waitFor(() => expect(calls.filter((c) => c.cmd === 'refunds')).toHaveLength(2));
+
+      // A click on the row opens its order too.
+      await user.click(await screen.findByTestId('recent-refund-RF-MINE-3'));
+      expect(await screen.findByTestId('order-row-ORD-3003')).toBeInTheDocument();
+      expect(lastCall(calls, 'search_orders')?.args).toEqual({ text: 'ORD-3003', limit: 50 });
+    });
+
+    it('offers the team\'s when none is mine, and says when there are no refunds at all', async () => {
+      const user = userEvent.setup({ delay: null });
+      landing([theirs]);
+      const empty = await screen.findByTestId('recent-refunds-empty');
+      expect(empty).toHaveTextContent('None of the latest refunds was requested by you.');
+      await user.click(screen.getByTestId('recent-refunds-show-team'));
+      expect(await screen.findByTestId('recent-refund-RF-TEAM-2')).toBeInTheDocument();
+      // The choice stays for the session.
+      expect(window.sessionStorage.getItem(WHOSE_KEY)).toBe('team');
+
+      cleanup();
+      clearMocks();
+      landing([]);
+      expect(await screen.findByTestId('recent-refunds-empty')).toHaveTextContent('No refunds yet.');
+      expect(screen.getByTestId('recent-refunds')).toHaveAttribute('data-whose', 'team');
+    });
+
+    it('shows the team\'s refunds, without Mine, to those who do not request refunds', async () => {
+      landing([mineOld, theirs], { username: 'fin', roles: ['finance'], permissions: ['order_view'] });
+      const card = await screen.findByTestId('recent-refunds');
+      await waitFor(() => expect(shownRefunds(card)).toEqual(['TEAM-2', 'MINE-1']));
+      expect(screen.queryByTestId('recent-refunds-whose')).toBeNull();
+    });
   });
 
   it('hides the refund button from users who may not refund', async () => {

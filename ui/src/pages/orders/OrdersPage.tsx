@@ -2,6 +2,7 @@
 //
 // This file is the page (the router's entry) and holds its state; its parts:
 //   OrderSearch      the search box
+//   RecentRefunds    while the search is empty: the latest refunds, one's own or the team's
 //   OrderResults     the orders found
 //   OrderDetailCard  the open order (OrderDetailBody: amounts, refunds, the provider's view)
 //   RefundDialog     ask for a refund
@@ -129,6 +130,23 @@ export default function OrdersPage() {
     void loadDetail(orderNo, queryProvider);
   }
 
+  // An emptied search box goes back to the recent refunds.
+  function changeText(value: string) {
+    setText(value);
+    if (value.trim() === '') {
+      setResults(null);
+      setSelected(null);
+      setDetail(null);
+      setHint(null);
+    }
+  }
+
+  // A refund's order opens the way a search for its number does.
+  function openFromRefund(orderNo: string) {
+    setText(orderNo);
+    void search(orderNo);
+  }
+
   async function search(query?: string) {
     const q = (query ?? text).trim();
     if (q === '') {
@@ -150,7 +168,7 @@ export default function OrdersPage() {
       <Typography.Title level={3}>{t('title')}</Typography.Title>
       <OrderSearch
         text={text}
-        onTextChange={setText}
+        onTextChange={changeText}
         onSearch={() => void search()}
         searching={searching}
         hint={hint}
@@ -160,8 +178,8 @@ export default function OrdersPage() {
 
       {results !== null && <OrderResults results={results} text={text} selected={selected} onOpen={open} />}
 
-      {/* Before a search: the latest refunds, one click from their order. */}
-      {results === null && !selected && <RecentRefunds onOpen={open} />}
+      {/* Before a search (or once it is emptied): the latest refunds, one click from their order. */}
+      {results === null && !selected && <RecentRefunds onOpenOrder={openFromRefund} />}
 
       {selected && (
         <OrderDetailCard

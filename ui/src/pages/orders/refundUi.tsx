@@ -1,11 +1,15 @@
-// Small pieces shared by the orders and approvals pages: refund state tags, the live
-// `refund-updated` subscription, limit conversion and list merging.
+// Small pieces shared by the orders and approvals pages: refund state tags, who requested a
+// refund, the live `refund-updated` subscription, limit conversion and list merging.
 import { useEffect, useRef } from 'react';
-import { Tag } from 'antd';
+import { Space, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { onEvent } from '../../api';
 import { currencyExponent, parseMoneyInput } from '../../format';
+import { useSession } from '../../session';
 import type { RefundLimits, RefundRecord, RefundState, Role } from '../../types';
+
+/** How many of the latest refunds (every state, everyone's) the recent lists read. */
+export const RECENT_LIMIT = 200;
 
 const STATE_COLORS: Record<RefundState, string> = {
   requested: 'blue',
@@ -25,6 +29,23 @@ export function RefundStateTag({ state }: { state: RefundState }) {
       {t(`refund_state.${state}`)}
     </Tag>
   );
+}
+
+/** Who requested a refund, marked when it is the signed-in user. */
+export function RequestedBy({ username }: { username: string }) {
+  const { t } = useTranslation('orders');
+  const { me } = useSession();
+  return (
+    <Space size={4}>
+      <span>{username}</span>
+      {me && username === me.username && <Tag color="blue">{t('approvals.yours')}</Tag>}
+    </Space>
+  );
+}
+
+/** Newest first (by id: the order they were requested in). */
+export function newestFirst(list: RefundRecord[]): RefundRecord[] {
+  return list.slice().sort((a, b) => b.id - a.id);
 }
 
 /** Calls `handler` with every RefundRecord the backend announces (latest handler wins). */
