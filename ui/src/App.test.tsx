@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { theme } from 'antd';
 import App from './App';
+import { DARK_QUERY, themeConfig } from './theme';
 import { setLanguage } from './i18n';
 import { makeAppInfo } from './test-utils';
 import type { Me, RefundRecord } from './types';
@@ -246,5 +248,90 @@ describe('shell', () => {
       });
     });
     expect(await screen.findByTestId('login-username')).toBeInTheDocument();
+  });
+});
+
+describe('colour scheme', () => {
+  /** A system whose dark preference the test sets, telling the app as a browser would. */
+  function systemScheme(dark: boolean) {
+    const listeners = new Set<(e: { matches: boolean }) => void>();
+    let prefersDark = dark;
+    const original = window.matchMedia;
+    window.matchMedia = ((query: string) => {
+      const isDarkQuery = query === DARK_QUERY;
+      return {
+        get matches() {
+          return isDarkQuery && prefersDark;
+        },
+        media: query,
+        onchange: null,
+        addEventListener: (_: string, l: (e: { matches: boolean }) => void) => isDarkQuery && listeners.add(l),
+        removeEventListener: (_: string, l: (e: { matches: boolean }) => void) => listeners.delete(l),
+        addListener: (l: (e: { matches: boolean }) => void) => isDarkQuery && listeners.add(l),
+        removeListener: (l: (e: { matches: boolean }) => void) => listeners.delete(l),
+        dispatchEvent: () => false,
+      } as unknown as MediaQueryList;
+    }) as typeof window.matchMedia;
+    return {
+      listening: () => listeners.size,
+      set(d: boolean) {
+        prefersDark = d;
+        for (const l of [...listeners]) l({ matches: d });
+      },
+      restore() {
+        window.matchMedia = original;
+      },
+    };
+  }
+
+  const root = document.documentElement;
+  let system: ReturnType<typeof systemScheme> | null = null;
+  afterEach(() => {
+    system?.restore();
+    system = null;
+  });
+
+  it('is dark when the system prefers dark, and follows the system when it changes', async () => {
+    system = systemScheme(true);
+    backend({}, SUPPORT);
+    const { unmount } = render(<App />);
+    const header = (await screen.findByTestId('header-user')).closest('header')!;
+
+    // antd's dark algorithm: the header has its dark container colour, and our own colours
+    // (CSS variables) take antd's dark tokens.
+    expect(header.style.backgroundColor).toBe('rgb(20, 20, 20)');
+    expect(root.dataset.colorScheme).toBe('dark');
+    expect(root.style.colorScheme).toBe('dark');
+    expect(root.style.getPropertyValue('--pd-border')).toBe('#303030');
+    expect(root.style.getPropertyValue('--pd-bg')).toBe('#141414');
+
+    // The system turns light: so does the app, and the variables are gone (the light values apply).
+    act(() => system!.set(false));
+    await waitFor(() => expect(header.style.backgroundColor).toBe('rgb(255, 255, 255)'));
+    expect(root.dataset.colorScheme).toBe('light');
+    expect(root.style.colorScheme).toBe('');
+    expect(root.style.getPropertyValue('--pd-border')).toBe('');
+
+    act(() => system!.set(true));
+    await waitFor(() => expect(header.style.backgroundColor).toBe('rgb(20, 20, 20)'));
+    expect(root.style.getPropertyValue('--pd-border')).toBe('#303030');
+
+    // Leaving stops listening and takes the dark colours away.
+    unmount();
+    expect(system.listening()).toBe(0);
+    expect(root.style.getPropertyValue('--pd-border')).toBe('');
+  });
+
+  it('is light, as before, when the system does not prefer dark', async () => {
+    system = systemScheme(false);
+    backend({}, SUPPORT);
+    render(<App />);
+    const header = (await screen.findByTestId('header-user')).closest('header')!;
+    expect(header.style.backgroundColor).toBe('rgb(255, 255, 255)');
+    expect(header.style.borderBottom).toBe('1px solid rgb(240, 240, 240)');
+    expect(root.dataset.colorScheme).toBe('light');
+    expect(root.style.getPropertyValue('--pd-bg')).toBe('');
+    expect(themeConfig('light').algorithm).toBeUndefined();
+    expect(themeConfig('dark').algorithm).toBe(theme.darkAlgorithm);
   });
 });

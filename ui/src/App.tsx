@@ -1,7 +1,7 @@
 // The app shell: login screen, or the menu + header + the selected page.
 import { Component, Suspense, lazy, useEffect, useMemo } from 'react';
 import type { ComponentType, ErrorInfo, LazyExoticComponent, ReactNode } from 'react';
-import { App as AntApp, Badge, Button, ConfigProvider, Layout, Menu, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { App as AntApp, Badge, Button, ConfigProvider, Layout, Menu, Space, Spin, Tag, Tooltip, Typography, theme } from 'antd';
 import {
   AccountBookOutlined,
   AuditOutlined,
@@ -26,7 +26,7 @@ import type { Permission } from './types';
 import { ErrorAlert, NotificationBridge } from './components/ErrorNotice';
 import LoginPage from './pages/LoginPage';
 import { LangSwitch } from './components/LangSwitch';
-import { COLOR } from './styles';
+import { ColorSchemeProvider, themeConfig, useSystemColorScheme } from './theme';
 import { useApprovalQueue } from './hooks/useApprovalQueue';
 
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
@@ -85,6 +85,9 @@ function Shell() {
   const { me, appInfo, can, logout } = useSession();
   const { page } = useNav();
   const navigate = useNavigate();
+  // The shell's own surfaces and hairlines, in the colour scheme's tokens.
+  const { token } = theme.useToken();
+  const hairline = `1px solid ${token.colorBorderSecondary}`;
 
   const visible = useMemo(() => PAGES.filter((p) => can(p.permission)), [can]);
   // An approver's work is the approval queue: they land there (others on their first page).
@@ -155,7 +158,7 @@ function Shell() {
 
   return (
     <Layout style={{ height: '100vh' }}>
-      <Layout.Sider width={212} theme="light" style={{ borderRight: `1px solid ${COLOR.border}`, overflow: 'auto' }}>
+      <Layout.Sider width={212} theme="light" style={{ borderRight: hairline, overflow: 'auto' }}>
         <div style={{ padding: '16px 20px 12px', fontWeight: 600, fontSize: 18 }}>
           {t('app.name')}
           {appInfo?.demo && (
@@ -175,12 +178,12 @@ function Shell() {
       <Layout>
         <Layout.Header
           style={{
-            background: '#fff',
+            background: token.colorBgContainer,
             padding: '0 20px',
             display: 'flex',
             alignItems: 'center',
             justifyContent: 'space-between',
-            borderBottom: `1px solid ${COLOR.border}`,
+            borderBottom: hairline,
             height: 52,
             lineHeight: '52px',
           }}
@@ -245,18 +248,18 @@ function Gate() {
   return <Shell />;
 }
 
+/** The language and the colour scheme (the system's: light or dark, following its changes). */
 function Localized({ children }: { children: ReactNode }) {
   const { lang } = useSession();
+  const scheme = useSystemColorScheme();
   return (
-    <ConfigProvider
-      locale={lang === 'zh' ? zhCN : enUS}
-      theme={{ token: { colorPrimary: '#1f6feb', borderRadius: 6 } }}
-      button={{ autoInsertSpace: false }}
-    >
-      <AntApp>
-        <NotificationBridge />
-        {children}
-      </AntApp>
+    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={themeConfig(scheme)} button={{ autoInsertSpace: false }}>
+      <ColorSchemeProvider scheme={scheme}>
+        <AntApp>
+          <NotificationBridge />
+          {children}
+        </AntApp>
+      </ColorSchemeProvider>
     </ConfigProvider>
   );
 }

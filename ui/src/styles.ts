@@ -1,5 +1,5 @@
 // Style values several pages share: spacing, widths, colours, fonts. Values only; the theme
-// itself (primary colour, radius) is set once in App.tsx.
+// itself (primary colour, radius, light or dark) is in theme.tsx.
 import type { CSSProperties } from 'react';
 
 /** Gaps between blocks, in px. */
@@ -36,8 +36,39 @@ export const WIDTH = {
 /** A title and its actions at both ends of one line. */
 export const spread: CSSProperties = { width: '100%', justifyContent: 'space-between' };
 
-/** Colours used outside antd's own status props. */
-export const COLOR = {
+/**
+ * The names of our own colours that follow the colour scheme. Each is a CSS variable
+ * `--pd-<name>`, set from antd's dark tokens in dark mode only (theme.tsx darkVars).
+ */
+export type ThemedName =
+  | 'success'
+  | 'success-text'
+  | 'danger'
+  | 'danger-bg'
+  | 'warning'
+  | 'muted'
+  | 'neutral'
+  | 'border'
+  | 'split'
+  | 'primary'
+  | 'text-secondary'
+  | 'text-tertiary'
+  | 'fill'
+  | 'page-bg'
+  | 'bg'
+  | 'bg-header'
+  | 'bg-hover'
+  | 'bg-selected'
+  | 'skeleton'
+  | 'skeleton-hi';
+
+/** A colour for a style: `light` in light mode (unchanged), the dark token's in dark mode. */
+export function themed(name: ThemedName, light: string): string {
+  return `var(--pd-${name}, ${light})`;
+}
+
+/** The light values of COLOR (what light mode shows). */
+export const LIGHT_COLOR = {
   /** Positive: usable key, refundable amount (border / icon). */
   success: '#52c41a',
   /** Positive text on white. */
@@ -50,7 +81,22 @@ export const COLOR = {
   muted: '#bfbfbf',
   /** Hairlines between the shell's parts and around cards drawn by hand. */
   border: '#f0f0f0',
-} as const;
+};
+
+export type ColorName = keyof typeof LIGHT_COLOR;
+
+/**
+ * Colours used outside antd's own status props, for styles (CSS variables: they follow the
+ * colour scheme). Where a colour value is needed instead, use theme.tsx useColorValues().
+ */
+export const COLOR: Record<ColorName, string> = {
+  success: themed('success', LIGHT_COLOR.success),
+  successText: themed('success-text', LIGHT_COLOR.successText),
+  danger: themed('danger', LIGHT_COLOR.danger),
+  warning: themed('warning', LIGHT_COLOR.warning),
+  muted: themed('muted', LIGHT_COLOR.muted),
+  border: themed('border', LIGHT_COLOR.border),
+};
 
 export const MONO_FONT = 'ui-monospace, SFMono-Regular, Menlo, monospace';
 

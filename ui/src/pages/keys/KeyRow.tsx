@@ -6,7 +6,8 @@ import { CheckCircleTwoTone, CloseCircleTwoTone, ImportOutlined, SyncOutlined, W
 import { useTranslation } from 'react-i18next';
 import { formatDateTime, shortHash } from '../../format';
 import { useSession } from '../../session';
-import { below, COLOR, monoSmall, small, spread, SPACE } from '../../styles';
+import { below, monoSmall, small, spread, SPACE } from '../../styles';
+import { useColorValues } from '../../theme';
 import type { KeyListing, Purpose, VersionListing, VersionState } from '../../types';
 import { expiryLevel, rotationMode, splitOutcome } from './keyMeta';
 import { useKeyWarningText, warningKey } from './keyWarnings';
@@ -36,6 +37,8 @@ export default function KeyRow({
   const { t } = useTranslation('keys');
   const { lang } = useSession();
   const warningText = useKeyWarningText();
+  // Two-tone icons need colour values (their second tone is computed), not CSS variables.
+  const color = useColorValues();
   const now = Date.now();
   const mode = rotationMode(purpose);
   const versions = (listing?.versions ?? []).slice().sort((a, b) => b.version - a.version);
@@ -51,9 +54,9 @@ export default function KeyRow({
           <Tag color={STATE_COLORS[v.state]}>{t(`common:key_state.${v.state}`)}</Tag>
           <Tooltip title={v.usable ? t('versions.usable') : t('versions.not_usable')}>
             {v.usable ? (
-              <CheckCircleTwoTone twoToneColor={COLOR.success} aria-label={t('versions.usable')} />
+              <CheckCircleTwoTone twoToneColor={color.success} aria-label={t('versions.usable')} />
             ) : (
-              <CloseCircleTwoTone twoToneColor={COLOR.muted} aria-label={t('versions.not_usable')} />
+              <CloseCircleTwoTone twoToneColor={color.muted} aria-label={t('versions.not_usable')} />
             )}
           </Tooltip>
         </Space>
