@@ -16,6 +16,7 @@ import {
 } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 import type { EChartsOption } from 'echarts';
+import { useColorScheme } from '../theme';
 
 echarts.use([
   BarChart,
@@ -53,7 +54,13 @@ export interface ChartProps {
   'data-testid'?: string;
 }
 
+/** In dark mode: echarts' dark theme (text, axes, tooltips) on the page's own background. */
+function schemed(option: EChartsOption, dark: boolean): EChartsOption {
+  return dark ? { backgroundColor: 'transparent', ...option } : option;
+}
+
 export function Chart({ option, height = 280, style, className, onClick, ...rest }: ChartProps) {
+  const dark = useColorScheme() === 'dark';
   const ref = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
   const clickRef = useRef(onClick);
@@ -70,9 +77,9 @@ export function Chart({ option, height = 280, style, className, onClick, ...rest
     const ensure = () => {
       if (instance || el.clientWidth === 0 || el.clientHeight === 0) return;
       try {
-        instance = echarts.init(el, undefined, { renderer: 'svg' });
+        instance = echarts.init(el, dark ? 'dark' : undefined, { renderer: 'svg' });
         instance.on('click', (p) => clickRef.current?.(p as ChartClickParams));
-        instance.setOption(optionRef.current, { notMerge: true });
+        instance.setOption(schemed(optionRef.current, dark), { notMerge: true });
         chart.current = instance;
       } catch {
         instance = null;
@@ -96,15 +103,16 @@ export function Chart({ option, height = 280, style, className, onClick, ...rest
       instance?.dispose();
       chart.current = null;
     };
-  }, []);
+    // A theme is chosen at init: a new scheme makes a new chart.
+  }, [dark]);
 
   useEffect(() => {
     try {
-      chart.current?.setOption(option, { notMerge: true });
+      chart.current?.setOption(schemed(option, dark), { notMerge: true });
     } catch {
       // ignore rendering problems in environments without layout
     }
-  }, [option]);
+  }, [option, dark]);
 
   return (
     <div

@@ -18,7 +18,7 @@ import { Chart } from '../components/Chart';
 import type { ChartClickParams, EChartsOption } from '../components/Chart';
 import { ErrorAlert } from '../components/ErrorNotice';
 import { useCommand } from '../hooks/useCommand';
-import { below, COLOR, tabular } from '../styles';
+import { below, COLOR, tabular, themed } from '../styles';
 import { formatCount, formatDate, formatDateTime, formatMoney, minorToMajorNumber } from '../format';
 import type { Dashboard, DashboardAccount, Lang, OutcomeClass, RunEvent } from '../types';
 import { DISCREPANCY_CLASSES } from '../types';
@@ -194,7 +194,7 @@ function AccountCard({
           />
         </Col>
         <Col span={12}>
-          <div style={{ color: 'rgba(0,0,0,0.45)', fontSize: 14, marginBottom: 4 }}>{t('at_stake')}</div>
+          <div style={{ color: themed('text-tertiary', 'rgba(0,0,0,0.45)'), fontSize: 14, marginBottom: 4 }}>{t('at_stake')}</div>
           {atStake.length === 0 ? (
             <div style={tabular}>—</div>
           ) : (
@@ -384,7 +384,7 @@ export default function DashboardPage() {
                             </Tag>
                           </Tooltip>
                         )}
-                        <div style={{ color: 'rgba(0,0,0,0.55)' }}>
+                        <div style={{ color: themed('text-secondary', 'rgba(0,0,0,0.55)') }}>
                           {warningText(
                             {
                               code: k.code,
@@ -398,7 +398,7 @@ export default function DashboardPage() {
                         </div>
                         {k.code === 'refresh_failed' && (
                           // The backend's text carries the provider's error.
-                          <div style={{ color: 'rgba(0,0,0,0.45)', fontSize: 12 }}>{k.message}</div>
+                          <div style={{ color: themed('text-tertiary', 'rgba(0,0,0,0.45)'), fontSize: 12 }}>{k.message}</div>
                         )}
                       </li>
                     ))}

@@ -26,7 +26,7 @@ import { useSession } from '../session';
 import { useNavigate } from '../nav';
 import { showError } from '../components/ErrorNotice';
 import { useCommand } from '../hooks/useCommand';
-import { COLOR } from '../styles';
+import { COLOR, themed } from '../styles';
 import { formatCount, formatDate, formatDateTime, formatMoney, shortHash } from '../format';
 import type { OutcomeClass, RunBatch, RunEvent, RunRecord, RunReport, RunStage, RunTrigger } from '../types';
 import { DISCREPANCY_CLASSES, RUN_STAGES } from '../types';
@@ -491,7 +491,7 @@ export default function ReconcilePage() {
       render: (_: unknown, r) => {
         const n = discrepancyCount(r);
         return (
-          <span style={{ ...num, color: n ? '#d46b08' : undefined }} data-testid={`run-row-discrepancies-${r.id}`}>
+          <span style={{ ...num, color: n ? themed('warning', '#d46b08') : undefined }} data-testid={`run-row-discrepancies-${r.id}`}>
             {formatCount(n, lang)}
           </span>
         );

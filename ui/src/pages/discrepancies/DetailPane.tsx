@@ -14,6 +14,7 @@ import { useTranslation } from 'react-i18next';
 import * as commands from '../../commands';
 import { showError } from '../../components/ErrorNotice';
 import { formatDate, formatDateTime, formatMoney } from '../../format';
+import { themed } from '../../styles';
 import { Difference, localAmountText, providerAmountText } from './amounts';
 import { REVIEWER_RESOLUTIONS } from '../../types';
 import type {
@@ -257,7 +258,7 @@ function DetailPane(props: DetailPaneProps) {
         {record.resolution && <Tag>{label('resolution', record.resolution)}</Tag>}
         {!record.present && <Tag>{t('table.gone')}</Tag>}
       </Space>
-      <div style={{ marginTop: 6, color: 'rgba(0,0,0,0.65)' }}>
+      <div style={{ marginTop: 6, color: themed('text-secondary', 'rgba(0,0,0,0.65)') }}>
         {record.account} · {formatDate(record.bill_date, lang)} ·{' '}
         <span className={overdue ? 'disc-overdue' : undefined} data-overdue={overdue}>
           <ClockCircleOutlined /> {t('detail.due', { date: formatDateTime(record.due_at, lang) })}

@@ -23,7 +23,7 @@ import { toAppError } from '../../api';
 import * as commands from '../../commands';
 import { ErrorAlert } from '../../components/ErrorNotice';
 import type { Endpoint, Purpose, PublicExport } from '../../types';
-import { below, MONO_FONT, WIDTH } from '../../styles';
+import { below, MONO_FONT, themed, WIDTH } from '../../styles';
 import ImportFields from './ImportFields';
 import type { FieldName, FieldValues } from './keyMeta';
 import { checkFields, copyText, importArgs, rotationMode } from './keyMeta';
@@ -49,7 +49,7 @@ const mono: React.CSSProperties = {
   fontSize: 12,
   whiteSpace: 'pre-wrap',
   wordBreak: 'break-all',
-  background: 'rgba(0,0,0,0.04)',
+  background: themed('fill', 'rgba(0,0,0,0.04)'),
   padding: 8,
   borderRadius: 4,
   margin: 0,

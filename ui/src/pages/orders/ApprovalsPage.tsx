@@ -11,7 +11,7 @@ import { ErrorAlert } from '../../components/ErrorNotice';
 import { formatDateTime, formatMoney } from '../../format';
 import { useCommand } from '../../hooks/useCommand';
 import { useSession } from '../../session';
-import { above, amountText, below, mono, spread } from '../../styles';
+import { above, amountText, below, mono, spread, themed } from '../../styles';
 import type { RefundDetail, RefundRecord, RefundState } from '../../types';
 import { REFUND_STATES } from '../../types';
 import { age, mergeRefunds, RECENT_LIMIT, RequestedBy, upsertRefund, useRefundUpdates } from './refundUi';
@@ -247,7 +247,7 @@ export default function ApprovalsPage() {
         title={
           <Space>
             <span>{t('approvals.queue_title')}</span>
-            <Badge count={queue.length} showZero color={queue.length ? '#faad14' : '#d9d9d9'} data-testid="approvals-count" />
+            <Badge count={queue.length} showZero color={queue.length ? '#faad14' : themed('neutral', '#d9d9d9')} data-testid="approvals-count" />
           </Space>
         }
       >
