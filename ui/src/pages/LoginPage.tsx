@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { useSession } from '../session';
 import { toAppError } from '../api';
 import { LangSwitch } from '../components/LangSwitch';
+import { themed } from '../styles';
 
 const DEMO_USERS: { username: string; password: string; role: string }[] = [
   { username: 'admin', password: 'orchid-harbor-2026', role: 'admin' },
@@ -58,10 +59,12 @@ export default function LoginPage() {
   return (
     <div
       style={{
+        // The padding inside the window's height: no outer scrollbar.
+        boxSizing: 'border-box',
         minHeight: '100vh',
         display: 'grid',
         placeItems: 'center',
-        background: 'linear-gradient(160deg, #f0f5ff 0%, #fafafa 60%)',
+        background: themed('page-bg', 'linear-gradient(160deg, #f0f5ff 0%, #fafafa 60%)'),
         padding: 16,
       }}
     >
