@@ -374,6 +374,38 @@ fn admin_settings_schedule_dashboard_and_audit() {
         entries[0]["seq"].as_u64() > entries[2]["seq"].as_u64(),
         "newest first"
     );
+    // By days of the business timezone (the demo's Asia/Shanghai): today holds them all,
+    // yesterday none; a range that ends before it starts and a word are refused.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let page_of = |from: &chrono::NaiveDate, to: &chrono::NaiveDate| {
+        app.invoke(
+            "audit_entries",
+            json!({ "limit": 3, "offset": 0, "actor": "admin",
+                    "from": from.to_string(), "to": to.to_string() }),
+        )
+    };
+    let today_page = page_of(&today, &today).expect("today");
+    assert_eq!(today_page["total"].as_u64(), Some(total), "{today_page}");
+    let none = page_of(&yesterday, &yesterday).expect("yesterday");
+    assert_eq!(none["total"].as_u64(), Some(0), "{none}");
+    let err = page_of(&today, &yesterday).expect_err("backwards");
+    assert_eq!(kind(&err), "bad_input");
+    let err = app
+        .invoke("audit_entries", json!({ "from": "last week" }))
+        .expect_err("not a day");
+    assert_eq!(kind(&err), "bad_input");
+    assert!(err.to_string().contains("from"), "{err}");
+    let targeted = app
+        .invoke(
+            "audit_entries",
+            json!({ "limit": 50, "offset": 0, "target": "no such target anywhere" }),
+        )
+        .expect("target");
+    assert_eq!(targeted["total"].as_u64(), Some(0));
+
     let verify = app.invoke("audit_verify", json!({})).expect("verify");
     assert_eq!(verify["problems"], json!([]));
 }

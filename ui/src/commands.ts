@@ -129,7 +129,16 @@ export const setDisabled = (username: string, disabled: boolean) =>
 export const setRoles = (username: string, roles: Role[]) => call<UserRecord>('set_roles', { username, roles });
 export const resetPassword = (username: string, password: string) =>
   call<null>('reset_password', { username, password });
-export type AuditEntriesArgs = { limit: number; offset: number; action: string | null; actor: string | null };
+/** `from`/`to`: days (YYYY-MM-DD) of the business timezone, both included; `target`: a substring. */
+export type AuditEntriesArgs = {
+  limit: number;
+  offset: number;
+  action: string | null;
+  actor: string | null;
+  target: string | null;
+  from: string | null;
+  to: string | null;
+};
 export const auditEntries = (args: AuditEntriesArgs) => call<AuditPage>('audit_entries', args);
 export const auditVerify = () => call<AuditVerification>('audit_verify');
 export const testConnection = (url: string) => call<ConnectionTest>('test_connection', { url });

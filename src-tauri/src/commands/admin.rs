@@ -94,6 +94,9 @@ pub async fn audit_entries(
     offset: Option<u64>,
     action: Option<String>,
     actor: Option<String>,
+    target: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 ) -> CmdResult<AuditPage> {
     let (w, who) = state.actor().await?;
     auth::require(
@@ -110,8 +113,20 @@ pub async fn audit_entries(
         action: action
             .map(|a| a.trim().to_string())
             .filter(|a| !a.is_empty()),
-        ..Default::default()
+        target: target
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
+        // Days of the business timezone ([app] timezone), both included.
+        from: day_bound("from", from, &w, false)?,
+        until: day_bound("to", to, &w, true)?,
     };
+    if let (Some(f), Some(u)) = (filter.from, filter.until) {
+        if f >= u {
+            return Err(AppError::bad_input(
+                "to: the last day is before the first (from)",
+            ));
+        }
+    }
     let (total, entries) =
         w.db.audit_page(
             &filter,
@@ -120,6 +135,26 @@ pub async fn audit_entries(
         )
         .await?;
     Ok(AuditPage { total, entries })
+}
+
+/// The start of `value`'s day (or of the day after it, for an inclusive end) in the
+/// workspace's business timezone; `None` when not given.
+fn day_bound(
+    field: &str,
+    value: Option<String>,
+    w: &paydesk_service::context::workspace::Workspace,
+    end: bool,
+) -> CmdResult<Option<chrono::DateTime<chrono::Utc>>> {
+    let Some(text) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let day = paydesk_core::BillDate::parse(&text)
+        .map_err(|e| AppError::bad_input(format!("{field}: {e}")))?;
+    let (start, next) = day.utc_bounds(w.config.timezone);
+    Ok(Some(if end { next } else { start }))
 }
 
 #[tauri::command]

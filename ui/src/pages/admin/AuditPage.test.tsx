@@ -97,14 +97,14 @@ describe('AuditPage', () => {
     const calls = setup();
     const table = await screen.findByTestId('audit-table');
     await waitFor(() => expect(table).toHaveAttribute('data-total', '120'));
-    expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 0, action: null, actor: null });
+    expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 0, action: null, actor: null, target: null, from: null, to: null });
     expect(within(table).getByTestId('audit-row-119')).toHaveAttribute('data-outcome', 'denied');
     expect(within(table).getByTestId('audit-row-119')).toHaveTextContent('Denied');
     expect(within(table).getByTestId('audit-row-118')).toHaveTextContent('Failed');
 
     await u.click(within(table).getByTitle('2'));
     await waitFor(() =>
-      expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 50, action: null, actor: null }),
+      expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 50, action: null, actor: null, target: null, from: null, to: null }),
     );
 
     // A typed prefix is offered first, so Enter filters by it at once.
@@ -115,7 +115,7 @@ describe('AuditPage', () => {
     );
     pressEnterInActionFilter();
     await waitFor(() =>
-      expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 0, action: 'refund.', actor: null }),
+      expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 0, action: 'refund.', actor: null, target: null, from: null, to: null }),
     );
 
     await fill(u, screen.getByTestId('audit-filter-actor'), 'wang.approver');
@@ -126,8 +126,19 @@ describe('AuditPage', () => {
         offset: 0,
         action: 'refund.',
         actor: 'wang.approver',
+        target: null,
+        from: null,
+        to: null,
       }),
     );
+
+    // The target: a substring, sent as typed (trimmed).
+    await fill(u, screen.getByTestId('audit-filter-target'), '  cmb-main ');
+    await u.keyboard('{Enter}');
+    await waitFor(() =>
+      expect(lastCall(calls, 'audit_entries')?.args).toMatchObject({ target: 'cmb-main', actor: 'wang.approver' }),
+    );
+    expect(screen.getAllByTestId('audit-filter-days').length).toBeGreaterThan(0);
   });
 
   it('lists the known actions in the filter by their names and filters by the raw action', async () => {
@@ -142,7 +153,7 @@ describe('AuditPage', () => {
     expect(document.querySelector('.ant-select-item-option-active')).toBe(option);
     await u.click(option);
     await waitFor(() =>
-      expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 0, action: 'settle.run', actor: null }),
+      expect(lastCall(calls, 'audit_entries')?.args).toEqual({ limit: 50, offset: 0, action: 'settle.run', actor: null, target: null, from: null, to: null }),
     );
     // The chosen action shows by its name.
     expect(screen.getByTestId('audit-filter-action')).toHaveTextContent('Run settlement reconciliation');

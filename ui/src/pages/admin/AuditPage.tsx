@@ -1,9 +1,10 @@
-// Audit log (admin): every recorded action, paged on the server, filterable by action and
-// actor, and a verification of the hash chain that says where it breaks. Actions show their
+// Audit log (admin): every recorded action, paged on the server, filterable by action, actor,
+// target and days (of the business timezone), and a verification of the hash chain that says where it breaks. Actions show their
 // translated name over the raw action string; details read as "key: value" lines, the full
 // JSON in the expanded row.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { Alert, Button, Input, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import { Alert, Button, DatePicker, Input, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import dayjs from 'dayjs';
 import type { ColumnsType, TablePaginationConfig } from 'antd/es/table';
 import { FilterOutlined, ReloadOutlined, SafetyOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -20,6 +21,10 @@ import type { ActionNames } from './auditDetails';
 export { actionName, detailLines, flattenDetails, prettyDetails } from './auditDetails';
 
 export const PAGE_SIZES = [50, 100, 200];
+
+/** What the server filters by: days are of the business timezone, both included. */
+type AuditFilterState = Omit<commands.AuditEntriesArgs, 'limit' | 'offset'>;
+const NO_FILTER: AuditFilterState = { action: null, actor: null, target: null, from: null, to: null };
 
 export function outcomeColor(outcome: string): string {
   if (outcome === 'ok') return 'green';
@@ -89,7 +94,9 @@ export default function AuditPage() {
   const [actionInput, setActionInput] = useState<string | null>(null);
   const [actionSearch, setActionSearch] = useState('');
   const [actorInput, setActorInput] = useState('');
-  const [filter, setFilter] = useState<{ action: string | null; actor: string | null }>({ action: null, actor: null });
+  const [targetInput, setTargetInput] = useState('');
+  const [days, setDays] = useState<{ from: string | null; to: string | null }>({ from: null, to: null });
+  const [filter, setFilter] = useState<AuditFilterState>(NO_FILTER);
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(PAGE_SIZES[0]);
   const [data, setData] = useState<AuditPageResult | null>(null);
@@ -99,9 +106,7 @@ export default function AuditPage() {
     run: readEntries,
     loading,
     error: loadError,
-  } = useCommand((args: { limit: number; offset: number; action: string | null; actor: string | null }) =>
-    commands.auditEntries(args),
-  );
+  } = useCommand((args: commands.AuditEntriesArgs) => commands.auditEntries(args));
   const { run: verifyChain, loading: verifying, error: verifyError } = useCommand(() =>
     commands.auditVerify(),
   );
@@ -110,8 +115,7 @@ export default function AuditPage() {
     const r = await readEntries({
       limit: pageSize,
       offset: (page - 1) * pageSize,
-      action: filter.action,
-      actor: filter.actor,
+      ...filter,
     });
     if (r.status === 'ok') setData(r.value);
   }, [readEntries, page, pageSize, filter]);
@@ -120,11 +124,15 @@ export default function AuditPage() {
     void load();
   }, [load]);
 
-  function apply(actionValue: string | null = actionInput) {
-    const action = actionValue?.trim() || null;
-    const actor = actorInput.trim() || null;
+  function apply(actionValue: string | null = actionInput, range = days) {
     setPage(1);
-    setFilter({ action, actor });
+    setFilter({
+      action: actionValue?.trim() || null,
+      actor: actorInput.trim() || null,
+      target: targetInput.trim() || null,
+      from: range.from,
+      to: range.to,
+    });
   }
 
   const actionNames = useMemo<ActionNames>(() => {
@@ -341,6 +349,31 @@ export default function AuditPage() {
           style={{ width: 200 }}
           data-testid="audit-filter-actor"
           aria-label={t('audit.filter_actor')}
+        />
+        <Input
+          value={targetInput}
+          allowClear
+          placeholder={t('audit.filter_target')}
+          onChange={(e) => setTargetInput(e.target.value)}
+          onPressEnter={() => apply()}
+          style={{ width: 200 }}
+          data-testid="audit-filter-target"
+          aria-label={t('audit.filter_target')}
+        />
+        <DatePicker.RangePicker
+          data-testid="audit-filter-days"
+          aria-label={t('audit.filter_days')}
+          allowEmpty={[true, true]}
+          value={days.from || days.to ? [days.from ? dayjs(days.from) : null, days.to ? dayjs(days.to) : null] : null}
+          placeholder={[t('audit.filter_from'), t('audit.filter_to')]}
+          onChange={(v) => {
+            const range = {
+              from: v?.[0] ? v[0].format('YYYY-MM-DD') : null,
+              to: v?.[1] ? v[1].format('YYYY-MM-DD') : null,
+            };
+            setDays(range);
+            apply(actionInput, range);
+          }}
         />
         <Button icon={<FilterOutlined />} onClick={() => apply()} data-testid="audit-filter-apply">
           {t('common:actions.apply')}
