@@ -87,6 +87,8 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
 }
 
+// Each filter is a named argument of the IPC call, as the other list commands take theirs.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub async fn audit_entries(
     state: State<'_, DesktopState>,
