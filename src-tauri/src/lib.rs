@@ -31,6 +31,7 @@ pub fn with_commands<R: Runtime>(
             commands::reconcile::cancel_reconcile,
             commands::reconcile::runs,
             commands::discrepancies::list_discrepancies,
+            commands::discrepancies::discrepancy_totals,
             commands::discrepancies::discrepancy_detail,
             commands::discrepancies::update_discrepancy,
             commands::discrepancies::bulk_update_discrepancies,

@@ -46,7 +46,7 @@ pub fn bindings() -> String {
     use crate::batch::{Failure, RunBatch, RunEvent};
     use crate::commands::admin::AuditPage;
     use crate::commands::discrepancies::{
-        BulkResult, ChangeIn, DiscrepancyDetail, ExportResult, FilterIn,
+        BulkResult, ChangeIn, CurrencyTotalOut, DiscrepancyDetail, ExportResult, FilterIn,
     };
     use crate::commands::keys::{ImportFields, VaultStatus};
     use crate::commands::orders::RefundLimits;
@@ -159,6 +159,7 @@ pub fn bindings() -> String {
         FilterIn,
         ChangeIn,
         DiscrepancyDetail,
+        CurrencyTotalOut,
         BulkResult,
         ExportResult,
         RefundLimits,

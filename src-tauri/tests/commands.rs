@@ -83,6 +83,7 @@ fn nothing_works_before_login() {
     for (cmd, args) in [
         ("dashboard", json!({})),
         ("list_discrepancies", json!({})),
+        ("discrepancy_totals", json!({})),
         ("users", json!({})),
         ("search_orders", json!({ "text": "x" })),
     ] {
@@ -124,6 +125,7 @@ fn roles_are_enforced_by_the_backend() {
         ("save_schedule", json!({ "time": "07:30" })),
         ("start_reconcile", json!({ "accounts": null, "date": null })),
         ("list_discrepancies", json!({})),
+        ("discrepancy_totals", json!({})),
         (
             "vault_init",
             json!({ "passphrase": "a long enough passphrase" }),
@@ -221,6 +223,42 @@ fn reconcile_emits_progress_and_refunds_need_a_second_person() {
     assert_eq!(by_cursor["discrepancies"], by_offset["discrepancies"]);
     assert_eq!(by_offset["discrepancies"].as_array().map(Vec::len), Some(3));
     let err = list(json!({ "after": top["last"], "before": top["first"] })).expect_err("both");
+    assert_eq!(kind(&err), "bad_input", "{err}");
+
+    // Beside the count, what the view puts at stake, per currency: the database's own sums.
+    let totals = app
+        .invoke("discrepancy_totals", json!({ "filter": {} }))
+        .expect("totals");
+    let totals = totals.as_array().cloned().unwrap_or_default();
+    assert!(!totals.is_empty());
+    for t in &totals {
+        let c = t["currency"].as_str().unwrap_or("");
+        assert_eq!(
+            t["count"].as_i64(),
+            Some(app.count(&format!(
+                "SELECT COUNT(*) FROM discrepancies WHERE present = 1 AND currency = '{c}'"
+            ))),
+            "{t}"
+        );
+        assert_eq!(
+            t["at_stake"].as_i64(),
+            Some(app.count(&format!(
+                "SELECT COALESCE(SUM(abs_difference), 0) FROM discrepancies WHERE present = 1 AND currency = '{c}'"
+            ))),
+            "{t}"
+        );
+    }
+    let counted: i64 = totals.iter().filter_map(|t| t["count"].as_i64()).sum();
+    assert_eq!(
+        counted,
+        app.count("SELECT COUNT(*) FROM discrepancies WHERE present = 1")
+    );
+    let err = app
+        .invoke(
+            "discrepancy_totals",
+            json!({ "filter": { "date_from": "yesterday" } }),
+        )
+        .expect_err("bad filter");
     assert_eq!(kind(&err), "bad_input", "{err}");
 
     // Support: a refund over the 500.00 limit waits for approval.

@@ -849,6 +849,11 @@ order: Order | null,
  */
 statement_line: StatementLine | null, };
 
+/**
+ * One currency's discrepancies in a view: how many, and the sum of their amounts at stake.
+ */
+export type CurrencyTotalOut = { currency: Currency, count: number, at_stake: number, };
+
 export type BulkResult = { updated: number, };
 
 export type ExportResult = { path: string, rows: number, };

@@ -7,7 +7,7 @@ use crate::context::private_file::{write_export, ProtectedFiles};
 use crate::context::workspace::Workspace;
 use crate::ServiceError;
 use paydesk_core::{
-    Actor, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Permission, ReviewChange,
+    Actor, Currency, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Permission, ReviewChange,
 };
 use paydesk_store::{DiscrepancySort, PageAt, PageCursor};
 use report::{Lang, ReportMeta};
@@ -59,6 +59,46 @@ pub async fn list_at(
         first: block.first,
         last: block.last,
     })
+}
+
+/// What a view's discrepancies put at stake, per currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrencyTotal {
+    pub currency: Currency,
+    pub count: u64,
+    /// Σ of the amounts at stake, minor units (amounts of different currencies are never
+    /// added together).
+    pub at_stake: i64,
+}
+
+/// The discrepancies matching `filter`, counted and summed per currency (one grouped query),
+/// largest amount first.
+pub async fn totals(
+    w: &Workspace,
+    actor: &Actor,
+    filter: &DiscrepancyFilter,
+) -> Result<Vec<CurrencyTotal>, ServiceError> {
+    require(&w.db, actor, Permission::DiscrepancyView, "discrepancies").await?;
+    let mut by_currency: Vec<CurrencyTotal> = Vec::new();
+    for row in w.db.discrepancy_summary(filter).await? {
+        match by_currency.iter_mut().find(|t| t.currency == row.currency) {
+            Some(t) => {
+                t.count += row.count;
+                t.at_stake = t.at_stake.saturating_add(row.abs_difference);
+            }
+            None => by_currency.push(CurrencyTotal {
+                currency: row.currency,
+                count: row.count,
+                at_stake: row.abs_difference,
+            }),
+        }
+    }
+    by_currency.sort_by(|a, b| {
+        b.at_stake
+            .cmp(&a.at_stake)
+            .then_with(|| a.currency.code().cmp(b.currency.code()))
+    });
+    Ok(by_currency)
 }
 
 /// Prepares deep jumps in a view of `total` rows (the position anchors), so that the first
