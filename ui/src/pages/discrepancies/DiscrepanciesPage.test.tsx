@@ -7,6 +7,8 @@ import type { Filter } from '../../types';
 import DiscrepanciesPage from './DiscrepanciesPage';
 import { ROW_HEIGHT } from './DiscrepancyTable';
 import { fakeBackend, makeLine, makeOrder, makeRecord } from './testBackend';
+import { DEFAULT_FORM, DEFAULT_SORT } from './filters';
+import { filterOf, loadSavedFilters, storageKey, storeSavedFilters, upsertFilter } from './savedFilters';
 import type { FakeBackend } from './testBackend';
 
 vi.mock('../../api', async (importOriginal) => {
@@ -571,5 +573,124 @@ describe('DiscrepanciesPage in Chinese', () => {
         await i18n.changeLanguage('en');
       });
     }
+  });
+});
+
+describe('DiscrepanciesPage saved filters', () => {
+  // renderWithSession: admin in /tmp/demo-workspace unless told otherwise
+  const MINE = { workspace: '/tmp/demo-workspace', user: 'admin' };
+  beforeEach(() => window.localStorage.clear());
+  afterEach(() => window.localStorage.clear());
+
+  function savedOptions(): string[] {
+    return Array.from(document.querySelectorAll<HTMLElement>('.ant-select-item-option')).map((o) => o.title);
+  }
+
+  async function openSavedList() {
+    const root = screen.getByTestId('disc-saved-filters');
+    fireEvent.mouseDown(root.querySelector('.ant-select-selector') ?? root);
+    await waitFor(() => expect(savedOptions()).toContain('Save current filter…'));
+  }
+
+  async function saveAs(name: string) {
+    await pickOption('disc-saved-filters', 'Save current filter…');
+    const input = await screen.findByTestId('disc-saved-name');
+    fireEvent.change(input, { target: { value: name } });
+    fireEvent.click(screen.getByTestId('disc-saved-submit'));
+  }
+
+  it('saves the current filter under a name and applying it sends the same filter again', async () => {
+    await renderPage();
+    await pickOption('disc-filter-account', 'alipay-main');
+    await userEvent.type(screen.getByTestId('disc-filter-text'), 'ORD-7{Enter}');
+    const saved = { ...DEFAULT_FILTER, account: 'alipay-main', text: 'ORD-7' };
+    await waitFor(() => expect(callsOf('list_discrepancies').at(-1)?.filter).toEqual(saved));
+
+    await saveAs('  Alipay ORD-7  ');
+    expect(loadSavedFilters(MINE).map((f) => f.name)).toEqual(['Alipay ORD-7']);
+    // the select names the filter shown
+    expect(screen.getByTestId('disc-saved-filters')).toHaveTextContent('Alipay ORD-7');
+
+    fireEvent.click(screen.getByTestId('disc-filter-reset'));
+    await waitFor(() => expect(callsOf('list_discrepancies').at(-1)?.filter).toEqual(DEFAULT_FILTER));
+    expect(screen.getByTestId('disc-saved-filters')).not.toHaveTextContent('Alipay ORD-7');
+
+    mockedCall.mockClear();
+    await pickOption('disc-saved-filters', 'Alipay ORD-7');
+    await waitFor(() => expect(callsOf('list_discrepancies').length).toBe(1));
+    expect(callsOf('list_discrepancies')[0]).toEqual({ filter: saved, sort: 'date_desc', limit: 200, offset: 0 });
+    // the typed text follows the applied filter
+    expect(screen.getByTestId('disc-filter-text')).toHaveValue('ORD-7');
+  });
+
+  it('keeps the sort with the filter', async () => {
+    storeSavedFilters(MINE, upsertFilter([], 'Biggest first', { ...DEFAULT_FORM, states: ['open'] }, 'amount_desc'));
+    await renderPage();
+    mockedCall.mockClear();
+    await pickOption('disc-saved-filters', 'Biggest first');
+    await waitFor(() => expect(callsOf('list_discrepancies').length).toBe(1));
+    expect(callsOf('list_discrepancies')[0]).toEqual({
+      filter: { ...DEFAULT_FILTER, states: ['open'] },
+      sort: 'amount_desc',
+      limit: 200,
+      offset: 0,
+    });
+  });
+
+  it('validates the name and says before replacing a filter of the same name', async () => {
+    storeSavedFilters(MINE, upsertFilter([], 'Mine', DEFAULT_FORM, DEFAULT_SORT));
+    await renderPage();
+    await pickOption('disc-filter-account', 'stripe-us');
+
+    await saveAs('   ');
+    expect(await screen.findByTestId('disc-saved-name-error')).toHaveTextContent('Enter a name.');
+    expect(screen.getByTestId('disc-saved-dialog')).toBeInTheDocument();
+
+    const input = screen.getByTestId('disc-saved-name');
+    fireEvent.change(input, { target: { value: 'x'.repeat(61) } });
+    expect(screen.getByTestId('disc-saved-name-error')).toHaveTextContent('at most 60 characters');
+    expect(screen.getByTestId('disc-saved-submit')).toBeDisabled();
+    fireEvent.keyDown(input, { key: 'Enter', code: 'Enter', keyCode: 13 });
+    expect(loadSavedFilters(MINE).map((f) => filterOf(f).form.account)).toEqual([null]);
+
+    fireEvent.change(input, { target: { value: ' Mine ' } });
+    expect(screen.getByTestId('disc-saved-overwrite')).toHaveTextContent('“Mine” exists: saving replaces it');
+    expect(screen.getByTestId('disc-saved-submit')).toHaveTextContent('Replace');
+    fireEvent.click(screen.getByTestId('disc-saved-submit'));
+    await waitFor(() => expect(loadSavedFilters(MINE).map((f) => filterOf(f).form.account)).toEqual(['stripe-us']));
+    expect(loadSavedFilters(MINE).map((f) => f.name)).toEqual(['Mine']);
+  });
+
+  it('shows only the signed-in user\'s filters of this workspace', async () => {
+    storeSavedFilters(MINE, upsertFilter([], 'Mine', DEFAULT_FORM, DEFAULT_SORT));
+    storeSavedFilters({ ...MINE, user: 'bob' }, upsertFilter([], 'Bob\'s', DEFAULT_FORM, DEFAULT_SORT));
+    storeSavedFilters({ ...MINE, workspace: '/tmp/other' }, upsertFilter([], 'Other workspace', DEFAULT_FORM, DEFAULT_SORT));
+    await renderPage();
+    await openSavedList();
+    expect(savedOptions()).toEqual(['Mine', 'Save current filter…', 'Delete saved filters…']);
+  });
+
+  it('ignores a corrupt stored value and saves over it', async () => {
+    window.localStorage.setItem(storageKey(MINE), '{"version":1,"filters":[{"name":');
+    await renderPage();
+    await openSavedList();
+    expect(savedOptions()).toEqual(['Save current filter…']);
+    fireEvent.keyDown(document.activeElement ?? document.body, { key: 'Escape' });
+    await saveAs('Fresh');
+    await waitFor(() => expect(loadSavedFilters(MINE).map((f) => f.name)).toEqual(['Fresh']));
+  });
+
+  it('deletes a saved filter', async () => {
+    let list = upsertFilter([], 'Keep', DEFAULT_FORM, DEFAULT_SORT);
+    list = upsertFilter(list, 'Drop', { ...DEFAULT_FORM, account: 'alipay-main' }, DEFAULT_SORT);
+    storeSavedFilters(MINE, list);
+    await renderPage();
+    await pickOption('disc-saved-filters', 'Delete saved filters…');
+    fireEvent.click(await screen.findByRole('button', { name: 'Delete saved filter Drop' }));
+    expect(loadSavedFilters(MINE).map((f) => f.name)).toEqual(['Keep']);
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await openSavedList();
+    expect(savedOptions()).not.toContain('Drop');
+    expect(savedOptions()).toContain('Keep');
   });
 });

@@ -110,6 +110,19 @@ export default function DiscrepanciesPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [paramsKey]);
 
+  const onApplySaved = useCallback((saved: FilterForm, savedSort: Sort) => {
+    setForm(saved);
+    setSort(savedSort);
+    setSyncToken((n) => n + 1);
+  }, []);
+  // Saved filters belong to the signed-in user in this workspace.
+  const workspace = appInfo?.workspace ?? null;
+  const user = me?.username ?? null;
+  const savedScope = useMemo(
+    () => (workspace !== null && user !== null ? { workspace, user } : null),
+    [workspace, user],
+  );
+
   const onReset = useCallback(() => {
     clearSaved();
     setForm({ ...DEFAULT_FORM });
@@ -229,6 +242,7 @@ export default function DiscrepanciesPage() {
       }
       if (e.key === 'Escape' && detailId !== null && !bulkOpen) {
         if (target?.getAttribute?.('aria-expanded') === 'true') return; // a dropdown closes first
+        if (target?.closest?.('.ant-modal')) return; // a dialog (saved filters) closes first
         if (isEditable(target) && target?.closest('.disc-detail')) {
           target.blur();
           return;
@@ -294,6 +308,9 @@ export default function DiscrepanciesPage() {
         onReset={onReset}
         syncToken={syncToken}
         textRef={textRef}
+        sort={sort}
+        savedScope={savedScope}
+        onApplySaved={onApplySaved}
       />
 
       <div className="disc-toolbar">

@@ -11,9 +11,11 @@ import type { Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { minorToDecimalString, parseMoneyInput } from '../../format';
 import { DISCREPANCY_CLASSES, REVIEW_STATES } from '../../types';
-import type { AccountInfo, OutcomeClass, ReviewState } from '../../types';
+import type { AccountInfo, OutcomeClass, ReviewState, Sort } from '../../types';
 import type { FilterForm } from './filters';
 import { useLabel } from './labels';
+import SavedFilters from './SavedFilters';
+import type { SavedFilterScope } from './savedFilters';
 
 /** The currency typed amounts are in: the chosen account's, or the one all accounts share. */
 export function currencyFor(accounts: AccountInfo[], account: string | null): string | null {
@@ -36,9 +38,26 @@ export interface FilterBarProps {
   /** Changes when the form was replaced from outside (reset, a link): drafts follow it. */
   syncToken: number;
   textRef: Ref<InputRef>;
+  /** The current sort: a saved filter keeps it along with the filter (as the URL does). */
+  sort: Sort;
+  /** Whose saved filters to offer (null while the user or workspace is unknown). */
+  savedScope: SavedFilterScope | null;
+  /** Replaces the form and sort with a saved filter's. */
+  onApplySaved: (form: FilterForm, sort: Sort) => void;
 }
 
-function FilterBar({ form, setForm, accounts, reviewers, onReset, syncToken, textRef }: FilterBarProps) {
+function FilterBar({
+  form,
+  setForm,
+  accounts,
+  reviewers,
+  onReset,
+  syncToken,
+  textRef,
+  sort,
+  savedScope,
+  onApplySaved,
+}: FilterBarProps) {
   const { t } = useTranslation('discrepancies');
   const label = useLabel();
   const [textDraft, setTextDraft] = useState(form.text);
@@ -210,6 +229,7 @@ function FilterBar({ form, setForm, accounts, reviewers, onReset, syncToken, tex
         <Button icon={<UndoOutlined />} data-testid="disc-filter-reset" onClick={onReset}>
           {t('filters.reset')}
         </Button>
+        <SavedFilters scope={savedScope} form={form} sort={sort} onApply={onApplySaved} />
       </div>
       {minError && (
         <Typography.Text type="danger" data-testid="disc-filter-min-error">
