@@ -98,7 +98,7 @@ export default function SavedFilters({ scope, form, sort, onApply }: SavedFilter
         data-testid="disc-saved-filters"
         aria-label={t('saved.label')}
         placeholder={t('saved.label')}
-        style={{ width: 140 }}
+        style={{ width: 128 }}
         popupMatchSelectWidth={false}
         disabled={scope === null}
         value={active?.name}
