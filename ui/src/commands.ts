@@ -13,6 +13,7 @@ import type {
   BulkResult,
   ChangeIn,
   ConnectionTest,
+  CurrencyTotalOut,
   Dashboard,
   DiscrepancyDetail,
   DiscrepancyPage,
@@ -75,6 +76,8 @@ export const listDiscrepancies = (
   offset: number,
   from?: { after: PageCursor } | { before: PageCursor },
 ) => call<DiscrepancyPage>('list_discrepancies', { filter, sort, limit, offset, ...from });
+/** The view's count and amount at stake per currency (largest first). */
+export const discrepancyTotals = (filter: FilterIn) => call<CurrencyTotalOut[]>('discrepancy_totals', { filter });
 export const discrepancyDetail = (id: number) => call<DiscrepancyDetail>('discrepancy_detail', { id });
 export const updateDiscrepancy = (id: number, change: ChangeIn) =>
   call<DiscrepancyRecord>('update_discrepancy', { id, change });

@@ -109,6 +109,7 @@ export type {
   OrderSettlementOut,
   BankImportOut,
   FundFlowImportOut,
+  CurrencyTotalOut,
 } from './generated/bindings';
 export { ERROR_KINDS, ERROR_CODES, KEY_WARNING_CODES, ARRIVALS, LINK_STATES } from './generated/bindings';
 

@@ -134,6 +134,9 @@ describe('DiscrepanciesPage table', () => {
       offset: 0,
     });
     expect(screen.getByTestId('disc-total')).toHaveTextContent('100,000 matching');
+    // Beside it, what the view puts at stake, each currency on its own.
+    expect(await screen.findByTestId('disc-at-stake')).toHaveTextContent('at stake CN¥123,456.78 · $987.65');
+    expect(callsOf('discrepancy_totals')[0]).toEqual({ filter: DEFAULT_FILTER });
   });
 
   it('renders only a window of rows out of 100,000', async () => {

@@ -14,10 +14,11 @@ import {
 import { useTranslation } from 'react-i18next';
 import * as commands from '../../commands';
 import { ErrorAlert, showError } from '../../components/ErrorNotice';
-import { formatCount } from '../../format';
+import { formatCount, formatMoney } from '../../format';
 import { useSession } from '../../session';
 import { buildHash, useNav } from '../../nav';
 import type {
+  CurrencyTotalOut,
   DiscrepancyRecord,
   ExportFormat,
   ExportResult,
@@ -135,6 +136,21 @@ export default function DiscrepanciesPage() {
   const subscribe = useCallback((cb: () => void) => loader.subscribe(cb), [loader]);
   const version = useSyncExternalStore(subscribe, () => loader.getVersion());
   const total = loader.total;
+
+  // Beside the count: what the view puts at stake, per currency (read once the count is in,
+  // again when it changes after a bulk change).
+  const [atStake, setAtStake] = useState<CurrencyTotalOut[] | null>(null);
+  useEffect(() => {
+    if (total === null) return;
+    let live = true;
+    commands.discrepancyTotals(filter).then(
+      (v) => live && setAtStake(v),
+      () => live && setAtStake(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [filter, total]);
 
   const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
   const [detailId, setDetailId] = useState<number | null>(null);
@@ -323,6 +339,13 @@ export default function DiscrepanciesPage() {
             t('toolbar.total', { n: formatCount(total, lang) })
           )}
         </span>
+        {total !== null && total > 0 && atStake && atStake.length > 0 && (
+          <span data-testid="disc-at-stake" className="disc-at-stake">
+            {t('toolbar.at_stake', {
+              amounts: atStake.map((a) => formatMoney(a.at_stake, a.currency, lang)).join(' · '),
+            })}
+          </span>
+        )}
         <Tooltip title={t('common:actions.refresh')}>
           <Button size="small" type="text" icon={<ReloadOutlined />} aria-label={t('common:actions.refresh')} data-testid="disc-refresh" onClick={reload} />
         </Tooltip>

@@ -115,6 +115,15 @@ export function fakeBackend(total: number): FakeBackend {
           const cursor = (r: DiscrepancyRecord | undefined) => (r ? { key: r.id - 1, id: r.id } : null);
           return { total: n, discrepancies: out, first: cursor(out[0]), last: cursor(out[out.length - 1]) };
         }
+        case 'discrepancy_totals': {
+          // Two currencies: never added together, the larger amount first.
+          const f = args?.filter as Filter;
+          const n = f.text ? Math.min(be.total, 3) : be.total;
+          return [
+            { currency: 'CNY', count: n - Math.floor(n / 4), at_stake: 123_456_78 },
+            { currency: 'USD', count: Math.floor(n / 4), at_stake: 987_65 },
+          ];
+        }
         case 'discrepancy_detail': {
           const id = args?.id as number;
           if (be.detail) return be.detail(id);
