@@ -249,6 +249,24 @@ fn workspace(dir: &Path, pg: Option<&str>) -> std::path::PathBuf {
     ws
 }
 
+/// `paydesk settle` of the shared bank account as of 2026-12-01, as JSON.
+fn settle(w: &str, dry_run: bool) -> Value {
+    let mut args = vec![
+        "settle",
+        "--workspace",
+        w,
+        "--bank",
+        "stripe-bank",
+        "--date",
+        "2026-12-01",
+    ];
+    if dry_run {
+        args.push("--dry-run");
+    }
+    args.push("--json");
+    ok_json(&args)
+}
+
 /// The findings of a `settle --json` report or a `settlements list --json`.
 fn findings(report: &Value) -> impl Iterator<Item = &Value> {
     report["findings"].as_array().into_iter().flatten()
@@ -346,16 +364,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("evil.xml"), "{err}");
 
-    let report = ok_json(&[
-        "settle",
-        "--workspace",
-        w,
-        "--bank",
-        "stripe-bank",
-        "--date",
-        "2026-12-01",
-        "--json",
-    ]);
+    let report = settle(w, false);
     assert_eq!(
         finding_classes(&report),
         vec![
@@ -482,16 +491,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
     }
     // A re-run: B and C have arrived; the rejected G + H is not suggested again, so G and
     // H are not arrived and the 50.00 credit is unexplained.
-    let rerun = ok_json(&[
-        "settle",
-        "--workspace",
-        w,
-        "--bank",
-        "stripe-bank",
-        "--date",
-        "2026-12-01",
-        "--json",
-    ]);
+    let rerun = settle(w, false);
     assert!(
         rerun["suggestions"]
             .as_array()
@@ -534,16 +534,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "--json",
     ]);
     assert_eq!(resolved["review"]["state"], "resolved");
-    let rerun = ok_json(&[
-        "settle",
-        "--workspace",
-        w,
-        "--bank",
-        "stripe-bank",
-        "--date",
-        "2026-12-01",
-        "--json",
-    ]);
+    let rerun = settle(w, false);
     // The run's own report shows the finding found again with its review and its new id.
     let again = findings(&rerun)
         .find(|f| f["class"] == "payout_not_arrived" && f["expected"] == 250_00)
@@ -667,17 +658,7 @@ fn settle_day_end_to_end(pg: Option<&str>) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = ok_json(&[
-        "settle",
-        "--workspace",
-        w,
-        "--bank",
-        "stripe-bank",
-        "--date",
-        "2026-12-01",
-        "--dry-run",
-        "--json",
-    ]);
+    let report = settle(w, true);
     let check = &report["trade_checks"][0];
     assert_eq!(
         (
