@@ -46,7 +46,7 @@ pub fn bindings() -> String {
     use crate::batch::{Failure, RunBatch, RunEvent};
     use crate::commands::admin::AuditPage;
     use crate::commands::discrepancies::{
-        BulkResult, ChangeIn, CurrencyTotalOut, DiscrepancyDetail, ExportResult, FilterIn,
+        BulkResult, ChangeIn, DiscrepancyDetail, ExportResult, FilterIn,
     };
     use crate::commands::keys::{ImportFields, VaultStatus};
     use crate::commands::orders::RefundLimits;
@@ -159,7 +159,7 @@ pub fn bindings() -> String {
         FilterIn,
         ChangeIn,
         DiscrepancyDetail,
-        CurrencyTotalOut,
+        svc::review::CurrencyTotal,
         BulkResult,
         ExportResult,
         RefundLimits,
@@ -175,7 +175,7 @@ pub fn bindings() -> String {
         settle::FindingOut,
         settle::BalanceDay,
         settle::SearchOut,
-        settle::TradeCheckOut,
+        svc::settlement::AccountTradeCheck,
         settle::SettlementReport,
         settle::PayoutRow,
         settle::BankLineRow,

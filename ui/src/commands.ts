@@ -13,7 +13,7 @@ import type {
   BulkResult,
   ChangeIn,
   ConnectionTest,
-  CurrencyTotalOut,
+  CurrencyTotal,
   Dashboard,
   DiscrepancyDetail,
   DiscrepancyPage,
@@ -77,7 +77,7 @@ export const listDiscrepancies = (
   from?: { after: PageCursor } | { before: PageCursor },
 ) => call<DiscrepancyPage>('list_discrepancies', { filter, sort, limit, offset, ...from });
 /** The view's count and amount at stake per currency (largest first). */
-export const discrepancyTotals = (filter: FilterIn) => call<CurrencyTotalOut[]>('discrepancy_totals', { filter });
+export const discrepancyTotals = (filter: FilterIn) => call<CurrencyTotal[]>('discrepancy_totals', { filter });
 export const discrepancyDetail = (id: number) => call<DiscrepancyDetail>('discrepancy_detail', { id });
 export const updateDiscrepancy = (id: number, change: ChangeIn) =>
   call<DiscrepancyRecord>('update_discrepancy', { id, change });

@@ -109,7 +109,7 @@ export type {
   OrderSettlementOut,
   BankImportOut,
   FundFlowImportOut,
-  CurrencyTotalOut,
+  CurrencyTotal,
 } from './generated/bindings';
 export { ERROR_KINDS, ERROR_CODES, KEY_WARNING_CODES, ARRIVALS, LINK_STATES } from './generated/bindings';
 

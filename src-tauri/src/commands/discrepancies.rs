@@ -4,8 +4,8 @@
 use crate::error::{AppError, CmdResult};
 use crate::state::DesktopState;
 use paydesk_core::{
-    BillDate, Currency, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Order, OutcomeClass,
-    Provider, ResolutionKind, ReviewChange, ReviewState, StatementLine,
+    BillDate, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Order, OutcomeClass, Provider,
+    ResolutionKind, ReviewChange, ReviewState, StatementLine,
 };
 use paydesk_service::review::{self, DiscrepancyPage};
 use paydesk_store::{DiscrepancySort, PageAt, PageCursor};
@@ -156,27 +156,10 @@ pub async fn list_discrepancies(
 pub async fn discrepancy_totals(
     state: State<'_, DesktopState>,
     filter: Option<FilterIn>,
-) -> CmdResult<Vec<CurrencyTotalOut>> {
+) -> CmdResult<Vec<review::CurrencyTotal>> {
     let (w, actor) = state.actor().await?;
     let filter = filter.unwrap_or_default().into_filter()?;
-    Ok(review::totals(&w, &actor, &filter)
-        .await?
-        .into_iter()
-        .map(|t| CurrencyTotalOut {
-            currency: t.currency,
-            count: t.count,
-            at_stake: t.at_stake,
-        })
-        .collect())
-}
-
-/// One currency's discrepancies in a view: how many, and the sum of their amounts at stake.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct CurrencyTotalOut {
-    pub currency: Currency,
-    pub count: u64,
-    pub at_stake: i64,
+    Ok(review::totals(&w, &actor, &filter).await?)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -177,26 +177,9 @@ pub struct SettlementReport {
     pub arrivals: BTreeMap<String, u64>,
     pub balances: Vec<BalanceDay>,
     /// Per provider account, its trade bills checked against its fund flows.
-    pub trade_checks: Vec<TradeCheckOut>,
+    pub trade_checks: Vec<svc::AccountTradeCheck>,
     pub search: SearchOut,
     pub seconds: f64,
-}
-
-/// One provider account's trade bills against its fund flows over the run's last days.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct TradeCheckOut {
-    pub account: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Days of the window whose trade bill is stored.
-    pub trade_days: u64,
-    /// Payments and refunds that moved the balance by what they settle.
-    pub matched: u64,
-    /// Items whose counterpart's day is not stored yet.
-    pub pending: u64,
-    /// `trade_flow_mismatch` findings.
-    pub findings: u64,
 }
 
 /// A stored payout.
@@ -407,19 +390,7 @@ impl From<svc::SettleReport> for SettlementReport {
                 })
                 .collect(),
             bank_lines: r.bank_lines,
-            trade_checks: r
-                .trade_checks
-                .into_iter()
-                .map(|t| TradeCheckOut {
-                    account: t.account,
-                    from: t.from,
-                    to: t.to,
-                    trade_days: t.trade_days,
-                    matched: t.matched,
-                    pending: t.pending,
-                    findings: t.findings,
-                })
-                .collect(),
+            trade_checks: r.trade_checks,
             links: r.links.into_iter().map(LinkOut::from).collect(),
             suggestions: r.suggestions.into_iter().map(LinkOut::from).collect(),
             findings: r.findings.into_iter().map(FindingOut::from).collect(),

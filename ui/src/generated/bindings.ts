@@ -850,9 +850,14 @@ order: Order | null,
 statement_line: StatementLine | null, };
 
 /**
- * One currency's discrepancies in a view: how many, and the sum of their amounts at stake.
+ * What a view's discrepancies put at stake, per currency.
  */
-export type CurrencyTotalOut = { currency: Currency, count: number, at_stake: number, };
+export type CurrencyTotal = { currency: Currency, count: number, 
+/**
+ * Σ of the amounts at stake, minor units (amounts of different currencies are never
+ * added together).
+ */
+at_stake: number, };
 
 export type BulkResult = { updated: number, };
 
@@ -953,15 +958,16 @@ export type SearchOut = { searches: number, worst_steps: number,
 exhausted: number, ambiguous: number, };
 
 /**
- * One provider account's trade bills against its fund flows over the run's last days.
+ * One provider account's trade bills against its fund flows over the run's last
+ * `trade_check_days` days.
  */
-export type TradeCheckOut = { account: string, from: string, to: string, 
+export type AccountTradeCheck = { account: string, from: string, to: string, 
 /**
  * Days of the window whose trade bill is stored.
  */
 trade_days: number, 
 /**
- * Payments and refunds that moved the balance by what they settle.
+ * Payments and refunds found on the balance with the amount they settle.
  */
 matched: number, 
 /**
@@ -988,7 +994,7 @@ arrivals: { [key in string]: number }, balances: Array<BalanceDay>,
 /**
  * Per provider account, its trade bills checked against its fund flows.
  */
-trade_checks: Array<TradeCheckOut>, search: SearchOut, seconds: number, };
+trade_checks: Array<AccountTradeCheck>, search: SearchOut, seconds: number, };
 
 /**
  * A stored payout.

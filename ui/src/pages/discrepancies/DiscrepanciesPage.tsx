@@ -18,7 +18,7 @@ import { formatCount, formatMoney } from '../../format';
 import { useSession } from '../../session';
 import { buildHash, useNav } from '../../nav';
 import type {
-  CurrencyTotalOut,
+  CurrencyTotal,
   DiscrepancyRecord,
   ExportFormat,
   ExportResult,
@@ -139,7 +139,7 @@ export default function DiscrepanciesPage() {
 
   // Beside the count: what the view puts at stake, per currency (read once the count is in,
   // again when it changes after a bulk change).
-  const [atStake, setAtStake] = useState<CurrencyTotalOut[] | null>(null);
+  const [atStake, setAtStake] = useState<CurrencyTotal[] | null>(null);
   useEffect(() => {
     if (total === null) return;
     let live = true;

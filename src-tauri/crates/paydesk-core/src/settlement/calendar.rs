@@ -17,8 +17,8 @@ pub struct BusinessCalendar {
 
 impl BusinessCalendar {
     /// A calendar with these closed weekdays and open weekend days. A holiday on a weekend
-    /// changes nothing; a "workday" that is a weekday is refused (it names a mistake), as is a
-    /// day in both lists.
+    /// changes nothing (so a day can never be both); a "workday" that is a weekday is refused
+    /// (it names a mistake).
     pub fn new(
         holidays: impl IntoIterator<Item = NaiveDate>,
         workdays: impl IntoIterator<Item = NaiveDate>,
@@ -33,9 +33,6 @@ impl BusinessCalendar {
                 "{d} is a {} already: only a Saturday or Sunday can be a workday",
                 d.weekday()
             ));
-        }
-        if let Some(d) = holidays.intersection(&workdays).next() {
-            return Err(format!("{d} is both a holiday and a workday"));
         }
         Ok(BusinessCalendar { holidays, workdays })
     }
@@ -96,8 +93,8 @@ impl BusinessCalendar {
         d
     }
 
-    /// The calendar days a bank may book a payout expected on `arrival` (see
-    /// [`arrival_window`]).
+    /// The calendar days a bank may book a payout expected on `arrival`: from `before`
+    /// business days earlier to `after` business days later, both ends included.
     pub fn arrival_window(
         &self,
         arrival: NaiveDate,
@@ -172,15 +169,6 @@ fn shift(date: NaiveDate, n: u32, forward: bool) -> NaiveDate {
     d
 }
 
-/// The calendar days a bank may book a payout expected on `arrival`: from `before` business
-/// days earlier to `after` business days later, both ends included.
-pub fn arrival_window(arrival: NaiveDate, before: u32, after: u32) -> (NaiveDate, NaiveDate) {
-    (
-        sub_business_days(arrival, before),
-        add_business_days(arrival, after),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,7 +191,7 @@ mod tests {
         assert_eq!(sub_business_days(d(2024, 11, 24), 1), d(2024, 11, 22));
         assert_eq!(sub_business_days(d(2024, 11, 29), 7), d(2024, 11, 20));
         assert_eq!(
-            arrival_window(d(2024, 11, 22), 1, 3),
+            BusinessCalendar::default().arrival_window(d(2024, 11, 22), 1, 3),
             (d(2024, 11, 21), d(2024, 11, 27))
         );
     }
@@ -233,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn a_workday_on_a_weekday_or_in_both_lists_is_refused() {
+    fn a_workday_on_a_weekday_is_refused_and_a_weekend_holiday_is_dropped() {
         let e = BusinessCalendar::new([], [d(2026, 10, 9)]).expect_err("a Friday");
         assert!(e.contains("2026-10-09 is a Fri already"), "{e}");
         let e = BusinessCalendar::new([d(2026, 10, 10)], [d(2026, 10, 10)]);

@@ -27,7 +27,6 @@ use super::{FlowKind, FundFlow};
 use crate::domain::{LineKind, StatementLine};
 use crate::matcher::FastMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
 /// Half-open UTC spans `[start, end)`.
 pub type Spans = Vec<(DateTime<Utc>, DateTime<Utc>)>;
@@ -50,7 +49,7 @@ pub struct TradeCheckWindow {
 }
 
 /// The outcome of the cross-check.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TradeFlowCheck {
     /// Trade lines (payments and refunds, in the window) whose movement was found, amount
     /// equal.
@@ -59,7 +58,6 @@ pub struct TradeFlowCheck {
     /// is not stored).
     pub pending: u64,
     /// One `TradeFlowMismatch` finding per trade line or movement that does not agree.
-    #[serde(skip)]
     pub findings: Vec<Finding>,
 }
 

@@ -63,6 +63,7 @@ pub async fn list_at(
 
 /// What a view's discrepancies put at stake, per currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrencyTotal {
     pub currency: Currency,
     pub count: u64,

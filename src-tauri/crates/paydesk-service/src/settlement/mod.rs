@@ -395,6 +395,7 @@ pub struct SettleReport {
 /// One provider account's trade bills against its fund flows over the run's last
 /// `trade_check_days` days.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountTradeCheck {
     pub account: String,
     pub from: NaiveDate,
@@ -405,6 +406,7 @@ pub struct AccountTradeCheck {
     pub matched: u64,
     /// Items whose counterpart's day is not stored yet.
     pub pending: u64,
+    /// `trade_flow_mismatch` findings.
     pub findings: u64,
 }
 
@@ -551,16 +553,25 @@ pub async fn settle(
         }
     }
 
-    // Balance continuity: provider accounts by day, bank statements by statement.
+    // Balance continuity: provider accounts by day, bank statements by statement. Each
+    // account's fund flows are read once, through the day after `as_of`: that day is only a
+    // counterpart for the trade check of the last days (交易 ↔ 资金流水), which runs here too.
     let mut balances = Vec::new();
+    let mut trade_checks = Vec::new();
+    let mut trade_findings: Vec<(&str, Finding)> = Vec::new();
+    let check_from = as_of - Duration::days(i64::from(ba.trade_check_days) - 1);
     for account in &ba.accounts {
         let Some(acc) = w.config.accounts.iter().find(|a| &a.name == account) else {
             continue;
         };
         let (start, _) = paydesk_core::BillDate(from).utc_bounds(acc.timezone);
         let (_, end) = paydesk_core::BillDate(as_of).utc_bounds(acc.timezone);
-        let flows = w.db.fund_flows_between(account, start, end).await?;
-        let (days, breaks) = check_flow_balances(&flows, acc.timezone, None);
+        let (_, next_end) = paydesk_core::BillDate(as_of)
+            .succ()
+            .utc_bounds(acc.timezone);
+        let flows = w.db.fund_flows_between(account, start, next_end).await?;
+        let through_as_of = flows.partition_point(|f| f.booked_at < end);
+        let (days, breaks) = check_flow_balances(&flows[..through_as_of], acc.timezone, None);
         for f in &breaks {
             push_finding(f, Some(account));
         }
@@ -568,6 +579,12 @@ pub async fn settle(
             account: account.clone(),
             day,
         }));
+        if ba.trade_check_days > 0 {
+            let (check, summary) =
+                check_trades_against_flows(w, acc, check_from, as_of, &flows).await?;
+            trade_findings.extend(check.findings.into_iter().map(|f| (account.as_str(), f)));
+            trade_checks.push(summary);
+        }
     }
     let statements: Vec<StoredBankStatement> =
         w.db.bank_statements(&ba.name)
@@ -593,25 +610,8 @@ pub async fn settle(
         push_finding(&f, Some(&ba.name));
     }
 
-    // The trade bills of the last days against the fund flows (交易 ↔ 资金流水).
-    let mut trade_checks = Vec::new();
-    if ba.trade_check_days > 0 {
-        for account in &ba.accounts {
-            let Some(acc) = w.config.accounts.iter().find(|a| &a.name == account) else {
-                continue;
-            };
-            let (check, summary) = check_trades_against_flows(
-                w,
-                acc,
-                as_of - Duration::days(i64::from(ba.trade_check_days) - 1),
-                as_of,
-            )
-            .await?;
-            for f in &check.findings {
-                push_finding(f, Some(account));
-            }
-            trade_checks.push(summary);
-        }
+    for (account, f) in &trade_findings {
+        push_finding(f, Some(account));
     }
 
     let view = |l: &Link, state: LinkState| LinkView {
@@ -710,6 +710,9 @@ pub async fn settle(
         search: result.search.clone(),
         seconds: 0.0,
     };
+    let new_findings: Vec<NewFinding> = report.findings.iter().map(new_finding).collect();
+    // What each finding is about, stable over re-runs: how its stored row and review are found.
+    let keys: Vec<String> = new_findings.iter().map(finding_key).collect();
     if !dry_run {
         let new_links: Vec<NewLink> = report
             .links
@@ -730,7 +733,6 @@ pub async fn settle(
                 })
             })
             .collect();
-        let new_findings: Vec<NewFinding> = report.findings.iter().map(new_finding).collect();
         let summary = json!({
             "payouts": report.payouts.len(), "bank_lines": report.bank_lines,
             "links": report.links.len(), "suggestions": report.suggestions.len(),
@@ -760,22 +762,24 @@ pub async fn settle(
             v.id = by_key.get(key.as_str()).copied();
         }
         audit(&w.db, &actor.username, "settle.run", &target, "ok", summary).await?;
-        // The stored findings' ids, for the caller to review them.
+        // The stored findings: their ids, for the caller to review them, and the reviews
+        // that stand over re-runs (a finding found again is shown with its review).
         let stored = w.db.settlement_findings(&ba.name).await?;
-        let ids: HashMap<&str, i64> = stored
+        let by_key: HashMap<&str, &StoredFinding> = stored
             .iter()
             .filter(|f| f.run_id == run_id)
-            .map(|f| (f.finding_key.as_str(), f.id))
+            .map(|f| (f.finding_key.as_str(), f))
             .collect();
-        for f in &mut report.findings {
-            f.id = ids.get(finding_key(&new_finding(f)).as_str()).copied();
+        for (f, key) in report.findings.iter_mut().zip(&keys) {
+            if let Some(s) = by_key.get(key.as_str()) {
+                f.id = Some(s.id);
+                f.review = s.review.clone();
+            }
         }
-    }
-    // Reviews stand over re-runs: a finding found again is shown with its review.
-    let reviews = w.db.settlement_finding_reviews(&ba.name).await?;
-    if !reviews.is_empty() {
-        for f in &mut report.findings {
-            f.review = reviews.get(&finding_key(&new_finding(f))).cloned();
+    } else {
+        let reviews = w.db.settlement_finding_reviews(&ba.name).await?;
+        for (f, key) in report.findings.iter_mut().zip(&keys) {
+            f.review = reviews.get(key).cloned();
         }
     }
     report.seconds = clock.elapsed().as_secs_f64();
@@ -795,14 +799,16 @@ fn new_finding(f: &FindingView) -> NewFinding {
     }
 }
 
-/// Cross-checks `account`'s trade bills of `from..=to` with its fund flows. The day before
-/// and after are read too, as counterparts only: a payment at 23:59:59 may move the balance
+/// Cross-checks `account`'s trade bills of `from..=to` with its fund flows (`flows`, in
+/// booking order, covering at least the day before `from` through the day after `to`). The
+/// day before and after are counterparts only: a payment at 23:59:59 may move the balance
 /// after midnight.
 async fn check_trades_against_flows(
     w: &Workspace,
     account: &crate::context::config::Account,
     from: NaiveDate,
     to: NaiveDate,
+    flows: &[FundFlow],
 ) -> Result<(TradeFlowCheck, AccountTradeCheck), ServiceError> {
     let tz = account.timezone;
     let bounds = |d: NaiveDate| paydesk_core::BillDate(d).utc_bounds(tz);
@@ -827,9 +833,7 @@ async fn check_trades_against_flows(
             None => break,
         };
     }
-    let flows =
-        w.db.fund_flows_between(&account.name, bounds(first).0, bounds(last).1)
-            .await?;
+    let flows = &flows[flows.partition_point(|f| f.booked_at < bounds(first).0)..];
     let mut flow_days: Vec<NaiveDate> = flows
         .iter()
         .map(|f| f.booked_at.with_timezone(&tz).date_naive())
@@ -844,7 +848,7 @@ async fn check_trades_against_flows(
         grace: Duration::hours(1),
         timezone: tz,
     };
-    let check = cross_check_trades(&trades, &flows, &window);
+    let check = cross_check_trades(&trades, flows, &window);
     let summary = AccountTradeCheck {
         account: account.name.clone(),
         from,
