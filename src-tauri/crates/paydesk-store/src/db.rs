@@ -454,6 +454,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 15,
+        name: "review_undo",
+        sql: include_str!("../migrations/0015_review_undo.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 pub(crate) fn checksum(sql: &str) -> String {

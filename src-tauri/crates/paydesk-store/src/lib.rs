@@ -62,7 +62,9 @@ pub use refunds::{
     DailyCap, NewRefund, RefundAdmission, RefundEvent, RefundLedger, RefundRecord, RefundState,
     RefundUpdate,
 };
-pub use review::{DiscrepancySort, SummaryRow};
+pub use review::{
+    DiscrepancySort, ReviewEdit, ReviewEditRecord, SummaryRow, UndoOutcome, REVIEW_EDIT_KEEP,
+};
 pub use runs::{CarryOverCloses, NewDiscrepancy, NewRun, OutcomeRow, RunLock, RunRecord};
 pub use save_tx::{RowSource, SliceRows};
 pub use statements::{NewStatement, SavedStatement, StatementRecord};

@@ -1,11 +1,13 @@
 //! Listing, filtering and reviewing discrepancies.
 
 use crate::codec::{
-    bind_params, date_text, fold_case, folded_column, like_escape, now_ms, Param, RowReader,
+    bind_params, chunk_rows, date_text, fold_case, folded_column, insert_sql, like_escape, now_ms,
+    Param, RowReader,
 };
 use crate::db::{AppDb, Backend};
 use crate::error::{DbContext, Result, StoreError};
 use crate::runs::{insert_history, NewHistory};
+use chrono::{DateTime, Utc};
 use paydesk_core::names::{self, Case};
 use paydesk_core::{
     BillDate, Currency, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, OutcomeClass,
@@ -326,6 +328,167 @@ pub(crate) fn filter_sql(
     }
 }
 
+/// What an undoable review change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReviewEdit {
+    /// How many discrepancies actually changed.
+    pub changed: u64,
+    /// The change's undo record: `None` when nothing changed (nothing to undo).
+    pub edit_id: Option<i64>,
+}
+
+/// A recorded review change, as its undo sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewEditRecord {
+    pub id: i64,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// How many discrepancies it changed.
+    pub rows: u64,
+    pub undone_at: Option<DateTime<Utc>>,
+    pub undone_by: Option<String>,
+}
+
+/// What an undo did, by discrepancy id (ascending).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UndoOutcome {
+    /// Put back as they were before the change.
+    pub restored: Vec<i64>,
+    /// Left alone: their review changed since (by anyone, or by a run).
+    pub skipped: Vec<i64>,
+}
+
+/// How long review changes stay recorded for undo; older ones are deleted as new ones are
+/// recorded. Longer than any undo window, so that a late undo is told it is too late rather
+/// than that the change is unknown.
+pub const REVIEW_EDIT_KEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Ids per `IN (...)` list.
+const IDS_PER_QUERY: usize = 500;
+
+const EDIT_ROW_COLS: [&str; 12] = [
+    "edit_id",
+    "discrepancy_id",
+    "old_state",
+    "old_resolution",
+    "old_note",
+    "old_assignee",
+    "old_auto_closed",
+    "new_state",
+    "new_resolution",
+    "new_note",
+    "new_assignee",
+    "new_auto_closed",
+];
+
+const EDIT_ROW_SNAPSHOT: &str = "old_state, old_resolution, old_note, old_assignee, \
+     old_auto_closed, new_state, new_resolution, new_note, new_assignee, new_auto_closed";
+
+/// "3, 8, 12" (the first ten, then how many more).
+fn listed_ids(ids: &[i64]) -> String {
+    let mut s = ids
+        .iter()
+        .take(10)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > 10 {
+        s.push_str(&format!(" and {} more", ids.len() - 10));
+    }
+    s
+}
+
+/// The review columns of the discrepancies with these ids (those that exist), locked for
+/// the transaction on PostgreSQL.
+async fn review_rows_by_ids(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    ids: &[i64],
+    op: &'static str,
+) -> Result<Vec<ReviewCols>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {REVIEW_COLS} FROM discrepancies WHERE id IN ({}) ORDER BY id{lock}",
+            marks.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&mut **tx).await.ctx(op, "discrepancies")?;
+        for row in &rows {
+            out.push(review_cols(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Records a change's rows before and after (`changed`), for undo; deletes records older
+/// than [`REVIEW_EDIT_KEEP`]. Returns the record's id.
+async fn record_edit(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    actor: &str,
+    now: i64,
+    changed: &[(&ReviewCols, ReviewCols)],
+    op: &'static str,
+) -> Result<i64> {
+    let keep = i64::try_from(REVIEW_EDIT_KEEP.as_millis()).unwrap_or(i64::MAX);
+    let old = now.saturating_sub(keep);
+    sqlx::query(
+        "DELETE FROM review_edit_rows WHERE edit_id IN (SELECT id FROM review_edits WHERE at < $1)",
+    )
+    .bind(old)
+    .execute(&mut **tx)
+    .await
+    .ctx(op, "old review changes")?;
+    sqlx::query("DELETE FROM review_edits WHERE at < $1")
+        .bind(old)
+        .execute(&mut **tx)
+        .await
+        .ctx(op, "old review changes")?;
+    // The change's own history is written: any later entry is someone else's.
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS mark FROM discrepancy_history")
+            .fetch_one(&mut **tx)
+            .await
+            .ctx(op, "discrepancy history")?;
+    let mark: i64 = row.try_get("mark").ctx(op, "discrepancy history")?;
+    let row = sqlx::query(
+        "INSERT INTO review_edits (actor, at, history_mark) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(actor)
+    .bind(now)
+    .bind(mark)
+    .fetch_one(&mut **tx)
+    .await
+    .ctx(op, "review change")?;
+    let id: i64 = row.try_get("id").ctx(op, "review change")?;
+    for chunk in changed.chunks(chunk_rows(EDIT_ROW_COLS.len())) {
+        let sql = insert_sql(backend, "review_edit_rows", &EDIT_ROW_COLS, chunk.len(), "");
+        let mut q = sqlx::query(&sql);
+        for (old, new) in chunk {
+            q = q.bind(id).bind(old.id);
+            for c in [*old, new] {
+                q = q
+                    .bind(c.state.as_str())
+                    .bind(c.resolution.as_deref())
+                    .bind(c.note.as_deref())
+                    .bind(c.assignee.as_deref())
+                    .bind(c.auto_closed.as_deref());
+            }
+        }
+        q.execute(&mut **tx).await.ctx(op, "review change rows")?;
+    }
+    Ok(id)
+}
+
 /// The reviewer-owned columns of a discrepancy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ReviewCols {
@@ -363,7 +526,7 @@ fn invalid_change(id: Option<i64>, reason: String) -> StoreError {
 }
 
 /// Applies a (validated) change to one discrepancy whose review columns are `cur`.
-/// Returns whether anything changed.
+/// Returns the columns it wrote, if anything changed.
 async fn apply_change(
     tx: &mut Transaction<'static, Any>,
     cur: &ReviewCols,
@@ -371,7 +534,7 @@ async fn apply_change(
     actor: &str,
     now: i64,
     history: &mut Vec<NewHistory>,
-) -> Result<bool> {
+) -> Result<Option<ReviewCols>> {
     let resolved = ReviewState::Resolved.as_str();
     let state = match (change.state, change.resolution) {
         (Some(s), _) => s.as_str().to_string(),
@@ -426,23 +589,40 @@ async fn apply_change(
     push("note", &cur.note, &note);
     push("assignee", &cur.assignee, &assignee);
     if !changed {
-        return Ok(false);
+        return Ok(None);
     }
+    let new = ReviewCols {
+        id: cur.id,
+        state,
+        resolution,
+        note,
+        assignee,
+        auto_closed,
+    };
+    write_review_cols(tx, &new, now).await?;
+    Ok(Some(new))
+}
+
+async fn write_review_cols(
+    tx: &mut Transaction<'static, Any>,
+    cols: &ReviewCols,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE discrepancies SET state = $1, resolution = $2, note = $3, assignee = $4, \
          auto_closed = $5, updated_at = $6 WHERE id = $7",
     )
-    .bind(state.as_str())
-    .bind(resolution.as_deref())
-    .bind(note.as_deref())
-    .bind(assignee.as_deref())
-    .bind(auto_closed.as_deref())
+    .bind(cols.state.as_str())
+    .bind(cols.resolution.as_deref())
+    .bind(cols.note.as_deref())
+    .bind(cols.assignee.as_deref())
+    .bind(cols.auto_closed.as_deref())
     .bind(now)
-    .bind(cur.id)
+    .bind(cols.id)
     .execute(&mut **tx)
     .await
-    .ctx("update discrepancy", cur.id)?;
-    Ok(true)
+    .ctx("update discrepancy", cols.id)?;
+    Ok(())
 }
 
 fn validate(change: &ReviewChange, id: Option<i64>) -> Result<()> {
@@ -550,6 +730,27 @@ impl AppDb {
         change: &ReviewChange,
         actor: &str,
     ) -> Result<u64> {
+        Ok(self.bulk_update(f, change, actor, false).await?.changed)
+    }
+
+    /// [`AppDb::bulk_update_discrepancies`], recording what each row was before, so that
+    /// the change can be undone for a while ([`AppDb::undo_review_edit`]).
+    pub async fn bulk_update_discrepancies_undoable(
+        &self,
+        f: &DiscrepancyFilter,
+        change: &ReviewChange,
+        actor: &str,
+    ) -> Result<ReviewEdit> {
+        self.bulk_update(f, change, actor, true).await
+    }
+
+    async fn bulk_update(
+        &self,
+        f: &DiscrepancyFilter,
+        change: &ReviewChange,
+        actor: &str,
+        undoable: bool,
+    ) -> Result<ReviewEdit> {
         validate(change, None)?;
         let op = "bulk update";
         let FilterSql { where_, params, .. } = filter_sql(f, self.backend, None);
@@ -559,18 +760,267 @@ impl AppDb {
             .fetch_all(&mut *tx)
             .await
             .ctx(op, "discrepancies")?;
+        let rows = rows.iter().map(review_cols).collect::<Result<Vec<_>>>()?;
+        let edit = self
+            .edit_rows(&mut tx, &rows, change, actor, undoable, op)
+            .await?;
+        tx.commit().await.ctx(op, "discrepancies")?;
+        Ok(edit)
+    }
+
+    /// Applies one change to the discrepancies with these ids (a person's selection), in one
+    /// transaction, recording it for undo. All or nothing: an unknown id fails the whole
+    /// change, naming the unknown ids. Repeated ids count once.
+    pub async fn update_discrepancies_by_ids(
+        &self,
+        ids: &[i64],
+        change: &ReviewChange,
+        actor: &str,
+    ) -> Result<ReviewEdit> {
+        validate(change, None)?;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Err(invalid_change(None, "no discrepancy chosen".into()));
+        }
+        let op = "update chosen";
+        let mut tx = self.begin_write(op, "discrepancies").await?;
+        let rows = review_rows_by_ids(&mut tx, self.backend, &ids, op).await?;
+        if rows.len() != ids.len() {
+            let found: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
+            let missing: Vec<i64> = ids.into_iter().filter(|id| !found.contains(id)).collect();
+            return Err(StoreError::NotFound {
+                what: "discrepancy",
+                id: listed_ids(&missing),
+            });
+        }
+        let edit = self
+            .edit_rows(&mut tx, &rows, change, actor, true, op)
+            .await?;
+        tx.commit().await.ctx(op, "discrepancies")?;
+        Ok(edit)
+    }
+
+    /// [`AppDb::update_discrepancy`], recorded for undo.
+    pub async fn update_discrepancy_undoable(
+        &self,
+        id: i64,
+        change: &ReviewChange,
+        actor: &str,
+    ) -> Result<(DiscrepancyRecord, ReviewEdit)> {
+        validate(change, Some(id))?;
+        let edit = self
+            .update_discrepancies_by_ids(&[id], change, actor)
+            .await?;
+        let d = self
+            .discrepancy(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "discrepancy",
+                id: id.to_string(),
+            })?;
+        Ok((d, edit))
+    }
+
+    /// Applies `change` to `rows` (read in `tx`), writes their history and, if `undoable`
+    /// and anything changed, the undo record.
+    async fn edit_rows(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        rows: &[ReviewCols],
+        change: &ReviewChange,
+        actor: &str,
+        undoable: bool,
+        op: &'static str,
+    ) -> Result<ReviewEdit> {
         let now = now_ms();
         let mut history = Vec::new();
-        let mut n = 0u64;
-        for row in &rows {
-            let cur = review_cols(row)?;
-            if apply_change(&mut tx, &cur, change, actor, now, &mut history).await? {
-                n += 1;
+        let mut changed: Vec<(&ReviewCols, ReviewCols)> = Vec::new();
+        for cur in rows {
+            if let Some(new) = apply_change(tx, cur, change, actor, now, &mut history).await? {
+                changed.push((cur, new));
             }
         }
+        insert_history(tx, self.backend, &history, op).await?;
+        let edit_id = if undoable && !changed.is_empty() {
+            Some(record_edit(tx, self.backend, actor, now, &changed, op).await?)
+        } else {
+            None
+        };
+        Ok(ReviewEdit {
+            changed: changed.len() as u64,
+            edit_id,
+        })
+    }
+
+    /// A recorded review change, if it is still kept (see [`REVIEW_EDIT_KEEP`]).
+    pub async fn review_edit(&self, id: i64) -> Result<Option<ReviewEditRecord>> {
+        let op = "read review change";
+        let row = sqlx::query(
+            "SELECT e.id, e.actor, e.at, e.undone_at, e.undone_by, \
+             (SELECT COUNT(*) FROM review_edit_rows r WHERE r.edit_id = e.id) AS n \
+             FROM review_edits e WHERE e.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx(op, id)?;
+        let Some(row) = row else { return Ok(None) };
+        let r = RowReader::new(&row, "review_edits", format!("id {id}"));
+        Ok(Some(ReviewEditRecord {
+            id,
+            actor: r.text("actor")?,
+            at: r.time("at")?,
+            rows: u64::try_from(r.i64("n")?).unwrap_or(0),
+            undone_at: r.opt_time("undone_at")?,
+            undone_by: r.opt_text("undone_by")?,
+        }))
+    }
+
+    /// Undoes a recorded review change made by `actor` at or after `not_before`: each of its
+    /// rows gets back the state, resolution, note, assignee (and auto-close mark) it had
+    /// before, unless the row's review was changed since (by anyone, or by a run), in which
+    /// case it is left alone and reported as skipped. One transaction; every restored field
+    /// gets a history entry with `actor`, plus an `undo` entry naming the change. A change is
+    /// undone at most once.
+    pub async fn undo_review_edit(
+        &self,
+        id: i64,
+        actor: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<UndoOutcome> {
+        let op = "undo review change";
+        let refused = |reason: String| StoreError::Invalid {
+            what: format!("undo of review change {id}"),
+            reason,
+        };
+        let mut tx = self.begin_write(op, id).await?;
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "", // BEGIN IMMEDIATE: the whole database is locked
+        };
+        let row = sqlx::query(&format!(
+            "SELECT actor, at, history_mark, undone_at FROM review_edits WHERE id = $1{lock}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx(op, id)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound {
+                what: "review change",
+                id: id.to_string(),
+            });
+        };
+        let r = RowReader::new(&row, "review_edits", format!("id {id}"));
+        let by = r.text("actor")?;
+        if r.opt_i64("undone_at")?.is_some() {
+            return Err(refused("it was undone already".into()));
+        }
+        if r.i64("at")? < not_before.timestamp_millis() {
+            return Err(refused("it is too old to be undone".into()));
+        }
+        if by != actor {
+            return Err(refused(format!("only {by}, who made it, can undo it")));
+        }
+        let mark = r.i64("history_mark")?;
+
+        // Rows whose review changed after the change: history entries since its mark (few:
+        // the mark is recent).
+        let since = sqlx::query(
+            "SELECT DISTINCT discrepancy_id FROM discrepancy_history \
+             WHERE id > $1 AND field IN ('state', 'resolution', 'note', 'assignee')",
+        )
+        .bind(mark)
+        .fetch_all(&mut *tx)
+        .await
+        .ctx(op, id)?;
+        let mut changed_since = std::collections::HashSet::new();
+        for row in &since {
+            let d: i64 = row.try_get("discrepancy_id").ctx(op, id)?;
+            changed_since.insert(d);
+        }
+
+        let rows = sqlx::query(&format!(
+            "SELECT discrepancy_id, {EDIT_ROW_SNAPSHOT} FROM review_edit_rows \
+             WHERE edit_id = $1 ORDER BY discrepancy_id"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .ctx(op, id)?;
+        let edits = rows
+            .iter()
+            .map(|row| {
+                let r = RowReader::new(row, "review_edit_rows", format!("of {id}"));
+                let d = r.i64("discrepancy_id")?;
+                let old = ReviewCols {
+                    id: d,
+                    state: r.text("old_state")?,
+                    resolution: r.opt_text("old_resolution")?,
+                    note: r.opt_text("old_note")?,
+                    assignee: r.opt_text("old_assignee")?,
+                    auto_closed: r.opt_text("old_auto_closed")?,
+                };
+                let new = ReviewCols {
+                    id: d,
+                    state: r.text("new_state")?,
+                    resolution: r.opt_text("new_resolution")?,
+                    note: r.opt_text("new_note")?,
+                    assignee: r.opt_text("new_assignee")?,
+                    auto_closed: r.opt_text("new_auto_closed")?,
+                };
+                Ok((old, new))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<i64> = edits.iter().map(|(old, _)| old.id).collect();
+        let current: std::collections::HashMap<i64, ReviewCols> =
+            review_rows_by_ids(&mut tx, self.backend, &ids, op)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+
+        let now = now_ms();
+        let mut history = Vec::new();
+        let mut outcome = UndoOutcome::default();
+        for (old, new) in &edits {
+            let unchanged = current.get(&old.id) == Some(new) && !changed_since.contains(&old.id);
+            if !unchanged {
+                outcome.skipped.push(old.id);
+                continue;
+            }
+            write_review_cols(&mut tx, old, now).await?;
+            let mut push = |field: &'static str, from: &Option<String>, to: &Option<String>| {
+                if from != to {
+                    history.push(NewHistory {
+                        discrepancy_id: old.id,
+                        at: now,
+                        actor: actor.to_string(),
+                        field,
+                        old_value: from.clone(),
+                        new_value: to.clone(),
+                    });
+                }
+            };
+            push("state", &Some(new.state.clone()), &Some(old.state.clone()));
+            push("resolution", &new.resolution, &old.resolution);
+            push("note", &new.note, &old.note);
+            push("assignee", &new.assignee, &old.assignee);
+            push("undo", &None, &Some(id.to_string()));
+            outcome.restored.push(old.id);
+        }
         insert_history(&mut tx, self.backend, &history, op).await?;
-        tx.commit().await.ctx(op, "discrepancies")?;
-        Ok(n)
+        sqlx::query("UPDATE review_edits SET undone_at = $1, undone_by = $2 WHERE id = $3")
+            .bind(now)
+            .bind(actor)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .ctx(op, id)?;
+        tx.commit().await.ctx(op, id)?;
+        Ok(outcome)
     }
 
     /// Applies a batch of changes (a spreadsheet re-import) in one transaction: all or
@@ -604,7 +1054,10 @@ impl AppDb {
                 });
             };
             let cur = review_cols(&row)?;
-            if apply_change(&mut tx, &cur, change, actor, now, &mut history).await? {
+            if apply_change(&mut tx, &cur, change, actor, now, &mut history)
+                .await?
+                .is_some()
+            {
                 n += 1;
             }
         }
