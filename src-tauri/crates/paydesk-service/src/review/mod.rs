@@ -9,7 +9,7 @@ use crate::ServiceError;
 use paydesk_core::{
     Actor, Currency, DiscrepancyFilter, DiscrepancyRecord, HistoryEntry, Permission, ReviewChange,
 };
-use paydesk_store::{DiscrepancySort, PageAt, PageCursor};
+use paydesk_store::{DiscrepancySort, PageAt, PageCursor, StoreError};
 use report::{Lang, ReportMeta};
 use serde::Serialize;
 use serde_json::json;
@@ -140,6 +140,17 @@ pub async fn update(
     id: i64,
     change: &ReviewChange,
 ) -> Result<DiscrepancyRecord, ServiceError> {
+    Ok(update_undoable(w, actor, id, change).await?.0)
+}
+
+/// [`update`], and the id its author can undo it with for [`UNDO_WINDOW_SECS`] (`None` when
+/// nothing changed).
+pub async fn update_undoable(
+    w: &Workspace,
+    actor: &Actor,
+    id: i64,
+    change: &ReviewChange,
+) -> Result<(DiscrepancyRecord, Option<i64>), ServiceError> {
     require(
         &w.db,
         actor,
@@ -148,7 +159,10 @@ pub async fn update(
     )
     .await?;
     change.validate().map_err(ServiceError::BadInput)?;
-    let d = w.db.update_discrepancy(id, change, &actor.username).await?;
+    let (d, edit) =
+        w.db.update_discrepancy_undoable(id, change, &actor.username)
+            .await
+            .map_err(plain_store_error)?;
     audit(
         &w.db,
         &actor.username,
@@ -158,7 +172,7 @@ pub async fn update(
         json!(change),
     )
     .await?;
-    Ok(d)
+    Ok((d, edit.edit_id))
 }
 
 /// How many discrepancies a bulk change would touch (the UI and CLI say so before acting).
@@ -177,21 +191,179 @@ pub async fn bulk_update(
     filter: &DiscrepancyFilter,
     change: &ReviewChange,
 ) -> Result<u64, ServiceError> {
+    Ok(bulk_update_undoable(w, actor, filter, change)
+        .await?
+        .updated)
+}
+
+/// What an undoable review change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReviewUpdate {
+    /// How many discrepancies actually changed.
+    pub updated: u64,
+    /// What [`undo`] takes back for [`UNDO_WINDOW_SECS`]; `None` when nothing changed.
+    pub undo_id: Option<i64>,
+}
+
+/// How long after a review change its author may undo it. The desktop offers the undo for
+/// 30 s; the rest covers a slow answer and a last-moment click.
+pub const UNDO_WINDOW_SECS: i64 = 120;
+
+/// The most discrepancies one change by id may name (a person's selection among the rows loaded in the table: at most 12,000).
+pub const MAX_CHOSEN: usize = 20_000;
+
+/// [`bulk_update`], undoable.
+pub async fn bulk_update_undoable(
+    w: &Workspace,
+    actor: &Actor,
+    filter: &DiscrepancyFilter,
+    change: &ReviewChange,
+) -> Result<ReviewUpdate, ServiceError> {
     require(&w.db, actor, Permission::DiscrepancyReview, "discrepancies").await?;
     change.validate().map_err(ServiceError::BadInput)?;
-    let n =
-        w.db.bulk_update_discrepancies(filter, change, &actor.username)
-            .await?;
+    let edit =
+        w.db.bulk_update_discrepancies_undoable(filter, change, &actor.username)
+            .await
+            .map_err(plain_store_error)?;
     audit(
         &w.db,
         &actor.username,
         "discrepancy.bulk_update",
         &describe_filter(filter),
         "ok",
-        json!({"rows": n, "change": change}),
+        json!({"rows": edit.changed, "change": change, "undo_id": edit.edit_id}),
     )
     .await?;
-    Ok(n)
+    Ok(ReviewUpdate {
+        updated: edit.changed,
+        undo_id: edit.edit_id,
+    })
+}
+
+/// Applies one change to the chosen discrepancies (by id; repeats count once), all or
+/// nothing: an unknown id fails the whole change. Undoable like [`bulk_update_undoable`].
+pub async fn bulk_update_by_ids(
+    w: &Workspace,
+    actor: &Actor,
+    ids: &[i64],
+    change: &ReviewChange,
+) -> Result<ReviewUpdate, ServiceError> {
+    require(&w.db, actor, Permission::DiscrepancyReview, "discrepancies").await?;
+    change.validate().map_err(ServiceError::BadInput)?;
+    let mut chosen = ids.to_vec();
+    chosen.sort_unstable();
+    chosen.dedup();
+    if chosen.is_empty() {
+        return Err(ServiceError::BadInput(
+            "no discrepancies chosen: choose at least one".into(),
+        ));
+    }
+    if chosen.len() > MAX_CHOSEN {
+        return Err(ServiceError::BadInput(format!(
+            "{} discrepancies chosen; at most {MAX_CHOSEN} can be changed by id at once \
+             (change all that match a filter instead)",
+            chosen.len()
+        )));
+    }
+    let edit =
+        w.db.update_discrepancies_by_ids(&chosen, change, &actor.username)
+            .await
+            .map_err(plain_store_error)?;
+    audit(
+        &w.db,
+        &actor.username,
+        "discrepancy.bulk_update_chosen",
+        &format!("{} chosen discrepancies", chosen.len()),
+        "ok",
+        json!({"rows": edit.changed, "ids": chosen, "change": change, "undo_id": edit.edit_id}),
+    )
+    .await?;
+    Ok(ReviewUpdate {
+        updated: edit.changed,
+        undo_id: edit.edit_id,
+    })
+}
+
+/// What [`undo`] did, by discrepancy id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UndoResult {
+    /// Put back as they were before the change.
+    pub restored: Vec<i64>,
+    /// Left as they are: their review was changed after the change (by someone, or a run).
+    pub skipped: Vec<i64>,
+}
+
+/// Undoes a review change (`undo_id` from [`update_undoable`], [`bulk_update_undoable`] or
+/// [`bulk_update_by_ids`]): only its author, within [`UNDO_WINDOW_SECS`], once. Each row
+/// gets back its state, resolution, note and assignee of before the change, unless it was
+/// changed since (then it is skipped and named). Audited as `discrepancy.undo`.
+pub async fn undo(w: &Workspace, actor: &Actor, undo_id: i64) -> Result<UndoResult, ServiceError> {
+    let target = format!("review change {undo_id}");
+    require(&w.db, actor, Permission::DiscrepancyReview, &target).await?;
+    let not_before = chrono::Utc::now() - chrono::Duration::seconds(UNDO_WINDOW_SECS);
+    // Checked here for a clear answer; the store checks again in its transaction.
+    let Some(edit) = w.db.review_edit(undo_id).await? else {
+        return Err(ServiceError::NotFound(format!(
+            "no review change {undo_id} to undo (changes can be undone for {UNDO_WINDOW_SECS} s)"
+        )));
+    };
+    if edit.actor != actor.username {
+        return Err(ServiceError::Conflict(format!(
+            "{target} was made by {}: only they can undo it",
+            edit.actor
+        )));
+    }
+    if edit.undone_at.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "{target} was undone already{}",
+            edit.undone_by
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default()
+        )));
+    }
+    if edit.at < not_before {
+        return Err(ServiceError::Conflict(format!(
+            "{target} is more than {UNDO_WINDOW_SECS} s old: change the discrepancies back by hand"
+        )));
+    }
+    let out =
+        w.db.undo_review_edit(undo_id, &actor.username, not_before)
+            .await
+            .map_err(|e| match e {
+                // Lost a race with another undo of the same change.
+                StoreError::Invalid { what, reason } => {
+                    ServiceError::Conflict(format!("{what}: {reason}"))
+                }
+                e => plain_store_error(e),
+            })?;
+    audit(
+        &w.db,
+        &actor.username,
+        "discrepancy.undo",
+        &target,
+        "ok",
+        json!({"restored": out.restored.len(), "skipped": out.skipped, "rows": edit.rows}),
+    )
+    .await?;
+    Ok(UndoResult {
+        restored: out.restored,
+        skipped: out.skipped,
+    })
+}
+
+/// A refused input (unknown discrepancy, invalid change) as the caller's mistake rather than
+/// a database failure.
+fn plain_store_error(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::NotFound { what, id } => {
+            let ids = if id.contains(',') { "ids" } else { "id" };
+            ServiceError::NotFound(format!("no {what} with {ids} {id}"))
+        }
+        StoreError::Invalid { what, reason } => ServiceError::BadInput(format!("{what}: {reason}")),
+        e => ServiceError::Store(e),
+    }
 }
 
 /// Reads every discrepancy matching `filter`, page by page, in a stable order (each page
