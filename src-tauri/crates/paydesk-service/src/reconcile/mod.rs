@@ -555,10 +555,12 @@ pub async fn reconcile(
         StatementInput::NoActivity { .. } => no_activity_statement(account.provider, &file_name),
     };
     let line_count = spill.len();
+    let (files, key_hashes) = spill.finish()?;
     let day_lines = DayLines {
         spill_dir,
         parts,
-        files: spill.finish()?,
+        files,
+        key_hashes,
         count: line_count,
         sums,
     };
@@ -680,6 +682,7 @@ struct DayLines {
     spill_dir: SpillDir,
     parts: usize,
     files: Vec<std::path::PathBuf>,
+    key_hashes: partition::KeyHashes,
     count: u64,
     sums: LineSums,
 }
@@ -744,6 +747,7 @@ async fn run_locked(
         line_files: day_lines.files,
         order_files: window.order_files,
         lines: day_lines.count,
+        key_hashes: day_lines.key_hashes,
     };
     let side = partition::DaySide {
         mirror,

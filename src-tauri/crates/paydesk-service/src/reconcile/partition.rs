@@ -70,6 +70,29 @@ pub(crate) struct LineSpill {
     writer: PartWriter,
     parts: usize,
     count: u32,
+    keys: KeyHashes,
+}
+
+/// A hash of every line's discrepancy key ([`line_key`]), in file order: 8 bytes a line,
+/// so that numbering the discrepancies' keys (`#2` for the second line of a key) needs no
+/// second pass over the spilled lines unless two lines may share a key.
+pub(crate) struct KeyHashes {
+    hasher: foldhash::fast::FixedState,
+    hashes: Vec<u64>,
+}
+
+impl KeyHashes {
+    fn new() -> Self {
+        Self {
+            hasher: foldhash::fast::FixedState::with_seed(0x7061_7964_6573_6b31),
+            hashes: Vec::new(),
+        }
+    }
+
+    fn of(&self, kind: LineKind, id: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((kind as u8, id))
+    }
 }
 
 impl LineSpill {
@@ -78,10 +101,14 @@ impl LineSpill {
             writer: PartWriter::create(dir, "lines", parts + 2)?,
             parts,
             count: 0,
+            keys: KeyHashes::new(),
         })
     }
 
     pub(crate) fn push(&mut self, line: StatementLine) -> Result<(), ServiceError> {
+        let (kind, id) = line_key(&line);
+        let hash = self.keys.of(kind, id);
+        self.keys.hashes.push(hash);
         let part = match (line.kind, line_order_no(&line)) {
             (LineKind::Refund, _) => self.parts,
             (_, Some(no)) => partition_of(no, self.parts),
@@ -100,8 +127,11 @@ impl LineSpill {
         u64::from(self.count)
     }
 
-    pub(crate) fn finish(self) -> Result<Vec<PathBuf>, ServiceError> {
-        Ok(self.writer.finish()?.into_iter().map(|f| f.0).collect())
+    /// The files (partitions, refund lines, lines without an order number) and the lines'
+    /// key hashes.
+    pub(crate) fn finish(self) -> Result<(Vec<PathBuf>, KeyHashes), ServiceError> {
+        let files = self.writer.finish()?.into_iter().map(|f| f.0).collect();
+        Ok((files, self.keys))
     }
 }
 
@@ -136,6 +166,7 @@ pub(crate) struct SpilledDay {
     pub(crate) line_files: Vec<PathBuf>,
     pub(crate) order_files: Vec<PathBuf>,
     pub(crate) lines: u64,
+    pub(crate) key_hashes: KeyHashes,
 }
 
 impl SpilledDay {
@@ -662,10 +693,32 @@ pub(crate) fn key_ordinals(
     if wanted.is_empty() {
         return Ok(out);
     }
+    // How many lines have each wanted key's hash: a key no other line's hash matches is
+    // its line's alone (ordinal 1). Only keys that may be shared are counted exactly, from
+    // the spilled lines.
+    let keys = &day.key_hashes;
+    let mut counts: FastMap<u64, u32> = FastMap::default();
+    for (_, l) in wanted {
+        let (kind, id) = line_key(l);
+        counts.insert(keys.of(kind, id), 0);
+    }
+    for h in &keys.hashes {
+        if let Some(n) = counts.get_mut(h) {
+            *n += 1;
+        }
+    }
     // id → (kind, places of the lines with that key)
     let mut places: FastMap<String, Vec<(LineKind, u32)>> = FastMap::default();
-    for (_, l) in wanted {
-        places.entry(line_key(l).1.to_string()).or_default();
+    for (at, l) in wanted {
+        let (kind, id) = line_key(l);
+        if counts.get(&keys.of(kind, id)).is_some_and(|n| *n > 1) {
+            places.entry(id.to_string()).or_default();
+        } else {
+            out.insert(*at, 1);
+        }
+    }
+    if places.is_empty() {
+        return Ok(out);
     }
     for path in &day.line_files {
         let file = RawFile::read(path)?;
@@ -690,6 +743,9 @@ pub(crate) fn key_ordinals(
     }
     for (at, l) in wanted {
         let (kind, id) = line_key(l);
+        if !places.contains_key(id) {
+            continue;
+        }
         let n = places.get(id).map_or(0, |v| {
             let key = (kind_no(kind), *at);
             let upto = v.partition_point(|(k, a)| (kind_no(*k), *a) <= key);
