@@ -285,49 +285,35 @@ pub(crate) async fn match_spilled(
     for no in side.carried_orders.iter().filter(|n| !n.is_empty()) {
         carried_by_part[partition_of(no, parts)].push(no.as_str());
     }
-    for (part, carried) in carried_by_part.iter().enumerate() {
-        // Only order numbers are needed here: read in place, not decoded.
-        let line_file = RawFile::read(&day.line_files[part])?;
-        let order_file = RawFile::read(&day.order_files[part])?;
-        let mut loaded: FastSet<&str> = FastSet::default();
-        for record in order_file.records() {
-            loaded.insert(order_no_of(record?).ok_or_else(|| order_file.damaged())?);
-        }
-        let mut heads = Vec::new();
-        for record in line_file.records() {
-            let record = record?;
-            let head = LineHead::of(record).ok_or_else(|| line_file.damaged())?;
-            heads.push((record, head));
-        }
-        let mut wanted: Vec<String> = heads
-            .iter()
-            .filter_map(|(_, h)| h.merchant_order_no.filter(|n| !n.is_empty()))
-            .chain(carried.iter().copied())
-            .filter(|no| !loaded.contains(no))
-            .map(str::to_string)
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+    // Each partition's files are scanned on the worker threads (the scans are independent
+    // and a million order numbers are hashed); the mirror is then asked, partition by
+    // partition, for the numbers a scan did not find among the day's orders.
+    let scans = scan_partitions(day, &carried_by_part, match_workers(parts))?;
+    for scan in scans {
         let mut found: Vec<Order> = Vec::new();
-        if !wanted.is_empty() {
+        if !scan.wanted.is_empty() {
             let mut seen: FastSet<String> = FastSet::default();
-            for o in side.mirror.orders_by_numbers(side.scope, &wanted).await? {
-                if !loaded.contains(o.order_no.as_str()) && seen.insert(o.order_no.to_string()) {
+            for o in side
+                .mirror
+                .orders_by_numbers(side.scope, &scan.wanted)
+                .await?
+            {
+                // Only the numbers asked for (none of which the partition's orders have).
+                let asked = scan
+                    .wanted
+                    .binary_search_by(|w| w.as_str().cmp(&o.order_no))
+                    .is_ok();
+                if asked && seen.insert(o.order_no.to_string()) {
                     found.push(o);
                 }
             }
         }
         let found_nos: FastSet<&str> = found.iter().map(|o| o.order_no.as_str()).collect();
-        for (record, head) in &heads {
-            let placed = head
-                .merchant_order_no
-                .filter(|n| !n.is_empty())
-                .is_some_and(|no| loaded.contains(no) || found_nos.contains(no));
-            if head.kind == LineKind::Payment && !placed {
-                let Placed(at, line) =
-                    LineHead::decode(record).ok_or_else(|| line_file.damaged())?;
-                stray_lines.insert(at);
-                fallback_ids.extend(ids_of(&line).map(str::to_string));
+        for (order_no, Placed(at, line)) in &scan.unplaced {
+            let placed = order_no.as_deref().is_some_and(|no| found_nos.contains(no));
+            if !placed {
+                stray_lines.insert(*at);
+                fallback_ids.extend(ids_of(line).map(str::to_string));
             }
         }
         drop(found_nos);
@@ -367,11 +353,7 @@ pub(crate) async fn match_spilled(
         carried_refunds: side.carried_refunds.clone(),
         window: side.window,
     });
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4)
-        .min(parts);
+    let workers = match_workers(parts);
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<(usize, Result<PartDone, ServiceError>)>(1);
     let mut tasks: Vec<Vec<PartTask>> = vec![Vec::new(); workers];
@@ -676,6 +658,111 @@ fn read_lines(path: Option<&PathBuf>) -> Result<(Vec<u32>, Vec<StatementLine>), 
 }
 
 /// The ids a payment line without a placed order number looks for its order by.
+/// Worker threads for `parts` partitions: one a core, at most 4.
+fn match_workers(parts: usize) -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(parts)
+        .max(1)
+}
+
+/// What a partition's files say before any matching: the order numbers its lines (or
+/// yesterday's carry-overs) name that are not among its orders, and its payment lines that
+/// those orders do not place (no number, or one the day's orders lack), decoded, with their
+/// number.
+struct PartScan {
+    wanted: Vec<String>,
+    unplaced: Vec<(Option<String>, Placed)>,
+}
+
+/// [`PartScan`] of every partition, in partition order, on `workers` threads.
+fn scan_partitions(
+    day: &SpilledDay,
+    carried_by_part: &[Vec<&str>],
+    workers: usize,
+) -> Result<Vec<PartScan>, ServiceError> {
+    let parts = carried_by_part.len();
+    let scan = |part: usize| -> Result<PartScan, ServiceError> {
+        // Only order numbers are needed here: read in place, not decoded.
+        let (Some(line_path), Some(order_path)) =
+            (day.line_files.get(part), day.order_files.get(part))
+        else {
+            return Err(ServiceError::Io(format!(
+                "partition {part} of the day has no files"
+            )));
+        };
+        let line_file = RawFile::read(line_path)?;
+        let order_file = RawFile::read(order_path)?;
+        let mut loaded: FastSet<&str> = FastSet::default();
+        for record in order_file.records() {
+            loaded.insert(order_no_of(record?).ok_or_else(|| order_file.damaged())?);
+        }
+        let mut wanted: Vec<String> = Vec::new();
+        let mut unplaced = Vec::new();
+        for record in line_file.records() {
+            let record = record?;
+            let head = LineHead::of(record).ok_or_else(|| line_file.damaged())?;
+            let number = head.merchant_order_no.filter(|n| !n.is_empty());
+            let known = number.is_some_and(|no| loaded.contains(no));
+            if let (Some(no), false) = (number, known) {
+                wanted.push(no.to_string());
+            }
+            if head.kind == LineKind::Payment && !known {
+                let line = LineHead::decode(record).ok_or_else(|| line_file.damaged())?;
+                unplaced.push((number.map(str::to_string), line));
+            }
+        }
+        let carried = carried_by_part.get(part).map(Vec::as_slice).unwrap_or(&[]);
+        wanted.extend(
+            carried
+                .iter()
+                .filter(|no| !loaded.contains(**no))
+                .map(|no| no.to_string()),
+        );
+        wanted.sort_unstable();
+        wanted.dedup();
+        Ok(PartScan { wanted, unplaced })
+    };
+    let workers = workers.clamp(1, parts.max(1));
+    let mut scans: Vec<Option<Result<PartScan, ServiceError>>> = Vec::new();
+    scans.resize_with(parts, || None);
+    std::thread::scope(|threads| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let scan = &scan;
+                threads.spawn(move || {
+                    (w..parts)
+                        .step_by(workers)
+                        .map(|part| (part, scan(part)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            let done = handle.join().map_err(|_| {
+                ServiceError::Io("a worker scanning the day's partitions stopped".into())
+            })?;
+            for (part, result) in done {
+                scans[part] = Some(result);
+            }
+        }
+        Ok::<(), ServiceError>(())
+    })?;
+    scans
+        .into_iter()
+        .enumerate()
+        .map(|(part, scan)| {
+            scan.unwrap_or_else(|| {
+                Err(ServiceError::Io(format!(
+                    "partition {part} of the day was not scanned"
+                )))
+            })
+        })
+        .collect()
+}
+
 fn ids_of(line: &StatementLine) -> impl Iterator<Item = &str> {
     std::iter::once(line.provider_txn_id.as_str())
         .chain(line.payment_intent_id.as_deref())
