@@ -35,6 +35,8 @@ pub fn with_commands<R: Runtime>(
             commands::discrepancies::discrepancy_detail,
             commands::discrepancies::update_discrepancy,
             commands::discrepancies::bulk_update_discrepancies,
+            commands::discrepancies::bulk_update_discrepancies_by_ids,
+            commands::discrepancies::undo_review_change,
             commands::discrepancies::export_discrepancies,
             commands::discrepancies::reviewers,
             commands::orders::search_orders,

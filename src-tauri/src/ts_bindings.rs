@@ -46,7 +46,7 @@ pub fn bindings() -> String {
     use crate::batch::{Failure, RunBatch, RunEvent};
     use crate::commands::admin::AuditPage;
     use crate::commands::discrepancies::{
-        BulkResult, ChangeIn, DiscrepancyDetail, ExportResult, FilterIn,
+        BulkResult, ChangeIn, DiscrepancyDetail, ExportResult, FilterIn, UpdateResult,
     };
     use crate::commands::keys::{ImportFields, VaultStatus};
     use crate::commands::orders::RefundLimits;
@@ -161,6 +161,8 @@ pub fn bindings() -> String {
         DiscrepancyDetail,
         svc::review::CurrencyTotal,
         BulkResult,
+        UpdateResult,
+        svc::review::UndoResult,
         ExportResult,
         RefundLimits,
         VaultStatus,

@@ -204,21 +204,41 @@ pub async fn discrepancy_detail(
     })
 }
 
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct UpdateResult {
+    pub record: DiscrepancyRecord,
+    /// For `undo_review_change` (30 s in the UI); `None` when nothing changed.
+    pub undo_id: Option<i64>,
+}
+
 #[tauri::command]
 pub async fn update_discrepancy(
     state: State<'_, DesktopState>,
     id: i64,
     change: ChangeIn,
-) -> CmdResult<DiscrepancyRecord> {
+) -> CmdResult<UpdateResult> {
     let (w, actor) = state.actor().await?;
     let change = change.into_change()?;
-    Ok(review::update(&w, &actor, id, &change).await?)
+    let (record, undo_id) = review::update_undoable(&w, &actor, id, &change).await?;
+    Ok(UpdateResult { record, undo_id })
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct BulkResult {
     pub updated: u64,
+    /// For `undo_review_change`; `None` when nothing changed.
+    pub undo_id: Option<i64>,
+}
+
+impl From<review::ReviewUpdate> for BulkResult {
+    fn from(u: review::ReviewUpdate) -> BulkResult {
+        BulkResult {
+            updated: u.updated,
+            undo_id: u.undo_id,
+        }
+    }
 }
 
 /// Applies one change to every discrepancy matching the filter, but only if the filter still
@@ -239,8 +259,34 @@ pub async fn bulk_update_discrepancies(
             "the filter now matches {now} discrepancies, not the {expected} you confirmed; check the list and try again"
         )));
     }
-    let updated = review::bulk_update(&w, &actor, &filter, &change).await?;
-    Ok(BulkResult { updated })
+    Ok(review::bulk_update_undoable(&w, &actor, &filter, &change)
+        .await?
+        .into())
+}
+
+/// Applies one change to the rows the person chose (by id), all or nothing.
+#[tauri::command]
+pub async fn bulk_update_discrepancies_by_ids(
+    state: State<'_, DesktopState>,
+    ids: Vec<i64>,
+    change: ChangeIn,
+) -> CmdResult<BulkResult> {
+    let (w, actor) = state.actor().await?;
+    let change = change.into_change()?;
+    Ok(review::bulk_update_by_ids(&w, &actor, &ids, &change)
+        .await?
+        .into())
+}
+
+/// Takes back a review change (single or bulk) its author made moments ago, row by row where
+/// nobody changed the row since.
+#[tauri::command]
+pub async fn undo_review_change(
+    state: State<'_, DesktopState>,
+    undo_id: i64,
+) -> CmdResult<review::UndoResult> {
+    let (w, actor) = state.actor().await?;
+    Ok(review::undo(&w, &actor, undo_id).await?)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -859,7 +859,30 @@ export type CurrencyTotal = { currency: Currency, count: number,
  */
 at_stake: number, };
 
-export type BulkResult = { updated: number, };
+export type BulkResult = { updated: number, 
+/**
+ * For `undo_review_change`; `None` when nothing changed.
+ */
+undo_id: number | null, };
+
+export type UpdateResult = { record: DiscrepancyRecord, 
+/**
+ * For `undo_review_change` (30 s in the UI); `None` when nothing changed.
+ */
+undo_id: number | null, };
+
+/**
+ * What [`undo`] did, by discrepancy id.
+ */
+export type UndoResult = { 
+/**
+ * Put back as they were before the change.
+ */
+restored: Array<number>, 
+/**
+ * Left as they are: their review was changed after the change (by someone, or a run).
+ */
+skipped: Array<number>, };
 
 export type ExportResult = { path: string, rows: number, };
 
