@@ -87,7 +87,8 @@ describe('discrepancies', () => {
           const leftW = frozenLeft.reduce((a, h) => a + h.offsetWidth, 0);
           const rightW = frozenRight.reduce((a, h) => a + h.offsetWidth, 0);
           const out = [];
-          if (frozenLeft.map((h) => h.dataset.col).join() !== 'order_no,class') out.push('frozen left: ' + frozenLeft.map((h) => h.dataset.col));
+          // finance reviews: the row check boxes come first.
+          if (frozenLeft.map((h) => h.dataset.col).join() !== 'select,order_no,class') out.push('frozen left: ' + frozenLeft.map((h) => h.dataset.col));
           const right = frozenRight.map((h) => h.dataset.col).join();
           if (right !== 'difference' && !(paneOpen && right === '')) out.push('frozen right: ' + right);
           for (const h of headers) {

@@ -40,4 +40,13 @@ describe('commands', () => {
       ['fundflow_import', { account: 'alipay-main', path: '/tmp/f.csv' }],
     ]);
   });
+
+  it('sends the chosen ids and the undo id as the review commands take them', async () => {
+    await commands.bulkUpdateDiscrepanciesByIds([3, 5], { state: 'investigating' });
+    await commands.undoReviewChange(12);
+    expect(mockedCall.mock.calls).toEqual([
+      ['bulk_update_discrepancies_by_ids', { ids: [3, 5], change: { state: 'investigating' } }],
+      ['undo_review_change', { undoId: 12 }],
+    ]);
+  });
 });

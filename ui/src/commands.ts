@@ -17,7 +17,6 @@ import type {
   Dashboard,
   DiscrepancyDetail,
   DiscrepancyPage,
-  DiscrepancyRecord,
   DiscrepancySort,
   ExportFormat,
   ExportResult,
@@ -46,6 +45,8 @@ import type {
   RunRecord,
   SettingsView,
   SettlementReport,
+  UndoResult,
+  UpdateResult,
   UserRecord,
   VaultStatus,
   VersionListing,
@@ -79,10 +80,16 @@ export const listDiscrepancies = (
 /** The view's count and amount at stake per currency (largest first). */
 export const discrepancyTotals = (filter: FilterIn) => call<CurrencyTotal[]>('discrepancy_totals', { filter });
 export const discrepancyDetail = (id: number) => call<DiscrepancyDetail>('discrepancy_detail', { id });
+/** The updated record and the id that undoes the change (null: nothing changed). */
 export const updateDiscrepancy = (id: number, change: ChangeIn) =>
-  call<DiscrepancyRecord>('update_discrepancy', { id, change });
+  call<UpdateResult>('update_discrepancy', { id, change });
 export const bulkUpdateDiscrepancies = (filter: FilterIn, change: ChangeIn, expected: number) =>
   call<BulkResult>('bulk_update_discrepancies', { filter, change, expected });
+/** One change to the rows a person chose (all or nothing: an unknown id fails it). */
+export const bulkUpdateDiscrepanciesByIds = (ids: number[], change: ChangeIn) =>
+  call<BulkResult>('bulk_update_discrepancies_by_ids', { ids, change });
+/** Takes back a review change its author made moments ago (rows changed since are skipped). */
+export const undoReviewChange = (undoId: number) => call<UndoResult>('undo_review_change', { undoId });
 export const exportDiscrepancies = (filter: FilterIn, format: ExportFormat, lang: Lang) =>
   call<ExportResult>('export_discrepancies', { filter, format, lang });
 export const reviewers = () => call<string[]>('reviewers');

@@ -78,6 +78,8 @@ export type {
   ChangeIn,
   DiscrepancyDetail,
   BulkResult,
+  UpdateResult,
+  UndoResult,
   ExportResult,
   RefundLimits,
   VaultStatus,

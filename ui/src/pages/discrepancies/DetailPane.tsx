@@ -33,8 +33,8 @@ import { isOverdue } from './DiscrepancyTable';
 export interface DetailPaneProps {
   id: number;
   onClose: () => void;
-  /** A saved change: the table replaces the row in place. */
-  onUpdated: (record: DiscrepancyRecord) => void;
+  /** A saved change: the table replaces the row in place; `undoId` undoes it (null: nothing changed). */
+  onUpdated: (record: DiscrepancyRecord, undoId: number | null) => void;
   reviewers: string[];
   canReview: boolean;
   lang: Lang;
@@ -111,8 +111,8 @@ function DetailPane(props: DetailPaneProps) {
     async (change: ReviewChange, kind: 'save' | 'resolve' | 'take') => {
       setSaving(kind);
       try {
-        const updated = await commands.updateDiscrepancy(id, change);
-        onUpdated(updated);
+        const { record: updated, undo_id } = await commands.updateDiscrepancy(id, change);
+        onUpdated(updated, undo_id);
         setDetail((d) => (d && d.record.id === updated.id ? { ...d, record: updated } : d));
         setTick((n) => n + 1); // fresh history
         void message.success(kind === 'resolve' ? t('detail.resolved_ok') : t('detail.saved_ok'));
@@ -429,6 +429,8 @@ function DetailPane(props: DetailPaneProps) {
                   <div>
                     {t('history.note_by')}: <q>{h.new_value ?? ''}</q>
                   </div>
+                ) : h.field === 'undo' ? (
+                  <div data-testid="disc-history-undo">{t('history.undo', { id: h.new_value ?? '' })}</div>
                 ) : (
                   <div>
                     {t(`history.field.${h.field}`, { defaultValue: h.field })}: {historyValue(h, h.old_value)} →{' '}

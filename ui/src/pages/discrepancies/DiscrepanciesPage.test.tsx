@@ -107,6 +107,13 @@ async function renderPage(session?: Parameters<typeof renderWithSession>[1]) {
   return utils;
 }
 
+/** The bulk dialog knows the count and the amounts (its confirm button is enabled). */
+async function bulkReady(): Promise<HTMLElement> {
+  const text = await screen.findByTestId('disc-bulk-text');
+  await waitFor(() => expect(text).toHaveAttribute('data-ready', 'true'));
+  return text;
+}
+
 function renderedRows(): HTMLElement[] {
   return Array.from(document.querySelectorAll<HTMLElement>('.disc-row[data-index]'));
 }
@@ -424,7 +431,7 @@ describe('DiscrepanciesPage bulk resolve and export', () => {
     };
     await renderPage();
     fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
-    await screen.findByTestId('disc-bulk-text');
+    await bulkReady();
     fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
     await waitFor(() => expect(screen.getByTestId('disc-total')).toHaveAttribute('data-total', '0'));
     expect(await screen.findByTestId('disc-empty')).toBeInTheDocument();
@@ -436,7 +443,8 @@ describe('DiscrepanciesPage bulk resolve and export', () => {
     };
     await renderPage();
     fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
-    fireEvent.click(await screen.findByTestId('disc-bulk-confirm'));
+    await bulkReady();
+    fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
     const problem = await screen.findByTestId('disc-bulk-problem');
     expect(problem).toHaveTextContent('The filter now matches 100,001 discrepancies, not 100,000.');
     expect(callsOf('bulk_update_discrepancies')[0]).toMatchObject({ expected: 100_000 });
@@ -478,16 +486,25 @@ describe('DiscrepanciesPage columns', () => {
     return document.querySelector<HTMLElement>(`[role="columnheader"][data-col="${key}"]`);
   }
 
-  it('freezes order no and class on the left and the difference on the right', async () => {
+  it('freezes the check boxes, order no and class on the left and the difference on the right', async () => {
     await renderPage();
     const headers = Array.from(document.querySelectorAll<HTMLElement>('[role="columnheader"]'));
-    expect(headers.map((h) => h.dataset.col).slice(0, 2)).toEqual(['order_no', 'class']);
+    expect(headers.map((h) => h.dataset.col).slice(0, 3)).toEqual(['select', 'order_no', 'class']);
     expect(headers.at(-1)?.dataset.col).toBe('difference');
-    expect(header('order_no')).toHaveStyle({ position: 'sticky', left: '0px' });
+    expect(header('select')).toHaveStyle({ position: 'sticky', left: '0px' });
+    expect(header('order_no')).toHaveStyle({ position: 'sticky', left: '40px' });
     expect(header('difference')).toHaveStyle({ position: 'sticky', right: '0px' });
     expect(header('account')?.style.position).toBe('');
     const cell = within(screen.getByTestId('disc-row-1')).getByText('ORD-1').closest<HTMLElement>('[role="gridcell"]');
-    expect(cell).toHaveStyle({ position: 'sticky', left: '0px' });
+    expect(cell).toHaveStyle({ position: 'sticky', left: '40px' });
+  });
+
+  it('has no check box column without the review permission', async () => {
+    await renderPage({ me: makeMe('viewer', ['support'], ['discrepancy_view']) });
+    const headers = Array.from(document.querySelectorAll<HTMLElement>('[role="columnheader"]'));
+    expect(headers.map((h) => h.dataset.col).slice(0, 2)).toEqual(['order_no', 'class']);
+    expect(screen.queryByTestId('select-all')).toBeNull();
+    expect(screen.queryAllByTestId('row-check')).toEqual([]);
   });
 
   it('hides a column from the chooser and remembers it for the user; reset shows it again', async () => {
@@ -695,5 +712,184 @@ describe('DiscrepanciesPage saved filters', () => {
     await openSavedList();
     expect(savedOptions()).not.toContain('Drop');
     expect(savedOptions()).toContain('Keep');
+  });
+});
+
+describe('DiscrepanciesPage row selection and undo', () => {
+  const rowCheck = (id: number) => within(screen.getByTestId(`disc-row-${id}`)).getByTestId('row-check');
+  const checkedIds = () =>
+    Array.from(document.querySelectorAll<HTMLElement>('.disc-row[data-checked="true"]')).map((r) =>
+      Number(r.dataset.testid?.replace('disc-row-', '')),
+    );
+
+  it('a click checks one row without opening it; shift-click checks the range from the last clicked', async () => {
+    await renderPage();
+    fireEvent.click(rowCheck(3));
+    expect(checkedIds()).toEqual([3]);
+    expect(rowCheck(3)).toBeChecked();
+    expect(screen.getByTestId('selection-count')).toHaveAttribute('data-count', '1');
+    expect(screen.queryByTestId('disc-detail')).toBeNull();
+
+    fireEvent.click(rowCheck(7), { shiftKey: true });
+    expect(checkedIds()).toEqual([3, 4, 5, 6, 7]);
+    expect(screen.getByTestId('selection-count')).toHaveTextContent('5 checked');
+    // A shift-click on a checked row unchecks the range back to the last clicked one.
+    fireEvent.click(rowCheck(5), { shiftKey: true });
+    expect(checkedIds()).toEqual([3, 4]);
+    // A plain click toggles.
+    fireEvent.click(rowCheck(3));
+    expect(checkedIds()).toEqual([4]);
+    expect(screen.getByTestId('select-all')).toHaveAttribute('data-state', 'some');
+  });
+
+  it('Space checks the row the arrow keys are on, and the arrows still move', async () => {
+    await renderPage();
+    const table = screen.getByTestId('disc-table');
+    fireEvent.keyDown(table, { key: 'ArrowDown' });
+    fireEvent.keyDown(table, { key: ' ' });
+    expect(checkedIds()).toEqual([1]);
+    fireEvent.keyDown(table, { key: 'ArrowDown' });
+    fireEvent.keyDown(table, { key: 'ArrowDown' });
+    await waitFor(() => expect(screen.getByTestId('disc-row-3')).toHaveAttribute('aria-selected', 'true'));
+    fireEvent.keyDown(table, { key: ' ' });
+    expect(checkedIds()).toEqual([1, 3]);
+    fireEvent.keyDown(table, { key: ' ' });
+    expect(checkedIds()).toEqual([1]);
+  });
+
+  it('the header box checks every loaded row, then clears', async () => {
+    await renderPage();
+    const all = screen.getByTestId('select-all');
+    expect(all).toHaveAttribute('data-state', 'none');
+    fireEvent.click(all);
+    expect(all).toHaveAttribute('data-state', 'all');
+    // The first block (200 rows) is what is loaded.
+    expect(screen.getByTestId('selection-count')).toHaveAttribute('data-count', '200');
+    expect(rowCheck(1)).toBeChecked();
+    fireEvent.click(all);
+    expect(screen.queryByTestId('selection-count')).toBeNull();
+    expect(rowCheck(1)).not.toBeChecked();
+    // The clear button clears too.
+    fireEvent.click(rowCheck(2));
+    fireEvent.click(screen.getByTestId('selection-clear'));
+    expect(checkedIds()).toEqual([]);
+  });
+
+  it('the checked rows are cleared when the filter changes', async () => {
+    await renderPage();
+    fireEvent.click(rowCheck(1));
+    fireEvent.click(rowCheck(2));
+    expect(screen.getByTestId('selection-count')).toHaveAttribute('data-count', '2');
+    await userEvent.type(screen.getByTestId('disc-filter-text'), 'ORD{Enter}');
+    await waitFor(() => expect(screen.getByTestId('disc-total')).toHaveAttribute('data-total', '3'));
+    expect(screen.queryByTestId('selection-count')).toBeNull();
+    await screen.findByTestId('disc-row-1');
+    expect(checkedIds()).toEqual([]);
+    expect(screen.getByTestId('disc-bulk-resolve')).toHaveTextContent('Resolve all 3 matching');
+  });
+
+  it('resolves the checked rows by id, stating their count and amount; undo puts them back', async () => {
+    await renderPage();
+    fireEvent.click(rowCheck(1));
+    fireEvent.click(rowCheck(4), { shiftKey: true });
+    const bulk = screen.getByTestId('disc-bulk-resolve');
+    expect(bulk).toHaveTextContent('Resolve 4 selected');
+    fireEvent.click(bulk);
+    const text = await bulkReady();
+    expect(text).toHaveAttribute('data-scope', 'selected');
+    // Four rows of CN¥1.00 at stake each.
+    expect(text).toHaveTextContent('the 4 selected discrepancies, CN¥4.00 at stake, as “Not an issue”');
+    fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
+    await waitFor(() =>
+      expect(callsOf('bulk_update_discrepancies_by_ids')).toEqual([
+        { ids: [1, 2, 3, 4], change: { state: 'resolved', resolution: 'not_an_issue' } },
+      ]),
+    );
+    expect(callsOf('bulk_update_discrepancies')).toEqual([]);
+    const bar = await screen.findByTestId('undo-bar');
+    expect(bar).toHaveTextContent('Updated 4 discrepancies');
+    await waitFor(() => expect(screen.getByTestId('disc-row-2')).toHaveAttribute('data-state', 'resolved'));
+    // Done: nothing is checked any more.
+    expect(screen.queryByTestId('selection-count')).toBeNull();
+
+    fireEvent.click(screen.getByTestId('undo-bulk'));
+    await waitFor(() => expect(callsOf('undo_review_change')).toHaveLength(1));
+    const undoId = callsOf('undo_review_change')[0].undoId as number;
+    expect(typeof undoId).toBe('number');
+    await waitFor(() => expect(screen.getByTestId('disc-row-2')).toHaveAttribute('data-state', 'open'));
+    for (const id of [1, 3, 4]) expect(screen.getByTestId(`disc-row-${id}`)).toHaveAttribute('data-state', 'open');
+    expect(screen.queryByTestId('undo-bar')).toBeNull();
+    expect(screen.queryByTestId('undo-skipped')).toBeNull();
+  });
+
+  it('can still resolve all matching with rows checked; that confirmation states the count and the amount per currency', async () => {
+    await renderPage();
+    fireEvent.click(rowCheck(1));
+    fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
+    await bulkReady();
+    fireEvent.click(screen.getByTestId('disc-bulk-scope-all'));
+    const text = screen.getByTestId('disc-bulk-text');
+    expect(text).toHaveAttribute('data-scope', 'all');
+    expect(text).toHaveTextContent(
+      'all 100,000 discrepancies matching the current filters, CN¥123,456.78 · $987.65 at stake, as “Not an issue”',
+    );
+    expect(screen.getByTestId('disc-bulk-confirm')).toHaveTextContent('Resolve 100,000');
+    fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
+    await waitFor(() => expect(callsOf('bulk_update_discrepancies')).toHaveLength(1));
+    expect(callsOf('bulk_update_discrepancies')[0]).toMatchObject({ expected: 100_000 });
+    expect(callsOf('bulk_update_discrepancies_by_ids')).toEqual([]);
+    expect(await screen.findByTestId('undo-bar')).toHaveTextContent('Updated 100,000 discrepancies');
+  });
+
+  it('says which rows the undo left alone because they changed since', async () => {
+    be.overrides.undo_review_change = () => ({ restored: [1], skipped: [2] });
+    await renderPage();
+    fireEvent.click(rowCheck(1));
+    fireEvent.click(rowCheck(2));
+    fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
+    await bulkReady();
+    fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
+    fireEvent.click(await screen.findByTestId('undo-bulk'));
+    const skipped = await screen.findByTestId('undo-skipped');
+    expect(skipped).toHaveTextContent('1 discrepancy was changed since and was left as it is');
+    expect(skipped).toHaveTextContent('#2');
+  });
+
+  it('a single change from the details pane can be undone, and the pane shows the result', async () => {
+    await renderPage();
+    fireEvent.click(screen.getByTestId('disc-row-1'));
+    const detail = await screen.findByTestId('disc-detail');
+    await within(detail).findByTestId('disc-save');
+    await pickOption('disc-set-state', 'Investigating');
+    fireEvent.click(within(detail).getByTestId('disc-save'));
+    expect(await screen.findByTestId('undo-bar')).toHaveTextContent('Updated 1 discrepancy');
+    await waitFor(() => expect(screen.getByTestId('disc-row-1')).toHaveAttribute('data-state', 'investigating'));
+    const details = callsOf('discrepancy_detail').length;
+    fireEvent.click(screen.getByTestId('undo-bulk'));
+    await waitFor(() => expect(screen.getByTestId('disc-row-1')).toHaveAttribute('data-state', 'open'));
+    await waitFor(() => expect(callsOf('discrepancy_detail').length).toBeGreaterThan(details));
+    await waitFor(() => expect(within(screen.getByTestId('disc-detail')).getByTestId('disc-state')).toHaveAttribute('data-state', 'open'));
+  });
+
+  it('offers the undo for 30 seconds only', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await renderPage();
+      fireEvent.click(rowCheck(1));
+      fireEvent.click(screen.getByTestId('disc-bulk-resolve'));
+      await bulkReady();
+      fireEvent.click(screen.getByTestId('disc-bulk-confirm'));
+      await screen.findByTestId('undo-bar');
+      act(() => {
+        vi.advanceTimersByTime(29_000);
+      });
+      expect(screen.getByTestId('undo-bar')).toBeInTheDocument();
+      act(() => {
+        vi.advanceTimersByTime(1_500);
+      });
+      expect(screen.queryByTestId('undo-bar')).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -49,9 +49,20 @@ import {
 } from './filters';
 import type { FilterForm, SortColumn } from './filters';
 import FilterBar from './FilterBar';
+import { NONE, clickCheck, clickHeader, headerState } from './selection';
+import type { Checked } from './selection';
 import './discrepancies.css';
 
 export const BLOCK_SIZE = 200;
+/** How long the undo of a review change is offered (the backend allows a little longer). */
+export const UNDO_SECONDS = 30;
+
+/** A review change that can still be undone. */
+interface Undoable {
+  id: number;
+  /** How many discrepancies it changed. */
+  updated: number;
+}
 
 function isEditable(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -155,6 +166,30 @@ export default function DiscrepanciesPage() {
   const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
   const [detailId, setDetailId] = useState<number | null>(null);
 
+  // ---- rows checked for a bulk change (by id), and the last clicked one (shift-click range)
+  const [checked, setChecked] = useState<Checked>(NONE);
+  const anchor = useRef<number | null>(null);
+  const clearChecked = useCallback(() => {
+    setChecked(NONE);
+    anchor.current = null;
+  }, []);
+  // Another filter is another set of rows: what was checked no longer applies.
+  const filterKey = useMemo(() => JSON.stringify(filter), [filter]);
+  useEffect(() => clearChecked(), [filterKey, clearChecked]);
+  // Positions change with the sort: a range starts afresh.
+  useEffect(() => {
+    anchor.current = null;
+  }, [sort]);
+  const onCheck = useCallback(
+    (index: number, shift: boolean) => {
+      // Read now: the updater may run after the anchor has moved to this row.
+      const from = anchor.current;
+      setChecked((cur) => clickCheck(cur, (i) => loader.getRow(i), index, from, shift));
+      anchor.current = index;
+    },
+    [loader],
+  );
+
   // Column widths, hidden columns and the details pane's width: the user's own, remembered.
   const username = me?.username ?? null;
   const [prefs, setPrefsState] = useState<ColumnPrefs>(() => loadPrefs(username));
@@ -242,7 +277,26 @@ export default function DiscrepanciesPage() {
   }, [selectedIndex, version]);
 
   const closeDetail = useCallback(() => setDetailId(null), []);
-  const onUpdated = useCallback((rec: DiscrepancyRecord) => loader.updateRow(rec), [loader]);
+
+  // ---- undo of the last review change (single or bulk), offered for UNDO_SECONDS
+  const [undoable, setUndoable] = useState<Undoable | null>(null);
+  const [undoing, setUndoing] = useState(false);
+  const [skipped, setSkipped] = useState<number[] | null>(null);
+  // Bumped after an undo: the open details pane reads its record and history again.
+  const [detailGen, setDetailGen] = useState(0);
+  useEffect(() => {
+    if (undoable === null) return undefined;
+    const timer = window.setTimeout(() => setUndoable(null), UNDO_SECONDS * 1000);
+    return () => window.clearTimeout(timer);
+  }, [undoable]);
+
+  const onUpdated = useCallback(
+    (rec: DiscrepancyRecord, undoId: number | null) => {
+      loader.updateRow(rec);
+      if (undoId !== null) setUndoable({ id: undoId, updated: 1 });
+    },
+    [loader],
+  );
 
   // ---- keyboard: "/" focuses the text filter, Esc closes the detail, arrows from anywhere
   const textRef = useRef<InputRef>(null);
@@ -283,13 +337,48 @@ export default function DiscrepanciesPage() {
 
   const closeBulk = useCallback(() => setBulkOpen(false), []);
   const onBulkDone = useCallback(
-    (updated: number) => {
+    (updated: number, undoId: number | null) => {
       setBulkOpen(false);
-      void message.success(t('bulk.done', { n: formatCount(updated, lang) }));
+      clearChecked();
+      setSkipped(null);
+      if (undoId !== null) setUndoable({ id: undoId, updated });
+      else void message.success(t('bulk.done', { n: formatCount(updated, lang) }));
       reload();
     },
-    [t, lang, reload],
+    [t, lang, reload, clearChecked],
   );
+
+  const undo = async () => {
+    if (undoable === null) return;
+    setUndoing(true);
+    try {
+      const res = await commands.undoReviewChange(undoable.id);
+      setUndoable(null);
+      void message.success(t('undo.done', { count: res.restored.length, n: formatCount(res.restored.length, lang) }));
+      setSkipped(res.skipped.length > 0 ? res.skipped : null);
+      setDetailGen((n) => n + 1);
+      reload();
+    } catch (e) {
+      setUndoable(null);
+      showError(e);
+    } finally {
+      setUndoing(false);
+    }
+  };
+
+  // ---- the header box: every loaded row, or none
+  const loadedRows = useMemo(() => loader.loadedRows(), [loader, version]); // eslint-disable-line react-hooks/exhaustive-deps
+  const header = headerState(checked, loadedRows);
+  const onCheckAll = useCallback(() => {
+    setChecked((cur) => clickHeader(cur, loader.loadedRows()));
+    anchor.current = null;
+  }, [loader]);
+  const checkedIds = useMemo(() => new Set(checked.keys()), [checked]);
+  const selection = useMemo(
+    () => (canReview ? { checked: checkedIds, header, onCheck, onCheckAll } : undefined),
+    [canReview, checkedIds, header, onCheck, onCheckAll],
+  );
+  const checkedRows = useMemo(() => [...checked.values()], [checked]);
 
   // ---- export
   const [exporting, setExporting] = useState<ExportFormat | null>(null);
@@ -349,8 +438,16 @@ export default function DiscrepanciesPage() {
         <Tooltip title={t('common:actions.refresh')}>
           <Button size="small" type="text" icon={<ReloadOutlined />} aria-label={t('common:actions.refresh')} data-testid="disc-refresh" onClick={reload} />
         </Tooltip>
+        {checked.size > 0 && (
+          <span className="disc-selection" data-testid="selection-count" data-count={checked.size}>
+            {t('select.count', { n: formatCount(checked.size, lang) })}
+            <Button size="small" type="link" data-testid="selection-clear" onClick={clearChecked}>
+              {t('select.clear')}
+            </Button>
+          </span>
+        )}
         <Typography.Text type="secondary" className="disc-hint">
-          {t('toolbar.keys_hint')}
+          {t(canReview ? 'toolbar.keys_hint_select' : 'toolbar.keys_hint')}
         </Typography.Text>
         <span className="disc-spacer" />
         <ColumnChooser prefs={prefs} onChange={setPrefs} />
@@ -381,14 +478,42 @@ export default function DiscrepanciesPage() {
             danger
             icon={<CheckSquareOutlined />}
             data-testid="disc-bulk-resolve"
-            disabled={!total}
+            disabled={!total && checked.size === 0}
             onClick={() => setBulkOpen(true)}
           >
-            {t('bulk.open', { n: formatCount(total ?? 0, lang) })}
+            {checked.size > 0
+              ? t('bulk.open_selected', { n: formatCount(checked.size, lang) })
+              : t('bulk.open', { n: formatCount(total ?? 0, lang) })}
           </Button>
         )}
       </div>
 
+      {undoable && (
+        <Alert
+          type="success"
+          showIcon
+          className="disc-undo-bar"
+          data-testid="undo-bar"
+          message={t('undo.updated', { count: undoable.updated, n: formatCount(undoable.updated, lang) })}
+          action={
+            <Button size="small" data-testid="undo-bulk" loading={undoing} onClick={() => void undo()}>
+              {t('undo.action', { s: UNDO_SECONDS })}
+            </Button>
+          }
+        />
+      )}
+      {skipped && (
+        <Alert
+          type="warning"
+          showIcon
+          closable
+          onClose={() => setSkipped(null)}
+          className="disc-undo-bar"
+          data-testid="undo-skipped"
+          message={t('undo.skipped', { count: skipped.length, n: formatCount(skipped.length, lang) })}
+          description={skipped.map((id) => `#${id}`).join(', ')}
+        />
+      )}
       {exporting && (
         <Alert
           type="info"
@@ -446,6 +571,7 @@ export default function DiscrepanciesPage() {
               lang={lang}
               prefs={prefs}
               onResizeColumn={onResizeColumn}
+              selection={selection}
             />
           )}
         </div>
@@ -461,6 +587,7 @@ export default function DiscrepanciesPage() {
               onDoubleClick={() => setPrefs({ ...prefs, detailWidth: undefined })}
             />
           <DetailPane
+            key={detailGen}
             id={detailId}
             onClose={closeDetail}
             onUpdated={onUpdated}
@@ -477,11 +604,13 @@ export default function DiscrepanciesPage() {
         <BulkResolveDialog
           open={bulkOpen}
           total={total}
+          selected={checkedRows}
           filter={filter}
           lang={lang}
           onClose={closeBulk}
           onDone={onBulkDone}
           onStale={reload}
+          undoSeconds={UNDO_SECONDS}
         />
       )}
     </div>

@@ -42,7 +42,13 @@ export function isOverdue(r: DiscrepancyRecord, now: number): boolean {
   return r.state !== 'resolved' && new Date(r.due_at).getTime() < now;
 }
 
+/** The row check box column (frozen left, before the key columns): fixed width. */
+export const SELECT_COLUMN = 'select';
+const SELECT_WIDTH = 40;
+
 const COLUMNS: Column[] = [
+  // Rendered by the row and the header themselves (it needs the checked state).
+  { key: SELECT_COLUMN, min: SELECT_WIDTH, grow: 0, frozen: 'left', render: () => null },
   {
     key: 'bill_date',
     min: 96,
@@ -150,6 +156,8 @@ const COLUMNS: Column[] = [
 ];
 
 const COLUMN_BY_KEY: Record<string, Column> = Object.fromEntries(COLUMNS.map((c) => [c.key, c]));
+/** Without the check box column (a person who cannot review has nothing to select for). */
+const DATA_COLUMNS: Column[] = COLUMNS.filter((c) => c.key !== SELECT_COLUMN);
 
 /** The columns a person may hide (the frozen key columns always show). */
 export const OPTIONAL_COLUMNS: string[] = COLUMNS.filter((c) => !c.frozen).map((c) => c.key);
@@ -199,25 +207,55 @@ interface RowProps {
   index: number;
   start: number;
   selected: boolean;
+  /** Its box is checked (for a bulk change). */
+  checked: boolean;
   ctx: CellContext;
   onRowClick: (index: number) => void;
+  onCheck: (index: number, shift: boolean) => void;
 }
 
 /** One loaded row; memoized so moving the selection re-renders two rows, not the window. */
-const TableRow = memo(function TableRow({ layout, row, index, start, selected, ctx, onRowClick }: RowProps) {
+const TableRow = memo(function TableRow({ layout, row, index, start, selected, checked, ctx, onRowClick, onCheck }: RowProps) {
   return (
     <div
-      className={`disc-row${selected ? ' disc-row-selected' : ''}${row.present ? '' : ' disc-row-gone'}`}
+      className={`disc-row${selected ? ' disc-row-selected' : ''}${checked ? ' disc-row-checked' : ''}${row.present ? '' : ' disc-row-gone'}`}
       role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
       data-testid={`disc-row-${row.id}`}
       data-index={index}
       data-state={row.state}
+      data-checked={checked}
       style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, gridTemplateColumns: layout.template, width: layout.width }}
       onClick={() => onRowClick(index)}
     >
       {layout.columns.map((p, i) => {
+        if (p.key === SELECT_COLUMN) {
+          // The whole cell is the box's target; a click here checks, it does not open the row.
+          return (
+            <div
+              key={p.key}
+              role="gridcell"
+              data-col={p.key}
+              className={`disc-td disc-check-cell${frozenClass(p, layout, i)}`}
+              style={frozenStyle(p)}
+              onClick={(e) => {
+                e.stopPropagation();
+                onCheck(index, e.shiftKey);
+              }}
+            >
+              <input
+                type="checkbox"
+                className="disc-check"
+                data-testid="row-check"
+                tabIndex={-1}
+                checked={checked}
+                onChange={() => undefined /* the cell's click does it (it knows shift) */}
+                aria-label={ctx.t('select.row', { id: row.id })}
+              />
+            </div>
+          );
+        }
         const c = COLUMN_BY_KEY[p.key];
         return (
           <div
@@ -274,6 +312,15 @@ export interface DiscrepancyTableProps {
   onResizeColumn: (key: string, width: number | null, done: boolean) => void;
   /** Rows kept rendered above and below the visible window. */
   overscan?: number;
+  /** Check boxes for bulk changes (absent: no box column). */
+  selection?: {
+    checked: ReadonlySet<number>;
+    /** The header box: none, some or every loaded row checked. */
+    header: 'none' | 'some' | 'all';
+    /** A row's box clicked (or Space on the selected row); `shift`: the range from the last. */
+    onCheck: (index: number, shift: boolean) => void;
+    onCheckAll: () => void;
+  };
 }
 
 export default function DiscrepancyTable(props: DiscrepancyTableProps) {
@@ -291,6 +338,7 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
     prefs,
     onResizeColumn,
     overscan = 10,
+    selection,
   } = props;
   const { t } = useTranslation('discrepancies');
   const label = useLabel();
@@ -337,13 +385,19 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
   // The window's width for the columns: the scroll box's inner width.
   const available = useElementWidth(scrollRef);
   const needed = useMemo(
-    () =>
-      Object.fromEntries(
-        COLUMNS.map((c) => [c.key, neededWidth({ ...c, samples: samplesFor(c.key, lang, label, t) }, t(`column.${c.key}`))]),
+    () => ({
+      ...Object.fromEntries(
+        DATA_COLUMNS.map((c) => [c.key, neededWidth({ ...c, samples: samplesFor(c.key, lang, label, t) }, t(`column.${c.key}`))]),
       ),
+      [SELECT_COLUMN]: SELECT_WIDTH,
+    }),
     [lang, label, t],
   );
-  const layout = useMemo(() => layoutColumns(COLUMNS, needed, prefs, available), [needed, prefs, available]);
+  const selectable = selection !== undefined;
+  const layout = useMemo(
+    () => layoutColumns(selectable ? COLUMNS : DATA_COLUMNS, needed, prefs, available),
+    [selectable, needed, prefs, available],
+  );
 
   // Dragging a header's right edge resizes its column; a double click fits it again.
   const startResize = (e: ReactPointerEvent, key: string, width: number) => {
@@ -364,6 +418,8 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
     },
     [onSelect, onOpen],
   );
+  const check = selection?.onCheck;
+  const onCheck = useCallback((index: number, shift: boolean) => check?.(index, shift), [check]);
 
   const pageRows = Math.max(1, Math.floor(((scrollRef.current?.clientHeight ?? 0) - HEADER_HEIGHT) / ROW_HEIGHT));
 
@@ -394,6 +450,13 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
         if (selectedIndex !== null) {
           e.preventDefault();
           onOpen(selectedIndex);
+        }
+        return;
+      case ' ':
+        // Space checks the selected row (shift: the range from the last checked).
+        if (selectedIndex !== null && selection) {
+          e.preventDefault();
+          selection.onCheck(selectedIndex, e.shiftKey);
         }
         return;
       default:
@@ -430,6 +493,32 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
           style={{ gridTemplateColumns: layout.template, height: HEADER_HEIGHT, width: layout.width }}
         >
           {layout.columns.map((p, i) => {
+            if (p.key === SELECT_COLUMN && selection) {
+              return (
+                <div
+                  key={p.key}
+                  role="columnheader"
+                  data-col={p.key}
+                  data-frozen={p.frozen ?? ''}
+                  className={`disc-th disc-check-cell${frozenClass(p, layout, i)}`}
+                  style={frozenStyle(p)}
+                >
+                  <input
+                    type="checkbox"
+                    className="disc-check"
+                    data-testid="select-all"
+                    data-state={selection.header}
+                    ref={(el) => {
+                      if (el) el.indeterminate = selection.header === 'some';
+                    }}
+                    checked={selection.header === 'all'}
+                    onChange={selection.onCheckAll}
+                    aria-label={t('select.all_loaded')}
+                    title={t('select.all_loaded')}
+                  />
+                </div>
+              );
+            }
             const c = COLUMN_BY_KEY[p.key];
             const dir = c.sort ? sortState(c.sort, sort) : null;
             const text = t(`column.${c.key}`);
@@ -485,8 +574,10 @@ export default function DiscrepancyTable(props: DiscrepancyTableProps) {
               index={item.index}
               start={item.start}
               selected={item.index === selectedIndex}
+              checked={selection?.checked.has(row.id) ?? false}
               ctx={ctx}
               onRowClick={onRowClick}
+              onCheck={onCheck}
             />
           ) : (
             <SkeletonRow key={item.key} layout={layout} index={item.index} start={item.start} />

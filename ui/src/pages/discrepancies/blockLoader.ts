@@ -204,6 +204,13 @@ export class BlockLoader<T extends { id: number }, C = unknown> {
     return false;
   }
 
+  /** Every loaded row, in list order (at most maxBlocks × blockSize). */
+  loadedRows(): T[] {
+    const out: T[] = [];
+    for (const start of this.cachedOffsets()) out.push(...(this.blocks.get(start) ?? []));
+    return out;
+  }
+
   /** Index of a loaded row by id, or -1. */
   indexOfId(id: number): number {
     for (const [start, block] of this.blocks) {

@@ -81,6 +81,8 @@ export function makeLine(over: Partial<StatementLine> = {}): StatementLine {
 
 export interface FakeBackend {
   total: number;
+  /** The records as each undoable change found them, by undo id (the fake's undo puts them back). */
+  undo: Map<number, DiscrepancyRecord[]>;
   handle: (cmd: string, args?: Record<string, unknown>) => Promise<unknown>;
   history: HistoryEntry[];
   detail?: (id: number) => DiscrepancyDetail;
@@ -90,8 +92,11 @@ export interface FakeBackend {
 /** list_discrepancies answers `total` records (generated on the fly), whatever the filter. */
 export function fakeBackend(total: number): FakeBackend {
   const changed = new Map<number, DiscrepancyRecord>();
+  const current = (id: number) => changed.get(id) ?? makeRecord(id - 1);
+  let nextUndo = 41;
   const be: FakeBackend = {
     total,
+    undo: new Map(),
     history: [],
     overrides: {},
     handle: async (cmd, args) => {
@@ -137,12 +142,29 @@ export function fakeBackend(total: number): FakeBackend {
         case 'update_discrepancy': {
           const id = args?.id as number;
           const change = args?.change as Partial<DiscrepancyRecord>;
-          const rec = { ...(changed.get(id) ?? makeRecord(id - 1)), ...change };
+          const undoId = nextUndo++;
+          be.undo.set(undoId, [current(id)]);
+          const rec = { ...current(id), ...change };
           changed.set(id, rec);
-          return rec;
+          return { record: rec, undo_id: undoId };
         }
         case 'bulk_update_discrepancies':
-          return { updated: args?.expected };
+          return { updated: args?.expected, undo_id: nextUndo++ };
+        case 'bulk_update_discrepancies_by_ids': {
+          const ids = args?.ids as number[];
+          const change = args?.change as Partial<DiscrepancyRecord>;
+          const undoId = nextUndo++;
+          be.undo.set(undoId, ids.map(current));
+          for (const id of ids) changed.set(id, { ...current(id), ...change });
+          return { updated: ids.length, undo_id: undoId };
+        }
+        case 'undo_review_change': {
+          const before = be.undo.get(args?.undoId as number);
+          if (!before) throw { kind: 'bad_input', code: 'not_found', message: 'no review change to undo' };
+          be.undo.delete(args?.undoId as number);
+          for (const r of before) changed.set(r.id, r);
+          return { restored: before.map((r) => r.id), skipped: [] };
+        }
         case 'export_discrepancies':
           return { path: `/ws/exports/discrepancies.${args?.format}`, rows: be.total };
         default:
