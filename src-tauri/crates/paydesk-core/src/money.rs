@@ -66,10 +66,19 @@ impl Currency {
 
     /// Parses a currency code, case-insensitively ("cny", "CNY").
     pub fn parse(code: &str) -> Result<Currency, MoneyError> {
-        let upper = code.trim().to_ascii_uppercase();
+        // Called for every statement line and mirror row: no allocation.
+        let trimmed = code.trim().as_bytes();
+        let upper = match trimmed {
+            [a, b, c] => [
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ],
+            _ => return Err(MoneyError::UnknownCurrency(code.trim().to_string())),
+        };
         KNOWN
             .iter()
-            .find(|(c, _)| *c == upper)
+            .find(|(c, _)| c.as_bytes() == upper)
             .map(|(c, e)| {
                 let b = c.as_bytes();
                 Currency {
@@ -266,6 +275,54 @@ pub fn parse_minor(text: &str, currency: Currency) -> Result<i64, MoneyError> {
 /// Parses a decimal string into an integer scaled by 10^scale, exactly.
 /// Digits beyond `scale` must all be zero.
 pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, MoneyError> {
+    match parse_plain_scaled(text.as_bytes(), scale) {
+        Some(value) => Ok(value),
+        None => parse_scaled_general(text, scale),
+    }
+}
+
+/// [`parse_scaled`] of the shape nearly every amount has (`-?digits(.digits)?`, at most 18
+/// digits, no padding, no digit beyond `scale` but zeros), in one pass without allocating;
+/// `None` for anything else, which the general parser then accepts or explains.
+fn parse_plain_scaled(b: &[u8], scale: u32) -> Option<i64> {
+    let (negative, body) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let mut value: i64 = 0;
+    let mut digits = 0usize;
+    let mut frac: Option<u32> = None;
+    for &c in body {
+        if c.is_ascii_digit() {
+            // 18 digits always fit an i64: no overflow check needed below.
+            digits += 1;
+            if digits > 18 {
+                return None;
+            }
+        }
+        match (c, frac) {
+            (b'0'..=b'9', None) => value = value * 10 + i64::from(c - b'0'),
+            (b'0'..=b'9', Some(n)) if n < scale => {
+                value = value * 10 + i64::from(c - b'0');
+                frac = Some(n + 1);
+            }
+            (b'0', Some(n)) => frac = Some(n + 1),
+            (b'.', None) if digits > 0 => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if digits == 0 || frac == Some(0) {
+        return None;
+    }
+    // Digits written past `scale` are zeros (checked above); fill the rest of the scale.
+    let written = frac.unwrap_or(0).min(scale);
+    for _ in written..scale {
+        value = value.checked_mul(10)?;
+    }
+    Some(if negative { -value } else { value })
+}
+
+fn parse_scaled_general(text: &str, scale: u32) -> Result<i64, MoneyError> {
     let cleaned = clean_amount_text(text);
     if cleaned.is_empty() {
         return Err(MoneyError::Empty);
@@ -494,11 +551,62 @@ mod tests {
         assert_eq!(Money::new(-5, Currency::CNY).to_string(), "-0.05 CNY");
     }
 
+    /// The one-pass parser agrees with the general one on every short string of the
+    /// characters amounts are made of, at every scale providers use.
+    #[test]
+    fn plain_amounts_parse_as_the_general_parser_parses_them() {
+        let alphabet = ["0", "1", "9", "-", ".", ",", " ", "+"];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|l| alphabet.iter().map(move |c| format!("{l}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all.extend([
+            "999999999999999999".to_string(),
+            "9999999999999999999".to_string(),
+            "92233720368547758.07".to_string(),
+            "-922337203685477.5807".to_string(),
+            "123456789012345678.00".to_string(),
+            "0.000000".to_string(),
+        ]);
+        let mut fast = 0;
+        for text in &all {
+            for scale in [0, 2, 3, 5] {
+                let general = parse_scaled_general(text, scale);
+                if let Some(v) = parse_plain_scaled(text.as_bytes(), scale) {
+                    fast += 1;
+                    assert_eq!(Ok(v), general, "{text:?} at scale {scale}");
+                }
+                assert_eq!(
+                    parse_scaled(text, scale),
+                    general,
+                    "{text:?} at scale {scale}"
+                );
+            }
+        }
+        assert!(
+            fast > 10_000,
+            "the one-pass parser took only {fast} strings"
+        );
+    }
+
     #[test]
     fn currency_codes() {
         assert_eq!(Currency::parse("usd"), Ok(Currency::USD));
         assert_eq!(Currency::parse("jpy").map(|c| c.exponent()), Ok(0));
         assert!(Currency::parse("XYZ").is_err());
+        assert_eq!(Currency::parse(" cNy\t"), Ok(Currency::CNY));
+        for bad in ["", "CN", "CNYY", "人民币", "C\u{0}Y", "ÇNY"] {
+            assert_eq!(
+                Currency::parse(bad),
+                Err(MoneyError::UnknownCurrency(bad.trim().to_string())),
+                "{bad:?}"
+            );
+        }
         assert!(Money::new(1, Currency::CNY)
             .checked_add(Money::new(1, Currency::USD))
             .is_err());

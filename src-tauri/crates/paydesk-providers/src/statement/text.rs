@@ -94,6 +94,27 @@ impl<'a> LineSource<'a> {
         }
         out.clear();
         match self.enc {
+            // The whole line is the text (no BOM cut off): the buffers trade places instead
+            // of copying the line.
+            TextEncoding::Utf8 if bytes.len() == self.raw.len() => {
+                let raw = std::mem::replace(&mut self.raw, std::mem::take(out).into_bytes());
+                match String::from_utf8(raw) {
+                    Ok(s) => *out = s,
+                    Err(e) => {
+                        let valid = e.utf8_error().valid_up_to();
+                        self.raw = e.into_bytes();
+                        return Err(err(
+                            &self.file,
+                            Some(line_no),
+                            None,
+                            format!(
+                                "line is not valid UTF-8 (byte {}); is the file in another encoding such as GBK?",
+                                valid + 1
+                            ),
+                        ));
+                    }
+                }
+            }
             TextEncoding::Utf8 => match std::str::from_utf8(bytes) {
                 Ok(s) => out.push_str(s),
                 Err(e) => {
