@@ -168,6 +168,21 @@ impl AmountUnit {
         self.into()
     }
 
+    /// Minor units from an integer in this unit of `currency`, as [`AmountUnit::parse`]
+    /// reads its decimal text; `None` when it does not fit (the text path then explains).
+    pub fn from_integer(&self, value: i64, currency: Currency) -> Option<i64> {
+        if value == i64::MIN {
+            // Its digits alone do not fit an i64, so the text is refused as too large.
+            return None;
+        }
+        match self {
+            AmountUnit::Major => 10i64
+                .checked_pow(u32::from(currency.exponent))
+                .and_then(|scale| value.checked_mul(scale)),
+            AmountUnit::Minor => Some(value),
+        }
+    }
+
     /// Minor units from `text` written in this unit of `currency`.
     pub fn parse(&self, text: &str, currency: Currency) -> Result<i64, MoneyError> {
         match self {
@@ -549,6 +564,35 @@ mod tests {
         assert_eq!(Currency::CNY.format_minor(5), "0.05");
         assert_eq!(Currency::JPY.format_minor(3000), "3000");
         assert_eq!(Money::new(-5, Currency::CNY).to_string(), "-0.05 CNY");
+    }
+
+    #[test]
+    fn integers_read_as_their_decimal_text() {
+        for unit in [AmountUnit::Major, AmountUnit::Minor] {
+            for currency in [
+                Currency::CNY,
+                Currency::JPY,
+                Currency::parse("KWD").expect("KWD"),
+            ] {
+                for v in [
+                    0,
+                    1,
+                    -7,
+                    990,
+                    123_456_789,
+                    i64::MAX / 1000,
+                    i64::MAX,
+                    i64::MIN,
+                ] {
+                    let text = unit.parse(&v.to_string(), currency).ok();
+                    assert_eq!(
+                        unit.from_integer(v, currency),
+                        text,
+                        "{v} {unit:?} {currency}"
+                    );
+                }
+            }
+        }
     }
 
     /// The one-pass parser agrees with the general one on every short string of the

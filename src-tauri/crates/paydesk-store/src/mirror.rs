@@ -246,10 +246,20 @@ impl TableMap {
         self.slot(field).and_then(|i| self.cols.get(i))
     }
 
-    fn select_list(&self) -> String {
+    /// The mapped columns as text (`CAST`), or `raw` as stored: for a reader that turns
+    /// stored values into text exactly as the cast does (SQLite's own reader), so that an
+    /// integer amount or unix time is taken as the integer it is instead of being written
+    /// out as text by the database and parsed back.
+    fn select_list(&self, raw: bool) -> String {
         self.cols
             .iter()
-            .map(|c| format!("CAST({} AS TEXT) AS m_{}", c.quoted, c.field))
+            .map(|c| {
+                if raw {
+                    format!("{} AS m_{}", c.quoted, c.field)
+                } else {
+                    format!("CAST({} AS TEXT) AS m_{}", c.quoted, c.field)
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -581,7 +591,7 @@ impl OrderMirror {
             .join(" OR ");
         let sql = format!(
             "SELECT {} FROM {} WHERE {exact} LIMIT $2",
-            t.select_list(),
+            t.select_list(self.reader.reads_raw_values()),
             t.quoted
         );
         let mut out: Vec<Order> = Vec::new();
@@ -609,7 +619,7 @@ impl OrderMirror {
                 .join(" OR ");
             let sql = format!(
                 "SELECT {} FROM {} WHERE {like} LIMIT $2",
-                t.select_list(),
+                t.select_list(self.reader.reads_raw_values()),
                 t.quoted
             );
             let mut seen: HashSet<paydesk_core::Id> =
@@ -792,14 +802,14 @@ impl OrderMirror {
         let scan = bounds.is_some() && self.sqlite_scan_is_cheaper(t, &range, &params).await?;
         let sql = format!(
             "SELECT {} FROM {}{} WHERE {prov}{time_cond}{acc_cond}",
-            t.select_list(),
+            t.select_list(self.reader.reads_raw_values()),
             t.quoted,
             if scan { " NOT INDEXED" } else { "" }
         );
         let stray_sql = match (stray, &bounds) {
             (Some(cond), Some(_)) => Some(format!(
                 "SELECT {} FROM {} WHERE {prov} AND ({cond}) AND NOT ({range}){acc_cond}",
-                t.select_list(),
+                t.select_list(self.reader.reads_raw_values()),
                 t.quoted
             )),
             _ => None,
@@ -877,7 +887,7 @@ impl OrderMirror {
             let (acc_cond, acc_params) = self.account_cond(t, scope, words.len() + chunk.len() + 1);
             let sql = format!(
                 "SELECT {} FROM {} WHERE {prov} AND {} IN ({}){acc_cond}",
-                t.select_list(),
+                t.select_list(self.reader.reads_raw_values()),
                 t.quoted,
                 col.text_eq,
                 placeholders(words.len() + 1, chunk.len())
@@ -998,6 +1008,17 @@ impl OrderMirror {
         ColRef {
             field,
             name: t.col(field).map(|c| c.name.as_str()).unwrap_or(field),
+        }
+    }
+
+    /// An integer time as [`OrderMirror::parse_time`] reads its decimal text, when the
+    /// mapping's times are unix times and it is in range; `None` otherwise (the text path
+    /// then reads or refuses it).
+    fn unix_time(&self, i: i64) -> Option<DateTime<Utc>> {
+        match &self.mapping.time_format {
+            TimeFormat::UnixSeconds => DateTime::from_timestamp_millis(i.checked_mul(1000)?),
+            TimeFormat::UnixMillis => DateTime::from_timestamp_millis(i),
+            TimeFormat::Text(_) => None,
         }
     }
 
@@ -1130,6 +1151,12 @@ impl<'r> MirrorRow<'r> {
         }
     }
 
+    /// The field's value when the reader has it as an integer (see
+    /// [`TextRow::int`]); the text path reads it otherwise.
+    fn int(&self, field: &str) -> Option<i64> {
+        self.row.int(self.table.slot(field)?)
+    }
+
     /// The field's value, trimmed; `None` when NULL, empty or not mapped.
     fn optional(&self, field: &str) -> Option<&'r str> {
         let idx = self.table.slot(field)?;
@@ -1152,6 +1179,12 @@ impl<'r> MirrorRow<'r> {
     }
 
     fn amount(&self, col: ColRef<'_>, currency: Currency, unit: AmountUnit) -> Result<i64> {
+        if let Some(v) = self
+            .int(col.field)
+            .and_then(|i| unit.from_integer(i, currency))
+        {
+            return Ok(v);
+        }
         let s = self.required(col.field, col)?;
         unit.parse(s, currency).map_err(|e| {
             self.err(
@@ -1167,6 +1200,9 @@ impl<'r> MirrorRow<'r> {
         field: &'static str,
         m: &OrderMirror,
     ) -> Result<Option<DateTime<Utc>>> {
+        if let Some(t) = self.int(field).and_then(|i| m.unix_time(i)) {
+            return Ok(Some(t));
+        }
         match self.optional(field) {
             None => Ok(None),
             Some(s) => m.parse_time(s).map(Some).map_err(|e| self.err(col, e)),

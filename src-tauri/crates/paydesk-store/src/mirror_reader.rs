@@ -26,12 +26,65 @@ pub(crate) enum Param {
 /// cell that is not valid UTF-8 reads as `None` too, which the decoder reports as empty).
 pub(crate) trait TextRow {
     fn text(&self, idx: usize) -> Option<&str>;
+
+    /// The column's value when the database holds an integer and the reader has it as one
+    /// (its text is then that integer in decimal); `None` says "read the text".
+    fn int(&self, _idx: usize) -> Option<i64> {
+        None
+    }
 }
 
-impl TextRow for rusqlite::Row<'_> {
+/// A row of SQLite's own reader, whose query selects the columns as stored (not cast to
+/// text): `text` gives what `CAST(col AS TEXT)` would have — an integer in decimal, a real
+/// as SQLite writes it (asked of SQLite itself: rare, and its formatting is its own), a
+/// blob's bytes — and `int` the integers as they are.
+struct SqliteRow<'r> {
+    row: &'r rusqlite::Row<'r>,
+    conn: &'r rusqlite::Connection,
+    /// Texts made for non-text values, one per column, made when first asked for.
+    made: Vec<std::cell::OnceCell<Option<String>>>,
+}
+
+impl<'r> SqliteRow<'r> {
+    fn new(row: &'r rusqlite::Row<'r>, conn: &'r rusqlite::Connection, columns: usize) -> Self {
+        Self {
+            row,
+            conn,
+            made: (0..columns).map(|_| std::cell::OnceCell::new()).collect(),
+        }
+    }
+
+    fn real_as_text(&self, value: f64) -> Option<String> {
+        self.conn
+            .prepare_cached("SELECT CAST(?1 AS TEXT)")
+            .and_then(|mut s| s.query_row([value], |r| r.get::<_, Option<String>>(0)))
+            .ok()
+            .flatten()
+    }
+}
+
+impl TextRow for SqliteRow<'_> {
     fn text(&self, idx: usize) -> Option<&str> {
-        match self.get_ref(idx).ok()? {
-            rusqlite::types::ValueRef::Text(b) => std::str::from_utf8(b).ok(),
+        use rusqlite::types::ValueRef;
+        match self.row.get_ref(idx).ok()? {
+            ValueRef::Text(b) | ValueRef::Blob(b) => std::str::from_utf8(b).ok(),
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => self
+                .made
+                .get(idx)?
+                .get_or_init(|| Some(i.to_string()))
+                .as_deref(),
+            ValueRef::Real(f) => self
+                .made
+                .get(idx)?
+                .get_or_init(|| self.real_as_text(f))
+                .as_deref(),
+        }
+    }
+
+    fn int(&self, idx: usize) -> Option<i64> {
+        match self.row.get_ref(idx).ok()? {
+            rusqlite::types::ValueRef::Integer(i) => Some(i),
             _ => None,
         }
     }
@@ -170,9 +223,10 @@ impl MirrorReader {
                         }
                         .map_err(|e| fail(e.to_string()))?;
                     }
+                    let columns = stmt.column_count();
                     let mut rows = stmt.raw_query();
                     while let Some(row) = rows.next().map_err(|e| fail(e.to_string()))? {
-                        each(row)?;
+                        each(&SqliteRow::new(row, &conn, columns))?;
                     }
                     Ok(())
                 })();
@@ -182,6 +236,14 @@ impl MirrorReader {
             MirrorReader::Postgres(pool) => stream_rows!(pool, sql, params, each, fail),
             MirrorReader::Any(pool) => stream_rows!(pool, sql, params, each, fail),
         }
+    }
+}
+
+impl MirrorReader {
+    /// Whether queries select the mapped columns as stored rather than cast to text (see
+    /// [`SqliteRow`]).
+    pub(crate) fn reads_raw_values(&self) -> bool {
+        matches!(self, MirrorReader::Sqlite(_))
     }
 }
 

@@ -19,6 +19,7 @@ db_tests!(
     bad_money_and_missing_numbers_are_clear_errors,
     times_that_are_not_times_fail_range_queries,
     native_and_any_readers_agree_on_narrow_and_wide_ranges,
+    stored_types_read_as_their_text,
 );
 
 async fn exec(url: &str, sqls: &[&str]) {
@@ -851,4 +852,153 @@ async fn native_and_any_readers_agree_on_narrow_and_wide_ranges(url: String) {
     );
     assert_eq!(a.len(), 110);
     assert_eq!(a, b);
+}
+
+/// SQLite's own reader takes integers as they are stored and asks for no cast; whatever a
+/// column holds — integer order numbers, reals with long expansions, integers, text and
+/// blobs in a loosely typed SQLite column, out-of-range numbers — it reads exactly what the
+/// cast to text read (sqlx's `Any` driver, which casts), values and errors alike.
+async fn stored_types_read_as_their_text(url: String) {
+    let sqlite = url.starts_with("sqlite");
+    let real = if sqlite { "REAL" } else { "DOUBLE PRECISION" };
+    let create = format!(
+        "CREATE TABLE odd_orders (no BIGINT, channel TEXT, total {real}, cur TEXT, st TEXT, \
+         created BIGINT, paid BIGINT)"
+    );
+    let mut sqls = vec![
+        create.as_str(),
+        "CREATE TABLE odd_refunds (rid BIGINT, ord BIGINT, channel TEXT, amt BIGINT, cur TEXT, at_unix BIGINT)",
+        "INSERT INTO odd_orders VALUES (1001, 'wechat', 9.9, 'CNY', 'paid', 1714500000, 1714500060)",
+        "INSERT INTO odd_orders VALUES (1002, 'wechat', 0.30000000000000004, 'CNY', 'paid', 1714500000, 1714500070)",
+        "INSERT INTO odd_orders VALUES (1003, 'wechat', 12, 'JPY', 'paid', 1714500000, 1714500080)",
+        "INSERT INTO odd_orders VALUES (-7, 'wechat', 1234567.5, 'CNY', 'paid', 1714500000, 1714500090)",
+        "INSERT INTO odd_refunds VALUES (1, 1001, 'wechat', 5, 'CNY', 1714500100)",
+        "INSERT INTO odd_refunds VALUES (2, 1003, 'wechat', 12, 'JPY', 1714500110)",
+    ];
+    if sqlite {
+        // SQLite keeps what a column's affinity cannot convert as it was given.
+        sqls.extend([
+            "INSERT INTO odd_orders VALUES ('A-9', 'wechat', '12.30', 'CNY', 'paid', '1714500000', 1714500100)",
+            "INSERT INTO odd_orders VALUES (x'422d31', 'wechat', x'372e3235', 'CNY', 'paid', 1714500000, 1714500110)",
+            "INSERT INTO odd_refunds VALUES (3, 'A-9', 'wechat', 1.5, 'CNY', 1714500120)",
+        ]);
+    }
+    exec(&url, &sqls).await;
+    let mut status_values = BTreeMap::new();
+    status_values.insert("paid".to_string(), OrderStatus::Paid);
+    let mapping = MirrorMapping {
+        orders_table: "odd_orders".into(),
+        order_columns: OrderColumns {
+            order_no: "no".into(),
+            provider: "channel".into(),
+            provider_txn_id: None,
+            amount: "total".into(),
+            currency: "cur".into(),
+            status: "st".into(),
+            created_at: "created".into(),
+            paid_at: "paid".into(),
+            customer_ref: None,
+            account: None,
+        },
+        refunds_table: "odd_refunds".into(),
+        refund_columns: RefundColumns {
+            refund_no: "rid".into(),
+            order_no: "ord".into(),
+            provider: "channel".into(),
+            amount: "amt".into(),
+            currency: "cur".into(),
+            refunded_at: "at_unix".into(),
+            provider_refund_id: None,
+        },
+        amount_unit: AmountUnit::Major,
+        time_format: TimeFormat::UnixSeconds,
+        timezone: "Asia/Shanghai".into(),
+        status_values,
+    };
+    let native = OrderMirror::open(&url, mapping.clone())
+        .await
+        .expect("native");
+    let any = OrderMirror::open_through_any(&url, mapping)
+        .await
+        .expect("any");
+    let (start, end) = (at("2024-04-30T00:00:00Z"), at("2024-05-02T00:00:00Z"));
+    let a = native
+        .orders_paid_between(Provider::Wechat, start, end)
+        .await;
+    let b = any.orders_paid_between(Provider::Wechat, start, end).await;
+    match (&a, &b) {
+        (Ok(a), Ok(b)) => {
+            let mut a = a.clone();
+            let mut b = b.clone();
+            a.sort_by(|x, y| x.order_no.cmp(&y.order_no));
+            b.sort_by(|x, y| x.order_no.cmp(&y.order_no));
+            assert_eq!(a, b);
+        }
+        _ => assert_eq!(
+            a.as_ref().map_err(ToString::to_string).err(),
+            b.as_ref().map_err(ToString::to_string).err()
+        ),
+    }
+    // SQLite writes a real with 15 significant digits ("0.3": 30 fen); PostgreSQL with as
+    // many as it takes, so 0.30000000000000004 CNY is not a whole number of fen there.
+    if sqlite {
+        let a = a.expect("SQLite reads 0.3");
+        assert!(a.iter().any(|o| o.order_no == "1002" && o.amount == 30));
+    } else {
+        let err = a.expect_err("a real with more than 2 decimals");
+        assert!(err.to_string().contains("total"), "{err}");
+    }
+    exec(&url, &["DELETE FROM odd_orders WHERE no = 1002"]).await;
+    let mut a = native
+        .orders_paid_between(Provider::Wechat, start, end)
+        .await
+        .expect("native orders");
+    let mut b = any
+        .orders_paid_between(Provider::Wechat, start, end)
+        .await
+        .expect("any orders");
+    a.sort_by(|x, y| x.order_no.cmp(&y.order_no));
+    b.sort_by(|x, y| x.order_no.cmp(&y.order_no));
+    assert_eq!(a, b);
+    let amounts: Vec<(String, i64)> = a
+        .iter()
+        .map(|o| (o.order_no.to_string(), o.amount))
+        .collect();
+    let mut expected = vec![
+        ("-7".to_string(), 123_456_750),
+        ("1001".to_string(), 990),
+        ("1003".to_string(), 12),
+    ];
+    if sqlite {
+        expected.extend([("A-9".to_string(), 1230), ("B-1".to_string(), 725)]);
+    }
+    expected.sort();
+    assert_eq!(amounts, expected);
+    let a = native
+        .refunds_between(Provider::Wechat, start, end)
+        .await
+        .expect("native refunds");
+    let b = any
+        .refunds_between(Provider::Wechat, start, end)
+        .await
+        .map_err(|e| e.to_string());
+    if sqlite {
+        // The 1.5 CNY refund is in an integer column of major units: 150 on both.
+        assert_eq!(a.len(), 3);
+    }
+    assert_eq!(Ok(a), b);
+    // A number too large for minor units is refused the same way by both readers.
+    exec(
+        &url,
+        &["UPDATE odd_orders SET total = 92233720368547758 WHERE no = 1001"],
+    )
+    .await;
+    let a = native
+        .orders_paid_between(Provider::Wechat, start, end)
+        .await;
+    let b = any.orders_paid_between(Provider::Wechat, start, end).await;
+    assert_eq!(
+        a.map_err(|e| e.to_string()).err(),
+        b.map_err(|e| e.to_string()).err()
+    );
 }
