@@ -653,11 +653,14 @@ impl OrderMirror {
     ) -> Option<String> {
         let col = t.col("provider")?;
         let words = provider_words(provider);
-        Some(format!(
-            "LOWER(CAST({} AS TEXT)) IN ({})",
-            col.quoted,
-            placeholders(first_param, words.len())
-        ))
+        let list = placeholders(first_param, words.len());
+        Some(match self.backend {
+            // The same comparison: SQLite's lower() folds ASCII letters only, as NOCASE
+            // does; without making a lowered copy of every row's value (a tenth of a
+            // million-row read).
+            Backend::Sqlite => format!("CAST({} AS TEXT) COLLATE NOCASE IN ({list})", col.quoted),
+            _ => format!("LOWER(CAST({} AS TEXT)) IN ({list})", col.quoted),
+        })
     }
 
     /// The SQL condition (starting with " AND ") putting rows of `t` in the scope's account,
