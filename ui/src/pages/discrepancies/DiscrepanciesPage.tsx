@@ -9,6 +9,7 @@ import {
   CopyOutlined,
   FileExcelOutlined,
   FileTextOutlined,
+  PrinterOutlined,
   ReloadOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -49,6 +50,7 @@ import {
 } from './filters';
 import type { FilterForm, SortColumn } from './filters';
 import FilterBar from './FilterBar';
+import PrintReport from './PrintReport';
 import { NONE, clickCheck, clickHeader, headerState } from './selection';
 import type { Checked } from './selection';
 import './discrepancies.css';
@@ -301,9 +303,12 @@ export default function DiscrepanciesPage() {
   // ---- keyboard: "/" focuses the text filter, Esc closes the detail, arrows from anywhere
   const textRef = useRef<InputRef>(null);
   const [bulkOpen, setBulkOpen] = useState(false);
+  // The print / PDF report of the current filter (it reads its own rows; open, it takes the keys).
+  const [printing, setPrinting] = useState(false);
+  const closePrint = useCallback(() => setPrinting(false), []);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || printing) return;
       const target = e.target as HTMLElement | null;
       if (e.key === '/' && !isEditable(target) && !bulkOpen) {
         e.preventDefault();
@@ -333,7 +338,7 @@ export default function DiscrepanciesPage() {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [detailId, bulkOpen, loader]);
+  }, [detailId, bulkOpen, loader, printing]);
 
   const closeBulk = useCallback(() => setBulkOpen(false), []);
   const onBulkDone = useCallback(
@@ -471,6 +476,14 @@ export default function DiscrepanciesPage() {
             >
               {t('export.xlsx')}
             </Button>
+            <Button
+              icon={<PrinterOutlined />}
+              data-testid="print-report"
+              disabled={printing || total === 0}
+              onClick={() => setPrinting(true)}
+            >
+              {t('print.button')}
+            </Button>
           </Space>
         )}
         {canReview && (
@@ -599,6 +612,18 @@ export default function DiscrepanciesPage() {
           </div>
         )}
       </div>
+
+      {printing && (
+        <PrintReport
+          filter={filter}
+          sort={sort}
+          accounts={accounts}
+          lang={lang}
+          workspace={workspace}
+          user={user}
+          onClose={closePrint}
+        />
+      )}
 
       {canReview && (
         <BulkResolveDialog

@@ -121,8 +121,11 @@ export function fakeBackend(total: number): FakeBackend {
           return { total: n, discrepancies: out, first: cursor(out[0]), last: cursor(out[out.length - 1]) };
         }
         case 'discrepancy_totals': {
-          // Two currencies: never added together, the larger amount first.
+          // Two currencies: never added together, the larger amount first. Every generated
+          // record is an amount mismatch: a filter of other classes only has none.
           const f = args?.filter as Filter;
+          const classes = f.classes ?? [];
+          if (classes.length > 0 && !classes.includes('amount_mismatch')) return [];
           const n = f.text ? Math.min(be.total, 3) : be.total;
           return [
             { currency: 'CNY', count: n - Math.floor(n / 4), at_stake: 123_456_78 },
