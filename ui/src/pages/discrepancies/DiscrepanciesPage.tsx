@@ -305,7 +305,14 @@ export default function DiscrepanciesPage() {
   const [bulkOpen, setBulkOpen] = useState(false);
   // The print / PDF report of the current filter (it reads its own rows; open, it takes the keys).
   const [printing, setPrinting] = useState(false);
+  const printButton = useRef<HTMLButtonElement>(null);
   const closePrint = useCallback(() => setPrinting(false), []);
+  // Closed: back where the person was (once the button is enabled again).
+  const wasPrinting = useRef(false);
+  useEffect(() => {
+    if (wasPrinting.current && !printing) printButton.current?.focus();
+    wasPrinting.current = printing;
+  }, [printing]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || printing) return;
@@ -477,6 +484,7 @@ export default function DiscrepanciesPage() {
               {t('export.xlsx')}
             </Button>
             <Button
+              ref={printButton}
               icon={<PrinterOutlined />}
               data-testid="print-report"
               disabled={printing || total === 0}

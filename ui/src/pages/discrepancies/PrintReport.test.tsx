@@ -200,6 +200,7 @@ describe('print report', () => {
     expect(print).not.toHaveBeenCalled();
     // The screen is as it was, and can print again.
     expect(screen.getByTestId('print-report')).not.toBeDisabled();
+    expect(screen.getByTestId('print-report')).toHaveFocus();
   });
 
   it('shows a failure with the error notice and reads again on retry', async () => {
