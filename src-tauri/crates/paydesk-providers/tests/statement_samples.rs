@@ -338,3 +338,38 @@ fn strip_lines(lines: &[StatementLine]) -> Vec<StatementLine> {
         })
         .collect()
 }
+
+/// A reader that hands out a few bytes at a time, as a slow network or pipe does.
+struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+/// A streamed statement's hash (computed on a thread of its own) is the hash of its bytes,
+/// however the reader cuts them, and for a gzip the hash of the file as given.
+#[test]
+fn a_streamed_statement_is_hashed_whole() {
+    let c = ctx(Provider::Wechat, "x");
+    for rel in [WECHAT_CSV, WECHAT_GZ] {
+        let bytes = sample(rel);
+        for step in [1, 7, 4096, usize::MAX] {
+            let p = parse_statement_read_with(
+                Trickle(std::io::Cursor::new(bytes.clone()), step),
+                &StatementFormat::WechatTradeBill,
+                &c,
+                &ParseOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                p.content_sha256,
+                sha256_hex(&bytes),
+                "{rel} in steps of {step}"
+            );
+            assert!(!p.lines.is_empty());
+        }
+    }
+}

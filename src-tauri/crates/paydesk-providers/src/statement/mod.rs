@@ -325,7 +325,7 @@ impl<'a> StatementReader<'a> {
         // the ratio limit; the decompressed (or plain) text is held to the size limit.
         let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted = limits::CountingReader {
-            inner: reader,
+            inner: AtLeast(reader),
             count: compressed.clone(),
         };
         let mut raw = BufReader::with_capacity(64 * 1024, counted);
@@ -501,10 +501,7 @@ pub fn parse_statement_read_each<R: Read>(
     opts: &ParseOptions,
     mut each: impl FnMut(StatementLine) -> std::ops::ControlFlow<()>,
 ) -> Result<ParsedStatement, StatementError> {
-    let mut hashing = HashingReader {
-        inner: reader,
-        hasher: sha2::Sha256::new(),
-    };
+    let mut hashing = HashingReader::new(reader);
     let (summary, identity, stopped) = {
         let mut reader = StatementReader::from_read_with_options(&mut hashing, format, ctx, opts)?;
         let mut stopped = false;
@@ -534,22 +531,103 @@ pub fn parse_statement_read_each<R: Read>(
     Ok(ParsedStatement {
         format: format.clone(),
         lines: Vec::new(),
-        content_sha256: hex::encode(hashing.hasher.finalize()),
+        content_sha256: hashing.finish().ok_or_else(|| {
+            text::err(
+                &ctx.file_name,
+                None,
+                None,
+                "the file could not be hashed (the hashing thread stopped)",
+            )
+        })?,
         summary,
         identity,
     })
 }
 
-/// Passes bytes through, hashing them.
+/// Reads at least 16 bytes a call (unless the input ends first), so that the first fill of
+/// a buffer holds enough to recognise a gzip or zip stream even from a reader that hands
+/// out a byte at a time.
+struct AtLeast<R>(R);
+
+impl<R: Read> Read for AtLeast<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(16);
+        let mut got = 0;
+        while got < want {
+            match self.0.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if got == 0 => return Err(e),
+                // What was read is handed out; the error comes again on the next call.
+                Err(_) => break,
+            }
+        }
+        Ok(got)
+    }
+}
+
+/// Passes bytes through, hashing them: on a thread of its own when one can be started (the
+/// hash is a tenth of a big bill's parse, which is the longest step of a run), else inline.
 struct HashingReader<R> {
     inner: R,
-    hasher: sha2::Sha256,
+    hashing: Hashing,
+}
+
+enum Hashing {
+    Inline(sha2::Sha256),
+    Aside {
+        chunks: std::sync::mpsc::SyncSender<Vec<u8>>,
+        done: std::thread::JoinHandle<sha2::Sha256>,
+    },
+}
+
+impl<R> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
+        let started = std::thread::Builder::new()
+            .name("statement-hash".into())
+            .spawn(move || {
+                let mut hasher = sha2::Sha256::new();
+                for chunk in received {
+                    hasher.update(&chunk);
+                }
+                hasher
+            });
+        let hashing = match started {
+            Ok(done) => Hashing::Aside { chunks, done },
+            Err(_) => Hashing::Inline(sha2::Sha256::new()),
+        };
+        HashingReader { inner, hashing }
+    }
+
+    /// The lower-case hex SHA-256 of every byte read (`None`: the hashing thread stopped).
+    fn finish(self) -> Option<String> {
+        let hasher = match self.hashing {
+            Hashing::Inline(hasher) => Some(hasher),
+            Hashing::Aside { chunks, done } => {
+                drop(chunks);
+                done.join().ok()
+            }
+        };
+        hasher.map(|h| hex::encode(h.finalize()))
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or(&[]));
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        match &mut self.hashing {
+            Hashing::Inline(hasher) => hasher.update(bytes),
+            Hashing::Aside { chunks, .. } => {
+                if !bytes.is_empty() && chunks.send(bytes.to_vec()).is_err() {
+                    return Err(std::io::Error::other(
+                        "the statement's hashing thread stopped",
+                    ));
+                }
+            }
+        }
         Ok(n)
     }
 }
