@@ -6,7 +6,7 @@ import { makeMe, renderWithSession } from '../../test-utils';
 import type { Filter } from '../../types';
 import DiscrepanciesPage from './DiscrepanciesPage';
 import { ROW_HEIGHT } from './DiscrepancyTable';
-import { fakeBackend, makeLine, makeOrder, makeRecord } from './testBackend';
+import { DEFAULT_FILTER, fakeBackend, makeLine, makeOrder, makeRecord } from './testBackend';
 import { DEFAULT_FORM, DEFAULT_SORT } from './filters';
 import { filterOf, loadSavedFilters, storageKey, storeSavedFilters, upsertFilter } from './savedFilters';
 import type { FakeBackend } from './testBackend';
@@ -18,19 +18,6 @@ vi.mock('../../api', async (importOriginal) => {
 
 const mockedCall = vi.mocked(call);
 
-const DEFAULT_FILTER: Filter = {
-  account: null,
-  provider: null,
-  date_from: null,
-  date_to: null,
-  classes: [],
-  states: ['open', 'investigating'],
-  assignee: null,
-  min_abs_difference: null,
-  run_id: null,
-  text: null,
-  include_gone: false,
-};
 
 // jsdom has no layout: give the table's scroll element a real viewport size so the
 // virtualizer computes a real window (its default observer reads clientHeight/clientWidth).

@@ -9,7 +9,7 @@ import type { Filter } from '../../types';
 import DiscrepanciesPage from './DiscrepanciesPage';
 import { PRINT_BLOCK, PRINT_MAX_ROWS } from './printData';
 import { PRINTING_CLASS } from './PrintReport';
-import { fakeBackend } from './testBackend';
+import { DEFAULT_FILTER, fakeBackend } from './testBackend';
 import type { FakeBackend } from './testBackend';
 
 vi.mock('../../api', async (importOriginal) => {
@@ -19,19 +19,6 @@ vi.mock('../../api', async (importOriginal) => {
 
 const mockedCall = vi.mocked(call);
 
-const DEFAULT_FILTER: Filter = {
-  account: null,
-  provider: null,
-  date_from: null,
-  date_to: null,
-  classes: [],
-  states: ['open', 'investigating'],
-  assignee: null,
-  min_abs_difference: null,
-  run_id: null,
-  text: null,
-  include_gone: false,
-};
 
 let be: FakeBackend;
 let print: ReturnType<typeof vi.spyOn>;

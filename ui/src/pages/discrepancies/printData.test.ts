@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { call } from '../../api';
 import type { DiscrepancyPage, Filter } from '../../types';
 import { loadClassCounts, loadPrintRows } from './printData';
-import { makeRecord } from './testBackend';
+import { DEFAULT_FILTER, makeRecord } from './testBackend';
 
 vi.mock('../../api', async (importOriginal) => {
   const orig = await importOriginal<typeof import('../../api')>();
@@ -12,19 +12,6 @@ vi.mock('../../api', async (importOriginal) => {
 
 const mockedCall = vi.mocked(call);
 
-const DEFAULT_FILTER: Filter = {
-  account: null,
-  provider: null,
-  date_from: null,
-  date_to: null,
-  classes: [],
-  states: ['open', 'investigating'],
-  assignee: null,
-  min_abs_difference: null,
-  run_id: null,
-  text: null,
-  include_gone: false,
-};
 
 describe('print report data', () => {
   function page(n: number, from: number, total: number): DiscrepancyPage {

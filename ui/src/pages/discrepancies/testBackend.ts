@@ -177,3 +177,18 @@ export function fakeBackend(total: number): FakeBackend {
   };
   return be;
 }
+
+/** The API filter of the page's default form (what `toApiFilter(DEFAULT_FORM)` gives). */
+export const DEFAULT_FILTER: Filter = {
+  account: null,
+  provider: null,
+  date_from: null,
+  date_to: null,
+  classes: [],
+  states: ['open', 'investigating'],
+  assignee: null,
+  min_abs_difference: null,
+  run_id: null,
+  text: null,
+  include_gone: false,
+};
