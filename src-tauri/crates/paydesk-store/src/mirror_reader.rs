@@ -41,19 +41,12 @@ pub(crate) trait TextRow {
 struct SqliteRow<'r> {
     row: &'r rusqlite::Row<'r>,
     conn: &'r rusqlite::Connection,
-    /// Texts made for non-text values, one per column, made when first asked for.
-    made: Vec<std::cell::OnceCell<Option<String>>>,
+    /// Texts made for non-text values, one per column, made when first asked for (the
+    /// cells belong to the query and are emptied between rows: no allocation per row).
+    made: &'r [std::cell::OnceCell<Option<String>>],
 }
 
-impl<'r> SqliteRow<'r> {
-    fn new(row: &'r rusqlite::Row<'r>, conn: &'r rusqlite::Connection, columns: usize) -> Self {
-        Self {
-            row,
-            conn,
-            made: (0..columns).map(|_| std::cell::OnceCell::new()).collect(),
-        }
-    }
-
+impl SqliteRow<'_> {
     fn real_as_text(&self, value: f64) -> Option<String> {
         self.conn
             .prepare_cached("SELECT CAST(?1 AS TEXT)")
@@ -223,10 +216,18 @@ impl MirrorReader {
                         }
                         .map_err(|e| fail(e.to_string()))?;
                     }
-                    let columns = stmt.column_count();
+                    let mut made: Vec<std::cell::OnceCell<Option<String>>> = (0..stmt
+                        .column_count())
+                        .map(|_| Default::default())
+                        .collect();
                     let mut rows = stmt.raw_query();
                     while let Some(row) = rows.next().map_err(|e| fail(e.to_string()))? {
-                        each(&SqliteRow::new(row, &conn, columns))?;
+                        made.iter_mut().for_each(|m| drop(m.take()));
+                        each(&SqliteRow {
+                            row,
+                            conn: &conn,
+                            made: &made,
+                        })?;
                     }
                     Ok(())
                 })();

@@ -103,31 +103,13 @@ impl<'a> LineSource<'a> {
                     Err(e) => {
                         let valid = e.utf8_error().valid_up_to();
                         self.raw = e.into_bytes();
-                        return Err(err(
-                            &self.file,
-                            Some(line_no),
-                            None,
-                            format!(
-                                "line is not valid UTF-8 (byte {}); is the file in another encoding such as GBK?",
-                                valid + 1
-                            ),
-                        ));
+                        return Err(not_utf8(&self.file, line_no, valid));
                     }
                 }
             }
             TextEncoding::Utf8 => match std::str::from_utf8(bytes) {
                 Ok(s) => out.push_str(s),
-                Err(e) => {
-                    return Err(err(
-                        &self.file,
-                        Some(line_no),
-                        None,
-                        format!(
-                            "line is not valid UTF-8 (byte {}); is the file in another encoding such as GBK?",
-                            e.valid_up_to() + 1
-                        ),
-                    ))
-                }
+                Err(e) => return Err(not_utf8(&self.file, line_no, e.valid_up_to())),
             },
             TextEncoding::Gbk => {
                 match encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(bytes) {
@@ -195,6 +177,19 @@ impl<'a> LineSource<'a> {
             return Ok(true);
         }
     }
+}
+
+/// A line that is not UTF-8, `valid` bytes in.
+fn not_utf8(file: &str, line_no: u64, valid: usize) -> StatementError {
+    err(
+        file,
+        Some(line_no),
+        None,
+        format!(
+            "line is not valid UTF-8 (byte {}); is the file in another encoding such as GBK?",
+            valid + 1
+        ),
+    )
 }
 
 /// `read_until(b'\n')` that refuses lines longer than [`MAX_LINE_BYTES`].

@@ -841,15 +841,13 @@ pub(crate) fn key_ordinals(
     }
     for (at, l) in wanted {
         let (kind, id) = line_key(l);
-        if !places.contains_key(id) {
-            continue;
-        }
-        let n = places.get(id).map_or(0, |v| {
-            let key = (kind_no(kind), *at);
-            let upto = v.partition_point(|(k, a)| (kind_no(*k), *a) <= key);
-            let before = v.partition_point(|(k, _)| kind_no(*k) < key.0);
-            upto - before
-        });
+        let Some(v) = places.get(id) else {
+            continue; // numbered 1 above
+        };
+        let key = (kind_no(kind), *at);
+        let upto = v.partition_point(|(k, a)| (kind_no(*k), *a) <= key);
+        let before = v.partition_point(|(k, _)| kind_no(*k) < key.0);
+        let n = upto - before;
         out.insert(*at, n.max(1) as u32);
     }
     Ok(out)
